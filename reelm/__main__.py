@@ -1,0 +1,3 @@
+from reelm.cli import main
+
+main()

@@ -1,0 +1,57 @@
+"""Accounts: the directory's routing entry and the realm's user and session rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped
+
+from reelm.db import TZ, DirectoryBase, RealmBase, protected, public, utcnow
+
+
+class HandleEntry(DirectoryBase):
+    """handle → user id and home realm; all the directory knows about a person."""
+
+    __tablename__ = "handles"
+
+    handle: Mapped[str] = public(String(24), primary_key=True)  # lower-cased
+    user_id: Mapped[int] = public(BigInteger, unique=True)
+    realm: Mapped[str] = public(String(16))
+    # "reserved" while the realm row is being created; only "active" entries resolve.
+    state: Mapped[str] = public(String(10), default="reserved")
+    created_at: Mapped[datetime] = public(TZ, default=utcnow)
+
+
+class User(RealmBase):
+    __tablename__ = "users"
+
+    id: Mapped[int] = public(BigInteger, primary_key=True, autoincrement=False)
+    handle: Mapped[str] = public(String(24), unique=True)
+    display_name: Mapped[str] = public(String(50))
+    bio: Mapped[str] = public(Text, default="")
+    avatar_key: Mapped[str | None] = public(Text)
+    created_at: Mapped[datetime] = public(TZ, default=utcnow)
+    follower_count: Mapped[int] = public(Integer, default=0)
+    following_count: Mapped[int] = public(Integer, default=0)
+    video_count: Mapped[int] = public(Integer, default=0)
+    likes_received: Mapped[int] = public(BigInteger, default=0)
+
+    email: Mapped[str] = protected(String(254), unique=True)
+    password_hash: Mapped[str] = protected(Text)
+    country: Mapped[str] = protected(String(2))
+
+
+class AuthSession(RealmBase):
+    """A login; the token itself is never stored, only its SHA-256."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_user", "user_id"),)
+
+    token_hash: Mapped[bytes] = protected(LargeBinary, primary_key=True)
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = protected(String(8))  # "web" (cookie + CSRF) or "api" (bearer)
+    created_at: Mapped[datetime] = protected(TZ, default=utcnow)
+    expires_at: Mapped[datetime] = protected(TZ)
+    ip: Mapped[str | None] = protected(String(45))
+    user_agent: Mapped[str | None] = protected(String(300))

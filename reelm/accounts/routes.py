@@ -1,0 +1,118 @@
+"""JSON API for accounts: sign-up, log-in (bearer tokens), profiles."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Response, UploadFile
+from fastapi.params import File
+
+from reelm import ids
+from reelm.accounts import avatars, service
+from reelm.accounts.models import User
+from reelm.accounts.schemas import LogInIn, MeOut, ProfileOut, ProfileUpdateIn, SignUpIn, TokenOut
+from reelm.runtime import Runtime
+from reelm.social.service import is_following
+from reelm.videos.service import media_url
+from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep, client_ip
+from reelm.web.problems import not_found
+
+router = APIRouter(tags=["accounts"])
+
+
+def profile_out(realm: str, user: User, *, is_following: bool | None = None) -> ProfileOut:
+    return ProfileOut(
+        id=str(user.id), handle=user.handle, display_name=user.display_name, bio=user.bio,
+        avatar_url=media_url(realm, user.avatar_key) if user.avatar_key else None, realm=realm,
+        follower_count=user.follower_count, following_count=user.following_count, video_count=user.video_count,
+        likes_received=user.likes_received, created_at=user.created_at, is_following=is_following,
+    )
+
+
+def me_out(realm: str, user: User) -> MeOut:
+    return MeOut(**profile_out(realm, user).model_dump(), email=user.email, country=user.country)
+
+
+async def sign_up(runtime: Runtime, limiter: Limiter, request: Request, body: SignUpIn) -> User:
+    limiter.hit("sign-up", client_ip(request), limit=runtime.settings.signups_per_hour, per_seconds=3600)
+    return await service.do_sign_up(
+        runtime, handle=body.handle, email=body.email, password=body.password, country=body.country,
+        display_name=body.display_name,
+    )
+
+
+@router.post("/accounts", status_code=201, response_model=MeOut)
+async def create_account(runtime: RuntimeDep, limiter: Limiter, request: Request, body: SignUpIn) -> MeOut:
+    user = await sign_up(runtime, limiter, request, body)
+    return me_out(runtime.settings.realm_for_country(body.country), user)
+
+
+@router.post("/sessions", status_code=201, response_model=TokenOut)
+async def create_session(runtime: RuntimeDep, limiter: Limiter, request: Request, body: LogInIn) -> TokenOut:
+    """Log in; the returned bearer token authenticates API calls (`Authorization: Bearer …`)."""
+    limiter.hit("login", client_ip(request), limit=runtime.settings.login_attempts_per_minute, per_seconds=60)
+    token, auth, user = await service.do_log_in(
+        runtime, login=body.login, password=body.password, kind="api", ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    realm = runtime.settings.realm_of_id(user.id) or ""
+    return TokenOut(token=token, expires_at=auth.expires_at, user=profile_out(realm, user))
+
+
+@router.delete("/sessions/current", status_code=204)
+async def delete_session(runtime: RuntimeDep, viewer: UserViewer) -> Response:
+    assert viewer.token is not None
+    await service.do_log_out(runtime, viewer.token)
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=MeOut)
+async def get_me(viewer: UserViewer) -> MeOut:
+    assert viewer.user is not None
+    return me_out(viewer.realm, viewer.user)
+
+
+@router.patch("/me", response_model=MeOut)
+async def update_me(runtime: RuntimeDep, viewer: UserViewer, body: ProfileUpdateIn) -> MeOut:
+    assert viewer.user is not None
+    async with runtime.databases.transaction(viewer.realm) as session:
+        user = await service.do_update_profile(
+            session, viewer.user, display_name=body.display_name, bio=body.bio, avatar_key=None
+        )
+    return me_out(viewer.realm, user)
+
+
+@router.put("/me/avatar", response_model=MeOut)
+async def put_avatar(
+    runtime: RuntimeDep, viewer: UserViewer, file: Annotated[UploadFile, File(description="PNG, JPEG or WebP")]
+) -> MeOut:
+    assert viewer.user is not None
+    tmp_root = runtime.settings.data_dir / "tmp"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
+        source, target = Path(tmp) / "in", Path(tmp) / "avatar.jpg"
+        source.write_bytes(await file.read(avatars.MAX_AVATAR_BYTES + 1))
+        await asyncio.to_thread(avatars.make_avatar, source, target)
+        key = f"avatars/{viewer.user.id}/{ids.new_id(runtime.settings.realm(viewer.realm).code)}.jpg"
+        await runtime.storage.realm(viewer.realm).put_file(key, target)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        user = await service.do_update_profile(session, viewer.user, display_name=None, bio=None, avatar_key=key)
+    return me_out(viewer.realm, user)
+
+
+@router.get("/users/{handle}", response_model=ProfileOut)
+async def get_user(runtime: RuntimeDep, viewer: ViewerDep, handle: str) -> ProfileOut:
+    entry = await service.resolve_handle(runtime, handle)
+    if entry is None:
+        raise not_found("User")
+    async with runtime.databases.transaction(entry.realm) as session:
+        user = await session.get(User, entry.user_id)
+        if user is None:
+            raise not_found("User")
+        following = None
+        if viewer.user_id is not None and viewer.user_id != user.id and viewer.realm == entry.realm:
+            following = await is_following(session, viewer.user_id, user.id)
+        return profile_out(entry.realm, user, is_following=following)

@@ -1,0 +1,184 @@
+"""Sign-up, log-in, sessions and profiles.
+
+A sign-up touches two databases, the directory and the home realm, which share no transaction. The
+handle is first *reserved* in the directory (committed), then the user row is committed in the realm,
+then the handle is activated. A crash in between leaves at most a stale reservation, which resolves to
+nothing and is reclaimed by the next sign-up for that handle.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reelm import ids, security
+from reelm.accounts.models import AuthSession, HandleEntry, User
+from reelm.runtime import Runtime
+from reelm.text import check_handle, clean_text, invalid
+from reelm.web.problems import Problem
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,}$")
+STALE_RESERVATION = timedelta(minutes=10)
+
+
+def check_email(value: str) -> str:
+    email = value.strip().lower()
+    if not EMAIL_RE.match(email):
+        raise invalid("email", "is not an e-mail address")
+    return email
+
+
+def check_password(password: str, handle: str) -> None:
+    if len(password) < 10:
+        raise invalid("password", "must be at least 10 characters")
+    if password.lower() in {handle, "password12", "1234567890", "qwertyuiop"}:
+        raise invalid("password", "is too easy to guess")
+
+
+def check_country(value: str) -> str:
+    country = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        raise invalid("country", "must be a two-letter ISO 3166 code")
+    return country
+
+
+async def _reserve_handle(runtime: Runtime, handle: str, user_id: int, realm: str) -> None:
+    async with runtime.databases.transaction(None) as directory:
+        existing = await directory.get(HandleEntry, handle, with_for_update=True)
+        if existing is not None:
+            stale = existing.state == "reserved" and existing.created_at < datetime.now(UTC) - STALE_RESERVATION
+            if not stale:
+                raise Problem(409, "handle-taken", "Handle taken", f"@{handle} is already taken.")
+            await directory.delete(existing)
+            await directory.flush()  # the stale row must be gone before the new one is inserted
+        directory.add(HandleEntry(handle=handle, user_id=user_id, realm=realm, state="reserved"))
+
+
+async def do_sign_up(
+    runtime: Runtime, *, handle: str, email: str, password: str, country: str, display_name: str | None
+) -> User:
+    handle = check_handle(handle)
+    email = check_email(email)
+    country = check_country(country)
+    check_password(password, handle)
+    name = clean_text("display_name", display_name or handle, max_len=50, multiline=False) or handle
+    realm = runtime.settings.realm_for_country(country)
+    user_id = ids.new_id(runtime.settings.realm(realm).code)
+
+    await _reserve_handle(runtime, handle, user_id, realm)
+    try:
+        async with runtime.databases.transaction(realm) as session:
+            taken = await session.scalar(select(User.id).where(User.email == email))
+            if taken is not None:
+                raise Problem(409, "email-taken", "E-mail in use", "An account with this e-mail already exists.")
+            user = User(
+                id=user_id,
+                handle=handle,
+                display_name=name,
+                email=email,
+                password_hash=security.hash_password(password),
+                country=country,
+            )
+            session.add(user)
+    except BaseException:
+        async with runtime.databases.transaction(None) as directory:
+            await directory.execute(
+                delete(HandleEntry).where(HandleEntry.handle == handle, HandleEntry.user_id == user_id)
+            )
+        raise
+    async with runtime.databases.transaction(None) as directory:
+        await directory.execute(update(HandleEntry).where(HandleEntry.handle == handle).values(state="active"))
+    return user
+
+
+async def resolve_handle(runtime: Runtime, handle: str) -> HandleEntry | None:
+    async with runtime.databases.sessionmaker(None)() as directory:
+        entry = await directory.get(HandleEntry, handle.lower().lstrip("@"))
+    return entry if entry is not None and entry.state == "active" else None
+
+
+async def _find_login(runtime: Runtime, login: str) -> tuple[str, User] | None:
+    login = login.strip().lower()
+    if "@" in login.lstrip("@"):
+        # E-mail addresses are protected and live only in their home realm; each realm checks its own.
+        for realm in runtime.settings.realm_names:
+            async with runtime.databases.sessionmaker(realm)() as session:
+                user = await session.scalar(select(User).where(User.email == login))
+            if user is not None:
+                return realm, user
+        return None
+    entry = await resolve_handle(runtime, login)
+    if entry is None:
+        return None
+    async with runtime.databases.sessionmaker(entry.realm)() as session:
+        user = await session.get(User, entry.user_id)
+    return (entry.realm, user) if user is not None else None
+
+
+async def do_log_in(
+    runtime: Runtime, *, login: str, password: str, kind: str, ip: str | None, user_agent: str | None
+) -> tuple[str, AuthSession, User]:
+    found = await _find_login(runtime, login)
+    if not security.verify_password(found[1].password_hash if found else None, password) or found is None:
+        raise Problem(401, "bad-credentials", "Wrong login or password", "The handle, e-mail or password is wrong.")
+    realm, user = found
+    token = security.new_session_token(realm)
+    auth = AuthSession(
+        token_hash=security.token_digest(token),
+        user_id=user.id,
+        kind=kind,
+        expires_at=datetime.now(UTC) + timedelta(days=runtime.settings.session_days),
+        ip=ip,
+        user_agent=(user_agent or "")[:300] or None,
+    )
+    async with runtime.databases.transaction(realm) as session:
+        session.add(auth)
+    return token, auth, user
+
+
+async def resolve_session(runtime: Runtime, token: str) -> tuple[str, User, AuthSession] | None:
+    realm = security.token_realm(token)
+    if realm not in runtime.databases.realm_urls:
+        return None
+    async with runtime.databases.sessionmaker(realm)() as session:
+        row = (
+            await session.execute(
+                select(AuthSession, User)
+                .join(User, User.id == AuthSession.user_id)
+                .where(AuthSession.token_hash == security.token_digest(token))
+            )
+        ).first()
+    if row is None or row[0].expires_at <= datetime.now(UTC):
+        return None
+    return realm, row[1], row[0]
+
+
+async def do_log_out(runtime: Runtime, token: str) -> None:
+    realm = security.token_realm(token)
+    if realm not in runtime.databases.realm_urls:
+        return
+    async with runtime.databases.transaction(realm) as session:
+        await session.execute(delete(AuthSession).where(AuthSession.token_hash == security.token_digest(token)))
+
+
+async def do_update_profile(
+    session: AsyncSession, user: User, *, display_name: str | None, bio: str | None, avatar_key: str | None
+) -> User:
+    values: dict[str, object] = {}
+    if display_name is not None:
+        values["display_name"] = clean_text("display_name", display_name, max_len=50, allow_empty=False,
+                                            multiline=False)
+    if bio is not None:
+        values["bio"] = clean_text("bio", bio, max_len=300)
+    if avatar_key is not None:
+        values["avatar_key"] = avatar_key
+    if values:
+        await session.execute(update(User).where(User.id == user.id).values(**values))
+    refreshed = await session.get(User, user.id, populate_existing=True)
+    assert refreshed is not None
+    return refreshed
+
+

@@ -1,0 +1,184 @@
+"""The `reelm` command line: demo, serve, worker, migrate."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from reelm.runtime import Runtime
+from reelm.settings import Settings
+
+app = typer.Typer(help="Reelm: a short-video platform whose realms keep their users' data at home.",
+                  no_args_is_help=True)
+console = Console()
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="where the embedded database and files live")]
+Host = Annotated[str, typer.Option(help="address to listen on")]
+Port = Annotated[int, typer.Option(help="port to listen on")]
+
+
+def load_settings(data_dir: Path | None, **overrides: object) -> Settings:
+    """Settings from REELM_* variables, with command-line options taking precedence."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValueError as exc:
+        console.print(f"[red]Invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _worker_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env["REELM_DATA_DIR"] = str(settings.data_dir.resolve())
+    env["REELM_DEMO"] = "true" if settings.demo else "false"
+    env["REELM_SECRET_KEY"] = settings.secret_key
+    return env
+
+
+def start_workers(settings: Settings) -> list[subprocess.Popen[bytes]]:
+    """One worker process per realm, each pinned to its realm."""
+    return [
+        subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "reelm", "worker", "--realm", realm],
+            env=_worker_env(settings),
+        )
+        for realm in settings.realm_names
+    ]
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+async def _seed_with_progress(runtime: Runtime) -> None:
+    from reelm.demo.seed import CAPTIONS, CREATORS, is_seeded, seed  # noqa: PLC0415 - demo-only imports
+
+    if await is_seeded(runtime):
+        console.print("Reusing the existing demo data.")
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        task = progress.add_task("Seeding demo data", total=len(CREATORS) + len(CAPTIONS))
+        await seed(runtime, lambda what: progress.update(task, advance=1, description=f"Seeding: {what}"))
+
+
+async def _report_transcodes(runtime: Runtime) -> None:
+    from reelm.demo.seed import transcode_progress  # noqa: PLC0415
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task("Transcoding videos", total=None)
+        while True:
+            finished, total = await transcode_progress(runtime)
+            progress.update(task, completed=finished, total=total)
+            if finished >= total:
+                return
+            await asyncio.sleep(1)
+
+
+async def _serve(settings: Settings, runtime: Runtime, host: str, port: int, *, demo: bool) -> None:
+    from reelm.web.app import create_app  # noqa: PLC0415 - keeps `reelm worker` start-up light
+
+    config = uvicorn.Config(create_app(runtime), host=host, port=port, log_level="warning", proxy_headers=False)
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.05)
+    if serving.done():
+        await serving
+        return
+    console.print(f"\n[bold green]Reelm is running:[/bold green] {settings.base_url}/  (Ctrl-C stops it)")
+    if demo:
+        from reelm.demo.seed import CREATORS, DEMO_PASSWORD  # noqa: PLC0415
+
+        console.print(f"Log in as [bold]{CREATORS[0][0]}[/bold] with password [bold]{DEMO_PASSWORD}[/bold], "
+                      "or sign up.")
+        reporter = asyncio.create_task(_report_transcodes(runtime))
+        await asyncio.wait([serving, reporter], return_when=asyncio.FIRST_COMPLETED)
+    await serving
+
+
+@app.command()
+def demo(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Start everything on this machine: embedded PostgreSQL, demo data, the web server and workers."""
+    logging.basicConfig(level=logging.WARNING)
+    settings = load_settings(data_dir or Path(".data/demo"), demo=True, base_url=f"http://{host}:{port}")
+    with console.status("Starting embedded PostgreSQL and applying migrations…"):
+        runtime = Runtime.start(settings)
+    asyncio.run(_seed_with_progress(runtime))
+    workers = start_workers(settings)
+    try:
+        asyncio.run(_serve(settings, runtime, host, port, demo=True))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("Stopping workers…")
+        stop_workers(workers)
+    console.print("Stopped. Data is kept in " + str(settings.data_dir))
+
+
+@app.command()
+def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000,
+          workers: Annotated[bool, typer.Option(help="also start one worker per realm")] = False) -> None:
+    """Run the web server (settings from REELM_* environment variables)."""
+    logging.basicConfig(level=logging.INFO)
+    settings = load_settings(data_dir)
+    runtime = Runtime.start(settings)
+    children = start_workers(settings) if workers else []
+    try:
+        asyncio.run(_serve(settings, runtime, host, port, demo=False))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_workers(children)
+
+
+@app.command()
+def worker(realm: Annotated[str, typer.Option(help="the realm whose jobs this worker runs")],
+           data_dir: DataDir = None,
+           concurrency: Annotated[int, typer.Option(min=1, max=16)] = 2) -> None:
+    """Process one realm's background jobs (transcoding), holding only that realm's credentials."""
+    from reelm.jobs import run_worker  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker[" + realm + "] %(levelname)s %(message)s")
+    settings = load_settings(data_dir)
+    if realm not in settings.realm_names:
+        console.print(f"[red]Unknown realm {realm!r}[/red]; configured: {', '.join(settings.realm_names)}")
+        raise typer.Exit(2)
+    runtime = Runtime.start(settings, apply_migrations=False, realms=[realm])
+    try:
+        asyncio.run(run_worker(runtime, realm, concurrency=concurrency))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def migrate(data_dir: DataDir = None) -> None:
+    """Apply database migrations to the directory and every realm."""
+    settings = load_settings(data_dir)
+    Runtime.start(settings)
+    console.print("Migrations applied to the directory and realms: " + ", ".join(settings.realm_names))
+
+
+def main() -> None:
+    app()

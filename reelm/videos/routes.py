@@ -1,0 +1,197 @@
+"""JSON API for videos: upload, status, edit, delete, a creator's videos, share."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, BinaryIO
+
+from fastapi import APIRouter, Form, Query, Response, UploadFile
+from sqlalchemy import select, update
+
+from reelm import ids
+from reelm.accounts.models import User
+from reelm.accounts.service import resolve_handle
+from reelm.videos import media
+from reelm.videos.models import Video, VideoStatus, Visibility
+from reelm.videos.schemas import VideoAccepted, VideoOut, VideoPage, VideoUpdateIn
+from reelm.videos.service import (
+    access_own_video,
+    access_video,
+    check_caption,
+    do_create_video,
+    do_delete_video,
+    do_update_video,
+    original_key,
+    videos_out,
+)
+from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep
+from reelm.web.pagination import decode_cursor, encode_cursor
+from reelm.web.problems import Problem, not_found
+
+router = APIRouter(tags=["videos"])
+
+
+def video_realm(runtime: RuntimeDep, video_id: str) -> tuple[str, int]:
+    parsed = ids.parse_id(video_id)
+    realm = runtime.settings.realm_of_id(parsed) if parsed is not None else None
+    if parsed is None or realm is None:
+        raise not_found("Video")
+    return realm, parsed
+
+
+def _copy_to_file(source: BinaryIO, target: Path) -> int:
+    source.seek(0)
+    with target.open("wb") as out:
+        shutil.copyfileobj(source, out, 1024 * 1024)
+    return target.stat().st_size
+
+
+def media_limits(runtime: RuntimeDep) -> media.MediaLimits:
+    s = runtime.settings
+    return media.MediaLimits(
+        max_bytes=s.max_upload_bytes, max_duration_s=s.max_duration_s, min_side=s.min_side_px, max_side=s.max_side_px
+    )
+
+
+@router.post("/videos", status_code=202, response_model=VideoAccepted)
+async def upload_video(
+    runtime: RuntimeDep,
+    viewer: UserViewer,
+    limiter: Limiter,
+    file: UploadFile,
+    caption: Annotated[str, Form(max_length=2200)] = "",
+    visibility: Annotated[str, Form(pattern="^(public|private)$")] = "public",
+) -> VideoAccepted:
+    """Accept a video file (multipart `file`, `caption`); transcoding continues in the background."""
+    assert viewer.user is not None
+    limiter.hit("upload", str(viewer.user.id), limit=runtime.settings.uploads_per_hour, per_seconds=3600)
+    caption = check_caption(caption)
+    tmp_root = runtime.settings.data_dir / "tmp"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
+        path = Path(tmp) / "upload"
+        size = await asyncio.to_thread(_copy_to_file, file.file, path)
+        try:
+            # The content decides, never the file name or the declared Content-Type.
+            probe = await asyncio.to_thread(media.probe, path, media_limits(runtime))
+        except media.MediaRejected as exc:
+            raise Problem(422, "media-rejected", "Video rejected", exc.reason, code=exc.code) from exc
+        video_id = ids.new_id(runtime.settings.realm(viewer.realm).code)
+        # The original is stored before the row exists: a crash in between leaves an orphan object,
+        # never a video row without its file.
+        await runtime.storage.realm(viewer.realm).put_file(original_key(video_id), path)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        await do_create_video(
+            session,
+            video_id=video_id,
+            owner=viewer.user,
+            caption=caption,
+            visibility=visibility,
+            size=size,
+            width=probe.width,
+            height=probe.height,
+            duration_s=probe.duration_s,
+        )
+    return VideoAccepted(id=str(video_id), status=VideoStatus.PROCESSING, status_url=f"/api/v1/videos/{video_id}")
+
+
+@router.get("/videos/{video_id}", response_model=VideoOut)
+async def get_video(runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> VideoOut:
+    realm, vid = video_realm(runtime, video_id)
+    async with runtime.databases.transaction(realm) as session:
+        video = await access_video(session, viewer, vid)
+        return (await videos_out(session, realm, [video], viewer, runtime.settings.base_url))[0]
+
+
+@router.patch("/videos/{video_id}", response_model=VideoOut)
+async def edit_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str, body: VideoUpdateIn) -> VideoOut:
+    realm, vid = video_realm(runtime, video_id)
+    async with runtime.databases.transaction(realm) as session:
+        video = await access_own_video(session, viewer, vid)
+        await do_update_video(video, caption=body.caption, visibility=body.visibility)
+        await session.flush()
+        return (await videos_out(session, realm, [video], viewer, runtime.settings.base_url))[0]
+
+
+@router.delete("/videos/{video_id}", status_code=204)
+async def delete_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str) -> Response:
+    realm, vid = video_realm(runtime, video_id)
+    async with runtime.databases.transaction(realm) as session:
+        video = await access_own_video(session, viewer, vid)
+        await do_delete_video(session, video)
+    # After commit: a failure here leaves unreferenced objects, which is safe, not missing ones.
+    with contextlib.suppress(OSError):
+        await runtime.storage.realm(realm).delete_prefix(f"videos/{vid}")
+    return Response(status_code=204)
+
+
+@router.post("/videos/{video_id}/share", status_code=204)
+async def count_share(runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> Response:
+    """Counted when a viewer copies or sends the link; anonymous viewers count too."""
+    realm, vid = video_realm(runtime, video_id)
+    async with runtime.databases.transaction(realm) as session:
+        await access_video(session, viewer, vid)
+        await session.execute(update(Video).where(Video.id == vid).values(share_count=Video.share_count + 1))
+    return Response(status_code=204)
+
+
+@router.get("/users/{handle}/videos", response_model=VideoPage)
+async def user_videos(
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    handle: str,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 24,
+) -> VideoPage:
+    """A creator's videos, newest first; the creator also sees their processing, rejected and private ones."""
+    entry = await resolve_handle(runtime, handle)
+    if entry is None:
+        raise not_found("User")
+    after = decode_cursor(runtime.settings.secret_key, cursor, "user_videos") if cursor else None
+    async with runtime.databases.transaction(entry.realm) as session:
+        query = select(Video).where(Video.owner_id == entry.user_id)
+        if viewer.user_id != entry.user_id:
+            query = query.where(Video.status == VideoStatus.READY, Video.visibility == Visibility.PUBLIC)
+        if after is not None:
+            query = query.where(Video.id < int(after["before"]))
+        videos = list((await session.scalars(query.order_by(Video.id.desc()).limit(limit + 1))).all())
+        more = len(videos) > limit
+        videos = videos[:limit]
+        owner = await session.get(User, entry.user_id)
+        if owner is None:
+            raise not_found("User")
+        items = await videos_out(session, entry.realm, videos, viewer, runtime.settings.base_url)
+    next_cursor = (
+        encode_cursor(runtime.settings.secret_key, "user_videos", {"before": str(videos[-1].id)}) if more else None
+    )
+    return VideoPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/hashtags/{tag}/videos", response_model=VideoPage)
+async def hashtag_videos(
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    tag: str,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 24,
+) -> VideoPage:
+    """Public videos of the viewer's realm carrying #tag, newest first."""
+    tag = tag.lower().lstrip("#")[:50]
+    after = decode_cursor(runtime.settings.secret_key, cursor, f"tag:{tag}") if cursor else None
+    async with runtime.databases.transaction(viewer.realm) as session:
+        query = select(Video).where(
+            Video.hashtags.contains([tag]), Video.status == VideoStatus.READY, Video.visibility == Visibility.PUBLIC
+        )
+        if after is not None:
+            query = query.where(Video.id < int(after["before"]))
+        videos = list((await session.scalars(query.order_by(Video.id.desc()).limit(limit + 1))).all())
+        items = await videos_out(session, viewer.realm, videos[:limit], viewer, runtime.settings.base_url)
+    more = len(videos) > limit
+    next_cursor = (
+        encode_cursor(runtime.settings.secret_key, f"tag:{tag}", {"before": str(videos[limit - 1].id)}) if more else None
+    )
+    return VideoPage(items=items, next_cursor=next_cursor)

@@ -1,0 +1,164 @@
+"""The transcode job: original → ladder of renditions + HLS + poster, publishing the lowest rung first."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from reelm.accounts.models import User
+from reelm.jobs import MEDIA_QUEUE, MEDIA_RETRY, job_app, realm_of, runtime_of
+from reelm.runtime import Runtime
+from reelm.storage import RealmStore
+from reelm.videos import media
+from reelm.videos.models import Rendition, Video, VideoStatus
+
+log = logging.getLogger(__name__)
+
+
+def rendition_prefix(video_id: int, rung: media.Rung) -> str:
+    return f"videos/{video_id}/{rung.name}"
+
+
+async def _upload_outputs(store: RealmStore, video_id: int, outputs: list[media.RenditionOutput]) -> None:
+    for output in outputs:
+        prefix = rendition_prefix(video_id, output.rung)
+        await store.put_file(f"{prefix}/video.mp4", output.mp4_path)
+        for part in sorted(output.hls_dir.iterdir()):
+            await store.put_file(f"{prefix}/hls/{part.name}", part)
+
+
+def _rendition_row(video_id: int, output: media.RenditionOutput) -> dict[str, Any]:
+    prefix = rendition_prefix(video_id, output.rung)
+    return {
+        "video_id": video_id,
+        "name": output.rung.name,
+        "width": output.rung.width,
+        "height": output.rung.height,
+        "bandwidth": output.bandwidth,
+        "average_bandwidth": output.average_bandwidth,
+        "codecs": output.codecs,
+        "mp4_key": f"{prefix}/video.mp4",
+        "hls_key": f"{prefix}/hls/index.m3u8",
+        "size_bytes": output.size_bytes,
+    }
+
+
+def master_playlist(renditions: list[Rendition]) -> str:
+    """HLS master playlist over every recorded rung, lowest first: players start with the first entry,
+    so playback begins fast and switches up as bandwidth allows."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for r in sorted(renditions, key=lambda r: r.width * r.height):
+        lines.append(
+            f"#EXT-X-STREAM-INF:BANDWIDTH={r.bandwidth},AVERAGE-BANDWIDTH={r.average_bandwidth},"
+            f'RESOLUTION={r.width}x{r.height},CODECS="{r.codecs}"'
+        )
+        lines.append(f"{r.name}/hls/index.m3u8")
+    return "\n".join(lines) + "\n"
+
+
+class Publisher:
+    """Stores each finished group of rungs and makes it visible, the first group publishing the video."""
+
+    def __init__(self, runtime: Runtime, realm: str, video_id: int) -> None:
+        self.runtime = runtime
+        self.realm = realm
+        self.video_id = video_id
+
+    async def __call__(self, outputs: list[media.RenditionOutput], poster: Path | None) -> None:
+        store = self.runtime.storage.realm(self.realm)
+        await _upload_outputs(store, self.video_id, outputs)
+        if poster is not None:
+            await store.put_file(f"videos/{self.video_id}/poster.jpg", poster)
+        async with self.runtime.databases.transaction(self.realm) as session:
+            rows = [_rendition_row(self.video_id, o) for o in outputs]
+            statement = insert(Rendition).values(rows)
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[Rendition.video_id, Rendition.name],
+                    set_={c: statement.excluded[c] for c in rows[0] if c not in ("video_id", "name")},
+                )
+            )
+            video = await session.get(Video, self.video_id, with_for_update=True)
+            if video is None:  # deleted while processing
+                return
+            every = await session.scalars(select(Rendition).where(Rendition.video_id == self.video_id))
+            # Written inside the transaction: if storage fails, the new rungs are not recorded either.
+            await store.put_bytes(f"videos/{self.video_id}/master.m3u8", master_playlist(list(every)).encode())
+            values: dict[str, Any] = {"status_detail": ""}
+            if poster is not None:
+                values["poster_key"] = f"videos/{self.video_id}/poster.jpg"
+            if video.status == VideoStatus.PROCESSING:
+                values |= {"status": VideoStatus.READY, "published_at": datetime.now(UTC)}
+                await session.execute(
+                    update(User).where(User.id == video.owner_id).values(video_count=User.video_count + 1)
+                )
+            await session.execute(update(Video).where(Video.id == self.video_id).values(**values))
+
+
+async def _set_status(runtime: Runtime, realm: str, video_id: int, **values: Any) -> None:
+    async with runtime.databases.transaction(realm) as session:
+        await session.execute(update(Video).where(Video.id == video_id).values(**values))
+
+
+async def transcode(runtime: Runtime, realm: str, video_id: int) -> None:
+    """Idempotent: a retry after a crash redoes only the rungs that are not recorded yet."""
+    async with runtime.databases.transaction(realm) as session:
+        video = await session.get(Video, video_id)
+        if video is None or video.status == VideoStatus.REJECTED:
+            return
+        done = set(await session.scalars(select(Rendition.name).where(Rendition.video_id == video_id)))
+        key, was_ready = video.original_key, video.status == VideoStatus.READY
+    limits = media.MediaLimits(
+        max_bytes=runtime.settings.max_upload_bytes,
+        max_duration_s=runtime.settings.max_duration_s,
+        min_side=runtime.settings.min_side_px,
+        max_side=runtime.settings.max_side_px,
+    )
+    tmp_root = runtime.settings.data_dir / "tmp"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
+        source = Path(tmp) / "original"
+        await runtime.storage.realm(realm).download(key, source)
+        try:
+            probe = media.probe(source, limits)
+            ladder = media.plan_ladder(probe)
+            missing = [rung for rung in ladder if rung.name not in done]
+            if not missing:
+                return
+            await _set_status(runtime, realm, video_id, status_detail="transcoding")
+            publisher = Publisher(runtime, realm, video_id)
+            out_dir = Path(tmp) / "out"
+            if was_ready and ladder[0].name in done:
+                outputs = await media.transcode_rungs(source, probe, missing, out_dir)
+                await publisher(outputs, None)
+            else:
+                await media.build_ladder(source, probe, out_dir, publisher)
+        except media.MediaRejected as exc:
+            log.info("video %s rejected: %s", video_id, exc.reason)
+            await _set_status(
+                runtime, realm, video_id, status=VideoStatus.REJECTED, reject_code=exc.code,
+                reject_reason=exc.reason, status_detail="",
+            )
+
+
+@job_app.task(name="transcode_video", queue=MEDIA_QUEUE, retry=MEDIA_RETRY, pass_context=True)
+async def transcode_video(context: Any, video_id: int) -> None:
+    runtime, realm = runtime_of(context), realm_of(context)
+    try:
+        await transcode(runtime, realm, video_id)
+    except Exception:
+        # On the last attempt, tell the creator instead of leaving the video processing forever.
+        if context.job.attempts + 1 >= MEDIA_RETRY.max_attempts:
+            log.exception("transcode of %s failed for good", video_id)
+            await _set_status(
+                runtime, realm, video_id, status=VideoStatus.REJECTED, reject_code="processing_failed",
+                reject_reason="We could not process this video. Please try uploading it again.", status_detail="",
+            )
+            return
+        raise

@@ -1,0 +1,94 @@
+"""The ASGI application: JSON API, HTML pages, media, health and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from reelm.accounts.routes import router as accounts_router
+from reelm.feed.routes import router as feed_router
+from reelm.feed.service import FeedRanker, GravityRanker
+from reelm.ratelimit import RateLimiter
+from reelm.runtime import Runtime
+from reelm.social.routes import router as social_router
+from reelm.videos.routes import router as videos_router
+from reelm.web import pages
+from reelm.web.deps import RuntimeDep
+from reelm.web.limits import BodyLimitMiddleware
+from reelm.web.media import router as media_router
+from reelm.web.metrics import Metrics, MetricsMiddleware
+from reelm.web.problems import PROBLEM_JSON, Problem, install_handlers
+
+PACKAGE = Path(__file__).resolve().parent.parent
+API_PREFIX = "/api/v1"
+
+ops = APIRouter(include_in_schema=False)
+
+
+@ops.get("/healthz")
+async def healthz(runtime: RuntimeDep) -> dict[str, object]:
+    """Liveness and readiness: every database answers."""
+    checks: dict[str, str] = {}
+    for realm in [None, *runtime.databases.realm_urls]:
+        try:
+            async with runtime.databases.sessionmaker(realm)() as session:
+                await session.execute(text("SELECT 1"))
+            checks[realm or "directory"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - a health check reports every failure, whatever it is
+            checks[realm or "directory"] = f"error: {type(exc).__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    if not healthy:
+        raise Problem(503, "unhealthy", "Unhealthy", "A database does not answer.", checks=checks)
+    return {"status": "ok", "checks": checks}
+
+
+def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtime: bool = False) -> FastAPI:
+    """Build the app around a started runtime; with `own_runtime` the app closes it on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_runtime:
+            await runtime.close()
+
+    app = FastAPI(
+        title="Reelm API",
+        version="1",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+        responses={
+            "4XX": {"description": "Problem details (RFC 9457)", "content": {PROBLEM_JSON: {}}},
+        },
+    )
+    app.state.runtime = runtime
+    app.state.limiter = RateLimiter()
+    app.state.ranker = ranker or GravityRanker()
+    metrics = Metrics()
+    app.state.metrics = metrics
+    install_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (accounts_router, videos_router, social_router, feed_router):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(media_router)
+    app.include_router(ops)
+    app.include_router(pages.router)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    app.mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static")
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(
+        BodyLimitMiddleware, prefixes=(f"{API_PREFIX}/videos",), limit=runtime.settings.max_upload_bytes
+    )
+    return app

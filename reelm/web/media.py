@@ -1,0 +1,74 @@
+"""Media from the realm's object store, with HTTP Range requests, ETags and cache headers.
+
+In production a CDN or the bucket serves these paths; in embedded mode this route does.
+"""
+
+from __future__ import annotations
+
+import re
+from email.utils import format_datetime
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+
+from reelm.storage import ObjectMissingError
+from reelm.web.deps import RuntimeDep
+from reelm.web.problems import Problem, not_found
+
+router = APIRouter(include_in_schema=False)
+
+_KEY_RE = re.compile(r"^(videos|avatars)/\d{1,19}/[A-Za-z0-9_./-]{1,200}$")
+# Renditions, segments and posters never change once written (new content gets new keys), except
+# the master playlist, which gains rungs while the video is finishing.
+_IMMUTABLE = "public, max-age=31536000, immutable"
+_REVALIDATE = "public, max-age=5, must-revalidate"
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """(start, end exclusive) of a single-range `bytes=` header, or None when it cannot be satisfied."""
+    match = re.fullmatch(r"bytes=(\d*)-(\d*)", header.strip())
+    if match is None or (not match[1] and not match[2]):
+        return None
+    if not match[1]:  # suffix range: the last N bytes
+        length = int(match[2])
+        return (max(0, size - length), size) if length > 0 else None
+    start = int(match[1])
+    end = min(int(match[2]) + 1, size) if match[2] else size
+    return (start, end) if start < end and start < size else None
+
+
+@router.api_route("/media/{realm}/{key:path}", methods=["GET", "HEAD"])
+async def serve_media(runtime: RuntimeDep, request: Request, realm: str, key: str) -> Response:
+    # Originals are protected: only renditions, playlists, posters and avatars are served.
+    if realm not in runtime.databases.realm_urls or not _KEY_RE.match(key) or ".." in key or key.endswith("/original"):
+        raise not_found("File")
+    store = runtime.storage.realm(realm)
+    try:
+        info = await store.head(key)
+    except ObjectMissingError:
+        raise not_found("File") from None
+    etag = f'"{info.etag}"'
+    headers = {
+        "ETag": etag,
+        "Last-Modified": format_datetime(info.last_modified, usegmt=True),
+        "Cache-Control": _REVALIDATE if key.endswith("master.m3u8") else _IMMUTABLE,
+        "Accept-Ranges": "bytes",
+        "Access-Control-Allow-Origin": "*",
+    }
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    start, end, status = 0, info.size, 200
+    range_header = request.headers.get("range")
+    if_range = request.headers.get("if-range")
+    if range_header and (if_range is None or if_range == etag):
+        parsed = _parse_range(range_header, info.size)
+        if parsed is None:
+            raise Problem(416, "range", "Range not satisfiable", "The requested range is outside the file.",
+                          headers={"Content-Range": f"bytes */{info.size}"})
+        (start, end), status = parsed, 206
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
+    headers["Content-Length"] = str(end - start)
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type=info.content_type)
+    return StreamingResponse(store.stream(key, start, end), status_code=status, headers=headers,
+                             media_type=info.content_type)

@@ -1,0 +1,143 @@
+"""Tiny media files for tests, made with the real ffmpeg.
+
+Each helper writes one file into `directory` and returns its path. Everything comes from lavfi sources at very
+low resolution/frame rate, so each file takes well under a second to make.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+import subprocess
+from pathlib import Path
+
+import imageio_ffmpeg
+
+FRAME_RATE = 24
+
+
+def _ffmpeg(*args: str) -> None:
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+    subprocess.run(command, check=True, capture_output=True)
+
+
+def _h264(*, width: int, height: int, duration_s: float, audio: bool, out: Path) -> None:
+    args = ["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r={FRAME_RATE}:d={duration_s}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=f=440:d={duration_s}", "-c:a", "aac", "-b:a", "64k"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-shortest"]
+    # The container is named explicitly so callers may pick any file name (content, not name, is what counts).
+    args += ["-f", "mp4", str(out)]
+    _ffmpeg(*args)
+
+
+def make_clip(
+    directory: Path,
+    *,
+    width: int = 180,
+    height: int = 320,
+    duration_s: float = 1.5,
+    audio: bool = True,
+    rotate_meta: int | None = None,
+    name: str = "clip.mp4",
+) -> Path:
+    """A valid H.264 (+AAC) MP4. `rotate_meta` (degrees) adds display-rotation side data, as phones write it;
+    with 90 or 270 the display size is height x width."""
+    out = directory / name
+    if rotate_meta is None:
+        _h264(width=width, height=height, duration_s=duration_s, audio=audio, out=out)
+        return out
+    plain = directory / f"unrotated-{name}"
+    _h264(width=width, height=height, duration_s=duration_s, audio=audio, out=plain)
+    _ffmpeg("-display_rotation", str(rotate_meta), "-i", str(plain), "-c", "copy", "-f", "mp4", str(out))
+    plain.unlink()
+    return out
+
+
+def make_not_a_video(directory: Path) -> Path:
+    out = directory / "clip.mp4"
+    out.write_text("This is a shopping list, not a video.\n- milk\n- eggs\n")
+    return out
+
+
+def make_empty(directory: Path) -> Path:
+    out = directory / "empty.mp4"
+    out.write_bytes(b"")
+    return out
+
+
+def make_truncated(directory: Path) -> Path:
+    """The first 30 % of a clip, like an upload cut off mid-way.
+
+    ffmpeg writes the MP4 index (moov) at the END by default, so the cut removes it: the file still starts
+    with an MP4 signature but cannot be opened, and probe() rejects it as corrupt_stream.
+    """
+    clip = make_clip(directory, name="whole.mp4")
+    data = clip.read_bytes()
+    clip.unlink()
+    out = directory / "truncated.mp4"
+    out.write_bytes(data[: len(data) * 3 // 10])
+    return out
+
+
+def make_corrupt(directory: Path) -> Path:
+    """A clip whose container is intact but whose media data is garbage between 40 % and 60 %.
+
+    The first frames still decode, so probe() accepts it; the damage only shows when the whole stream is
+    decoded, i.e. transcode_rungs() must reject it as corrupt_stream.
+    """
+    clip = make_clip(directory, duration_s=3.0, name="corrupt.mp4")
+    data = bytearray(clip.read_bytes())
+    start, end = _mdat_payload(data)
+    rng = random.Random(1234)  # fixed seed: the same damage on every run
+    lo, hi = start + (end - start) * 4 // 10, start + (end - start) * 6 // 10
+    data[lo:hi] = bytes(rng.randrange(256) for _ in range(hi - lo))
+    clip.write_bytes(data)
+    return clip
+
+
+def _mdat_payload(data: bytes | bytearray) -> tuple[int, int]:
+    """Byte range of the first top-level 'mdat' payload (32-bit box sizes, as ffmpeg writes small files)."""
+    offset = 0
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if kind == b"mdat":
+            return offset + 8, offset + size
+        offset += size
+    raise ValueError("no mdat box")
+
+
+def make_image(directory: Path) -> Path:
+    """A single PNG picture misnamed .mp4."""
+    out = directory / "image.mp4"
+    _ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=180x320", "-frames:v", "1", "-c:v", "png", "-f", "image2", str(out)
+    )
+    return out
+
+
+def make_audio_only(directory: Path) -> Path:
+    out = directory / "audio_only.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "sine=f=330:d=2", "-c:a", "aac", str(out))
+    return out
+
+
+def make_unsupported_codec(directory: Path) -> Path:
+    """MPEG-2 video in an MP4: a real video, but not a codec on the allow-list."""
+    out = directory / "unsupported.mp4"
+    args = ["-f", "lavfi", "-i", f"testsrc2=s=180x320:r={FRAME_RATE}:d=1.5", "-c:v", "mpeg2video", str(out)]
+    _ffmpeg(*args)
+    return out
+
+
+def make_tiny(directory: Path) -> Path:
+    """64x64: a valid video below the default minimum side."""
+    return make_clip(directory, width=64, height=64, audio=False, name="tiny.mp4")
+
+
+def make_long(directory: Path, seconds: float) -> Path:
+    """A long but cheap video: flat colour at 1 frame/s and the smallest acceptable size, no audio."""
+    out = directory / "long.mp4"
+    args = ["-f", "lavfi", "-i", f"color=c=teal:s=144x256:r=1:d={seconds}"]
+    _ffmpeg(*args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(out))
+    return out
