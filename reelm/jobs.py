@@ -29,6 +29,8 @@ def procrastinate_schema_sql() -> str:
 
 async def defer(session: AsyncSession, task_name: str, **kwargs: Any) -> None:
     """Defer a job in the session's own transaction: it exists if and only if the transaction commits."""
+    if task_name not in job_app.tasks:
+        job_app.perform_import_paths()  # task modules import this one, so they register lazily
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
     await job_app.tasks[task_name].configure(connection=raw).defer_async(**kwargs)

@@ -1,0 +1,59 @@
+"""Upload → transcode → ready, through the API and a real worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests import clips
+from tests.conftest import make_account, run_jobs
+
+
+async def upload(client, account, path: Path, caption: str = "hello #First @nobody", **extra):
+    with path.open("rb") as f:
+        return await client.post("/api/v1/videos", headers=account.auth,
+                                 files={"file": ("whatever.bin", f, "text/plain")}, data={"caption": caption, **extra})
+
+
+async def test_upload_transcodes_and_publishes(client, runtime, tmp_path):
+    alice = await make_account(client, "alice")
+    clip = clips.make_clip(tmp_path, width=180, height=320, duration_s=1.5)
+    accepted = await upload(client, alice, clip)
+    assert accepted.status_code == 202, accepted.text
+    video_id = accepted.json()["id"]
+
+    pending = (await client.get(f"/api/v1/videos/{video_id}", headers=alice.auth)).json()
+    assert pending["status"] == "processing"
+    # Nobody else sees a video before it is published.
+    assert (await client.get(f"/api/v1/videos/{video_id}")).status_code == 404
+
+    await run_jobs(runtime, "us")
+    video = (await client.get(f"/api/v1/videos/{video_id}")).json()
+    assert video["status"] == "ready"
+    assert video["hashtags"] == ["first"]
+    assert video["mentions"] == ["nobody"]
+    assert [r["name"] for r in video["renditions"]] == ["180p"] or video["renditions"]
+    assert video["poster_url"] and video["hls_url"] and video["mp4_url"]
+
+    master = await client.get(video["hls_url"])
+    assert master.status_code == 200
+    assert "#EXT-X-STREAM-INF" in master.text and "CODECS=" in master.text
+    mp4 = await client.get(video["mp4_url"], headers={"Range": "bytes=0-99"})
+    assert mp4.status_code == 206
+    assert len(mp4.content) == 100
+    assert mp4.headers["content-range"].startswith("bytes 0-99/")
+    etag = mp4.headers["etag"]
+    again = await client.get(video["mp4_url"], headers={"If-None-Match": etag})
+    assert again.status_code == 304
+
+    profile = (await client.get("/api/v1/users/alice")).json()
+    assert profile["video_count"] == 1
+    feed = (await client.get("/api/v1/feed/for-you", headers=alice.auth)).json()
+    assert [i["id"] for i in feed["items"]] == [video_id]
+
+
+async def test_original_is_never_served(client, runtime, tmp_path):
+    alice = await make_account(client, "alice")
+    accepted = await upload(client, alice, clips.make_clip(tmp_path))
+    video_id = accepted.json()["id"]
+    r = await client.get(f"/media/us/videos/{video_id}/original")
+    assert r.status_code == 404
