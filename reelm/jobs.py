@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,9 @@ log = logging.getLogger(__name__)
 job_app = App(connector=PsycopgConnector(), import_paths=["reelm.videos.tasks"])
 
 MEDIA_QUEUE = "media"
+HEARTBEAT_S = 5.0
+# A worker silent for this long is dead (killed, OOM, power loss); its running jobs are requeued.
+STALLED_AFTER_S = 20.0
 # Transient failures (storage hiccup, worker killed) are retried: waits of 2, 4, 8, 16 s ...
 MEDIA_RETRY = RetryStrategy(max_attempts=6, exponential_wait=2)
 
@@ -46,13 +50,24 @@ def realm_of(context: Any) -> str:
     return realm
 
 
-async def recover_stalled_jobs(app: App, *, seconds_since_heartbeat: float = 30) -> int:
+async def recover_stalled_jobs(app: App, *, seconds_since_heartbeat: float | None = None) -> int:
     """Requeue jobs whose worker died (SIGKILL, OOM, power loss) without finishing them."""
-    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat)
+    stalled = await app.job_manager.get_stalled_jobs(
+        seconds_since_heartbeat=STALLED_AFTER_S if seconds_since_heartbeat is None else seconds_since_heartbeat
+    )
     for job in stalled:
         log.warning("retrying stalled job %s (%s)", job.id, job.task_name)
         await app.job_manager.retry_job(job)
     return len(stalled)
+
+
+async def _keep_recovering(app: App, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await recover_stalled_jobs(app)
+        except Exception:  # a failed sweep is retried at the next tick; the worker itself goes on
+            log.exception("stalled-job recovery failed")
 
 
 async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurrency: int = 2) -> None:
@@ -61,12 +76,17 @@ async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurr
     with job_app.replace_connector(connector) as app:
         async with app.open_async():
             await recover_stalled_jobs(app)
-            await app.run_worker_async(
-                queues=[MEDIA_QUEUE],
-                concurrency=concurrency,
-                wait=wait,
-                install_signal_handlers=wait,
-                additional_context={"runtime": runtime, "realm": realm},
-                update_heartbeat_interval=5,
-                stalled_worker_timeout=15,
-            )
+            sweeper = asyncio.create_task(_keep_recovering(app, STALLED_AFTER_S)) if wait else None
+            try:
+                await app.run_worker_async(
+                    queues=[MEDIA_QUEUE],
+                    concurrency=concurrency,
+                    wait=wait,
+                    install_signal_handlers=wait,
+                    additional_context={"runtime": runtime, "realm": realm},
+                    update_heartbeat_interval=HEARTBEAT_S,
+                    stalled_worker_timeout=STALLED_AFTER_S,
+                )
+            finally:
+                if sweeper is not None:
+                    sweeper.cancel()

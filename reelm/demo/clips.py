@@ -38,7 +38,8 @@ def _testsrc2(size: tuple[int, int], index: int) -> str:
 
 
 def _mandelbrot(size: tuple[int, int], index: int) -> str:
-    return f"mandelbrot=s={_small(size, 2)}:r={FRAME_RATE}:start_scale={2 + index % 3},{_upscaled(size, 'bicubic')}"
+    source = f"mandelbrot=s={_small(size, 2)}:r={FRAME_RATE}:start_scale={2 + index % 3}"
+    return f"{source},{_upscaled(size, 'bicubic')}"
 
 
 def _life(size: tuple[int, int], index: int) -> str:
@@ -54,7 +55,9 @@ def _cellauto(size: tuple[int, int], index: int) -> str:
     rules = (30, 90, 110, 150, 182)
     return (
         f"cellauto=s={_small(size, 4)}:r={FRAME_RATE}:rule={rules[index % len(rules)]}:seed={index}"
-        f":scroll=1,format=yuv420p,hue=h={index * 53 % 360}:s=2," + _upscaled(size, "neighbor")
+        # The automaton is black and white; colorize tints it per index.
+        f":scroll=1,format=rgb24,colorize=hue={index * 53 % 360}:saturation=0.8:lightness=0.5,"
+        + _upscaled(size, "neighbor")
     )
 
 

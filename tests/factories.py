@@ -1,0 +1,40 @@
+"""Data factories shared by the API tests: tiny real videos, uploaded and published through the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from tests import clips
+from tests.conftest import Account, run_jobs
+from reelm.runtime import Runtime
+
+
+def make_tiny_clip(directory: Path) -> Path:
+    """The cheapest clip the upload checks accept: the minimum side, one second, no audio."""
+    return clips.make_clip(directory, width=144, height=256, duration_s=1.0, audio=False, name="tiny.mp4")
+
+
+async def upload(
+    client: httpx.AsyncClient, account: Account, clip: Path, *, caption: str = "", visibility: str = "public"
+) -> str:
+    """Upload a clip; the video stays `processing` until the realm's jobs run. Returns its id."""
+    with clip.open("rb") as f:
+        accepted = await client.post(
+            "/api/v1/videos", headers=account.auth, files={"file": ("clip.mp4", f, "video/mp4")},
+            data={"caption": caption, "visibility": visibility},
+        )
+    assert accepted.status_code == 202, accepted.text
+    video_id: str = accepted.json()["id"]
+    return video_id
+
+
+async def publish(
+    client: httpx.AsyncClient, runtime: Runtime, account: Account, clip: Path, *, caption: str = "",
+    visibility: str = "public",
+) -> str:
+    """Upload a clip and run the transcode, so the video is `ready`. Returns its id."""
+    video_id = await upload(client, account, clip, caption=caption, visibility=visibility)
+    await run_jobs(runtime, account.realm)
+    return video_id
