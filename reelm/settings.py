@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from reelm import ids
 
-DEMO_SECRET = "demo-secret-not-for-production-use-0000000000"
+DEMO_SECRET = "demo-secret-not-for-production-use-0000000000"  # noqa: S105 - refused outside demo mode
 
 
 class RealmConfig(BaseModel):
@@ -34,7 +34,38 @@ DEFAULT_REALMS: list[RealmConfig] = [
         code=2,
         title="European Union",
         countries=(
-            "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split()
+            [
+                "AT",
+                "BE",
+                "BG",
+                "HR",
+                "CY",
+                "CZ",
+                "DK",
+                "EE",
+                "FI",
+                "FR",
+                "DE",
+                "GR",
+                "HU",
+                "IE",
+                "IT",
+                "LV",
+                "LT",
+                "LU",
+                "MT",
+                "NL",
+                "PL",
+                "PT",
+                "RO",
+                "SK",
+                "SI",
+                "ES",
+                "SE",
+                "IS",
+                "LI",
+                "NO",
+            ]
         ),
     ),
     RealmConfig(name="global", code=3, title="Rest of the world", countries=[]),

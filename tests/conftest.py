@@ -88,8 +88,10 @@ class Account:
 
 
 async def make_account(client: httpx.AsyncClient, handle: str, *, country: str = "US") -> Account:
-    created = await client.post("/api/v1/accounts", json={
-        "handle": handle, "email": f"{handle}@example.org", "password": PASSWORD, "country": country})
+    created = await client.post(
+        "/api/v1/accounts",
+        json={"handle": handle, "email": f"{handle}@example.org", "password": PASSWORD, "country": country},
+    )
     assert created.status_code == 201, created.text
     session = await client.post("/api/v1/sessions", json={"login": handle, "password": PASSWORD})
     assert session.status_code == 201, session.text

@@ -18,18 +18,23 @@ from reelm.runtime import Runtime
 def external_env(runtime: Runtime) -> dict[str, str]:
     """Settings that point a child process at the test databases and the test's object folders."""
     realms = [
-        {**realm.model_dump(), "database_url": runtime.databases.realm_urls[realm.name],
-         "storage_url": (runtime.settings.data_dir.resolve() / "objects" / realm.name).as_uri()}
+        {
+            **realm.model_dump(),
+            "database_url": runtime.databases.realm_urls[realm.name],
+            "storage_url": (runtime.settings.data_dir.resolve() / "objects" / realm.name).as_uri(),
+        }
         for realm in runtime.settings.realms
     ]
     env = dict(os.environ)
-    env.update({
-        "REELM_DATA_DIR": str(runtime.settings.data_dir.resolve()),
-        "REELM_SECRET_KEY": runtime.settings.secret_key,
-        "REELM_DIRECTORY_URL": runtime.databases.directory_url,
-        "REELM_REALMS": json.dumps(realms),
-        "REELM_DEMO": "false",
-    })
+    env.update(
+        {
+            "REELM_DATA_DIR": str(runtime.settings.data_dir.resolve()),
+            "REELM_SECRET_KEY": runtime.settings.secret_key,
+            "REELM_DIRECTORY_URL": runtime.databases.directory_url,
+            "REELM_REALMS": json.dumps(realms),
+            "REELM_DEMO": "false",
+        }
+    )
     return env
 
 
@@ -41,10 +46,14 @@ def free_port() -> int:
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "reelm", *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "reelm", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
-def start_server(runtime: Runtime, log: Path, *, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    runtime: Runtime, log: Path, *, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = external_env(runtime) | {"REELM_BASE_URL": base} | (extra_env or {})

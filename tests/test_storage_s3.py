@@ -23,8 +23,11 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = live.free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                  stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -77,8 +80,10 @@ async def test_store_operations(s3_endpoint: str, tmp_path) -> None:
 
 @pytest.mark.usefixtures("s3_env")
 async def test_upload_pipeline_on_s3(client, runtime, s3_endpoint: str, tmp_path) -> None:
-    realms = [r.model_copy(update={"storage_url": s3_url(s3_endpoint, "pipeline")} if r.name == "us" else {})
-              for r in runtime.settings.realms]
+    realms = [
+        r.model_copy(update={"storage_url": s3_url(s3_endpoint, "pipeline")} if r.name == "us" else {})
+        for r in runtime.settings.realms
+    ]
     runtime.settings.realms = realms
     runtime.storage = Storage(runtime.settings)
     alice = await make_account(client, "alice")

@@ -36,10 +36,27 @@ def make_avatar(source: Path, target: Path) -> None:
         raise _reject("The image could not be read.") from exc
     if not (16 <= width <= 8192 and 16 <= height <= 8192):
         raise _reject("The image must be between 16 and 8192 pixels on each side.")
-    crop = f"scale={AVATAR_SIZE}:{AVATAR_SIZE}:force_original_aspect_ratio=increase,crop={AVATAR_SIZE}:{AVATAR_SIZE}"
+    side = AVATAR_SIZE
+    crop = f"scale={side}:{side}:force_original_aspect_ratio=increase,crop={side}:{side}"
     result = subprocess.run(  # noqa: S603 - fixed arguments, the path is ours
-        [ffmpeg_exe(), "-v", "error", "-y", "-i", str(source), "-vf", crop, "-frames:v", "1", "-q:v", "3", str(target)],
-        capture_output=True, timeout=30, check=False,
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(source),
+            "-vf",
+            crop,
+            "-frames:v",
+            "1",
+            "-q:v",
+            "3",
+            str(target),
+        ],
+        capture_output=True,
+        timeout=30,
+        check=False,
     )
     if result.returncode != 0 or not target.exists():
         raise _reject("The image could not be converted.")

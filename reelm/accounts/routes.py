@@ -25,10 +25,18 @@ router = APIRouter(tags=["accounts"])
 
 def profile_out(realm: str, user: User, *, is_following: bool | None = None) -> ProfileOut:
     return ProfileOut(
-        id=str(user.id), handle=user.handle, display_name=user.display_name, bio=user.bio,
-        avatar_url=media_url(realm, user.avatar_key) if user.avatar_key else None, realm=realm,
-        follower_count=user.follower_count, following_count=user.following_count, video_count=user.video_count,
-        likes_received=user.likes_received, created_at=user.created_at, is_following=is_following,
+        id=str(user.id),
+        handle=user.handle,
+        display_name=user.display_name,
+        bio=user.bio,
+        avatar_url=media_url(realm, user.avatar_key) if user.avatar_key else None,
+        realm=realm,
+        follower_count=user.follower_count,
+        following_count=user.following_count,
+        video_count=user.video_count,
+        likes_received=user.likes_received,
+        created_at=user.created_at,
+        is_following=is_following,
     )
 
 
@@ -39,7 +47,11 @@ def me_out(realm: str, user: User) -> MeOut:
 async def sign_up(runtime: Runtime, limiter: Limiter, request: Request, body: SignUpIn) -> User:
     limiter.hit("sign-up", client_ip(request), limit=runtime.settings.signups_per_hour, per_seconds=3600)
     return await service.do_sign_up(
-        runtime, handle=body.handle, email=body.email, password=body.password, country=body.country,
+        runtime,
+        handle=body.handle,
+        email=body.email,
+        password=body.password,
+        country=body.country,
         display_name=body.display_name,
     )
 
@@ -55,7 +67,11 @@ async def create_session(runtime: RuntimeDep, limiter: Limiter, request: Request
     """Log in; the returned bearer token authenticates API calls (`Authorization: Bearer …`)."""
     limiter.hit("login", client_ip(request), limit=runtime.settings.login_attempts_per_minute, per_seconds=60)
     token, auth, user = await service.do_log_in(
-        runtime, login=body.login, password=body.password, kind="api", ip=client_ip(request),
+        runtime,
+        login=body.login,
+        password=body.password,
+        kind="api",
+        ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
     )
     realm = runtime.settings.realm_of_id(user.id) or ""
@@ -87,7 +103,9 @@ async def update_me(runtime: RuntimeDep, viewer: UserViewer, body: ProfileUpdate
 
 @router.put("/me/avatar", response_model=MeOut)
 async def put_avatar(
-    runtime: RuntimeDep, viewer: UserViewer, file: Annotated[UploadFile, File(description="PNG, JPEG or WebP")]
+    runtime: RuntimeDep,
+    viewer: UserViewer,
+    file: Annotated[UploadFile, File(description="PNG, JPEG or WebP")],
 ) -> MeOut:
     assert viewer.user is not None
     tmp_root = runtime.settings.data_dir / "tmp"
@@ -99,7 +117,9 @@ async def put_avatar(
         key = f"avatars/{viewer.user.id}/{ids.new_id(runtime.settings.realm(viewer.realm).code)}.jpg"
         await runtime.storage.realm(viewer.realm).put_file(key, target)
     async with runtime.databases.transaction(viewer.realm) as session:
-        user = await service.do_update_profile(session, viewer.user, display_name=None, bio=None, avatar_key=key)
+        user = await service.do_update_profile(
+            session, viewer.user, display_name=None, bio=None, avatar_key=key
+        )
     return me_out(viewer.realm, user)
 
 

@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids, security
@@ -49,12 +50,30 @@ async def _reserve_handle(runtime: Runtime, handle: str, user_id: int, realm: st
     async with runtime.databases.transaction(None) as directory:
         existing = await directory.get(HandleEntry, handle, with_for_update=True)
         if existing is not None:
-            stale = existing.state == "reserved" and existing.created_at < datetime.now(UTC) - STALE_RESERVATION
+            stale = (
+                existing.state == "reserved" and existing.created_at < datetime.now(UTC) - STALE_RESERVATION
+            )
             if not stale:
                 raise Problem(409, "handle-taken", "Handle taken", f"@{handle} is already taken.")
             await directory.delete(existing)
             await directory.flush()  # the stale row must be gone before the new one is inserted
         directory.add(HandleEntry(handle=handle, user_id=user_id, realm=realm, state="reserved"))
+
+
+EMAIL_TAKEN = ("E-mail in use", "An account with this e-mail already exists.")
+
+
+async def _check_email_free(runtime: Runtime, email: str) -> None:
+    """E-mail addresses identify one account across all realms, since log-in accepts them.
+
+    Each realm answers from its own database whether the address is in use: one bit, and no protected
+    value leaves its realm. Within a realm a unique index closes the race between two sign-ups; across
+    realms, two simultaneous sign-ups with one address in different countries could both pass.
+    """
+    for realm in runtime.settings.realm_names:
+        async with runtime.databases.sessionmaker(realm)() as session:
+            if await session.scalar(select(User.id).where(User.email == email)) is not None:
+                raise Problem(409, "email-taken", *EMAIL_TAKEN)
 
 
 async def do_sign_up(
@@ -68,12 +87,10 @@ async def do_sign_up(
     realm = runtime.settings.realm_for_country(country)
     user_id = ids.new_id(runtime.settings.realm(realm).code)
 
+    await _check_email_free(runtime, email)
     await _reserve_handle(runtime, handle, user_id, realm)
     try:
         async with runtime.databases.transaction(realm) as session:
-            taken = await session.scalar(select(User.id).where(User.email == email))
-            if taken is not None:
-                raise Problem(409, "email-taken", "E-mail in use", "An account with this e-mail already exists.")
             user = User(
                 id=user_id,
                 handle=handle,
@@ -83,15 +100,24 @@ async def do_sign_up(
                 country=country,
             )
             session.add(user)
+    except IntegrityError as exc:
+        await _release_handle(runtime, handle, user_id)
+        raise Problem(409, "email-taken", *EMAIL_TAKEN) from exc
     except BaseException:
-        async with runtime.databases.transaction(None) as directory:
-            await directory.execute(
-                delete(HandleEntry).where(HandleEntry.handle == handle, HandleEntry.user_id == user_id)
-            )
+        await _release_handle(runtime, handle, user_id)
         raise
     async with runtime.databases.transaction(None) as directory:
-        await directory.execute(update(HandleEntry).where(HandleEntry.handle == handle).values(state="active"))
+        await directory.execute(
+            update(HandleEntry).where(HandleEntry.handle == handle).values(state="active")
+        )
     return user
+
+
+async def _release_handle(runtime: Runtime, handle: str, user_id: int) -> None:
+    async with runtime.databases.transaction(None) as directory:
+        await directory.execute(
+            delete(HandleEntry).where(HandleEntry.handle == handle, HandleEntry.user_id == user_id)
+        )
 
 
 async def resolve_handle(runtime: Runtime, handle: str) -> HandleEntry | None:
@@ -123,7 +149,9 @@ async def do_log_in(
 ) -> tuple[str, AuthSession, User]:
     found = await _find_login(runtime, login)
     if not security.verify_password(found[1].password_hash if found else None, password) or found is None:
-        raise Problem(401, "bad-credentials", "Wrong login or password", "The handle, e-mail or password is wrong.")
+        raise Problem(
+            401, "bad-credentials", "Wrong login or password", "The handle, e-mail or password is wrong."
+        )
     realm, user = found
     token = security.new_session_token(realm)
     auth = AuthSession(
@@ -161,7 +189,9 @@ async def do_log_out(runtime: Runtime, token: str) -> None:
     if realm not in runtime.databases.realm_urls:
         return
     async with runtime.databases.transaction(realm) as session:
-        await session.execute(delete(AuthSession).where(AuthSession.token_hash == security.token_digest(token)))
+        await session.execute(
+            delete(AuthSession).where(AuthSession.token_hash == security.token_digest(token))
+        )
 
 
 async def do_update_profile(
@@ -169,8 +199,9 @@ async def do_update_profile(
 ) -> User:
     values: dict[str, object] = {}
     if display_name is not None:
-        values["display_name"] = clean_text("display_name", display_name, max_len=50, allow_empty=False,
-                                            multiline=False)
+        values["display_name"] = clean_text(
+            "display_name", display_name, max_len=50, allow_empty=False, multiline=False
+        )
     if bio is not None:
         values["bio"] = clean_text("bio", bio, max_len=300)
     if avatar_key is not None:
@@ -180,5 +211,3 @@ async def do_update_profile(
     refreshed = await session.get(User, user.id, populate_existing=True)
     assert refreshed is not None
     return refreshed
-
-

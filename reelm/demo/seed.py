@@ -73,12 +73,20 @@ async def is_seeded(runtime: Runtime) -> bool:
 async def _upload(runtime: Runtime, realm: str, owner: User, clip: Path, caption: str) -> None:
     limits = media.MediaLimits()
     probe = await asyncio.to_thread(media.probe, clip, limits)
+    size = await asyncio.to_thread(lambda: clip.stat().st_size)
     video_id = ids.new_id(runtime.settings.realm(realm).code)
     await runtime.storage.realm(realm).put_file(original_key(video_id), clip)
     async with runtime.databases.transaction(realm) as session:
         await do_create_video(
-            session, video_id=video_id, owner=owner, caption=caption, visibility="public",
-            size=clip.stat().st_size, width=probe.width, height=probe.height, duration_s=probe.duration_s,
+            session,
+            video_id=video_id,
+            owner=owner,
+            caption=caption,
+            visibility="public",
+            size=size,
+            width=probe.width,
+            height=probe.height,
+            duration_s=probe.duration_s,
         )
 
 
@@ -86,8 +94,14 @@ async def seed(runtime: Runtime, advance: Callable[[str], None]) -> None:
     """Create the demo creators and upload their videos; `advance` is called once per step (36 steps)."""
     users: list[tuple[str, User]] = []
     for handle, name, country, bio in CREATORS:
-        user = await do_sign_up(runtime, handle=handle, email=f"{handle}@demo.reelm.invalid",
-                                password=DEMO_PASSWORD, country=country, display_name=name)
+        user = await do_sign_up(
+            runtime,
+            handle=handle,
+            email=f"{handle}@demo.reelm.invalid",
+            password=DEMO_PASSWORD,
+            country=country,
+            display_name=name,
+        )
         realm = runtime.settings.realm_for_country(country)
         async with runtime.databases.transaction(realm) as session:
             stored = await session.get(User, user.id)
@@ -99,7 +113,9 @@ async def seed(runtime: Runtime, advance: Callable[[str], None]) -> None:
         for index, caption in enumerate(CAPTIONS):
             realm, owner = users[index % len(users)]
             clip = Path(tmp) / f"clip{index}.mp4"
-            await asyncio.to_thread(generate_demo_clip, clip, index=index, title=caption.split("#")[0].strip())
+            await asyncio.to_thread(
+                generate_demo_clip, clip, index=index, title=caption.split("#")[0].strip()
+            )
             await _upload(runtime, realm, owner, clip, caption)
             advance(f"video {index + 1}")
     await _socialise(runtime, users)
@@ -120,8 +136,14 @@ async def _socialise(runtime: Runtime, users: list[tuple[str, User]]) -> None:
                         await do_like_video(session, follower.id, video)
                 if videos:
                     video = videos[i % len(videos)]
-                    await do_comment(session, realm_code=runtime.settings.realm(realm).code, author=follower,
-                                     video=video, body="Love this! 🔥", parent_id=None)
+                    await do_comment(
+                        session,
+                        realm_code=runtime.settings.realm(realm).code,
+                        author=follower,
+                        video=video,
+                        body="Love this! 🔥",
+                        parent_id=None,
+                    )
 
 
 async def transcode_progress(runtime: Runtime) -> tuple[int, int]:

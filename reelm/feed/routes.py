@@ -37,24 +37,32 @@ async def for_you(
     runtime: RuntimeDep, viewer: ViewerDep, request: Request, cursor: Cursor = None, limit: Limit = 10
 ) -> FeedPageOut:
     """Ranked videos of the viewer's realm; follow `next_cursor` to continue the same scroll."""
-    seen = _decode_seen(decode_cursor(runtime.settings.secret_key, cursor, "for_you")["seen"]) if cursor else []
+    seen = (
+        _decode_seen(decode_cursor(runtime.settings.secret_key, cursor, "for_you")["seen"]) if cursor else []
+    )
     realm = viewer.realm
     async with runtime.databases.transaction(realm) as session:
         candidates = await get_ranker(request).rank(
             session, viewer, realm_title=runtime.settings.realm(realm).title, exclude=set(seen), limit=limit
         )
-        videos = await videos_out(session, realm, [c.video for c in candidates], viewer, runtime.settings.base_url)
+        videos = await videos_out(
+            session, realm, [c.video for c in candidates], viewer, runtime.settings.base_url
+        )
     items = [
         FeedItemOut(**video.model_dump(), source=c.source, reason=c.reason)
         for video, c in zip(videos, candidates, strict=True)
     ]
     seen.extend(c.video.id for c in candidates)
-    next_cursor = encode_cursor(runtime.settings.secret_key, "for_you", {"seen": _encode_seen(seen)}) if items else None
+    next_cursor = (
+        encode_cursor(runtime.settings.secret_key, "for_you", {"seen": _encode_seen(seen)}) if items else None
+    )
     return FeedPageOut(items=items, next_cursor=next_cursor, personalized=False)
 
 
 @router.get("/feed/following", response_model=FeedPageOut)
-async def following(runtime: RuntimeDep, viewer: UserViewer, cursor: Cursor = None, limit: Limit = 10) -> FeedPageOut:
+async def following(
+    runtime: RuntimeDep, viewer: UserViewer, cursor: Cursor = None, limit: Limit = 10
+) -> FeedPageOut:
     """Newest videos of the creators the viewer follows."""
     assert viewer.user_id is not None
     before = None
@@ -64,12 +72,16 @@ async def following(runtime: RuntimeDep, viewer: UserViewer, cursor: Cursor = No
     async with runtime.databases.transaction(viewer.realm) as session:
         videos = await following_page(session, viewer.user_id, before=before, limit=limit + 1)
         out = await videos_out(session, viewer.realm, videos[:limit], viewer, runtime.settings.base_url)
-    items = [FeedItemOut(**v.model_dump(), source="following", reason="From an account you follow") for v in out]
+    items = [
+        FeedItemOut(**v.model_dump(), source="following", reason="From an account you follow") for v in out
+    ]
     next_cursor = None
     if len(videos) > limit:
         last = videos[limit - 1]
         assert last.published_at is not None
         next_cursor = encode_cursor(
-            runtime.settings.secret_key, "following", {"at": last.published_at.isoformat(), "id": str(last.id)}
+            runtime.settings.secret_key,
+            "following",
+            {"at": last.published_at.isoformat(), "id": str(last.id)},
         )
     return FeedPageOut(items=items, next_cursor=next_cursor, personalized=False)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Float, and_, cast, func, literal, select
+from sqlalchemy import ColumnElement, Float, and_, cast, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.social.models import Follow
@@ -37,15 +37,24 @@ class FeedRanker(Protocol):
     ) -> list[FeedCandidate]: ...
 
 
-def visible_videos() -> list[object]:
+def visible_videos() -> list[ColumnElement[bool]]:
     return [Video.status == VideoStatus.READY, Video.visibility == Visibility.PUBLIC]
 
 
 class GravityRanker:
-    """Engagement per unit of age: fresh videos start near the top and stay there only if people engage."""
+    """Engagement per unit of age: fresh videos start near the top and stay there only if people engage.
+
+    Not personalised: every viewer of a realm gets the same order (minus what they have seen).
+    """
 
     async def rank(
-        self, session: AsyncSession, viewer: Viewer, *, realm_title: str, exclude: set[int], limit: int
+        self,
+        session: AsyncSession,
+        viewer: Viewer,  # noqa: ARG002 - part of the FeedRanker interface
+        *,
+        realm_title: str,
+        exclude: set[int],
+        limit: int,
     ) -> list[FeedCandidate]:
         age_hours = func.extract("epoch", func.now() - Video.published_at) / 3600.0
         engagement = (
@@ -64,7 +73,9 @@ class GravityRanker:
         for video, age in rows:
             engaged = video.like_count + video.comment_count + video.share_count
             if age is not None and age < FRESH_HOURS and engaged < 3:
-                candidates.append(FeedCandidate(video, "fresh", f"New in {realm_title}: every new video gets a chance"))
+                candidates.append(
+                    FeedCandidate(video, "fresh", f"New in {realm_title}: every new video gets a chance")
+                )
             else:
                 candidates.append(FeedCandidate(video, "trending", f"Popular in {realm_title} right now"))
         return candidates
@@ -80,5 +91,7 @@ async def following_page(
         .where(*visible_videos())
     )
     if before is not None:
-        query = query.where((Video.published_at, Video.id) < before)
-    return list((await session.scalars(query.order_by(Video.published_at.desc(), Video.id.desc()).limit(limit))).all())
+        query = query.where(tuple_(Video.published_at, Video.id) < tuple_(*before))
+    return list(
+        (await session.scalars(query.order_by(Video.published_at.desc(), Video.id.desc()).limit(limit))).all()
+    )

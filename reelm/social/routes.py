@@ -70,14 +70,19 @@ async def get_comments(
     async with runtime.databases.transaction(realm) as session:
         video = await access_video(session, viewer, vid)
         comments = await service.list_comments(
-            session, video, parent_id=_comment_id(parent_id) if parent_id else None, after=after, limit=limit + 1
+            session,
+            video,
+            parent_id=_comment_id(parent_id) if parent_id else None,
+            after=after,
+            limit=limit + 1,
         )
         items = await service.comments_out(session, realm, comments[:limit], viewer)
     next_cursor = None
     if len(comments) > limit:
         last = comments[limit - 1]
         next_cursor = encode_cursor(
-            runtime.settings.secret_key, f"comments:{vid}:{parent_id}",
+            runtime.settings.secret_key,
+            f"comments:{vid}:{parent_id}",
             {"at": last.created_at.isoformat(), "id": str(last.id)},
         )
     return CommentPage(items=items, next_cursor=next_cursor)
@@ -91,7 +96,11 @@ async def post_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str, b
     async with runtime.databases.transaction(realm) as session:
         video = await access_video(session, viewer, vid, for_update=True)
         comment = await service.do_comment(
-            session, realm_code=runtime.settings.realm(realm).code, author=viewer.user, video=video, body=body.body,
+            session,
+            realm_code=runtime.settings.realm(realm).code,
+            author=viewer.user,
+            video=video,
+            body=body.body,
             parent_id=_comment_id(body.parent_id) if body.parent_id else None,
         )
         return (await service.comments_out(session, realm, [comment], viewer))[0]
@@ -127,7 +136,9 @@ async def like_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str, c
 
 
 @router.delete("/videos/{video_id}/comments/{comment_id}/like", response_model=LikeState)
-async def unlike_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str, comment_id: str) -> LikeState:
+async def unlike_comment(
+    runtime: RuntimeDep, viewer: UserViewer, video_id: str, comment_id: str
+) -> LikeState:
     return await _set_comment_like(runtime, viewer, video_id, comment_id, like=False)
 
 

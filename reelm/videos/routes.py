@@ -53,7 +53,10 @@ def _copy_to_file(source: BinaryIO, target: Path) -> int:
 def media_limits(runtime: RuntimeDep) -> media.MediaLimits:
     s = runtime.settings
     return media.MediaLimits(
-        max_bytes=s.max_upload_bytes, max_duration_s=s.max_duration_s, min_side=s.min_side_px, max_side=s.max_side_px
+        max_bytes=s.max_upload_bytes,
+        max_duration_s=s.max_duration_s,
+        min_side=s.min_side_px,
+        max_side=s.max_side_px,
     )
 
 
@@ -96,7 +99,9 @@ async def upload_video(
             height=probe.height,
             duration_s=probe.duration_s,
         )
-    return VideoAccepted(id=str(video_id), status=VideoStatus.PROCESSING, status_url=f"/api/v1/videos/{video_id}")
+    return VideoAccepted(
+        id=str(video_id), status=VideoStatus.PROCESSING, status_url=f"/api/v1/videos/{video_id}"
+    )
 
 
 @router.get("/videos/{video_id}", response_model=VideoOut)
@@ -166,7 +171,9 @@ async def user_videos(
             raise not_found("User")
         items = await videos_out(session, entry.realm, videos, viewer, runtime.settings.base_url)
     next_cursor = (
-        encode_cursor(runtime.settings.secret_key, "user_videos", {"before": str(videos[-1].id)}) if more else None
+        encode_cursor(runtime.settings.secret_key, "user_videos", {"before": str(videos[-1].id)})
+        if more
+        else None
     )
     return VideoPage(items=items, next_cursor=next_cursor)
 
@@ -184,7 +191,9 @@ async def hashtag_videos(
     after = decode_cursor(runtime.settings.secret_key, cursor, f"tag:{tag}") if cursor else None
     async with runtime.databases.transaction(viewer.realm) as session:
         query = select(Video).where(
-            Video.hashtags.contains([tag]), Video.status == VideoStatus.READY, Video.visibility == Visibility.PUBLIC
+            Video.hashtags.contains([tag]),
+            Video.status == VideoStatus.READY,
+            Video.visibility == Visibility.PUBLIC,
         )
         if after is not None:
             query = query.where(Video.id < int(after["before"]))
@@ -192,6 +201,8 @@ async def hashtag_videos(
         items = await videos_out(session, viewer.realm, videos[:limit], viewer, runtime.settings.base_url)
     more = len(videos) > limit
     next_cursor = (
-        encode_cursor(runtime.settings.secret_key, f"tag:{tag}", {"before": str(videos[limit - 1].id)}) if more else None
+        encode_cursor(runtime.settings.secret_key, f"tag:{tag}", {"before": str(videos[limit - 1].id)})
+        if more
+        else None
     )
     return VideoPage(items=items, next_cursor=next_cursor)

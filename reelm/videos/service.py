@@ -72,7 +72,9 @@ def can_see(video: Video, viewer: Viewer) -> bool:
     return video.status == VideoStatus.READY and video.visibility == Visibility.PUBLIC
 
 
-async def access_video(session: AsyncSession, viewer: Viewer, video_id: int, *, for_update: bool = False) -> Video:
+async def access_video(
+    session: AsyncSession, viewer: Viewer, video_id: int, *, for_update: bool = False
+) -> Video:
     """The video if this viewer may see it; 404 otherwise, so private videos do not reveal they exist."""
     video = await session.get(Video, video_id, with_for_update=for_update)
     if video is None or not can_see(video, viewer):
@@ -100,7 +102,9 @@ async def do_update_video(video: Video, *, caption: str | None, visibility: str 
 async def do_delete_video(session: AsyncSession, video: Video) -> None:
     """Delete the rows; the caller removes the objects after commit (a rollback must not lose media)."""
     if video.published_at is not None:
-        await session.execute(update(User).where(User.id == video.owner_id).values(video_count=User.video_count - 1))
+        await session.execute(
+            update(User).where(User.id == video.owner_id).values(video_count=User.video_count - 1)
+        )
     await session.execute(delete(Video).where(Video.id == video.id))
 
 
@@ -178,7 +182,9 @@ async def videos_out(
                     shares=video.share_count,
                     views=video.view_count,
                 ),
-                liked_by_me=(video.id in liked) if viewer.user_id is not None and viewer.realm == realm else None,
+                liked_by_me=(video.id in liked)
+                if viewer.user_id is not None and viewer.realm == realm
+                else None,
                 created_at=video.created_at,
                 published_at=video.published_at,
                 share_url=f"{base_url.rstrip('/')}/v/{video.id}",

@@ -89,7 +89,9 @@ class Publisher:
                 return
             every = await session.scalars(select(Rendition).where(Rendition.video_id == self.video_id))
             # Written inside the transaction: if storage fails, the new rungs are not recorded either.
-            await store.put_bytes(f"videos/{self.video_id}/master.m3u8", master_playlist(list(every)).encode())
+            await store.put_bytes(
+                f"videos/{self.video_id}/master.m3u8", master_playlist(list(every)).encode()
+            )
             values: dict[str, Any] = {"status_detail": ""}
             if poster is not None:
                 values["poster_key"] = f"videos/{self.video_id}/poster.jpg"
@@ -142,8 +144,13 @@ async def transcode(runtime: Runtime, realm: str, video_id: int) -> None:
         except media.MediaRejected as exc:
             log.info("video %s rejected: %s", video_id, exc.reason)
             await _set_status(
-                runtime, realm, video_id, status=VideoStatus.REJECTED, reject_code=exc.code,
-                reject_reason=exc.reason, status_detail="",
+                runtime,
+                realm,
+                video_id,
+                status=VideoStatus.REJECTED,
+                reject_code=exc.code,
+                reject_reason=exc.reason,
+                status_detail="",
             )
 
 
@@ -157,8 +164,13 @@ async def transcode_video(context: Any, video_id: int) -> None:
         if context.job.attempts + 1 >= MEDIA_RETRY.max_attempts:
             log.exception("transcode of %s failed for good", video_id)
             await _set_status(
-                runtime, realm, video_id, status=VideoStatus.REJECTED, reject_code="processing_failed",
-                reject_reason="We could not process this video. Please try uploading it again.", status_detail="",
+                runtime,
+                realm,
+                video_id,
+                status=VideoStatus.REJECTED,
+                reject_code="processing_failed",
+                reject_reason="We could not process this video. Please try uploading it again.",
+                status_detail="",
             )
             return
         raise

@@ -66,8 +66,13 @@ async def get_viewer(request: Request, runtime: RuntimeDep) -> Viewer:
     if resolved is None:
         if via_cookie:  # an expired cookie is just an anonymous visitor
             return Viewer(user=None, realm=runtime.settings.default_realm)
-        raise Problem(401, "bad-token", "Invalid token", "The bearer token is unknown or expired.",
-                      headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401,
+            "bad-token",
+            "Invalid token",
+            "The bearer token is unknown or expired.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     realm, user, _ = resolved
     if via_cookie and request.method in UNSAFE_METHODS:
         # Cookies ride along with cross-site requests; a bearer header cannot, so only cookies need CSRF.
@@ -82,8 +87,13 @@ async def get_viewer(request: Request, runtime: RuntimeDep) -> Viewer:
 
 async def require_user(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
     if viewer.user is None:
-        raise Problem(401, "login-required", "Log in required", "Log in to do this.",
-                      headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401,
+            "login-required",
+            "Log in required",
+            "Log in to do this.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return viewer
 
 

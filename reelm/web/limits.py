@@ -23,7 +23,9 @@ class BodyTooLargeError(Problem):
 class BodyLimitMiddleware:
     """Refuse bodies above `limit` bytes on POST/PUT/PATCH to paths starting with one of `prefixes`."""
 
-    def __init__(self, app: ASGIApp, *, prefixes: tuple[str, ...], limit: int, overhead: int = 64 * 1024) -> None:
+    def __init__(
+        self, app: ASGIApp, *, prefixes: tuple[str, ...], limit: int, overhead: int = 64 * 1024
+    ) -> None:
         self.app = app
         self.prefixes = prefixes
         # Multipart framing and the small form fields travel alongside the file itself.
@@ -31,8 +33,10 @@ class BodyLimitMiddleware:
         self.overhead = overhead
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in {"POST", "PUT", "PATCH"} or not any(
-            scope["path"].startswith(p) for p in self.prefixes
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in {"POST", "PUT", "PATCH"}
+            or not any(scope["path"].startswith(p) for p in self.prefixes)
         ):
             await self.app(scope, receive, send)
             return
@@ -61,7 +65,10 @@ async def _send_problem(scope: Scope, send: Send, problem: Problem) -> None:
         {
             "type": "http.response.start",
             "status": problem.status,
-            "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

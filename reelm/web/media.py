@@ -40,7 +40,12 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
 @router.api_route("/media/{realm}/{key:path}", methods=["GET", "HEAD"])
 async def serve_media(runtime: RuntimeDep, request: Request, realm: str, key: str) -> Response:
     # Originals are protected: only renditions, playlists, posters and avatars are served.
-    if realm not in runtime.databases.realm_urls or not _KEY_RE.match(key) or ".." in key or key.endswith("/original"):
+    if (
+        realm not in runtime.databases.realm_urls
+        or not _KEY_RE.match(key)
+        or ".." in key
+        or key.endswith("/original")
+    ):
         raise not_found("File")
     store = runtime.storage.realm(realm)
     try:
@@ -63,12 +68,18 @@ async def serve_media(runtime: RuntimeDep, request: Request, realm: str, key: st
     if range_header and (if_range is None or if_range == etag):
         parsed = _parse_range(range_header, info.size)
         if parsed is None:
-            raise Problem(416, "range", "Range not satisfiable", "The requested range is outside the file.",
-                          headers={"Content-Range": f"bytes */{info.size}"})
+            raise Problem(
+                416,
+                "range",
+                "Range not satisfiable",
+                "The requested range is outside the file.",
+                headers={"Content-Range": f"bytes */{info.size}"},
+            )
         (start, end), status = parsed, 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
     headers["Content-Length"] = str(end - start)
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type=info.content_type)
-    return StreamingResponse(store.stream(key, start, end), status_code=status, headers=headers,
-                             media_type=info.content_type)
+    return StreamingResponse(
+        store.stream(key, start, end), status_code=status, headers=headers, media_type=info.content_type
+    )

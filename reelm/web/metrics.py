@@ -16,10 +16,15 @@ class Metrics:
             "reelm_http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
         )
         self.latency = Histogram(
-            "reelm_http_request_seconds", "HTTP request latency", ["method", "route"], registry=self.registry,
+            "reelm_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
-        self.uploads = Counter("reelm_uploads_accepted", "Uploads accepted", ["realm"], registry=self.registry)
+        self.uploads = Counter(
+            "reelm_uploads_accepted", "Uploads accepted", ["realm"], registry=self.registry
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

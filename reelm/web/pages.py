@@ -38,14 +38,20 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def render(request: Request, viewer: Viewer, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request, viewer: Viewer, template: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
     runtime = request.app.state.runtime
     nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     viewer_view = None
     if viewer.user is not None:
         avatar = f"/media/{viewer.realm}/{viewer.user.avatar_key}" if viewer.user.avatar_key else None
-        viewer_view = {"id": str(viewer.user.id), "handle": viewer.user.handle,
-                       "display_name": viewer.user.display_name, "avatar_url": avatar}
+        viewer_view = {
+            "id": str(viewer.user.id),
+            "handle": viewer.user.handle,
+            "display_name": viewer.user.display_name,
+            "avatar_url": avatar,
+        }
     response = templates.TemplateResponse(
         request,
         template,
@@ -58,10 +64,12 @@ def render(request: Request, viewer: Viewer, template: str, status: int = 200, *
             "static_version": STATIC_VERSION,
             **context,
         },
-        status_code=status,
+        status_code=status_code,
     )
     if CSRF_COOKIE not in request.cookies:
-        response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="lax", secure=runtime.settings.cookie_secure)
+        response.set_cookie(
+            CSRF_COOKIE, nonce, httponly=True, samesite="lax", secure=runtime.settings.cookie_secure
+        )
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
         "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -81,8 +89,15 @@ def _check_form_csrf(request: Request, token: str) -> None:
 
 
 def error_page(request: Request, viewer: Viewer, problem: Problem) -> HTMLResponse:
-    return render(request, viewer, "error.html", problem.status, status=problem.status, title=problem.title,
-                  detail=problem.detail or problem.title)
+    return render(
+        request,
+        viewer,
+        "error.html",
+        problem.status,
+        status=problem.status,
+        title=problem.title,
+        detail=problem.detail or problem.title,
+    )
 
 
 @router.get("/")
@@ -103,8 +118,14 @@ async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, v
         video = (await get_video(runtime, viewer, video_id)).model_dump(mode="json")
     except Problem as problem:
         return error_page(request, viewer, problem)
-    return render(request, viewer, "video.html", video=video, video_json=_script_json(video),
-                  is_owner=viewer.user_id is not None and video["creator"]["id"] == str(viewer.user_id))
+    return render(
+        request,
+        viewer,
+        "video.html",
+        video=video,
+        video_json=_script_json(video),
+        is_owner=viewer.user_id is not None and video["creator"]["id"] == str(viewer.user_id),
+    )
 
 
 @router.get("/@{handle}")
@@ -114,16 +135,28 @@ async def profile_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep,
         page = await user_videos(runtime, viewer, handle, cursor=None, limit=24)
     except Problem as problem:
         return error_page(request, viewer, problem)
-    return render(request, viewer, "profile.html", profile=profile.model_dump(mode="json"),
-                  videos=[v.model_dump(mode="json") for v in page.items], next_cursor=page.next_cursor,
-                  is_me=viewer.user_id is not None and profile.id == str(viewer.user_id))
+    return render(
+        request,
+        viewer,
+        "profile.html",
+        profile=profile.model_dump(mode="json"),
+        videos=[v.model_dump(mode="json") for v in page.items],
+        next_cursor=page.next_cursor,
+        is_me=viewer.user_id is not None and profile.id == str(viewer.user_id),
+    )
 
 
 @router.get("/tag/{tag}")
 async def tag_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, tag: str) -> Response:
     page = await hashtag_videos(runtime, viewer, tag, cursor=None, limit=24)
-    return render(request, viewer, "tag.html", tag=tag.lower().lstrip("#"),
-                  videos=[v.model_dump(mode="json") for v in page.items], next_cursor=page.next_cursor)
+    return render(
+        request,
+        viewer,
+        "tag.html",
+        tag=tag.lower().lstrip("#"),
+        videos=[v.model_dump(mode="json") for v in page.items],
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.get("/upload")
@@ -136,68 +169,126 @@ async def upload_page(request: Request, viewer: ViewerDep) -> Response:
 def _session_response(request: Request, token: str, target: str) -> RedirectResponse:
     response = RedirectResponse(_safe_next(target), status_code=303)
     settings = request.app.state.runtime.settings
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.cookie_secure,
-                        max_age=settings.session_days * 86400)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        max_age=settings.session_days * 86400,
+    )
     return response
 
 
 @router.get("/login")
-async def login_form(request: Request, viewer: ViewerDep, next: str = "/") -> Response:  # noqa: A002
+async def login_form(request: Request, viewer: ViewerDep, next: str = "/") -> Response:
     return render(request, viewer, "login.html", error=None, values={}, next=_safe_next(next))
 
 
 @router.post("/login")
 async def login_submit(
-    request: Request, runtime: RuntimeDep, viewer: ViewerDep, limiter: Limiter,
-    login: Annotated[str, Form(max_length=254)], password: Annotated[str, Form(max_length=200)],
-    csrf_token: Annotated[str, Form(max_length=100)] = "", next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    limiter: Limiter,
+    login: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     values = {"login": login}
     try:
         _check_form_csrf(request, csrf_token)
-        limiter.hit("login", client_ip(request), limit=runtime.settings.login_attempts_per_minute, per_seconds=60)
-        token, _, _ = await accounts.do_log_in(runtime, login=login, password=password, kind="web",
-                                               ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+        limiter.hit(
+            "login", client_ip(request), limit=runtime.settings.login_attempts_per_minute, per_seconds=60
+        )
+        token, _, _ = await accounts.do_log_in(
+            runtime,
+            login=login,
+            password=password,
+            kind="web",
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
     except Problem as problem:
-        return render(request, viewer, "login.html", problem.status, error=problem.detail, values=values,
-                      next=_safe_next(next))
+        return render(
+            request,
+            viewer,
+            "login.html",
+            problem.status,
+            error=problem.detail,
+            values=values,
+            next=_safe_next(next),
+        )
     return _session_response(request, token, next)
 
 
 @router.get("/signup")
-async def signup_form(request: Request, viewer: ViewerDep, next: str = "/") -> Response:  # noqa: A002
+async def signup_form(request: Request, viewer: ViewerDep, next: str = "/") -> Response:
     return render(request, viewer, "signup.html", error=None, values={}, next=_safe_next(next))
 
 
 @router.post("/signup")
 async def signup_submit(
-    request: Request, runtime: RuntimeDep, viewer: ViewerDep, limiter: Limiter,
-    handle: Annotated[str, Form(max_length=30)], email: Annotated[str, Form(max_length=254)],
-    password: Annotated[str, Form(max_length=200)], country: Annotated[str, Form(max_length=2)],
-    display_name: Annotated[str, Form(max_length=50)] = "", csrf_token: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    limiter: Limiter,
+    handle: Annotated[str, Form(max_length=30)],
+    email: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(max_length=200)],
+    country: Annotated[str, Form(max_length=2)],
+    display_name: Annotated[str, Form(max_length=50)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     values = {"handle": handle, "email": email, "country": country, "display_name": display_name}
     try:
         _check_form_csrf(request, csrf_token)
         try:
-            body = SignUpIn(handle=handle, email=email, password=password, country=country,
-                            display_name=display_name or None)
+            body = SignUpIn(
+                handle=handle,
+                email=email,
+                password=password,
+                country=country,
+                display_name=display_name or None,
+            )
         except ValueError as exc:
-            raise Problem(422, "invalid-request", "The request is not valid",
-                          "Check the fields: the password needs at least 10 characters.") from exc
+            raise Problem(
+                422,
+                "invalid-request",
+                "The request is not valid",
+                "Check the fields: the password needs at least 10 characters.",
+            ) from exc
         await sign_up(runtime, limiter, request, body)
-        token, _, _ = await accounts.do_log_in(runtime, login=handle, password=password, kind="web",
-                                               ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+        token, _, _ = await accounts.do_log_in(
+            runtime,
+            login=handle,
+            password=password,
+            kind="web",
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
     except Problem as problem:
-        return render(request, viewer, "signup.html", problem.status, error=problem.detail, values=values,
-                      next=_safe_next(next))
+        return render(
+            request,
+            viewer,
+            "signup.html",
+            problem.status,
+            error=problem.detail,
+            values=values,
+            next=_safe_next(next),
+        )
     return _session_response(request, token, next)
 
 
 @router.post("/logout")
-async def logout(request: Request, runtime: RuntimeDep, viewer: ViewerDep,
-                 csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
+async def logout(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
     _check_form_csrf(request, csrf_token)
     if viewer.token is not None:
         await accounts.do_log_out(runtime, viewer.token)
@@ -210,26 +301,44 @@ async def logout(request: Request, runtime: RuntimeDep, viewer: ViewerDep,
 async def settings_form(request: Request, viewer: ViewerDep) -> Response:
     if viewer.user is None:
         return _login_redirect(request)
-    return render(request, viewer, "settings.html", me=me_out(viewer.realm, viewer.user).model_dump(mode="json"),
-                  error=None, saved=False)
+    return render(
+        request,
+        viewer,
+        "settings.html",
+        me=me_out(viewer.realm, viewer.user).model_dump(mode="json"),
+        error=None,
+        saved=False,
+    )
 
 
 @router.post("/settings")
 async def settings_submit(
-    request: Request, runtime: RuntimeDep, viewer: ViewerDep,
-    display_name: Annotated[str, Form(max_length=50)], bio: Annotated[str, Form(max_length=300)] = "",
-    avatar: UploadFile | None = None, csrf_token: Annotated[str, Form(max_length=100)] = "",
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    display_name: Annotated[str, Form(max_length=50)],
+    bio: Annotated[str, Form(max_length=300)] = "",
+    avatar: UploadFile | None = None,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     if viewer.user is None:
         return _login_redirect(request)
     try:
         _check_form_csrf(request, csrf_token)
         async with runtime.databases.transaction(viewer.realm) as session:
-            user = await accounts.do_update_profile(session, viewer.user, display_name=display_name, bio=bio,
-                                                    avatar_key=None)
+            user = await accounts.do_update_profile(
+                session, viewer.user, display_name=display_name, bio=bio, avatar_key=None
+            )
         if avatar is not None and avatar.filename:
             await put_avatar(runtime, Viewer(user=user, realm=viewer.realm), avatar)
     except Problem as problem:
-        return render(request, viewer, "settings.html", problem.status,
-                      me=me_out(viewer.realm, viewer.user).model_dump(mode="json"), error=problem.detail, saved=False)
+        return render(
+            request,
+            viewer,
+            "settings.html",
+            problem.status,
+            me=me_out(viewer.realm, viewer.user).model_dump(mode="json"),
+            error=problem.detail,
+            saved=False,
+        )
     return RedirectResponse(f"/@{viewer.user.handle}", status_code=303)

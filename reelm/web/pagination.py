@@ -24,14 +24,15 @@ def encode_cursor(secret: str, kind: str, state: dict[str, Any]) -> str:
 
 
 def decode_cursor(secret: str, cursor: str, kind: str) -> dict[str, Any]:
+    bad = Problem(400, "bad-cursor", "Invalid cursor", "The cursor is malformed or expired.")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        mac, payload = raw[:_MAC_BYTES], raw[_MAC_BYTES:]
-        if not hmac.compare_digest(mac, _mac(secret, kind, payload)):
-            raise ValueError("bad signature")
-        state = json.loads(zlib.decompress(payload))
-        if not isinstance(state, dict):
-            raise ValueError("not an object")
-    except (ValueError, zlib.error) as exc:
-        raise Problem(400, "bad-cursor", "Invalid cursor", "The cursor is malformed or expired.") from exc
+    except ValueError as exc:
+        raise bad from exc
+    mac, payload = raw[:_MAC_BYTES], raw[_MAC_BYTES:]
+    if not hmac.compare_digest(mac, _mac(secret, kind, payload)):
+        raise bad
+    state = json.loads(zlib.decompress(payload))  # signed by us, so well-formed
+    if not isinstance(state, dict):
+        raise bad
     return state

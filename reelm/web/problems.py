@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 PROBLEM_JSON = "application/problem+json"
 
 
-class Problem(Exception):  # noqa: N818 - it is the RFC's name for the thing
+class Problem(Exception):
     """An error a client can act on: a stable `type` slug, a title and a human detail."""
 
     def __init__(
@@ -64,7 +64,12 @@ def install_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        problem = Problem(exc.status_code, f"http-{exc.status_code}", str(exc.detail), headers=exc.headers)
+        problem = Problem(
+            exc.status_code,
+            f"http-{exc.status_code}",
+            str(exc.detail),
+            headers=dict(exc.headers) if exc.headers else None,
+        )
         return problem_response(problem, request)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:

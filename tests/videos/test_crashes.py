@@ -64,15 +64,20 @@ async def test_server_killed_mid_upload_leaves_no_video(client, runtime, tmp_pat
     try:
         clip = clips.make_clip(tmp_path, width=360, height=640, duration_s=3.0).read_bytes()
         boundary = "reelmtestboundary"
-        head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.mp4\"\r\n"
-                "Content-Type: video/mp4\r\n\r\n").encode()
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="c.mp4"\r\n'
+            "Content-Type: video/mp4\r\n\r\n"
+        ).encode()
         total = len(head) + len(clip) + len(f"\r\n--{boundary}--\r\n")
         port = int(base.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port)) as sock:
             sock.sendall(
-                (f"POST /api/v1/videos HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {alice.token}\r\n"
-                 f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {total}\r\n\r\n").encode()
-                + head + clip[: len(clip) // 2]
+                (
+                    f"POST /api/v1/videos HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {alice.token}\r\n"
+                    f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {total}\r\n\r\n"
+                ).encode()
+                + head
+                + clip[: len(clip) // 2]
             )
             await asyncio.sleep(0.5)
             server.send_signal(signal.SIGKILL)

@@ -10,8 +10,12 @@ from tests.conftest import make_account, run_jobs
 
 async def upload(client, account, path: Path, caption: str = "hello #First @nobody", **extra):
     with path.open("rb") as f:
-        return await client.post("/api/v1/videos", headers=account.auth,
-                                 files={"file": ("whatever.bin", f, "text/plain")}, data={"caption": caption, **extra})
+        return await client.post(
+            "/api/v1/videos",
+            headers=account.auth,
+            files={"file": ("whatever.bin", f, "text/plain")},
+            data={"caption": caption, **extra},
+        )
 
 
 async def test_upload_transcodes_and_publishes(client, runtime, tmp_path):

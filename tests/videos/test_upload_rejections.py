@@ -38,7 +38,9 @@ async def video_rows(runtime, realm: str) -> int:
         (clips.make_tiny, "bad_dimensions"),
     ],
 )
-async def test_rejected_at_upload_with_reason(client, runtime, tmp_path, make: Callable[[Path], Path], code: str):
+async def test_rejected_at_upload_with_reason(
+    client, runtime, tmp_path, make: Callable[[Path], Path], code: str
+):
     alice = await make_account(client, "alice")
     response = await upload(client, alice, make(tmp_path))
     assert response.status_code == 422, response.text
@@ -61,8 +63,9 @@ async def test_too_long_and_too_big(client, runtime, tmp_path):
     runtime.settings.max_upload_bytes = 50_000
     app = create_app(runtime)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as small:
-        response = await small.post("/api/v1/videos", headers=alice.auth,
-                                    files={"file": ("x.mp4", b"\0" * 200_000, "video/mp4")})
+        response = await small.post(
+            "/api/v1/videos", headers=alice.auth, files={"file": ("x.mp4", b"\0" * 200_000, "video/mp4")}
+        )
     assert response.status_code == 413, response.text
     assert response.json()["type"] == "/problems/too-large"
     assert await video_rows(runtime, "us") == 0
@@ -72,8 +75,9 @@ async def test_lying_name_and_type_is_judged_by_content(client, runtime, tmp_pat
     alice = await make_account(client, "alice")
     clip = clips.make_clip(tmp_path)
     with clip.open("rb") as f:
-        response = await client.post("/api/v1/videos", headers=alice.auth,
-                                     files={"file": ("notes.txt", f, "text/plain")})
+        response = await client.post(
+            "/api/v1/videos", headers=alice.auth, files={"file": ("notes.txt", f, "text/plain")}
+        )
     assert response.status_code == 202
 
 

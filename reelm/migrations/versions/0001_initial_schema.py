@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
 from reelm.jobs import procrastinate_schema_sql
 
 revision: str = "0001"

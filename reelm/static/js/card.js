@@ -1,0 +1,312 @@
+// A video with its side buttons (creator, like, comments, share, why) and caption: one feed item,
+// or the single video of /v/{id}. Built with DOM nodes only; user text always goes in as text.
+
+import { api, avatarNode, el, formatCount, reportError, requireLogin, toast, viewer } from "./api.js";
+import { icon } from "./icons.js";
+import { Player } from "./player.js";
+
+// The server's rules (reelm/text.py): #tag after a non-word, non-# character; @handle likewise.
+const TOKENS = /(?<![\p{L}\p{N}_#])#([\p{L}\p{N}_]{1,50})|(?<![\p{L}\p{N}_@])@([a-z0-9_](?:[a-z0-9_.]{0,22}[a-z0-9_])?)/giu;
+
+/** Caption text as a fragment of text nodes and links to /tag/{tag} and /@{handle}. */
+export function linkify(value) {
+  const text = value || "";
+  const fragment = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(TOKENS)) {
+    if (match.index > last) fragment.append(text.slice(last, match.index));
+    if (match[1] !== undefined) {
+      const tag = match[1].toLowerCase();
+      fragment.append(el("a", { className: "tag-link", href: `/tag/${encodeURIComponent(tag)}` }, `#${match[1]}`));
+    } else {
+      const handle = match[2].toLowerCase();
+      fragment.append(el("a", { className: "mention-link", href: `/@${encodeURIComponent(handle)}` }, `@${match[2]}`));
+    }
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) fragment.append(text.slice(last));
+  return fragment;
+}
+
+/** Whether the viewer follows the creator: the item may say so; items from the Following feed do. */
+function initialFollowing(item) {
+  const c = item.creator || {};
+  if (typeof c.is_following === "boolean") return c.is_following;
+  if (typeof item.following === "boolean") return item.following;
+  return item.source === "following";
+}
+
+function plural(n, one, many) {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
+export class Card {
+  /**
+   * @param item VideoOut (feed items also carry `source` and `reason`)
+   * @param options.comments the Comments drawer/panel
+   * @param options.index position in the feed
+   */
+  constructor(item, { comments, index = 0 } = {}) {
+    this.item = item;
+    this.comments = comments;
+    this.liked = item.liked_by_me === true;
+    this.likes = (item.counts && item.counts.likes) || 0;
+    this.commentCount = (item.counts && item.counts.comments) || 0;
+    this.shares = (item.counts && item.counts.shares) || 0;
+    this.following = initialFollowing(item);
+    this.likeBusy = false;
+
+    this.player = new Player(item, { onDoubleTap: () => this.like(true) });
+    this.root = el("article", {
+      className: "feed-item",
+      "data-testid": "feed-item",
+      "data-video-id": item.id,
+      "data-index": String(index),
+      "aria-label": `Video by @${item.creator.handle}`,
+    });
+    const stage = el("div", { className: "stage" }, this.player.root, this.buildCaption());
+    this.root.append(stage, this.buildActions());
+    this.render();
+
+    this.onFollowEvent = (event) => {
+      if (event.detail.handle === item.creator.handle) {
+        this.following = event.detail.following;
+        this.renderFollow(false);
+      }
+    };
+    this.onCommentEvent = (event) => {
+      if (event.detail.videoId === item.id) {
+        this.commentCount = Math.max(0, this.commentCount + event.detail.delta);
+        this.render();
+      }
+    };
+    document.addEventListener("reelm:follow", this.onFollowEvent);
+    document.addEventListener("reelm:comment-count", this.onCommentEvent);
+  }
+
+  // -- building
+
+  buildCaption() {
+    const { item } = this;
+    const handle = el("a", { className: "caption-handle", href: `/@${item.creator.handle}` }, `@${item.creator.handle}`);
+    const head = el("p", { className: "caption-head" }, handle);
+    if (item.creator.display_name && item.creator.display_name !== item.creator.handle) {
+      head.append(el("span", { className: "caption-name" }, item.creator.display_name));
+    }
+    this.captionText = el("p", { className: "caption-text" }, linkify(item.caption || ""));
+    this.moreButton = el("button", { type: "button", className: "caption-more", hidden: true, "aria-expanded": "false" }, "more");
+    this.moreButton.addEventListener("click", (event) => {
+      event.stopPropagation();
+      const open = this.captionText.classList.toggle("is-open");
+      this.moreButton.textContent = open ? "less" : "more";
+      this.moreButton.setAttribute("aria-expanded", String(open));
+    });
+    const caption = el("div", { className: "caption" }, head);
+    if (item.caption) caption.append(this.captionText, this.moreButton);
+    return caption;
+  }
+
+  buildActions() {
+    const { item } = this;
+    const me = viewer();
+    const isSelf = me && me.id === item.creator.id;
+
+    const profile = el("a", { className: "action-avatar-link", href: `/@${item.creator.handle}`, "aria-label": `@${item.creator.handle}’s profile` },
+      avatarNode(item.creator, "lg"));
+    this.followButton = null;
+    const avatarBox = el("div", { className: "action-avatar" }, profile);
+    if (!isSelf) {
+      this.followButton = el("button", {
+        type: "button",
+        className: "follow-plus",
+        "data-testid": "follow-button",
+        "aria-label": `Follow @${item.creator.handle}`,
+        "aria-pressed": "false",
+      }, icon("plus", "icon"));
+      this.followButton.addEventListener("click", () => this.follow());
+      avatarBox.append(this.followButton);
+    }
+
+    this.likeCount = el("span", { className: "action-count", "data-testid": "like-count" });
+    this.likeButton = el("button", { type: "button", className: "action action-like", "data-testid": "like-button", "aria-pressed": "false" },
+      el("span", { className: "action-icon" }, icon("heart")), this.likeCount);
+    this.likeButton.addEventListener("click", () => this.like());
+
+    this.commentCountEl = el("span", { className: "action-count", "data-testid": "comment-count" });
+    this.commentButton = el("button", { type: "button", className: "action action-comment", "data-testid": "comment-button", "aria-haspopup": "dialog" },
+      el("span", { className: "action-icon" }, icon("comment")), this.commentCountEl);
+    this.commentButton.addEventListener("click", () => this.openComments());
+
+    this.shareCount = el("span", { className: "action-count" });
+    this.shareButton = el("button", { type: "button", className: "action action-share", "data-testid": "share-button" },
+      el("span", { className: "action-icon" }, icon("share")), this.shareCount);
+    this.shareButton.addEventListener("click", () => this.share());
+
+    const actions = el("div", { className: "actions" }, avatarBox, this.likeButton, this.commentButton, this.shareButton);
+
+    if (item.reason) {
+      const bubbleId = `why-${item.id}`;
+      this.whyBubble = el("div", { className: "why-bubble", id: bubbleId, role: "note", hidden: true },
+        el("strong", {}, "Why you’re seeing this"), el("span", {}, item.reason));
+      this.whyButton = el("button", {
+        type: "button", className: "action action-why", "data-testid": "why-button",
+        "aria-label": "Why am I seeing this?", "aria-expanded": "false", "aria-controls": bubbleId,
+      }, el("span", { className: "action-icon action-icon-sm" }, icon("info")));
+      this.whyButton.addEventListener("click", (event) => {
+        event.stopPropagation();
+        this.showWhy(this.whyBubble.hidden);
+      });
+      actions.append(this.whyButton, this.whyBubble);
+    }
+    return actions;
+  }
+
+  // -- rendering state
+
+  render() {
+    this.likeButton.setAttribute("aria-pressed", String(this.liked));
+    this.likeButton.classList.toggle("is-liked", this.liked);
+    this.likeButton.setAttribute("aria-label", `${this.liked ? "Unlike" : "Like"} video (${plural(this.likes, "like", "likes")})`);
+    this.likeCount.textContent = formatCount(this.likes);
+    this.commentCountEl.textContent = formatCount(this.commentCount);
+    this.commentButton.setAttribute("aria-label", `Comments (${plural(this.commentCount, "comment", "comments")})`);
+    this.shareCount.textContent = formatCount(this.shares);
+    this.shareButton.setAttribute("aria-label", `Share (${plural(this.shares, "share", "shares")})`);
+    this.renderFollow(false);
+  }
+
+  renderFollow(justFollowed) {
+    const button = this.followButton;
+    if (!button) return;
+    button.setAttribute("aria-pressed", String(this.following));
+    button.setAttribute("aria-label", `${this.following ? "Following" : "Follow"} @${this.item.creator.handle}`);
+    button.replaceChildren(icon(this.following ? "check" : "plus", "icon"));
+    button.classList.toggle("is-following", this.following);
+    if (this.following && justFollowed) {
+      button.classList.add("is-done");
+      setTimeout(() => { if (this.following) button.hidden = true; }, 1200);
+    } else {
+      button.hidden = this.following;
+    }
+  }
+
+  /** Once the card is on screen: show "more" if the caption is clamped. */
+  measure() {
+    if (!this.item.caption || this.captionText.classList.contains("is-open")) return;
+    this.moreButton.hidden = this.captionText.scrollHeight <= this.captionText.clientHeight + 1;
+  }
+
+  // -- playback passthrough
+
+  activate() {
+    this.root.classList.add("is-active");
+    this.player.activate();
+    requestAnimationFrame(() => this.measure());
+  }
+
+  deactivate() {
+    this.root.classList.remove("is-active");
+    this.player.deactivate();
+    this.showWhy(false);
+  }
+
+  // -- actions
+
+  /** Like or unlike (force = true: only like, as a double tap does). */
+  async like(force) {
+    if (!requireLogin()) return;
+    const want = force === undefined ? !this.liked : force;
+    if (want === this.liked || this.likeBusy) return;
+    const before = { liked: this.liked, likes: this.likes };
+    this.likeBusy = true;
+    this.liked = want;
+    this.likes = Math.max(0, this.likes + (want ? 1 : -1));
+    if (want) {
+      this.likeButton.classList.remove("pop");
+      void this.likeButton.offsetWidth; // restart the animation
+      this.likeButton.classList.add("pop");
+    }
+    this.render();
+    try {
+      const state = await api(want ? "POST" : "DELETE", `/api/v1/videos/${encodeURIComponent(this.item.id)}/like`);
+      if (state && typeof state.liked === "boolean") this.liked = state.liked;
+      if (state && typeof state.like_count === "number") this.likes = state.like_count;
+    } catch (error) {
+      this.liked = before.liked;
+      this.likes = before.likes;
+      reportError(error, "Couldn’t update the like.");
+    } finally {
+      this.likeBusy = false;
+      this.render();
+    }
+  }
+
+  async follow() {
+    if (!requireLogin() || this.following || this.followBusy) return;
+    this.followBusy = true;
+    this.following = true;
+    this.renderFollow(true);
+    try {
+      const state = await api("POST", `/api/v1/users/${encodeURIComponent(this.item.creator.handle)}/follow`);
+      const following = !state || typeof state.following !== "boolean" ? true : state.following;
+      document.dispatchEvent(new CustomEvent("reelm:follow", {
+        detail: { handle: this.item.creator.handle, following, follower_count: state ? state.follower_count : undefined },
+      }));
+      if (following) toast(`Following @${this.item.creator.handle}`, { kind: "ok" });
+    } catch (error) {
+      this.following = false;
+      this.followButton.classList.remove("is-done");
+      this.renderFollow(false);
+      reportError(error, "Couldn’t follow.");
+    } finally {
+      this.followBusy = false;
+    }
+  }
+
+  openComments() {
+    if (this.comments) this.comments.open({ ...this.item, counts: { ...this.item.counts, comments: this.commentCount } }, this.commentButton);
+  }
+
+  async share() {
+    const url = this.item.share_url || `${location.origin}/v/${this.item.id}`;
+    let copied = false;
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(url);
+        copied = true;
+      }
+    } catch {
+      copied = false;
+    }
+    if (copied) toast("Link copied", { kind: "ok" });
+    else window.prompt("Copy this link:", url);
+    try {
+      const result = await api("POST", `/api/v1/videos/${encodeURIComponent(this.item.id)}/share`);
+      const counted = result && (result.share_count ?? result.shares ?? (result.counts && result.counts.shares));
+      this.shares = typeof counted === "number" ? counted : this.shares + 1;
+      this.render();
+    } catch {
+      // Counting a share is best effort; the link was already handed over.
+    }
+  }
+
+  showWhy(show) {
+    if (!this.whyBubble) return;
+    clearTimeout(this.whyTimer);
+    this.whyBubble.hidden = !show;
+    this.whyButton.setAttribute("aria-expanded", String(show));
+    if (show) {
+      this.whyTimer = setTimeout(() => this.showWhy(false), 7000);
+      const close = (event) => {
+        if (!this.whyBubble.contains(event.target) && !this.whyButton.contains(event.target)) this.showWhy(false);
+      };
+      setTimeout(() => document.addEventListener("click", close, { once: true, capture: true }), 0);
+    }
+  }
+
+  destroy() {
+    document.removeEventListener("reelm:follow", this.onFollowEvent);
+    document.removeEventListener("reelm:comment-count", this.onCommentEvent);
+    this.player.destroy();
+  }
+}

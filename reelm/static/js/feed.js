@@ -1,0 +1,186 @@
+// For You and Following: a vertical, snapping feed that plays the visible video, preloads the next,
+// releases far-away ones, and fetches more as the viewer nears the end.
+
+import { ApiError, api, el, isTyping, query, reducedMotion, toast } from "./api.js";
+import { Card } from "./card.js";
+import { Comments } from "./comments.js";
+import { bindUnmutePill, sound } from "./player.js";
+
+const PAGE_SIZE = 8;
+const PREFETCH_WITHIN = 3; // fetch the next page when the viewer is this close to the end
+const VISIBLE = 0.6;
+
+const feed = document.getElementById("feed");
+const endpoint = feed.dataset.endpoint;
+const emptyBox = document.getElementById("feed-empty");
+const errorBox = document.getElementById("feed-error");
+const loadingBox = document.getElementById("feed-loading");
+const comments = new Comments(document.getElementById("comments"));
+
+const cards = [];
+const seen = new Set();
+let cursor = null;
+let done = false;
+let loading = false;
+let active = -1;
+let retryAfter = 0;
+let endMarker = null;
+
+bindUnmutePill(document.querySelector(".unmute-pill"));
+
+const observer = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    const index = Number(entry.target.dataset.index);
+    if (entry.intersectionRatio >= VISIBLE) setActive(index);
+    else if (index === active && entry.intersectionRatio < 0.25) cards[index].deactivate();
+  }
+}, { root: feed, threshold: [0, 0.25, VISIBLE, 1] });
+
+function setActive(index) {
+  const card = cards[index];
+  if (!card) return;
+  if (index !== active) {
+    if (cards[active]) cards[active].deactivate();
+    active = index;
+    card.activate();
+    if (comments.isOpen) comments.open(card.openCommentsItem ? card.openCommentsItem() : card.item);
+  } else if (!card.player.active) {
+    card.root.classList.add("is-active");
+    card.player.resume();
+  }
+  // Keep at most three videos attached: previous, current and next (the next one fully preloaded).
+  for (let i = 0; i < cards.length; i += 1) {
+    const { player } = cards[i];
+    if (i === index + 1) player.attach("auto");
+    else if (i === index - 1 || i === index) continue;
+    else player.detach();
+  }
+  if (cards.length - index <= PREFETCH_WITHIN) loadMore();
+}
+
+function go(index) {
+  if (!cards.length) return;
+  const node = index >= cards.length && endMarker ? endMarker : cards[Math.max(0, Math.min(index, cards.length - 1))].root;
+  node.scrollIntoView({ behavior: reducedMotion() ? "auto" : "smooth", block: "start" });
+}
+
+function showBox(box) {
+  for (const b of [emptyBox, errorBox]) b.hidden = b !== box;
+  loadingBox.hidden = true;
+}
+
+async function loadMore() {
+  if (loading || done || Date.now() < retryAfter) return;
+  loading = true;
+  feed.setAttribute("aria-busy", "true");
+  loadingBox.hidden = false;
+  loadingBox.classList.toggle("is-more", cards.length > 0);
+  try {
+    const page = await api("GET", `${endpoint}${query({ cursor, limit: PAGE_SIZE })}`);
+    for (const item of page.items || []) {
+      if (seen.has(item.id)) continue;
+      seen.add(item.id);
+      const card = new Card(item, { comments, index: cards.length });
+      card.openCommentsItem = () => ({ ...card.item, counts: { ...card.item.counts, comments: card.commentCount } });
+      cards.push(card);
+      feed.append(card.root);
+      observer.observe(card.root);
+      // The first card: attach at once so its first frame comes while the observer settles.
+      if (cards.length === 1) card.player.attach("auto");
+    }
+    cursor = page.next_cursor || null;
+    done = !cursor || !(page.items || []).length;
+    if (!cards.length) showBox(emptyBox);
+    else showBox(null);
+    if (done && cards.length) addEndMarker();
+  } catch (error) {
+    retryAfter = Date.now() + 3000;
+    if (!cards.length) {
+      if (error instanceof ApiError && error.status === 401) {
+        showBox(emptyBox); // the Following feed, logged out: the template explains and links to log in
+      } else {
+        errorBox.querySelector(".feed-error-detail").textContent = error instanceof ApiError ? error.detail : "Please check your connection.";
+        showBox(errorBox);
+      }
+    } else {
+      toast(error instanceof ApiError ? error.detail : "Couldn’t load more videos.", { kind: "error" });
+    }
+  } finally {
+    loading = false;
+    loadingBox.hidden = true;
+    feed.setAttribute("aria-busy", "false");
+  }
+}
+
+function addEndMarker() {
+  if (endMarker) return;
+  const again = el("button", { type: "button", className: "btn btn-secondary" }, "Back to the top");
+  again.addEventListener("click", () => go(0));
+  endMarker = el("div", { className: "feed-end" },
+    el("h2", {}, "You’re all caught up"),
+    el("p", {}, "Check back later for new videos."),
+    again);
+  feed.append(endMarker);
+}
+
+errorBox.querySelector(".feed-retry").addEventListener("click", () => {
+  retryAfter = 0;
+  showBox(null);
+  loadMore();
+});
+
+document.querySelector(".feed-prev").addEventListener("click", () => go(active - 1));
+document.querySelector(".feed-next").addEventListener("click", () => go(active + 1));
+
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.metaKey || event.ctrlKey || event.altKey || isTyping(event.target)) return;
+  const card = cards[active];
+  switch (event.key) {
+    case "ArrowDown":
+    case "j":
+    case "J":
+      event.preventDefault();
+      go(active + 1);
+      break;
+    case "ArrowUp":
+    case "k":
+    case "K":
+      event.preventDefault();
+      go(active - 1);
+      break;
+    case " ":
+    case "Spacebar":
+      // A focused button or link keeps Space for itself.
+      if (event.target.closest && event.target.closest("button, a, [role=slider]")) return;
+      event.preventDefault();
+      if (card) card.player.toggle();
+      break;
+    case "m":
+    case "M":
+      sound.toggle();
+      toast(sound.muted ? "Sound off" : "Sound on", { duration: 1200 });
+      break;
+    case "l":
+    case "L":
+      if (card) {
+        if (!card.liked) card.player.burst();
+        card.like();
+      }
+      break;
+    default:
+  }
+});
+
+document.addEventListener("visibilitychange", () => {
+  const card = cards[active];
+  if (!card) return;
+  if (document.hidden) card.player.pause();
+  else if (card.player.active && !card.player.userPaused) card.player.play();
+});
+
+// Going back to a cached page (bfcache) brings the DOM back with its videos paused.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted && cards[active]) cards[active].player.resume();
+});
+
+loadMore();

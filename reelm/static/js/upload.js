@@ -1,0 +1,324 @@
+// /upload: pick or drop a video, preview it, send it with progress, then follow its processing until
+// it is ready (or rejected); the caption stays editable afterwards.
+
+import { ApiError, api, csrfToken, el, loginUrl, problemError, toast, viewer } from "./api.js";
+
+const form = document.getElementById("upload-form");
+const fileInput = document.getElementById("upload-file");
+const dropzone = document.getElementById("dropzone");
+const preview = document.getElementById("preview");
+const previewVideo = document.getElementById("preview-video");
+const previewName = document.getElementById("preview-name");
+const changeButton = document.getElementById("preview-change");
+const caption = document.getElementById("upload-caption");
+const visibility = document.getElementById("upload-visibility");
+const progressBox = document.getElementById("upload-progress-box");
+const progress = document.getElementById("upload-progress");
+const percent = document.getElementById("upload-percent");
+const cancelButton = document.getElementById("upload-cancel");
+const statusBox = document.getElementById("upload-status");
+const submit = document.getElementById("upload-submit");
+const discard = document.getElementById("upload-discard");
+const save = document.getElementById("upload-save");
+const again = document.getElementById("upload-again");
+
+const VIDEO_NAME = /\.(mp4|m4v|mov|webm|mkv|avi|3gp|3g2|mpe?g|ogv|ts)$/i;
+
+let file = null;
+let objectUrl = null;
+let xhr = null;
+let videoId = null;
+let pollTimer = null;
+let savedCaption = "";
+let phase = "choose"; // choose | uploading | processing | ready | rejected
+
+function formatBytes(n) {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
+  if (n >= 1e3) return `${Math.round(n / 1e3)} KB`;
+  return `${n} B`;
+}
+
+/** Replaces the status line. `parts` are strings and nodes; kind: "", "busy", "ok", "error". */
+function setStatus(kind, ...parts) {
+  statusBox.replaceChildren();
+  statusBox.className = `upload-status${kind ? ` is-${kind}` : ""}`;
+  if (kind === "busy") statusBox.append(el("span", { className: "spinner spinner-sm", "aria-hidden": "true" }));
+  for (const part of parts) if (part !== null && part !== undefined && part !== "") statusBox.append(part);
+}
+
+function setPhase(next) {
+  phase = next;
+  form.dataset.phase = next;
+  const busy = next === "uploading";
+  fileInput.disabled = busy || next !== "choose";
+  changeButton.hidden = next !== "choose";
+  submit.hidden = !(next === "choose" || next === "uploading");
+  submit.disabled = next !== "choose" || !file;
+  submit.textContent = busy ? "Posting…" : "Post";
+  discard.hidden = !(next === "choose" && file);
+  visibility.disabled = next !== "choose";
+  save.hidden = next !== "ready";
+  again.hidden = !(next === "ready" || next === "rejected");
+  progressBox.hidden = !busy;
+  cancelButton.hidden = !busy;
+  dropzone.classList.toggle("is-disabled", next !== "choose");
+}
+
+// ---- choosing a file ---------------------------------------------------------------------------------
+
+function choose(chosen) {
+  if (!chosen || phase !== "choose") return;
+  if (!(chosen.type || "").startsWith("video/") && !VIDEO_NAME.test(chosen.name)) {
+    setStatus("error", "That file isn’t a video. Choose an MP4, MOV or WebM file.");
+    return;
+  }
+  file = chosen;
+  if (objectUrl) URL.revokeObjectURL(objectUrl);
+  objectUrl = URL.createObjectURL(chosen);
+  previewVideo.src = objectUrl;
+  previewVideo.play().catch(() => {});
+  previewName.textContent = `${chosen.name} · ${formatBytes(chosen.size)}`;
+  preview.hidden = false;
+  dropzone.hidden = true;
+  setStatus("");
+  setPhase("choose");
+  caption.focus({ preventScroll: true });
+}
+
+function clearFile() {
+  file = null;
+  fileInput.value = "";
+  if (objectUrl) URL.revokeObjectURL(objectUrl);
+  objectUrl = null;
+  previewVideo.removeAttribute("src");
+  previewVideo.load();
+  preview.hidden = true;
+  dropzone.hidden = false;
+}
+
+fileInput.addEventListener("change", () => choose(fileInput.files && fileInput.files[0]));
+changeButton.addEventListener("click", () => fileInput.click());
+discard.addEventListener("click", () => {
+  clearFile();
+  setStatus("");
+  setPhase("choose");
+});
+
+// Drag and drop (desktop). Files dropped anywhere else on the page must not navigate away.
+for (const type of ["dragover", "drop"]) {
+  document.addEventListener(type, (event) => {
+    if (event.dataTransfer && [...event.dataTransfer.types].includes("Files")) event.preventDefault();
+  });
+}
+dropzone.addEventListener("dragenter", (event) => {
+  event.preventDefault();
+  if (phase === "choose") dropzone.classList.add("is-over");
+});
+dropzone.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  if (event.dataTransfer) event.dataTransfer.dropEffect = phase === "choose" ? "copy" : "none";
+});
+dropzone.addEventListener("dragleave", (event) => {
+  if (!dropzone.contains(event.relatedTarget)) dropzone.classList.remove("is-over");
+});
+dropzone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  dropzone.classList.remove("is-over");
+  const dropped = event.dataTransfer && event.dataTransfer.files && event.dataTransfer.files[0];
+  if (dropped) choose(dropped);
+});
+
+// ---- sending -------------------------------------------------------------------------------------------
+
+function showProgress(fraction) {
+  const pct = Math.max(0, Math.min(100, Math.round(fraction * 100)));
+  progress.value = pct;
+  progress.textContent = `${pct}%`;
+  percent.textContent = `${pct}%`;
+}
+
+function describeError(error) {
+  const detail = error.detail;
+  switch (error.status) {
+    case 0: return `Upload failed: ${detail}`;
+    case 413: return `The file is too large. ${detail}`;
+    case 415:
+    case 422: return `The video was not accepted: ${detail}`;
+    case 429: {
+      const wait = xhr && Number(xhr.getResponseHeader("Retry-After"));
+      const hint = wait > 0 ? ` Try again in ${wait >= 120 ? `${Math.ceil(wait / 60)} minutes` : `${wait} seconds`}.` : "";
+      return `You’re uploading too fast. ${detail}${hint}`;
+    }
+    case 451: return `Uploads are switched off here right now. ${detail}`;
+    default: return detail;
+  }
+}
+
+function fail(error) {
+  if (error.status === 401) {
+    setStatus("error", "Your session has ended. ", el("a", { href: loginUrl() }, "Log in again"), " and retry.");
+  } else {
+    setStatus("error", describeError(error));
+  }
+  setPhase("choose");
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!file || phase !== "choose") {
+    if (!file) setStatus("error", "Choose a video first.");
+    return;
+  }
+  const body = new FormData();
+  body.append("file", file, file.name);
+  body.append("caption", caption.value);
+  body.append("visibility", visibility.value);
+
+  const request = new XMLHttpRequest();
+  xhr = request;
+  request.open("POST", "/api/v1/videos");
+  request.setRequestHeader("X-CSRF-Token", csrfToken());
+  request.setRequestHeader("Accept", "application/json, application/problem+json");
+  request.upload.addEventListener("progress", (e) => {
+    if (e.lengthComputable && e.total > 0) showProgress(e.loaded / e.total);
+  });
+  request.upload.addEventListener("load", () => {
+    showProgress(1);
+    setStatus("busy", "Upload complete. Checking your video…");
+  });
+  request.addEventListener("load", () => {
+    if (request.status >= 200 && request.status < 300) {
+      let accepted = null;
+      try {
+        accepted = JSON.parse(request.responseText);
+      } catch {
+        accepted = null;
+      }
+      if (!accepted || !accepted.id) {
+        fail(new ApiError(request.status, "The server sent an unexpected answer."));
+        return;
+      }
+      videoId = accepted.id;
+      savedCaption = caption.value;
+      setPhase("processing");
+      setStatus("busy", "Processing…");
+      poll(accepted.status_url || `/api/v1/videos/${encodeURIComponent(videoId)}`);
+    } else {
+      fail(problemError(request.status, request.responseText, request.statusText));
+    }
+  });
+  request.addEventListener("error", () => fail(new ApiError(0, "Network error. Check your connection and try again.")));
+  request.addEventListener("abort", () => {
+    setStatus("", "Upload cancelled.");
+    setPhase("choose");
+  });
+
+  showProgress(0);
+  setPhase("uploading");
+  setStatus("busy", "Uploading…");
+  request.send(body);
+});
+
+cancelButton.addEventListener("click", () => {
+  if (xhr && phase === "uploading") xhr.abort();
+});
+
+window.addEventListener("beforeunload", (event) => {
+  if (phase === "uploading") {
+    event.preventDefault();
+    event.returnValue = "";
+  }
+});
+
+// ---- processing ------------------------------------------------------------------------------------------
+
+function poll(url) {
+  let failures = 0;
+  const tick = async () => {
+    pollTimer = null;
+    if (phase !== "processing") return;
+    try {
+      const video = await api("GET", url);
+      failures = 0;
+      render(video);
+      if (video.status === "processing") pollTimer = setTimeout(tick, 1000);
+    } catch (error) {
+      failures += 1;
+      if (error instanceof ApiError && error.status === 401) {
+        fail(error);
+        return;
+      }
+      setStatus("busy", "Processing… (waiting for the server)");
+      pollTimer = setTimeout(tick, Math.min(10000, 1000 * 2 ** Math.min(failures, 4)));
+    }
+  };
+  pollTimer = setTimeout(tick, 1000);
+}
+
+function render(video) {
+  const me = viewer();
+  if (video.status === "processing") {
+    setStatus("busy", "Processing…", video.status_detail ? ` ${video.status_detail}` : "");
+  } else if (video.status === "ready") {
+    setPhase("ready");
+    const links = el("span", { className: "status-links" },
+      el("a", { className: "btn btn-primary btn-sm", href: `/v/${encodeURIComponent(video.id)}` }, "View video"),
+      el("a", { className: "btn btn-secondary btn-sm", href: me ? `/@${me.handle}` : "/" }, "Your profile"));
+    setStatus("ok", el("strong", {}, "Ready"), video.status_detail ? ` · ${video.status_detail}` : "", " ", links);
+    if (video.caption !== undefined && caption.value === savedCaption) {
+      caption.value = video.caption;
+      savedCaption = video.caption;
+      caption.dispatchEvent(new Event("input"));
+    }
+    renderSave();
+  } else if (video.status === "rejected") {
+    setPhase("rejected");
+    setStatus("error", el("strong", {}, "Rejected: "), video.reject_reason || "The video could not be published.");
+  } else {
+    setStatus("", video.status);
+  }
+}
+
+// ---- editing the caption afterwards ------------------------------------------------------------------------
+
+function renderSave() {
+  save.disabled = caption.value === savedCaption;
+}
+
+caption.addEventListener("input", () => {
+  if (phase === "ready") renderSave();
+});
+
+save.addEventListener("click", async () => {
+  if (!videoId) return;
+  const text = caption.value;
+  save.disabled = true;
+  save.textContent = "Saving…";
+  try {
+    const video = await api("PATCH", `/api/v1/videos/${encodeURIComponent(videoId)}`, { caption: text });
+    savedCaption = video && typeof video.caption === "string" ? video.caption : text;
+    caption.value = savedCaption;
+    toast("Caption saved", { kind: "ok" });
+  } catch (error) {
+    toast(error instanceof ApiError ? `Couldn’t save: ${error.detail}` : "Couldn’t save the caption.", { kind: "error" });
+  } finally {
+    save.textContent = "Save caption";
+    renderSave();
+  }
+});
+
+again.addEventListener("click", () => {
+  clearTimeout(pollTimer);
+  videoId = null;
+  savedCaption = "";
+  caption.value = "";
+  caption.dispatchEvent(new Event("input"));
+  visibility.value = "public";
+  clearFile();
+  setStatus("");
+  setPhase("choose");
+  fileInput.focus();
+});
+
+setPhase("choose");

@@ -1,0 +1,99 @@
+// /v/{id}: one video with the feed's player and buttons; comments in a side panel on desktops and a
+// bottom sheet on phones. A video that is still processing refreshes itself when it is ready.
+
+import { api, isDesktop, isTyping, toast } from "./api.js";
+import { Card } from "./card.js";
+import { Comments } from "./comments.js";
+import { bindUnmutePill, sound } from "./player.js";
+
+const data = JSON.parse(document.getElementById("video-data").textContent);
+
+// "Back" goes back when we came from this site, else to the feed.
+const back = document.querySelector(".video-back");
+if (back) {
+  back.addEventListener("click", (event) => {
+    let sameSite = false;
+    try {
+      sameSite = Boolean(document.referrer) && new URL(document.referrer).origin === location.origin;
+    } catch {
+      sameSite = false;
+    }
+    if (sameSite && history.length > 1) {
+      event.preventDefault();
+      history.back();
+    }
+  });
+}
+
+if (data.status !== "ready") {
+  watchStatus();
+} else {
+  mount();
+}
+
+function mount() {
+  const commentsRoot = document.getElementById("comments");
+  const comments = commentsRoot ? new Comments(commentsRoot) : null;
+  const card = new Card(data, { comments });
+  card.root.classList.add("is-single");
+  const pill = document.createElement("button");
+  pill.type = "button";
+  pill.className = "unmute-pill";
+  pill.hidden = true;
+  pill.textContent = "Tap to unmute";
+  card.root.querySelector(".stage").append(pill);
+  bindUnmutePill(pill);
+  document.getElementById("single").append(card.root);
+  card.activate();
+
+  if (comments) {
+    comments.setIntro(data);
+    // The desktop panel is always there, so load it at once; on phones the sheet loads when opened.
+    const desktop = () => isDesktop() && comments.show({ ...data, counts: { ...data.counts, comments: card.commentCount } });
+    desktop();
+    window.matchMedia("(min-width: 768px)").addEventListener("change", desktop);
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented || event.metaKey || event.ctrlKey || event.altKey || isTyping(event.target)) return;
+    if (event.key === " ") {
+      if (event.target.closest && event.target.closest("button, a, [role=slider]")) return;
+      event.preventDefault();
+      card.player.toggle();
+    } else if (event.key === "m" || event.key === "M") {
+      sound.toggle();
+      toast(sound.muted ? "Sound off" : "Sound on", { duration: 1200 });
+    } else if (event.key === "l" || event.key === "L") {
+      if (!card.liked) card.player.burst();
+      card.like();
+    }
+  });
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) card.player.pause();
+    else if (card.player.active && !card.player.userPaused) card.player.play();
+  });
+}
+
+/** The owner looking at a processing video: poll, and reload once it is ready or rejected. */
+function watchStatus() {
+  const box = document.getElementById("status-card");
+  if (!box || data.status !== "processing") return;
+  const detail = box.querySelector(".status-detail");
+  const started = Date.now();
+  const tick = async () => {
+    if (Date.now() - started > 30 * 60 * 1000) return;
+    try {
+      const video = await api("GET", `/api/v1/videos/${encodeURIComponent(data.id)}`);
+      if (video.status !== "processing") {
+        location.reload();
+        return;
+      }
+      if (video.status_detail && detail) detail.textContent = video.status_detail;
+    } catch {
+      // Transient failures just wait for the next round.
+    }
+    setTimeout(tick, 2000);
+  };
+  setTimeout(tick, 2000);
+}
