@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from reelm.web.problems import Problem
 
+SWEEP_EVERY = 10_000
+
 
 @dataclass
 class RateLimiter:
@@ -19,10 +21,16 @@ class RateLimiter:
     """
 
     _hits: dict[tuple[str, str], deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    _longest_window: float = 0.0
+    _calls: int = 0
 
     def hit(self, bucket: str, key: str, *, limit: int, per_seconds: float) -> None:
         """Record one hit, or raise 429 when the window is full (a refused hit is not recorded)."""
         now = time.monotonic()
+        self._longest_window = max(self._longest_window, per_seconds)
+        self._calls += 1
+        if self._calls % SWEEP_EVERY == 0:
+            self._sweep(now)
         window = self._hits[(bucket, key)]
         while window and window[0] <= now - per_seconds:
             window.popleft()
@@ -37,6 +45,12 @@ class RateLimiter:
                 retry_after=retry_after,
             )
         window.append(now)
+
+    def _sweep(self, now: float) -> None:
+        """Forget keys whose last hit is older than any window, so memory stays bounded."""
+        stale = [k for k, w in self._hits.items() if not w or w[-1] <= now - self._longest_window]
+        for key in stale:
+            del self._hits[key]
 
     def reset(self) -> None:
         self._hits.clear()

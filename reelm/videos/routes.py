@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
-from fastapi import APIRouter, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
 from sqlalchemy import select, update
 
 from reelm import ids
@@ -28,7 +28,7 @@ from reelm.videos.service import (
     original_key,
     videos_out,
 )
-from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep
+from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep, client_ip
 from reelm.web.pagination import decode_cursor, encode_cursor
 from reelm.web.problems import Problem, not_found
 
@@ -141,6 +141,23 @@ async def count_share(runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> 
     async with runtime.databases.transaction(realm) as session:
         await access_video(session, viewer, vid)
         await session.execute(update(Video).where(Video.id == vid).values(share_count=Video.share_count + 1))
+    return Response(status_code=204)
+
+
+@router.post("/videos/{video_id}/view", status_code=204)
+async def count_view(
+    runtime: RuntimeDep, viewer: ViewerDep, limiter: Limiter, request: Request, video_id: str
+) -> Response:
+    """Counted when playback starts; one view per viewer and video every 10 minutes."""
+    realm, vid = video_realm(runtime, video_id)
+    who = str(viewer.user_id) if viewer.user_id is not None else client_ip(request)
+    try:
+        limiter.hit("view", f"{who}:{vid}", limit=1, per_seconds=600)
+    except Problem:
+        return Response(status_code=204)  # a repeat view is accepted and simply not counted
+    async with runtime.databases.transaction(realm) as session:
+        await access_video(session, viewer, vid)
+        await session.execute(update(Video).where(Video.id == vid).values(view_count=Video.view_count + 1))
     return Response(status_code=204)
 
 
