@@ -21,10 +21,14 @@ def _ffmpeg(*args: str) -> None:
     subprocess.run(command, check=True, capture_output=True)
 
 
+def _lavfi(graph: str) -> list[str]:
+    return ["-f", "lavfi", "-i", graph]
+
+
 def _h264(*, width: int, height: int, duration_s: float, audio: bool, out: Path) -> None:
-    args = ["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r={FRAME_RATE}:d={duration_s}"]
+    args = _lavfi(f"testsrc2=s={width}x{height}:r={FRAME_RATE}:d={duration_s}")
     if audio:
-        args += ["-f", "lavfi", "-i", f"sine=f=440:d={duration_s}", "-c:a", "aac", "-b:a", "64k"]
+        args += [*_lavfi(f"sine=f=440:d={duration_s}"), "-c:a", "aac", "-b:a", "64k"]
     args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-shortest"]
     # The container is named explicitly so callers may pick any file name (content, not name, is what counts).
     args += ["-f", "mp4", str(out)]
@@ -51,6 +55,24 @@ def make_clip(
     _h264(width=width, height=height, duration_s=duration_s, audio=audio, out=plain)
     _ffmpeg("-display_rotation", str(rotate_meta), "-i", str(plain), "-c", "copy", "-f", "mp4", str(out))
     plain.unlink()
+    return out
+
+
+def make_hevc_10bit(directory: Path) -> Path:
+    """HEVC Main 10 + AAC, as recent iPhones record: allowed, but must be converted to 8 bit."""
+    out = directory / "hevc.mp4"
+    args = [*_lavfi(f"testsrc2=s=180x320:r={FRAME_RATE}:d=1.5"), *_lavfi("sine=d=1.5")]
+    args += ["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le", "-tag:v", "hvc1"]
+    _ffmpeg(*args, "-x265-params", "log-level=error", "-c:a", "aac", str(out))
+    return out
+
+
+def make_vp9_webm(directory: Path) -> Path:
+    """Landscape VP9 + Opus in WebM, as browsers' MediaRecorder writes."""
+    out = directory / "clip.webm"
+    args = [*_lavfi(f"testsrc2=s=320x180:r={FRAME_RATE}:d=1.5"), *_lavfi("sine=d=1.5")]
+    args += ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-c:a", "libopus"]
+    _ffmpeg(*args, str(out))
     return out
 
 
@@ -110,23 +132,20 @@ def _mdat_payload(data: bytes | bytearray) -> tuple[int, int]:
 def make_image(directory: Path) -> Path:
     """A single PNG picture misnamed .mp4."""
     out = directory / "image.mp4"
-    _ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=s=180x320", "-frames:v", "1", "-c:v", "png", "-f", "image2", str(out)
-    )
+    _ffmpeg(*_lavfi("testsrc2=s=180x320"), "-frames:v", "1", "-c:v", "png", "-f", "image2", str(out))
     return out
 
 
 def make_audio_only(directory: Path) -> Path:
     out = directory / "audio_only.mp4"
-    _ffmpeg("-f", "lavfi", "-i", "sine=f=330:d=2", "-c:a", "aac", str(out))
+    _ffmpeg(*_lavfi("sine=f=330:d=2"), "-c:a", "aac", str(out))
     return out
 
 
 def make_unsupported_codec(directory: Path) -> Path:
     """MPEG-2 video in an MP4: a real video, but not a codec on the allow-list."""
     out = directory / "unsupported.mp4"
-    args = ["-f", "lavfi", "-i", f"testsrc2=s=180x320:r={FRAME_RATE}:d=1.5", "-c:v", "mpeg2video", str(out)]
-    _ffmpeg(*args)
+    _ffmpeg(*_lavfi(f"testsrc2=s=180x320:r={FRAME_RATE}:d=1.5"), "-c:v", "mpeg2video", str(out))
     return out
 
 
@@ -138,6 +157,6 @@ def make_tiny(directory: Path) -> Path:
 def make_long(directory: Path, seconds: float) -> Path:
     """A long but cheap video: flat colour at 1 frame/s and the smallest acceptable size, no audio."""
     out = directory / "long.mp4"
-    args = ["-f", "lavfi", "-i", f"color=c=teal:s=144x256:r=1:d={seconds}"]
-    _ffmpeg(*args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(out))
+    source = _lavfi(f"color=c=teal:s=144x256:r=1:d={seconds}")
+    _ffmpeg(*source, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(out))
     return out

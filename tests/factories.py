@@ -6,9 +6,9 @@ from pathlib import Path
 
 import httpx
 
+from reelm.runtime import Runtime
 from tests import clips
 from tests.conftest import Account, run_jobs
-from reelm.runtime import Runtime
 
 
 def make_tiny_clip(directory: Path) -> Path:
@@ -22,7 +22,9 @@ async def upload(
     """Upload a clip; the video stays `processing` until the realm's jobs run. Returns its id."""
     with clip.open("rb") as f:
         accepted = await client.post(
-            "/api/v1/videos", headers=account.auth, files={"file": ("clip.mp4", f, "video/mp4")},
+            "/api/v1/videos",
+            headers=account.auth,
+            files={"file": ("clip.mp4", f, "video/mp4")},
             data={"caption": caption, "visibility": visibility},
         )
     assert accepted.status_code == 202, accepted.text
@@ -31,7 +33,12 @@ async def upload(
 
 
 async def publish(
-    client: httpx.AsyncClient, runtime: Runtime, account: Account, clip: Path, *, caption: str = "",
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    account: Account,
+    clip: Path,
+    *,
+    caption: str = "",
     visibility: str = "public",
 ) -> str:
     """Upload a clip and run the transcode, so the video is `ready`. Returns its id."""

@@ -80,3 +80,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def start_worker(runtime: Runtime, realm: str, log: Path) -> subprocess.Popen[bytes]:
+    return start(["worker", "--realm", realm, "--concurrency", "1"], external_env(runtime), log)

@@ -101,6 +101,24 @@ async def update_me(runtime: RuntimeDep, viewer: UserViewer, body: ProfileUpdate
     return me_out(viewer.realm, user)
 
 
+async def store_avatar(runtime: Runtime, realm: str, user_id: int, file: UploadFile) -> str:
+    """Validate and convert an uploaded image and store it under a new key (so caches never go stale).
+
+    Nothing refers to the object until the caller records the key, so a later failure leaves only an
+    unreferenced file, never a broken profile.
+    """
+    tmp_root = runtime.settings.data_dir / "tmp"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
+        source, target = Path(tmp) / "in", Path(tmp) / "avatar.jpg"
+        data = await file.read(avatars.MAX_AVATAR_BYTES + 1)
+        await asyncio.to_thread(source.write_bytes, data)
+        await asyncio.to_thread(avatars.make_avatar, source, target)
+        key = f"avatars/{user_id}/{ids.new_id(runtime.settings.realm(realm).code)}.jpg"
+        await runtime.storage.realm(realm).put_file(key, target)
+    return key
+
+
 @router.put("/me/avatar", response_model=MeOut)
 async def put_avatar(
     runtime: RuntimeDep,
@@ -108,14 +126,7 @@ async def put_avatar(
     file: Annotated[UploadFile, File(description="PNG, JPEG or WebP")],
 ) -> MeOut:
     assert viewer.user is not None
-    tmp_root = runtime.settings.data_dir / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
-        source, target = Path(tmp) / "in", Path(tmp) / "avatar.jpg"
-        source.write_bytes(await file.read(avatars.MAX_AVATAR_BYTES + 1))
-        await asyncio.to_thread(avatars.make_avatar, source, target)
-        key = f"avatars/{viewer.user.id}/{ids.new_id(runtime.settings.realm(viewer.realm).code)}.jpg"
-        await runtime.storage.realm(viewer.realm).put_file(key, target)
+    key = await store_avatar(runtime, viewer.realm, viewer.user.id, file)
     async with runtime.databases.transaction(viewer.realm) as session:
         user = await service.do_update_profile(
             session, viewer.user, display_name=None, bio=None, avatar_key=key

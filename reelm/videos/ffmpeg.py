@@ -1,7 +1,7 @@
-"""ffmpeg plumbing behind `reelm.videos.media`: command lines, the child-process runner and output inspection.
+"""Low-level plumbing for `reelm.videos.media`: ffmpeg command lines, the child runner, file inspection.
 
-Nothing here decides what a failure *means* (rejected upload or retryable error); `media` does that, so this
-module only reports exit codes and stderr.
+Nothing here decides what a failure *means* (rejected upload or retryable error); `media` does that from the
+facts reported here.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 SEGMENT_S = 2
 PLAYLIST = "index.m3u8"
 # ffmpeg's exit status when the share of undecodable packets exceeds -max_error_rate.
-EXIT_DECODE_ERRORS = 69
+_EXIT_DECODE_ERRORS = 69
 
 _PRESET = "veryfast"
 _CRF = "23"
@@ -34,6 +34,10 @@ _GOP_FRAMES = 2 * SEGMENT_S * _MAX_FPS
 _STDERR_TAIL_LINES = 30
 _AAC_OBJECT_TYPES = {"LC": 2, "HE-AAC": 5, "HE-AACv2": 29}
 _BASE_ARGS = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y")
+_HLS_OPTIONS = (
+    *("-f", "hls", "-hls_time", str(SEGMENT_S), "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4"),
+    *("-hls_fmp4_init_filename", "init.mp4", "-hls_flags", "independent_segments"),
+)
 
 
 def ffmpeg_exe() -> str:
@@ -44,6 +48,12 @@ def ffmpeg_exe() -> str:
 class RunResult:
     returncode: int
     stderr_tail: str
+
+    @property
+    def input_damaged(self) -> bool:
+        """ffmpeg stopped because the input could not be decoded or opened (not a fault of ours)."""
+        unopenable = "Error opening input" in self.stderr_tail and "Invalid data found" in self.stderr_tail
+        return self.returncode == _EXIT_DECODE_ERRORS or (self.returncode != 0 and unopenable)
 
 
 async def run(args: Sequence[str]) -> RunResult:
@@ -83,7 +93,7 @@ def ladder_args(
     poster: PosterSpec | None,
 ) -> list[str]:
     """One decode feeding every rung (and the poster) through a split, each rung a separate faststart MP4."""
-    # Any undecodable packet fails the run with EXIT_DECODE_ERRORS instead of publishing glitched video.
+    # Any undecodable packet fails the run (_EXIT_DECODE_ERRORS) instead of publishing glitched video.
     args = [*_BASE_ARGS, "-max_error_rate", "0", "-i", str(source)]
     args += ["-filter_complex", _filter_graph(rungs, poster)]
     for index, (rung, mp4) in enumerate(zip(rungs, mp4_paths, strict=True)):
@@ -132,23 +142,22 @@ def hls_args(mp4_paths: Sequence[Path], hls_dirs: Sequence[Path]) -> list[str]:
     for index, hls_dir in enumerate(hls_dirs):
         # '%' in a directory name would otherwise be read as part of the segment number pattern.
         pattern = str(hls_dir).replace("%", "%%") + "/seg_%05d.m4s"
-        args += ["-map", str(index), "-c", "copy", "-f", "hls", "-hls_time", str(SEGMENT_S)]
-        args += [
-            "-hls_playlist_type",
-            "vod",
-            "-hls_segment_type",
-            "fmp4",
-            "-hls_flags",
-            "independent_segments",
-        ]
-        args += [
-            "-hls_fmp4_init_filename",
-            "init.mp4",
-            "-hls_segment_filename",
-            pattern,
-            str(hls_dir / PLAYLIST),
-        ]
+        args += ["-map", str(index), "-c", "copy", *_HLS_OPTIONS]
+        args += ["-hls_segment_filename", pattern, str(hls_dir / PLAYLIST)]
     return args
+
+
+def looks_like_video_container(path: Path) -> bool:
+    """Whether the file starts like a common video container (MP4/MOV, Matroska/WebM, AVI, FLV, MPEG-TS)."""
+    with path.open("rb") as f:
+        head = f.read(189)
+    return (
+        head[4:8] == b"ftyp"
+        or head.startswith(b"\x1a\x45\xdf\xa3")  # EBML
+        or (head.startswith(b"RIFF") and head[8:12] == b"AVI ")
+        or head.startswith(b"FLV")
+        or (len(head) == 189 and head[0] == head[188] == 0x47)  # two TS packets' sync bytes
+    )
 
 
 def segment_bandwidth(hls_dir: Path) -> tuple[int, int]:

@@ -1,7 +1,7 @@
 """Uploads to streamable video: validate by content, plan an ABR ladder, transcode to MP4 + HLS, playlists.
 
-Command lines and output inspection live in `reelm.videos.ffmpeg`; this module owns the decisions (what is
-acceptable, which rungs, what a failure means).
+Command lines, the child-process runner and file inspection live in `reelm.videos.ffmpeg`; this module owns
+the decisions (what is acceptable, which rungs, what a failure means).
 """
 
 from __future__ import annotations
@@ -48,9 +48,12 @@ class MediaRejected(Exception):
     """The input is not acceptable; `code` is a stable machine id, `reason` a sentence for the creator."""
 
     def __init__(self, code: str, reason: str) -> None:
-        super().__init__(f"{code}: {reason}")
+        super().__init__(code, reason)  # both in args, so the exception survives pickling
         self.code = code
         self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}"
 
 
 class MediaError(Exception):
@@ -102,21 +105,9 @@ def _file_size(path: Path) -> int:
         raise MediaError(f"cannot read {path}: {exc}") from exc
 
 
-# Leading bytes of common video containers: tells a damaged upload apart from a file that never was a video.
-def _looks_like_video_container(head: bytes) -> bool:
-    return (
-        head[4:8] == b"ftyp"  # MP4 / MOV / 3GP
-        or head.startswith(b"\x1a\x45\xdf\xa3")  # Matroska / WebM
-        or (head.startswith(b"RIFF") and head[8:12] == b"AVI ")
-        or head.startswith(b"FLV")
-        or (len(head) > 188 and head[0] == 0x47 and head[188] == 0x47)  # MPEG-TS sync bytes
-    )
-
-
 def _unreadable(path: Path) -> MediaRejected:
-    with path.open("rb") as f:
-        head = f.read(256)
-    if _looks_like_video_container(head):
+    # A recognisable container that will not open is a damaged upload; anything else never was a video.
+    if ffmpeg.looks_like_video_container(path):
         return MediaRejected(
             "corrupt_stream", "The video file is incomplete or damaged. Please upload it again."
         )
@@ -127,7 +118,8 @@ def _inspect(container: InputContainer, size: int, limits: MediaLimits) -> Probe
     if container.format.name == "image2" or container.format.name.endswith("_pipe"):
         raise MediaRejected("not_a_video", "This is a still image, not a video.")
     video = _main_video_stream(container)
-    codec = video.codec_context.name
+    # PyAV leaves codec_context unset when no decoder exists for the stream (unknown or mangled codec id).
+    codec = video.codec_context.name if video.codec_context is not None else "an unknown codec"
     if codec not in ALLOWED_VIDEO_CODECS:
         raise MediaRejected(
             "unsupported_codec", f"Videos encoded as {codec} are not supported; use H.264, HEVC, VP9 or AV1."
@@ -272,6 +264,8 @@ async def transcode_rungs(
 ) -> list[RenditionOutput]:
     """One ffmpeg process (one decode) for all `rungs`, then an HLS remux of each, into out_dir/<rung.name>/.
     The optional JPEG poster is taken at the largest given rung's size."""
+    if not rungs:
+        return []
     largest = max(rungs, key=lambda r: r.width * r.height)
     poster = (poster_path, largest) if poster_path is not None else None
     return await _transcode(source, p, rungs, out_dir, poster)
@@ -289,7 +283,7 @@ async def _transcode(
     args = ffmpeg.ladder_args(source, rungs, mp4s, has_audio=p.has_audio, poster=poster_spec)
     _raise_for(await ffmpeg.run(args), decoding=True)
     for hls_dir in hls_dirs:
-        hls_dir.mkdir()
+        hls_dir.mkdir(exist_ok=True)
     _raise_for(await ffmpeg.run(ffmpeg.hls_args(mp4s, hls_dirs)), decoding=False)
     return [_describe(rung, mp4, hls) for rung, mp4, hls in zip(rungs, mp4s, hls_dirs, strict=True)]
 
@@ -305,16 +299,9 @@ def _prepare_rung_dir(out_dir: Path, rung: Rung) -> Path:
 def _raise_for(result: ffmpeg.RunResult, *, decoding: bool) -> None:
     if result.returncode == 0:
         return
-    if decoding and _is_input_damage(result):
+    if decoding and result.input_damaged:
         raise MediaRejected("corrupt_stream", "Part of the video data is damaged and cannot be decoded.")
     raise MediaError(f"ffmpeg exited with {result.returncode}:\n{result.stderr_tail}")
-
-
-def _is_input_damage(result: ffmpeg.RunResult) -> bool:
-    opening_failed = (
-        "Error opening input" in result.stderr_tail and "Invalid data found" in result.stderr_tail
-    )
-    return result.returncode == ffmpeg.EXIT_DECODE_ERRORS or opening_failed
 
 
 def _describe(rung: Rung, mp4: Path, hls_dir: Path) -> RenditionOutput:

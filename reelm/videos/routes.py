@@ -65,6 +65,7 @@ async def upload_video(
     runtime: RuntimeDep,
     viewer: UserViewer,
     limiter: Limiter,
+    request: Request,
     file: UploadFile,
     caption: Annotated[str, Form(max_length=2200)] = "",
     visibility: Annotated[str, Form(pattern="^(public|private)$")] = "public",
@@ -99,6 +100,7 @@ async def upload_video(
             height=probe.height,
             duration_s=probe.duration_s,
         )
+    request.app.state.metrics.uploads.labels(viewer.realm).inc()
     return VideoAccepted(
         id=str(video_id), status=VideoStatus.PROCESSING, status_url=f"/api/v1/videos/{video_id}"
     )

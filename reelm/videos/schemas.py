@@ -13,6 +13,7 @@ class Creator(BaseModel):
     display_name: str
     avatar_url: str | None
     follower_count: int
+    is_following: bool | None = None  # None when anonymous, the viewer themself, or another realm
 
 
 class RenditionOut(BaseModel):

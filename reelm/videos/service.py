@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import jobs
 from reelm.accounts.models import User
-from reelm.social.models import VideoLike
+from reelm.social.models import Follow, VideoLike
 from reelm.text import clean_text, hashtags_of, mentions_of
 from reelm.videos.models import Rendition, Video, VideoStatus, Visibility
 from reelm.videos.schemas import Counts, Creator, RenditionOut, VideoOut
@@ -114,8 +114,9 @@ def _mp4_fallback(renditions: Sequence[Rendition]) -> Rendition | None:
     return max(pool, key=lambda r: r.height * r.width) if pool else None
 
 
-def creator_out(realm: str, user: User) -> Creator:
+def creator_out(realm: str, user: User, *, is_following: bool | None = None) -> Creator:
     return Creator(
+        is_following=is_following,
         id=str(user.id),
         handle=user.handle,
         display_name=user.display_name,
@@ -133,7 +134,16 @@ async def videos_out(
     owner_ids = {v.owner_id for v in videos}
     owners = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(owner_ids)))}
     liked: set[int] = set()
-    if viewer.user_id is not None and viewer.realm == realm:
+    followed: set[int] = set()
+    same_realm_viewer = viewer.user_id is not None and viewer.realm == realm
+    if same_realm_viewer:
+        followed = set(
+            await session.scalars(
+                select(Follow.followee_id).where(
+                    Follow.follower_id == viewer.user_id, Follow.followee_id.in_(owner_ids)
+                )
+            )
+        )
         liked = set(
             await session.scalars(
                 select(VideoLike.video_id).where(
@@ -149,7 +159,13 @@ async def videos_out(
             VideoOut(
                 id=str(video.id),
                 realm=realm,
-                creator=creator_out(realm, owners[video.owner_id]),
+                creator=creator_out(
+                    realm,
+                    owners[video.owner_id],
+                    is_following=(video.owner_id in followed)
+                    if same_realm_viewer and video.owner_id != viewer.user_id
+                    else None,
+                ),
                 caption=video.caption,
                 hashtags=video.hashtags,
                 mentions=video.mentions,

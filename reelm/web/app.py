@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.staticfiles import StaticFiles
@@ -47,6 +48,19 @@ async def healthz(runtime: RuntimeDep) -> dict[str, object]:
     return {"status": "ok", "checks": checks}
 
 
+class RevalidatedStaticFiles(StaticFiles):
+    """Static files that browsers revalidate (cheap, by ETag) on every use.
+
+    ES modules import each other by plain URL, so a version query on the page's entry script does not
+    reach them; revalidation keeps a deploy from mixing old and new modules.
+    """
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
 def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtime: bool = False) -> FastAPI:
     """Build the app around a started runtime; with `own_runtime` the app closes it on shutdown."""
 
@@ -86,7 +100,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
     async def metrics_endpoint() -> Response:
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
-    app.mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static")
+    app.mount("/static", RevalidatedStaticFiles(directory=PACKAGE / "static"), name="static")
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(
         BodyLimitMiddleware, prefixes=(f"{API_PREFIX}/videos",), limit=runtime.settings.max_upload_bytes

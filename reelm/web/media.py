@@ -12,16 +12,30 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from reelm.storage import ObjectMissingError
-from reelm.web.deps import RuntimeDep
+from reelm.videos.models import VideoStatus, Visibility
+from reelm.videos.service import access_video
+from reelm.web.deps import RuntimeDep, ViewerDep
 from reelm.web.problems import Problem, not_found
 
 router = APIRouter(include_in_schema=False)
 
-_KEY_RE = re.compile(r"^(videos|avatars)/\d{1,19}/[A-Za-z0-9_./-]{1,200}$")
+# Only what may be public: renditions, HLS parts, posters, master playlists and avatars. The original
+# upload is protected and never matches.
+_SERVABLE = re.compile(
+    r"^videos/(?P<video>\d{1,19})/(?:poster\.jpg|master\.m3u8|\d{3,4}p/video\.mp4"
+    r"|\d{3,4}p/hls/(?:index\.m3u8|init\.mp4|seg_\d{1,6}\.m4s))"
+    r"|avatars/\d{1,19}/\d{1,19}\.jpg$"
+)
 # Renditions, segments and posters never change once written (new content gets new keys), except
 # the master playlist, which gains rungs while the video is finishing.
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _REVALIDATE = "public, max-age=5, must-revalidate"
+
+
+def _cache_control(key: str, *, public: bool) -> str:
+    if not public:
+        return "private, no-store"
+    return _REVALIDATE if key.endswith("master.m3u8") else _IMMUTABLE
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:
@@ -38,15 +52,18 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 @router.api_route("/media/{realm}/{key:path}", methods=["GET", "HEAD"])
-async def serve_media(runtime: RuntimeDep, request: Request, realm: str, key: str) -> Response:
-    # Originals are protected: only renditions, playlists, posters and avatars are served.
-    if (
-        realm not in runtime.databases.realm_urls
-        or not _KEY_RE.match(key)
-        or ".." in key
-        or key.endswith("/original")
-    ):
+async def serve_media(
+    runtime: RuntimeDep, viewer: ViewerDep, request: Request, realm: str, key: str
+) -> Response:
+    servable = _SERVABLE.fullmatch(key)
+    if realm not in runtime.databases.realm_urls or servable is None:
         raise not_found("File")
+    public = True
+    if servable["video"] is not None:
+        # Media of private or unpublished videos is for their creator only, as in the API.
+        async with runtime.databases.sessionmaker(realm)() as session:
+            video = await access_video(session, viewer, int(servable["video"]))
+            public = video.visibility == Visibility.PUBLIC and video.status == VideoStatus.READY
     store = runtime.storage.realm(realm)
     try:
         info = await store.head(key)
@@ -56,7 +73,7 @@ async def serve_media(runtime: RuntimeDep, request: Request, realm: str, key: st
     headers = {
         "ETag": etag,
         "Last-Modified": format_datetime(info.last_modified, usegmt=True),
-        "Cache-Control": _REVALIDATE if key.endswith("master.m3u8") else _IMMUTABLE,
+        "Cache-Control": _cache_control(key, public=public),
         "Accept-Ranges": "bytes",
         "Access-Control-Allow-Origin": "*",
     }

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -30,19 +30,26 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route's template, rebuilt from the path and its parameters.
+
+    Rebuilt rather than read from the route object, because nested routers keep only their own part of
+    the path there, and how they do differs between FastAPI versions.
+    """
+    if "route" not in scope:
+        return "unmatched"
+    path = str(scope["path"])
+    for name, value in (scope.get("path_params") or {}).items():
+        path = re.sub(r"(?<=[/@])" + re.escape(str(value)) + r"(?=/|$)", "{" + name + "}", path, count=1)
+    return path
+
+
 class MetricsMiddleware:
     """Labels by route template (`/api/v1/videos/{video_id}`), never by raw path, to bound cardinality."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-
-    def _route(self, scope: Scope) -> str:
-        for route in scope["app"].router.routes:
-            match, _ = route.matches(scope)
-            if match == Match.FULL:
-                return str(getattr(route, "path", "other"))
-        return "unmatched"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,6 +67,6 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = self._route(scope)
+            route = route_template(scope)
             self.metrics.requests.labels(scope["method"], route, str(status)).inc()
             self.metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from reelm.accounts import service as accounts
-from reelm.accounts.routes import get_user, me_out, put_avatar, sign_up
+from reelm.accounts.routes import get_user, me_out, sign_up, store_avatar
 from reelm.accounts.schemas import SignUpIn
 from reelm.security import check_csrf, csrf_token
 from reelm.videos.routes import get_video, hashtag_videos, user_videos
@@ -325,12 +325,14 @@ async def settings_submit(
         return _login_redirect(request)
     try:
         _check_form_csrf(request, csrf_token)
-        async with runtime.databases.transaction(viewer.realm) as session:
-            user = await accounts.do_update_profile(
-                session, viewer.user, display_name=display_name, bio=bio, avatar_key=None
-            )
+        # The image first: if it is rejected, nothing of the form has been saved.
+        avatar_key = None
         if avatar is not None and avatar.filename:
-            await put_avatar(runtime, Viewer(user=user, realm=viewer.realm), avatar)
+            avatar_key = await store_avatar(runtime, viewer.realm, viewer.user.id, avatar)
+        async with runtime.databases.transaction(viewer.realm) as session:
+            await accounts.do_update_profile(
+                session, viewer.user, display_name=display_name, bio=bio, avatar_key=avatar_key
+            )
     except Problem as problem:
         return render(
             request,

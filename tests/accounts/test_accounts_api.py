@@ -1,4 +1,4 @@
-"""Accounts through the JSON API: sign-up into the home realm, log-in, sessions, profile edits, avatars, limits."""
+"""Accounts through the JSON API: sign-up into the home realm, log-in, sessions, profiles, avatars, limits."""
 
 from __future__ import annotations
 
@@ -14,9 +14,16 @@ PROBLEM_JSON = "application/problem+json"
 REALMS = ("us", "eu", "global")
 
 
-def sign_up_body(handle: str, *, country: str = "US", email: str | None = None, **extra: str) -> dict[str, str]:
-    return {"handle": handle, "email": email or f"{handle}@example.org", "password": PASSWORD, "country": country,
-            **extra}
+def sign_up_body(
+    handle: str, *, country: str = "US", email: str | None = None, **extra: str
+) -> dict[str, str]:
+    return {
+        "handle": handle,
+        "email": email or f"{handle}@example.org",
+        "password": PASSWORD,
+        "country": country,
+        **extra,
+    }
 
 
 async def sign_up(client, handle: str, **kwargs: str):
@@ -39,7 +46,9 @@ async def row_counts(runtime) -> dict[str, int]:
     for realm in REALMS:
         async with runtime.databases.sessionmaker(realm)() as session:
             counts[f"{realm}.users"] = await session.scalar(select(func.count()).select_from(User)) or 0
-            counts[f"{realm}.sessions"] = await session.scalar(select(func.count()).select_from(AuthSession)) or 0
+            counts[f"{realm}.sessions"] = (
+                await session.scalar(select(func.count()).select_from(AuthSession)) or 0
+            )
     async with runtime.databases.sessionmaker(None)() as session:
         counts["directory.handles"] = await session.scalar(select(func.count()).select_from(HandleEntry)) or 0
     return counts
@@ -74,11 +83,15 @@ async def test_signup_picks_home_realm_from_country_and_writes_only_there(client
         assert [u.handle for u in users] == expected
         for user in users:
             assert user.email == f"{user.handle}@example.org"
-            assert user.password_hash != PASSWORD and user.password_hash.startswith("$argon2")
+            assert user.password_hash != PASSWORD
+            assert user.password_hash.startswith("$argon2")
 
     entries = await directory_entries(runtime)
     assert {(e.handle, e.realm, e.state) for e in entries} == {
-        ("dora", "eu", "active"), ("kenji", "global", "active"), ("sam", "us", "active")}
+        ("dora", "eu", "active"),
+        ("kenji", "global", "active"),
+        ("sam", "us", "active"),
+    }
     for entry in entries:
         (user,) = [u for u in await realm_users(runtime, entry.realm) if u.handle == entry.handle]
         assert entry.user_id == user.id
@@ -115,8 +128,8 @@ async def test_duplicate_email_is_refused_and_releases_the_handle(client, runtim
 
 
 async def test_duplicate_email_in_another_realm_is_refused(client, runtime):
-    """An e-mail address identifies one account, whichever realm holds it: log-in by e-mail looks in every
-    realm and takes the first match, so a second account with the same address could never log in by e-mail."""
+    """An e-mail address identifies one account, whichever realm holds it: log-in by e-mail looks in
+    every realm and takes the first match, so a second account with that address could never log in by it."""
     assert (await sign_up(client, "alice", email="shared@example.org", country="US")).status_code == 201
 
     dup = await sign_up(client, "bob", email="shared@example.org", country="DE")
@@ -158,7 +171,9 @@ async def test_login_by_handle_or_email_and_wrong_password(client, runtime):
 
     by_handle = await client.post("/api/v1/sessions", json={"login": "@Alice", "password": PASSWORD})
     assert by_handle.status_code == 201, by_handle.text
-    by_email = await client.post("/api/v1/sessions", json={"login": "ALICE@example.org", "password": PASSWORD})
+    by_email = await client.post(
+        "/api/v1/sessions", json={"login": "ALICE@example.org", "password": PASSWORD}
+    )
     assert by_email.status_code == 201, by_email.text
     for session in (by_handle.json(), by_email.json()):
         assert session["token_type"] == "bearer"
@@ -171,12 +186,16 @@ async def test_login_by_handle_or_email_and_wrong_password(client, runtime):
         stored = list((await db.scalars(select(AuthSession))).all())
     assert len(stored) == 2
     # Only digests are stored, never the tokens themselves.
-    assert all(s.token_hash not in {by_handle.json()["token"].encode(), by_email.json()["token"].encode()}
-               for s in stored)
+    assert all(
+        s.token_hash not in {by_handle.json()["token"].encode(), by_email.json()["token"].encode()}
+        for s in stored
+    )
 
     wrong = await client.post("/api/v1/sessions", json={"login": "alice", "password": "not the password"})
     unknown = await client.post("/api/v1/sessions", json={"login": "nobody", "password": "not the password"})
-    unknown_email = await client.post("/api/v1/sessions", json={"login": "nobody@example.org", "password": "x"})
+    unknown_email = await client.post(
+        "/api/v1/sessions", json={"login": "nobody@example.org", "password": "x"}
+    )
     bodies = [assert_problem(r, 401, "bad-credentials") for r in (wrong, unknown, unknown_email)]
     # The same answer whether or not the account exists: nothing to enumerate.
     assert len({(b["title"], b["detail"]) for b in bodies}) == 1
@@ -207,14 +226,21 @@ async def test_bearer_token_reads_me_until_logout(client):
 
 async def test_patch_me_validates_and_updates_profile(client, runtime):
     alice = await make_account(client, "alice")
-    updated = await client.patch("/api/v1/me", headers=alice.auth,
-                                 json={"display_name": "  Alice Á  ", "bio": "line one\nline two"})
+    updated = await client.patch(
+        "/api/v1/me", headers=alice.auth, json={"display_name": "  Alice Á  ", "bio": "line one\nline two"}
+    )
     assert updated.status_code == 200, updated.text
     assert updated.json()["display_name"] == "Alice Á"
     assert updated.json()["bio"] == "line one\nline two"
 
-    for bad in ({"display_name": "tab\x1bescape"}, {"display_name": "two\nlines"}, {"display_name": "   "},
-                {"bio": "null\x00byte"}, {"bio": "x" * 301}, {"display_name": "y" * 51}):
+    for bad in (
+        {"display_name": "tab\x1bescape"},
+        {"display_name": "two\nlines"},
+        {"display_name": "   "},
+        {"bio": "null\x00byte"},
+        {"bio": "x" * 301},
+        {"display_name": "y" * 51},
+    ):
         field = next(iter(bad))
         refused = await client.patch("/api/v1/me", headers=alice.auth, json=bad)
         assert_problem(refused, 422, "invalid-request")
@@ -232,15 +258,18 @@ async def test_avatar_accepts_png_as_jpeg_and_refuses_text(client, runtime, tmp_
     not_image = tmp_path / "avatar.png"
     not_image.write_text("definitely not a picture\n")
     with not_image.open("rb") as f:
-        refused = await client.put("/api/v1/me/avatar", headers=alice.auth, files={"file": ("a.png", f, "image/png")})
+        refused = await client.put(
+            "/api/v1/me/avatar", headers=alice.auth, files={"file": ("a.png", f, "image/png")}
+        )
     assert_problem(refused, 422, "image-rejected")
     assert (await client.get("/api/v1/me", headers=alice.auth)).json()["avatar_url"] is None
 
     png = clips.make_image(tmp_path)
     assert png.read_bytes().startswith(b"\x89PNG")
     with png.open("rb") as f:
-        accepted = await client.put("/api/v1/me/avatar", headers=alice.auth,
-                                    files={"file": ("me.png", f, "image/png")})
+        accepted = await client.put(
+            "/api/v1/me/avatar", headers=alice.auth, files={"file": ("me.png", f, "image/png")}
+        )
     assert accepted.status_code == 200, accepted.text
     avatar_url = accepted.json()["avatar_url"]
     assert avatar_url.startswith(f"/media/us/avatars/{alice.id}/")
@@ -255,7 +284,10 @@ async def test_avatar_accepts_png_as_jpeg_and_refuses_text(client, runtime, tmp_
     with av.open(str(jpeg)) as container:
         stream = container.streams.video[0]
         assert (stream.codec_context.name, stream.codec_context.width, stream.codec_context.height) == (
-            "mjpeg", 320, 320)
+            "mjpeg",
+            320,
+            320,
+        )
     assert (await client.get("/api/v1/users/alice")).json()["avatar_url"] == avatar_url
 
 

@@ -56,10 +56,13 @@ async def test_for_you_shows_only_ready_public_videos_of_the_viewers_realm(clien
     assert sorted(ids_of(as_us)) == sorted(us_public)
     for page in as_us:
         for item in page["items"]:
-            assert item["status"] == "ready" and item["visibility"] == "public"
+            assert item["status"] == "ready"
+            assert item["visibility"] == "public"
             assert item["realm"] == "us"
-            assert item["reason"] and item["source"] in {"fresh", "trending"}
-            assert item["hls_url"] and item["poster_url"]
+            assert item["reason"]
+            assert item["source"] in {"fresh", "trending"}
+            assert item["hls_url"]
+            assert item["poster_url"]
     # The creator's own private and processing videos exist, but are not feed material.
     assert {us_private, us_processing, jp_processing}.isdisjoint(ids_of(as_us) + ids_of(anonymous))
 
@@ -126,7 +129,10 @@ async def test_following_feed_requires_login_and_shows_followed_creators_newest_
     assert anonymous.status_code == 401
     assert anonymous.headers["content-type"].startswith(PROBLEM_JSON)
     assert (await client.get(FOLLOWING, headers=viewer.auth)).json() == {
-        "items": [], "next_cursor": None, "personalized": False}
+        "items": [],
+        "next_cursor": None,
+        "personalized": False,
+    }
 
     assert (await client.post("/api/v1/users/followed/follow", headers=viewer.auth)).status_code == 200
     first = await publish(client, runtime, followed, clip, caption="first")
@@ -141,7 +147,8 @@ async def test_following_feed_requires_login_and_shows_followed_creators_newest_
     assert [len(p["items"]) for p in pages] == [2, 1]
     for item in (i for p in pages for i in p["items"]):
         assert item["creator"]["handle"] == "followed"
-        assert item["source"] == "following" and item["reason"]
+        assert item["source"] == "following"
+        assert item["reason"]
 
     assert (await client.delete("/api/v1/users/followed/follow", headers=viewer.auth)).status_code == 200
     assert (await client.get(FOLLOWING, headers=viewer.auth)).json()["items"] == []

@@ -29,8 +29,10 @@ def assert_problem(response, status: int, type_suffix: str) -> dict:
 
 async def social_rows(runtime, realm: str) -> dict[str, int]:
     async with runtime.databases.sessionmaker(realm)() as session:
-        return {model.__tablename__: await session.scalar(select(func.count()).select_from(model)) or 0
-                for model in (VideoLike, Comment, CommentLike, Follow)}
+        return {
+            model.__tablename__: await session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (VideoLike, Comment, CommentLike, Follow)
+        }
 
 
 async def db_video(runtime, realm: str, video_id: str) -> Video:
@@ -48,8 +50,11 @@ async def db_user(runtime, realm: str, user_id: str) -> User:
 
 
 async def comment(client, account, video_id: str, body: str, parent_id: str | None = None) -> dict:
-    posted = await client.post(f"/api/v1/videos/{video_id}/comments", headers=account.auth,
-                               json={"body": body, "parent_id": parent_id})
+    posted = await client.post(
+        f"/api/v1/videos/{video_id}/comments",
+        headers=account.auth,
+        json={"body": body, "parent_id": parent_id},
+    )
     assert posted.status_code == 201, posted.text
     return posted.json()
 
@@ -73,7 +78,9 @@ async def test_like_and_unlike_are_idempotent_and_keep_counts(client, runtime, c
     as_fan = (await client.get(f"/api/v1/videos/{video_id}", headers=fan.auth)).json()
     assert as_fan["liked_by_me"] is True
     assert as_fan["counts"]["likes"] == 1
-    assert (await client.get(f"/api/v1/videos/{video_id}", headers=creator.auth)).json()["liked_by_me"] is False
+    assert (await client.get(f"/api/v1/videos/{video_id}", headers=creator.auth)).json()[
+        "liked_by_me"
+    ] is False
     assert (await client.get(f"/api/v1/videos/{video_id}")).json()["liked_by_me"] is None
     assert (await db_user(runtime, "us", creator.id)).likes_received == 1
 
@@ -95,7 +102,8 @@ async def test_comments_list_oldest_first_with_cursor_pages(client, runtime, cli
     video_id = await publish(client, runtime, creator, clip)
     posted = [await comment(client, creator, video_id, f"comment {i}") for i in range(5)]
     assert posted[0]["author"]["handle"] == "creator"
-    assert posted[0]["parent_id"] is None and posted[0]["reply_count"] == 0
+    assert posted[0]["parent_id"] is None
+    assert posted[0]["reply_count"] == 0
 
     seen: list[str] = []
     cursor = None
@@ -133,12 +141,17 @@ async def test_replies_are_one_level_deep_and_counted(client, runtime, clip):
 
     listing = (await client.get(f"/api/v1/videos/{video_id}/comments")).json()
     assert [(c["id"], c["reply_count"]) for c in listing["items"]] == [(top["id"], 2), (other["id"], 0)]
-    replies = (await client.get(f"/api/v1/videos/{video_id}/comments", params={"parent_id": top["id"]})).json()
+    replies = (
+        await client.get(f"/api/v1/videos/{video_id}/comments", params={"parent_id": top["id"]})
+    ).json()
     assert [c["id"] for c in replies["items"]] == [reply["id"], nested["id"]]
     assert all(c["parent_id"] == top["id"] for c in replies["items"])
 
-    wrong_parent = await client.post(f"/api/v1/videos/{video_id}/comments", headers=fan.auth,
-                                     json={"body": "orphan", "parent_id": "123456789"})
+    wrong_parent = await client.post(
+        f"/api/v1/videos/{video_id}/comments",
+        headers=fan.auth,
+        json={"body": "orphan", "parent_id": "123456789"},
+    )
     assert_problem(wrong_parent, 422, "invalid-request")
     assert (await db_video(runtime, "us", video_id)).comment_count == 4
 
@@ -157,7 +170,9 @@ async def test_comment_likes_are_idempotent(client, runtime, clip):
         assert liked.json() == {"liked": True, "like_count": 1}
     as_fan = (await client.get(f"/api/v1/videos/{video_id}/comments", headers=fan.auth)).json()["items"]
     assert (as_fan[0]["like_count"], as_fan[0]["liked_by_me"]) == (1, True)
-    as_creator = (await client.get(f"/api/v1/videos/{video_id}/comments", headers=creator.auth)).json()["items"]
+    as_creator = (await client.get(f"/api/v1/videos/{video_id}/comments", headers=creator.auth)).json()[
+        "items"
+    ]
     assert as_creator[0]["liked_by_me"] is False
 
     for _ in range(2):
@@ -256,7 +271,11 @@ async def test_follow_and_unfollow_update_counts(client, runtime):
         assert followed.status_code == 200, followed.text
         assert followed.json() == {"following": True, "follower_count": 1}
     bob_profile = (await client.get("/api/v1/users/bob", headers=alice.auth)).json()
-    assert (bob_profile["follower_count"], bob_profile["following_count"], bob_profile["is_following"]) == (1, 0, True)
+    assert (bob_profile["follower_count"], bob_profile["following_count"], bob_profile["is_following"]) == (
+        1,
+        0,
+        True,
+    )
     alice_profile = (await client.get("/api/v1/users/alice")).json()
     assert (alice_profile["follower_count"], alice_profile["following_count"]) == (0, 1)
     assert (await client.get("/api/v1/users/alice", headers=bob.auth)).json()["is_following"] is False
@@ -270,7 +289,9 @@ async def test_follow_and_unfollow_update_counts(client, runtime):
     assert (await db_user(runtime, "us", bob.id)).follower_count == 0
     assert (await social_rows(runtime, "us"))["follows"] == 0
 
-    assert_problem(await client.post("/api/v1/users/alice/follow", headers=alice.auth), 422, "invalid-request")
+    assert_problem(
+        await client.post("/api/v1/users/alice/follow", headers=alice.auth), 422, "invalid-request"
+    )
     assert_problem(await client.post("/api/v1/users/nobody/follow", headers=alice.auth), 404, "not-found")
     assert (await social_rows(runtime, "us"))["follows"] == 0
     assert (await db_user(runtime, "us", alice.id)).following_count == 0
@@ -289,9 +310,14 @@ async def test_cross_realm_interactions_are_refused_and_write_nothing(client, ru
     attempts = [
         await client.post(f"/api/v1/videos/{video_id}/like", headers=visitor.auth),
         await client.delete(f"/api/v1/videos/{video_id}/like", headers=visitor.auth),
-        await client.post(f"/api/v1/videos/{video_id}/comments", headers=visitor.auth, json={"body": "hallo"}),
-        await client.post(f"/api/v1/videos/{video_id}/comments", headers=visitor.auth,
-                          json={"body": "antwort", "parent_id": top["id"]}),
+        await client.post(
+            f"/api/v1/videos/{video_id}/comments", headers=visitor.auth, json={"body": "hallo"}
+        ),
+        await client.post(
+            f"/api/v1/videos/{video_id}/comments",
+            headers=visitor.auth,
+            json={"body": "antwort", "parent_id": top["id"]},
+        ),
         await client.post(f"/api/v1/videos/{video_id}/comments/{top['id']}/like", headers=visitor.auth),
         await client.delete(f"/api/v1/videos/{video_id}/comments/{top['id']}", headers=visitor.auth),
         await client.post("/api/v1/users/creator/follow", headers=visitor.auth),
@@ -300,7 +326,12 @@ async def test_cross_realm_interactions_are_refused_and_write_nothing(client, ru
     for response in attempts:
         assert_problem(response, 409, "cross-realm")
 
-    assert await social_rows(runtime, "us") == {"video_likes": 0, "comments": 1, "comment_likes": 0, "follows": 0}
+    assert await social_rows(runtime, "us") == {
+        "video_likes": 0,
+        "comments": 1,
+        "comment_likes": 0,
+        "follows": 0,
+    }
     assert set((await social_rows(runtime, "eu")).values()) == {0}
     video = await db_video(runtime, "us", video_id)
     assert (video.like_count, video.comment_count) == (0, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
 import struct
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ LIMITS = media.MediaLimits()
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
+    # A private event loop per call keeps these tests independent of pytest-asyncio's loop configuration.
     return asyncio.run(coro)
 
 
@@ -329,6 +331,26 @@ def test_corrupt_input_is_rejected_not_retried(tmp_path: Path) -> None:
     with pytest.raises(media.MediaRejected) as caught:
         run(media.transcode_rungs(source, probed, media.plan_ladder(probed), tmp_path / "out"))
     assert caught.value.code == "corrupt_stream"
+
+
+@pytest.mark.parametrize(
+    ("make", "codec", "display"),
+    [(clips.make_hevc_10bit, "hevc", (180, 320)), (clips.make_vp9_webm, "vp9", (320, 180))],
+)
+def test_other_allowed_codecs_become_8bit_h264_high(
+    tmp_path: Path, make: Callable[[Path], Path], codec: str, display: tuple[int, int]
+) -> None:
+    source = make(tmp_path)
+    probed = media.probe(source, LIMITS)
+    assert (probed.video_codec, (probed.width, probed.height)) == (codec, display)
+    (output,) = run(media.transcode_rungs(source, probed, media.plan_ladder(probed), tmp_path / "out"))
+    assert video_facts(output.mp4_path) == (*display, "High", 0, True)
+    assert output.codecs.endswith(",mp4a.40.2")
+
+
+def test_rejection_keeps_code_and_reason_through_pickling() -> None:
+    restored = pickle.loads(pickle.dumps(media.MediaRejected("too_long", "Too long.")))
+    assert (restored.code, restored.reason, str(restored)) == ("too_long", "Too long.", "too_long: Too long.")
 
 
 def test_ffmpeg_failure_unrelated_to_input_is_media_error(tmp_path: Path) -> None:

@@ -61,3 +61,26 @@ async def test_original_is_never_served(client, runtime, tmp_path):
     video_id = accepted.json()["id"]
     r = await client.get(f"/media/us/videos/{video_id}/original")
     assert r.status_code == 404
+
+
+async def test_hashtag_page_and_api(client, runtime, tmp_path):
+    alice = await make_account(client, "alice")
+    tagged = (await upload(client, alice, clips.make_clip(tmp_path), caption="sunset #Beach")).json()["id"]
+    await upload(client, alice, clips.make_clip(tmp_path, name="b.mp4"), caption="no tags here")
+    await run_jobs(runtime, "us")
+    page = (await client.get("/api/v1/hashtags/beach/videos", headers=alice.auth)).json()
+    assert [v["id"] for v in page["items"]] == [tagged]
+    html = await client.get("/tag/beach", headers=alice.auth)
+    assert html.status_code == 200
+    assert "#beach" in html.text or "beach" in html.text
+
+
+async def test_views_count_once_per_viewer(client, runtime, tmp_path):
+    alice = await make_account(client, "alice")
+    video_id = (await upload(client, alice, clips.make_clip(tmp_path))).json()["id"]
+    await run_jobs(runtime, "us")
+    for _ in range(3):
+        assert (await client.post(f"/api/v1/videos/{video_id}/view", headers=alice.auth)).status_code == 204
+    assert (await client.post(f"/api/v1/videos/{video_id}/view")).status_code == 204
+    counts = (await client.get(f"/api/v1/videos/{video_id}")).json()["counts"]
+    assert counts["views"] == 2  # alice once, the anonymous visitor once

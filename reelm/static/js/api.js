@@ -213,3 +213,22 @@ export function avatarNode(user, size = "md") {
 export function isTyping(target) {
   return Boolean(target && target.closest && target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true']"));
 }
+
+// Whether the viewer moves focus with the keyboard (Tab) or the pointer; :focus-visible cannot tell us,
+// because any key press makes the focused element match it.
+let keyboardFocus = false;
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Tab") keyboardFocus = true;
+}, true);
+document.addEventListener("pointerdown", () => {
+  keyboardFocus = false;
+}, true);
+
+/**
+ * Whether Space belongs to the focused element rather than to the player: a button or link reached with
+ * Tab keeps Space; one that merely kept focus after a click (or a script's focus()) does not.
+ */
+export function keepsSpace(target) {
+  if (!keyboardFocus || !target || !target.closest) return false;
+  return Boolean(target.closest("button, a, [role=slider], summary"));
+}

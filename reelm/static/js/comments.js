@@ -1,7 +1,7 @@
 // The comments drawer (bottom sheet on phones, side drawer on desktops) or the fixed side panel of the
 // video page: top-level comments with paging, replies one level deep, likes, delete, and a composer.
 
-import { ApiError, api, avatarNode, el, formatCount, query, relativeTime, reportError, requireLogin, toast, viewer } from "./api.js";
+import { ApiError, api, avatarNode, el, formatCount, isDesktop, query, relativeTime, reportError, requireLogin, toast, viewer } from "./api.js";
 import { icon } from "./icons.js";
 import { linkify } from "./card.js";
 
@@ -50,6 +50,9 @@ export class Comments {
         this.close();
       }
     });
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.isOpen && !event.defaultPrevented) this.close();
+    });
     // Keys typed in the drawer are not feed shortcuts.
     root.addEventListener("keydown", (event) => event.stopPropagation());
     this.more.addEventListener("click", () => this.loadMore());
@@ -71,6 +74,12 @@ export class Comments {
   open(video, trigger) {
     if (trigger) this.trigger = trigger;
     this.show(video);
+    if (this.mode === "panel" && isDesktop()) {
+      // The panel is already on screen beside the video: go straight to writing.
+      const target = this.input && !this.input.disabled ? this.input : this.root;
+      target.focus({ preventScroll: true });
+      return;
+    }
     if (this.isOpen) return;
     this.root.classList.add("is-open");
     if (this.scrim) this.scrim.hidden = false;
@@ -238,16 +247,28 @@ export class Comments {
     return li;
   }
 
+  /** Replies still on the server and not shown. */
+  remainingReplies(li) {
+    return Math.max(0, li.replyState.count - li.repliesList.children.length);
+  }
+
+  /** Whether every reply is on screen (so the toggle can hide them). */
+  allRepliesShown(li) {
+    const s = li.replyState;
+    return s.loaded ? !s.cursor : this.remainingReplies(li) === 0;
+  }
+
   renderRepliesButton(li) {
     const s = li.replyState;
     const button = li.repliesButton;
     const shown = li.repliesList.children.length;
     button.setAttribute("aria-expanded", String(s.open));
-    if (s.open && s.loaded && !s.cursor) {
+    if (s.open && this.allRepliesShown(li)) {
       button.textContent = "Hide replies";
       button.hidden = shown === 0;
-    } else if (s.open && s.cursor) {
-      button.textContent = `View more replies (${Math.max(0, s.count - shown)})`;
+    } else if (s.open) {
+      const remaining = this.remainingReplies(li);
+      button.textContent = remaining ? `View more replies (${formatCount(remaining)})` : "View more replies";
       button.hidden = false;
     } else {
       button.textContent = s.count === 1 ? "View 1 reply" : `View ${formatCount(s.count)} replies`;
@@ -258,7 +279,7 @@ export class Comments {
   async toggleReplies(comment, li) {
     const s = li.replyState;
     if (s.loading) return;
-    if (s.open && s.loaded && !s.cursor) {
+    if (s.open && this.allRepliesShown(li)) {
       s.open = false;
       li.repliesList.hidden = true;
       this.renderRepliesButton(li);
@@ -266,7 +287,7 @@ export class Comments {
     }
     s.open = true;
     li.repliesList.hidden = false;
-    if (s.loaded && !s.cursor) {
+    if (this.allRepliesShown(li) && li.repliesList.children.length) {
       this.renderRepliesButton(li);
       return;
     }

@@ -1,7 +1,7 @@
 // For You and Following: a vertical, snapping feed that plays the visible video, preloads the next,
 // releases far-away ones, and fetches more as the viewer nears the end.
 
-import { ApiError, api, el, isTyping, query, reducedMotion, toast } from "./api.js";
+import { ApiError, api, el, isTyping, keepsSpace, query, reducedMotion, toast } from "./api.js";
 import { Card } from "./card.js";
 import { Comments } from "./comments.js";
 import { bindUnmutePill, sound } from "./player.js";
@@ -25,6 +25,7 @@ let loading = false;
 let active = -1;
 let retryAfter = 0;
 let endMarker = null;
+let spaceTaken = false;
 
 bindUnmutePill(document.querySelector(".unmute-pill"));
 
@@ -66,6 +67,7 @@ function go(index) {
 
 function showBox(box) {
   for (const b of [emptyBox, errorBox]) b.hidden = b !== box;
+  feed.parentElement.classList.toggle("is-empty", box !== null);
   loadingBox.hidden = true;
 }
 
@@ -150,9 +152,9 @@ document.addEventListener("keydown", (event) => {
       break;
     case " ":
     case "Spacebar":
-      // A focused button or link keeps Space for itself.
-      if (event.target.closest && event.target.closest("button, a, [role=slider]")) return;
+      if (keepsSpace(event.target)) return;
       event.preventDefault();
+      spaceTaken = true; // the matching keyup must not "click" a button that kept focus after a mouse click
       if (card) card.player.toggle();
       break;
     case "m":
@@ -168,6 +170,13 @@ document.addEventListener("keydown", (event) => {
       }
       break;
     default:
+  }
+});
+
+document.addEventListener("keyup", (event) => {
+  if (event.key === " " && spaceTaken) {
+    event.preventDefault();
+    spaceTaken = false;
   }
 });
 

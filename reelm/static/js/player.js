@@ -2,7 +2,7 @@
 // media to save memory, tap to pause, double-tap to like, a seekable progress bar, and the page-wide
 // sound state (muted until the visitor's first tap, click or key press).
 
-import { el, reducedMotion } from "./api.js";
+import { api, el, reducedMotion } from "./api.js";
 import { icon } from "./icons.js";
 
 const HLS_TYPE = "application/vnd.apple.mpegurl";
@@ -241,6 +241,15 @@ export class Player {
     this.video.pause();
   }
 
+  /** One view per page visit; the server also counts at most one per viewer and video every 10 minutes. */
+  countView() {
+    if (this.viewCounted || !this.item || !this.item.id) return;
+    this.viewCounted = true;
+    api("POST", `/api/v1/videos/${encodeURIComponent(this.item.id)}/view`).catch(() => {
+      this.viewCounted = false; // try again on the next play
+    });
+  }
+
   /** Tap/Space: pause or resume, with the big play symbol while paused. */
   toggle() {
     if (!this.attached || this.video.paused) {
@@ -317,6 +326,7 @@ export class Player {
     });
     v.addEventListener("playing", () => {
       stopWaiting();
+      this.countView();
       this.errorBox.hidden = true;
       this.root.classList.remove("has-error");
       this.root.classList.add("has-played");

@@ -1,9 +1,10 @@
 // /v/{id}: one video with the feed's player and buttons; comments in a side panel on desktops and a
 // bottom sheet on phones. A video that is still processing refreshes itself when it is ready.
 
-import { api, isDesktop, isTyping, toast } from "./api.js";
+import { api, isDesktop, isTyping, keepsSpace, toast } from "./api.js";
 import { Card } from "./card.js";
 import { Comments } from "./comments.js";
+import { icon } from "./icons.js";
 import { bindUnmutePill, sound } from "./player.js";
 
 const data = JSON.parse(document.getElementById("video-data").textContent);
@@ -40,7 +41,7 @@ function mount() {
   pill.type = "button";
   pill.className = "unmute-pill";
   pill.hidden = true;
-  pill.textContent = "Tap to unmute";
+  pill.append(icon("volume-off"), "Tap to unmute");
   card.root.querySelector(".stage").append(pill);
   bindUnmutePill(pill);
   document.getElementById("single").append(card.root);
@@ -54,11 +55,13 @@ function mount() {
     window.matchMedia("(min-width: 768px)").addEventListener("change", desktop);
   }
 
+  let spaceTaken = false;
   document.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.metaKey || event.ctrlKey || event.altKey || isTyping(event.target)) return;
     if (event.key === " ") {
-      if (event.target.closest && event.target.closest("button, a, [role=slider]")) return;
+      if (keepsSpace(event.target)) return;
       event.preventDefault();
+      spaceTaken = true; // the matching keyup must not "click" a button that kept focus after a mouse click
       card.player.toggle();
     } else if (event.key === "m" || event.key === "M") {
       sound.toggle();
@@ -69,7 +72,14 @@ function mount() {
     }
   });
 
-  document.addEventListener("visibilitychange", () => {
+  document.addEventListener("keyup", (event) => {
+    if (event.key === " " && spaceTaken) {
+      event.preventDefault();
+      spaceTaken = false;
+    }
+  });
+
+document.addEventListener("visibilitychange", () => {
     if (document.hidden) card.player.pause();
     else if (card.player.active && !card.player.userPaused) card.player.play();
   });
