@@ -73,7 +73,9 @@ class Databases:
 
     directory_url: str
     realm_urls: dict[str, str]
-    pool_size: int = 5
+    # Enough connections for a server's usual concurrency: connections opened beyond the pool are
+    # closed again after use, and opening one costs PostgreSQL more than most queries do.
+    pool_size: int = 10
     _engines: dict[str, AsyncEngine] = field(default_factory=dict)
     _makers: dict[str, async_sessionmaker[AsyncSession]] = field(default_factory=dict)
 
@@ -82,7 +84,12 @@ class Databases:
         if key not in self._engines:
             url = self.directory_url if realm is None else self.realm_urls[realm]
             self._engines[key] = create_async_engine(
-                async_url(url), pool_size=self.pool_size, max_overflow=10, pool_pre_ping=True
+                async_url(url),
+                pool_size=self.pool_size,
+                max_overflow=20,
+                # No ping on every checkout (a round trip per request); connections are recycled instead,
+                # and a connection broken by a server restart fails one request and is then replaced.
+                pool_recycle=1800,
             )
             self._makers[key] = async_sessionmaker(self._engines[key], expire_on_commit=False)
         return self._engines[key]

@@ -17,7 +17,7 @@ from reelm.accounts.schemas import LogInIn, MeOut, ProfileOut, ProfileUpdateIn, 
 from reelm.runtime import Runtime
 from reelm.social.service import is_following
 from reelm.videos.service import media_url
-from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep, client_ip
+from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep, client_ip, forget_session
 from reelm.web.problems import not_found
 
 router = APIRouter(tags=["accounts"])
@@ -79,9 +79,10 @@ async def create_session(runtime: RuntimeDep, limiter: Limiter, request: Request
 
 
 @router.delete("/sessions/current", status_code=204)
-async def delete_session(runtime: RuntimeDep, viewer: UserViewer) -> Response:
+async def delete_session(runtime: RuntimeDep, viewer: UserViewer, request: Request) -> Response:
     assert viewer.token is not None
     await service.do_log_out(runtime, viewer.token)
+    forget_session(request, viewer.token)
     return Response(status_code=204)
 
 
@@ -92,12 +93,15 @@ async def get_me(viewer: UserViewer) -> MeOut:
 
 
 @router.patch("/me", response_model=MeOut)
-async def update_me(runtime: RuntimeDep, viewer: UserViewer, body: ProfileUpdateIn) -> MeOut:
+async def update_me(
+    runtime: RuntimeDep, viewer: UserViewer, body: ProfileUpdateIn, request: Request
+) -> MeOut:
     assert viewer.user is not None
     async with runtime.databases.transaction(viewer.realm) as session:
         user = await service.do_update_profile(
             session, viewer.user, display_name=body.display_name, bio=body.bio, avatar_key=None
         )
+    forget_session(request, viewer.token or "")
     return me_out(viewer.realm, user)
 
 
@@ -124,6 +128,7 @@ async def put_avatar(
     runtime: RuntimeDep,
     viewer: UserViewer,
     file: Annotated[UploadFile, File(description="PNG, JPEG or WebP")],
+    request: Request,
 ) -> MeOut:
     assert viewer.user is not None
     key = await store_avatar(runtime, viewer.realm, viewer.user.id, file)
@@ -131,6 +136,7 @@ async def put_avatar(
         user = await service.do_update_profile(
             session, viewer.user, display_name=None, bio=None, avatar_key=key
         )
+    forget_session(request, viewer.token or "")
     return me_out(viewer.realm, user)
 
 

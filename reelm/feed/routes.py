@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from reelm.feed.schemas import FeedItemOut, FeedPageOut
 from reelm.feed.service import MAX_REMEMBERED, FeedRanker, following_page
@@ -32,10 +32,15 @@ def _decode_seen(text: str) -> list[int]:
     return [int(part, 16) for part in text.split(",") if part]
 
 
+def json_response(page: FeedPageOut) -> Response:
+    """Serialise the page once: returning the model would make FastAPI validate every item again."""
+    return Response(page.model_dump_json(), media_type="application/json")
+
+
 @router.get("/feed/for-you", response_model=FeedPageOut)
 async def for_you(
     runtime: RuntimeDep, viewer: ViewerDep, request: Request, cursor: Cursor = None, limit: Limit = 10
-) -> FeedPageOut:
+) -> Response:
     """Ranked videos of the viewer's realm; follow `next_cursor` to continue the same scroll."""
     seen = (
         _decode_seen(decode_cursor(runtime.settings.secret_key, cursor, "for_you")["seen"]) if cursor else []
@@ -49,20 +54,20 @@ async def for_you(
             session, realm, [c.video for c in candidates], viewer, runtime.settings.base_url
         )
     items = [
-        FeedItemOut(**video.model_dump(), source=c.source, reason=c.reason)
+        FeedItemOut.model_construct(**dict(video), source=c.source, reason=c.reason)  # fields already valid
         for video, c in zip(videos, candidates, strict=True)
     ]
     seen.extend(c.video.id for c in candidates)
     next_cursor = (
         encode_cursor(runtime.settings.secret_key, "for_you", {"seen": _encode_seen(seen)}) if items else None
     )
-    return FeedPageOut(items=items, next_cursor=next_cursor, personalized=False)
+    return json_response(FeedPageOut(items=items, next_cursor=next_cursor, personalized=False))
 
 
 @router.get("/feed/following", response_model=FeedPageOut)
 async def following(
     runtime: RuntimeDep, viewer: UserViewer, cursor: Cursor = None, limit: Limit = 10
-) -> FeedPageOut:
+) -> Response:
     """Newest videos of the creators the viewer follows."""
     assert viewer.user_id is not None
     before = None
@@ -73,7 +78,8 @@ async def following(
         videos = await following_page(session, viewer.user_id, before=before, limit=limit + 1)
         out = await videos_out(session, viewer.realm, videos[:limit], viewer, runtime.settings.base_url)
     items = [
-        FeedItemOut(**v.model_dump(), source="following", reason="From an account you follow") for v in out
+        FeedItemOut.model_construct(**dict(v), source="following", reason="From an account you follow")
+        for v in out
     ]
     next_cursor = None
     if len(videos) > limit:
@@ -84,4 +90,4 @@ async def following(
             "following",
             {"at": last.published_at.isoformat(), "id": str(last.id)},
         )
-    return FeedPageOut(items=items, next_cursor=next_cursor, personalized=False)
+    return json_response(FeedPageOut(items=items, next_cursor=next_cursor, personalized=False))

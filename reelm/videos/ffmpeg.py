@@ -99,8 +99,20 @@ def ladder_args(
     for index, (rung, mp4) in enumerate(zip(rungs, mp4_paths, strict=True)):
         args += _rung_output_args(index, rung, mp4, has_audio=has_audio)
     if poster is not None:
-        args += ["-map", "[poster]", "-frames:v", "1", "-update", "1", "-c:v", "mjpeg", "-q:v", "3"]
-        args += ["-f", "image2", str(poster.path)]
+        # -update 1: each selected frame overwrites the file, so the last one (see _filter_graph) is kept.
+        args += [
+            "-map",
+            "[poster]",
+            "-update",
+            "1",
+            "-c:v",
+            "mjpeg",
+            "-q:v",
+            "3",
+            "-f",
+            "image2",
+            str(poster.path),
+        ]
     return args
 
 
@@ -111,10 +123,11 @@ def _filter_graph(rungs: Sequence[Rung], poster: PosterSpec | None) -> str:
     parts = [f"[0:V:0]split={branches}{labels}"]
     parts += [f"[s{i}]scale={r.width}:{r.height},setsar=1[v{i}]" for i, r in enumerate(rungs)]
     if poster is not None:
-        # select before scale: only the single chosen frame is ever scaled.
+        # The first frame, then the first at/after at_s: a stream shorter than its header claims (cut-off
+        # recordings) still gets a poster. Selecting before scaling means at most two frames are scaled.
+        first_then_at = f"eq(n,0)+gte(t,{poster.at_s:.3f})*lt(prev_selected_t,{poster.at_s:.3f})"
         parts.append(
-            f"[s{len(rungs)}]select='gte(t,{poster.at_s:.3f})',trim=end_frame=1,"
-            f"scale={poster.width}:{poster.height},setsar=1[poster]"
+            f"[s{len(rungs)}]select='{first_then_at}',scale={poster.width}:{poster.height},setsar=1[poster]"
         )
     return ";".join(parts)
 

@@ -139,7 +139,7 @@ def _inspect(container: InputContainer, size: int, limits: MediaLimits) -> Probe
         duration_s=duration_s,
         video_codec=codec,
         frame_rate=float(rate) if rate else 0.0,
-        has_audio=bool(container.streams.audio),
+        has_audio=_has_usable_audio(container),
     )
 
 
@@ -149,6 +149,12 @@ def _main_video_stream(container: InputContainer) -> VideoStream:
         if not stream.disposition & Disposition.attached_pic:
             return stream
     raise MediaRejected("not_a_video", "This file has no video track.")
+
+
+def _has_usable_audio(container: InputContainer) -> bool:
+    # Transcoding maps the first audio track; one without a decoder (mangled header) is left out, not fatal.
+    audio = container.streams.audio
+    return bool(audio) and audio[0].codec_context is not None
 
 
 def _duration_s(container: InputContainer, video: VideoStream) -> float:

@@ -83,6 +83,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
     )
     app.state.runtime = runtime
     app.state.limiter = RateLimiter()
+    app.state.session_cache = {}
     app.state.ranker = ranker or GravityRanker()
     metrics = Metrics()
     app.state.metrics = metrics

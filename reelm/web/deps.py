@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from reelm.accounts.models import User
+from reelm.accounts.models import AuthSession, User
 from reelm.accounts.service import resolve_session
 from reelm.ratelimit import RateLimiter
 from reelm.runtime import Runtime
@@ -21,12 +23,12 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:  # async: sync dependencies run in a thread pool
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_limiter(request: Request) -> RateLimiter:
+async def get_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.limiter
     return limiter
 
@@ -53,6 +55,34 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+# A resolved session is reused for a few seconds: a page load asks for the feed, media and more at
+# once. Logging out evicts it here; another process may accept a revoked token for up to this long.
+SESSION_CACHE_TTL_S = 5.0
+SESSION_CACHE_MAX = 10_000
+
+
+async def cached_session(
+    request: Request, runtime: Runtime, token: str
+) -> tuple[str, User, AuthSession] | None:
+    cache: dict[str, tuple[float, tuple[str, User, AuthSession]]] = request.app.state.session_cache
+    now = time.monotonic()
+    hit = cache.get(token)
+    if hit is not None and hit[0] > now and hit[1][2].expires_at > datetime.now(UTC):
+        return hit[1]
+    resolved = await resolve_session(runtime, token)
+    if len(cache) >= SESSION_CACHE_MAX:
+        cache.clear()
+    if resolved is None:
+        cache.pop(token, None)
+    else:
+        cache[token] = (now + SESSION_CACHE_TTL_S, resolved)
+    return resolved
+
+
+def forget_session(request: Request, token: str) -> None:
+    request.app.state.session_cache.pop(token, None)
+
+
 async def get_viewer(request: Request, runtime: RuntimeDep) -> Viewer:
     token, via_cookie = None, False
     authorization = request.headers.get("authorization", "")
@@ -62,7 +92,7 @@ async def get_viewer(request: Request, runtime: RuntimeDep) -> Viewer:
         token, via_cookie = cookie, True
     if token is None:
         return Viewer(user=None, realm=runtime.settings.default_realm)
-    resolved = await resolve_session(runtime, token)
+    resolved = await cached_session(request, runtime, token)
     if resolved is None:
         if via_cookie:  # an expired cookie is just an anonymous visitor
             return Viewer(user=None, realm=runtime.settings.default_realm)

@@ -17,7 +17,16 @@ from reelm.accounts.routes import get_user, me_out, sign_up, store_avatar
 from reelm.accounts.schemas import SignUpIn
 from reelm.security import check_csrf, csrf_token
 from reelm.videos.routes import get_video, hashtag_videos, user_videos
-from reelm.web.deps import CSRF_COOKIE, SESSION_COOKIE, Limiter, RuntimeDep, Viewer, ViewerDep, client_ip
+from reelm.web.deps import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    Limiter,
+    RuntimeDep,
+    Viewer,
+    ViewerDep,
+    client_ip,
+    forget_session,
+)
 from reelm.web.problems import Problem
 
 router = APIRouter(include_in_schema=False)
@@ -292,6 +301,7 @@ async def logout(
     _check_form_csrf(request, csrf_token)
     if viewer.token is not None:
         await accounts.do_log_out(runtime, viewer.token)
+        forget_session(request, viewer.token)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -333,6 +343,8 @@ async def settings_submit(
             await accounts.do_update_profile(
                 session, viewer.user, display_name=display_name, bio=bio, avatar_key=avatar_key
             )
+        if viewer.token is not None:
+            forget_session(request, viewer.token)
     except Problem as problem:
         return render(
             request,
