@@ -16,7 +16,7 @@ from reelm.accounts.models import User
 from reelm.accounts.schemas import LogInIn, MeOut, ProfileOut, ProfileUpdateIn, SignUpIn, TokenOut
 from reelm.runtime import Runtime
 from reelm.social.service import is_following
-from reelm.videos.service import media_url
+from reelm.videos.cards import media_url
 from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep, client_ip, forget_session
 from reelm.web.problems import not_found
 

@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from reelm.feed.schemas import FeedItemOut, FeedPageOut
-from reelm.feed.service import MAX_REMEMBERED, FeedRanker, following_page
-from reelm.videos.service import videos_out
+from reelm.feed.service import MAX_REMEMBERED, FeedRanker, FeedRequest, following_page
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor
 
@@ -42,25 +41,24 @@ async def for_you(
     runtime: RuntimeDep, viewer: ViewerDep, request: Request, cursor: Cursor = None, limit: Limit = 10
 ) -> Response:
     """Ranked videos of the viewer's realm; follow `next_cursor` to continue the same scroll."""
-    seen = (
-        _decode_seen(decode_cursor(runtime.settings.secret_key, cursor, "for_you")["seen"]) if cursor else []
+    secret = runtime.settings.secret_key
+    seen = _decode_seen(decode_cursor(secret, cursor, "for_you")["seen"]) if cursor else []
+    feed_request = FeedRequest(
+        viewer=viewer,
+        realm=viewer.realm,
+        realm_title=runtime.settings.realm(viewer.realm).title,
+        exclude=set(seen),
+        limit=limit,
+        base_url=runtime.settings.base_url,
     )
-    realm = viewer.realm
-    async with runtime.databases.transaction(realm) as session:
-        candidates = await get_ranker(request).rank(
-            session, viewer, realm_title=runtime.settings.realm(realm).title, exclude=set(seen), limit=limit
-        )
-        videos = await videos_out(
-            session, realm, [c.video for c in candidates], viewer, runtime.settings.base_url
-        )
+    async with runtime.databases.transaction(viewer.realm) as session:
+        candidates = await get_ranker(request).rank(session, feed_request)
     items = [
-        FeedItemOut.model_construct(**dict(video), source=c.source, reason=c.reason)  # fields already valid
-        for video, c in zip(videos, candidates, strict=True)
+        FeedItemOut.model_construct(**dict(c.video), source=c.source, reason=c.reason)  # fields already valid
+        for c in candidates
     ]
-    seen.extend(c.video.id for c in candidates)
-    next_cursor = (
-        encode_cursor(runtime.settings.secret_key, "for_you", {"seen": _encode_seen(seen)}) if items else None
-    )
+    seen.extend(int(c.video.id) for c in candidates)
+    next_cursor = encode_cursor(secret, "for_you", {"seen": _encode_seen(seen)}) if items else None
     return json_response(FeedPageOut(items=items, next_cursor=next_cursor, personalized=False))
 
 
@@ -69,25 +67,23 @@ async def following(
     runtime: RuntimeDep, viewer: UserViewer, cursor: Cursor = None, limit: Limit = 10
 ) -> Response:
     """Newest videos of the creators the viewer follows."""
-    assert viewer.user_id is not None
     before = None
     if cursor:
         state = decode_cursor(runtime.settings.secret_key, cursor, "following")
         before = (datetime.fromisoformat(state["at"]), int(state["id"]))
     async with runtime.databases.transaction(viewer.realm) as session:
-        videos = await following_page(session, viewer.user_id, before=before, limit=limit + 1)
-        out = await videos_out(session, viewer.realm, videos[:limit], viewer, runtime.settings.base_url)
+        videos = await following_page(
+            session, viewer, before=before, limit=limit + 1, base_url=runtime.settings.base_url
+        )
     items = [
         FeedItemOut.model_construct(**dict(v), source="following", reason="From an account you follow")
-        for v in out
+        for v in videos[:limit]
     ]
     next_cursor = None
     if len(videos) > limit:
         last = videos[limit - 1]
         assert last.published_at is not None
         next_cursor = encode_cursor(
-            runtime.settings.secret_key,
-            "following",
-            {"at": last.published_at.isoformat(), "id": str(last.id)},
+            runtime.settings.secret_key, "following", {"at": last.published_at.isoformat(), "id": last.id}
         )
     return json_response(FeedPageOut(items=items, next_cursor=next_cursor, personalized=False))

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, Float, and_, cast, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Float, cast, exists, func, literal, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.social.models import Follow
+from reelm.videos.cards import card_select, card_viewer, fetch_cards
 from reelm.videos.models import Video, VideoStatus, Visibility
+from reelm.videos.schemas import VideoOut
 from reelm.web.deps import Viewer
 
 # The cursor remembers at most this many served ids; older ones may come back in a very long scroll.
@@ -26,15 +28,23 @@ FRESH_HOURS = 24
 
 @dataclass(frozen=True)
 class FeedCandidate:
-    video: Video
-    source: str
-    reason: str
+    video: VideoOut
+    source: str  # which candidate source chose it: "trending", "fresh", "following"
+    reason: str  # a short "why you're seeing this"
+
+
+@dataclass(frozen=True)
+class FeedRequest:
+    viewer: Viewer
+    realm: str
+    realm_title: str
+    exclude: set[int]
+    limit: int
+    base_url: str
 
 
 class FeedRanker(Protocol):
-    async def rank(
-        self, session: AsyncSession, viewer: Viewer, *, realm_title: str, exclude: set[int], limit: int
-    ) -> list[FeedCandidate]: ...
+    async def rank(self, session: AsyncSession, request: FeedRequest) -> list[FeedCandidate]: ...
 
 
 def visible_videos() -> list[ColumnElement[bool]]:
@@ -47,15 +57,7 @@ class GravityRanker:
     Not personalised: every viewer of a realm gets the same order (minus what they have seen).
     """
 
-    async def rank(
-        self,
-        session: AsyncSession,
-        viewer: Viewer,  # noqa: ARG002 - part of the FeedRanker interface
-        *,
-        realm_title: str,
-        exclude: set[int],
-        limit: int,
-    ) -> list[FeedCandidate]:
+    async def rank(self, session: AsyncSession, request: FeedRequest) -> list[FeedCandidate]:
         age_hours = func.extract("epoch", func.now() - Video.published_at) / 3600.0
         engagement = (
             literal(1.0)
@@ -65,33 +67,39 @@ class GravityRanker:
             + 0.05 * Video.view_count
         )
         score = engagement / func.power(age_hours + 2.0, GRAVITY)
-        query = select(Video, age_hours.label("age")).where(*visible_videos())
-        if exclude:
-            query = query.where(Video.id.not_in(exclude))
-        rows = (await session.execute(query.order_by(score.desc(), Video.id.desc()).limit(limit))).all()
-        candidates = []
-        for video, age in rows:
-            engaged = video.like_count + video.comment_count + video.share_count
-            if age is not None and age < FRESH_HOURS and engaged < 3:
-                candidates.append(
-                    FeedCandidate(video, "fresh", f"New in {realm_title}: every new video gets a chance")
-                )
-            else:
-                candidates.append(FeedCandidate(video, "trending", f"Popular in {realm_title} right now"))
-        return candidates
+        query = card_select(card_viewer(request.viewer, request.realm)).where(*visible_videos())
+        if request.exclude:
+            query = query.where(Video.id.not_in(request.exclude))
+        query = query.order_by(score.desc(), Video.id.desc()).limit(request.limit)
+        videos = await fetch_cards(
+            session, query, realm=request.realm, viewer=request.viewer, base_url=request.base_url
+        )
+        return [self._explain(video, request.realm_title) for video in videos]
+
+    @staticmethod
+    def _explain(video: VideoOut, realm_title: str) -> FeedCandidate:
+        assert video.published_at is not None
+        age_hours = (datetime.now(video.published_at.tzinfo) - video.published_at).total_seconds() / 3600
+        engaged = video.counts.likes + video.counts.comments + video.counts.shares
+        if age_hours < FRESH_HOURS and engaged < 3:
+            return FeedCandidate(video, "fresh", f"New in {realm_title}: every new video gets a chance")
+        return FeedCandidate(video, "trending", f"Popular in {realm_title} right now")
 
 
 async def following_page(
-    session: AsyncSession, follower_id: int, *, before: tuple[datetime, int] | None, limit: int
-) -> list[Video]:
-    """Videos of followed creators, newest published first."""
-    query = (
-        select(Video)
-        .join(Follow, and_(Follow.followee_id == Video.owner_id, Follow.follower_id == follower_id))
-        .where(*visible_videos())
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    before: tuple[datetime, int] | None,
+    limit: int,
+    base_url: str,
+) -> list[VideoOut]:
+    """Videos of creators the viewer follows, newest published first."""
+    query = card_select(viewer.user_id).where(
+        *visible_videos(),
+        exists().where(Follow.follower_id == viewer.user_id, Follow.followee_id == Video.owner_id),
     )
     if before is not None:
         query = query.where(tuple_(Video.published_at, Video.id) < tuple_(*before))
-    return list(
-        (await session.scalars(query.order_by(Video.published_at.desc(), Video.id.desc()).limit(limit))).all()
-    )
+    query = query.order_by(Video.published_at.desc(), Video.id.desc()).limit(limit)
+    return await fetch_cards(session, query, realm=viewer.realm, viewer=viewer, base_url=base_url)

@@ -7,15 +7,16 @@ import contextlib
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
-from sqlalchemy import select, update
+from sqlalchemy import Select, update
 
 from reelm import ids
-from reelm.accounts.models import User
 from reelm.accounts.service import resolve_handle
+from reelm.runtime import Runtime
 from reelm.videos import media
+from reelm.videos.cards import access_card, card_select, card_viewer, fetch_cards, visible_to
 from reelm.videos.models import Video, VideoStatus, Visibility
 from reelm.videos.schemas import VideoAccepted, VideoOut, VideoPage, VideoUpdateIn
 from reelm.videos.service import (
@@ -26,9 +27,8 @@ from reelm.videos.service import (
     do_delete_video,
     do_update_video,
     original_key,
-    videos_out,
 )
-from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep, client_ip
+from reelm.web.deps import Limiter, RuntimeDep, UserViewer, Viewer, ViewerDep, client_ip
 from reelm.web.pagination import decode_cursor, encode_cursor
 from reelm.web.problems import Problem, not_found
 
@@ -110,8 +110,7 @@ async def upload_video(
 async def get_video(runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> VideoOut:
     realm, vid = video_realm(runtime, video_id)
     async with runtime.databases.transaction(realm) as session:
-        video = await access_video(session, viewer, vid)
-        return (await videos_out(session, realm, [video], viewer, runtime.settings.base_url))[0]
+        return await access_card(session, viewer, realm, vid, runtime.settings.base_url)
 
 
 @router.patch("/videos/{video_id}", response_model=VideoOut)
@@ -120,8 +119,8 @@ async def edit_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str, bod
     async with runtime.databases.transaction(realm) as session:
         video = await access_own_video(session, viewer, vid)
         await do_update_video(video, caption=body.caption, visibility=body.visibility)
-        await session.flush()
-        return (await videos_out(session, realm, [video], viewer, runtime.settings.base_url))[0]
+        await session.flush()  # the card is read back from the database
+        return await access_card(session, viewer, realm, vid, runtime.settings.base_url)
 
 
 @router.delete("/videos/{video_id}", status_code=204)
@@ -175,26 +174,10 @@ async def user_videos(
     entry = await resolve_handle(runtime, handle)
     if entry is None:
         raise not_found("User")
-    after = decode_cursor(runtime.settings.secret_key, cursor, "user_videos") if cursor else None
-    async with runtime.databases.transaction(entry.realm) as session:
-        query = select(Video).where(Video.owner_id == entry.user_id)
-        if viewer.user_id != entry.user_id:
-            query = query.where(Video.status == VideoStatus.READY, Video.visibility == Visibility.PUBLIC)
-        if after is not None:
-            query = query.where(Video.id < int(after["before"]))
-        videos = list((await session.scalars(query.order_by(Video.id.desc()).limit(limit + 1))).all())
-        more = len(videos) > limit
-        videos = videos[:limit]
-        owner = await session.get(User, entry.user_id)
-        if owner is None:
-            raise not_found("User")
-        items = await videos_out(session, entry.realm, videos, viewer, runtime.settings.base_url)
-    next_cursor = (
-        encode_cursor(runtime.settings.secret_key, "user_videos", {"before": str(videos[-1].id)})
-        if more
-        else None
+    query = card_select(card_viewer(viewer, entry.realm)).where(
+        Video.owner_id == entry.user_id, visible_to(viewer)
     )
-    return VideoPage(items=items, next_cursor=next_cursor)
+    return await _video_page(runtime, viewer, entry.realm, query, cursor, limit, f"user:{entry.user_id}")
 
 
 @router.get("/hashtags/{tag}/videos", response_model=VideoPage)
@@ -207,21 +190,37 @@ async def hashtag_videos(
 ) -> VideoPage:
     """Public videos of the viewer's realm carrying #tag, newest first."""
     tag = tag.lower().lstrip("#")[:50]
-    after = decode_cursor(runtime.settings.secret_key, cursor, f"tag:{tag}") if cursor else None
-    async with runtime.databases.transaction(viewer.realm) as session:
-        query = select(Video).where(
-            Video.hashtags.contains([tag]),
-            Video.status == VideoStatus.READY,
-            Video.visibility == Visibility.PUBLIC,
-        )
-        if after is not None:
-            query = query.where(Video.id < int(after["before"]))
-        videos = list((await session.scalars(query.order_by(Video.id.desc()).limit(limit + 1))).all())
-        items = await videos_out(session, viewer.realm, videos[:limit], viewer, runtime.settings.base_url)
-    more = len(videos) > limit
-    next_cursor = (
-        encode_cursor(runtime.settings.secret_key, f"tag:{tag}", {"before": str(videos[limit - 1].id)})
-        if more
-        else None
+    query = card_select(card_viewer(viewer, viewer.realm)).where(
+        Video.hashtags.contains([tag]),
+        Video.status == VideoStatus.READY,
+        Video.visibility == Visibility.PUBLIC,
     )
+    return await _video_page(runtime, viewer, viewer.realm, query, cursor, limit, f"tag:{tag}")
+
+
+async def _video_page(
+    runtime: Runtime,
+    viewer: Viewer,
+    realm: str,
+    query: Select[Any],
+    cursor: str | None,
+    limit: int,
+    kind: str,
+) -> VideoPage:
+    """Newest first, keyset-paginated by id (ids grow with time); fetches one extra to know if more exist."""
+    if cursor:
+        query = query.where(
+            Video.id < int(decode_cursor(runtime.settings.secret_key, cursor, kind)["before"])
+        )
+    async with runtime.databases.transaction(realm) as session:
+        items = await fetch_cards(
+            session,
+            query.order_by(Video.id.desc()).limit(limit + 1),
+            realm=realm,
+            viewer=viewer,
+            base_url=runtime.settings.base_url,
+        )
+    more = len(items) > limit
+    items = items[:limit]
+    next_cursor = encode_cursor(runtime.settings.secret_key, kind, {"before": items[-1].id}) if more else None
     return VideoPage(items=items, next_cursor=next_cursor)

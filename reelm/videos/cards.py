@@ -1,0 +1,166 @@
+"""Videos as the API shows them ("cards"), read in one query: video, creator, renditions, viewer state.
+
+Every list of videos (feeds, profiles, hashtags, a single video) goes through `card_select`, so a page
+costs one round trip whatever its length, and no ORM objects are built on the hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reelm.accounts.models import User
+from reelm.social.models import Follow, VideoLike
+from reelm.videos.models import Rendition, Video, VideoStatus, Visibility
+from reelm.videos.schemas import Counts, Creator, RenditionOut, VideoOut
+from reelm.web.deps import Viewer
+from reelm.web.problems import not_found
+
+# Progressive MP4 for players without HLS: the best rung up to this short edge, to spare mobile data.
+MP4_FALLBACK_MAX_SHORT_EDGE = 720
+
+
+def media_url(realm: str, key: str) -> str:
+    return f"/media/{realm}/{key}"
+
+
+def card_select(viewer_id: int | None) -> Select[Any]:
+    """Videos joined with their creator; `viewer_id` only for a viewer of the same realm (else None)."""
+    renditions = (
+        select(
+            func.coalesce(
+                func.json_agg(
+                    aggregate_order_by(
+                        func.json_build_object(
+                            "name",
+                            Rendition.name,
+                            "width",
+                            Rendition.width,
+                            "height",
+                            Rendition.height,
+                            "bandwidth",
+                            Rendition.bandwidth,
+                            "codecs",
+                            Rendition.codecs,
+                            "mp4_key",
+                            Rendition.mp4_key,
+                            "hls_key",
+                            Rendition.hls_key,
+                        ),
+                        Rendition.height,
+                    )
+                ),
+                func.json_build_array(),
+            )
+        )
+        .where(Rendition.video_id == Video.id)
+        .scalar_subquery()
+    )
+    if viewer_id is None:
+        liked: Any = literal(None)
+        following: Any = literal(None)
+    else:
+        liked = exists().where(VideoLike.user_id == viewer_id, VideoLike.video_id == Video.id)
+        following = exists().where(Follow.follower_id == viewer_id, Follow.followee_id == Video.owner_id)
+    return select(
+        *[c for c in Video.__table__.c if c.name not in ("original_key", "original_size")],
+        User.handle.label("owner_handle"),
+        User.display_name.label("owner_display_name"),
+        User.avatar_key.label("owner_avatar_key"),
+        User.follower_count.label("owner_follower_count"),
+        renditions.label("rendition_list"),
+        liked.label("liked"),
+        following.label("following"),
+    ).join(User, User.id == Video.owner_id)
+
+
+def _mp4_fallback(renditions: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    fitting = [r for r in renditions if min(r["width"], r["height"]) <= MP4_FALLBACK_MAX_SHORT_EDGE]
+    pool = fitting or list(renditions)
+    return max(pool, key=lambda r: r["height"] * r["width"]) if pool else None
+
+
+def card_from_row(row: Row[Any], realm: str, viewer_id: int | None, base_url: str) -> VideoOut:
+    v = row._mapping
+    renditions: list[dict[str, Any]] = v["rendition_list"]
+    fallback = _mp4_fallback(renditions)
+    is_owner = viewer_id is not None and viewer_id == v["owner_id"]
+    return VideoOut(
+        id=str(v["id"]),
+        realm=realm,
+        creator=Creator(
+            id=str(v["owner_id"]),
+            handle=v["owner_handle"],
+            display_name=v["owner_display_name"],
+            avatar_url=media_url(realm, v["owner_avatar_key"]) if v["owner_avatar_key"] else None,
+            follower_count=v["owner_follower_count"],
+            is_following=None if is_owner else v["following"],
+        ),
+        caption=v["caption"],
+        hashtags=v["hashtags"],
+        mentions=v["mentions"],
+        visibility=v["visibility"],
+        status=v["status"],
+        status_detail=v["status_detail"],
+        reject_code=v["reject_code"],
+        reject_reason=v["reject_reason"],
+        width=v["width"],
+        height=v["height"],
+        duration_s=v["duration_s"],
+        poster_url=media_url(realm, v["poster_key"]) if v["poster_key"] else None,
+        hls_url=media_url(realm, f"videos/{v['id']}/master.m3u8") if renditions else None,
+        mp4_url=media_url(realm, fallback["mp4_key"]) if fallback else None,
+        renditions=[
+            RenditionOut(
+                name=r["name"],
+                width=r["width"],
+                height=r["height"],
+                bandwidth=r["bandwidth"],
+                codecs=r["codecs"],
+                mp4_url=media_url(realm, r["mp4_key"]),
+                hls_url=media_url(realm, r["hls_key"]),
+            )
+            for r in renditions
+        ],
+        counts=Counts(
+            likes=v["like_count"], comments=v["comment_count"], shares=v["share_count"], views=v["view_count"]
+        ),
+        liked_by_me=v["liked"],
+        created_at=v["created_at"],
+        published_at=v["published_at"],
+        share_url=f"{base_url.rstrip('/')}/v/{v['id']}",
+    )
+
+
+def card_viewer(viewer: Viewer, realm: str) -> int | None:
+    """The viewer whose likes and follows a card shows: only a viewer of the realm has any there."""
+    return viewer.user_id if viewer.realm == realm else None
+
+
+def visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    """Published public videos, plus every video of the viewer's own."""
+    public = and_(Video.status == VideoStatus.READY, Video.visibility == Visibility.PUBLIC)
+    return or_(public, Video.owner_id == viewer.user_id) if viewer.user_id is not None else public
+
+
+async def fetch_cards(
+    session: AsyncSession, query: Select[Any], *, realm: str, viewer: Viewer, base_url: str
+) -> list[VideoOut]:
+    """Run a query built on `card_select(card_viewer(viewer, realm))`."""
+    viewer_id = card_viewer(viewer, realm)
+    return [card_from_row(row, realm, viewer_id, base_url) for row in await session.execute(query)]
+
+
+async def access_card(
+    session: AsyncSession, viewer: Viewer, realm: str, video_id: int, base_url: str
+) -> VideoOut:
+    """One video as its card, if this viewer may see it; 404 otherwise."""
+    query = card_select(card_viewer(viewer, realm)).where(Video.id == video_id, visible_to(viewer))
+    cards = await fetch_cards(session, query, realm=realm, viewer=viewer, base_url=base_url)
+    if not cards:
+        raise not_found("Video")
+    return cards[0]
