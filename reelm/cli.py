@@ -88,19 +88,23 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
             worker.kill()
 
 
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
 async def _seed_with_progress(runtime: Runtime) -> None:
     from reelm.demo.seed import CAPTIONS, CREATORS, is_seeded, seed  # noqa: PLC0415 - demo-only imports
 
     if await is_seeded(runtime):
         console.print("Reusing the existing demo data.")
         return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("Seeding demo data", total=len(CREATORS) + len(CAPTIONS))
         await seed(runtime, lambda what: progress.update(task, advance=1, description=f"Seeding: {what}"))
 
@@ -108,14 +112,7 @@ async def _seed_with_progress(runtime: Runtime) -> None:
 async def _report_transcodes(runtime: Runtime) -> None:
     from reelm.demo.seed import transcode_progress  # noqa: PLC0415
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("Transcoding videos", total=None)
         while True:
             finished, total = await transcode_progress(runtime)

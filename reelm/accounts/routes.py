@@ -14,6 +14,7 @@ from reelm import ids
 from reelm.accounts import avatars, service
 from reelm.accounts.models import User
 from reelm.accounts.schemas import LogInIn, MeOut, ProfileOut, ProfileUpdateIn, SignUpIn, TokenOut
+from reelm.ratelimit import RateLimiter
 from reelm.runtime import Runtime
 from reelm.social.service import is_following
 from reelm.videos.cards import media_url
@@ -56,6 +57,10 @@ async def sign_up(runtime: Runtime, limiter: Limiter, request: Request, body: Si
     )
 
 
+def limit_logins(runtime: Runtime, limiter: RateLimiter, request: Request) -> None:
+    limiter.hit("login", client_ip(request), limit=runtime.settings.login_attempts_per_minute, per_seconds=60)
+
+
 @router.post("/accounts", status_code=201, response_model=MeOut)
 async def create_account(runtime: RuntimeDep, limiter: Limiter, request: Request, body: SignUpIn) -> MeOut:
     user = await sign_up(runtime, limiter, request, body)
@@ -65,7 +70,7 @@ async def create_account(runtime: RuntimeDep, limiter: Limiter, request: Request
 @router.post("/sessions", status_code=201, response_model=TokenOut)
 async def create_session(runtime: RuntimeDep, limiter: Limiter, request: Request, body: LogInIn) -> TokenOut:
     """Log in; the returned bearer token authenticates API calls (`Authorization: Bearer …`)."""
-    limiter.hit("login", client_ip(request), limit=runtime.settings.login_attempts_per_minute, per_seconds=60)
+    limit_logins(runtime, limiter, request)
     token, auth, user = await service.do_log_in(
         runtime,
         login=body.login,

@@ -13,8 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from reelm.accounts import service as accounts
-from reelm.accounts.routes import get_user, me_out, sign_up, store_avatar
+from reelm.accounts.routes import get_user, limit_logins, me_out, sign_up, store_avatar
 from reelm.accounts.schemas import SignUpIn
+from reelm.runtime import Runtime
 from reelm.security import check_csrf, csrf_token
 from reelm.videos.routes import get_video, hashtag_videos, user_videos
 from reelm.web.deps import (
@@ -189,6 +190,33 @@ def _session_response(request: Request, token: str, target: str) -> RedirectResp
     return response
 
 
+async def _web_log_in(request: Request, runtime: Runtime, login: str, password: str) -> str:
+    token, _, _ = await accounts.do_log_in(
+        runtime,
+        login=login,
+        password=password,
+        kind="web",
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    return token
+
+
+def _form_error(
+    request: Request, viewer: Viewer, template: str, problem: Problem, values: dict[str, str], target: str
+) -> HTMLResponse:
+    """The form again, with the problem and what was typed (never the password)."""
+    return render(
+        request,
+        viewer,
+        template,
+        problem.status,
+        error=problem.detail,
+        values=values,
+        next=_safe_next(target),
+    )
+
+
 @router.get("/login")
 async def login_form(request: Request, viewer: ViewerDep, next: str = "/") -> Response:
     return render(request, viewer, "login.html", error=None, values={}, next=_safe_next(next))
@@ -208,27 +236,10 @@ async def login_submit(
     values = {"login": login}
     try:
         _check_form_csrf(request, csrf_token)
-        limiter.hit(
-            "login", client_ip(request), limit=runtime.settings.login_attempts_per_minute, per_seconds=60
-        )
-        token, _, _ = await accounts.do_log_in(
-            runtime,
-            login=login,
-            password=password,
-            kind="web",
-            ip=client_ip(request),
-            user_agent=request.headers.get("user-agent"),
-        )
+        limit_logins(runtime, limiter, request)
+        token = await _web_log_in(request, runtime, login, password)
     except Problem as problem:
-        return render(
-            request,
-            viewer,
-            "login.html",
-            problem.status,
-            error=problem.detail,
-            values=values,
-            next=_safe_next(next),
-        )
+        return _form_error(request, viewer, "login.html", problem, values, next)
     return _session_response(request, token, next)
 
 
@@ -270,24 +281,9 @@ async def signup_submit(
                 "Check the fields: the password needs at least 10 characters.",
             ) from exc
         await sign_up(runtime, limiter, request, body)
-        token, _, _ = await accounts.do_log_in(
-            runtime,
-            login=handle,
-            password=password,
-            kind="web",
-            ip=client_ip(request),
-            user_agent=request.headers.get("user-agent"),
-        )
+        token = await _web_log_in(request, runtime, handle, password)
     except Problem as problem:
-        return render(
-            request,
-            viewer,
-            "signup.html",
-            problem.status,
-            error=problem.detail,
-            values=values,
-            next=_safe_next(next),
-        )
+        return _form_error(request, viewer, "signup.html", problem, values, next)
     return _session_response(request, token, next)
 
 
