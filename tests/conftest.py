@@ -56,10 +56,10 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture
-async def runtime(databases: Databases, tmp_path: Path) -> AsyncIterator[Runtime]:
+async def runtime(databases: Databases, tmp_path: Path) -> Runtime:
     await _empty_databases(databases)
     settings = make_settings(tmp_path / "data")
-    yield Runtime(settings=settings, databases=databases, storage=Storage(settings))
+    return Runtime(settings=settings, databases=databases, storage=Storage(settings))
 
 
 @pytest.fixture

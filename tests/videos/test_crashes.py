@@ -73,8 +73,10 @@ async def test_server_killed_mid_upload_leaves_no_video(client, runtime, tmp_pat
         with socket.create_connection(("127.0.0.1", port)) as sock:
             sock.sendall(
                 (
-                    f"POST /api/v1/videos HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {alice.token}\r\n"
-                    f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {total}\r\n\r\n"
+                    "POST /api/v1/videos HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    f"Authorization: Bearer {alice.token}\r\n"
+                    f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                    f"Content-Length: {total}\r\n\r\n"
                 ).encode()
                 + head
                 + clip[: len(clip) // 2]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import random
 import struct
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -113,6 +114,36 @@ def test_probe_accepts_exactly_the_limits(tmp_path: Path) -> None:
 def test_damage_past_the_first_frames_passes_probe(tmp_path: Path) -> None:
     # Documented behaviour: probe decodes only the first frames; transcoding catches the rest (tested below).
     assert media.probe(clips.make_corrupt(tmp_path), LIMITS).duration_s == pytest.approx(3.0, abs=0.1)
+
+
+def mangled_variants(original: bytes, count: int, seed: int) -> list[bytes]:
+    """Cut-off, bit-flipped and overwritten copies of a file, the same on every run."""
+    rng, variants = random.Random(seed), []
+    for index in range(count):
+        data = bytearray(original)
+        if index % 3 == 0:
+            data = data[: rng.randrange(1, len(data))]
+        elif index % 3 == 1:
+            for _ in range(rng.randrange(1, 50)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        else:
+            start = rng.randrange(len(data))
+            data[start : start + 4000] = rng.randbytes(len(data[start : start + 4000]))
+        variants.append(bytes(data))
+    return variants
+
+
+def test_probe_raises_only_media_rejected_on_mangled_files(tmp_path: Path) -> None:
+    originals = [clips.make_clip(tmp_path).read_bytes(), clips.make_vp9_webm(tmp_path).read_bytes()]
+    mangled, reasons = tmp_path / "mangled", []
+    for variant in [v for original in originals for v in mangled_variants(original, 120, seed=7)]:
+        mangled.write_bytes(variant)
+        try:
+            media.probe(mangled, LIMITS)
+        except media.MediaRejected as rejected:  # anything else escapes and fails the test
+            reasons.append(rejected.reason)
+    assert reasons
+    assert all(reasons)
 
 
 # --- plan_ladder ----------------------------------------------------------------------------------
@@ -351,6 +382,21 @@ def test_other_allowed_codecs_become_8bit_h264_high(
 def test_rejection_keeps_code_and_reason_through_pickling() -> None:
     restored = pickle.loads(pickle.dumps(media.MediaRejected("too_long", "Too long.")))
     assert (restored.code, restored.reason, str(restored)) == ("too_long", "Too long.", "too_long: Too long.")
+
+
+def test_cut_off_webm_still_gets_renditions_and_poster(tmp_path: Path) -> None:
+    # Browser recordings carry no index, so a cut-off upload passes probe() but is shorter than its header
+    # says; the poster must then come from the frames that do exist.
+    whole = clips.make_vp9_webm(tmp_path).read_bytes()
+    source = tmp_path / "cut.webm"
+    source.write_bytes(whole[: len(whole) * 4 // 10])
+    probed = media.probe(source, LIMITS)
+    poster = tmp_path / "poster.jpg"
+    (output,) = run(
+        media.transcode_rungs(source, probed, media.plan_ladder(probed), tmp_path / "o", poster_path=poster)
+    )
+    assert 0 < decoded_frames(output.mp4_path) < 1.5 * clips.FRAME_RATE
+    assert poster.read_bytes()[:3] == b"\xff\xd8\xff"
 
 
 def test_ffmpeg_failure_unrelated_to_input_is_media_error(tmp_path: Path) -> None:

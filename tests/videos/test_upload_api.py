@@ -35,12 +35,16 @@ async def test_upload_transcodes_and_publishes(client, runtime, tmp_path):
     assert video["status"] == "ready"
     assert video["hashtags"] == ["first"]
     assert video["mentions"] == ["nobody"]
-    assert [r["name"] for r in video["renditions"]] == ["180p"] or video["renditions"]
-    assert video["poster_url"] and video["hls_url"] and video["mp4_url"]
+    # A source below 360p gets one rung at its own size.
+    assert [(r["name"], r["width"], r["height"]) for r in video["renditions"]] == [("180p", 180, 320)]
+    assert video["poster_url"] == f"/media/us/videos/{video_id}/poster.jpg"
+    assert video["hls_url"] == f"/media/us/videos/{video_id}/master.m3u8"
+    assert video["mp4_url"] == video["renditions"][0]["mp4_url"]
 
     master = await client.get(video["hls_url"])
     assert master.status_code == 200
-    assert "#EXT-X-STREAM-INF" in master.text and "CODECS=" in master.text
+    assert "#EXT-X-STREAM-INF" in master.text
+    assert 'RESOLUTION=180x320,CODECS="avc1.' in master.text
     mp4 = await client.get(video["mp4_url"], headers={"Range": "bytes=0-99"})
     assert mp4.status_code == 206
     assert len(mp4.content) == 100

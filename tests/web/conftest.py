@@ -36,14 +36,20 @@ def live_server(runtime: Runtime, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[object]:
+def chromium() -> Path:
+    """Debian's Chromium; browser tests skip without it (fail in CI)."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail("Chromium is missing at /usr/bin/chromium; .ci/run installs it")
         pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[object]:
     from playwright.async_api import async_playwright  # noqa: PLC0415 - only browser tests need it
 
     async with async_playwright() as playwright:
-        instance = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        instance = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         yield instance
         await instance.close()

@@ -97,6 +97,15 @@ function clearFile() {
   dropzone.hidden = false;
 }
 
+// The browser may not decode what the server can (or the file is not a video at all): say so instead of
+// leaving a spinner; the server still decides when the file is posted.
+previewVideo.addEventListener("error", () => {
+  if (!file) return;
+  previewVideo.hidden = true;
+  previewName.textContent = `${file.name} · ${formatBytes(file.size)} · no preview in this browser`;
+});
+previewVideo.addEventListener("loadeddata", () => { previewVideo.hidden = false; });
+
 fileInput.addEventListener("change", () => choose(fileInput.files && fileInput.files[0]));
 changeButton.addEventListener("click", () => fileInput.click());
 discard.addEventListener("click", () => {
