@@ -20,11 +20,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from reelm.runtime import Runtime
 from reelm.settings import Settings
+from reelm.staff.cli import staff_app  # staff roles
+from reelm.transparency.cli import audit_app, witness_cli
 
 app = typer.Typer(
     help="Reelm: a short-video platform whose realms keep their users' data at home.", no_args_is_help=True
 )
 console = Console()
+app.add_typer(staff_app, name="staff")  # staff roles: reelm/staff/cli.py
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="where the embedded database and files live")
@@ -216,6 +219,10 @@ def migrate(data_dir: DataDir = None) -> None:
     settings = load_settings(data_dir)
     Runtime.start(settings)
     console.print("Migrations applied to the directory and realms: " + ", ".join(settings.realm_names))
+
+
+app.add_typer(audit_app, name="audit")
+app.add_typer(witness_cli, name="witness")
 
 
 def main() -> None:

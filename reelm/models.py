@@ -1,19 +1,28 @@
 """Every model, imported once so that the metadata of both databases is complete."""
 
 from reelm.accounts.models import AuthSession, HandleEntry, User
+from reelm.audit.models import DirectoryAuditOutbox, RealmAuditOutbox
 from reelm.db import DirectoryBase, RealmBase
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
+from reelm.staff.models import AccessJustification, StaffRole  # staff access
+from reelm.transparency.models import LogCheckpoint, LogEntry
 from reelm.videos.models import Rendition, Video
 
 __all__ = [
+    "AccessJustification",
     "AuthSession",
     "Comment",
     "CommentLike",
+    "DirectoryAuditOutbox",
     "DirectoryBase",
     "Follow",
     "HandleEntry",
+    "LogCheckpoint",
+    "LogEntry",
+    "RealmAuditOutbox",
     "RealmBase",
     "Rendition",
+    "StaffRole",
     "User",
     "Video",
     "VideoLike",

@@ -72,6 +72,14 @@ DEFAULT_REALMS: list[RealmConfig] = [
 ]
 
 
+class WitnessConfig(BaseModel):
+    """A witness that cosigns the log's checkpoints (C2SP tlog-witness)."""
+
+    name: str
+    vkey: str  # its cosignature verifier key
+    url: str  # the witness's prefix; the log POSTs to <url>/add-checkpoint
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REELM_", extra="ignore")
 
@@ -94,7 +102,18 @@ class Settings(BaseSettings):
     uploads_per_hour: int = 30
     cookie_secure: bool = False
 
-    @field_validator("realms", mode="before")
+    # Transparency log. The signing key is a note signer key (PRIVATE+KEY+name+id+key); demo mode
+    # generates one in the data dir on first start.
+    log_signing_key: str | None = None
+    log_origin: str | None = None  # default: "<host of base_url>/log"
+    log_storage_url: str | None = None  # default: a folder under the data dir
+    log_witnesses: Annotated[list[WitnessConfig], NoDecode] = Field(default_factory=list)
+    log_witness_quorum: int = 0  # cosignatures required before a checkpoint is published
+    log_sequence_interval_s: float = 1.0  # 0 turns the server's own sequencer off
+    # How long an approved break-glass justification for staff access stays usable.
+    staff_justification_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+
+    @field_validator("realms", "log_witnesses", mode="before")
     @classmethod
     def _parse_realms(cls, value: object) -> object:
         # From the environment the list arrives as JSON text.
@@ -118,6 +137,10 @@ class Settings(BaseSettings):
             raise ValueError(f"default_realm {self.default_realm!r} is not a configured realm")
         if sum(1 for r in self.realms if not r.countries) > 1:
             raise ValueError("at most one realm may be the catch-all (no countries)")
+        if self.log_signing_key is None and not self.demo:
+            raise ValueError("REELM_LOG_SIGNING_KEY must be set outside demo mode (see `reelm audit keygen`)")
+        if self.log_witness_quorum > len(self.log_witnesses):
+            raise ValueError("log_witness_quorum exceeds the number of configured witnesses")
         return self
 
     @cached_property

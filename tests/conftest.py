@@ -21,6 +21,8 @@ from reelm.storage import Storage
 from reelm.web.app import create_app
 
 TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
+# A throwaway note key for the test log (the name is the test log's origin).
+TEST_LOG_KEY = "PRIVATE+KEY+test.reelm/log+1aba6339+AWTsKBObCTiRr4tMb7O6JWYbh3BVB8JT9r4xo7wKEWy5"
 PASSWORD = "correct horse battery"
 
 
@@ -52,7 +54,15 @@ async def _empty_databases(dbs: Databases) -> None:
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    return Settings(data_dir=data_dir, secret_key=TEST_SECRET, base_url="http://test", **overrides)  # type: ignore[arg-type]
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "secret_key": TEST_SECRET,
+        "base_url": "http://test",
+        "log_signing_key": TEST_LOG_KEY,
+        "log_origin": "test.reelm/log",
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -33,6 +33,8 @@ def external_env(runtime: Runtime) -> dict[str, str]:
             "REELM_DIRECTORY_URL": runtime.databases.directory_url,
             "REELM_REALMS": json.dumps(realms),
             "REELM_DEMO": "false",
+        "REELM_LOG_SIGNING_KEY": runtime.settings.log_signing_key or "",
+        "REELM_LOG_ORIGIN": runtime.settings.log_origin or "",
         }
     )
     return env

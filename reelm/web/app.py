@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +19,10 @@ from reelm.feed.service import FeedRanker, GravityRanker
 from reelm.ratelimit import RateLimiter
 from reelm.runtime import Runtime
 from reelm.social.routes import router as social_router
+from reelm.staff.routes import router as staff_router  # staff access (Cedar-gated)
+from reelm.transparency.log import Sequencer, keep_sequencing
+from reelm.transparency.routes import api as log_api
+from reelm.transparency.routes import router as log_router
 from reelm.videos.routes import router as videos_router
 from reelm.web import pages
 from reelm.web.deps import RuntimeDep
@@ -66,7 +72,13 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        interval = runtime.settings.log_sequence_interval_s
+        sequencing = asyncio.create_task(keep_sequencing(sequencer, interval)) if interval > 0 else None
         yield
+        if sequencing is not None:
+            sequencing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sequencing
         if own_runtime:
             await runtime.close()
 
@@ -85,14 +97,19 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
     app.state.limiter = RateLimiter()
     app.state.session_cache = {}
     app.state.ranker = ranker or GravityRanker()
+    sequencer = Sequencer(runtime)
+    app.state.log_store = sequencer.store
+    app.state.log_signer = sequencer.signer
+    app.state.log_origin = sequencer.origin
     metrics = Metrics()
     app.state.metrics = metrics
     install_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (accounts_router, videos_router, social_router, feed_router):
+    for router in (accounts_router, videos_router, social_router, feed_router, log_api, staff_router):
         api.include_router(router)
     app.include_router(api)
+    app.include_router(log_router)
     app.include_router(media_router)
     app.include_router(ops)
     app.include_router(pages.router)

@@ -1,0 +1,1 @@
+"""Staff access: role grants, break-glass justifications and Cedar-gated reads of protected data."""
