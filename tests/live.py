@@ -33,11 +33,17 @@ def external_env(runtime: Runtime) -> dict[str, str]:
             "REELM_DIRECTORY_URL": runtime.databases.directory_url,
             "REELM_REALMS": json.dumps(realms),
             "REELM_DEMO": "false",
-        "REELM_LOG_SIGNING_KEY": runtime.settings.log_signing_key or "",
-        "REELM_LOG_ORIGIN": runtime.settings.log_origin or "",
+            "REELM_LOG_SIGNING_KEY": runtime.settings.log_signing_key or "",
+            "REELM_LOG_ORIGIN": runtime.settings.log_origin or "",
+            "REELM_LOG_SEQUENCE_INTERVAL_S": str(runtime.settings.log_sequence_interval_s),
         }
     )
     return env
+
+
+def external_env_minimal() -> dict[str, str]:
+    """The environment for commands that need no database (the auditor's and the witness's)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("REELM_")}
 
 
 def free_port() -> int:

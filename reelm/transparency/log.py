@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.audit.models import DirectoryAuditOutbox, RealmAuditOutbox
+from reelm.audit.service import KEY_ROTATION, POLICY_CHANGE, record_event
 from reelm.runtime import Runtime
 from reelm.settings import Settings
 from reelm.storage import ObstoreRealmStore, RealmStore, open_store
@@ -38,6 +39,7 @@ from reelm.transparency.witnessing import WitnessClient
 log = logging.getLogger(__name__)
 
 SEQUENCER_LOCK = 0x7265656C6D6C6F67  # "reelmlog": one advisory lock id for the whole cluster
+DEPLOYMENT_LOCK = SEQUENCER_LOCK + 1  # servers starting together record a deployment once
 MAX_BATCH = 4096
 DIRECTORY_SOURCE = "directory"
 TILE = tiles.TILE_WIDTH
@@ -241,3 +243,39 @@ async def keep_sequencing(sequencer: Sequencer, interval_s: float) -> None:
         except Exception:  # the next tick retries; a broken log must not take the web server down
             log.exception("sequencing the transparency log failed")
         await asyncio.sleep(interval_s)
+
+
+async def record_deployment(runtime: Runtime, *, policy_hash: str, log_vkey: str) -> list[str]:
+    """Log what this server runs with, when it differs from what the log last recorded.
+
+    Called at start-up: a changed policy set or a new log key is a privileged change that auditors
+    must be able to see, even when it arrived by a deployment rather than through the API.
+    """
+    facts = [(POLICY_CHANGE, {"policy_hash": policy_hash}), (KEY_ROTATION, {"log_vkey": log_vkey})]
+    recorded: list[str] = []
+    async with runtime.databases.transaction(None) as session:
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": DEPLOYMENT_LOCK})
+        for event_type, details in facts:
+            if await _last_details(session, event_type) != details:
+                await record_event(
+                    session, realm=None, event_type=event_type, actor={"kind": "deployment"}, details=details
+                )
+                recorded.append(event_type)
+    return recorded
+
+
+async def _last_details(session: AsyncSession, event_type: str) -> dict[str, object] | None:
+    """The details of the newest entry of a type, whether still in the outbox or already logged."""
+    waiting = await session.scalar(
+        select(DirectoryAuditOutbox.entry)
+        .where(DirectoryAuditOutbox.event_type == event_type)
+        .order_by(DirectoryAuditOutbox.id.desc())
+        .limit(1)
+    )
+    entry = waiting or await session.scalar(
+        select(LogEntry.entry).where(LogEntry.event_type == event_type).order_by(LogEntry.idx.desc()).limit(1)
+    )
+    if entry is None:
+        return None
+    details = json.loads(entry).get("details")
+    return details if isinstance(details, dict) else None

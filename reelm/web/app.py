@@ -19,8 +19,9 @@ from reelm.feed.service import FeedRanker, GravityRanker
 from reelm.ratelimit import RateLimiter
 from reelm.runtime import Runtime
 from reelm.social.routes import router as social_router
+from reelm.staff.policy import default_engine
 from reelm.staff.routes import router as staff_router  # staff access (Cedar-gated)
-from reelm.transparency.log import Sequencer, keep_sequencing
+from reelm.transparency.log import Sequencer, keep_sequencing, record_deployment
 from reelm.transparency.routes import api as log_api
 from reelm.transparency.routes import router as log_router
 from reelm.videos.routes import router as videos_router
@@ -72,6 +73,9 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await record_deployment(
+            runtime, policy_hash=default_engine().policy_hash, log_vkey=sequencer.signer.vkey
+        )
         interval = runtime.settings.log_sequence_interval_s
         sequencing = asyncio.create_task(keep_sequencing(sequencer, interval)) if interval > 0 else None
         yield
