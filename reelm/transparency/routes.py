@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import base64
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from reelm.audit.models import RealmAuditOutbox
-from reelm.audit.service import pseudonym
+from reelm.audit.service import entries_about
 from reelm.storage import ObjectMissingError, RealmStore
 from reelm.transparency import merkle, tiles
 from reelm.transparency.models import LogCheckpoint, LogEntry
@@ -138,24 +136,8 @@ async def my_access_log(runtime: RuntimeDep, viewer: UserViewer) -> list[MyAcces
     Only the viewer's realm holds the key of their pseudonym, so nobody else can pick their entries out.
     """
     assert viewer.user_id is not None
-    mine = pseudonym(runtime.settings.secret_key, viewer.realm, viewer.user_id)
-    async with runtime.databases.sessionmaker(None)() as session:
-        logged = list(
-            await session.execute(
-                select(LogEntry.idx, LogEntry.entry)
-                .where(LogEntry.subject == mine)
-                .order_by(LogEntry.idx.desc())
-            )
-        )
-    async with runtime.databases.sessionmaker(viewer.realm)() as session:
-        waiting = [
-            json.loads(e)
-            for e in await session.scalars(
-                select(RealmAuditOutbox.entry).order_by(RealmAuditOutbox.id.desc())
-            )
-        ]
-    out = [MyAccessEntry(index=None, entry=e) for e in waiting if e.get("subject") == mine]
-    return out + [MyAccessEntry(index=idx, entry=json.loads(entry)) for idx, entry in logged]
+    entries = await entries_about(runtime, viewer.realm, viewer.user_id)
+    return [MyAccessEntry(index=index, entry=entry) for index, entry in entries]
 
 
 @router.get("/log", include_in_schema=False)

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from reelm.accounts import service as accounts
 from reelm.accounts.routes import get_user, limit_logins, me_out, sign_up, store_avatar
 from reelm.accounts.schemas import SignUpIn
+from reelm.audit.service import entries_about
 from reelm.runtime import Runtime
 from reelm.security import check_csrf, csrf_token
 from reelm.videos.routes import get_video, hashtag_videos, user_videos
@@ -304,16 +305,26 @@ async def logout(
 
 
 @router.get("/settings")
-async def settings_form(request: Request, viewer: ViewerDep) -> Response:
+async def settings_form(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
     if viewer.user is None:
         return _login_redirect(request)
+    return await _settings_page(request, runtime, viewer)
+
+
+async def _settings_page(
+    request: Request, runtime: Runtime, viewer: Viewer, problem: Problem | None = None
+) -> HTMLResponse:
+    assert viewer.user is not None
+    entries = await entries_about(runtime, viewer.realm, viewer.user.id)
     return render(
         request,
         viewer,
         "settings.html",
+        problem.status if problem else 200,
         me=me_out(viewer.realm, viewer.user).model_dump(mode="json"),
-        error=None,
+        error=problem.detail if problem else None,
         saved=False,
+        access_log=[{"index": index, "entry": entry} for index, entry in entries],
     )
 
 
@@ -342,13 +353,5 @@ async def settings_submit(
         if viewer.token is not None:
             forget_session(request, viewer.token)
     except Problem as problem:
-        return render(
-            request,
-            viewer,
-            "settings.html",
-            problem.status,
-            me=me_out(viewer.realm, viewer.user).model_dump(mode="json"),
-            error=problem.detail,
-            saved=False,
-        )
+        return await _settings_page(request, runtime, viewer, problem)
     return RedirectResponse(f"/@{viewer.user.handle}", status_code=303)
