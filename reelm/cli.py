@@ -1,4 +1,4 @@
-"""The `reelm` command line: demo, serve, worker, migrate."""
+"""The `reelm` command line: demo, serve, worker, migrate, and the groups staff, realm, audit, witness."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from reelm.realms.cli import realm_app  # service switches
 from reelm.runtime import Runtime
 from reelm.settings import Settings
 from reelm.staff.cli import staff_app  # staff roles
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 console = Console()
 app.add_typer(staff_app, name="staff")  # staff roles: reelm/staff/cli.py
+app.add_typer(realm_app, name="realm")  # service switches: reelm/realms/cli.py
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="where the embedded database and files live")

@@ -3,6 +3,7 @@
 from reelm.accounts.models import AuthSession, HandleEntry, User
 from reelm.audit.models import DirectoryAuditOutbox, RealmAuditOutbox
 from reelm.db import DirectoryBase, RealmBase
+from reelm.realms.models import RealmCapability  # service switches
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.staff.models import AccessJustification, StaffRole  # staff access
 from reelm.transparency.models import LogCheckpoint, LogEntry
@@ -21,6 +22,7 @@ __all__ = [
     "LogEntry",
     "RealmAuditOutbox",
     "RealmBase",
+    "RealmCapability",
     "Rendition",
     "StaffRole",
     "User",

@@ -52,7 +52,12 @@ def test_the_check_reports_undeclared_and_invalid_columns():
 def test_directory_holds_nothing_protected():
     assert columns_of_class(DirectoryBase.metadata, DataClass.PROTECTED) == set()
     assert set(DirectoryBase.metadata.tables) == {
-        "handles", "staff_roles", "audit_outbox", "log_entries", "log_checkpoints"
+        "handles",
+        "staff_roles",
+        "audit_outbox",
+        "log_entries",
+        "log_checkpoints",
+        "realm_capabilities",
     }
 
 

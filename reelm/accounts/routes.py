@@ -15,13 +15,16 @@ from reelm.accounts import avatars, service
 from reelm.accounts.models import User
 from reelm.accounts.schemas import LogInIn, MeOut, ProfileOut, ProfileUpdateIn, SignUpIn, TokenOut
 from reelm.ratelimit import RateLimiter
+from reelm.realms.deps import CapabilityRoute, check_capability, require_capability
+from reelm.realms.models import Capability
 from reelm.runtime import Runtime
 from reelm.social.service import is_following
 from reelm.videos.cards import media_url
 from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep, client_ip, forget_session
 from reelm.web.problems import not_found
 
-router = APIRouter(tags=["accounts"])
+# The route class checks the profile_edit switch before an avatar upload is read.
+router = APIRouter(tags=["accounts"], route_class=CapabilityRoute)
 
 
 def profile_out(realm: str, user: User, *, is_following: bool | None = None) -> ProfileOut:
@@ -46,6 +49,8 @@ def me_out(realm: str, user: User) -> MeOut:
 
 
 async def sign_up(runtime: Runtime, limiter: Limiter, request: Request, body: SignUpIn) -> User:
+    # The realm the account would live in decides; the newcomer has no id to bucket yet.
+    check_capability(request, runtime.settings.realm_for_country(body.country), Capability.SIGNUP, None)
     limiter.hit("sign-up", client_ip(request), limit=runtime.settings.signups_per_hour, per_seconds=3600)
     return await service.do_sign_up(
         runtime,
@@ -97,7 +102,7 @@ async def get_me(viewer: UserViewer) -> MeOut:
     return me_out(viewer.realm, viewer.user)
 
 
-@router.patch("/me", response_model=MeOut)
+@router.patch("/me", response_model=MeOut, dependencies=[require_capability(Capability.PROFILE_EDIT)])
 async def update_me(
     runtime: RuntimeDep, viewer: UserViewer, body: ProfileUpdateIn, request: Request
 ) -> MeOut:
@@ -128,7 +133,7 @@ async def store_avatar(runtime: Runtime, realm: str, user_id: int, file: UploadF
     return key
 
 
-@router.put("/me/avatar", response_model=MeOut)
+@router.put("/me/avatar", response_model=MeOut, dependencies=[require_capability(Capability.PROFILE_EDIT)])
 async def put_avatar(
     runtime: RuntimeDep,
     viewer: UserViewer,

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from reelm.feed.schemas import FeedItemOut, FeedPageOut
 from reelm.feed.service import MAX_REMEMBERED, FeedRanker, FeedRequest, following_page
+from reelm.realms.deps import require_capability
+from reelm.realms.models import Capability
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor
 
@@ -36,7 +38,8 @@ def json_response(page: FeedPageOut) -> Response:
     return Response(page.model_dump_json(), media_type="application/json")
 
 
-@router.get("/feed/for-you", response_model=FeedPageOut)
+# The feeds show the viewer's realm, so its `watch` switch decides.
+@router.get("/feed/for-you", response_model=FeedPageOut, dependencies=[require_capability(Capability.WATCH)])
 async def for_you(
     runtime: RuntimeDep, viewer: ViewerDep, request: Request, cursor: Cursor = None, limit: Limit = 10
 ) -> Response:
@@ -62,7 +65,9 @@ async def for_you(
     return json_response(FeedPageOut(items=items, next_cursor=next_cursor, personalized=False))
 
 
-@router.get("/feed/following", response_model=FeedPageOut)
+@router.get(
+    "/feed/following", response_model=FeedPageOut, dependencies=[require_capability(Capability.WATCH)]
+)
 async def following(
     runtime: RuntimeDep, viewer: UserViewer, cursor: Cursor = None, limit: Limit = 10
 ) -> Response:

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.accounts.service import resolve_handle
+from reelm.realms.deps import require_capability
+from reelm.realms.models import Capability
 from reelm.social import service
 from reelm.social.schemas import CommentIn, CommentOut, CommentPage, FollowState, LikeState
 from reelm.videos.routes import video_realm
@@ -88,7 +90,12 @@ async def get_comments(
     return CommentPage(items=items, next_cursor=next_cursor)
 
 
-@router.post("/videos/{video_id}/comments", status_code=201, response_model=CommentOut)
+@router.post(
+    "/videos/{video_id}/comments",
+    status_code=201,
+    response_model=CommentOut,
+    dependencies=[require_capability(Capability.COMMENT)],  # the commenter's realm (it must be the video's)
+)
 async def post_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str, body: CommentIn) -> CommentOut:
     realm, vid = video_realm(runtime, video_id)
     service.check_same_realm(viewer, realm)

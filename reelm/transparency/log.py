@@ -19,9 +19,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select, text, tuple_
+from sqlalchemy import ARRAY, BigInteger, ColumnElement, any_, bindparam, delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -163,15 +164,16 @@ class Sequencer:
         return added
 
     async def _not_yet_logged(self, session: AsyncSession, pending: list[PendingEntry]) -> list[PendingEntry]:
-        if not pending:
-            return []
-        pairs = [(p.source, p.source_id) for p in pending]
-        rows = await session.execute(
-            select(LogEntry.source, LogEntry.source_id).where(
-                tuple_(LogEntry.source, LogEntry.source_id).in_(pairs)
+        # One `source_id = ANY(array)` lookup per source, which the unique index answers directly: a
+        # row-value IN list of thousands of pairs became an OR that took PostgreSQL ~0.3 s per batch.
+        logged: set[tuple[str, int]] = set()
+        for source, source_ids in _ids_by_source(pending).items():
+            rows = await session.scalars(
+                select(LogEntry.source_id).where(
+                    LogEntry.source == source, LogEntry.source_id == _any(source_ids)
+                )
             )
-        )
-        logged = {(source, source_id) for source, source_id in rows}
+            logged.update((source, source_id) for source_id in rows)
         return [p for p in pending if (p.source, p.source_id) not in logged]
 
     async def _integrate(
@@ -224,14 +226,23 @@ class Sequencer:
             await self.store.put_bytes("log/checkpoint", checkpoint.note.encode())
 
     async def _forget(self, moved: Iterable[PendingEntry]) -> None:
-        by_source: dict[str, list[int]] = {}
-        for p in moved:
-            by_source.setdefault(p.source, []).append(p.source_id)
-        for source, source_ids in by_source.items():
+        for source, source_ids in _ids_by_source(moved).items():
             realm = None if source == DIRECTORY_SOURCE else source
             model = DirectoryAuditOutbox if realm is None else RealmAuditOutbox
             async with self.runtime.databases.transaction(realm) as session:
-                await session.execute(delete(model).where(model.id.in_(source_ids)))
+                await session.execute(delete(model).where(model.id == _any(source_ids)))
+
+
+def _ids_by_source(entries: Iterable[PendingEntry]) -> dict[str, list[int]]:
+    by_source: dict[str, list[int]] = {}
+    for p in entries:
+        by_source.setdefault(p.source, []).append(p.source_id)
+    return by_source
+
+
+def _any(ids: list[int]) -> ColumnElement[Any]:
+    """`= ANY(:ids)` with one array parameter, rather than IN with a parameter per id (slow to parse)."""
+    return any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))
 
 
 async def keep_sequencing(sequencer: Sequencer, interval_s: float) -> None:

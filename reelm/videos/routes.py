@@ -14,6 +14,8 @@ from sqlalchemy import Select, update
 
 from reelm import ids
 from reelm.accounts.service import resolve_handle
+from reelm.realms.deps import CapabilityRoute, handle_realm_in_path, require_capability, video_realm_in_path
+from reelm.realms.models import Capability
 from reelm.runtime import Runtime
 from reelm.videos import media
 from reelm.videos.cards import access_card, card_select, card_viewer, fetch_cards, visible_to
@@ -32,7 +34,8 @@ from reelm.web.deps import Limiter, RuntimeDep, UserViewer, Viewer, ViewerDep, c
 from reelm.web.pagination import decode_cursor, encode_cursor
 from reelm.web.problems import Problem, not_found
 
-router = APIRouter(tags=["videos"])
+# The route class checks the upload switch before the body is read: a refused upload stores nothing.
+router = APIRouter(tags=["videos"], route_class=CapabilityRoute)
 
 
 def video_realm(runtime: RuntimeDep, video_id: str) -> tuple[str, int]:
@@ -60,7 +63,12 @@ def media_limits(runtime: RuntimeDep) -> media.MediaLimits:
     )
 
 
-@router.post("/videos", status_code=202, response_model=VideoAccepted)
+@router.post(
+    "/videos",
+    status_code=202,
+    response_model=VideoAccepted,
+    dependencies=[require_capability(Capability.UPLOAD)],
+)
 async def upload_video(
     runtime: RuntimeDep,
     viewer: UserViewer,
@@ -106,7 +114,11 @@ async def upload_video(
     )
 
 
-@router.get("/videos/{video_id}", response_model=VideoOut)
+@router.get(
+    "/videos/{video_id}",
+    response_model=VideoOut,
+    dependencies=[require_capability(Capability.WATCH, video_realm_in_path)],
+)
 async def get_video(runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> VideoOut:
     realm, vid = video_realm(runtime, video_id)
     async with runtime.databases.transaction(realm) as session:
@@ -162,7 +174,11 @@ async def count_view(
     return Response(status_code=204)
 
 
-@router.get("/users/{handle}/videos", response_model=VideoPage)
+@router.get(
+    "/users/{handle}/videos",
+    response_model=VideoPage,
+    dependencies=[require_capability(Capability.WATCH, handle_realm_in_path)],
+)
 async def user_videos(
     runtime: RuntimeDep,
     viewer: ViewerDep,
@@ -180,7 +196,9 @@ async def user_videos(
     return await _video_page(runtime, viewer, entry.realm, query, cursor, limit, f"user:{entry.user_id}")
 
 
-@router.get("/hashtags/{tag}/videos", response_model=VideoPage)
+@router.get(
+    "/hashtags/{tag}/videos", response_model=VideoPage, dependencies=[require_capability(Capability.SEARCH)]
+)
 async def hashtag_videos(
     runtime: RuntimeDep,
     viewer: ViewerDep,

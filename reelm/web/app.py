@@ -14,9 +14,13 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from reelm.accounts.routes import router as accounts_router
+from reelm.db import libpq_url
 from reelm.feed.routes import router as feed_router
 from reelm.feed.service import FeedRanker, GravityRanker
 from reelm.ratelimit import RateLimiter
+from reelm.realms.routes import api as realms_api
+from reelm.realms.routes import pages as realms_pages
+from reelm.realms.switches import Switchboard
 from reelm.runtime import Runtime
 from reelm.social.routes import router as social_router
 from reelm.staff.policy import default_engine
@@ -73,16 +77,21 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await record_deployment(
-            runtime, policy_hash=default_engine().policy_hash, log_vkey=sequencer.signer.vkey
-        )
-        interval = runtime.settings.log_sequence_interval_s
-        sequencing = asyncio.create_task(keep_sequencing(sequencer, interval)) if interval > 0 else None
-        yield
-        if sequencing is not None:
-            sequencing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sequencing
+        # First: a server that does not know its switches could serve what is switched off.
+        await switchboard.start()
+        try:
+            await record_deployment(
+                runtime, policy_hash=default_engine().policy_hash, log_vkey=sequencer.signer.vkey
+            )
+            interval = runtime.settings.log_sequence_interval_s
+            sequencing = asyncio.create_task(keep_sequencing(sequencer, interval)) if interval > 0 else None
+            yield
+            if sequencing is not None:
+                sequencing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sequencing
+        finally:
+            await switchboard.stop()
         if own_runtime:
             await runtime.close()
 
@@ -101,6 +110,8 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
     app.state.limiter = RateLimiter()
     app.state.session_cache = {}
     app.state.ranker = ranker or GravityRanker()
+    switchboard = Switchboard(libpq_url(runtime.databases.directory_url), runtime.settings.realm_names)
+    app.state.switchboard = switchboard
     sequencer = Sequencer(runtime)
     app.state.log_store = sequencer.store
     app.state.log_signer = sequencer.signer
@@ -110,13 +121,15 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
     install_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (accounts_router, videos_router, social_router, feed_router, log_api, staff_router):
+    routers = (accounts_router, videos_router, social_router, feed_router, log_api, staff_router, realms_api)
+    for router in routers:
         api.include_router(router)
     app.include_router(api)
     app.include_router(log_router)
     app.include_router(media_router)
     app.include_router(ops)
     app.include_router(pages.router)
+    app.include_router(realms_pages)  # /admin
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:

@@ -83,7 +83,12 @@ def forget_session(request: Request, token: str) -> None:
     request.app.state.session_cache.pop(token, None)
 
 
-async def get_viewer(request: Request, runtime: RuntimeDep) -> Viewer:
+async def identify(request: Request, runtime: Runtime) -> Viewer | None:
+    """Who the token or cookie names, without the CSRF check and without reading the body.
+
+    None for an unknown or expired bearer token. Service switches use this to refuse a request
+    before its body is read (see reelm.realms.deps); `get_viewer` adds the checks for acting.
+    """
     token, via_cookie = None, False
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
@@ -96,6 +101,14 @@ async def get_viewer(request: Request, runtime: RuntimeDep) -> Viewer:
     if resolved is None:
         if via_cookie:  # an expired cookie is just an anonymous visitor
             return Viewer(user=None, realm=runtime.settings.default_realm)
+        return None
+    realm, user, _ = resolved
+    return Viewer(user=user, realm=realm, token=token, via_cookie=via_cookie)
+
+
+async def get_viewer(request: Request, runtime: RuntimeDep) -> Viewer:
+    viewer = await identify(request, runtime)
+    if viewer is None:
         raise Problem(
             401,
             "bad-token",
@@ -103,8 +116,7 @@ async def get_viewer(request: Request, runtime: RuntimeDep) -> Viewer:
             "The bearer token is unknown or expired.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    realm, user, _ = resolved
-    if via_cookie and request.method in UNSAFE_METHODS:
+    if viewer.via_cookie and request.method in UNSAFE_METHODS:
         # Cookies ride along with cross-site requests; a bearer header cannot, so only cookies need CSRF.
         presented = request.headers.get(CSRF_HEADER)
         if presented is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
@@ -112,7 +124,7 @@ async def get_viewer(request: Request, runtime: RuntimeDep) -> Viewer:
             presented = field if isinstance(field, str) else None
         if not check_csrf(runtime.settings.secret_key, request.cookies.get(CSRF_COOKIE), presented):
             raise Problem(403, "csrf", "CSRF check failed", "Reload the page and try again.")
-    return Viewer(user=user, realm=realm, token=token, via_cookie=via_cookie)
+    return viewer
 
 
 async def require_user(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:

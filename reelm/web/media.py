@@ -11,6 +11,8 @@ from email.utils import format_datetime
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
+from reelm.realms.deps import check_capability
+from reelm.realms.models import Capability
 from reelm.storage import ObjectMissingError
 from reelm.videos.models import VideoStatus, Visibility
 from reelm.videos.service import access_video
@@ -60,6 +62,7 @@ async def serve_media(
         raise not_found("File")
     public = True
     if servable["video"] is not None:
+        check_capability(request, realm, Capability.WATCH, viewer.user_id)  # the content's realm decides
         # Media of private or unpublished videos is for their creator only, as in the API.
         async with runtime.databases.sessionmaker(realm)() as session:
             video = await access_video(session, viewer, int(servable["video"]))

@@ -12,10 +12,13 @@ from fastapi import APIRouter, Form, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from reelm import ids
 from reelm.accounts import service as accounts
 from reelm.accounts.routes import get_user, limit_logins, me_out, sign_up, store_avatar
 from reelm.accounts.schemas import SignUpIn
 from reelm.audit.service import entries_about
+from reelm.realms.deps import refusal
+from reelm.realms.models import LABELS, Capability
 from reelm.runtime import Runtime
 from reelm.security import check_csrf, csrf_token
 from reelm.videos.routes import get_video, hashtag_videos, user_videos
@@ -53,6 +56,7 @@ def render(
     request: Request, viewer: Viewer, template: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     runtime = request.app.state.runtime
+    board = getattr(request.app.state, "switchboard", None)
     nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     viewer_view = None
     if viewer.user is not None:
@@ -73,6 +77,16 @@ def render(
             "realm_title": runtime.settings.realm(viewer.realm).title,
             "base_url": runtime.settings.base_url.rstrip("/"),
             "static_version": STATIC_VERSION,
+            # What of the viewer's realm is off or partly back, for the banner on every page.
+            "realm_limits": [
+                {
+                    "label": LABELS[s.capability],
+                    "state": s.state.value,
+                    "percent": s.percent,
+                    "notice": s.notice,
+                }
+                for s in (board.limited(viewer.realm) if board is not None else [])
+            ],
             **context,
         },
         status_code=status_code,
@@ -100,7 +114,7 @@ def _check_form_csrf(request: Request, token: str) -> None:
 
 
 def error_page(request: Request, viewer: Viewer, problem: Problem) -> HTMLResponse:
-    return render(
+    response = render(
         request,
         viewer,
         "error.html",
@@ -109,10 +123,20 @@ def error_page(request: Request, viewer: Viewer, problem: Problem) -> HTMLRespon
         title=problem.title,
         detail=problem.detail or problem.title,
     )
+    response.headers.update(problem.headers or {})  # a 451's Link to the notice, for one
+    return response
+
+
+def _refused(request: Request, viewer: Viewer, realm: str, capability: Capability) -> HTMLResponse | None:
+    """The 451 page with the operator's notice when a switch keeps this viewer out, else None."""
+    problem = refusal(request, realm, capability, viewer.user_id)
+    return error_page(request, viewer, problem) if problem is not None else None
 
 
 @router.get("/")
 async def for_you_page(request: Request, viewer: ViewerDep) -> Response:
+    if refused := _refused(request, viewer, viewer.realm, Capability.WATCH):
+        return refused
     return render(request, viewer, "feed.html", tab="for_you")
 
 
@@ -120,11 +144,17 @@ async def for_you_page(request: Request, viewer: ViewerDep) -> Response:
 async def following_page(request: Request, viewer: ViewerDep) -> Response:
     if viewer.user is None:
         return _login_redirect(request)
+    if refused := _refused(request, viewer, viewer.realm, Capability.WATCH):
+        return refused
     return render(request, viewer, "feed.html", tab="following")
 
 
 @router.get("/v/{video_id}")
 async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> Response:
+    parsed = ids.parse_id(video_id)
+    realm = runtime.settings.realm_of_id(parsed) if parsed is not None else None
+    if realm is not None and (refused := _refused(request, viewer, realm, Capability.WATCH)):
+        return refused  # the content's realm decides whether it may be watched
     try:
         video = (await get_video(runtime, viewer, video_id)).model_dump(mode="json")
     except Problem as problem:
@@ -143,6 +173,8 @@ async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, v
 async def profile_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, handle: str) -> Response:
     try:
         profile = await get_user(runtime, viewer, handle)
+        if refused := _refused(request, viewer, profile.realm, Capability.WATCH):
+            return refused
         page = await user_videos(runtime, viewer, handle, cursor=None, limit=24)
     except Problem as problem:
         return error_page(request, viewer, problem)
@@ -159,6 +191,8 @@ async def profile_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep,
 
 @router.get("/tag/{tag}")
 async def tag_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, tag: str) -> Response:
+    if refused := _refused(request, viewer, viewer.realm, Capability.SEARCH):
+        return refused
     page = await hashtag_videos(runtime, viewer, tag, cursor=None, limit=24)
     return render(
         request,
@@ -174,6 +208,8 @@ async def tag_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, tag
 async def upload_page(request: Request, viewer: ViewerDep) -> Response:
     if viewer.user is None:
         return _login_redirect(request)
+    if refused := _refused(request, viewer, viewer.realm, Capability.UPLOAD):
+        return refused
     return render(request, viewer, "upload.html")
 
 
@@ -284,6 +320,8 @@ async def signup_submit(
         await sign_up(runtime, limiter, request, body)
         token = await _web_log_in(request, runtime, handle, password)
     except Problem as problem:
+        if problem.status == 451:  # sign-up is switched off in the realm of that country
+            return error_page(request, viewer, problem)
         return _form_error(request, viewer, "signup.html", problem, values, next)
     return _session_response(request, token, next)
 
@@ -340,6 +378,8 @@ async def settings_submit(
 ) -> Response:
     if viewer.user is None:
         return _login_redirect(request)
+    if refused := _refused(request, viewer, viewer.realm, Capability.PROFILE_EDIT):
+        return refused  # before the image is converted or stored
     try:
         _check_form_csrf(request, csrf_token)
         # The image first: if it is rejected, nothing of the form has been saved.

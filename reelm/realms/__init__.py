@@ -1,0 +1,1 @@
+"""Per-realm service switches: each capability of a realm is on, off, or rolling out to N % of users."""
