@@ -23,7 +23,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Protocol, Self
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -215,19 +215,21 @@ class NoteVerifier(Protocol):
     def verify(self, text: str, signature: bytes) -> bool: ...
 
 
-class Verifier:
-    """An Ed25519 (type 0x01) note verifier."""
+class _PublicKey:
+    """A named Ed25519 public key of one signature type; the type enters the key ID."""
+
+    ALG: ClassVar[int]
 
     def __init__(self, name: str, public_key: Ed25519PublicKey) -> None:
         if not is_valid_name(name):
             raise ValueError(f"invalid key name {name!r}")
         self._name = name
         self.public_key = public_key
-        self._key_id = compute_key_id(name, ALG_ED25519, _public_bytes(public_key))
+        self._key_id = compute_key_id(name, self.ALG, _public_bytes(public_key))
 
     @classmethod
-    def from_vkey(cls, vkey: str) -> Verifier:
-        return cls(*_ed25519_public_from_vkey(vkey, ALG_ED25519))
+    def from_vkey(cls, vkey: str) -> Self:
+        return cls(*_ed25519_public_from_vkey(vkey, cls.ALG))
 
     @property
     def name(self) -> str:
@@ -239,7 +241,13 @@ class Verifier:
 
     @property
     def vkey(self) -> str:
-        return _key_string(self._name, self._key_id, ALG_ED25519, _public_bytes(self.public_key))
+        return _key_string(self._name, self._key_id, self.ALG, _public_bytes(self.public_key))
+
+
+class Verifier(_PublicKey):
+    """An Ed25519 (type 0x01) note verifier."""
+
+    ALG = ALG_ED25519
 
     def verify(self, text: str, signature: bytes) -> bool:
         return _ed25519_valid(self.public_key, text.encode(), signature)
@@ -309,31 +317,10 @@ def cosigned_message(body: str, timestamp: int) -> bytes:
     return f"cosignature/v1\ntime {timestamp}\n{body}".encode()
 
 
-class CosignatureVerifier:
+class CosignatureVerifier(_PublicKey):
     """A witness key (type 0x04): checks timestamped cosignatures over a checkpoint body."""
 
-    def __init__(self, name: str, public_key: Ed25519PublicKey) -> None:
-        if not is_valid_name(name):
-            raise ValueError(f"invalid key name {name!r}")
-        self._name = name
-        self.public_key = public_key
-        self._key_id = compute_key_id(name, ALG_COSIGNATURE_V1, _public_bytes(public_key))
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> CosignatureVerifier:
-        return cls(*_ed25519_public_from_vkey(vkey, ALG_COSIGNATURE_V1))
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_id(self) -> int:
-        return self._key_id
-
-    @property
-    def vkey(self) -> str:
-        return _key_string(self._name, self._key_id, ALG_COSIGNATURE_V1, _public_bytes(self.public_key))
+    ALG = ALG_COSIGNATURE_V1
 
     @staticmethod
     def timestamp(signature: bytes) -> int:
