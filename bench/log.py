@@ -1,7 +1,8 @@
 # ruff: noqa: E402 - the reelm imports follow the sys.path and warnings set-up below
 """Transparency log: append throughput, inclusion-proof latency, `audit verify` of a large log.
 
-    .venv/bin/python bench/log.py [--entries 50000] [--rounds 2] [--verify-entries 1000000] [--skip-verify]
+    .venv/bin/python bench/log.py [--entries 50000] [--rounds 2] [--proofs 2000]
+                                  [--verify-entries 1000000] [--skip-verify]
 
 Starts the embedded PostgreSQL in a temporary data dir (demo settings: the log key is kept there).
 
@@ -342,7 +343,9 @@ def proof_block(client: httpx.Client, path: str, checkpoint: Checkpoint, rng: ra
     return out
 
 
-def proof_latencies(port: int, verifier: Verifier, requests: int, rng: random.Random) -> list[Latencies]:
+def proof_latencies(
+    port: int, verifier: Verifier, requests: int, rng: random.Random
+) -> tuple[Checkpoint, list[Latencies]]:
     """/log/vkey, proofs and /healthz in alternating blocks over one keep-alive connection."""
     results = [Latencies("/log/vkey", []), Latencies("proof", []), Latencies("/healthz", [])]
     with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=30) as client:
@@ -353,7 +356,7 @@ def proof_latencies(port: int, verifier: Verifier, requests: int, rng: random.Ra
             for lat in results:
                 lat.seconds += proof_block(client, lat.name, checkpoint, rng)
     results[1].name = "inclusion proof"
-    return results
+    return checkpoint, results
 
 
 async def time_proofs(
@@ -471,8 +474,8 @@ async def grow_log(runtime: Runtime, sequencer: Sequencer, target: int) -> tuple
     return sequenced, time.perf_counter() - started
 
 
-async def fetch_everything(base_url: str, size: int) -> tuple[float, int]:
-    """The verifier's downloads without the verification: (seconds, bytes)."""
+async def fetch_everything(base_url: str, size: int) -> tuple[float, float, int]:
+    """The verifier's downloads without the verification: (seconds, CPU seconds of this process, bytes)."""
     semaphore = asyncio.Semaphore(VERIFY_CONCURRENCY)
     received = 0
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
@@ -490,11 +493,11 @@ async def fetch_everything(base_url: str, size: int) -> tuple[float, int]:
                     get(tiles.entries_path(index, width)), get(tiles.tile_path(0, index, width))
                 )
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await get("checkpoint")
         bundles = range((size + tiles.TILE_WIDTH - 1) // tiles.TILE_WIDTH)
         await asyncio.gather(*(fetch(i, min(tiles.TILE_WIDTH, size - i * tiles.TILE_WIDTH)) for i in bundles))
-        return time.perf_counter() - started, received
+        return time.perf_counter() - started, time.process_time() - cpu, received
 
 
 def reelm_command() -> list[str]:
@@ -538,6 +541,7 @@ class VerifyResult:
     sequenced: int
     build_s: float
     fetch_s: float
+    fetch_cpu_s: float
     fetch_bytes: int
     startup: Command
     verify: Command
@@ -559,11 +563,13 @@ async def verify_bench(
     base_url = f"http://{HOST}:{port}/log"
     startup = run_command([*reelm_command(), "audit", "verify", "--help"])  # interpreter and imports only
     cpu0 = server_cpu(server_pid)
-    fetch_s, fetched = await fetch_everything(base_url + "/", size)
+    fetch_s, fetch_cpu_s, fetched = await fetch_everything(base_url + "/", size)
     cpu1 = server_cpu(server_pid)
     result = audit_verify(base_url, sequencer.signer.vkey, state, size)
     cpu2 = server_cpu(server_pid)
-    return VerifyResult(size, sequenced, build_s, fetch_s, fetched, startup, result, cpu1 - cpu0, cpu2 - cpu1)
+    return VerifyResult(
+        size, sequenced, build_s, fetch_s, fetch_cpu_s, fetched, startup, result, cpu1 - cpu0, cpu2 - cpu1
+    )
 
 
 def verify_report(r: VerifyResult) -> None:
@@ -574,7 +580,7 @@ def verify_report(r: VerifyResult) -> None:
         f"fetch only ({r.fetch_bytes / 2**20:.0f} MiB)",
         f"{r.fetch_s:.2f}",
         f"{r.size / r.fetch_s:,.0f}",
-        "-",
+        f"{r.fetch_cpu_s:.1f}",
         f"{r.server_cpu_fetch_s:.1f}",
     )
     table.add_row(
@@ -612,7 +618,7 @@ def parse_args() -> argparse.Namespace:
 
 
 async def with_runtime(runtime: Runtime, work: Callable[[], Awaitable[Any]]) -> Any:
-    """Run `work` and dispose of the engines in the same event loop, as asyncpg-style pools require."""
+    """Run `work`, then close the pools in the same event loop: their connections belong to that loop."""
     try:
         return await work()
     finally:
@@ -626,8 +632,10 @@ def served_steps(options: argparse.Namespace, runtime: Runtime, data_dir: Path) 
     port = free_port()
     server = start_server(port, data_dir)
     try:
-        http = proof_latencies(port, Verifier.from_vkey(sequencer.signer.vkey), options.proofs, rng)
-        size = 2 * options.entries * options.rounds
+        checkpoint, http = proof_latencies(
+            port, Verifier.from_vkey(sequencer.signer.vkey), options.proofs, rng
+        )
+        size = checkpoint.size
         indexes = [rng.randrange(size) for _ in range(options.proofs)]
         local = asyncio.run(with_runtime(runtime, lambda: in_process_proofs(sequencer.store, size, indexes)))
         proof_report(http, local, size)

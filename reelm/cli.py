@@ -18,7 +18,9 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from reelm.crypto.cli import accounts_app, keys_app  # realm keys, account purge
 from reelm.realms.cli import realm_app  # service switches
+from reelm.residency.cli import residency_app  # data residency check
 from reelm.runtime import Runtime
 from reelm.settings import Settings
 from reelm.staff.cli import staff_app  # staff roles
@@ -30,6 +32,9 @@ app = typer.Typer(
 console = Console()
 app.add_typer(staff_app, name="staff")  # staff roles: reelm/staff/cli.py
 app.add_typer(realm_app, name="realm")  # service switches: reelm/realms/cli.py
+app.add_typer(keys_app, name="keys")  # realm key-encryption keys: reelm/crypto/cli.py
+app.add_typer(accounts_app, name="accounts")  # account purge: reelm/crypto/cli.py
+app.add_typer(residency_app, name="residency")  # data residency check: reelm/residency/cli.py
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="where the embedded database and files live")

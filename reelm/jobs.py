@@ -25,6 +25,8 @@ HEARTBEAT_S = 5.0
 STALLED_AFTER_S = 20.0
 # Transient failures (storage hiccup, worker killed) are retried: waits of 2, 4, 8, 16 s ...
 MEDIA_RETRY = RetryStrategy(max_attempts=6, exponential_wait=2)
+# How often a worker purges the deleted accounts whose grace period is over (reelm.accounts.deletion).
+PURGE_EVERY_S = 600.0
 
 
 def procrastinate_schema_sql() -> str:
@@ -75,6 +77,21 @@ async def _keep_recovering(app: App, every_s: float) -> None:
             log.exception("stalled-job recovery failed")
 
 
+async def _keep_purging(runtime: Runtime, realm: str, every_s: float) -> None:
+    # A loop rather than a procrastinate periodic task: the purge is idempotent and row-locked, so any
+    # number of workers may run it, and short-lived test workers never queue a stray job.
+    from reelm.accounts.deletion import purge_due_accounts  # noqa: PLC0415 - keeps this module's imports light
+
+    while True:
+        try:
+            purged = await purge_due_accounts(runtime, realm)
+            if purged:
+                log.info("purged %d deleted accounts", purged)
+        except Exception:  # retried at the next tick; the worker itself goes on
+            log.exception("account purge failed")
+        await asyncio.sleep(every_s)
+
+
 async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurrency: int = 2) -> None:
     """Process the jobs of one realm, with that realm's database credentials only."""
     connector = PsycopgConnector(conninfo=runtime.realm_url(realm), min_size=1, max_size=concurrency + 2)
@@ -82,6 +99,7 @@ async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurr
         async with app.open_async():
             await recover_stalled_jobs(app)
             sweeper = asyncio.create_task(_keep_recovering(app, STALLED_AFTER_S)) if wait else None
+            purger = asyncio.create_task(_keep_purging(runtime, realm, PURGE_EVERY_S)) if wait else None
             try:
                 await app.run_worker_async(
                     queues=[MEDIA_QUEUE],
@@ -93,5 +111,6 @@ async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurr
                     stalled_worker_timeout=STALLED_AFTER_S,
                 )
             finally:
-                if sweeper is not None:
-                    sweeper.cancel()
+                for side_task in (sweeper, purger):
+                    if side_task is not None:
+                        side_task.cancel()

@@ -2,6 +2,7 @@
 
 from reelm.accounts.models import AuthSession, HandleEntry, User
 from reelm.audit.models import DirectoryAuditOutbox, RealmAuditOutbox
+from reelm.crypto.models import UserKey  # users' wrapped data keys
 from reelm.db import DirectoryBase, RealmBase
 from reelm.realms.models import RealmCapability  # service switches
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
@@ -26,6 +27,7 @@ __all__ = [
     "Rendition",
     "StaffRole",
     "User",
+    "UserKey",
     "Video",
     "VideoLike",
 ]

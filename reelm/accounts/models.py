@@ -37,9 +37,13 @@ class User(RealmBase):
     video_count: Mapped[int] = public(Integer, default=0)
     likes_received: Mapped[int] = public(BigInteger, default=0)
 
-    email: Mapped[str] = protected(String(254), unique=True)
+    # AES-256-GCM under the user's field key (reelm.crypto.fields); look-ups go through the blind index.
+    email: Mapped[bytes] = protected(LargeBinary)
+    email_index: Mapped[bytes] = protected(LargeBinary, unique=True)
     password_hash: Mapped[str] = protected(Text)
     country: Mapped[str] = protected(String(2))
+    # Set when the user deleted the account; the purge shreds the key and removes the rows after it.
+    deletion_due_at: Mapped[datetime | None] = protected(TZ)
 
 
 class AuthSession(RealmBase):
@@ -53,5 +57,6 @@ class AuthSession(RealmBase):
     kind: Mapped[str] = protected(String(8))  # "web" (cookie + CSRF) or "api" (bearer)
     created_at: Mapped[datetime] = protected(TZ, default=utcnow)
     expires_at: Mapped[datetime] = protected(TZ)
-    ip: Mapped[str | None] = protected(String(45))
-    user_agent: Mapped[str | None] = protected(String(300))
+    # Both encrypted like users.email.
+    ip: Mapped[bytes | None] = protected(LargeBinary)
+    user_agent: Mapped[bytes | None] = protected(LargeBinary)

@@ -13,14 +13,31 @@ from fastapi.params import File
 from reelm import ids
 from reelm.accounts import avatars, service
 from reelm.accounts.models import User
-from reelm.accounts.schemas import LogInIn, MeOut, ProfileOut, ProfileUpdateIn, SignUpIn, TokenOut
+from reelm.accounts.schemas import (
+    DeletionIn,
+    DeletionOut,
+    LogInIn,
+    MeOut,
+    ProfileOut,
+    ProfileUpdateIn,
+    SignUpIn,
+    TokenOut,
+)
 from reelm.ratelimit import RateLimiter
 from reelm.realms.deps import CapabilityRoute, check_capability, require_capability
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
 from reelm.social.service import is_following
 from reelm.videos.cards import media_url
-from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep, client_ip, forget_session
+from reelm.web.deps import (
+    Limiter,
+    RuntimeDep,
+    UserViewer,
+    ViewerDep,
+    client_ip,
+    forget_session,
+    forget_user_sessions,
+)
 from reelm.web.problems import not_found
 
 # The route class checks the profile_edit switch before an avatar upload is read.
@@ -44,8 +61,18 @@ def profile_out(realm: str, user: User, *, is_following: bool | None = None) -> 
     )
 
 
-def me_out(realm: str, user: User) -> MeOut:
-    return MeOut(**profile_out(realm, user).model_dump(), email=user.email, country=user.country)
+def me_out(realm: str, user: User, email: str) -> MeOut:
+    """The owner's own view; `email` is the decrypted address (see service.read_email)."""
+    return MeOut(
+        **profile_out(realm, user).model_dump(),
+        email=email,
+        country=user.country,
+        deletion_due_at=user.deletion_due_at,
+    )
+
+
+async def my_view(runtime: Runtime, realm: str, user: User) -> MeOut:
+    return me_out(realm, user, await service.read_email(runtime, realm, user))
 
 
 async def sign_up(runtime: Runtime, limiter: Limiter, request: Request, body: SignUpIn) -> User:
@@ -69,7 +96,7 @@ def limit_logins(runtime: Runtime, limiter: RateLimiter, request: Request) -> No
 @router.post("/accounts", status_code=201, response_model=MeOut)
 async def create_account(runtime: RuntimeDep, limiter: Limiter, request: Request, body: SignUpIn) -> MeOut:
     user = await sign_up(runtime, limiter, request, body)
-    return me_out(runtime.settings.realm_for_country(body.country), user)
+    return await my_view(runtime, runtime.settings.realm_for_country(body.country), user)
 
 
 @router.post("/sessions", status_code=201, response_model=TokenOut)
@@ -97,9 +124,22 @@ async def delete_session(runtime: RuntimeDep, viewer: UserViewer, request: Reque
 
 
 @router.get("/me", response_model=MeOut)
-async def get_me(viewer: UserViewer) -> MeOut:
+async def get_me(runtime: RuntimeDep, viewer: UserViewer) -> MeOut:
     assert viewer.user is not None
-    return me_out(viewer.realm, viewer.user)
+    return await my_view(runtime, viewer.realm, viewer.user)
+
+
+@router.delete("/me", status_code=202, response_model=DeletionOut)
+async def delete_me(
+    runtime: RuntimeDep, limiter: Limiter, viewer: UserViewer, request: Request, body: DeletionIn
+) -> DeletionOut:
+    """Delete the account: every session ends now; after the grace period its data key is destroyed
+    and its data removed. Logging in again before then cancels the deletion."""
+    assert viewer.user is not None
+    limit_logins(runtime, limiter, request)  # the password check must not become a guessing oracle
+    due = await service.do_request_deletion(runtime, viewer.realm, viewer.user, body.password)
+    forget_user_sessions(request, viewer.user.id)
+    return DeletionOut(deletion_due_at=due)
 
 
 @router.patch("/me", response_model=MeOut, dependencies=[require_capability(Capability.PROFILE_EDIT)])
@@ -112,7 +152,7 @@ async def update_me(
             session, viewer.user, display_name=body.display_name, bio=body.bio, avatar_key=None
         )
     forget_session(request, viewer.token or "")
-    return me_out(viewer.realm, user)
+    return await my_view(runtime, viewer.realm, user)
 
 
 async def store_avatar(runtime: Runtime, realm: str, user_id: int, file: UploadFile) -> str:
@@ -147,7 +187,7 @@ async def put_avatar(
             session, viewer.user, display_name=None, bio=None, avatar_key=key
         )
     forget_session(request, viewer.token or "")
-    return me_out(viewer.realm, user)
+    return await my_view(runtime, viewer.realm, user)
 
 
 @router.get("/users/{handle}", response_model=ProfileOut)

@@ -45,6 +45,15 @@ class ProfileOut(BaseModel):
 class MeOut(ProfileOut):
     email: str
     country: str
+    deletion_due_at: datetime | None = None  # set while a deletion is pending
+
+
+class DeletionIn(BaseModel):
+    password: str = Field(min_length=1, max_length=200, description="the account's password, again")
+
+
+class DeletionOut(BaseModel):
+    deletion_due_at: datetime
 
 
 class ProfileUpdateIn(BaseModel):

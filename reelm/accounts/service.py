@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids, security
 from reelm.accounts.models import AuthSession, HandleEntry, User
+from reelm.crypto.fields import UserCipher
+from reelm.crypto.service import do_create_user_key, user_cipher
 from reelm.runtime import Runtime
 from reelm.text import check_handle, clean_text, invalid
 from reelm.web.problems import Problem
@@ -67,12 +69,14 @@ async def _check_email_free(runtime: Runtime, email: str) -> None:
     """E-mail addresses identify one account across all realms, since log-in accepts them.
 
     Each realm answers from its own database whether the address is in use: one bit, and no protected
-    value leaves its realm. Within a realm a unique index closes the race between two sign-ups; across
+    value leaves its realm. Each realm compares its own keyed blind index, never the address itself.
+    Within a realm a unique index on it closes the race between two sign-ups; across
     realms, two simultaneous sign-ups with one address in different countries could both pass.
     """
     for realm in runtime.settings.realm_names:
         async with runtime.databases.sessionmaker(realm)() as session:
-            if await session.scalar(select(User.id).where(User.email == email)) is not None:
+            index = runtime.keys.realm(realm).email_index(email)
+            if await session.scalar(select(User.id).where(User.email_index == index)) is not None:
                 raise Problem(409, "email-taken", *EMAIL_TAKEN)
 
 
@@ -89,21 +93,27 @@ async def do_sign_up(
 
     await _check_email_free(runtime, email)
     await _reserve_handle(runtime, handle, user_id, realm)
+    keys = runtime.keys.realm(realm)
     try:
         async with runtime.databases.transaction(realm) as session:
+            # The data key commits with the user row, so no user ever exists without one.
+            cipher = await do_create_user_key(session, keys, user_id)
             user = User(
                 id=user_id,
                 handle=handle,
                 display_name=name,
-                email=email,
+                email=cipher.seal("users.email", email),
+                email_index=keys.email_index(email),
                 password_hash=security.hash_password(password),
                 country=country,
             )
             session.add(user)
     except IntegrityError as exc:
+        keys.shreds.destroy(user_id)  # the secret of a user that was never created
         await _release_handle(runtime, handle, user_id)
         raise Problem(409, "email-taken", *EMAIL_TAKEN) from exc
     except BaseException:
+        keys.shreds.destroy(user_id)
         await _release_handle(runtime, handle, user_id)
         raise
     async with runtime.databases.transaction(None) as directory:
@@ -131,8 +141,9 @@ async def _find_login(runtime: Runtime, login: str) -> tuple[str, User] | None:
     if "@" in login.lstrip("@"):
         # E-mail addresses are protected and live only in their home realm; each realm checks its own.
         for realm in runtime.settings.realm_names:
+            index = runtime.keys.realm(realm).email_index(login)
             async with runtime.databases.sessionmaker(realm)() as session:
-                user = await session.scalar(select(User).where(User.email == login))
+                user = await session.scalar(select(User).where(User.email_index == index))
             if user is not None:
                 return realm, user
         return None
@@ -154,17 +165,48 @@ async def do_log_in(
         )
     realm, user = found
     token = security.new_session_token(realm)
-    auth = AuthSession(
-        token_hash=security.token_digest(token),
-        user_id=user.id,
-        kind=kind,
-        expires_at=datetime.now(UTC) + timedelta(days=runtime.settings.session_days),
-        ip=ip,
-        user_agent=(user_agent or "")[:300] or None,
-    )
     async with runtime.databases.transaction(realm) as session:
+        cipher = await user_cipher(session, runtime.keys.realm(realm), user.id)
+        auth = AuthSession(
+            token_hash=security.token_digest(token),
+            user_id=user.id,
+            kind=kind,
+            expires_at=datetime.now(UTC) + timedelta(days=runtime.settings.session_days),
+            ip=cipher.seal_optional("sessions.ip", ip),
+            user_agent=cipher.seal_optional("sessions.user_agent", (user_agent or "")[:300] or None),
+        )
         session.add(auth)
+        if user.deletion_due_at is not None:
+            # Logging in during the grace period is the way back: the deletion is called off.
+            await session.execute(update(User).where(User.id == user.id).values(deletion_due_at=None))
+            user.deletion_due_at = None
     return token, auth, user
+
+
+async def cipher_of(runtime: Runtime, realm: str, user_id: int) -> UserCipher:
+    """The user's cipher, read in its own short transaction (for pages and API answers)."""
+    async with runtime.databases.sessionmaker(realm)() as session:
+        return await user_cipher(session, runtime.keys.realm(realm), user_id)
+
+
+async def read_email(runtime: Runtime, realm: str, user: User) -> str:
+    return (await cipher_of(runtime, realm, user.id)).open("users.email", user.email)
+
+
+async def do_request_deletion(runtime: Runtime, realm: str, user: User, password: str) -> datetime:
+    """Schedule the account's deletion after the grace period and end every session of it.
+
+    The password is asked again: a stolen session alone must not be able to erase an account. The purge
+    (reelm.accounts.deletion) does the irreversible part once the grace period is over.
+    """
+    async with runtime.databases.transaction(realm) as session:
+        current = await session.get(User, user.id, with_for_update=True)
+        if current is None or not security.verify_password(current.password_hash, password):
+            raise Problem(403, "bad-password", "Wrong password", "The password is wrong.")
+        due = datetime.now(UTC) + timedelta(days=runtime.settings.deletion_grace_days)
+        current.deletion_due_at = due
+        await session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+    return due
 
 
 async def resolve_session(runtime: Runtime, token: str) -> tuple[str, User, AuthSession] | None:

@@ -21,6 +21,7 @@ from reelm import ids
 from reelm.accounts.models import AuthSession, HandleEntry, User
 from reelm.accounts.service import resolve_handle
 from reelm.audit.service import JUSTIFICATION, STAFF_ACCESS, STAFF_ROLE_CHANGE, pseudonym, record_event
+from reelm.crypto.service import user_cipher
 from reelm.runtime import Runtime
 from reelm.staff import policy
 from reelm.staff.models import AccessJustification, JustificationStatus, Purpose, Role, StaffRole
@@ -500,19 +501,21 @@ async def do_read_protected(
                 .order_by(AuthSession.created_at.desc())
             )
         ).all()
+        # Decrypted only here, after the logged decision allowed the read.
+        cipher = await user_cipher(session, runtime.keys.realm(realm), user.id)
     return ProtectedOut(
         user_id=str(user.id),
         handle=user.handle,
         realm=realm,
-        email=user.email,
+        email=cipher.open("users.email", user.email),
         country=user.country,
         sessions=[
             SessionOut(
                 kind=s.kind,
                 created_at=s.created_at,
                 expires_at=s.expires_at,
-                ip=s.ip,
-                user_agent=s.user_agent,
+                ip=cipher.open_optional("sessions.ip", s.ip),
+                user_agent=cipher.open_optional("sessions.user_agent", s.user_agent),
             )
             for s in sessions
         ],

@@ -230,23 +230,47 @@ def build_tiles(old_size: int, leaf_hashes: Sequence[bytes], old_partials: Mappi
 # --- Reading hashes from tiles --------------------------------------------------------------------------
 
 
+def tile_levels(hashes: Sequence[bytes]) -> list[list[bytes]]:
+    """Every complete node inside a tile: level h holds the roots of its aligned runs of 2**h hashes."""
+    levels = [list(hashes)]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append([merkle.node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+    return levels
+
+
 class TileCache:
-    """An LRU of full tiles' hashes for one log, keyed by (level, index): full tiles never change."""
+    """An LRU of full tiles for one log, keyed by (level, index): full tiles never change.
+
+    Besides a tile's hashes it keeps the nodes inside the tile once a reader has needed them, so a
+    shared cache serves the upper part of every proof without hashing.
+    """
 
     def __init__(self, capacity: int = 64) -> None:
         if capacity < 1:
             raise ValueError("tile cache capacity must be positive")
         self.capacity = capacity
-        self._tiles: OrderedDict[tuple[int, int], list[bytes]] = OrderedDict()
+        self._tiles: OrderedDict[tuple[int, int], list[list[bytes]]] = OrderedDict()
+
+    def _levels(self, level: int, index: int) -> list[list[bytes]] | None:
+        levels = self._tiles.get((level, index))
+        if levels is not None:
+            self._tiles.move_to_end((level, index))
+        return levels
 
     def get(self, level: int, index: int) -> list[bytes] | None:
-        hashes = self._tiles.get((level, index))
-        if hashes is not None:
-            self._tiles.move_to_end((level, index))
-        return hashes
+        levels = self._levels(level, index)
+        return None if levels is None else levels[0]
+
+    def levels(self, level: int, index: int) -> list[list[bytes]] | None:
+        """The tile's hashes (level 0) and the nodes inside it, computed on first use."""
+        levels = self._levels(level, index)
+        if levels is not None and len(levels) == 1 and len(levels[0]) > 1:
+            levels[1:] = tile_levels(levels[0])[1:]
+        return levels
 
     def put(self, level: int, index: int, hashes: list[bytes]) -> None:
-        self._tiles[(level, index)] = hashes
+        self._tiles[(level, index)] = [hashes]
         self._tiles.move_to_end((level, index))
         while len(self._tiles) > self.capacity:
             self._tiles.popitem(last=False)
@@ -267,6 +291,7 @@ class TileHashReader:
         self._fetch = fetch_tile
         self._cache = cache if cache is not None else TileCache()
         self._partials: dict[tuple[int, int], list[bytes]] = {}
+        self._partial_levels: dict[tuple[int, int], list[list[bytes]]] = {}
 
     def _width(self, level: int, index: int) -> int:
         full, partial = divmod(_level_count(self.size, level), TILE_WIDTH)
@@ -289,15 +314,26 @@ class TileHashReader:
             self._partials[(level, index)] = hashes
         return hashes
 
+    async def _tile_levels(self, level: int, index: int) -> list[list[bytes]]:
+        hashes = await self.tile(level, index)
+        if len(hashes) == TILE_WIDTH:
+            levels = self._cache.levels(level, index)
+            if levels is not None:
+                return levels
+        key = (level, index)
+        if key not in self._partial_levels:
+            self._partial_levels[key] = tile_levels(hashes)
+        return self._partial_levels[key]
+
     async def node(self, height: int, index: int) -> bytes:
         level, height_in_tile = divmod(height, TILE_HEIGHT)
         first = index << height_in_tile  # the node's first hash at this level
-        count = 1 << height_in_tile
         tile_index, offset = divmod(first, TILE_WIDTH)
-        hashes = await self.tile(level, tile_index)
-        if offset + count > len(hashes):
+        levels = await self._tile_levels(level, tile_index)
+        position = offset >> height_in_tile
+        if height_in_tile >= len(levels) or position >= len(levels[height_in_tile]):
             raise ValueError(f"node ({height}, {index}) is not complete in a tree of size {self.size}")
-        return merkle.root_of(hashes[offset : offset + count])
+        return levels[height_in_tile][position]
 
 
 # --- Entry bundles --------------------------------------------------------------------------------------

@@ -18,11 +18,13 @@ log = logging.getLogger(__name__)
 TIMEOUT_S = 5.0
 
 
-def store_tile_reader(store: RealmStore, size: int) -> tiles.TileHashReader:
+def store_tile_reader(
+    store: RealmStore, size: int, cache: tiles.TileCache | None = None
+) -> tiles.TileHashReader:
     async def fetch(level: int, index: int, width: int) -> bytes:
         return await store.read("log/" + tiles.tile_path(level, index, width))
 
-    return tiles.TileHashReader(fetch, size)
+    return tiles.TileHashReader(fetch, size, cache)
 
 
 class WitnessClient:

@@ -28,6 +28,7 @@ from reelm.staff.routes import router as staff_router  # staff access (Cedar-gat
 from reelm.transparency.log import Sequencer, keep_sequencing, record_deployment
 from reelm.transparency.routes import api as log_api
 from reelm.transparency.routes import router as log_router
+from reelm.transparency.tiles import TileCache
 from reelm.videos.routes import router as videos_router
 from reelm.web import pages
 from reelm.web.deps import RuntimeDep
@@ -116,6 +117,8 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
     app.state.log_store = sequencer.store
     app.state.log_signer = sequencer.signer
     app.state.log_origin = sequencer.origin
+    # Full tiles never change: one cache for every proof request (256 tiles and their nodes, ~9 MB).
+    app.state.log_tile_cache = TileCache(capacity=256)
     metrics = Metrics()
     app.state.metrics = metrics
     install_handlers(app)

@@ -83,6 +83,13 @@ def forget_session(request: Request, token: str) -> None:
     request.app.state.session_cache.pop(token, None)
 
 
+def forget_user_sessions(request: Request, user_id: int) -> None:
+    """Evict every cached session of one user (after a log-out everywhere)."""
+    cache: dict[str, tuple[float, tuple[str, User, AuthSession]]] = request.app.state.session_cache
+    for token in [t for t, (_, (_, user, _)) in cache.items() if user.id == user_id]:
+        cache.pop(token, None)
+
+
 async def identify(request: Request, runtime: Runtime) -> Viewer | None:
     """Who the token or cookie names, without the CSRF check and without reading the body.
 

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from reelm import ids
 from reelm.accounts import service as accounts
-from reelm.accounts.routes import get_user, limit_logins, me_out, sign_up, store_avatar
+from reelm.accounts.routes import get_user, limit_logins, my_view, sign_up, store_avatar
 from reelm.accounts.schemas import SignUpIn
 from reelm.audit.service import entries_about
 from reelm.realms.deps import refusal
@@ -359,7 +359,7 @@ async def _settings_page(
         viewer,
         "settings.html",
         problem.status if problem else 200,
-        me=me_out(viewer.realm, viewer.user).model_dump(mode="json"),
+        me=(await my_view(runtime, viewer.realm, viewer.user)).model_dump(mode="json"),
         error=problem.detail if problem else None,
         saved=False,
         access_log=[{"index": index, "entry": entry} for index, entry in entries],

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from reelm.accounts.models import AuthSession, HandleEntry, User
+from reelm.accounts.service import read_email
 from tests import clips
 from tests.conftest import PASSWORD, make_account
 
@@ -82,7 +83,9 @@ async def test_signup_picks_home_realm_from_country_and_writes_only_there(client
         expected = [h for h, (_, home) in homes.items() if home == realm]
         assert [u.handle for u in users] == expected
         for user in users:
-            assert user.email == f"{user.handle}@example.org"
+            # Stored encrypted; it reads back only through the user's key.
+            assert f"{user.handle}@example.org".encode() not in user.email
+            assert await read_email(runtime, realm, user) == f"{user.handle}@example.org"
             assert user.password_hash != PASSWORD
             assert user.password_hash.startswith("$argon2")
 
@@ -111,7 +114,9 @@ async def test_duplicate_handle_is_refused_case_insensitively(client, runtime):
     also_taken = await sign_up(client, "@alice", email="third@example.org")
     assert_problem(also_taken, 409, "handle-taken")
     assert await row_counts(runtime) == before
-    assert [u.email for u in await realm_users(runtime, "us")] == ["alice@example.org"]
+    assert [await read_email(runtime, "us", u) for u in await realm_users(runtime, "us")] == [
+        "alice@example.org"
+    ]
 
 
 async def test_duplicate_email_is_refused_and_releases_the_handle(client, runtime):

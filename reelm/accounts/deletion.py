@@ -1,0 +1,99 @@
+"""The purge: deleted accounts whose grace period is over lose their key, their rows and their files.
+
+Each step is idempotent and the account stays "due" until its row is gone, so a purge that crashes
+half-way is finished by the next one. The order puts the irreversible, privacy-relevant step first:
+destroying the user's shred secret (reelm.crypto.keys) makes every copy of their encrypted fields
+unreadable, including database dumps taken earlier, before anything else is touched.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reelm.accounts.models import HandleEntry, User
+from reelm.audit.service import pseudonym, record_event
+from reelm.crypto.service import do_destroy_user_key
+from reelm.runtime import Runtime
+from reelm.social.models import Follow, VideoLike
+from reelm.videos.models import Video
+
+ACCOUNT_DELETION = "account.deletion"
+
+
+async def due_accounts(runtime: Runtime, realm: str, now: datetime, limit: int) -> list[int]:
+    async with runtime.databases.sessionmaker(realm)() as session:
+        rows = await session.scalars(
+            select(User.id).where(User.deletion_due_at <= now).order_by(User.deletion_due_at).limit(limit)
+        )
+        return list(rows)
+
+
+async def purge_account(runtime: Runtime, realm: str, user_id: int, now: datetime) -> bool:
+    """Shred and remove one account if it is (still) due; False if it was not."""
+    keys = runtime.keys.realm(realm)
+    async with runtime.databases.transaction(realm) as session:
+        user = await session.get(User, user_id, with_for_update=True)
+        # Re-checked under the lock: a log-in may have cancelled the deletion since it was listed.
+        if user is None or user.deletion_due_at is None or user.deletion_due_at > now:
+            return False
+        await do_destroy_user_key(session, keys, user_id)
+        video_ids = list(await session.scalars(select(Video.id).where(Video.owner_id == user_id)))
+        store = runtime.storage.realm(realm)
+        for video_id in video_ids:
+            await store.delete_prefix(f"videos/{video_id}/")
+        await store.delete_prefix(f"avatars/{user_id}/")
+        # The handle goes before the row, so no moment exists where it resolves to a removed account.
+        async with runtime.databases.transaction(None) as directory:
+            await directory.execute(delete(HandleEntry).where(HandleEntry.user_id == user_id))
+        followed = list(
+            await session.scalars(select(Follow.followee_id).where(Follow.follower_id == user_id))
+        )
+        followers = list(
+            await session.scalars(select(Follow.follower_id).where(Follow.followee_id == user_id))
+        )
+        liked = list(await session.scalars(select(VideoLike.video_id).where(VideoLike.user_id == user_id)))
+        # Videos, renditions, comments, likes, follows and sessions go with the row (ON DELETE CASCADE).
+        await session.delete(user)
+        await session.flush()  # the cascade must have run before the counts below are recomputed
+        await _recount(session, followed, followers, liked)
+        await record_event(
+            session,
+            realm=realm,
+            event_type=ACCOUNT_DELETION,
+            actor={"kind": "system", "id": "accounts.purge"},
+            subject=pseudonym(runtime.settings.secret_key, realm, user_id),
+            details={"data_key": "destroyed", "videos": len(video_ids)},
+        )
+    return True
+
+
+async def _recount(
+    session: AsyncSession, followed: list[int], followers: list[int], liked: list[int]
+) -> None:
+    """Other people's counters that counted the removed account."""
+    if followed:
+        count = select(func.count()).where(Follow.followee_id == User.id).scalar_subquery()
+        await session.execute(update(User).where(User.id.in_(followed)).values(follower_count=count))
+    if followers:
+        count = select(func.count()).where(Follow.follower_id == User.id).scalar_subquery()
+        await session.execute(update(User).where(User.id.in_(followers)).values(following_count=count))
+    if liked:
+        count = select(func.count()).where(VideoLike.video_id == Video.id).scalar_subquery()
+        await session.execute(update(Video).where(Video.id.in_(liked)).values(like_count=count))
+
+
+async def purge_due_accounts(
+    runtime: Runtime, realm: str, *, now: datetime | None = None, batch: int = 100
+) -> int:
+    """Purge every account of the realm whose deletion is due; returns how many were purged."""
+    now = now or datetime.now(UTC)
+    purged = 0
+    while due := await due_accounts(runtime, realm, now, batch):
+        results = [await purge_account(runtime, realm, user_id, now) for user_id in due]
+        purged += sum(results)
+        if not any(results):
+            break  # all cancelled meanwhile; nothing more to do in this run
+    return purged
