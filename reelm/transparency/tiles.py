@@ -240,38 +240,40 @@ def tile_levels(hashes: Sequence[bytes]) -> list[list[bytes]]:
 
 
 class TileCache:
-    """An LRU of full tiles for one log, keyed by (level, index): full tiles never change.
+    """An LRU of tiles for one log, keyed by (level, index, width).
 
-    Besides a tile's hashes it keeps the nodes inside the tile once a reader has needed them, so a
-    shared cache serves the upper part of every proof without hashing.
+    Every tile path is immutable, partial ones included (the width is part of the path), so one cache
+    can serve every request. Besides a tile's hashes it keeps the nodes inside the tile once a reader
+    has needed them, so the upper part of every proof needs no hashing.
     """
 
     def __init__(self, capacity: int = 64) -> None:
         if capacity < 1:
             raise ValueError("tile cache capacity must be positive")
         self.capacity = capacity
-        self._tiles: OrderedDict[tuple[int, int], list[list[bytes]]] = OrderedDict()
+        self._tiles: OrderedDict[TileKey, list[list[bytes]]] = OrderedDict()
 
-    def _levels(self, level: int, index: int) -> list[list[bytes]] | None:
-        levels = self._tiles.get((level, index))
+    def _levels(self, key: TileKey) -> list[list[bytes]] | None:
+        levels = self._tiles.get(key)
         if levels is not None:
-            self._tiles.move_to_end((level, index))
+            self._tiles.move_to_end(key)
         return levels
 
-    def get(self, level: int, index: int) -> list[bytes] | None:
-        levels = self._levels(level, index)
+    def get(self, level: int, index: int, width: int = TILE_WIDTH) -> list[bytes] | None:
+        levels = self._levels((level, index, width))
         return None if levels is None else levels[0]
 
-    def levels(self, level: int, index: int) -> list[list[bytes]] | None:
+    def levels(self, level: int, index: int, width: int = TILE_WIDTH) -> list[list[bytes]] | None:
         """The tile's hashes (level 0) and the nodes inside it, computed on first use."""
-        levels = self._levels(level, index)
+        levels = self._levels((level, index, width))
         if levels is not None and len(levels) == 1 and len(levels[0]) > 1:
             levels[1:] = tile_levels(levels[0])[1:]
         return levels
 
-    def put(self, level: int, index: int, hashes: list[bytes]) -> None:
-        self._tiles[(level, index)] = [hashes]
-        self._tiles.move_to_end((level, index))
+    def put(self, level: int, index: int, hashes: list[bytes], width: int = TILE_WIDTH) -> None:
+        key = (level, index, width)
+        self._tiles[key] = [hashes]
+        self._tiles.move_to_end(key)
         while len(self._tiles) > self.capacity:
             self._tiles.popitem(last=False)
 
@@ -290,8 +292,6 @@ class TileHashReader:
         self.size = size
         self._fetch = fetch_tile
         self._cache = cache if cache is not None else TileCache()
-        self._partials: dict[tuple[int, int], list[bytes]] = {}
-        self._partial_levels: dict[tuple[int, int], list[list[bytes]]] = {}
 
     def _width(self, level: int, index: int) -> int:
         full, partial = divmod(_level_count(self.size, level), TILE_WIDTH)
@@ -304,26 +304,18 @@ class TileHashReader:
     async def tile(self, level: int, index: int) -> list[bytes]:
         """The hashes of tile `index` at `level` as this tree size has it."""
         width = self._width(level, index)
-        cached = self._cache.get(level, index) if width == TILE_WIDTH else self._partials.get((level, index))
+        cached = self._cache.get(level, index, width)
         if cached is not None:
             return cached
         hashes = split_tile(await self._fetch(level, index, width), width)
-        if width == TILE_WIDTH:
-            self._cache.put(level, index, hashes)
-        else:
-            self._partials[(level, index)] = hashes
+        self._cache.put(level, index, hashes, width)
         return hashes
 
     async def _tile_levels(self, level: int, index: int) -> list[list[bytes]]:
         hashes = await self.tile(level, index)
-        if len(hashes) == TILE_WIDTH:
-            levels = self._cache.levels(level, index)
-            if levels is not None:
-                return levels
-        key = (level, index)
-        if key not in self._partial_levels:
-            self._partial_levels[key] = tile_levels(hashes)
-        return self._partial_levels[key]
+        levels = self._cache.levels(level, index, len(hashes))
+        # Evicted in between only under a tiny cache: compute without caching then.
+        return levels if levels is not None else tile_levels(hashes)
 
     async def node(self, height: int, index: int) -> bytes:
         level, height_in_tile = divmod(height, TILE_HEIGHT)

@@ -209,7 +209,7 @@ async def test_tile_reader_serves_every_node_of_a_tree() -> None:
             assert await reader.node(height, index) == root_of(span)
 
 
-async def test_full_tiles_are_cached_and_partial_ones_only_per_size() -> None:
+async def test_tiles_are_cached_by_width_so_partial_ones_are_shared_too() -> None:
     leaves = [leaf_hash(str(i).encode()) for i in range(300)]
     store = TileStore()
     _grow(store, leaves, [300])
@@ -220,9 +220,15 @@ async def test_full_tiles_are_cached_and_partial_ones_only_per_size() -> None:
     await reader.node(0, 3)
     await reader.node(0, 291)
     assert store.fetches == 2
-    assert len(cache) == 1  # only the full tile goes into the shared cache
+    assert len(cache) == 2  # the full tile and the partial one of width 44
     await TileHashReader(store.fetch, 300, cache).node(0, 5)
+    await TileHashReader(store.fetch, 300, cache).node(0, 299)
     assert store.fetches == 2
+    # A bigger tree has a wider partial tile: a different path, fetched anew, never the stale one.
+    bigger = [*leaves, leaf_hash(b"more")]
+    store.write(build_tiles(300, bigger[300:], store.partials(300, 301)))
+    assert await TileHashReader(store.fetch, 301, cache).node(0, 300) == bigger[300]
+    assert store.fetches == 3
 
 
 def test_tile_cache_evicts_the_least_recently_used() -> None:
