@@ -21,10 +21,7 @@ import asyncio
 import contextlib
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +34,6 @@ from pathlib import Path
 
 import httpx
 import psutil
-import uvicorn
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import update
@@ -46,6 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # Importing the embedded PostgreSQL creates its lock, which warns when XDG_RUNTIME_DIR is unset (containers,
 # CI): harmless, and the tests ignore it too. It fires at import, hence before the reelm imports.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
+from benchserver import HOST, free_port, run_app, start_server, stop_server
 
 from reelm import ids
 from reelm.accounts.models import User
@@ -63,7 +61,6 @@ PAGE_SIZE = 10
 REALM = "us"
 CREATORS = 20
 PASSWORD = "bench-password-0123"
-HOST = "127.0.0.1"
 BASELINE_PATH = "/bench/constant"
 FEED_PATH = f"/api/v1/feed/for-you?limit={PAGE_SIZE}"
 CONSTANT = {"items": [], "ok": True}
@@ -190,44 +187,7 @@ def serve(port: int, data_dir: Path) -> None:
     app.add_api_route(BASELINE_PATH, constant, methods=["GET"], include_in_schema=False)
     # First in the route table, so the baseline is the app's floor and route matching is charged to the feed.
     app.router.routes.insert(0, app.router.routes.pop())
-    # uvicorn re-raises SIGTERM after its graceful shutdown; the default action would skip atexit, leaving
-    # this process listed as a user of the embedded PostgreSQL, which would then outlive the benchmark.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(app, host=HOST, port=port, workers=1, log_level="warning", access_log=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_server(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--serve", str(port), str(data_dir)]
-    server = subprocess.Popen(command)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"server exited with status {server.returncode}")
-        try:
-            if httpx.get(f"http://{HOST}:{port}/healthz", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass  # not listening yet
-        time.sleep(0.2)
-    stop_server(server)
-    raise RuntimeError("server did not become healthy within 60 s")
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    # SIGTERM lets uvicorn shut down and the child drop its handle on the embedded PostgreSQL.
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    run_app(app, port)
 
 
 # --- load ------------------------------------------------------------------------------------------------
@@ -438,7 +398,7 @@ def bench(options: argparse.Namespace, data_dir: Path) -> dict[str, list[Phase]]
     try:
         token = asyncio.run(seed(runtime, random.Random(options.seed), options.videos))
         port = free_port()
-        server = start_server(port, data_dir)
+        server = start_server(Path(__file__).resolve(), port, data_dir)
         try:
             meter = CpuMeter(server.pid, runtime.server.get_pid() if runtime.server else None)
             return asyncio.run(load(port, token, options, meter))

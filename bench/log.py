@@ -38,8 +38,6 @@ import contextlib
 import os
 import random
 import resource
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,7 +51,6 @@ from typing import Any
 
 import httpx
 import psutil
-import uvicorn
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
@@ -62,6 +59,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # Importing the embedded PostgreSQL creates its lock, which warns when XDG_RUNTIME_DIR is unset (containers,
 # CI): harmless, and the tests ignore it too. It fires at import, hence before the reelm imports.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
+from benchserver import HOST, free_port, run_app, start_server, stop_server
 
 from reelm.audit.service import STAFF_ACCESS, canonical, pseudonym, record_event
 from reelm.runtime import Runtime
@@ -75,7 +74,6 @@ from reelm.transparency.note import Verifier
 from reelm.transparency.witnessing import store_tile_reader
 from reelm.web.app import create_app
 
-HOST = "127.0.0.1"
 ORIGIN = "bench.reelm/log"
 WRITERS = 4
 WRITE_BATCH = 50
@@ -256,44 +254,7 @@ def serve(port: int, data_dir: Path) -> None:
     """--serve mode: the app in one uvicorn worker."""
     runtime = Runtime.start(bench_settings(data_dir), apply_migrations=False)  # the parent migrated
     app = create_app(runtime, own_runtime=True)
-    # uvicorn re-raises SIGTERM after its graceful shutdown; the default action would skip atexit, leaving
-    # this process listed as a user of the embedded PostgreSQL, which would then outlive the benchmark.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(app, host=HOST, port=port, workers=1, log_level="warning", access_log=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_server(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--serve", str(port), str(data_dir)]
-    server = subprocess.Popen(command)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"server exited with status {server.returncode}")
-        try:
-            if httpx.get(f"http://{HOST}:{port}/healthz", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass  # not listening yet
-        time.sleep(0.2)
-    stop_server(server)
-    raise RuntimeError("server did not become healthy within 60 s")
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    # SIGTERM lets uvicorn shut down and the child drop its handle on the embedded PostgreSQL.
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    run_app(app, port)
 
 
 # --- step 2: inclusion proofs -----------------------------------------------------------------------------
@@ -630,7 +591,7 @@ def served_steps(options: argparse.Namespace, runtime: Runtime, data_dir: Path) 
     rng = random.Random(options.seed)
     sequencer = Sequencer(runtime)
     port = free_port()
-    server = start_server(port, data_dir)
+    server = start_server(Path(__file__).resolve(), port, data_dir)
     try:
         checkpoint, http = proof_latencies(
             port, Verifier.from_vkey(sequencer.signer.vkey), options.proofs, rng
