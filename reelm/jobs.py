@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 # The registry of tasks. Its connector is replaced by the realm's own when a worker starts; the web
 # process never uses it, because it defers through the connection of the request's transaction.
-job_app = App(connector=PsycopgConnector(), import_paths=["reelm.videos.tasks"])
+job_app = App(connector=PsycopgConnector(), import_paths=["reelm.videos.tasks", "reelm.exports.tasks"])
 
 MEDIA_QUEUE = "media"
 HEARTBEAT_S = 5.0

@@ -4,6 +4,7 @@ from reelm.accounts.models import AuthSession, HandleEntry, User
 from reelm.audit.models import DirectoryAuditOutbox, RealmAuditOutbox
 from reelm.crypto.models import UserKey  # users' wrapped data keys
 from reelm.db import DirectoryBase, RealmBase
+from reelm.exports.models import DataExport  # users' data archives
 from reelm.realms.models import RealmCapability  # service switches
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.staff.models import AccessJustification, StaffRole  # staff access
@@ -15,6 +16,7 @@ __all__ = [
     "AuthSession",
     "Comment",
     "CommentLike",
+    "DataExport",
     "DirectoryAuditOutbox",
     "DirectoryBase",
     "Follow",

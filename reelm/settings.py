@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = 10
     signups_per_hour: int = 20
     uploads_per_hour: int = 30
+    # An archive holds every original upload, so building one is costly: a few a day are plenty.
+    exports_per_day: int = 5
+    # How long a finished data export can be downloaded before it is refused (and may be removed).
+    export_days: float = Field(default=7.0, gt=0, le=30)
     cookie_secure: bool = False
 
     # Transparency log. The signing key is a note signer key (PRIVATE+KEY+name+id+key); demo mode

@@ -45,6 +45,7 @@ async def purge_account(runtime: Runtime, realm: str, user_id: int, now: datetim
         for video_id in video_ids:
             await store.delete_prefix(f"videos/{video_id}/")
         await store.delete_prefix(f"avatars/{user_id}/")
+        await store.delete_prefix(f"exports/{user_id}/")  # archives hold the same data
         # The handle goes before the row, so no moment exists where it resolves to a removed account.
         async with runtime.databases.transaction(None) as directory:
             await directory.execute(delete(HandleEntry).where(HandleEntry.user_id == user_id))

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from reelm.accounts.routes import router as accounts_router
 from reelm.db import libpq_url
+from reelm.exports.routes import router as exports_router
 from reelm.feed.routes import router as feed_router
 from reelm.feed.service import FeedRanker, GravityRanker
 from reelm.ratelimit import RateLimiter
@@ -124,7 +125,16 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
     install_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    routers = (accounts_router, videos_router, social_router, feed_router, log_api, staff_router, realms_api)
+    routers = (
+        accounts_router,
+        exports_router,
+        videos_router,
+        social_router,
+        feed_router,
+        log_api,
+        staff_router,
+        realms_api,
+    )
     for router in routers:
         api.include_router(router)
     app.include_router(api)

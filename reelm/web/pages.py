@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -17,6 +18,9 @@ from reelm.accounts import service as accounts
 from reelm.accounts.routes import get_user, limit_logins, my_view, sign_up, store_avatar
 from reelm.accounts.schemas import SignUpIn
 from reelm.audit.service import entries_about
+from reelm.exports.routes import request_export
+from reelm.exports.schemas import export_out
+from reelm.exports.service import is_expired, latest_export
 from reelm.realms.deps import refusal
 from reelm.realms.models import LABELS, Capability
 from reelm.runtime import Runtime
@@ -354,6 +358,8 @@ async def _settings_page(
 ) -> HTMLResponse:
     assert viewer.user is not None
     entries = await entries_about(runtime, viewer.realm, viewer.user.id)
+    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+        export = await latest_export(session, viewer.user.id)
     return render(
         request,
         viewer,
@@ -363,7 +369,28 @@ async def _settings_page(
         error=problem.detail if problem else None,
         saved=False,
         access_log=[{"index": index, "entry": entry} for index, entry in entries],
+        export=export_out(export, expired=is_expired(export, datetime.now(UTC))).model_dump(mode="json")
+        if export is not None
+        else None,
     )
+
+
+@router.post("/settings/export")
+async def export_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    limiter: Limiter,
+    viewer: ViewerDep,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    if viewer.user is None:
+        return _login_redirect(request)
+    try:
+        _check_form_csrf(request, csrf_token)
+        await request_export(runtime, limiter, viewer)
+    except Problem as problem:
+        return await _settings_page(request, runtime, viewer, problem)
+    return RedirectResponse("/settings#export", status_code=303)
 
 
 @router.post("/settings")

@@ -1,0 +1,168 @@
+"""Data exports through the API and a real worker: request, build, download, and who may do what."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from reelm.exports.models import DataExport
+from reelm.exports.tasks import build
+from tests.conftest import make_account, run_jobs
+from tests.factories import make_tiny_clip, publish
+from tests.web.test_security import browser_login
+
+PROBLEM_JSON = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return make_tiny_clip(tmp_path_factory.mktemp("exports"))
+
+
+async def request_export(client, account) -> str:
+    response = await client.post("/api/v1/me/exports", headers=account.auth)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["status"] == "requested"
+    assert body["download_url"] is None
+    return str(body["id"])
+
+
+async def test_export_holds_profile_activity_and_the_original_upload(client, runtime, clip):
+    alice = await make_account(client, "alice")
+    bob = await make_account(client, "bob")
+    video_id = await publish(client, runtime, alice, clip, caption="my first #clip")
+    bobs_video = await publish(client, runtime, bob, clip, caption="bob's clip")
+    posted = await client.post(
+        f"/api/v1/videos/{bobs_video}/comments", headers=alice.auth, json={"body": "nice one, bob"}
+    )
+    assert posted.status_code == 201, posted.text
+    assert (await client.post(f"/api/v1/videos/{bobs_video}/like", headers=alice.auth)).status_code == 200
+    assert (await client.post("/api/v1/users/bob/follow", headers=alice.auth)).status_code == 200
+
+    export_id = await request_export(client, alice)
+    await run_jobs(runtime, "us")
+
+    state = (await client.get(f"/api/v1/me/exports/{export_id}", headers=alice.auth)).json()
+    assert state["status"] == "ready"
+    assert state["progress"] == 100
+    assert state["download_url"] == f"/api/v1/me/exports/{export_id}/download"
+    expires = datetime.fromisoformat(state["expires_at"])
+    assert timedelta(days=6) < expires - datetime.now(UTC) <= timedelta(days=7)
+
+    download = await client.get(state["download_url"], headers=alice.auth)
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "application/zip"
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert download.headers["cache-control"] == "private, no-store"
+    archive = zipfile.ZipFile(io.BytesIO(download.content))
+    data = json.loads(archive.read("data.json"))
+    assert data["profile"]["email"] == "alice@example.org"
+    assert data["profile"]["country"] == "US"
+    # The session made by make_account logged in from the test client: its user agent is decrypted.
+    assert any(s["user_agent"] for s in data["sessions"])
+    assert [v["caption"] for v in data["videos"]] == ["my first #clip"]
+    assert [c["body"] for c in data["comments"]] == ["nice one, bob"]
+    assert [like["video_id"] for like in data["likes"]] == [bobs_video]
+    assert [(f["handle"], f["user_id"]) for f in data["following"]] == [("bob", bob.id)]
+
+    # The original, byte for byte, stored rather than recompressed; the poster beside it.
+    original = data["videos"][0]["original_file"]
+    assert archive.read(original) == clip.read_bytes()
+    assert archive.getinfo(original).compress_type == zipfile.ZIP_STORED
+    assert archive.read(data["videos"][0]["poster_file"]).startswith(b"\xff\xd8")
+    assert f"media/videos/{video_id}/original" == original
+
+    # Nobody else can read or download it, nor learn that it exists; anonymous callers must log in.
+    assert (await client.get(f"/api/v1/me/exports/{export_id}", headers=bob.auth)).status_code == 404
+    assert (await client.get(state["download_url"], headers=bob.auth)).status_code == 404
+    assert (await client.get(state["download_url"])).status_code == 401
+    # The archive is protected: the public media route does not serve it.
+    media = await client.get(f"/media/us/exports/{alice.id}/{export_id}.zip")
+    assert media.status_code == 404
+
+
+async def test_one_export_at_a_time_and_a_new_one_once_it_is_done(client, runtime):
+    alice = await make_account(client, "alice")
+    first = await request_export(client, alice)
+    again = await client.post("/api/v1/me/exports", headers=alice.auth)
+    assert again.status_code == 409
+    assert again.headers["content-type"].startswith(PROBLEM_JSON)
+    # Not ready yet: nothing to download.
+    assert (await client.get(f"/api/v1/me/exports/{first}/download", headers=alice.auth)).status_code == 409
+
+    await run_jobs(runtime, "us")
+    async with runtime.databases.sessionmaker("us")() as session:
+        built = await session.get(DataExport, int(first))
+    assert built is not None
+    assert built.status == "ready"
+    # A retried job (e.g. after its worker died) leaves a finished export as it is.
+    await build(runtime, "us", int(first))
+    async with runtime.databases.sessionmaker("us")() as session:
+        again_built = await session.get(DataExport, int(first))
+    assert again_built is not None
+    assert again_built.ready_at == built.ready_at
+    # Once the first is done, a new one may be requested.
+    second = await request_export(client, alice)
+    assert second != first
+
+
+async def test_expired_export_is_gone(client, runtime):
+    alice = await make_account(client, "alice")
+    export_id = await request_export(client, alice)
+    await run_jobs(runtime, "us")
+    async with runtime.databases.transaction("us") as session:
+        await session.execute(
+            update(DataExport)
+            .where(DataExport.id == int(export_id))
+            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+    download = await client.get(f"/api/v1/me/exports/{export_id}/download", headers=alice.auth)
+    assert download.status_code == 410
+    state = (await client.get(f"/api/v1/me/exports/{export_id}", headers=alice.auth)).json()
+    assert state["status"] == "expired"
+    assert state["download_url"] is None
+
+
+async def test_anonymous_cannot_request_an_export(client):
+    response = await client.post("/api/v1/me/exports")
+    assert response.status_code == 401
+    assert (await client.get("/api/v1/me/exports/123")).status_code == 401
+
+
+async def test_exports_are_rate_limited(client, runtime):
+    runtime.settings.exports_per_day = 1
+    alice = await make_account(client, "alice")
+    await request_export(client, alice)
+    await run_jobs(runtime, "us")
+    assert (await client.post("/api/v1/me/exports", headers=alice.auth)).status_code == 429
+
+
+async def test_settings_page_requests_and_links_the_export(client, runtime):
+    await make_account(client, "alice")
+    csrf = await browser_login(client, "alice")
+    page = await client.get("/settings")
+    assert "Download your data" in page.text
+    assert "Download archive" not in page.text
+
+    refused = await client.post("/settings/export", data={"csrf_token": "forged"})
+    assert refused.status_code == 403
+    requested = await client.post("/settings/export", data={"csrf_token": csrf})
+    assert requested.status_code == 303
+    building = await client.get("/settings")
+    assert "being prepared" in building.text
+    assert 'action="/settings/export"' not in building.text
+
+    await run_jobs(runtime, "us")
+    ready = await client.get("/settings")
+    link = re.search(r'href="(/api/v1/me/exports/\d+/download)"', ready.text)
+    assert link is not None
+    download = await client.get(link[1])
+    assert download.status_code == 200
+    assert "data.json" in zipfile.ZipFile(io.BytesIO(download.content)).namelist()
