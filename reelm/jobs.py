@@ -77,18 +77,23 @@ async def _keep_recovering(app: App, every_s: float) -> None:
             log.exception("stalled-job recovery failed")
 
 
-async def _keep_purging(runtime: Runtime, realm: str, every_s: float) -> None:
-    # A loop rather than a procrastinate periodic task: the purge is idempotent and row-locked, so any
-    # number of workers may run it, and short-lived test workers never queue a stray job.
+async def _keep_housekeeping(runtime: Runtime, realm: str, every_s: float) -> None:
+    # A loop rather than procrastinate periodic tasks: both sweeps are idempotent and row-locked, so any
+    # number of workers may run them, and short-lived test workers never queue a stray job.
     from reelm.accounts.deletion import purge_due_accounts  # noqa: PLC0415 - keeps this module's imports light
+    from reelm.exports.service import expire_exports  # noqa: PLC0415
 
     while True:
-        try:
-            purged = await purge_due_accounts(runtime, realm)
-            if purged:
-                log.info("purged %d deleted accounts", purged)
-        except Exception:  # retried at the next tick; the worker itself goes on
-            log.exception("account purge failed")
+        for what, sweep in (
+            ("deleted accounts purged", purge_due_accounts),
+            ("exports expired", expire_exports),
+        ):
+            try:
+                done = await sweep(runtime, realm)
+                if done:
+                    log.info("%s: %d", what, done)
+            except Exception:  # retried at the next tick; the worker itself goes on
+                log.exception("housekeeping failed: %s", what)
         await asyncio.sleep(every_s)
 
 
@@ -99,7 +104,7 @@ async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurr
         async with app.open_async():
             await recover_stalled_jobs(app)
             sweeper = asyncio.create_task(_keep_recovering(app, STALLED_AFTER_S)) if wait else None
-            purger = asyncio.create_task(_keep_purging(runtime, realm, PURGE_EVERY_S)) if wait else None
+            purger = asyncio.create_task(_keep_housekeeping(runtime, realm, PURGE_EVERY_S)) if wait else None
             try:
                 await app.run_worker_async(
                     queues=[MEDIA_QUEUE],

@@ -43,6 +43,7 @@ class RealmStore(Protocol):
     async def read(self, key: str) -> bytes: ...
     def stream(self, key: str, start: int, end: int) -> AsyncIterator[bytes]: ...
     async def download(self, key: str, path: Path) -> None: ...
+    async def delete(self, key: str) -> None: ...
     async def delete_prefix(self, prefix: str) -> int: ...
 
 
@@ -91,6 +92,13 @@ class ObstoreRealmStore:
         with path.open("wb") as out:
             async for chunk in result.stream(min_chunk_size=CHUNK):
                 out.write(chunk)
+
+    async def delete(self, key: str) -> None:
+        """Remove one object; removing one that is already gone is not an error."""
+        try:
+            await obstore.delete_async(self._store, key)
+        except (NotFoundError, FileNotFoundError):
+            return
 
     async def delete_prefix(self, prefix: str) -> int:
         keys: list[str] = []

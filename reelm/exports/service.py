@@ -203,3 +203,24 @@ async def gather(runtime: Runtime, realm: str, user_id: int) -> tuple[dict[str, 
 def _suffix(key: str) -> str:
     name = key.rsplit("/", 1)[-1]
     return name[name.rfind(".") :] if "." in name else ""
+
+
+async def expire_exports(runtime: Runtime, realm: str, *, limit: int = 100) -> int:
+    """Delete the archives whose download window has closed; they hold personal data for no purpose."""
+    now = datetime.now(UTC)
+    store = runtime.storage.realm(realm)
+    async with runtime.databases.transaction(realm) as session:
+        due = list(
+            await session.scalars(
+                select(DataExport)
+                .where(DataExport.status == ExportStatus.READY, DataExport.expires_at <= now)
+                .with_for_update(skip_locked=True)  # several workers may sweep at once
+                .limit(limit)
+            )
+        )
+        for export in due:
+            if export.object_key is not None:
+                await store.delete(export.object_key)
+            export.status = ExportStatus.EXPIRED
+            export.object_key = None
+    return len(due)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from reelm.exports.models import DataExport
+from reelm.exports.service import expire_exports
 from reelm.exports.tasks import build
 from tests.conftest import make_account, run_jobs
 from tests.factories import make_tiny_clip, publish
@@ -128,6 +129,17 @@ async def test_expired_export_is_gone(client, runtime):
     state = (await client.get(f"/api/v1/me/exports/{export_id}", headers=alice.auth)).json()
     assert state["status"] == "expired"
     assert state["download_url"] is None
+
+    # The workers' housekeeping then deletes the archive itself.
+    archives = runtime.settings.data_dir / "objects" / "us" / "exports"
+    assert list(archives.rglob("*.zip"))
+    assert await expire_exports(runtime, "us") == 1
+    assert list(archives.rglob("*.zip")) == []
+    assert await expire_exports(runtime, "us") == 0
+    async with runtime.databases.sessionmaker("us")() as session:
+        export = await session.get(DataExport, int(export_id))
+    assert export is not None
+    assert (export.status, export.object_key) == ("expired", None)
 
 
 async def test_anonymous_cannot_request_an_export(client):
