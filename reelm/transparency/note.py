@@ -23,7 +23,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol, Self
+from typing import ClassVar, Generic, Protocol, Self, TypeVar, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -244,6 +244,9 @@ class _PublicKey:
         return _key_string(self._name, self._key_id, self.ALG, _public_bytes(self.public_key))
 
 
+V = TypeVar("V", bound=_PublicKey)
+
+
 class Verifier(_PublicKey):
     """An Ed25519 (type 0x01) note verifier."""
 
@@ -256,20 +259,27 @@ class Verifier(_PublicKey):
         return f"Verifier({self.vkey!r})"
 
 
-class Signer:
-    """An Ed25519 (type 0x01) note signer."""
+class _PrivateKey(Generic[V]):
+    """A named Ed25519 private key and the verifier of its signature type.
+
+    Its skey is always the ordinary Ed25519 form (type 0x01), the one Go tools write for logs and
+    witnesses alike, so the same key string serves either role.
+    """
+
+    VERIFIER: ClassVar[type[_PublicKey]]
+    SKEY_ALGS: ClassVar[Sequence[int]] = (ALG_ED25519,)
 
     def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
-        self._verifier = Verifier(name, private_key.public_key())
+        self._verifier = cast("V", self.VERIFIER(name, private_key.public_key()))
         self._private = private_key
 
     @classmethod
-    def generate(cls, name: str) -> Signer:
+    def generate(cls, name: str) -> Self:
         return cls(name, Ed25519PrivateKey.generate())
 
     @classmethod
-    def from_skey(cls, skey: str) -> Signer:
-        return cls(*_ed25519_from_skey(skey, [ALG_ED25519]))
+    def from_skey(cls, skey: str) -> Self:
+        return cls(*_ed25519_from_skey(skey, cls.SKEY_ALGS))
 
     @property
     def name(self) -> str:
@@ -285,10 +295,17 @@ class Signer:
 
     @property
     def skey(self) -> str:
-        return "PRIVATE+KEY+" + _key_string(self.name, self.key_id, ALG_ED25519, _seed(self._private))
+        key_id = compute_key_id(self.name, ALG_ED25519, _public_bytes(self._private))
+        return "PRIVATE+KEY+" + _key_string(self.name, key_id, ALG_ED25519, _seed(self._private))
 
-    def verifier(self) -> Verifier:
+    def verifier(self) -> V:
         return self._verifier
+
+
+class Signer(_PrivateKey[Verifier]):
+    """An Ed25519 (type 0x01) note signer."""
+
+    VERIFIER = Verifier
 
     def signature(self, text: str) -> Signature:
         _check_text(text)
@@ -339,45 +356,14 @@ class CosignatureVerifier(_PublicKey):
         return f"CosignatureVerifier({self.vkey!r})"
 
 
-class CosignatureSigner:
-    """A witness's signing key. Its skey is the ordinary Ed25519 form (type 0x01), as Go witnesses use.
+class CosignatureSigner(_PrivateKey[CosignatureVerifier]):
+    """A witness's signing key; its cosignature key ID (type 0x04) is derived from the same Ed25519 key.
 
-    The same Ed25519 key thus reads from the skeys other witness software writes; the cosignature key ID
-    (type 0x04) is derived from it.
+    `from_skey` accepts type 0x01 skeys (Go's form) and type 0x04 ones; the ID must match its type.
     """
 
-    def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
-        self._verifier = CosignatureVerifier(name, private_key.public_key())
-        self._private = private_key
-
-    @classmethod
-    def generate(cls, name: str) -> CosignatureSigner:
-        return cls(name, Ed25519PrivateKey.generate())
-
-    @classmethod
-    def from_skey(cls, skey: str) -> CosignatureSigner:
-        """Accepts type 0x01 skeys (Go's form) and type 0x04 ones; the ID must match its type."""
-        return cls(*_ed25519_from_skey(skey, [ALG_ED25519, ALG_COSIGNATURE_V1]))
-
-    @property
-    def name(self) -> str:
-        return self._verifier.name
-
-    @property
-    def key_id(self) -> int:
-        return self._verifier.key_id
-
-    @property
-    def vkey(self) -> str:
-        return self._verifier.vkey
-
-    @property
-    def skey(self) -> str:
-        key_id = compute_key_id(self.name, ALG_ED25519, _public_bytes(self._private))
-        return "PRIVATE+KEY+" + _key_string(self.name, key_id, ALG_ED25519, _seed(self._private))
-
-    def verifier(self) -> CosignatureVerifier:
-        return self._verifier
+    VERIFIER = CosignatureVerifier
+    SKEY_ALGS = (ALG_ED25519, ALG_COSIGNATURE_V1)
 
     def signature(self, body: str, timestamp: int) -> Signature:
         _check_text(body)
