@@ -17,7 +17,7 @@ from reelm.runtime import Runtime
 from reelm.social.service import do_comment, do_follow, do_like_video
 from reelm.videos import media
 from reelm.videos.models import Video, VideoStatus
-from reelm.videos.service import do_create_video, original_key
+from reelm.videos.service import do_create_video, media_limits, original_key
 
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - printed for the demo; demo mode refuses production use
 
@@ -71,8 +71,7 @@ async def is_seeded(runtime: Runtime) -> bool:
 
 
 async def _upload(runtime: Runtime, realm: str, owner: User, clip: Path, caption: str) -> None:
-    limits = media.MediaLimits()
-    probe = await asyncio.to_thread(media.probe, clip, limits)
+    probe = await asyncio.to_thread(media.probe, clip, media_limits(runtime.settings))
     size = await asyncio.to_thread(lambda: clip.stat().st_size)
     video_id = ids.new_id(runtime.settings.realm(realm).code)
     await runtime.storage.realm(realm).put_file(original_key(video_id), clip)

@@ -191,18 +191,7 @@ async def do_grant_role(
             )
             directory.add(grant)
             await directory.flush()  # the unique constraint speaks before the change is logged
-            await record_event(
-                directory,
-                realm=None,
-                event_type=STAFF_ROLE_CHANGE,
-                actor=actor,
-                details={
-                    "change": "grant",
-                    "staff": str(entry.user_id),
-                    "role": checked.value,
-                    "staff_realm": realm,
-                },
-            )
+            await _record_role_change(directory, actor, "grant", entry.user_id, checked, realm)
     except IntegrityError as exc:
         raise Problem(
             409, "role-exists", "Role already granted", f"@{entry.handle} already holds this role."
@@ -228,18 +217,14 @@ async def do_revoke_role(
         )
         if removed.first() is None:
             raise Problem(404, "not-found", "Grant not found", f"@{entry.handle} does not hold this role.")
-        await record_event(
-            directory,
-            realm=None,
-            event_type=STAFF_ROLE_CHANGE,
-            actor=actor,
-            details={
-                "change": "revoke",
-                "staff": str(entry.user_id),
-                "role": checked.value,
-                "staff_realm": realm,
-            },
-        )
+        await _record_role_change(directory, actor, "revoke", entry.user_id, checked, realm)
+
+
+async def _record_role_change(
+    directory: AsyncSession, actor: dict[str, Any], change: str, user_id: int, role: Role, realm: str
+) -> None:
+    details = {"change": change, "staff": str(user_id), "role": role.value, "staff_realm": realm}
+    await record_event(directory, realm=None, event_type=STAFF_ROLE_CHANGE, actor=actor, details=details)
 
 
 def actor_label(actor: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ from reelm.videos.service import (
     do_create_video,
     do_delete_video,
     do_update_video,
+    media_limits,
     original_key,
 )
 from reelm.web.deps import Limiter, RuntimeDep, UserViewer, Viewer, ViewerDep, client_ip
@@ -51,16 +52,6 @@ def _copy_to_file(source: BinaryIO, target: Path) -> int:
     with target.open("wb") as out:
         shutil.copyfileobj(source, out, 1024 * 1024)
     return target.stat().st_size
-
-
-def media_limits(runtime: RuntimeDep) -> media.MediaLimits:
-    s = runtime.settings
-    return media.MediaLimits(
-        max_bytes=s.max_upload_bytes,
-        max_duration_s=s.max_duration_s,
-        min_side=s.min_side_px,
-        max_side=s.max_side_px,
-    )
 
 
 @router.post(
@@ -89,7 +80,7 @@ async def upload_video(
         size = await asyncio.to_thread(_copy_to_file, file.file, path)
         try:
             # The content decides, never the file name or the declared Content-Type.
-            probe = await asyncio.to_thread(media.probe, path, media_limits(runtime))
+            probe = await asyncio.to_thread(media.probe, path, media_limits(runtime.settings))
         except media.MediaRejected as exc:
             raise Problem(422, "media-rejected", "Video rejected", exc.reason, code=exc.code) from exc
         video_id = ids.new_id(runtime.settings.realm(viewer.realm).code)

@@ -7,12 +7,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import jobs
 from reelm.accounts.models import User
+from reelm.settings import Settings
 from reelm.text import clean_text, hashtags_of, mentions_of
+from reelm.videos import media
 from reelm.videos.cards import media_url
 from reelm.videos.models import Video, VideoStatus, Visibility
 from reelm.videos.schemas import Creator
 from reelm.web.deps import Viewer
 from reelm.web.problems import Problem, not_found
+
+
+def media_limits(settings: Settings) -> media.MediaLimits:
+    """The upload limits of the settings, as the media pipeline takes them."""
+    return media.MediaLimits(
+        max_bytes=settings.max_upload_bytes,
+        max_duration_s=settings.max_duration_s,
+        min_side=settings.min_side_px,
+        max_side=settings.max_side_px,
+    )
 
 
 def original_key(video_id: int) -> str:

@@ -17,6 +17,7 @@ from reelm.runtime import Runtime
 from reelm.storage import RealmStore
 from reelm.videos import media
 from reelm.videos.models import Rendition, Video, VideoStatus
+from reelm.videos.service import media_limits
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +117,7 @@ async def transcode(runtime: Runtime, realm: str, video_id: int) -> None:
             return
         done = set(await session.scalars(select(Rendition.name).where(Rendition.video_id == video_id)))
         key, was_ready = video.original_key, video.status == VideoStatus.READY
-    limits = media.MediaLimits(
-        max_bytes=runtime.settings.max_upload_bytes,
-        max_duration_s=runtime.settings.max_duration_s,
-        min_side=runtime.settings.min_side_px,
-        max_side=runtime.settings.max_side_px,
-    )
+    limits = media_limits(runtime.settings)
     tmp_root = runtime.settings.data_dir / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
