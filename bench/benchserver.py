@@ -1,7 +1,8 @@
-"""The app in a uvicorn process of its own, as the benchmarks run it (one worker, loopback only)."""
+"""The processes the benchmarks measure: the app in a uvicorn process of its own, and PostgreSQL's CPU."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import uvicorn
 from fastapi import FastAPI
 
@@ -57,3 +59,22 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         server.kill()
         server.wait()
+
+
+def process_cpu_s(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def postgres_cpu_s(postmaster: psutil.Process | None) -> float:
+    """CPU seconds of PostgreSQL: the postmaster, its live backends and the backends it has reaped."""
+    if postmaster is None:
+        return 0.0
+    # Pools close surplus connections, so backends come and go during a phase: the postmaster reaps
+    # them, which adds their time to its children_* counters; live backends are read one by one.
+    times = postmaster.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for backend in postmaster.children():
+        with contextlib.suppress(psutil.NoSuchProcess):  # exited since listed: reaped, counted above
+            total += process_cpu_s(backend)
+    return total

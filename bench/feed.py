@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import random
 import statistics
@@ -43,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # CI): harmless, and the tests ignore it too. It fires at import, hence before the reelm imports.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
-from benchserver import HOST, free_port, run_app, start_server, stop_server
+from benchserver import HOST, free_port, postgres_cpu_s, process_cpu_s, run_app, start_server, stop_server
 
 from reelm import ids
 from reelm.accounts.models import User
@@ -223,25 +222,8 @@ class CpuMeter:
         self.server = psutil.Process(server_pid)
         self.postmaster = psutil.Process(postmaster_pid) if postmaster_pid else None
 
-    @staticmethod
-    def _cpu(process: psutil.Process) -> float:
-        times = process.cpu_times()
-        return times.user + times.system
-
-    def _postgres(self) -> float:
-        if self.postmaster is None:
-            return 0.0
-        # Pools close surplus connections, so backends come and go during a phase: the postmaster reaps
-        # them, which adds their time to its children_* counters; live backends are read one by one.
-        times = self.postmaster.cpu_times()
-        total = times.user + times.system + times.children_user + times.children_system
-        for backend in self.postmaster.children():
-            with contextlib.suppress(psutil.NoSuchProcess):  # exited since listed: reaped, counted above
-                total += self._cpu(backend)
-        return total
-
     def snapshot(self) -> tuple[float, float, float]:
-        return self._cpu(self.server), self._postgres(), time.process_time()
+        return process_cpu_s(self.server), postgres_cpu_s(self.postmaster), time.process_time()
 
     def since(self, start: tuple[float, float, float]) -> tuple[float, float, float]:
         now = self.snapshot()

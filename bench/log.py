@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import os
 import random
 import resource
@@ -60,7 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # CI): harmless, and the tests ignore it too. It fires at import, hence before the reelm imports.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
-from benchserver import HOST, free_port, run_app, start_server, stop_server
+from benchserver import HOST, free_port, postgres_cpu_s, process_cpu_s, run_app, start_server, stop_server
 
 from reelm.audit.service import STAFF_ACCESS, canonical, pseudonym, record_event
 from reelm.runtime import Runtime
@@ -106,19 +105,8 @@ class CpuMeter:
     def __init__(self, postmaster_pid: int | None) -> None:
         self.postmaster = psutil.Process(postmaster_pid) if postmaster_pid else None
 
-    def _postgres(self) -> float:
-        if self.postmaster is None:
-            return 0.0
-        times = self.postmaster.cpu_times()
-        total = times.user + times.system + times.children_user + times.children_system
-        for backend in self.postmaster.children():
-            with contextlib.suppress(psutil.NoSuchProcess):  # exited since listed: reaped, counted above
-                cpu = backend.cpu_times()
-                total += cpu.user + cpu.system
-        return total
-
     def snapshot(self) -> tuple[float, float]:
-        return time.process_time(), self._postgres()
+        return time.process_time(), postgres_cpu_s(self.postmaster)
 
 
 @dataclass
@@ -510,11 +498,6 @@ class VerifyResult:
     server_cpu_verify_s: float
 
 
-def server_cpu(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
-
-
 async def verify_bench(
     runtime: Runtime, server_pid: int, port: int, target: int, state: Path
 ) -> VerifyResult:
@@ -523,11 +506,11 @@ async def verify_bench(
     size = max(target, sequenced)
     base_url = f"http://{HOST}:{port}/log"
     startup = run_command([*reelm_command(), "audit", "verify", "--help"])  # interpreter and imports only
-    cpu0 = server_cpu(server_pid)
+    cpu0 = process_cpu_s(psutil.Process(server_pid))
     fetch_s, fetch_cpu_s, fetched = await fetch_everything(base_url + "/", size)
-    cpu1 = server_cpu(server_pid)
+    cpu1 = process_cpu_s(psutil.Process(server_pid))
     result = audit_verify(base_url, sequencer.signer.vkey, state, size)
-    cpu2 = server_cpu(server_pid)
+    cpu2 = process_cpu_s(psutil.Process(server_pid))
     return VerifyResult(
         size, sequenced, build_s, fetch_s, fetch_cpu_s, fetched, startup, result, cpu1 - cpu0, cpu2 - cpu1
     )
