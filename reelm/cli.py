@@ -14,9 +14,9 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from reelm.commands import console, load_settings
 from reelm.crypto.cli import accounts_app, keys_app  # realm keys, account purge
 from reelm.realms.cli import realm_app  # service switches
 from reelm.residency.cli import residency_app  # data residency check
@@ -28,7 +28,6 @@ from reelm.transparency.cli import audit_app, witness_cli
 app = typer.Typer(
     help="Reelm: a short-video platform whose realms keep their users' data at home.", no_args_is_help=True
 )
-console = Console()
 app.add_typer(staff_app, name="staff")  # staff roles: reelm/staff/cli.py
 app.add_typer(realm_app, name="realm")  # service switches: reelm/realms/cli.py
 app.add_typer(keys_app, name="keys")  # realm key-encryption keys: reelm/crypto/cli.py
@@ -40,18 +39,6 @@ DataDir = Annotated[
 ]
 Host = Annotated[str, typer.Option(help="address to listen on")]
 Port = Annotated[int, typer.Option(help="port to listen on")]
-
-
-def load_settings(data_dir: Path | None, **overrides: object) -> Settings:
-    """Settings from REELM_* variables, with command-line options taking precedence."""
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if data_dir is not None:
-        values["data_dir"] = data_dir
-    try:
-        return Settings(**values)  # type: ignore[arg-type]
-    except ValueError as exc:
-        console.print(f"[red]Invalid settings:[/red] {exc}")
-        raise typer.Exit(2) from exc
 
 
 def _worker_env(settings: Settings) -> dict[str, str]:

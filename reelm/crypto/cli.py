@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from reelm.commands import USAGE_ERROR, load_settings, with_runtime
 from reelm.crypto.keys import Keys
-from reelm.runtime import Runtime
 from reelm.settings import Settings
 
 keys_app = typer.Typer(help="Realm key-encryption keys: create them, rotate them.")
 accounts_app = typer.Typer(help="Accounts: purge deleted accounts whose grace period is over.")
 console = Console()
-USAGE_ERROR = 2
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="where the embedded database and files live")
 ]
 RealmOpt = Annotated[str, typer.Option("--realm", help="the realm, e.g. us")]
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    values: dict[str, object] = {} if data_dir is None else {"data_dir": data_dir}
-    try:
-        return Settings(**values)  # type: ignore[arg-type]
-    except ValueError as exc:
-        console.print(f"[red]Invalid settings:[/red] {exc}")
-        raise typer.Exit(USAGE_ERROR) from exc
 
 
 def _check_realm(settings: Settings, realm: str) -> None:
@@ -42,7 +31,7 @@ def _check_realm(settings: Settings, realm: str) -> None:
 @keys_app.command("init")
 def init(data_dir: DataDir = None) -> None:
     """Create each realm's first key-encryption key and e-mail index key where they are missing."""
-    settings = _settings(data_dir)
+    settings = load_settings(data_dir)
     keys = Keys(settings.realm_key_root, create=True)
     for realm in settings.realm_names:
         realm_keys = keys.realm(realm)
@@ -54,17 +43,9 @@ def rotate(realm: RealmOpt, data_dir: DataDir = None) -> None:
     """Create a new KEK version and rewrap every user's data key with it, in batches, while serving."""
     from reelm.crypto.service import rotate_realm_key  # noqa: PLC0415 - loads the database stack
 
-    settings = _settings(data_dir)
+    settings = load_settings(data_dir)
     _check_realm(settings, realm)
-    runtime = Runtime.start(settings, realms=[realm])
-
-    async def run() -> tuple[int, int]:
-        try:
-            return await rotate_realm_key(runtime, realm)
-        finally:
-            await runtime.close()
-
-    version, count = asyncio.run(run())
+    version, count = with_runtime(settings, lambda runtime: rotate_realm_key(runtime, realm), realms=[realm])
     console.print(
         f"{realm}: KEK v{version} now wraps all {count} rewrapped data keys; older versions are no longer"
         " referenced and may be archived once no backup you restore needs them."
@@ -76,14 +57,7 @@ def purge(realm: RealmOpt, data_dir: DataDir = None) -> None:
     """Destroy the keys and remove the data of deleted accounts whose grace period is over."""
     from reelm.accounts.deletion import purge_due_accounts  # noqa: PLC0415
 
-    settings = _settings(data_dir)
+    settings = load_settings(data_dir)
     _check_realm(settings, realm)
-    runtime = Runtime.start(settings, realms=[realm])
-
-    async def run() -> int:
-        try:
-            return await purge_due_accounts(runtime, realm)
-        finally:
-            await runtime.close()
-
-    console.print(f"{realm}: purged {asyncio.run(run())} deleted accounts")
+    purged = with_runtime(settings, lambda runtime: purge_due_accounts(runtime, realm), realms=[realm])
+    console.print(f"{realm}: purged {purged} deleted accounts")

@@ -8,7 +8,6 @@ directory's notification within moments.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -16,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from reelm.commands import USAGE_ERROR, load_settings, with_runtime
 
 if TYPE_CHECKING:
     from reelm.realms.models import Capability
@@ -31,7 +32,6 @@ console = Console()
 
 T = TypeVar("T")
 CLI_ACTOR: dict[str, Any] = {"kind": "operator-cli"}
-USAGE_ERROR = 2
 
 RealmArg = Annotated[str, typer.Argument(help="the realm, e.g. us")]
 CapabilityOpt = Annotated[
@@ -54,8 +54,6 @@ def _usage_error(message: str) -> typer.Exit:
 
 
 def _settings(data_dir: Path | None) -> Settings:
-    from reelm.cli import load_settings  # noqa: PLC0415 - reelm.cli imports this module
-
     return load_settings(data_dir)
 
 
@@ -76,19 +74,10 @@ def _check_capabilities(value: str) -> list[Capability]:
 
 
 def _run(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
-    from reelm.runtime import Runtime  # noqa: PLC0415 - see above
     from reelm.web.problems import Problem  # noqa: PLC0415 - see above
 
-    runtime = Runtime.start(settings)
-
-    async def go() -> T:
-        try:
-            return await work(runtime)
-        finally:
-            await runtime.close()
-
     try:
-        return asyncio.run(go())
+        return with_runtime(settings, work)
     except Problem as problem:
         # Checked again by the service (the notice, say): still bad input, and nothing was changed.
         raise _usage_error(f"{problem.title}: {problem.detail}") from problem

@@ -6,7 +6,6 @@ locations, realms and fingerprint prefixes only, never a protected value (see re
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -14,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from reelm.commands import USAGE_ERROR, load_settings, with_runtime
 
 if TYPE_CHECKING:
     from reelm.residency.scan import Finding, Report
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 residency_app = typer.Typer(help="Data residency: check that protected data stays in its home realm.")
 console = Console()
-USAGE_ERROR = 2
 FOUND = 1
 
 
@@ -77,9 +77,7 @@ def check_command(
     ] = None,
 ) -> None:
     """Scan every realm's database and bucket for protected values whose owner is homed elsewhere."""
-    from reelm.cli import load_settings  # noqa: PLC0415 - reelm.cli imports this module
-    from reelm.residency.scan import check  # noqa: PLC0415 - see above
-    from reelm.runtime import Runtime  # noqa: PLC0415 - see above
+    from reelm.residency.scan import check  # noqa: PLC0415 - loads the database stack only when run
 
     settings = load_settings(data_dir)
     unknown = sorted(set(realm or []) - set(settings.realm_names))
@@ -90,15 +88,7 @@ def check_command(
         raise typer.Exit(USAGE_ERROR)
     # Keep the configured order, whatever order the options came in.
     names = [n for n in settings.realm_names if n in realm] if realm else None
-    runtime = Runtime.start(settings)
-
-    async def go() -> Report:
-        try:
-            return await check(runtime, names)
-        finally:
-            await runtime.close()
-
-    report = asyncio.run(go())
+    report = with_runtime(settings, lambda runtime: check(runtime, names))
     if as_json:
         # Plain print: Rich would wrap and colour the JSON.
         typer.echo(json.dumps(report.as_json(), indent=2))

@@ -6,7 +6,6 @@ and each change is recorded in the directory's audit outbox like any other privi
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -14,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from reelm.commands import load_settings, with_runtime
 
 if TYPE_CHECKING:
     from reelm.runtime import Runtime
@@ -58,20 +59,10 @@ async def list_grants(runtime: Runtime) -> list[tuple[str, StaffRole]]:
 
 
 def _run(data_dir: Path | None, work: Callable[[Runtime], Awaitable[T]]) -> T:
-    from reelm.cli import load_settings  # noqa: PLC0415 - reelm.cli imports this module
-    from reelm.runtime import Runtime  # noqa: PLC0415 - see above
-    from reelm.web.problems import Problem  # noqa: PLC0415 - see above
-
-    runtime = Runtime.start(load_settings(data_dir))
-
-    async def go() -> T:
-        try:
-            return await work(runtime)
-        finally:
-            await runtime.close()
+    from reelm.web.problems import Problem  # noqa: PLC0415 - loads the web stack only when needed
 
     try:
-        return asyncio.run(go())
+        return with_runtime(load_settings(data_dir), work)
     except Problem as exc:
         console.print(f"[red]{exc.title}:[/red] {exc.detail}")
         raise typer.Exit(1) from exc
