@@ -36,10 +36,12 @@ from reelm.web.deps import (
     client_ip,
     forget_session,
 )
+from reelm.web.icons import ICON_PATHS
 from reelm.web.problems import Problem
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+templates.env.globals["icon_paths"] = ICON_PATHS
 STATIC_VERSION = secrets.token_hex(4)
 
 
