@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -45,3 +46,16 @@ async def publish(
     video_id = await upload(client, account, clip, caption=caption, visibility=visibility)
     await run_jobs(runtime, account.realm)
     return video_id
+
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def assert_problem(response: httpx.Response, status: int, type_suffix: str) -> dict[str, Any]:
+    """The response is RFC 9457 problem details of this status and type; returns its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["type"].endswith(type_suffix), body
+    return body

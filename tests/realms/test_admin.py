@@ -9,8 +9,9 @@ import pytest
 from reelm.realms.models import Capability, RealmCapability
 from reelm.staff import cli as staff_cli
 from tests.conftest import PASSWORD, make_account
+from tests.factories import assert_problem
 from tests.realms.common import NOTICE, capability_entries, count
-from tests.staff.common import assert_problem, make_staff
+from tests.staff.common import make_staff
 
 API = "/api/v1/admin/realms"
 META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')

@@ -9,22 +9,12 @@ from reelm.accounts.models import User
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.videos.models import Video
 from tests.conftest import make_account
-from tests.factories import make_tiny_clip, publish
-
-PROBLEM_JSON = "application/problem+json"
+from tests.factories import assert_problem, make_tiny_clip, publish
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     return make_tiny_clip(tmp_path_factory.mktemp("social"))
-
-
-def assert_problem(response, status: int, type_suffix: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body = response.json()
-    assert body["type"].endswith(type_suffix), body
-    return body
 
 
 async def social_rows(runtime, realm: str) -> dict[str, int]:

@@ -14,7 +14,6 @@ from reelm.staff import cli as staff_cli
 from reelm.staff.models import AccessJustification, StaffRole
 from tests.conftest import Account, make_account
 
-PROBLEM_JSON = "application/problem+json"
 REALMS = ("us", "eu", "global")
 API = "/api/v1/staff"
 
@@ -106,12 +105,3 @@ async def row_counts(runtime: Runtime) -> dict[str, int]:
                 await session.scalar(select(func.count()).select_from(dmodel)) or 0
             )
     return counts
-
-
-def assert_problem(response: httpx.Response, status: int, type_suffix: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["type"].endswith(type_suffix), body
-    return body

@@ -12,11 +12,11 @@ from reelm.audit.service import JUSTIFICATION, STAFF_ACCESS, pseudonym
 from reelm.staff.models import AccessJustification
 from reelm.staff.policy import default_engine
 from tests.conftest import TEST_SECRET, make_account
+from tests.factories import assert_problem
 from tests.staff.common import (
     API,
     REALMS,
     approve,
-    assert_problem,
     justifications,
     make_staff,
     new_justification,

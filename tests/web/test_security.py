@@ -12,9 +12,8 @@ from sqlalchemy import select
 
 from reelm.accounts.models import User
 from tests.conftest import PASSWORD, make_account
-from tests.factories import make_tiny_clip, publish, upload
+from tests.factories import assert_problem, make_tiny_clip, publish, upload
 
-PROBLEM_JSON = "application/problem+json"
 XSS = "<script>alert(1)</script>"
 META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
@@ -50,14 +49,6 @@ async def display_name(runtime, handle: str) -> str:
         name = await session.scalar(select(User.display_name).where(User.handle == handle))
     assert name is not None
     return name
-
-
-def assert_problem(response, status: int, type_suffix: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body = response.json()
-    assert body["type"].endswith(type_suffix), body
-    return body
 
 
 # --- CSRF --------------------------------------------------------------------------------------------
