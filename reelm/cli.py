@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from reelm.commands import console, load_settings
 from reelm.crypto.cli import accounts_app, keys_app  # realm keys, account purge
 from reelm.realms.cli import realm_app  # service switches
+from reelm.recommend.bench_cli import bench_app  # offline benchmarks
 from reelm.residency.cli import residency_app  # data residency check
 from reelm.runtime import Runtime
 from reelm.settings import Settings
@@ -33,6 +34,7 @@ app.add_typer(realm_app, name="realm")  # service switches: reelm/realms/cli.py
 app.add_typer(keys_app, name="keys")  # realm key-encryption keys: reelm/crypto/cli.py
 app.add_typer(accounts_app, name="accounts")  # account purge: reelm/crypto/cli.py
 app.add_typer(residency_app, name="residency")  # data residency check: reelm/residency/cli.py
+app.add_typer(bench_app, name="bench")  # offline benchmarks: reelm/recommend/bench_cli.py
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="where the embedded database and files live")

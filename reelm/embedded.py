@@ -23,7 +23,18 @@ DIRECTORY_DB = "directory"
 
 # Logical decoding is needed by the cross-realm replication of public projections; setting it before
 # the first start avoids a restart later. More connections because every process holds a pool per realm.
-_SERVER_SETTINGS = "\nwal_level = logical\nmax_slot_wal_keep_size = '2GB'\nmax_connections = 300\n"
+# Kept in their own file, rewritten at every start, so an older data folder gets new settings too
+# (those that need a restart apply when the server next starts). Each realm subscribes to every other
+# realm's projections (reelm.crossrealm): one apply worker, one WAL sender and one slot per pair.
+_SETTINGS_FILE = "reelm.conf"
+_SERVER_SETTINGS = """wal_level = logical
+max_slot_wal_keep_size = '2GB'
+max_connections = 300
+max_replication_slots = 64
+max_wal_senders = 64
+max_logical_replication_workers = 64
+max_worker_processes = 96
+"""
 
 
 def realm_database(realm: str) -> str:
@@ -52,7 +63,8 @@ def start_server(data_dir: Path, *, keep_running: bool = False) -> PostgresServe
         server.ensure_pgdata_inited()
     if fresh:
         with (pgdata / "postgresql.conf").open("a") as conf:
-            conf.write(_SERVER_SETTINGS)
+            conf.write(f"\ninclude_if_exists = '{_SETTINGS_FILE}'\n")
+    (pgdata / _SETTINGS_FILE).write_text(_SERVER_SETTINGS)
     server.start()
     return server
 

@@ -2,6 +2,7 @@
 
 from reelm.accounts.models import AuthSession, HandleEntry, User
 from reelm.audit.models import DirectoryAuditOutbox, RealmAuditOutbox
+from reelm.crossrealm.models import RealmFlow  # rows received from other realms
 from reelm.crypto.models import UserKey  # users' wrapped data keys
 from reelm.db import DirectoryBase, RealmBase
 from reelm.exports.models import DataExport  # users' data archives
@@ -26,6 +27,7 @@ __all__ = [
     "RealmAuditOutbox",
     "RealmBase",
     "RealmCapability",
+    "RealmFlow",
     "Rendition",
     "StaffRole",
     "User",

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from reelm import embedded, migrate
+from reelm.crossrealm.replication import ensure_cross_realm, realm_databases
 from reelm.crypto.keys import Keys
 from reelm.db import Databases, libpq_url
 from reelm.settings import Settings
@@ -47,6 +48,8 @@ class Runtime:
         urls |= {name: url for name, url in configured.items() if url is not None}
         if apply_migrations:
             migrate.upgrade_all(urls)
+            if set(names) == set(settings.realm_names):  # linking realms needs every realm's credentials
+                ensure_cross_realm(realm_databases(settings, urls))
         databases = Databases(directory_url=urls[""], realm_urls={k: v for k, v in urls.items() if k})
         return cls(
             settings=settings,

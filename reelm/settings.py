@@ -24,6 +24,9 @@ class RealmConfig(BaseModel):
     title: str
     countries: list[str] = Field(default_factory=list)  # ISO 3166-1 alpha-2; empty = catch-all
     database_url: str | None = None  # None: a database in the embedded server
+    # How the other realms' PostgreSQL servers reach this realm's to subscribe to its public projections
+    # (reelm.crossrealm); None: the same URL as database_url.
+    replication_url: str | None = None
     storage_url: str | None = None  # None: a folder under the data dir
 
 

@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from reelm import embedded, migrate
+from reelm.crossrealm.replication import ensure_cross_realm, realm_databases
+from reelm.crossrealm.schema import PROJECTION_TABLES, schema_of
 from reelm.db import Databases, RealmBase
 from reelm.jobs import run_worker
 from reelm.models import DirectoryBase
@@ -32,6 +34,7 @@ def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     server = embedded.start_server(root)
     urls = embedded.ensure_databases(server, ["us", "eu", "global"])
     migrate.upgrade_all(urls)
+    ensure_cross_realm(realm_databases(make_settings(root), urls))
     yield urls
     server.cleanup()
 
@@ -44,7 +47,9 @@ async def databases(database_urls: dict[str, str]) -> AsyncIterator[Databases]:
 
 
 async def _empty_databases(dbs: Databases) -> None:
-    realm_tables = ", ".join(t.name for t in RealmBase.metadata.sorted_tables)
+    # Projections too, here and in their copies (a truncation also replicates, harmlessly, later).
+    projections = [f"{schema_of(r)}.{t}" for r in dbs.realm_urls for t in PROJECTION_TABLES]
+    realm_tables = ", ".join([t.name for t in RealmBase.metadata.sorted_tables] + projections)
     for realm in dbs.realm_urls:
         async with dbs.transaction(realm) as session:
             await session.execute(text(f"TRUNCATE {realm_tables}, procrastinate_jobs CASCADE"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,15 @@ async def publish(
     video_id = await upload(client, account, clip, caption=caption, visibility=visibility)
     await run_jobs(runtime, account.realm)
     return video_id
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, seconds: float = 10.0) -> None:
+    """Wait for something another realm learns by replication (milliseconds; the limit only keeps a
+    broken link from hanging the test)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "not replicated in time"
+        await asyncio.sleep(0.05)
 
 
 PROBLEM_JSON = "application/problem+json"

@@ -8,6 +8,7 @@ unreadable, including database dumps taken earlier, before anything else is touc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select, update
@@ -15,10 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.models import HandleEntry, User
 from reelm.audit.service import pseudonym, record_event
+from reelm.crossrealm.views import received
 from reelm.crypto.service import do_destroy_user_key
 from reelm.runtime import Runtime
-from reelm.social.models import Follow, VideoLike
+from reelm.social.models import Comment, Follow, VideoLike
 from reelm.videos.models import Video
+from reelm.videos.service import forget_activity_on_videos
 
 ACCOUNT_DELETION = "account.deletion"
 
@@ -49,17 +52,14 @@ async def purge_account(runtime: Runtime, realm: str, user_id: int, now: datetim
         # The handle goes before the row, so no moment exists where it resolves to a removed account.
         async with runtime.databases.transaction(None) as directory:
             await directory.execute(delete(HandleEntry).where(HandleEntry.user_id == user_id))
-        followed = list(
-            await session.scalars(select(Follow.followee_id).where(Follow.follower_id == user_id))
-        )
-        followers = list(
-            await session.scalars(select(Follow.follower_id).where(Follow.followee_id == user_id))
-        )
-        liked = list(await session.scalars(select(VideoLike.video_id).where(VideoLike.user_id == user_id)))
-        # Videos, renditions, comments, likes, follows and sessions go with the row (ON DELETE CASCADE).
+        touched = await Touched.read(session, user_id)
+        # Activity aimed at the account has no foreign key (it may come from any realm): removed here.
+        await forget_activity_on_videos(session, video_ids)
+        await session.execute(delete(Follow).where(Follow.followee_id == user_id))
+        # Videos, renditions, the account's own comments, likes, follows and sessions go with the row.
         await session.delete(user)
         await session.flush()  # the cascade must have run before the counts below are recomputed
-        await _recount(session, followed, followers, liked)
+        await _recount(session, realm, touched)
         await record_event(
             session,
             realm=realm,
@@ -71,19 +71,54 @@ async def purge_account(runtime: Runtime, realm: str, user_id: int, now: datetim
     return True
 
 
-async def _recount(
-    session: AsyncSession, followed: list[int], followers: list[int], liked: list[int]
-) -> None:
-    """Other people's counters that counted the removed account."""
-    if followed:
-        count = select(func.count()).where(Follow.followee_id == User.id).scalar_subquery()
-        await session.execute(update(User).where(User.id.in_(followed)).values(follower_count=count))
-    if followers:
+async def _recount(session: AsyncSession, realm: str, touched: Touched) -> None:
+    """Other people's counters that counted the removed account: what is left here plus what other
+    realms' users contribute (their tallies), so a recount never drops another realm's activity."""
+    if touched.followed:
+        here = select(func.count()).where(Follow.followee_id == User.id).scalar_subquery()
+        followers = here + received("user_followers", User.id, realm)
+        await session.execute(
+            update(User).where(User.id.in_(touched.followed)).values(follower_count=followers)
+        )
+    if touched.followers:
         count = select(func.count()).where(Follow.follower_id == User.id).scalar_subquery()
-        await session.execute(update(User).where(User.id.in_(followers)).values(following_count=count))
-    if liked:
-        count = select(func.count()).where(VideoLike.video_id == Video.id).scalar_subquery()
-        await session.execute(update(Video).where(Video.id.in_(liked)).values(like_count=count))
+        await session.execute(
+            update(User).where(User.id.in_(touched.followers)).values(following_count=count)
+        )
+    if touched.videos:
+        likes = select(func.count()).where(VideoLike.video_id == Video.id).scalar_subquery()
+        comments = select(func.count()).where(Comment.video_id == Video.id).scalar_subquery()
+        await session.execute(
+            update(Video)
+            .where(Video.id.in_(touched.videos))
+            .values(
+                like_count=likes + received("video_likes", Video.id, realm),
+                comment_count=comments + received("video_comments", Video.id, realm),
+            )
+        )
+        owners = select(Video.owner_id).where(Video.id.in_(touched.videos)).scalar_subquery()
+        total = select(func.coalesce(func.sum(Video.like_count), 0)).where(Video.owner_id == User.id)
+        await session.execute(
+            update(User).where(User.id.in_(owners)).values(likes_received=total.scalar_subquery())
+        )
+
+
+@dataclass(frozen=True)
+class Touched:
+    """Whose counters an account's removal changes: read before its rows go."""
+
+    followed: list[int]  # accounts it followed
+    followers: list[int]  # accounts that followed it
+    videos: list[int]  # videos it liked or commented on
+
+    @classmethod
+    async def read(cls, session: AsyncSession, user_id: int) -> Touched:
+        followed = await session.scalars(select(Follow.followee_id).where(Follow.follower_id == user_id))
+        followers = await session.scalars(select(Follow.follower_id).where(Follow.followee_id == user_id))
+        liked = select(VideoLike.video_id).where(VideoLike.user_id == user_id)
+        commented = select(Comment.video_id).where(Comment.author_id == user_id)
+        videos = await session.scalars(liked.union(commented))
+        return cls(list(followed), list(followers), list(videos))
 
 
 async def purge_due_accounts(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response, UploadFile
 from fastapi.params import File
+from sqlalchemy import Row
 
 from reelm import ids
 from reelm.accounts import avatars, service
@@ -23,6 +24,7 @@ from reelm.accounts.schemas import (
     SignUpIn,
     TokenOut,
 )
+from reelm.crossrealm.service import access_public_profile
 from reelm.ratelimit import RateLimiter
 from reelm.realms.deps import CapabilityRoute, check_capability, require_capability
 from reelm.realms.models import Capability
@@ -44,7 +46,8 @@ from reelm.web.problems import not_found
 router = APIRouter(tags=["accounts"], route_class=CapabilityRoute)
 
 
-def profile_out(realm: str, user: User, *, is_following: bool | None = None) -> ProfileOut:
+def profile_out(realm: str, user: User | Row[Any], *, is_following: bool | None = None) -> ProfileOut:
+    """A profile from the user's row (their realm) or their public projection (any other realm)."""
     return ProfileOut(
         id=str(user.id),
         handle=user.handle,
@@ -195,11 +198,17 @@ async def get_user(runtime: RuntimeDep, viewer: ViewerDep, handle: str) -> Profi
     entry = await service.resolve_handle(runtime, handle)
     if entry is None:
         raise not_found("User")
-    async with runtime.databases.transaction(entry.realm) as session:
-        user = await session.get(User, entry.user_id)
-        if user is None:
-            raise not_found("User")
+    # Read at home: the viewer's own realm holds the public profiles of every realm, and their follows.
+    async with runtime.databases.transaction(viewer.realm) as session:
+        user: User | Row[Any]
+        if entry.realm == viewer.realm:
+            found = await session.get(User, entry.user_id)
+            if found is None:
+                raise not_found("User")
+            user = found
+        else:
+            user = await access_public_profile(session, entry.user_id)
         following = None
-        if viewer.user_id is not None and viewer.user_id != user.id and viewer.realm == entry.realm:
+        if viewer.user_id is not None and viewer.user_id != user.id:
             following = await is_following(session, viewer.user_id, user.id)
         return profile_out(entry.realm, user, is_following=following)

@@ -14,7 +14,7 @@ from reelm.accounts.models import HandleEntry, User
 from reelm.accounts.service import do_sign_up
 from reelm.demo.clips import generate_demo_clip
 from reelm.runtime import Runtime
-from reelm.social.service import do_comment, do_follow, do_like_video
+from reelm.social.service import count_like, do_comment, do_follow, do_set_video_like
 from reelm.videos import media
 from reelm.videos.models import Video, VideoStatus
 from reelm.videos.service import do_create_video, media_limits, original_key
@@ -121,25 +121,29 @@ async def seed(runtime: Runtime, advance: Callable[[str], None]) -> None:
 
 
 async def _socialise(runtime: Runtime, users: list[tuple[str, User]]) -> None:
-    """Follows, likes and comments between creators of the same realm."""
+    """Follows between all creators (across realms too); likes and comments within each realm.
+
+    Videos are still transcoding here, so only the realm's own (not yet public) videos can be liked.
+    """
     for realm in runtime.settings.realm_names:
         members = [u for r, u in users if r == realm]
+        code = runtime.settings.realm(realm).code
         async with runtime.databases.transaction(realm) as session:
             videos = list(await session.scalars(select(Video).where(Video.status != VideoStatus.REJECTED)))
             for i, follower in enumerate(members):
-                for followee in members:
+                for _, followee in users:
                     if followee.id != follower.id:
-                        await do_follow(session, follower.id, followee, follow=True)
+                        await do_follow(session, follower.id, followee.id, realm_code=code, follow=True)
                 for j, video in enumerate(videos):
-                    if (i + j) % 2 == 0 and video.owner_id != follower.id:
-                        await do_like_video(session, follower.id, video)
+                    liked = (i + j) % 2 == 0 and video.owner_id != follower.id
+                    if liked and await do_set_video_like(session, follower.id, video.id, like=True):
+                        await count_like(session, video, 1)
                 if videos:
-                    video = videos[i % len(videos)]
                     await do_comment(
                         session,
-                        realm_code=runtime.settings.realm(realm).code,
+                        realm_code=code,
                         author=follower,
-                        video=video,
+                        video_id=videos[i % len(videos)].id,
                         body="Love this! 🔥",
                         parent_id=None,
                     )

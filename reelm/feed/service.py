@@ -1,8 +1,9 @@
 """Feeds behind one interface, so the recommender can replace the ranking without touching routes.
 
-For You here blends recency with engagement (a gravity score, as news aggregators use) over the
-viewer's realm. A feed session is the chain of cursors from the first page: the cursor carries the
-ids already served, so a page never repeats what this scroll has shown, whatever counts do meanwhile.
+For You here blends recency with engagement (a gravity score, as news aggregators use) over the public
+videos of every realm, read from the viewer's own database (reelm.crossrealm). A feed session is the
+chain of cursors from the first page: the cursor carries the ids already served, so a page never
+repeats what this scroll has shown, whatever counts do meanwhile.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, Float, cast, exists, func, literal, tuple_
+from sqlalchemy import Float, cast, exists, func, literal, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reelm.crossrealm.views import public_videos
 from reelm.social.models import Follow
-from reelm.videos.cards import card_select, card_viewer, fetch_cards
-from reelm.videos.models import Video, VideoStatus, Visibility
+from reelm.videos.cards import fetch_cards, public_card_select
 from reelm.videos.schemas import VideoOut
 from reelm.web.deps import Viewer
 
@@ -47,43 +48,41 @@ class FeedRanker(Protocol):
     async def rank(self, session: AsyncSession, request: FeedRequest) -> list[FeedCandidate]: ...
 
 
-def visible_videos() -> list[ColumnElement[bool]]:
-    return [Video.status == VideoStatus.READY, Video.visibility == Visibility.PUBLIC]
-
-
 class GravityRanker:
     """Engagement per unit of age: fresh videos start near the top and stay there only if people engage.
 
-    Not personalised: every viewer of a realm gets the same order (minus what they have seen).
+    Not personalised: every viewer gets the same order (minus what they have seen).
     """
 
     async def rank(self, session: AsyncSession, request: FeedRequest) -> list[FeedCandidate]:
-        age_hours = func.extract("epoch", func.now() - Video.published_at) / 3600.0
+        pv = public_videos
+        age_hours = func.extract("epoch", func.now() - pv.c.published_at) / 3600.0
         engagement = (
             literal(1.0)
-            + cast(Video.like_count, Float)
-            + 2.0 * Video.comment_count
-            + 3.0 * Video.share_count
-            + 0.05 * Video.view_count
+            + cast(pv.c.like_count, Float)
+            + 2.0 * pv.c.comment_count
+            + 3.0 * pv.c.share_count
+            + 0.05 * pv.c.view_count
         )
         score = engagement / func.power(age_hours + 2.0, GRAVITY)
-        query = card_select(card_viewer(request.viewer, request.realm)).where(*visible_videos())
+        query = public_card_select(request.viewer.user_id)
         if request.exclude:
-            query = query.where(Video.id.not_in(request.exclude))
-        query = query.order_by(score.desc(), Video.id.desc()).limit(request.limit)
+            query = query.where(pv.c.id.not_in(request.exclude))
+        query = query.order_by(score.desc(), pv.c.id.desc()).limit(request.limit)
         videos = await fetch_cards(
             session, query, realm=request.realm, viewer=request.viewer, base_url=request.base_url
         )
-        return [self._explain(video, request.realm_title) for video in videos]
+        return [self._explain(video, request) for video in videos]
 
     @staticmethod
-    def _explain(video: VideoOut, realm_title: str) -> FeedCandidate:
+    def _explain(video: VideoOut, request: FeedRequest) -> FeedCandidate:
         assert video.published_at is not None
         age_hours = (datetime.now(video.published_at.tzinfo) - video.published_at).total_seconds() / 3600
         engaged = video.counts.likes + video.counts.comments + video.counts.shares
+        where = f"in {request.realm_title}" if video.realm == request.realm else "in another region"
         if age_hours < FRESH_HOURS and engaged < 3:
-            return FeedCandidate(video, "fresh", f"New in {realm_title}: every new video gets a chance")
-        return FeedCandidate(video, "trending", f"Popular in {realm_title} right now")
+            return FeedCandidate(video, "fresh", f"New {where}: every new video gets a chance")
+        return FeedCandidate(video, "trending", f"Popular {where} right now")
 
 
 async def following_page(
@@ -94,12 +93,12 @@ async def following_page(
     limit: int,
     base_url: str,
 ) -> list[VideoOut]:
-    """Videos of creators the viewer follows, newest published first."""
-    query = card_select(viewer.user_id).where(
-        *visible_videos(),
-        exists().where(Follow.follower_id == viewer.user_id, Follow.followee_id == Video.owner_id),
+    """Public videos of creators the viewer follows (in any realm), newest published first."""
+    pv = public_videos
+    query = public_card_select(viewer.user_id).where(
+        exists().where(Follow.follower_id == viewer.user_id, Follow.followee_id == pv.c.owner_id),
     )
     if before is not None:
-        query = query.where(tuple_(Video.published_at, Video.id) < tuple_(*before))
-    query = query.order_by(Video.published_at.desc(), Video.id.desc()).limit(limit)
+        query = query.where(tuple_(pv.c.published_at, pv.c.id) < tuple_(*before))
+    query = query.order_by(pv.c.published_at.desc(), pv.c.id.desc()).limit(limit)
     return await fetch_cards(session, query, realm=viewer.realm, viewer=viewer, base_url=base_url)

@@ -168,3 +168,26 @@ def status_command(
             switch.reason,
         )
     console.print(table)
+
+
+@realm_app.command("flows")
+def flows_command(
+    days: Annotated[int, typer.Option(min=1, max=366, help="how many days back, today included")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Rows of public projections that crossed from each realm to each other realm, per day and table."""
+    import dataclasses  # noqa: PLC0415 - see the note on imports above
+    import json  # noqa: PLC0415
+
+    from reelm.crossrealm.flows import flows  # noqa: PLC0415
+
+    found = with_runtime(_settings(data_dir), lambda runtime: flows(runtime, days=days))
+    if as_json:
+        for flow in found:
+            typer.echo(json.dumps(dataclasses.asdict(flow), default=str))
+        return
+    table = Table("day", "from", "to", "table", "rows", title=f"Crossings, last {days} days")
+    for flow in found:
+        table.add_row(str(flow.day), flow.source, flow.destination, flow.relation, str(flow.rows))
+    console.print(table if found else "No crossings in that period.")

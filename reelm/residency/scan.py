@@ -32,6 +32,12 @@ Keyed fingerprints
     warning and does not fail the check, because the same person may legitimately hold two accounts
     with one e-mail address in two realms; it is worth a look all the same.
 
+What leaves a realm
+    The realm's database may publish (logical replication) only its `outbound_<realm>` schema, whose
+    tables hold only the declared public projection columns (reelm.crossrealm.schema). A publication
+    of anything else, a FOR ALL TABLES publication, or an undeclared column in the outbound schema is
+    a finding ("published").
+
 Exit status (see reelm.residency.cli): 1 on any finding, 0 otherwise, 2 on bad arguments.
 """
 
@@ -48,9 +54,11 @@ from typing import Any
 
 import obstore
 from obstore.store import ObjectStore
-from sqlalchemy import Column, Table, UniqueConstraint, func, select
+from sqlalchemy import Column, Table, UniqueConstraint, func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from reelm import ids
+from reelm.crossrealm.schema import projection_columns, schema_of
 from reelm.db import DataClass
 from reelm.models import HandleEntry, RealmBase
 from reelm.runtime import Runtime
@@ -67,6 +75,7 @@ FINGERPRINT_SHOWN = 16  # hex digits: enough to tell findings apart, too short t
 MISPLACED = "misplaced"
 UNATTRIBUTED = "unattributed"
 SHARED = "shared"
+PUBLISHED = "published"
 
 
 @dataclass(frozen=True)
@@ -227,8 +236,26 @@ async def _scan_realm(runtime: Runtime, realm: str, key: bytes, home_of: Callabl
                         scan.identifying.append(
                             _Sighting(fingerprint(key, location, value), owner_realm, location)
                         )
+        await _check_publications(conn, realm, scan)
     await _scan_objects(open_store(_store_url(runtime.settings, realm)), scan, home_of)
     return scan
+
+
+async def _check_publications(conn: AsyncConnection, realm: str, scan: _RealmScan) -> None:
+    """Only the realm's outbound schema, with only its declared columns, may be published."""
+    outbound = schema_of(realm)
+    for (name,) in await conn.execute(text("SELECT pubname FROM pg_publication WHERE puballtables")):
+        scan.findings.append(Finding(realm, f"publication:{name}:ALL TABLES", "", PUBLISHED, ""))
+    published = await conn.execute(
+        text("SELECT pubname, schemaname, tablename, attnames FROM pg_publication_tables")
+    )
+    declared = projection_columns()
+    for name, schema, table, columns in published:
+        allowed = declared.get(table, set()) if schema == outbound else set()
+        for column in sorted(set(columns) - allowed):
+            scan.findings.append(
+                Finding(realm, f"publication:{name}:{schema}.{table}.{column}", "", PUBLISHED, "")
+            )
 
 
 async def _directory_homes(runtime: Runtime) -> dict[int, str]:

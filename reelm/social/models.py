@@ -14,9 +14,8 @@ class VideoLike(RealmBase):
     __tablename__ = "video_likes"
 
     user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    video_id: Mapped[int] = protected(
-        BigInteger, ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    # The video may live in another realm (no foreign key): activity is stored where the actor lives.
+    video_id: Mapped[int] = protected(BigInteger, primary_key=True, index=True)
     created_at: Mapped[datetime] = protected(TZ, default=utcnow)
 
 
@@ -25,10 +24,10 @@ class Comment(RealmBase):
     __table_args__ = (Index("ix_comments_video_created", "video_id", "parent_id", "created_at"),)
 
     id: Mapped[int] = public(BigInteger, primary_key=True, autoincrement=False)
-    video_id: Mapped[int] = public(BigInteger, ForeignKey("videos.id", ondelete="CASCADE"))
+    video_id: Mapped[int] = public(BigInteger)  # possibly another realm's video: no foreign key
     author_id: Mapped[int] = public(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
     # Replies go one level deep: a reply to a reply hangs off the same top-level comment.
-    parent_id: Mapped[int | None] = public(BigInteger, ForeignKey("comments.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = public(BigInteger)
     body: Mapped[str] = public(Text)
     created_at: Mapped[datetime] = public(TZ, default=utcnow)
     like_count: Mapped[int] = public(Integer, default=0)
@@ -39,9 +38,7 @@ class CommentLike(RealmBase):
     __tablename__ = "comment_likes"
 
     user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    comment_id: Mapped[int] = protected(
-        BigInteger, ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
-    )
+    comment_id: Mapped[int] = protected(BigInteger, primary_key=True, index=True)
     created_at: Mapped[datetime] = protected(TZ, default=utcnow)
 
 
@@ -52,6 +49,6 @@ class Follow(RealmBase):
         BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     followee_id: Mapped[int] = protected(
-        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+        BigInteger, primary_key=True, index=True
+    )  # possibly in another realm
     created_at: Mapped[datetime] = protected(TZ, default=utcnow)

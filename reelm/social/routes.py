@@ -1,4 +1,4 @@
-"""JSON API for likes, comments and follows."""
+"""JSON API for likes, comments and follows, on the content of any realm."""
 
 from __future__ import annotations
 
@@ -6,17 +6,19 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.accounts.service import resolve_handle
+from reelm.crossrealm.service import access_public_comment, access_public_profile, access_public_video
 from reelm.realms.deps import require_capability
 from reelm.realms.models import Capability
 from reelm.social import service
 from reelm.social.schemas import CommentIn, CommentOut, CommentPage, FollowState, LikeState
 from reelm.videos.routes import video_realm
 from reelm.videos.service import access_video
-from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
+from reelm.web.deps import RuntimeDep, UserViewer, Viewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor
 from reelm.web.problems import Problem, not_found
 
@@ -32,16 +34,20 @@ def _comment_id(text: str) -> int:
 
 async def _set_like(runtime: RuntimeDep, viewer: UserViewer, video_id: str, *, like: bool) -> LikeState:
     realm, vid = video_realm(runtime, video_id)
-    service.check_same_realm(viewer, realm)
     assert viewer.user_id is not None
-    async with runtime.databases.transaction(realm) as session:
-        video = await access_video(session, viewer, vid, for_update=True)
-        if like:
-            await service.do_like_video(session, viewer.user_id, video)
-        else:
-            await service.do_unlike_video(session, viewer.user_id, video)
-        await session.refresh(video)
-        return LikeState(liked=like, like_count=video.like_count)
+    delta = 1 if like else -1
+    # Every like is stored in the liker's realm; a video of another realm is checked in its projection.
+    async with runtime.databases.transaction(viewer.realm) as session:
+        if realm == viewer.realm:
+            video = await access_video(session, viewer, vid, for_update=True)
+            if await service.do_set_video_like(session, viewer.user_id, vid, like=like):
+                await service.count_like(session, video, delta)
+            await session.refresh(video)
+            return LikeState(liked=like, like_count=video.like_count)
+        public = await access_public_video(session, vid)
+        changed = await service.do_set_video_like(session, viewer.user_id, vid, like=like)
+        # The video's realm counts it a moment later; answer with the count as it will be.
+        return LikeState(liked=like, like_count=max(0, public.like_count + (delta if changed else 0)))
 
 
 @router.post("/videos/{video_id}/like", response_model=LikeState)
@@ -54,6 +60,14 @@ async def unlike_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str) -
     return await _set_like(runtime, viewer, video_id, like=False)
 
 
+async def _check_video(session: AsyncSession, viewer: Viewer, realm: str, video_id: int) -> int:
+    """The video's creator, if this viewer may see the video (in its projection when it is elsewhere)."""
+    if realm == viewer.realm:
+        return (await access_video(session, viewer, video_id)).owner_id
+    owner_id: int = (await access_public_video(session, video_id)).owner_id
+    return owner_id
+
+
 @router.get("/videos/{video_id}/comments", response_model=CommentPage)
 async def get_comments(
     runtime: RuntimeDep,
@@ -63,22 +77,23 @@ async def get_comments(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 30,
 ) -> CommentPage:
-    """Top-level comments oldest first, or with `parent_id` the replies to one comment."""
+    """Top-level comments oldest first, or with `parent_id` the replies to one comment; every realm's."""
     realm, vid = video_realm(runtime, video_id)
     after = None
     if cursor:
         state = decode_cursor(runtime.settings.secret_key, cursor, f"comments:{vid}:{parent_id}")
         after = (datetime.fromisoformat(state["at"]), int(state["id"]))
-    async with runtime.databases.transaction(realm) as session:
-        video = await access_video(session, viewer, vid)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        await _check_video(session, viewer, realm, vid)
         comments = await service.list_comments(
             session,
-            video,
+            viewer.realm,
+            vid,
             parent_id=_comment_id(parent_id) if parent_id else None,
             after=after,
             limit=limit + 1,
         )
-        items = await service.comments_out(session, realm, comments[:limit], viewer)
+        items = await service.comments_out(session, comments[:limit], viewer)
     next_cursor = None
     if len(comments) > limit:
         last = comments[limit - 1]
@@ -94,47 +109,66 @@ async def get_comments(
     "/videos/{video_id}/comments",
     status_code=201,
     response_model=CommentOut,
-    dependencies=[require_capability(Capability.COMMENT)],  # the commenter's realm (it must be the video's)
+    dependencies=[require_capability(Capability.COMMENT)],  # the commenter's realm, where it is stored
 )
 async def post_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str, body: CommentIn) -> CommentOut:
     realm, vid = video_realm(runtime, video_id)
-    service.check_same_realm(viewer, realm)
     assert viewer.user is not None
-    async with runtime.databases.transaction(realm) as session:
-        video = await access_video(session, viewer, vid, for_update=True)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        if realm == viewer.realm:
+            await access_video(session, viewer, vid, for_update=True)  # serialises the counter update
+        else:
+            await access_public_video(session, vid)
         comment = await service.do_comment(
             session,
-            realm_code=runtime.settings.realm(realm).code,
+            realm_code=runtime.settings.realm(viewer.realm).code,
             author=viewer.user,
-            video=video,
+            video_id=vid,
             body=body.body,
             parent_id=_comment_id(body.parent_id) if body.parent_id else None,
         )
-        return (await service.comments_out(session, realm, [comment], viewer))[0]
+        return (await service.comments_out(session, [comment], viewer))[0]
 
 
 @router.delete("/videos/{video_id}/comments/{comment_id}", status_code=204)
 async def delete_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str, comment_id: str) -> None:
+    """The author deletes their comment; the creator deletes any comment on their video, from any realm."""
     realm, vid = video_realm(runtime, video_id)
-    service.check_same_realm(viewer, realm)
-    async with runtime.databases.transaction(realm) as session:
-        video = await access_video(session, viewer, vid, for_update=True)
-        comment = await service.access_comment(session, _comment_id(comment_id), video)
-        await service.do_delete_comment(session, viewer, video, comment)
+    cid = _comment_id(comment_id)
+    code = runtime.settings.realm(viewer.realm).code
+    async with runtime.databases.transaction(viewer.realm) as session:
+        owner_id = await _check_video(session, viewer, realm, vid)
+        if service.is_local(cid, code):
+            comment = await service.access_comment(session, cid, vid)
+            await service.do_delete_comment(session, viewer, code, owner_id, comment)
+        elif realm == viewer.realm:
+            video = await access_video(session, viewer, vid, for_update=True)
+            await service.do_remove_comment_from_my_video(session, viewer, video, cid)
+        else:
+            await access_public_comment(session, cid, vid)
+            raise Problem(
+                403, "forbidden", "Not allowed", "Only the author or the creator can delete this comment."
+            )
 
 
 async def _set_comment_like(
     runtime: RuntimeDep, viewer: UserViewer, video_id: str, comment_id: str, *, like: bool
 ) -> LikeState:
     realm, vid = video_realm(runtime, video_id)
-    service.check_same_realm(viewer, realm)
+    cid = _comment_id(comment_id)
     assert viewer.user_id is not None
-    async with runtime.databases.transaction(realm) as session:
-        video = await access_video(session, viewer, vid)
-        comment = await service.access_comment(session, _comment_id(comment_id), video)
-        await service.do_like_comment(session, viewer.user_id, comment, like=like)
-        await session.refresh(comment)
-        return LikeState(liked=like, like_count=comment.like_count)
+    delta = 1 if like else -1
+    async with runtime.databases.transaction(viewer.realm) as session:
+        await _check_video(session, viewer, realm, vid)
+        if service.is_local(cid, runtime.settings.realm(viewer.realm).code):
+            comment = await service.access_comment(session, cid, vid)
+            if await service.do_set_comment_like(session, viewer.user_id, cid, like=like):
+                await service.count_comment_like(session, comment, delta)
+            await session.refresh(comment)
+            return LikeState(liked=like, like_count=comment.like_count)
+        public = await access_public_comment(session, cid, vid)
+        changed = await service.do_set_comment_like(session, viewer.user_id, cid, like=like)
+        return LikeState(liked=like, like_count=max(0, public.like_count + (delta if changed else 0)))
 
 
 @router.post("/videos/{video_id}/comments/{comment_id}/like", response_model=LikeState)
@@ -153,15 +187,25 @@ async def _set_follow(runtime: RuntimeDep, viewer: UserViewer, handle: str, *, f
     entry = await resolve_handle(runtime, handle)
     if entry is None:
         raise not_found("User")
-    service.check_same_realm(viewer, entry.realm)
     assert viewer.user_id is not None
-    async with runtime.databases.transaction(entry.realm) as session:
-        followee = await session.get(User, entry.user_id, with_for_update=True)
-        if followee is None:
-            raise Problem(404, "not-found", "User not found", "No such user.")
-        await service.do_follow(session, viewer.user_id, followee, follow=follow)
-        await session.refresh(followee)
-        return FollowState(following=follow, follower_count=followee.follower_count)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        if entry.realm == viewer.realm:
+            followee = await session.get(User, entry.user_id, with_for_update=True)
+            if followee is None:
+                raise not_found("User")
+            followers = followee.follower_count
+        else:
+            followers = (await access_public_profile(session, entry.user_id)).follower_count
+        changed = await service.do_follow(
+            session,
+            viewer.user_id,
+            entry.user_id,
+            realm_code=runtime.settings.realm(viewer.realm).code,
+            follow=follow,
+        )
+        if changed:
+            followers += 1 if follow else -1
+        return FollowState(following=follow, follower_count=max(0, followers))
 
 
 @router.post("/users/{handle}/follow", response_model=FollowState)

@@ -1,179 +1,250 @@
-"""Likes, comments and follows. Each is stored in the actor's home realm.
+"""Likes, comments and follows. Each is stored in the actor's home realm, whatever realm the target is in.
 
-Until public projections cross realms (see DESIGN.md, "Across realms"), acting on another realm's
-video or creator would have to write into that realm, so it is refused with a clear problem instead.
+On the realm's own content the counters are updated here, in the same transaction. On another realm's
+content the row alone is written: a trigger tallies it in the realm's projections and the target's realm
+adds the tally to its counters (reelm.crossrealm). Targets of another realm are checked against the
+projections this realm holds, never read from the other realm's database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import Row, delete, func, select, tuple_, union_all, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
 from reelm.accounts.models import User
+from reelm.crossrealm.service import access_public_comment, do_remove_foreign_comment
+from reelm.crossrealm.views import public_comments, public_profiles
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.social.schemas import CommentOut
 from reelm.text import clean_text
+from reelm.videos.cards import media_url
 from reelm.videos.models import Video
-from reelm.videos.service import creator_out
+from reelm.videos.schemas import Creator
 from reelm.web.deps import Viewer
 from reelm.web.problems import Problem, not_found
 
 
-def check_same_realm(viewer: Viewer, realm: str) -> None:
-    if viewer.realm != realm:
+def is_local(an_id: int, realm_code: int) -> bool:
+    return ids.realm_code_of(an_id) == realm_code
+
+
+async def _set_row(session: AsyncSession, table: Any, key: dict[str, int], *, present: bool) -> bool:
+    """Insert or delete one activity row; True when that changed anything (doing it twice counts once)."""
+    if present:
+        statement: Any = insert(table).values(**key).on_conflict_do_nothing()
+    else:
+        statement = delete(table).where(*(getattr(table, name) == value for name, value in key.items()))
+    result = await session.execute(statement.returning(*(getattr(table, name) for name in key)))
+    return result.first() is not None
+
+
+async def do_set_video_like(session: AsyncSession, user_id: int, video_id: int, *, like: bool) -> bool:
+    """Like or unlike any realm's video; the caller updates a local video's counters (`count_like`)."""
+    return await _set_row(session, VideoLike, {"user_id": user_id, "video_id": video_id}, present=like)
+
+
+async def count_like(session: AsyncSession, video: Video, delta: int) -> None:
+    await session.execute(
+        update(Video).where(Video.id == video.id).values(like_count=Video.like_count + delta)
+    )
+    await session.execute(
+        update(User).where(User.id == video.owner_id).values(likes_received=User.likes_received + delta)
+    )
+
+
+async def _thread_parent(session: AsyncSession, parent_id: int, video_id: int, realm_code: int) -> int:
+    """The top-level comment a reply hangs off (replies go one level deep), from any realm."""
+    if is_local(parent_id, realm_code):
+        parent = await session.get(Comment, parent_id)
+        found = parent is not None and parent.video_id == video_id
+        grand = parent.parent_id if parent is not None else None
+    else:
+        row = (
+            await session.execute(
+                select(public_comments.c.parent_id).where(
+                    public_comments.c.id == parent_id, public_comments.c.video_id == video_id
+                )
+            )
+        ).first()
+        found, grand = row is not None, row.parent_id if row is not None else None
+    if not found:
         raise Problem(
-            409,
-            "cross-realm",
-            "Not available across realms yet",
-            f"This belongs to realm '{realm}' and your account lives in realm '{viewer.realm}'; "
-            "interactions across realms are not available yet.",
+            422, "invalid-request", "The request is not valid", "parent_id: no such comment on this video"
         )
-
-
-async def do_like_video(session: AsyncSession, user_id: int, video: Video) -> None:
-    inserted = await session.execute(
-        insert(VideoLike)
-        .values(user_id=user_id, video_id=video.id)
-        .on_conflict_do_nothing()
-        .returning(VideoLike.user_id)
-    )
-    if inserted.first() is not None:  # liking twice counts once
-        await session.execute(
-            update(Video).where(Video.id == video.id).values(like_count=Video.like_count + 1)
-        )
-        await session.execute(
-            update(User).where(User.id == video.owner_id).values(likes_received=User.likes_received + 1)
-        )
-
-
-async def do_unlike_video(session: AsyncSession, user_id: int, video: Video) -> None:
-    deleted = await session.execute(
-        delete(VideoLike)
-        .where(VideoLike.user_id == user_id, VideoLike.video_id == video.id)
-        .returning(VideoLike.user_id)
-    )
-    if deleted.first() is not None:
-        await session.execute(
-            update(Video).where(Video.id == video.id).values(like_count=Video.like_count - 1)
-        )
-        await session.execute(
-            update(User).where(User.id == video.owner_id).values(likes_received=User.likes_received - 1)
-        )
+    return grand if grand is not None else parent_id
 
 
 async def do_comment(
-    session: AsyncSession, *, realm_code: int, author: User, video: Video, body: str, parent_id: int | None
+    session: AsyncSession,
+    *,
+    realm_code: int,
+    author: User,
+    video_id: int,
+    body: str,
+    parent_id: int | None,
 ) -> Comment:
+    """Comment on (or reply under) a video of any realm; the comment lives in the author's realm."""
     text = clean_text("body", body, max_len=1000, allow_empty=False)
-    parent: Comment | None = None
-    if parent_id is not None:
-        parent = await session.get(Comment, parent_id, with_for_update=True)
-        if parent is None or parent.video_id != video.id:
-            raise Problem(
-                422, "invalid-request", "The request is not valid", "parent_id: no such comment on this video"
-            )
-        if parent.parent_id is not None:  # replies are one level deep: answer the thread's top comment
-            parent = await session.get(Comment, parent.parent_id, with_for_update=True)
-            assert parent is not None
+    top = await _thread_parent(session, parent_id, video_id, realm_code) if parent_id is not None else None
     comment = Comment(
-        id=ids.new_id(realm_code),
-        video_id=video.id,
-        author_id=author.id,
-        parent_id=parent.id if parent else None,
-        body=text,
+        id=ids.new_id(realm_code), video_id=video_id, author_id=author.id, parent_id=top, body=text
     )
     session.add(comment)
-    await session.execute(
-        update(Video).where(Video.id == video.id).values(comment_count=Video.comment_count + 1)
-    )
-    if parent is not None:
-        parent.reply_count += 1
+    if is_local(video_id, realm_code):
+        await session.execute(
+            update(Video).where(Video.id == video_id).values(comment_count=Video.comment_count + 1)
+        )
+    if top is not None and is_local(top, realm_code):
+        await session.execute(
+            update(Comment).where(Comment.id == top).values(reply_count=Comment.reply_count + 1)
+        )
     await session.flush()  # the new comment's defaults (created_at) are needed for the response
     return comment
 
 
-async def access_comment(session: AsyncSession, comment_id: int, video: Video) -> Comment:
+async def access_comment(session: AsyncSession, comment_id: int, video_id: int) -> Comment:
+    """A comment stored in this realm, on the given video."""
     comment = await session.get(Comment, comment_id)
-    if comment is None or comment.video_id != video.id:
+    if comment is None or comment.video_id != video_id:
         raise not_found("Comment")
     return comment
 
 
-async def do_delete_comment(session: AsyncSession, viewer: Viewer, video: Video, comment: Comment) -> None:
-    """The author or the video's creator may delete a comment; replies go with it."""
-    if viewer.user_id not in (comment.author_id, video.owner_id):
+async def _remove_foreign_replies(session: AsyncSession, realm: str, comment_id: int, video_id: int) -> None:
+    """Replies from other realms under a comment of ours: their realms remove them (removal notices)."""
+    replies = await session.scalars(
+        select(public_comments.c.id).where(
+            public_comments.c.parent_id == comment_id, public_comments.c.realm != realm
+        )
+    )
+    for reply in list(replies):
+        await do_remove_foreign_comment(session, realm, reply, video_id)
+
+
+async def do_delete_comment(
+    session: AsyncSession, viewer: Viewer, realm_code: int, video_owner_id: int, comment: Comment
+) -> None:
+    """The author or the video's creator may delete a comment stored here; replies go with it."""
+    if viewer.user_id not in (comment.author_id, video_owner_id):
         raise Problem(
             403, "forbidden", "Not allowed", "Only the author or the creator can delete this comment."
         )
-    removed = 1 + (comment.reply_count if comment.parent_id is None else 0)
-    if comment.parent_id is not None:
+    local_replies = 0
+    if comment.parent_id is None:
+        local_replies = (
+            await session.scalar(
+                select(func.count()).select_from(Comment).where(Comment.parent_id == comment.id)
+            )
+            or 0
+        )
+        await _remove_foreign_replies(session, viewer.realm, comment.id, comment.video_id)
+    elif is_local(comment.parent_id, realm_code):
         await session.execute(
             update(Comment).where(Comment.id == comment.parent_id).values(reply_count=Comment.reply_count - 1)
         )
+    # Local replies and likes of the comment go with it (a trigger: they have no foreign key).
     await session.execute(delete(Comment).where(Comment.id == comment.id))
+    if is_local(comment.video_id, realm_code):
+        await session.execute(
+            update(Video)
+            .where(Video.id == comment.video_id)
+            .values(comment_count=Video.comment_count - 1 - local_replies)
+        )
+
+
+async def do_remove_comment_from_my_video(
+    session: AsyncSession, viewer: Viewer, video: Video, comment_id: int
+) -> None:
+    """The creator removes another realm's comment from their video: its author's realm deletes it."""
+    if viewer.user_id != video.owner_id:
+        raise Problem(
+            403, "forbidden", "Not allowed", "Only the author or the creator can delete this comment."
+        )
+    row = await access_public_comment(session, comment_id, video.id)
+    await do_remove_foreign_comment(session, viewer.realm, row.id, video.id)
+    if row.parent_id is None:
+        await _remove_foreign_replies(session, viewer.realm, row.id, video.id)
+        await session.execute(delete(Comment).where(Comment.parent_id == row.id))
+
+
+async def do_set_comment_like(session: AsyncSession, user_id: int, comment_id: int, *, like: bool) -> bool:
+    """Like or unlike any realm's comment; the caller updates a local comment's counter."""
+    return await _set_row(session, CommentLike, {"user_id": user_id, "comment_id": comment_id}, present=like)
+
+
+async def count_comment_like(session: AsyncSession, comment: Comment, delta: int) -> None:
     await session.execute(
-        update(Video).where(Video.id == video.id).values(comment_count=Video.comment_count - removed)
+        update(Comment).where(Comment.id == comment.id).values(like_count=Comment.like_count + delta)
     )
 
 
-async def do_like_comment(session: AsyncSession, user_id: int, comment: Comment, *, like: bool) -> None:
-    if like:
-        changed = await session.execute(
-            insert(CommentLike)
-            .values(user_id=user_id, comment_id=comment.id)
-            .on_conflict_do_nothing()
-            .returning(CommentLike.user_id)
-        )
-        delta = 1
-    else:
-        changed = await session.execute(
-            delete(CommentLike)
-            .where(CommentLike.user_id == user_id, CommentLike.comment_id == comment.id)
-            .returning(CommentLike.user_id)
-        )
-        delta = -1
-    if changed.first() is not None:
-        await session.execute(
-            update(Comment).where(Comment.id == comment.id).values(like_count=Comment.like_count + delta)
-        )
+_COMMENT_COLUMNS = (
+    "id",
+    "video_id",
+    "author_id",
+    "parent_id",
+    "body",
+    "created_at",
+    "like_count",
+    "reply_count",
+)
 
 
 async def list_comments(
     session: AsyncSession,
-    video: Video,
+    realm: str,
+    video_id: int,
     *,
     parent_id: int | None,
     after: tuple[datetime, int] | None,
     limit: int,
-) -> list[Comment]:
-    """Top-level comments (or the replies to one), oldest first, keyset-paginated."""
-    query = select(Comment).where(Comment.video_id == video.id)
-    query = (
-        query.where(Comment.parent_id == parent_id)
-        if parent_id is not None
-        else query.where(Comment.parent_id.is_(None))
+) -> list[Row[Any]]:
+    """Top-level comments (or the replies to one) from every realm, oldest first, keyset-paginated.
+
+    This realm's comments come from its own table (so a creator still sees them on a private video),
+    other realms' from their projections.
+    """
+    local = select(*(getattr(Comment, c) for c in _COMMENT_COLUMNS)).where(Comment.video_id == video_id)
+    pc = public_comments
+    foreign = select(*(pc.c[c] for c in _COMMENT_COLUMNS)).where(
+        pc.c.video_id == video_id, pc.c.realm != realm
     )
+    if parent_id is None:
+        local, foreign = local.where(Comment.parent_id.is_(None)), foreign.where(pc.c.parent_id.is_(None))
+    else:
+        local, foreign = (
+            local.where(Comment.parent_id == parent_id),
+            foreign.where(pc.c.parent_id == parent_id),
+        )
+    both = union_all(local, foreign).subquery()
+    query = select(both)
     if after is not None:
-        query = query.where(tuple_(Comment.created_at, Comment.id) > tuple_(*after))
-    return list((await session.scalars(query.order_by(Comment.created_at, Comment.id).limit(limit))).all())
+        query = query.where(tuple_(both.c.created_at, both.c.id) > tuple_(*after))
+    query = query.order_by(both.c.created_at, both.c.id).limit(limit)
+    return list((await session.execute(query)).all())
 
 
-async def comments_out(
-    session: AsyncSession, realm: str, comments: Sequence[Comment], viewer: Viewer
-) -> list[CommentOut]:
+async def comments_out(session: AsyncSession, comments: Sequence[Any], viewer: Viewer) -> list[CommentOut]:
+    """Comments (rows or Comment objects) with their authors' public profiles, from any realm.
+
+    A comment whose author is not public (an account pending deletion) is left out.
+    """
     if not comments:
         return []
     authors = {
-        u.id: u
-        for u in await session.scalars(select(User).where(User.id.in_({c.author_id for c in comments})))
+        row.id: row
+        for row in await session.execute(
+            select(public_profiles).where(public_profiles.c.id.in_({c.author_id for c in comments}))
+        )
     }
     liked: set[int] = set()
-    if viewer.user_id is not None and viewer.realm == realm:
+    if viewer.user_id is not None:
         liked = set(
             await session.scalars(
                 select(CommentLike.comment_id).where(
@@ -187,42 +258,49 @@ async def comments_out(
             id=str(c.id),
             video_id=str(c.video_id),
             parent_id=str(c.parent_id) if c.parent_id else None,
-            author=creator_out(realm, authors[c.author_id]),
+            author=public_creator(authors[c.author_id]),
             body=c.body,
             created_at=c.created_at,
             like_count=c.like_count,
             reply_count=c.reply_count,
-            liked_by_me=(c.id in liked) if viewer.user_id is not None and viewer.realm == realm else None,
+            liked_by_me=(c.id in liked) if viewer.user_id is not None else None,
         )
         for c in comments
+        if c.author_id in authors
     ]
 
 
-async def do_follow(session: AsyncSession, follower_id: int, followee: User, *, follow: bool) -> None:
-    if follower_id == followee.id:
+def public_creator(profile: Row[Any], *, is_following: bool | None = None) -> Creator:
+    """A creator from a public profile projection (any realm)."""
+    return Creator(
+        is_following=is_following,
+        id=str(profile.id),
+        handle=profile.handle,
+        display_name=profile.display_name,
+        avatar_url=media_url(profile.realm, profile.avatar_key) if profile.avatar_key else None,
+        follower_count=profile.follower_count,
+    )
+
+
+async def do_follow(
+    session: AsyncSession, follower_id: int, followee_id: int, *, realm_code: int, follow: bool
+) -> bool:
+    """Follow or unfollow anyone, in any realm; True when it changed anything."""
+    if follower_id == followee_id:
         raise Problem(422, "invalid-request", "The request is not valid", "You cannot follow yourself.")
-    if follow:
-        changed = await session.execute(
-            insert(Follow)
-            .values(follower_id=follower_id, followee_id=followee.id)
-            .on_conflict_do_nothing()
-            .returning(Follow.follower_id)
-        )
-        delta = 1
-    else:
-        changed = await session.execute(
-            delete(Follow)
-            .where(Follow.follower_id == follower_id, Follow.followee_id == followee.id)
-            .returning(Follow.follower_id)
-        )
-        delta = -1
-    if changed.first() is not None:
-        await session.execute(
-            update(User).where(User.id == followee.id).values(follower_count=User.follower_count + delta)
-        )
+    changed = await _set_row(
+        session, Follow, {"follower_id": follower_id, "followee_id": followee_id}, present=follow
+    )
+    if changed:
+        delta = 1 if follow else -1
+        if is_local(followee_id, realm_code):
+            await session.execute(
+                update(User).where(User.id == followee_id).values(follower_count=User.follower_count + delta)
+            )
         await session.execute(
             update(User).where(User.id == follower_id).values(following_count=User.following_count + delta)
         )
+    return changed
 
 
 async def is_following(session: AsyncSession, follower_id: int, followee_id: int) -> bool:

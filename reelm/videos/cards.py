@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.models import User
+from reelm.crossrealm.views import public_profiles, public_videos
 from reelm.social.models import Follow, VideoLike
 from reelm.videos.models import Rendition, Video, VideoStatus, Visibility
 from reelm.videos.schemas import Counts, Creator, RenditionOut, VideoOut
@@ -103,6 +104,59 @@ def _card_statement(*, with_viewer: bool) -> Select[Any]:
     ).join(User, User.id == Video.owner_id)
 
 
+def public_card_select(viewer_id: int | None) -> Select[Any]:
+    """Public videos of every realm, from the reader's database (reelm.crossrealm): the same columns as
+    `card_select`, plus the video's `realm`. Likes and follows are the viewer's, stored in the same database.
+    """
+    return _public_card_statement(with_viewer=viewer_id is not None)
+
+
+@functools.cache
+def _public_card_statement(*, with_viewer: bool) -> Select[Any]:
+    pv, pp = public_videos, public_profiles
+    if not with_viewer:
+        liked: Any = literal(None)
+        following: Any = literal(None)
+    else:
+        liked = exists().where(VideoLike.user_id == _VIEWER, VideoLike.video_id == pv.c.id)
+        following = exists().where(Follow.follower_id == _VIEWER, Follow.followee_id == pv.c.owner_id)
+    return select(
+        pv.c.realm,
+        *[pv.c[name] for name in _PROJECTED_CARD_COLUMNS],
+        literal(Visibility.PUBLIC.value).label("visibility"),
+        literal(VideoStatus.READY.value).label("status"),
+        literal("").label("status_detail"),
+        literal(None).label("reject_code"),
+        literal(None).label("reject_reason"),
+        pp.c.handle.label("owner_handle"),
+        pp.c.display_name.label("owner_display_name"),
+        pp.c.avatar_key.label("owner_avatar_key"),
+        pp.c.follower_count.label("owner_follower_count"),
+        pv.c.renditions.label("rendition_list"),
+        liked.label("liked"),
+        following.label("following"),
+    ).join(pp, pp.c.id == pv.c.owner_id)
+
+
+_PROJECTED_CARD_COLUMNS = (
+    "id",
+    "owner_id",
+    "caption",
+    "hashtags",
+    "mentions",
+    "width",
+    "height",
+    "duration_s",
+    "poster_key",
+    "created_at",
+    "published_at",
+    "like_count",
+    "comment_count",
+    "share_count",
+    "view_count",
+)
+
+
 def _mp4_fallback(renditions: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     fitting = [r for r in renditions if min(r["width"], r["height"]) <= MP4_FALLBACK_MAX_SHORT_EDGE]
     pool = fitting or list(renditions)
@@ -111,6 +165,7 @@ def _mp4_fallback(renditions: Sequence[dict[str, Any]]) -> dict[str, Any] | None
 
 def card_from_row(row: Row[Any], realm: str, viewer_id: int | None, base_url: str) -> VideoOut:
     v = row._mapping
+    realm = v.get("realm", realm)  # rows of public_card_select say which realm holds the media
     renditions: list[dict[str, Any]] = v["rendition_list"]
     fallback = _mp4_fallback(renditions)
     is_owner = viewer_id is not None and viewer_id == v["owner_id"]
@@ -177,7 +232,8 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
 async def fetch_cards(
     session: AsyncSession, query: Select[Any], *, realm: str, viewer: Viewer, base_url: str
 ) -> list[VideoOut]:
-    """Run a query built on `card_select(card_viewer(viewer, realm))`."""
+    """Run a query built on `card_select(card_viewer(viewer, realm))` in `realm`'s database, or on
+    `public_card_select(viewer.user_id)` in the viewer's (then `realm` is the viewer's)."""
     viewer_id = card_viewer(viewer, realm)
     params = {"card_viewer_id": viewer_id} if viewer_id is not None else {}
     return [card_from_row(row, realm, viewer_id, base_url) for row in await session.execute(query, params)]
@@ -189,6 +245,15 @@ async def access_card(
     """One video as its card, if this viewer may see it; 404 otherwise."""
     query = card_select(card_viewer(viewer, realm)).where(Video.id == video_id, visible_to(viewer))
     cards = await fetch_cards(session, query, realm=realm, viewer=viewer, base_url=base_url)
+    if not cards:
+        raise not_found("Video")
+    return cards[0]
+
+
+async def access_public_card(session: AsyncSession, viewer: Viewer, video_id: int, base_url: str) -> VideoOut:
+    """Another realm's video as its card, from the viewer's database; 404 unless it is public."""
+    query = public_card_select(viewer.user_id).where(public_videos.c.id == video_id)
+    cards = await fetch_cards(session, query, realm=viewer.realm, viewer=viewer, base_url=base_url)
     if not cards:
         raise not_found("Video")
     return cards[0]

@@ -10,16 +10,27 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
-from sqlalchemy import Select, update
+from sqlalchemy import ColumnElement, Select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from reelm import ids
 from reelm.accounts.service import resolve_handle
+from reelm.crossrealm.service import access_public_video, do_tally
+from reelm.crossrealm.views import public_videos
 from reelm.realms.deps import CapabilityRoute, handle_realm_in_path, require_capability, video_realm_in_path
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
 from reelm.videos import media
-from reelm.videos.cards import access_card, card_select, card_viewer, fetch_cards, visible_to
-from reelm.videos.models import Video, VideoStatus, Visibility
+from reelm.videos.cards import (
+    access_card,
+    access_public_card,
+    card_select,
+    card_viewer,
+    fetch_cards,
+    public_card_select,
+    visible_to,
+)
+from reelm.videos.models import Video, VideoStatus
 from reelm.videos.schemas import VideoAccepted, VideoOut, VideoPage, VideoUpdateIn
 from reelm.videos.service import (
     access_own_video,
@@ -112,6 +123,9 @@ async def upload_video(
 )
 async def get_video(runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> VideoOut:
     realm, vid = video_realm(runtime, video_id)
+    if realm != viewer.realm:  # another realm's video: its public projection, read at home
+        async with runtime.databases.transaction(viewer.realm) as session:
+            return await access_public_card(session, viewer, vid, runtime.settings.base_url)
     async with runtime.databases.transaction(realm) as session:
         return await access_card(session, viewer, realm, vid, runtime.settings.base_url)
 
@@ -142,10 +156,20 @@ async def delete_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str) -
 async def count_share(runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> Response:
     """Counted when a viewer copies or sends the link; anonymous viewers count too."""
     realm, vid = video_realm(runtime, video_id)
+    if realm != viewer.realm:
+        await _count_foreign(runtime, viewer, vid, "video_shares")
+        return Response(status_code=204)
     async with runtime.databases.transaction(realm) as session:
         await access_video(session, viewer, vid)
         await session.execute(update(Video).where(Video.id == vid).values(share_count=Video.share_count + 1))
     return Response(status_code=204)
+
+
+async def _count_foreign(runtime: Runtime, viewer: Viewer, video_id: int, metric: str) -> None:
+    """A share or view of another realm's video: counted at home, the count reaches the video's realm."""
+    async with runtime.databases.transaction(viewer.realm) as session:
+        await access_public_video(session, video_id)
+        await do_tally(session, viewer.realm, video_id, metric)
 
 
 @router.post("/videos/{video_id}/view", status_code=204)
@@ -159,6 +183,9 @@ async def count_view(
         limiter.hit("view", f"{who}:{vid}", limit=1, per_seconds=600)
     except Problem:
         return Response(status_code=204)  # a repeat view is accepted and simply not counted
+    if realm != viewer.realm:
+        await _count_foreign(runtime, viewer, vid, "video_views")
+        return Response(status_code=204)
     async with runtime.databases.transaction(realm) as session:
         await access_video(session, viewer, vid)
         await session.execute(update(Video).where(Video.id == vid).values(view_count=Video.view_count + 1))
@@ -181,10 +208,16 @@ async def user_videos(
     entry = await resolve_handle(runtime, handle)
     if entry is None:
         raise not_found("User")
+    kind = f"user:{entry.user_id}"
+    if entry.realm != viewer.realm:  # another realm's creator: their public videos, read at home
+        public = public_card_select(viewer.user_id).where(public_videos.c.owner_id == entry.user_id)
+        return await _video_page(
+            runtime, viewer, viewer.realm, public, public_videos.c.id, cursor, limit, kind
+        )
     query = card_select(card_viewer(viewer, entry.realm)).where(
         Video.owner_id == entry.user_id, visible_to(viewer)
     )
-    return await _video_page(runtime, viewer, entry.realm, query, cursor, limit, f"user:{entry.user_id}")
+    return await _video_page(runtime, viewer, entry.realm, query, Video.id, cursor, limit, kind)
 
 
 @router.get(
@@ -197,14 +230,12 @@ async def hashtag_videos(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 24,
 ) -> VideoPage:
-    """Public videos of the viewer's realm carrying #tag, newest first."""
+    """Public videos of every realm carrying #tag, newest first."""
     tag = tag.lower().lstrip("#")[:50]
-    query = card_select(card_viewer(viewer, viewer.realm)).where(
-        Video.hashtags.contains([tag]),
-        Video.status == VideoStatus.READY,
-        Video.visibility == Visibility.PUBLIC,
+    query = public_card_select(viewer.user_id).where(public_videos.c.hashtags.contains([tag]))
+    return await _video_page(
+        runtime, viewer, viewer.realm, query, public_videos.c.id, cursor, limit, f"tag:{tag}"
     )
-    return await _video_page(runtime, viewer, viewer.realm, query, cursor, limit, f"tag:{tag}")
 
 
 async def _video_page(
@@ -212,6 +243,7 @@ async def _video_page(
     viewer: Viewer,
     realm: str,
     query: Select[Any],
+    id_column: ColumnElement[int] | InstrumentedAttribute[int],
     cursor: str | None,
     limit: int,
     kind: str,
@@ -219,12 +251,12 @@ async def _video_page(
     """Newest first, keyset-paginated by id (ids grow with time); fetches one extra to know if more exist."""
     if cursor:
         query = query.where(
-            Video.id < int(decode_cursor(runtime.settings.secret_key, cursor, kind)["before"])
+            id_column < int(decode_cursor(runtime.settings.secret_key, cursor, kind)["before"])
         )
     async with runtime.databases.transaction(realm) as session:
         items = await fetch_cards(
             session,
-            query.order_by(Video.id.desc()).limit(limit + 1),
+            query.order_by(id_column.desc()).limit(limit + 1),
             realm=realm,
             viewer=viewer,
             base_url=runtime.settings.base_url,

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm import jobs
 from reelm.accounts.models import User
 from reelm.settings import Settings
+from reelm.social.models import Comment, VideoLike
 from reelm.text import clean_text, hashtags_of, mentions_of
 from reelm.videos import media
 from reelm.videos.cards import media_url
@@ -108,7 +109,15 @@ async def do_delete_video(session: AsyncSession, video: Video) -> None:
         await session.execute(
             update(User).where(User.id == video.owner_id).values(video_count=User.video_count - 1)
         )
+    await forget_activity_on_videos(session, [video.id])
     await session.execute(delete(Video).where(Video.id == video.id))
+
+
+async def forget_activity_on_videos(session: AsyncSession, video_ids: list[int]) -> None:
+    """This realm's likes and comments on videos that go away (activity may target any realm, so no
+    foreign key cascades it). Other realms' activity on them stays with its authors, no longer shown."""
+    await session.execute(delete(VideoLike).where(VideoLike.video_id.in_(video_ids)))
+    await session.execute(delete(Comment).where(Comment.video_id.in_(video_ids)))
 
 
 def creator_out(realm: str, user: User, *, is_following: bool | None = None) -> Creator:

@@ -1,0 +1,1 @@
+"""Public content across realms: projections, their replication, and the count of every crossing."""

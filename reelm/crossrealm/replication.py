@@ -1,0 +1,137 @@
+"""The one declared crossing: each realm publishes its `outbound_<realm>` schema, the others subscribe.
+
+Run after the migrations by whoever migrates with every realm's credentials (`reelm migrate`, `reelm
+demo`, `reelm serve` in embedded mode). Everything here is idempotent: an existing publication, slot or
+subscription is kept, functions and views are replaced, so a new release or a new realm is picked up by
+running it again.
+
+Same-cluster subscriptions (the embedded server holds every realm's database) hang if PostgreSQL is
+asked to create the replication slot itself, and so do its initial table copies (each creates a slot
+and waits for the others' transactions). So the slot is always created first on the publisher, the
+subscription attaches to it without copying, and a publisher that already had rows re-sends them
+(`republish`). That works between separate clusters as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import psycopg
+
+from reelm.crossrealm import schema
+from reelm.db import libpq_url
+from reelm.settings import Settings
+
+
+@dataclass(frozen=True)
+class RealmDatabase:
+    name: str
+    code: int
+    url: str  # how this process connects
+    # How the *other* realms' database servers reach this one for replication (defaults to `url`).
+    replication_url: str | None = None
+
+    @property
+    def conninfo(self) -> str:
+        return libpq_url(self.url)
+
+    @property
+    def publisher_conninfo(self) -> str:
+        return libpq_url(self.replication_url or self.url)
+
+
+def realm_databases(settings: Settings, urls: Mapping[str, str]) -> dict[str, RealmDatabase]:
+    """Every configured realm with its URL (`urls` keyed by realm name, as the runtime resolved them)."""
+    return {
+        realm.name: RealmDatabase(realm.name, realm.code, urls[realm.name], realm.replication_url)
+        for realm in settings.realms
+    }
+
+
+def publication_of(realm: str) -> str:
+    return schema.schema_of(realm)
+
+
+def subscription_name(source: str, target: str) -> str:
+    """Also the slot's name on the source: unique per cluster, as slots must be."""
+    return f"reelm_{source}_to_{target}"
+
+
+def _execute_all(conn: psycopg.Connection, statements: list[str]) -> None:
+    for statement in statements:
+        conn.execute(statement.encode())
+
+
+def prepare_realm(database: RealmDatabase, realms: list[str]) -> None:
+    """Schemas, views, triggers and the publication inside one realm's database, in one transaction."""
+    with psycopg.connect(database.conninfo) as conn, conn.transaction():
+        # One migrator at a time: a second concurrent run waits here instead of racing the DDL.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('reelm.crossrealm'))")
+        statements = schema.helpers_sql(database.code)
+        for realm in realms:
+            statements += schema.projection_tables_sql(realm)
+        statements += schema.views_sql(realms)
+        statements += schema.projection_functions_sql(database.name)
+        statements += schema.source_triggers_sql()
+        statements += schema.received_functions_sql()
+        for realm in realms:
+            if realm != database.name:
+                statements += schema.received_triggers_sql(realm)
+        _execute_all(conn, statements)
+        own = publication_of(database.name)
+        exists = conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (own,)).fetchone()
+        if exists is None:
+            conn.execute(f"CREATE PUBLICATION {own} FOR TABLES IN SCHEMA {own}".encode())
+        _execute_all(conn, schema.backfill_sql())
+
+
+def subscribe(source: RealmDatabase, target: RealmDatabase) -> bool:
+    """Make `target` receive `source`'s projections; False when it already did."""
+    name = subscription_name(source.name, target.name)
+    with psycopg.connect(target.conninfo, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_subscription WHERE subname = %s", (name,)).fetchone():
+            return False
+    with psycopg.connect(source.conninfo, autocommit=True) as conn:
+        slot = conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (name,)).fetchone()
+        if slot is None:
+            conn.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (name,))
+    with psycopg.connect(target.conninfo, autocommit=True) as conn:
+        # CREATE SUBSCRIPTION takes no bind parameters; the conninfo is quoted as a literal.
+        conninfo = source.publisher_conninfo.replace("'", "''")
+        conn.execute(
+            f"CREATE SUBSCRIPTION {name} CONNECTION '{conninfo}' PUBLICATION "
+            f"{publication_of(source.name)} WITH (create_slot = false, slot_name = '{name}', "
+            "copy_data = false)".encode()
+        )
+    return True
+
+
+def republish(source: RealmDatabase) -> None:
+    """Send every projection row again, so a new subscriber starts complete.
+
+    Rows are deleted and re-inserted in one transaction: a subscriber that has them sees no net change
+    (a tally is taken back and added again), one that lacks them skips the deletes and gets the inserts.
+    """
+    own = schema.schema_of(source.name)
+    with psycopg.connect(source.conninfo) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('reelm.crossrealm'))")
+        for table in schema.PROJECTION_TABLES:
+            conn.execute(f"CREATE TEMP TABLE resend ON COMMIT DROP AS SELECT * FROM {own}.{table}".encode())
+            conn.execute(f"DELETE FROM {own}.{table}".encode())
+            conn.execute(f"INSERT INTO {own}.{table} SELECT * FROM resend".encode())
+            conn.execute(b"DROP TABLE resend")
+
+
+def ensure_cross_realm(databases: Mapping[str, RealmDatabase]) -> int:
+    """Prepare every realm database, then subscribe each to every other; returns subscriptions created."""
+    realms = sorted(databases)
+    for database in databases.values():
+        prepare_realm(database, realms)
+    created = 0
+    for source in databases.values():
+        new = [subscribe(source, target) for target in databases.values() if target.name != source.name]
+        if any(new):
+            republish(source)
+        created += sum(new)
+    return created

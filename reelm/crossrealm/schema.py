@@ -1,0 +1,395 @@
+"""The SQL of the cross-realm mechanism: projection tables, the triggers that keep them, the read views.
+
+What may leave realm R is exactly the schema `outbound_R` of R's database: it holds R's public
+projections and nothing else, and it is the only thing R publishes. Every other realm's database holds a
+read-only copy of `outbound_R` (same name, kept by a logical-replication subscription), so a realm reads
+the whole platform's public content from its own database.
+
+`outbound_R` contains:
+- `videos`: R's published public videos (with their renditions) of active accounts, with total counts;
+- `profiles`: the public profile fields of R's active accounts;
+- `comments`: public comments written by R's users, on any realm's public video;
+- `tallies`: how often R's users liked, commented, shared, viewed or followed *another* realm's
+  video, comment or account: the owner realm adds these to its own counters (the only thing about
+  activity that crosses: a like stays in the liker's realm, its count reaches the video's realm);
+- `comment_removals`: comments by other realms' users that an R creator removed from their video.
+
+Projections are maintained by triggers on the source tables, so no write path can forget them and they
+change in the same transaction as the row they mirror. The triggers are ENABLE ALWAYS because rows
+also change inside the replication apply worker (a tally from another realm updates a local counter,
+whose projection must follow), and every function pins its search_path because the apply worker runs
+with an empty one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# Everything a table of outbound_<realm> holds, per table, in column order.
+PROJECTION_TABLES: dict[str, str] = {
+    "videos": """
+        id bigint PRIMARY KEY,
+        owner_id bigint NOT NULL,
+        caption text NOT NULL,
+        hashtags text[] NOT NULL,
+        mentions text[] NOT NULL,
+        width integer,
+        height integer,
+        duration_s double precision,
+        poster_key text,
+        renditions jsonb NOT NULL,
+        created_at timestamptz NOT NULL,
+        published_at timestamptz,
+        like_count integer NOT NULL,
+        comment_count integer NOT NULL,
+        share_count integer NOT NULL,
+        view_count bigint NOT NULL""",
+    "profiles": """
+        id bigint PRIMARY KEY,
+        handle text NOT NULL,
+        display_name text NOT NULL,
+        bio text NOT NULL,
+        avatar_key text,
+        follower_count integer NOT NULL,
+        following_count integer NOT NULL,
+        video_count integer NOT NULL,
+        likes_received bigint NOT NULL,
+        created_at timestamptz NOT NULL""",
+    "comments": """
+        id bigint PRIMARY KEY,
+        video_id bigint NOT NULL,
+        author_id bigint NOT NULL,
+        parent_id bigint,
+        body text NOT NULL,
+        created_at timestamptz NOT NULL,
+        like_count integer NOT NULL,
+        reply_count integer NOT NULL""",
+    "tallies": """
+        target_id bigint NOT NULL,
+        metric text NOT NULL,
+        value bigint NOT NULL,
+        PRIMARY KEY (target_id, metric)""",
+    "comment_removals": """
+        comment_id bigint PRIMARY KEY,
+        video_id bigint NOT NULL,
+        removed_at timestamptz NOT NULL DEFAULT now()""",
+}
+
+PROJECTION_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS videos_owner ON {s}.videos (owner_id, id)",
+    "CREATE INDEX IF NOT EXISTS videos_published ON {s}.videos (published_at)",
+    "CREATE INDEX IF NOT EXISTS videos_hashtags ON {s}.videos USING gin (hashtags)",
+    "CREATE INDEX IF NOT EXISTS profiles_handle ON {s}.profiles (handle)",
+    "CREATE INDEX IF NOT EXISTS comments_video ON {s}.comments (video_id, parent_id, created_at)",
+    "CREATE INDEX IF NOT EXISTS comments_parent ON {s}.comments (parent_id)",
+)
+
+# Metrics of `tallies`, and the counter of the owner realm each one adds to.
+TALLY_METRICS = {
+    "video_likes": "UPDATE videos SET like_count = like_count + delta WHERE id = target",
+    "video_comments": "UPDATE videos SET comment_count = comment_count + delta WHERE id = target",
+    "video_shares": "UPDATE videos SET share_count = share_count + delta WHERE id = target",
+    "video_views": "UPDATE videos SET view_count = view_count + delta WHERE id = target",
+    "user_followers": "UPDATE users SET follower_count = follower_count + delta WHERE id = target",
+    "comment_likes": "UPDATE comments SET like_count = like_count + delta WHERE id = target",
+    "comment_replies": "UPDATE comments SET reply_count = reply_count + delta WHERE id = target",
+}
+
+VIEWED_TABLES = ("videos", "profiles", "comments", "tallies")
+
+
+def projection_columns() -> dict[str, set[str]]:
+    """The declared columns of each projection table (what the residency check allows to be published)."""
+    return {
+        table: {
+            line.split()[0]
+            for line in body.strip().splitlines()
+            if line.split() and line.split()[0] != "PRIMARY"
+        }
+        for table, body in PROJECTION_TABLES.items()
+    }
+
+
+def schema_of(realm: str) -> str:
+    """The projection schema of a realm (realm names are validated identifiers: [a-z][a-z0-9]*)."""
+    return f"outbound_{realm}"
+
+
+def projection_tables_sql(realm: str) -> list[str]:
+    s = schema_of(realm)
+    statements = [f"CREATE SCHEMA IF NOT EXISTS {s}"]
+    statements += [
+        f"CREATE TABLE IF NOT EXISTS {s}.{name} ({body})" for name, body in PROJECTION_TABLES.items()
+    ]
+    statements += [index.format(s=s) for index in PROJECTION_INDEXES]
+    return statements
+
+
+def views_sql(realms: Iterable[str]) -> list[str]:
+    """`public_videos`, `public_profiles`, `public_comments`, `public_tallies`: every realm's projections,
+    with their realm."""
+    statements = []
+    for table in VIEWED_TABLES:
+        union = "\nUNION ALL\n".join(
+            f"SELECT '{realm}'::text AS realm, t.* FROM {schema_of(realm)}.{table} t" for realm in realms
+        )
+        statements += [f"DROP VIEW IF EXISTS public_{table}", f"CREATE VIEW public_{table} AS\n{union}"]
+    return statements
+
+
+def helpers_sql(code: int) -> list[str]:
+    return [
+        f"""CREATE OR REPLACE FUNCTION reelm_home_code() RETURNS integer LANGUAGE sql IMMUTABLE
+           SET search_path = public AS $$ SELECT {code} $$""",
+        # The realm code sits in bits 16..21 of every id (reelm.ids).
+        """CREATE OR REPLACE FUNCTION reelm_is_local(target bigint) RETURNS boolean LANGUAGE sql IMMUTABLE
+           SET search_path = public AS $$ SELECT ((target >> 16) & 63)::integer = reelm_home_code() $$""",
+    ]
+
+
+def _upsert(s: str, table: str, columns: str, select: str) -> str:
+    """Insert or update a projection row, writing (and so replicating) only when something changed."""
+    names = [c.strip() for c in columns.split(",")]
+    assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in names if c != "id")
+    return (
+        f"INSERT INTO {s}.{table} AS t ({columns}) {select} "
+        f"ON CONFLICT (id) DO UPDATE SET {assignments} "
+        f"WHERE ({', '.join('t.' + c for c in names)}) IS DISTINCT FROM "
+        f"({', '.join('EXCLUDED.' + c for c in names)})"
+    )
+
+
+def projection_functions_sql(realm: str) -> list[str]:
+    """The functions that compute this realm's projections from its own tables."""
+    s = schema_of(realm)
+    video_columns = (
+        "id, owner_id, caption, hashtags, mentions, width, height, duration_s, poster_key, renditions, "
+        "created_at, published_at, like_count, comment_count, share_count, view_count"
+    )
+    video_select = """SELECT v.id, v.owner_id, v.caption, v.hashtags, v.mentions, v.width, v.height,
+            v.duration_s, v.poster_key,
+            COALESCE((SELECT jsonb_agg(jsonb_build_object('name', r.name, 'width', r.width,
+                'height', r.height, 'bandwidth', r.bandwidth, 'codecs', r.codecs, 'mp4_key', r.mp4_key,
+                'hls_key', r.hls_key) ORDER BY r.height) FROM renditions r WHERE r.video_id = v.id), '[]'),
+            v.created_at, v.published_at, v.like_count, v.comment_count, v.share_count, v.view_count
+          FROM videos v WHERE v.id = vid"""
+    profile_columns = (
+        "id, handle, display_name, bio, avatar_key, follower_count, following_count, video_count, "
+        "likes_received, created_at"
+    )
+    profile_select = f"SELECT {profile_columns} FROM users WHERE id = uid"
+    comment_columns = "id, video_id, author_id, parent_id, body, created_at, like_count, reply_count"
+    comment_select = f"SELECT {comment_columns} FROM comments WHERE id = cid"
+    return [
+        f"""CREATE OR REPLACE FUNCTION reelm_project_video(vid bigint) RETURNS void
+        LANGUAGE plpgsql SET search_path = public AS $$
+        DECLARE was_public boolean := EXISTS (SELECT 1 FROM {s}.videos WHERE id = vid);
+        BEGIN
+          IF EXISTS (SELECT 1 FROM videos v JOIN users u ON u.id = v.owner_id
+                     WHERE v.id = vid AND v.status = 'ready' AND v.visibility = 'public'
+                       AND u.deletion_due_at IS NULL) THEN
+            {_upsert(s, "videos", video_columns, video_select)};
+          ELSE
+            DELETE FROM {s}.videos WHERE id = vid;
+          END IF;
+          IF was_public <> EXISTS (SELECT 1 FROM {s}.videos WHERE id = vid) THEN
+            PERFORM reelm_project_comment(c.id) FROM comments c WHERE c.video_id = vid;
+          END IF;
+        END $$""",
+        f"""CREATE OR REPLACE FUNCTION reelm_project_profile(uid bigint) RETURNS void
+        LANGUAGE plpgsql SET search_path = public AS $$
+        BEGIN
+          IF EXISTS (SELECT 1 FROM users WHERE id = uid AND deletion_due_at IS NULL) THEN
+            {_upsert(s, "profiles", profile_columns, profile_select)};
+          ELSE
+            DELETE FROM {s}.profiles WHERE id = uid;
+          END IF;
+        END $$""",
+        # A comment is public while its author is active, its video is public (in any realm) and its
+        # parent, if any, is public too.
+        f"""CREATE OR REPLACE FUNCTION reelm_project_comment(cid bigint) RETURNS void
+        LANGUAGE plpgsql SET search_path = public AS $$
+        BEGIN
+          IF EXISTS (SELECT 1 FROM comments c JOIN users u ON u.id = c.author_id
+                     WHERE c.id = cid AND u.deletion_due_at IS NULL
+                       AND EXISTS (SELECT 1 FROM public_videos pv WHERE pv.id = c.video_id)
+                       AND (c.parent_id IS NULL
+                            OR EXISTS (SELECT 1 FROM public_comments pc WHERE pc.id = c.parent_id))) THEN
+            {_upsert(s, "comments", comment_columns, comment_select)};
+          ELSE
+            DELETE FROM {s}.comments WHERE id = cid;
+          END IF;
+        END $$""",
+        f"""CREATE OR REPLACE FUNCTION reelm_tally(target bigint, what text, delta bigint)
+        RETURNS void LANGUAGE sql SET search_path = public AS $$
+          INSERT INTO {s}.tallies AS t (target_id, metric, value) VALUES (target, what, delta)
+          ON CONFLICT (target_id, metric) DO UPDATE SET value = t.value + EXCLUDED.value
+        $$""",
+    ]
+
+
+# Source table → body of its AFTER ROW trigger function. `row_` is NEW, or OLD for a DELETE.
+SOURCE_TRIGGERS: dict[str, str] = {
+    "videos": "PERFORM reelm_project_video(row_.id);",
+    "renditions": "PERFORM reelm_project_video(row_.video_id);",
+    "users": """
+        PERFORM reelm_project_profile(row_.id);
+        IF TG_OP = 'UPDATE' AND OLD.deletion_due_at IS DISTINCT FROM NEW.deletion_due_at THEN
+          -- An account pending deletion disappears everywhere at once, and comes back if restored.
+          PERFORM reelm_project_video(v.id) FROM videos v WHERE v.owner_id = row_.id;
+          PERFORM reelm_project_comment(c.id) FROM comments c WHERE c.author_id = row_.id;
+        END IF;""",
+    "comments": """
+        PERFORM reelm_project_comment(row_.id);
+        IF TG_OP = 'INSERT' OR TG_OP = 'DELETE' THEN
+          IF NOT reelm_is_local(row_.video_id) THEN
+            PERFORM reelm_tally(row_.video_id, 'video_comments', CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END);
+          END IF;
+          IF row_.parent_id IS NOT NULL AND NOT reelm_is_local(row_.parent_id) THEN
+            PERFORM reelm_tally(row_.parent_id, 'comment_replies',
+                                CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END);
+          END IF;
+        END IF;
+        IF TG_OP = 'DELETE' THEN
+          -- What hung off a removed comment here: its replies and likes (they have no foreign key).
+          DELETE FROM comments WHERE parent_id = row_.id;
+          DELETE FROM comment_likes WHERE comment_id = row_.id;
+        END IF;""",
+    "video_likes": """
+        IF NOT reelm_is_local(row_.video_id) THEN
+          PERFORM reelm_tally(row_.video_id, 'video_likes', CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END);
+        END IF;""",
+    "comment_likes": """
+        IF NOT reelm_is_local(row_.comment_id) THEN
+          PERFORM reelm_tally(row_.comment_id, 'comment_likes', CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END);
+        END IF;""",
+    "follows": """
+        IF NOT reelm_is_local(row_.followee_id) THEN
+          PERFORM reelm_tally(row_.followee_id, 'user_followers',
+                              CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END);
+        END IF;""",
+}
+
+# Tables whose rows only come and go (no counters of their own to project on UPDATE).
+INSERT_DELETE_ONLY = {"video_likes", "comment_likes", "follows"}
+
+
+def _row_trigger(table: str, function: str, body: str, events: str, *, args: str = "") -> list[str]:
+    trigger = f"{function}_trg"
+    return [
+        f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger
+        LANGUAGE plpgsql SET search_path = public AS $$
+        DECLARE row_ record;
+        BEGIN
+          IF TG_OP = 'DELETE' THEN row_ := OLD; ELSE row_ := NEW; END IF;
+          {body}
+          RETURN NULL;
+        END $$""",
+        f"DROP TRIGGER IF EXISTS {trigger} ON {table}",
+        f"CREATE TRIGGER {trigger} AFTER {events} ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION {function}({args})",
+        f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}",
+    ]
+
+
+def source_triggers_sql() -> list[str]:
+    statements = []
+    for table, body in SOURCE_TRIGGERS.items():
+        events = "INSERT OR DELETE" if table in INSERT_DELETE_ONLY else "INSERT OR UPDATE OR DELETE"
+        statements += _row_trigger(table, f"reelm_project_on_{table}", body, events)
+    return statements
+
+
+def _apply_tally_sql() -> str:
+    cases = "\n".join(f"WHEN '{metric}' THEN {update};" for metric, update in TALLY_METRICS.items())
+    return f"""CREATE OR REPLACE FUNCTION reelm_apply_tally() RETURNS trigger
+        LANGUAGE plpgsql SET search_path = public AS $$
+        DECLARE target bigint; what text; delta bigint;
+        BEGIN
+          IF TG_OP = 'DELETE' THEN target := OLD.target_id; what := OLD.metric; delta := -OLD.value;
+          ELSIF TG_OP = 'INSERT' THEN target := NEW.target_id; what := NEW.metric; delta := NEW.value;
+          ELSE target := NEW.target_id; what := NEW.metric; delta := NEW.value - OLD.value;
+          END IF;
+          IF NOT reelm_is_local(target) OR delta = 0 THEN RETURN NULL; END IF;
+          IF what = 'video_likes' THEN
+            UPDATE users SET likes_received = likes_received + delta
+             WHERE id = (SELECT owner_id FROM videos WHERE id = target);
+          END IF;
+          CASE what
+            {cases}
+            ELSE NULL;
+          END CASE;
+          RETURN NULL;
+        END $$"""
+
+
+def received_functions_sql() -> list[str]:
+    """Functions run by the triggers on the copies of other realms' projections."""
+    return [
+        _apply_tally_sql(),
+        """CREATE OR REPLACE FUNCTION reelm_count_flow() RETURNS trigger
+        LANGUAGE plpgsql SET search_path = public AS $$
+        BEGIN
+          INSERT INTO realm_flows AS f (day, source_realm, relation, operation, rows)
+          VALUES ((now() AT TIME ZONE 'UTC')::date, TG_ARGV[0], TG_TABLE_NAME, TG_OP, 1)
+          ON CONFLICT (day, source_realm, relation, operation) DO UPDATE SET rows = f.rows + 1;
+          RETURN NULL;
+        END $$""",
+    ]
+
+
+# Copy of another realm's table → what this realm does when a row arrives or goes.
+RECEIVED_TRIGGERS: dict[str, tuple[str, str]] = {
+    "tallies": ("INSERT OR UPDATE OR DELETE", "apply_tally"),
+    # A creator of that realm removed a comment of ours from their video: the comment goes here.
+    "comment_removals": (
+        "INSERT",
+        "DELETE FROM comments WHERE id = row_.comment_id AND video_id = row_.video_id;",
+    ),
+    # A video or comment appeared or went: our comments on it follow its visibility.
+    "videos": (
+        "INSERT OR DELETE",
+        "PERFORM reelm_project_comment(c.id) FROM comments c WHERE c.video_id = row_.id;",
+    ),
+    "comments": (
+        "INSERT OR DELETE",
+        "PERFORM reelm_project_comment(c.id) FROM comments c WHERE c.parent_id = row_.id;",
+    ),
+}
+
+
+def received_triggers_sql(source_realm: str) -> list[str]:
+    """Triggers on this database's copy of `outbound_<source_realm>` (never on its own projections)."""
+    s = schema_of(source_realm)
+    statements = []
+    for table, (events, body) in RECEIVED_TRIGGERS.items():
+        function = f"reelm_received_{table}_from_{source_realm}"
+        if body == "apply_tally":
+            trigger = f"{function}_trg"
+            statements += [
+                f"DROP TRIGGER IF EXISTS {trigger} ON {s}.{table}",
+                f"CREATE TRIGGER {trigger} AFTER {events} ON {s}.{table} "
+                "FOR EACH ROW EXECUTE FUNCTION reelm_apply_tally()",
+                f"ALTER TABLE {s}.{table} ENABLE ALWAYS TRIGGER {trigger}",
+            ]
+        else:
+            statements += _row_trigger(f"{s}.{table}", function, body, events)
+    for table in PROJECTION_TABLES:
+        trigger = f"reelm_count_flow_{table}"
+        statements += [
+            f"DROP TRIGGER IF EXISTS {trigger} ON {s}.{table}",
+            f"CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {s}.{table} "
+            f"FOR EACH ROW EXECUTE FUNCTION reelm_count_flow('{source_realm}')",
+            f"ALTER TABLE {s}.{table} ENABLE ALWAYS TRIGGER {trigger}",
+        ]
+    return statements
+
+
+def backfill_sql() -> list[str]:
+    """Project what existed before the triggers did (idempotent: unchanged rows are not rewritten)."""
+    return [
+        "SELECT reelm_project_profile(id) FROM users",
+        "SELECT reelm_project_video(id) FROM videos",
+        "SELECT reelm_project_comment(id) FROM comments WHERE parent_id IS NULL",
+        "SELECT reelm_project_comment(id) FROM comments WHERE parent_id IS NOT NULL",
+    ]

@@ -1,0 +1,125 @@
+"""The projections as the application reads them: every realm's public rows, from the reader's own database.
+
+`public_videos`, `public_profiles` and `public_comments` are views over `outbound_<realm>` of every realm
+(the reader's own and the replicated copies), with a `realm` column; see reelm.crossrealm.schema.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Double,
+    Integer,
+    MetaData,
+    ScalarSelect,
+    Table,
+    Text,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from reelm.crossrealm.schema import schema_of
+
+# Not part of RealmBase: Alembic does not manage these, reelm.crossrealm.replication does.
+views = MetaData()
+
+public_videos = Table(
+    "public_videos",
+    views,
+    Column("realm", Text),
+    Column("id", BigInteger, primary_key=True),
+    Column("owner_id", BigInteger),
+    Column("caption", Text),
+    Column("hashtags", ARRAY(Text)),
+    Column("mentions", ARRAY(Text)),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("duration_s", Double),
+    Column("poster_key", Text),
+    Column("renditions", JSONB),
+    Column("created_at", DateTime(timezone=True)),
+    Column("published_at", DateTime(timezone=True)),
+    Column("like_count", Integer),
+    Column("comment_count", Integer),
+    Column("share_count", Integer),
+    Column("view_count", BigInteger),
+)
+
+public_profiles = Table(
+    "public_profiles",
+    views,
+    Column("realm", Text),
+    Column("id", BigInteger, primary_key=True),
+    Column("handle", Text),
+    Column("display_name", Text),
+    Column("bio", Text),
+    Column("avatar_key", Text),
+    Column("follower_count", Integer),
+    Column("following_count", Integer),
+    Column("video_count", Integer),
+    Column("likes_received", BigInteger),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+public_comments = Table(
+    "public_comments",
+    views,
+    Column("realm", Text),
+    Column("id", BigInteger, primary_key=True),
+    Column("video_id", BigInteger),
+    Column("author_id", BigInteger),
+    Column("parent_id", BigInteger),
+    Column("body", Text),
+    Column("created_at", DateTime(timezone=True)),
+    Column("like_count", Integer),
+    Column("reply_count", Integer),
+)
+
+public_tallies = Table(
+    "public_tallies",
+    views,
+    Column("realm", Text),
+    Column("target_id", BigInteger, primary_key=True),
+    Column("metric", Text, primary_key=True),
+    Column("value", BigInteger),
+)
+
+
+def received(metric: str, target: Any, home: str) -> ScalarSelect[int]:
+    """What other realms' users added to one of this realm's counters (see schema.TALLY_METRICS)."""
+    t = public_tallies
+    total = select(func.coalesce(func.sum(t.c.value), 0)).where(
+        t.c.target_id == target, t.c.metric == metric, t.c.realm != home
+    )
+    return total.scalar_subquery()
+
+
+@functools.cache
+def tallies(realm: str) -> Table:
+    """The realm's own counts of its users' activity on other realms' content."""
+    return Table(
+        "tallies",
+        MetaData(),
+        Column("target_id", BigInteger, primary_key=True),
+        Column("metric", Text, primary_key=True),
+        Column("value", BigInteger),
+        schema=schema_of(realm),
+    )
+
+
+@functools.cache
+def comment_removals(realm: str) -> Table:
+    """Other realms' comments that the realm's creators removed from their videos."""
+    return Table(
+        "comment_removals",
+        MetaData(),
+        Column("comment_id", BigInteger, primary_key=True),
+        Column("video_id", BigInteger),
+        schema=schema_of(realm),
+    )
