@@ -58,13 +58,14 @@ def start_server(data_dir: Path, *, keep_running: bool = False) -> PostgresServe
     pgdata.mkdir(exist_ok=True)
     _prune_dead_handles(pgdata)
     server = get_server(pgdata, cleanup_mode=None if keep_running else "stop", start=False)
-    fresh = not (pgdata / "PG_VERSION").exists()
     with PostgresServer._lock:
         server.ensure_pgdata_inited()
-    if fresh:
-        with (pgdata / "postgresql.conf").open("a") as conf:
-            conf.write(f"\ninclude_if_exists = '{_SETTINGS_FILE}'\n")
-    (pgdata / _SETTINGS_FILE).write_text(_SERVER_SETTINGS)
+        conf = pgdata / "postgresql.conf"
+        include = f"include_if_exists = '{_SETTINGS_FILE}'"
+        if include not in conf.read_text():  # a fresh folder, or one made before this file existed
+            with conf.open("a") as out:
+                out.write(f"\n{include}\n")
+        (pgdata / _SETTINGS_FILE).write_text(_SERVER_SETTINGS)
     server.start()
     return server
 

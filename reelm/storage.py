@@ -45,6 +45,7 @@ class RealmStore(Protocol):
     async def download(self, key: str, path: Path) -> None: ...
     async def delete(self, key: str) -> None: ...
     async def delete_prefix(self, prefix: str) -> int: ...
+    async def keys(self, prefix: str) -> list[str]: ...
 
 
 def content_type_for(key: str) -> str:
@@ -100,10 +101,15 @@ class ObstoreRealmStore:
         except (NotFoundError, FileNotFoundError):
             return
 
-    async def delete_prefix(self, prefix: str) -> int:
-        keys: list[str] = []
+    async def keys(self, prefix: str) -> list[str]:
+        """Every key under `prefix/`."""
+        found: list[str] = []
         async for batch in obstore.list(self._store, prefix=prefix.rstrip("/") + "/"):
-            keys.extend(item["path"] for item in batch)
+            found.extend(item["path"] for item in batch)
+        return found
+
+    async def delete_prefix(self, prefix: str) -> int:
+        keys = await self.keys(prefix)
         if keys:
             await obstore.delete_async(self._store, keys)
         return len(keys)

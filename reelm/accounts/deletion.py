@@ -59,7 +59,7 @@ async def purge_account(runtime: Runtime, realm: str, user_id: int, now: datetim
         # Videos, renditions, the account's own comments, likes, follows and sessions go with the row.
         await session.delete(user)
         await session.flush()  # the cascade must have run before the counts below are recomputed
-        await _recount(session, realm, touched)
+        await recount(session, realm, touched)
         await record_event(
             session,
             realm=realm,
@@ -71,7 +71,7 @@ async def purge_account(runtime: Runtime, realm: str, user_id: int, now: datetim
     return True
 
 
-async def _recount(session: AsyncSession, realm: str, touched: Touched) -> None:
+async def recount(session: AsyncSession, realm: str, touched: Touched) -> None:
     """Other people's counters that counted the removed account: what is left here plus what other
     realms' users contribute (their tallies), so a recount never drops another realm's activity."""
     if touched.followed:

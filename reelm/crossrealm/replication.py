@@ -68,7 +68,7 @@ def prepare_realm(database: RealmDatabase, realms: list[str]) -> None:
     with psycopg.connect(database.conninfo) as conn, conn.transaction():
         # One migrator at a time: a second concurrent run waits here instead of racing the DDL.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('reelm.crossrealm'))")
-        statements = schema.helpers_sql(database.code)
+        statements = schema.helpers_sql(database.name, database.code)
         for realm in realms:
             statements += schema.projection_tables_sql(realm)
         statements += schema.views_sql(realms)

@@ -12,7 +12,9 @@ the whole platform's public content from its own database.
 - `tallies`: how often R's users liked, commented, shared, viewed or followed *another* realm's
   video, comment or account: the owner realm adds these to its own counters (the only thing about
   activity that crosses: a like stays in the liker's realm, its count reaches the video's realm);
-- `comment_removals`: comments by other realms' users that an R creator removed from their video.
+- `comment_removals`: comments by other realms' users that an R creator removed from their video;
+- `moved_ids`: the old and new ids of an account that moved from R to another realm, and of its
+  videos, so every realm re-points its users' follows, likes and comments (and old links redirect).
 
 Projections are maintained by triggers on the source tables, so no write path can forget them and they
 change in the same transaction as the row they mirror. The triggers are ENABLE ALWAYS because rows
@@ -73,6 +75,11 @@ PROJECTION_TABLES: dict[str, str] = {
         comment_id bigint PRIMARY KEY,
         video_id bigint NOT NULL,
         removed_at timestamptz NOT NULL DEFAULT now()""",
+    # An account that moved to another realm: its old ids (the account's, its videos') and the new ones.
+    "moved_ids": """
+        old_id bigint PRIMARY KEY,
+        new_id bigint NOT NULL,
+        moved_at timestamptz NOT NULL DEFAULT now()""",
 }
 
 PROJECTION_INDEXES = (
@@ -95,7 +102,7 @@ TALLY_METRICS = {
     "comment_replies": "UPDATE comments SET reply_count = reply_count + delta WHERE id = target",
 }
 
-VIEWED_TABLES = ("videos", "profiles", "comments", "tallies")
+VIEWED_TABLES = ("videos", "profiles", "comments", "tallies", "moved_ids")
 
 
 def projection_columns() -> dict[str, set[str]]:
@@ -126,8 +133,7 @@ def projection_tables_sql(realm: str) -> list[str]:
 
 
 def views_sql(realms: Iterable[str]) -> list[str]:
-    """`public_videos`, `public_profiles`, `public_comments`, `public_tallies`: every realm's projections,
-    with their realm."""
+    """`public_<table>` for each viewed table: every realm's projections, with their realm."""
     statements = []
     for table in VIEWED_TABLES:
         union = "\nUNION ALL\n".join(
@@ -137,8 +143,10 @@ def views_sql(realms: Iterable[str]) -> list[str]:
     return statements
 
 
-def helpers_sql(code: int) -> list[str]:
+def helpers_sql(realm: str, code: int) -> list[str]:
     return [
+        f"""CREATE OR REPLACE FUNCTION reelm_home_realm() RETURNS text LANGUAGE sql IMMUTABLE
+           SET search_path = public AS $$ SELECT '{realm}'::text $$""",
         f"""CREATE OR REPLACE FUNCTION reelm_home_code() RETURNS integer LANGUAGE sql IMMUTABLE
            SET search_path = public AS $$ SELECT {code} $$""",
         # The realm code sits in bits 16..21 of every id (reelm.ids).
@@ -323,9 +331,64 @@ def _apply_tally_sql() -> str:
         END $$"""
 
 
+_RETALLY_SQL = """CREATE OR REPLACE FUNCTION reelm_retally(old bigint, new bigint, what text, n integer)
+        RETURNS void LANGUAGE plpgsql SET search_path = public AS $$
+        BEGIN
+          IF n > 0 AND NOT reelm_is_local(old) THEN PERFORM reelm_tally(old, what, -n); END IF;
+          IF n > 0 AND NOT reelm_is_local(new) THEN PERFORM reelm_tally(new, what, n); END IF;
+        END $$"""
+
+_APPLY_MOVE_SQL = """CREATE OR REPLACE FUNCTION reelm_apply_move(old bigint, new bigint) RETURNS void
+        LANGUAGE plpgsql SET search_path = public AS $$
+        DECLARE moved integer;
+        BEGIN
+          -- Delete and insert rather than update: the row triggers then tally them for their new target.
+          INSERT INTO follows (follower_id, followee_id, created_at)
+            SELECT follower_id, new, created_at FROM follows WHERE followee_id = old ON CONFLICT DO NOTHING;
+          DELETE FROM follows WHERE followee_id = old;
+          INSERT INTO video_likes (user_id, video_id, created_at)
+            SELECT user_id, new, created_at FROM video_likes WHERE video_id = old ON CONFLICT DO NOTHING;
+          DELETE FROM video_likes WHERE video_id = old;
+          INSERT INTO comment_likes (user_id, comment_id, created_at)
+            SELECT user_id, new, created_at FROM comment_likes WHERE comment_id = old ON CONFLICT DO NOTHING;
+          DELETE FROM comment_likes WHERE comment_id = old;
+          -- Comments keep their ids (replies and likes hang off them): moved in place, tallies by hand.
+          UPDATE comments SET parent_id = new WHERE parent_id = old;
+          GET DIAGNOSTICS moved = ROW_COUNT;
+          PERFORM reelm_retally(old, new, 'comment_replies', moved);
+          UPDATE comments SET video_id = new WHERE video_id = old;
+          GET DIAGNOSTICS moved = ROW_COUNT;
+          PERFORM reelm_retally(old, new, 'video_comments', moved);
+          IF reelm_is_local(new) THEN  -- the account arrived here: its counters from what points at it now
+            UPDATE users u SET follower_count = (SELECT count(*) FROM follows f WHERE f.followee_id = new)
+                + COALESCE((SELECT sum(t.value) FROM public_tallies t WHERE t.target_id = new
+                            AND t.metric = 'user_followers' AND t.realm <> reelm_home_realm()), 0)
+             WHERE u.id = new;
+            UPDATE videos v SET
+                like_count = (SELECT count(*) FROM video_likes l WHERE l.video_id = new)
+                  + COALESCE((SELECT sum(t.value) FROM public_tallies t WHERE t.target_id = new
+                              AND t.metric = 'video_likes' AND t.realm <> reelm_home_realm()), 0),
+                comment_count = (SELECT count(*) FROM comments c WHERE c.video_id = new)
+                  + COALESCE((SELECT sum(t.value) FROM public_tallies t WHERE t.target_id = new
+                              AND t.metric = 'video_comments' AND t.realm <> reelm_home_realm()), 0)
+             WHERE v.id = new;
+            UPDATE comments c SET
+                like_count = (SELECT count(*) FROM comment_likes l WHERE l.comment_id = new)
+                  + COALESCE((SELECT sum(t.value) FROM public_tallies t WHERE t.target_id = new
+                              AND t.metric = 'comment_likes' AND t.realm <> reelm_home_realm()), 0),
+                reply_count = (SELECT count(*) FROM comments r WHERE r.parent_id = new)
+                  + COALESCE((SELECT sum(t.value) FROM public_tallies t WHERE t.target_id = new
+                              AND t.metric = 'comment_replies' AND t.realm <> reelm_home_realm()), 0)
+             WHERE c.id = new;
+          END IF;
+        END $$"""
+
+
 def received_functions_sql() -> list[str]:
     """Functions run by the triggers on the copies of other realms' projections."""
     return [
+        _RETALLY_SQL,
+        _APPLY_MOVE_SQL,
         _apply_tally_sql(),
         """CREATE OR REPLACE FUNCTION reelm_count_flow() RETURNS trigger
         LANGUAGE plpgsql SET search_path = public AS $$
@@ -355,6 +418,8 @@ RECEIVED_TRIGGERS: dict[str, tuple[str, str]] = {
         "INSERT OR DELETE",
         "PERFORM reelm_project_comment(c.id) FROM comments c WHERE c.parent_id = row_.id;",
     ),
+    # An account of that realm moved: what our users pointed at follows it.
+    "moved_ids": ("INSERT", "PERFORM reelm_apply_move(row_.old_id, row_.new_id);"),
 }
 
 

@@ -13,7 +13,15 @@ from sqlalchemy import Row, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelm.crossrealm.views import comment_removals, public_comments, public_profiles, public_videos, tallies
+from reelm.crossrealm.views import (
+    comment_removals,
+    public_comments,
+    public_moved_ids,
+    public_profiles,
+    public_videos,
+    tallies,
+)
+from reelm.runtime import Runtime
 from reelm.web.problems import not_found
 
 
@@ -67,3 +75,12 @@ async def do_remove_foreign_comment(
         .values(comment_id=comment_id, video_id=video_id)
         .on_conflict_do_nothing()
     )
+
+
+async def moved_to(runtime: Runtime, realm: str, old_id: int) -> int | None:
+    """The new id of something whose account moved realm (reelm.accounts.move), as `realm` has heard."""
+    async with runtime.databases.sessionmaker(realm)() as session:
+        new: int | None = await session.scalar(
+            select(public_moved_ids.c.new_id).where(public_moved_ids.c.old_id == old_id)
+        )
+    return new

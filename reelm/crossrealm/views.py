@@ -123,3 +123,24 @@ def comment_removals(realm: str) -> Table:
         Column("video_id", BigInteger),
         schema=schema_of(realm),
     )
+
+
+@functools.cache
+def moved_ids(realm: str) -> Table:
+    """Old and new ids of accounts (and their videos and comments) that moved away from the realm."""
+    return Table(
+        "moved_ids",
+        MetaData(),
+        Column("old_id", BigInteger, primary_key=True),
+        Column("new_id", BigInteger),
+        schema=schema_of(realm),
+    )
+
+
+public_moved_ids = Table(
+    "public_moved_ids",
+    views,
+    Column("realm", Text),
+    Column("old_id", BigInteger, primary_key=True),
+    Column("new_id", BigInteger),
+)

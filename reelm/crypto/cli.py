@@ -13,7 +13,7 @@ from reelm.crypto.keys import Keys
 from reelm.settings import Settings
 
 keys_app = typer.Typer(help="Realm key-encryption keys: create them, rotate them.")
-accounts_app = typer.Typer(help="Accounts: purge deleted accounts whose grace period is over.")
+accounts_app = typer.Typer(help="Accounts: purge deleted accounts, move an account to another realm.")
 console = Console()
 
 DataDir = Annotated[
@@ -61,3 +61,30 @@ def purge(realm: RealmOpt, data_dir: DataDir = None) -> None:
     _check_realm(settings, realm)
     purged = with_runtime(settings, lambda runtime: purge_due_accounts(runtime, realm), realms=[realm])
     console.print(f"{realm}: purged {purged} deleted accounts")
+
+
+@accounts_app.command("move")
+def move(
+    handle: Annotated[str, typer.Argument(help="the account's handle")],
+    to: Annotated[str, typer.Option("--to", help="the new home realm")],
+    reason: Annotated[str, typer.Option("--reason", help="why, for the transparency log")],
+    data_dir: DataDir = None,
+) -> None:
+    """Move an account's home realm: copy it (re-encrypted under a new key), then shred the old copy."""
+    from reelm.accounts.move import MoveRefusedError, move_account  # noqa: PLC0415
+
+    settings = load_settings(data_dir)
+    _check_realm(settings, to)
+    if not reason.strip():
+        console.print("[red]--reason must say why[/red]")
+        raise typer.Exit(USAGE_ERROR)
+    try:
+        report = with_runtime(settings, lambda runtime: move_account(runtime, handle, to, reason=reason))
+    except MoveRefusedError as exc:
+        console.print(f"[red]Not moved:[/red] {exc}")
+        raise typer.Exit(USAGE_ERROR) from exc
+    plan = report.plan
+    console.print(
+        f"@{plan.handle} moved from {plan.source} to {plan.target}: {len(plan.videos)} videos, "
+        f"{len(plan.comments)} comments, {report.objects_copied} objects; the old copy is shredded."
+    )

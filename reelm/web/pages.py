@@ -18,6 +18,7 @@ from reelm.accounts import service as accounts
 from reelm.accounts.routes import get_user, limit_logins, my_view, sign_up, store_avatar
 from reelm.accounts.schemas import SignUpIn
 from reelm.audit.service import entries_about
+from reelm.crossrealm.service import moved_to
 from reelm.exports.routes import request_export
 from reelm.exports.schemas import export_out
 from reelm.exports.service import is_expired, latest_export
@@ -164,6 +165,9 @@ async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, v
     try:
         video = (await get_video(runtime, viewer, video_id)).model_dump(mode="json")
     except Problem as problem:
+        moved = await moved_to(runtime, viewer.realm, parsed) if parsed is not None else None
+        if problem.status == 404 and moved is not None:  # its creator moved realm: the video has a new id
+            return RedirectResponse(f"/v/{moved}", status_code=301)
         return error_page(request, viewer, problem)
     return render(
         request,
