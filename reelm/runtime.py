@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from reelm import embedded, migrate
 from reelm.crossrealm.replication import ensure_cross_realm, realm_databases
 from reelm.crypto.keys import Keys
+from reelm.crypto.vault import vault_keks
 from reelm.db import Databases, libpq_url
 from reelm.settings import Settings
 from reelm.storage import Storage
@@ -33,7 +34,7 @@ class Runtime:
         `realms` limits which realm databases this process may reach: a worker passes only its own.
         """
         names = realms if realms is not None else settings.realm_names
-        keys = Keys(settings.realm_key_root, create=settings.may_create_keys)
+        keys = Keys(settings.realm_key_root, create=settings.may_create_keys, keks=vault_keks(settings))
         for name in names:
             keys.realm(name)  # a missing key file stops the start, before any data is touched
         server = None
@@ -63,7 +64,11 @@ class Runtime:
     def keys(self) -> Keys:
         """The realms' keys (reelm.crypto.keys); loaded on first use where the runtime was built directly."""
         if self._keys is None:
-            self._keys = Keys(self.settings.realm_key_root, create=self.settings.may_create_keys)
+            self._keys = Keys(
+                self.settings.realm_key_root,
+                create=self.settings.may_create_keys,
+                keks=vault_keks(self.settings),
+            )
         return self._keys
 
     def realm_url(self, realm: str) -> str:

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from reelm import ids
@@ -27,6 +27,8 @@ class RealmConfig(BaseModel):
     # How the other realms' PostgreSQL servers reach this realm's to subscribe to its public projections
     # (reelm.crossrealm); None: the same URL as database_url.
     replication_url: str | None = None
+    # The realm's KEK in Vault/OpenBao Transit (the key's name) instead of key files; see reelm.crypto.vault.
+    vault_key: str | None = None
     storage_url: str | None = None  # None: a folder under the data dir
 
 
@@ -125,6 +127,11 @@ class Settings(BaseSettings):
     # mode or where `create_missing_keys` says so (tests); elsewhere `reelm keys init` makes them.
     key_dir: Path | None = None
     create_missing_keys: bool = False
+    # For realms whose `vault_key` is set: where Vault (or OpenBao) listens, and a token allowed to use
+    # the Transit keys. Shred secrets and the e-mail index key stay in key_dir either way.
+    vault_address: str | None = None
+    vault_token: SecretStr | None = None
+    vault_mount: str = "transit"
     # How long a deleted account waits before its data key is destroyed and its rows are removed.
     deletion_grace_days: float = Field(default=7.0, ge=0, le=90)
 
@@ -154,6 +161,10 @@ class Settings(BaseSettings):
             raise ValueError("at most one realm may be the catch-all (no countries)")
         if self.log_signing_key is None and not self.demo:
             raise ValueError("REELM_LOG_SIGNING_KEY must be set outside demo mode (see `reelm audit keygen`)")
+        if any(r.vault_key for r in self.realms) and not (self.vault_address and self.vault_token):
+            raise ValueError(
+                "REELM_VAULT_ADDRESS and REELM_VAULT_TOKEN are needed for realms with a vault_key"
+            )
         if self.log_witness_quorum > len(self.log_witnesses):
             raise ValueError("log_witness_quorum exceeds the number of configured witnesses")
         return self

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from reelm.commands import USAGE_ERROR, load_settings, with_runtime
 from reelm.crypto.keys import Keys
+from reelm.crypto.vault import vault_keks
 from reelm.settings import Settings
 
 keys_app = typer.Typer(help="Realm key-encryption keys: create them, rotate them.")
@@ -32,7 +33,7 @@ def _check_realm(settings: Settings, realm: str) -> None:
 def init(data_dir: DataDir = None) -> None:
     """Create each realm's first key-encryption key and e-mail index key where they are missing."""
     settings = load_settings(data_dir)
-    keys = Keys(settings.realm_key_root, create=True)
+    keys = Keys(settings.realm_key_root, create=True, keks=vault_keks(settings))
     for realm in settings.realm_names:
         realm_keys = keys.realm(realm)
         console.print(f"{realm}: KEK v{realm_keys.kek.current_version()} in {realm_keys.folder}")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -155,15 +156,18 @@ class FileShredStore:
 class RealmKeys:
     """Everything key-related of one realm."""
 
-    def __init__(self, realm: str, folder: Path, *, create: bool) -> None:
+    def __init__(
+        self, realm: str, folder: Path, *, create: bool, kek: KeyEncryptionKey | None = None
+    ) -> None:
         self.realm = realm
         self.folder = folder
-        self.kek = FileKeyEncryptionKey(folder)
+        files = FileKeyEncryptionKey(folder)
+        self.kek: KeyEncryptionKey = kek or files
         self.shreds = FileShredStore(folder / "users")
         index_path = folder / "index.key"
         if create:
-            if not self.kek.versions():
-                self.kek.rotate()
+            if kek is None and not files.versions():  # a KMS key is made in the KMS, never here
+                files.rotate()
             if not index_path.exists():
                 _write_new_key(index_path)
         self.kek.current_version()  # raises MissingKeyError
@@ -204,12 +208,16 @@ class RealmKeys:
 class Keys:
     """The realms' keys of one process, loaded on first use."""
 
-    def __init__(self, root: Path, *, create: bool) -> None:
+    def __init__(
+        self, root: Path, *, create: bool, keks: Mapping[str, KeyEncryptionKey] | None = None
+    ) -> None:
         self.root = root
         self.create = create
+        self._keks = dict(keks or {})  # realms whose KEK lives in a KMS; the others use key files
         self._realms: dict[str, RealmKeys] = {}
 
     def realm(self, name: str) -> RealmKeys:
         if name not in self._realms:
-            self._realms[name] = RealmKeys(name, self.root / name, create=self.create)
+            kek = self._keks.get(name)
+            self._realms[name] = RealmKeys(name, self.root / name, create=self.create, kek=kek)
         return self._realms[name]
