@@ -14,6 +14,7 @@ subscription attaches to it without copying, and a publisher that already had ro
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -63,27 +64,47 @@ def _execute_all(conn: psycopg.Connection, statements: list[str]) -> None:
         conn.execute(statement.encode())
 
 
-def prepare_realm(database: RealmDatabase, realms: list[str]) -> None:
-    """Schemas, views, triggers and the publication inside one realm's database, in one transaction."""
+def _statements(database: RealmDatabase, realms: list[str]) -> list[str]:
+    statements = schema.helpers_sql(database.name, database.code)
+    for realm in realms:
+        statements += schema.projection_tables_sql(realm)
+    statements += schema.views_sql(realms)
+    statements += schema.projection_functions_sql(database.name)
+    statements += schema.source_triggers_sql()
+    statements += schema.received_functions_sql()
+    for realm in realms:
+        if realm != database.name:
+            statements += schema.received_triggers_sql(realm)
+    return statements
+
+
+def prepare_realm(database: RealmDatabase, realms: list[str]) -> bool:
+    """Schemas, views, triggers and the publication inside one realm's database, in one transaction;
+    False when the database already had exactly these (the usual case at start-up).
+
+    Replacing triggers and views locks the tables that every request writes, in another order than
+    requests take them, so doing it on each start deadlocked with live traffic: the SQL's digest is
+    kept in the database, and the work is done only when the SQL or the realm list changed.
+    """
+    statements = _statements(database, realms)
+    digest = hashlib.sha256("\n;\n".join(statements).encode()).hexdigest()
     with psycopg.connect(database.conninfo) as conn, conn.transaction():
         # One migrator at a time: a second concurrent run waits here instead of racing the DDL.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('reelm.crossrealm'))")
-        statements = schema.helpers_sql(database.name, database.code)
-        for realm in realms:
-            statements += schema.projection_tables_sql(realm)
-        statements += schema.views_sql(realms)
-        statements += schema.projection_functions_sql(database.name)
-        statements += schema.source_triggers_sql()
-        statements += schema.received_functions_sql()
-        for realm in realms:
-            if realm != database.name:
-                statements += schema.received_triggers_sql(realm)
+        conn.execute("CREATE TABLE IF NOT EXISTS crossrealm_prepared (digest text NOT NULL)")
+        if conn.execute("SELECT 1 FROM crossrealm_prepared WHERE digest = %s", (digest,)).fetchone():
+            return False
+        # Waiting behind long transactions would stall every request queued behind this DDL.
+        conn.execute("SET LOCAL lock_timeout = '10s'")
         _execute_all(conn, statements)
         own = publication_of(database.name)
         exists = conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (own,)).fetchone()
         if exists is None:
             conn.execute(f"CREATE PUBLICATION {own} FOR TABLES IN SCHEMA {own}".encode())
         _execute_all(conn, schema.backfill_sql())
+        conn.execute("DELETE FROM crossrealm_prepared")
+        conn.execute("INSERT INTO crossrealm_prepared (digest) VALUES (%s)", (digest,))
+    return True
 
 
 def subscribe(source: RealmDatabase, target: RealmDatabase) -> bool:
