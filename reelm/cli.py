@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from reelm.commands import console, load_settings
 from reelm.crypto.cli import accounts_app, keys_app  # realm keys, account purge
+from reelm.moderation.cli import review_app  # content review: hash lists, transparency reports
 from reelm.realms.cli import realm_app  # service switches
 from reelm.recommend.bench_cli import bench_app  # offline benchmarks
 from reelm.residency.cli import residency_app  # data residency check
@@ -35,6 +36,7 @@ app.add_typer(keys_app, name="keys")  # realm key-encryption keys: reelm/crypto/
 app.add_typer(accounts_app, name="accounts")  # account purge: reelm/crypto/cli.py
 app.add_typer(residency_app, name="residency")  # data residency check: reelm/residency/cli.py
 app.add_typer(bench_app, name="bench")  # offline benchmarks: reelm/recommend/bench_cli.py
+app.add_typer(review_app, name="review")  # content review: reelm/moderation/cli.py
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="where the embedded database and files live")

@@ -17,9 +17,13 @@ log = logging.getLogger(__name__)
 
 # The registry of tasks. Its connector is replaced by the realm's own when a worker starts; the web
 # process never uses it, because it defers through the connection of the request's transaction.
-job_app = App(connector=PsycopgConnector(), import_paths=["reelm.videos.tasks", "reelm.exports.tasks"])
+job_app = App(
+    connector=PsycopgConnector(),
+    import_paths=["reelm.videos.tasks", "reelm.exports.tasks", "reelm.recommend.tasks"],
+)
 
 MEDIA_QUEUE = "media"
+MODELS_QUEUE = "models"  # recommender retraining (reelm.recommend.tasks)
 HEARTBEAT_S = 5.0
 # A worker silent for this long is dead (killed, OOM, power loss); its running jobs are requeued.
 STALLED_AFTER_S = 20.0
@@ -78,15 +82,20 @@ async def _keep_recovering(app: App, every_s: float) -> None:
 
 
 async def _keep_housekeeping(runtime: Runtime, realm: str, every_s: float) -> None:
-    # A loop rather than procrastinate periodic tasks: both sweeps are idempotent and row-locked, so any
-    # number of workers may run them, and short-lived test workers never queue a stray job.
+    # A loop rather than procrastinate periodic tasks: the sweeps are idempotent and row-locked, so any
+    # number of workers may run them, and short-lived test workers never queue a stray job. A suspension
+    # is thus lifted at most `every_s` after its end (log-in works at its end already).
     from reelm.accounts.deletion import purge_due_accounts  # noqa: PLC0415 - keeps this module's imports light
     from reelm.exports.service import expire_exports  # noqa: PLC0415
+    from reelm.messages.tasks import expire_messages  # noqa: PLC0415
+    from reelm.moderation.suspensions import lift_expired_suspensions  # noqa: PLC0415
 
     while True:
         for what, sweep in (
             ("deleted accounts purged", purge_due_accounts),
             ("exports expired", expire_exports),
+            ("suspensions lifted", lift_expired_suspensions),
+            ("messages past retention removed", expire_messages),
         ):
             try:
                 done = await sweep(runtime, realm)
@@ -100,6 +109,12 @@ async def _keep_housekeeping(runtime: Runtime, realm: str, every_s: float) -> No
 async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurrency: int = 2) -> None:
     """Process the jobs of one realm, with that realm's database credentials only."""
     connector = PsycopgConnector(conninfo=runtime.realm_url(realm), min_size=1, max_size=concurrency + 2)
+    queues = [MEDIA_QUEUE]
+    if wait:
+        from reelm.recommend.tasks import schedule_retraining  # noqa: PLC0415 - the task module imports this one
+
+        schedule_retraining()
+        queues.append(MODELS_QUEUE)
     with job_app.replace_connector(connector) as app:
         async with app.open_async():
             await recover_stalled_jobs(app)
@@ -107,7 +122,7 @@ async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurr
             purger = asyncio.create_task(_keep_housekeeping(runtime, realm, PURGE_EVERY_S)) if wait else None
             try:
                 await app.run_worker_async(
-                    queues=[MEDIA_QUEUE],
+                    queues=queues,
                     concurrency=concurrency,
                     wait=wait,
                     install_signal_handlers=wait,

@@ -5,8 +5,32 @@ from reelm.audit.models import DirectoryAuditOutbox, RealmAuditOutbox
 from reelm.crossrealm.models import RealmFlow  # rows received from other realms
 from reelm.crypto.models import UserKey  # users' wrapped data keys
 from reelm.db import DirectoryBase, RealmBase
+from reelm.events.models import WatchEvent  # viewers' watch events (protected)
 from reelm.exports.models import DataExport  # users' data archives
+from reelm.messages.models import (  # direct messages
+    Conversation,
+    ConversationMember,
+    HiddenMessage,
+    Message,
+    MessageSettings,
+    UserBlock,
+)
+from reelm.moderation.models import (  # content review
+    Appeal,
+    Case,
+    ContentRule,
+    Decision,
+    LegalOrder,
+    LegalOrderTarget,
+    Report,
+    StoredHashEntry,
+    StoredHashList,
+    Suspension,
+    TrustedFlagger,
+)
+from reelm.notifications.models import Notification, NotificationActor
 from reelm.realms.models import RealmCapability  # service switches
+from reelm.recommend.models import RecommenderModel, VideoSignal, ViewerProfile  # the For You engine
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.staff.models import AccessJustification, StaffRole  # staff access
 from reelm.transparency.models import LogCheckpoint, LogEntry
@@ -14,24 +38,47 @@ from reelm.videos.models import Rendition, Video
 
 __all__ = [
     "AccessJustification",
+    "Appeal",
     "AuthSession",
+    "Case",
     "Comment",
     "CommentLike",
+    "ContentRule",
+    "Conversation",
+    "ConversationMember",
     "DataExport",
+    "Decision",
     "DirectoryAuditOutbox",
     "DirectoryBase",
     "Follow",
     "HandleEntry",
+    "HiddenMessage",
+    "LegalOrder",
+    "LegalOrderTarget",
     "LogCheckpoint",
     "LogEntry",
+    "Message",
+    "MessageSettings",
+    "Notification",
+    "NotificationActor",
     "RealmAuditOutbox",
     "RealmBase",
     "RealmCapability",
     "RealmFlow",
+    "RecommenderModel",
     "Rendition",
+    "Report",
     "StaffRole",
+    "StoredHashEntry",
+    "StoredHashList",
+    "Suspension",
+    "TrustedFlagger",
     "User",
+    "UserBlock",
     "UserKey",
     "Video",
     "VideoLike",
+    "VideoSignal",
+    "ViewerProfile",
+    "WatchEvent",
 ]

@@ -24,7 +24,8 @@ from reelm.accounts.schemas import (
     SignUpIn,
     TokenOut,
 )
-from reelm.crossrealm.service import access_public_profile
+from reelm.crossrealm.service import access_public_profile, reader_realm
+from reelm.moderation.models import Suspension
 from reelm.ratelimit import RateLimiter
 from reelm.realms.deps import CapabilityRoute, check_capability, require_capability
 from reelm.realms.models import Capability
@@ -199,11 +200,15 @@ async def get_user(runtime: RuntimeDep, viewer: ViewerDep, handle: str) -> Profi
     if entry is None:
         raise not_found("User")
     # Read at home: the viewer's own realm holds the public profiles of every realm, and their follows.
-    async with runtime.databases.transaction(viewer.realm) as session:
+    home = reader_realm(viewer, entry.realm)
+    async with runtime.databases.transaction(home) as session:
         user: User | Row[Any]
-        if entry.realm == viewer.realm:
+        if entry.realm == home:
             found = await session.get(User, entry.user_id)
-            if found is None:
+            # A suspended account's profile is not public meanwhile (as it left the projections).
+            if found is None or (
+                found.id != viewer.user_id and await session.get(Suspension, found.id) is not None
+            ):
                 raise not_found("User")
             user = found
         else:

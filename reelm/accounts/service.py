@@ -19,6 +19,8 @@ from reelm import ids, security
 from reelm.accounts.models import AuthSession, HandleEntry, User
 from reelm.crypto.fields import UserCipher
 from reelm.crypto.service import do_create_user_key, user_cipher
+from reelm.moderation.models import Suspension
+from reelm.moderation.suspensions import check_not_suspended, is_active, suspended_problem
 from reelm.runtime import Runtime
 from reelm.text import check_handle, clean_text, invalid
 from reelm.web.problems import Problem
@@ -166,6 +168,8 @@ async def do_log_in(
     realm, user = found
     token = security.new_session_token(realm)
     async with runtime.databases.transaction(realm) as session:
+        # After the password check, so only the account holder learns that (and why) it is suspended.
+        await check_not_suspended(session, user.id)
         cipher = await user_cipher(session, runtime.keys.realm(realm), user.id)
         auth = AuthSession(
             token_hash=security.token_digest(token),
@@ -209,21 +213,56 @@ async def do_request_deletion(runtime: Runtime, realm: str, user: User, password
     return due
 
 
-async def resolve_session(runtime: Runtime, token: str) -> tuple[str, User, AuthSession] | None:
+async def resolve_session(
+    runtime: Runtime, token: str, *, allow_suspended: bool = False
+) -> tuple[str, User, AuthSession] | None:
+    """The realm, user and session a token names; None when unknown or expired.
+
+    A session of a suspended account resolves to None too (it is kept, and works again once the
+    suspension ends), unless `allow_suspended`: its holder may still read the statement of reasons and
+    appeal (reelm.web.deps.AppellantViewer). The suspension rides on the same query (an outer join on
+    its primary key), so resolving a session still costs one round trip.
+    """
+    row = await _session_row(runtime, token)
+    if row is None:
+        return None
+    realm, auth, user, suspended = row
+    if suspended is not None and not allow_suspended:
+        return None
+    return realm, user, auth
+
+
+async def session_suspension(runtime: Runtime, token: str) -> Problem | None:
+    """The 403 `account-suspended` problem (with the statement's link) when the token is a live session of a
+    suspended account; None otherwise. Asked only for a token that did not resolve."""
+    row = await _session_row(runtime, token)
+    if row is None or row[3] is None:
+        return None
+    decision_id, ends_at = row[3]
+    async with runtime.databases.sessionmaker(row[0])() as session:
+        return await suspended_problem(session, decision_id, ends_at)
+
+
+async def _session_row(
+    runtime: Runtime, token: str
+) -> tuple[str, AuthSession, User, tuple[int, datetime | None] | None] | None:
+    """(realm, session, user, (decision id, end) of an active suspension or None), for a live session."""
     realm = security.token_realm(token)
     if realm not in runtime.databases.realm_urls:
         return None
     async with runtime.databases.sessionmaker(realm)() as session:
         row = (
             await session.execute(
-                select(AuthSession, User)
+                select(AuthSession, User, Suspension.decision_id, Suspension.ends_at)
                 .join(User, User.id == AuthSession.user_id)
+                .outerjoin(Suspension, Suspension.user_id == User.id)
                 .where(AuthSession.token_hash == security.token_digest(token))
             )
         ).first()
     if row is None or row[0].expires_at <= datetime.now(UTC):
         return None
-    return realm, row[1], row[0]
+    suspended = (row[2], row[3]) if row[2] is not None and is_active(row[3]) else None
+    return realm, row[0], row[1], suspended
 
 
 async def do_log_out(runtime: Runtime, token: str) -> None:

@@ -45,7 +45,11 @@ PROJECTION_TABLES: dict[str, str] = {
         like_count integer NOT NULL,
         comment_count integer NOT NULL,
         share_count integer NOT NULL,
-        view_count bigint NOT NULL""",
+        view_count bigint NOT NULL,
+        label text,
+        age_restricted boolean NOT NULL DEFAULT false,
+        demoted boolean NOT NULL DEFAULT false,
+        restricted_realms text[] NOT NULL DEFAULT '{}'""",
     "profiles": """
         id bigint PRIMARY KEY,
         handle text NOT NULL,
@@ -65,7 +69,8 @@ PROJECTION_TABLES: dict[str, str] = {
         body text NOT NULL,
         created_at timestamptz NOT NULL,
         like_count integer NOT NULL,
-        reply_count integer NOT NULL""",
+        reply_count integer NOT NULL,
+        label text""",
     "tallies": """
         target_id bigint NOT NULL,
         metric text NOT NULL,
@@ -80,6 +85,19 @@ PROJECTION_TABLES: dict[str, str] = {
         old_id bigint PRIMARY KEY,
         new_id bigint NOT NULL,
         moved_at timestamptz NOT NULL DEFAULT now()""",
+}
+
+# Columns added to projection tables after their first release: CREATE TABLE IF NOT EXISTS leaves an existing
+# table as it was, so these are added where missing (also to the copies of other realms' projections).
+PROJECTION_ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
+    # Moderation (reelm.moderation): what every realm needs to show or hide a video correctly.
+    "videos": (
+        "label text",
+        "age_restricted boolean NOT NULL DEFAULT false",
+        "demoted boolean NOT NULL DEFAULT false",
+        "restricted_realms text[] NOT NULL DEFAULT '{}'",
+    ),
+    "comments": ("label text",),
 }
 
 PROJECTION_INDEXES = (
@@ -128,6 +146,11 @@ def projection_tables_sql(realm: str) -> list[str]:
     statements += [
         f"CREATE TABLE IF NOT EXISTS {s}.{name} ({body})" for name, body in PROJECTION_TABLES.items()
     ]
+    statements += [
+        f"ALTER TABLE {s}.{table} ADD COLUMN IF NOT EXISTS {column}"
+        for table, columns in PROJECTION_ADDED_COLUMNS.items()
+        for column in columns
+    ]
     statements += [index.format(s=s) for index in PROJECTION_INDEXES]
     return statements
 
@@ -172,22 +195,27 @@ def projection_functions_sql(realm: str) -> list[str]:
     s = schema_of(realm)
     video_columns = (
         "id, owner_id, caption, hashtags, mentions, width, height, duration_s, poster_key, renditions, "
-        "created_at, published_at, like_count, comment_count, share_count, view_count"
+        "created_at, published_at, like_count, comment_count, share_count, view_count, "
+        "label, age_restricted, demoted, restricted_realms"
     )
     video_select = """SELECT v.id, v.owner_id, v.caption, v.hashtags, v.mentions, v.width, v.height,
             v.duration_s, v.poster_key,
             COALESCE((SELECT jsonb_agg(jsonb_build_object('name', r.name, 'width', r.width,
                 'height', r.height, 'bandwidth', r.bandwidth, 'codecs', r.codecs, 'mp4_key', r.mp4_key,
                 'hls_key', r.hls_key) ORDER BY r.height) FROM renditions r WHERE r.video_id = v.id), '[]'),
-            v.created_at, v.published_at, v.like_count, v.comment_count, v.share_count, v.view_count
+            v.created_at, v.published_at, v.like_count, v.comment_count, v.share_count, v.view_count,
+            v.mod_label, v.age_restricted, v.demoted, v.restricted_realms
           FROM videos v WHERE v.id = vid"""
     profile_columns = (
         "id, handle, display_name, bio, avatar_key, follower_count, following_count, video_count, "
         "likes_received, created_at"
     )
     profile_select = f"SELECT {profile_columns} FROM users WHERE id = uid"
-    comment_columns = "id, video_id, author_id, parent_id, body, created_at, like_count, reply_count"
-    comment_select = f"SELECT {comment_columns} FROM comments WHERE id = cid"
+    comment_columns = "id, video_id, author_id, parent_id, body, created_at, like_count, reply_count, label"
+    comment_select = (
+        "SELECT id, video_id, author_id, parent_id, body, created_at, like_count, reply_count, mod_label "
+        "FROM comments WHERE id = cid"
+    )
     return [
         f"""CREATE OR REPLACE FUNCTION reelm_project_video(vid bigint) RETURNS void
         LANGUAGE plpgsql SET search_path = public AS $$
@@ -195,7 +223,8 @@ def projection_functions_sql(realm: str) -> list[str]:
         BEGIN
           IF EXISTS (SELECT 1 FROM videos v JOIN users u ON u.id = v.owner_id
                      WHERE v.id = vid AND v.status = 'ready' AND v.visibility = 'public'
-                       AND u.deletion_due_at IS NULL) THEN
+                       AND u.deletion_due_at IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM moderation_suspensions ms WHERE ms.user_id = u.id)) THEN
             {_upsert(s, "videos", video_columns, video_select)};
           ELSE
             DELETE FROM {s}.videos WHERE id = vid;
@@ -207,19 +236,22 @@ def projection_functions_sql(realm: str) -> list[str]:
         f"""CREATE OR REPLACE FUNCTION reelm_project_profile(uid bigint) RETURNS void
         LANGUAGE plpgsql SET search_path = public AS $$
         BEGIN
-          IF EXISTS (SELECT 1 FROM users WHERE id = uid AND deletion_due_at IS NULL) THEN
+          IF EXISTS (SELECT 1 FROM users WHERE id = uid AND deletion_due_at IS NULL
+                     AND NOT EXISTS (SELECT 1 FROM moderation_suspensions ms WHERE ms.user_id = uid)) THEN
             {_upsert(s, "profiles", profile_columns, profile_select)};
           ELSE
             DELETE FROM {s}.profiles WHERE id = uid;
           END IF;
         END $$""",
-        # A comment is public while its author is active, its video is public (in any realm) and its
-        # parent, if any, is public too.
+        # A comment is public while its author is active (not pending deletion, not suspended), moderation
+        # has neither held nor removed it, its video is public (in any realm) and its parent, if any, is
+        # public too.
         f"""CREATE OR REPLACE FUNCTION reelm_project_comment(cid bigint) RETURNS void
         LANGUAGE plpgsql SET search_path = public AS $$
         BEGIN
           IF EXISTS (SELECT 1 FROM comments c JOIN users u ON u.id = c.author_id
-                     WHERE c.id = cid AND u.deletion_due_at IS NULL
+                     WHERE c.id = cid AND u.deletion_due_at IS NULL AND c.mod_state = 'visible'
+                       AND NOT EXISTS (SELECT 1 FROM moderation_suspensions ms WHERE ms.user_id = u.id)
                        AND EXISTS (SELECT 1 FROM public_videos pv WHERE pv.id = c.video_id)
                        AND (c.parent_id IS NULL
                             OR EXISTS (SELECT 1 FROM public_comments pc WHERE pc.id = c.parent_id))) THEN
@@ -263,6 +295,12 @@ SOURCE_TRIGGERS: dict[str, str] = {
           DELETE FROM comments WHERE parent_id = row_.id;
           DELETE FROM comment_likes WHERE comment_id = row_.id;
         END IF;""",
+    # A suspension (reelm.moderation) takes the account's profile, videos and comments out of the
+    # projections, and its end brings them back.
+    "moderation_suspensions": """
+        PERFORM reelm_project_profile(row_.user_id);
+        PERFORM reelm_project_video(v.id) FROM videos v WHERE v.owner_id = row_.user_id;
+        PERFORM reelm_project_comment(c.id) FROM comments c WHERE c.author_id = row_.user_id;""",
     "video_likes": """
         IF NOT reelm_is_local(row_.video_id) THEN
           PERFORM reelm_tally(row_.video_id, 'video_likes', CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END);

@@ -22,7 +22,18 @@ from reelm.crossrealm.views import (
     tallies,
 )
 from reelm.runtime import Runtime
+from reelm.web.deps import Viewer
 from reelm.web.problems import not_found
+
+
+def reader_realm(viewer: Viewer, realm: str) -> str:
+    """The realm whose database serves `viewer` content of `realm`.
+
+    A signed-in viewer is served by their home realm, which holds every realm's public projections, so
+    what they read and do stays at home. An anonymous visitor has no home: they read from the content's
+    own realm (public data either way, and never a moment behind).
+    """
+    return viewer.realm if viewer.user is not None else realm
 
 
 async def access_public_video(session: AsyncSession, video_id: int) -> Row[Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Double,
@@ -49,6 +50,12 @@ public_videos = Table(
     Column("comment_count", Integer),
     Column("share_count", Integer),
     Column("view_count", BigInteger),
+    # Moderation (reelm.moderation): a label to show, an age restriction, a demotion for ranking, and the
+    # realms in which the video must not be shown at all (see `shown_in`).
+    Column("label", Text),
+    Column("age_restricted", Boolean),
+    Column("demoted", Boolean),
+    Column("restricted_realms", ARRAY(Text)),
 )
 
 public_profiles = Table(
@@ -79,6 +86,7 @@ public_comments = Table(
     Column("created_at", DateTime(timezone=True)),
     Column("like_count", Integer),
     Column("reply_count", Integer),
+    Column("label", Text),
 )
 
 public_tallies = Table(

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from reelm.feed.schemas import FeedItemOut, FeedPageOut
-from reelm.feed.service import MAX_REMEMBERED, FeedRanker, FeedRequest, following_page
+from reelm.feed.service import MAX_REMEMBERED, FeedMode, FeedRanker, FeedRequest, following_page
 from reelm.realms.deps import require_capability
 from reelm.realms.models import Capability
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
@@ -18,6 +18,8 @@ router = APIRouter(tags=["feed"])
 
 Cursor = Annotated[str | None, Query(max_length=8000)]
 Limit = Annotated[int, Query(ge=1, le=30)]
+# The non-personalised switch (DSA Art. 38): regional popular or latest, never using the viewer's profile.
+Mode = Annotated[FeedMode, Query()]
 
 
 def get_ranker(request: Request) -> FeedRanker:
@@ -41,9 +43,17 @@ def json_response(page: FeedPageOut) -> Response:
 # The feeds show the viewer's realm, so its `watch` switch decides.
 @router.get("/feed/for-you", response_model=FeedPageOut, dependencies=[require_capability(Capability.WATCH)])
 async def for_you(
-    runtime: RuntimeDep, viewer: ViewerDep, request: Request, cursor: Cursor = None, limit: Limit = 10
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    request: Request,
+    cursor: Cursor = None,
+    limit: Limit = 10,
+    mode: Mode = "for_you",
 ) -> Response:
-    """Ranked videos of the viewer's realm; follow `next_cursor` to continue the same scroll."""
+    """Ranked videos of the viewer's realm; follow `next_cursor` to continue the same scroll.
+
+    `mode=popular` or `mode=latest` gives a feed that is not personalised; `personalized` in the page says
+    whether the viewer's profile chose any of its items."""
     secret = runtime.settings.secret_key
     seen = _decode_seen(decode_cursor(secret, cursor, "for_you")["seen"]) if cursor else []
     feed_request = FeedRequest(
@@ -53,16 +63,20 @@ async def for_you(
         exclude=set(seen),
         limit=limit,
         base_url=runtime.settings.base_url,
+        mode=mode,
     )
     async with runtime.databases.transaction(viewer.realm) as session:
         candidates = await get_ranker(request).rank(session, feed_request)
     items = [
-        FeedItemOut.model_construct(**dict(c.video), source=c.source, reason=c.reason)  # fields already valid
+        FeedItemOut.model_construct(  # fields already valid
+            **dict(c.video), source=c.source, reason=c.reason, reasons=list(c.reasons or (c.reason,))
+        )
         for c in candidates
     ]
     seen.extend(int(c.video.id) for c in candidates)
     next_cursor = encode_cursor(secret, "for_you", {"seen": _encode_seen(seen)}) if items else None
-    return json_response(FeedPageOut(items=items, next_cursor=next_cursor, personalized=False))
+    personalized = mode == "for_you" and any(c.personalized for c in candidates)
+    return json_response(FeedPageOut(items=items, next_cursor=next_cursor, personalized=personalized))
 
 
 @router.get(
@@ -81,7 +95,12 @@ async def following(
             session, viewer, before=before, limit=limit + 1, base_url=runtime.settings.base_url
         )
     items = [
-        FeedItemOut.model_construct(**dict(v), source="following", reason="From an account you follow")
+        FeedItemOut.model_construct(
+            **dict(v),
+            source="following",
+            reason="From an account you follow",
+            reasons=["From an account you follow"],
+        )
         for v in videos[:limit]
     ]
     next_cursor = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from reelm.videos.schemas import VideoOut
 
@@ -10,9 +10,12 @@ from reelm.videos.schemas import VideoOut
 class FeedItemOut(VideoOut):
     source: str  # which candidate source chose it: "trending", "fresh", "following"
     reason: str  # a short "why you're seeing this" for the viewer
+    reasons: list[str] = Field(
+        default_factory=list
+    )  # the top reasons behind `reason` (DSA Art. 27: main parameters)
 
 
 class FeedPageOut(BaseModel):
     items: list[FeedItemOut]
     next_cursor: str | None
-    personalized: bool
+    personalized: bool  # whether the viewer's own profile chose any item of the page

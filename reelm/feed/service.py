@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
-from sqlalchemy import Float, cast, exists, func, literal, tuple_
+from sqlalchemy import Float, case, cast, exists, func, literal, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.crossrealm.views import public_videos
@@ -25,13 +25,22 @@ from reelm.web.deps import Viewer
 MAX_REMEMBERED = 600
 GRAVITY = 1.5
 FRESH_HOURS = 24
+# A video that moderation demoted (reelm.moderation: "recommended less often") has its ranking score
+# multiplied by this in For You, here and in reelm.recommend.engine. A multiplier rather than a removal: it
+# still shows where little competes with it, and an equal, undemoted video always ranks above it.
+DEMOTED_SCORE_FACTOR = 0.5
+
+
+FeedMode = Literal["for_you", "popular", "latest"]
 
 
 @dataclass(frozen=True)
 class FeedCandidate:
     video: VideoOut
-    source: str  # which candidate source chose it: "trending", "fresh", "following"
+    source: str  # which candidate source chose it: "trending", "fresh", "following", "similar", ...
     reason: str  # a short "why you're seeing this"
+    reasons: tuple[str, ...] = ()  # the top reasons, the first being `reason`'s
+    personalized: bool = False  # chosen with the viewer's own profile
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,8 @@ class FeedRequest:
     exclude: set[int]
     limit: int
     base_url: str
+    # "for_you" may personalise; "popular" (regional popular) and "latest" never use the viewer's profile.
+    mode: FeedMode = "for_you"
 
 
 class FeedRanker(Protocol):
@@ -64,7 +75,8 @@ class GravityRanker:
             + 3.0 * pv.c.share_count
             + 0.05 * pv.c.view_count
         )
-        score = engagement / func.power(age_hours + 2.0, GRAVITY)
+        demotion = case((pv.c.demoted.is_(True), DEMOTED_SCORE_FACTOR), else_=1.0)
+        score = demotion * engagement / func.power(age_hours + 2.0, GRAVITY)
         query = public_card_select(request.viewer.user_id)
         if request.exclude:
             query = query.where(pv.c.id.not_in(request.exclude))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped
 
 from reelm.db import TZ, RealmBase, protected, public, utcnow
@@ -32,6 +32,10 @@ class Comment(RealmBase):
     created_at: Mapped[datetime] = public(TZ, default=utcnow)
     like_count: Mapped[int] = public(Integer, default=0)
     reply_count: Mapped[int] = public(Integer, default=0)
+    # Set by moderation (reelm.moderation): "visible", "held" (a rule matched) or "removed"; only visible
+    # comments are projected. A label is shown with the comment.
+    mod_state: Mapped[str] = public(String(8), default="visible")
+    mod_label: Mapped[str | None] = public(Text)
 
 
 class CommentLike(RealmBase):

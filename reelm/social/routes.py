@@ -11,10 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.accounts.service import resolve_handle
-from reelm.crossrealm.service import access_public_comment, access_public_profile, access_public_video
+from reelm.crossrealm.service import (
+    access_public_comment,
+    access_public_profile,
+    access_public_video,
+    reader_realm,
+)
+from reelm.moderation.rules import do_screen_comment
+from reelm.notifications.models import NotificationKind
 from reelm.realms.deps import require_capability
 from reelm.realms.models import Capability
 from reelm.social import service
+from reelm.social.notify import notify_comment, notify_local
 from reelm.social.schemas import CommentIn, CommentOut, CommentPage, FollowState, LikeState
 from reelm.videos.routes import video_realm
 from reelm.videos.service import access_video
@@ -42,6 +50,8 @@ async def _set_like(runtime: RuntimeDep, viewer: UserViewer, video_id: str, *, l
             video = await access_video(session, viewer, vid, for_update=True)
             if await service.do_set_video_like(session, viewer.user_id, vid, like=like):
                 await service.count_like(session, video, delta)
+                if like:
+                    await notify_local(session, video.owner_id, NotificationKind.LIKE, viewer.user_id, vid)
             await session.refresh(video)
             return LikeState(liked=like, like_count=video.like_count)
         public = await access_public_video(session, vid)
@@ -60,9 +70,12 @@ async def unlike_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str) -
     return await _set_like(runtime, viewer, video_id, like=False)
 
 
-async def _check_video(session: AsyncSession, viewer: Viewer, realm: str, video_id: int) -> int:
-    """The video's creator, if this viewer may see the video (in its projection when it is elsewhere)."""
-    if realm == viewer.realm:
+async def _check_video(
+    session: AsyncSession, viewer: Viewer, realm: str, video_id: int, *, home: str | None = None
+) -> int:
+    """The video's creator, if this viewer may see it: from its row in `home` (the session's realm,
+    the viewer's by default) when it lives there, else from its projection."""
+    if realm == (home or viewer.realm):
         return (await access_video(session, viewer, video_id)).owner_id
     owner_id: int = (await access_public_video(session, video_id)).owner_id
     return owner_id
@@ -83,12 +96,14 @@ async def get_comments(
     if cursor:
         state = decode_cursor(runtime.settings.secret_key, cursor, f"comments:{vid}:{parent_id}")
         after = (datetime.fromisoformat(state["at"]), int(state["id"]))
-    async with runtime.databases.transaction(viewer.realm) as session:
-        await _check_video(session, viewer, realm, vid)
+    home = reader_realm(viewer, realm)
+    async with runtime.databases.transaction(home) as session:
+        await _check_video(session, viewer, realm, vid, home=home)
         comments = await service.list_comments(
             session,
-            viewer.realm,
+            home,
             vid,
+            viewer_id=viewer.user_id,
             parent_id=_comment_id(parent_id) if parent_id else None,
             after=after,
             limit=limit + 1,
@@ -115,10 +130,10 @@ async def post_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str, b
     realm, vid = video_realm(runtime, video_id)
     assert viewer.user is not None
     async with runtime.databases.transaction(viewer.realm) as session:
-        if realm == viewer.realm:
-            await access_video(session, viewer, vid, for_update=True)  # serialises the counter update
+        if realm == viewer.realm:  # for update: serialises the counter update
+            owner_id = (await access_video(session, viewer, vid, for_update=True)).owner_id
         else:
-            await access_public_video(session, vid)
+            owner_id = (await access_public_video(session, vid)).owner_id
         comment = await service.do_comment(
             session,
             realm_code=runtime.settings.realm(viewer.realm).code,
@@ -127,6 +142,8 @@ async def post_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str, b
             body=body.body,
             parent_id=_comment_id(body.parent_id) if body.parent_id else None,
         )
+        if await do_screen_comment(session, runtime, viewer.realm, comment) == "visible":  # realm's rules
+            await notify_comment(session, comment, owner_id)
         return (await service.comments_out(session, [comment], viewer))[0]
 
 
@@ -205,6 +222,8 @@ async def _set_follow(runtime: RuntimeDep, viewer: UserViewer, handle: str, *, f
         )
         if changed:
             followers += 1 if follow else -1
+            if follow:
+                await notify_local(session, entry.user_id, NotificationKind.FOLLOW, viewer.user_id, None)
         return FollowState(following=follow, follower_count=max(0, followers))
 
 

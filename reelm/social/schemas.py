@@ -24,6 +24,7 @@ class CommentOut(BaseModel):
     like_count: int
     reply_count: int
     liked_by_me: bool | None
+    label: str | None = Field(default=None, description="a moderation label shown with the comment")
 
 
 class CommentPage(BaseModel):

@@ -201,6 +201,7 @@ async def list_comments(
     realm: str,
     video_id: int,
     *,
+    viewer_id: int | None,
     parent_id: int | None,
     after: tuple[datetime, int] | None,
     limit: int,
@@ -208,11 +209,17 @@ async def list_comments(
     """Top-level comments (or the replies to one) from every realm, oldest first, keyset-paginated.
 
     This realm's comments come from its own table (so a creator still sees them on a private video),
-    other realms' from their projections.
+    other realms' from their projections. A comment held or removed by moderation is shown to its author
+    only (projections never hold one).
     """
-    local = select(*(getattr(Comment, c) for c in _COMMENT_COLUMNS)).where(Comment.video_id == video_id)
+    shown = Comment.mod_state == "visible"
+    if viewer_id is not None:
+        shown = shown | (Comment.author_id == viewer_id)
+    local = select(*(getattr(Comment, c) for c in _COMMENT_COLUMNS), Comment.mod_label.label("label")).where(
+        Comment.video_id == video_id, shown
+    )
     pc = public_comments
-    foreign = select(*(pc.c[c] for c in _COMMENT_COLUMNS)).where(
+    foreign = select(*(pc.c[c] for c in _COMMENT_COLUMNS), pc.c.label).where(
         pc.c.video_id == video_id, pc.c.realm != realm
     )
     if parent_id is None:
@@ -264,6 +271,8 @@ async def comments_out(session: AsyncSession, comments: Sequence[Any], viewer: V
             like_count=c.like_count,
             reply_count=c.reply_count,
             liked_by_me=(c.id in liked) if viewer.user_id is not None else None,
+            # A moderation label: rows of `list_comments` call it `label`, a Comment object `mod_label`.
+            label=c.mod_label if isinstance(c, Comment) else c.label,
         )
         for c in comments
         if c.author_id in authors

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    Text,
     and_,
     bindparam,
     exists,
@@ -28,11 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.models import User
 from reelm.crossrealm.views import public_profiles, public_videos
+from reelm.moderation.models import Suspension
 from reelm.social.models import Follow, VideoLike
 from reelm.videos.models import Rendition, Video, VideoStatus, Visibility
 from reelm.videos.schemas import Counts, Creator, RenditionOut, VideoOut
 from reelm.web.deps import Viewer
-from reelm.web.problems import not_found
+from reelm.web.problems import Problem, not_found
 
 # Progressive MP4 for players without HLS: the best rung up to this short edge, to spare mobile data.
 MP4_FALLBACK_MAX_SHORT_EDGE = 720
@@ -44,6 +46,7 @@ def media_url(realm: str, key: str) -> str:
 
 # The viewer is a bound parameter, so each of the two statements is built and compiled once per process.
 _VIEWER = bindparam("card_viewer_id", type_=BigInteger)
+_BROWSING = bindparam("card_browsing_realm", type_=Text)
 
 
 def card_select(viewer_id: int | None) -> Select[Any]:
@@ -107,6 +110,8 @@ def _card_statement(*, with_viewer: bool) -> Select[Any]:
 def public_card_select(viewer_id: int | None) -> Select[Any]:
     """Public videos of every realm, from the reader's database (reelm.crossrealm): the same columns as
     `card_select`, plus the video's `realm`. Likes and follows are the viewer's, stored in the same database.
+    Videos that moderation restricted in the viewer's realm are left out (`fetch_cards` binds the realm),
+    and so are age-restricted ones for anonymous visitors (`viewer_id` None).
     """
     return _public_card_statement(with_viewer=viewer_id is not None)
 
@@ -120,22 +125,32 @@ def _public_card_statement(*, with_viewer: bool) -> Select[Any]:
     else:
         liked = exists().where(VideoLike.user_id == _VIEWER, VideoLike.video_id == pv.c.id)
         following = exists().where(Follow.follower_id == _VIEWER, Follow.followee_id == pv.c.owner_id)
-    return select(
-        pv.c.realm,
-        *[pv.c[name] for name in _PROJECTED_CARD_COLUMNS],
-        literal(Visibility.PUBLIC.value).label("visibility"),
-        literal(VideoStatus.READY.value).label("status"),
-        literal("").label("status_detail"),
-        literal(None).label("reject_code"),
-        literal(None).label("reject_reason"),
-        pp.c.handle.label("owner_handle"),
-        pp.c.display_name.label("owner_display_name"),
-        pp.c.avatar_key.label("owner_avatar_key"),
-        pp.c.follower_count.label("owner_follower_count"),
-        pv.c.renditions.label("rendition_list"),
-        liked.label("liked"),
-        following.label("following"),
-    ).join(pp, pp.c.id == pv.c.owner_id)
+    statement = (
+        select(
+            pv.c.realm,
+            *[pv.c[name] for name in _PROJECTED_CARD_COLUMNS],
+            pv.c.label.label("mod_label"),  # named as in `videos`, so both selects give the same row
+            pv.c.age_restricted,
+            pv.c.demoted,  # for the recommender's ranking (reelm.recommend.ranker)
+            literal(Visibility.PUBLIC.value).label("visibility"),
+            literal(VideoStatus.READY.value).label("status"),
+            literal("").label("status_detail"),
+            literal(None).label("reject_code"),
+            literal(None).label("reject_reason"),
+            pp.c.handle.label("owner_handle"),
+            pp.c.display_name.label("owner_display_name"),
+            pp.c.avatar_key.label("owner_avatar_key"),
+            pp.c.follower_count.label("owner_follower_count"),
+            pv.c.renditions.label("rendition_list"),
+            liked.label("liked"),
+            following.label("following"),
+        )
+        .join(pp, pp.c.id == pv.c.owner_id)
+        # Moderation may restrict a video in some realms only (geo-restriction): not shown there.
+        .where(func.array_position(pv.c.restricted_realms, _BROWSING).is_(None))
+    )
+    # Shown to adults only: an anonymous visitor never gets an age-restricted video in a list.
+    return statement if with_viewer else statement.where(pv.c.age_restricted.is_(False))
 
 
 _PROJECTED_CARD_COLUMNS = (
@@ -215,6 +230,8 @@ def card_from_row(row: Row[Any], realm: str, viewer_id: int | None, base_url: st
         created_at=v["created_at"],
         published_at=v["published_at"],
         share_url=f"{base_url.rstrip('/')}/v/{v['id']}",
+        label=v["mod_label"],
+        age_restricted=v["age_restricted"],
     )
 
 
@@ -223,10 +240,42 @@ def card_viewer(viewer: Viewer, realm: str) -> int | None:
     return viewer.user_id if viewer.realm == realm else None
 
 
+def _public_in(realm: str) -> ColumnElement[bool]:
+    return and_(
+        Video.status == VideoStatus.READY,
+        Video.visibility == Visibility.PUBLIC,
+        ~Video.restricted_realms.contains([realm]),
+        ~exists().where(Suspension.user_id == Video.owner_id),
+    )
+
+
 def visible_to(viewer: Viewer) -> ColumnElement[bool]:
-    """Published public videos, plus every video of the viewer's own."""
-    public = and_(Video.status == VideoStatus.READY, Video.visibility == Visibility.PUBLIC)
-    return or_(public, Video.owner_id == viewer.user_id) if viewer.user_id is not None else public
+    """Published public videos not geo-restricted in the viewer's realm, whose creator is not suspended
+    (and, for anonymous visitors, not age-restricted), and all of the viewer's own."""
+    public = _public_in(viewer.realm)
+    if viewer.user_id is None:
+        return and_(public, Video.age_restricted.is_(False))
+    return or_(public, Video.owner_id == viewer.user_id)
+
+
+def card_params(viewer: Viewer, realm: str) -> dict[str, object]:
+    """The bound parameters of `card_select` / `public_card_select` for this viewer."""
+    viewer_id = card_viewer(viewer, realm)
+    params: dict[str, object] = {"card_browsing_realm": viewer.realm}
+    if viewer_id is not None:
+        params["card_viewer_id"] = viewer_id
+    return params
+
+
+def age_restricted_problem() -> Problem:
+    """What an anonymous visitor gets for an age-restricted video: log in (account holders are adults)."""
+    return Problem(
+        403,
+        "age-restricted",
+        "Log in to watch",
+        "This video is shown to adults only. Log in to watch it.",
+        login_url="/login",
+    )
 
 
 async def fetch_cards(
@@ -235,8 +284,8 @@ async def fetch_cards(
     """Run a query built on `card_select(card_viewer(viewer, realm))` in `realm`'s database, or on
     `public_card_select(viewer.user_id)` in the viewer's (then `realm` is the viewer's)."""
     viewer_id = card_viewer(viewer, realm)
-    params = {"card_viewer_id": viewer_id} if viewer_id is not None else {}
-    return [card_from_row(row, realm, viewer_id, base_url) for row in await session.execute(query, params)]
+    rows = await session.execute(query, card_params(viewer, realm))
+    return [card_from_row(row, realm, viewer_id, base_url) for row in rows]
 
 
 async def access_card(
@@ -246,8 +295,18 @@ async def access_card(
     query = card_select(card_viewer(viewer, realm)).where(Video.id == video_id, visible_to(viewer))
     cards = await fetch_cards(session, query, realm=realm, viewer=viewer, base_url=base_url)
     if not cards:
+        if viewer.user is None and await _hidden_for_age(session, viewer, video_id):
+            raise age_restricted_problem()
         raise not_found("Video")
     return cards[0]
+
+
+async def _hidden_for_age(session: AsyncSession, viewer: Viewer, video_id: int) -> bool:
+    """Whether the video would be shown to this anonymous visitor but for its age restriction."""
+    found = await session.scalar(
+        select(Video.id).where(Video.id == video_id, Video.age_restricted.is_(True), _public_in(viewer.realm))
+    )
+    return found is not None
 
 
 async def access_public_card(session: AsyncSession, viewer: Viewer, video_id: int, base_url: str) -> VideoOut:

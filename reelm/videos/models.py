@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, relationship
 
@@ -16,6 +16,8 @@ class VideoStatus(enum.StrEnum):
     PROCESSING = "processing"
     READY = "ready"
     REJECTED = "rejected"
+    HELD = "held"  # matched a hold list or rule: not published until a reviewer decides (reelm.moderation)
+    REMOVED = "removed"  # removed by a moderation decision; its creator sees why
 
 
 class Visibility(enum.StrEnum):
@@ -51,6 +53,11 @@ class Video(RealmBase):
     comment_count: Mapped[int] = public(Integer, default=0)
     share_count: Mapped[int] = public(Integer, default=0)
     view_count: Mapped[int] = public(BigInteger, default=0)
+    # Set by moderation decisions (reelm.moderation); projected with the video, so every realm applies them.
+    mod_label: Mapped[str | None] = public(Text)
+    age_restricted: Mapped[bool] = public(Boolean, default=False)
+    demoted: Mapped[bool] = public(Boolean, default=False)
+    restricted_realms: Mapped[list[str]] = public(ARRAY(Text), default=list)  # not shown in these realms
 
     # The uploaded file never leaves the home realm; only renditions are public.
     original_key: Mapped[str] = protected(Text)

@@ -15,8 +15,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from reelm import ids
 from reelm.accounts.service import resolve_handle
-from reelm.crossrealm.service import access_public_video, do_tally
+from reelm.crossrealm.service import access_public_video, do_tally, reader_realm
 from reelm.crossrealm.views import public_videos
+from reelm.moderation.tasks import do_rescreen_caption
 from reelm.realms.deps import CapabilityRoute, handle_realm_in_path, require_capability, video_realm_in_path
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
@@ -123,7 +124,7 @@ async def upload_video(
 )
 async def get_video(runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> VideoOut:
     realm, vid = video_realm(runtime, video_id)
-    if realm != viewer.realm:  # another realm's video: its public projection, read at home
+    if reader_realm(viewer, realm) != realm:  # another realm's video: its public projection, read at home
         async with runtime.databases.transaction(viewer.realm) as session:
             return await access_public_card(session, viewer, vid, runtime.settings.base_url)
     async with runtime.databases.transaction(realm) as session:
@@ -135,7 +136,11 @@ async def edit_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str, bod
     realm, vid = video_realm(runtime, video_id)
     async with runtime.databases.transaction(realm) as session:
         video = await access_own_video(session, viewer, vid)
+        before = video.caption
         await do_update_video(video, caption=body.caption, visibility=body.visibility)
+        if video.caption != before:
+            # An edited caption meets the realm's caption rules as an uploaded one does (held or labelled).
+            await do_rescreen_caption(session, runtime, realm, video)
         await session.flush()  # the card is read back from the database
         return await access_card(session, viewer, realm, vid, runtime.settings.base_url)
 
@@ -156,7 +161,7 @@ async def delete_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str) -
 async def count_share(runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> Response:
     """Counted when a viewer copies or sends the link; anonymous viewers count too."""
     realm, vid = video_realm(runtime, video_id)
-    if realm != viewer.realm:
+    if reader_realm(viewer, realm) != realm:
         await _count_foreign(runtime, viewer, vid, "video_shares")
         return Response(status_code=204)
     async with runtime.databases.transaction(realm) as session:
@@ -183,7 +188,7 @@ async def count_view(
         limiter.hit("view", f"{who}:{vid}", limit=1, per_seconds=600)
     except Problem:
         return Response(status_code=204)  # a repeat view is accepted and simply not counted
-    if realm != viewer.realm:
+    if reader_realm(viewer, realm) != realm:
         await _count_foreign(runtime, viewer, vid, "video_views")
         return Response(status_code=204)
     async with runtime.databases.transaction(realm) as session:
@@ -209,7 +214,7 @@ async def user_videos(
     if entry is None:
         raise not_found("User")
     kind = f"user:{entry.user_id}"
-    if entry.realm != viewer.realm:  # another realm's creator: their public videos, read at home
+    if reader_realm(viewer, entry.realm) != entry.realm:  # another realm's creator, read at home
         public = public_card_select(viewer.user_id).where(public_videos.c.owner_id == entry.user_id)
         return await _video_page(
             runtime, viewer, viewer.realm, public, public_videos.c.id, cursor, limit, kind

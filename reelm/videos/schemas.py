@@ -57,6 +57,8 @@ class VideoOut(BaseModel):
     created_at: datetime
     published_at: datetime | None
     share_url: str
+    label: str | None = Field(default=None, description="a moderation label shown with the video")
+    age_restricted: bool = Field(default=False, description="shown to logged-in (adult) viewers only")
 
 
 class VideoAccepted(BaseModel):

@@ -7,11 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import jobs
 from reelm.accounts.models import User
+from reelm.moderation.models import Suspension
 from reelm.settings import Settings
 from reelm.social.models import Comment, VideoLike
 from reelm.text import clean_text, hashtags_of, mentions_of
 from reelm.videos import media
-from reelm.videos.cards import media_url
+from reelm.videos.cards import age_restricted_problem, media_url
 from reelm.videos.models import Video, VideoStatus, Visibility
 from reelm.videos.schemas import Creator
 from reelm.web.deps import Viewer
@@ -73,7 +74,8 @@ async def do_create_video(
 def can_see(video: Video, viewer: Viewer) -> bool:
     if video.owner_id == viewer.user_id:
         return True
-    return video.status == VideoStatus.READY and video.visibility == Visibility.PUBLIC
+    public = video.status == VideoStatus.READY and video.visibility == Visibility.PUBLIC
+    return public and viewer.realm not in (video.restricted_realms or [])  # geo-restricted by moderation
 
 
 async def access_video(
@@ -83,6 +85,11 @@ async def access_video(
     video = await session.get(Video, video_id, with_for_update=for_update)
     if video is None or not can_see(video, viewer):
         raise not_found("Video")
+    if video.owner_id != viewer.user_id:
+        if await session.get(Suspension, video.owner_id) is not None:  # not public while suspended
+            raise not_found("Video")
+        if video.age_restricted and viewer.user is None:
+            raise age_restricted_problem()
     return video
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from reelm.accounts.models import User
 from reelm.jobs import MEDIA_QUEUE, MEDIA_RETRY, job_app, realm_of, runtime_of
+from reelm.moderation.tasks import BLOCKED, screen_upload
 from reelm.runtime import Runtime
 from reelm.storage import RealmStore
 from reelm.videos import media
@@ -126,6 +127,20 @@ async def transcode(runtime: Runtime, realm: str, video_id: int) -> None:
         try:
             probe = media.probe(source, limits)
             ladder = media.plan_ladder(probe)
+            if not was_ready:
+                # Before anything is published: the realm's hash lists and caption rules may hold the
+                # video for review (it is transcoded, not published) or block it (nothing more is done).
+                screened = await screen_upload(
+                    runtime,
+                    realm,
+                    video_id,
+                    source,
+                    width=probe.width,
+                    height=probe.height,
+                    duration_s=probe.duration_s,
+                )
+                if screened == BLOCKED:
+                    return
             missing = [rung for rung in ladder if rung.name not in done]
             if not missing:
                 return

@@ -15,13 +15,23 @@ from sqlalchemy import text
 
 from reelm.accounts.routes import router as accounts_router
 from reelm.db import libpq_url
+from reelm.events.routes import router as events_router
 from reelm.exports.routes import router as exports_router
 from reelm.feed.routes import router as feed_router
-from reelm.feed.service import FeedRanker, GravityRanker
+from reelm.feed.service import FeedRanker
+from reelm.messages.deps import build_messaging  # direct messages and their live hub
+from reelm.messages.routes import pages as messages_pages
+from reelm.messages.routes import router as messages_router
+from reelm.moderation.routes import api as moderation_api  # content review
+from reelm.moderation.routes import pages as moderation_pages
+from reelm.notifications.routes import pages as notifications_pages
+from reelm.notifications.routes import router as notifications_router
 from reelm.ratelimit import RateLimiter
 from reelm.realms.routes import api as realms_api
 from reelm.realms.routes import pages as realms_pages
 from reelm.realms.switches import Switchboard
+from reelm.recommend.ranker import PersonalizedRanker
+from reelm.recommend.routes import router as recommend_router
 from reelm.runtime import Runtime
 from reelm.social.routes import router as social_router
 from reelm.staff.policy import default_engine
@@ -93,6 +103,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
                 with contextlib.suppress(asyncio.CancelledError):
                     await sequencing
         finally:
+            await app.state.messaging.hub.stop()  # closes live connections before the engines go
             await switchboard.stop()
         if own_runtime:
             await runtime.close()
@@ -111,9 +122,10 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
     app.state.runtime = runtime
     app.state.limiter = RateLimiter()
     app.state.session_cache = {}
-    app.state.ranker = ranker or GravityRanker()
+    app.state.ranker = ranker or PersonalizedRanker(runtime.databases)  # the For You engine (reelm.recommend)
     switchboard = Switchboard(libpq_url(runtime.databases.directory_url), runtime.settings.realm_names)
     app.state.switchboard = switchboard
+    app.state.messaging = build_messaging(runtime)
     sequencer = Sequencer(runtime)
     app.state.log_store = sequencer.store
     app.state.log_signer = sequencer.signer
@@ -131,9 +143,14 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         videos_router,
         social_router,
         feed_router,
+        events_router,
+        recommend_router,
+        messages_router,
+        notifications_router,
         log_api,
         staff_router,
         realms_api,
+        moderation_api,
     )
     for router in routers:
         api.include_router(router)
@@ -143,6 +160,9 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
     app.include_router(ops)
     app.include_router(pages.router)
     app.include_router(realms_pages)  # /admin
+    app.include_router(messages_pages)  # /inbox
+    app.include_router(notifications_pages)  # /notifications
+    app.include_router(moderation_pages)  # /review, /statements, /transparency
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:

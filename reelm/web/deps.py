@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from reelm.accounts.models import AuthSession, User
-from reelm.accounts.service import resolve_session
+from reelm.accounts.service import resolve_session, session_suspension
 from reelm.ratelimit import RateLimiter
 from reelm.runtime import Runtime
 from reelm.security import check_csrf
@@ -62,13 +62,15 @@ SESSION_CACHE_MAX = 10_000
 
 
 async def cached_session(
-    request: Request, runtime: Runtime, token: str
+    request: Request, runtime: Runtime, token: str, *, allow_suspended: bool = False
 ) -> tuple[str, User, AuthSession] | None:
     cache: dict[str, tuple[float, tuple[str, User, AuthSession]]] = request.app.state.session_cache
     now = time.monotonic()
     hit = cache.get(token)
     if hit is not None and hit[0] > now and hit[1][2].expires_at > datetime.now(UTC):
         return hit[1]
+    if allow_suspended:  # the statement and appeal routes: rare, and such a session is never cached
+        return await resolve_session(runtime, token, allow_suspended=True)
     resolved = await resolve_session(runtime, token)
     if len(cache) >= SESSION_CACHE_MAX:
         cache.clear()
@@ -90,11 +92,15 @@ def forget_user_sessions(request: Request, user_id: int) -> None:
         cache.pop(token, None)
 
 
-async def identify(request: Request, runtime: Runtime) -> Viewer | None:
+async def identify(request: Request, runtime: Runtime, *, allow_suspended: bool = False) -> Viewer | None:
     """Who the token or cookie names, without the CSRF check and without reading the body.
 
     None for an unknown or expired bearer token. Service switches use this to refuse a request
     before its body is read (see reelm.realms.deps); `get_viewer` adds the checks for acting.
+
+    A session of a suspended account (reelm.moderation.suspensions) is refused with a 403
+    `account-suspended` problem linking the statement of reasons, except where `allow_suspended` (reading
+    that statement and appealing); its browser meanwhile sees what an anonymous visitor sees.
     """
     token, via_cookie = None, False
     authorization = request.headers.get("authorization", "")
@@ -104,17 +110,28 @@ async def identify(request: Request, runtime: Runtime) -> Viewer | None:
         token, via_cookie = cookie, True
     if token is None:
         return Viewer(user=None, realm=runtime.settings.default_realm)
-    resolved = await cached_session(request, runtime, token)
+    resolved = await cached_session(request, runtime, token, allow_suspended=allow_suspended)
     if resolved is None:
-        if via_cookie:  # an expired cookie is just an anonymous visitor
+        if via_cookie:  # an expired cookie (or a suspended account's) is just an anonymous visitor
             return Viewer(user=None, realm=runtime.settings.default_realm)
+        if (suspended := await session_suspension(runtime, token)) is not None:
+            raise suspended
         return None
     realm, user, _ = resolved
     return Viewer(user=user, realm=realm, token=token, via_cookie=via_cookie)
 
 
 async def get_viewer(request: Request, runtime: RuntimeDep) -> Viewer:
-    viewer = await identify(request, runtime)
+    return await _checked_viewer(request, runtime, allow_suspended=False)
+
+
+async def get_appellant_viewer(request: Request, runtime: RuntimeDep) -> Viewer:
+    """Like `get_viewer`, but a suspended account's session counts: for its statements and appeals."""
+    return await _checked_viewer(request, runtime, allow_suspended=True)
+
+
+async def _checked_viewer(request: Request, runtime: Runtime, *, allow_suspended: bool) -> Viewer:
+    viewer = await identify(request, runtime, allow_suspended=allow_suspended)
     if viewer is None:
         raise Problem(
             401,
@@ -146,5 +163,12 @@ async def require_user(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer
     return viewer
 
 
+async def require_appellant(viewer: Annotated[Viewer, Depends(get_appellant_viewer)]) -> Viewer:
+    return await require_user(viewer)
+
+
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
 UserViewer = Annotated[Viewer, Depends(require_user)]
+# The statement-and-appeal routes, which a suspended account may still use (DSA Art. 17 and 20).
+AppellantViewerDep = Annotated[Viewer, Depends(get_appellant_viewer)]
+AppellantViewer = Annotated[Viewer, Depends(require_appellant)]

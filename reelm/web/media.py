@@ -67,6 +67,7 @@ async def serve_media(
         async with runtime.databases.sessionmaker(realm)() as session:
             video = await access_video(session, viewer, int(servable["video"]))
             public = video.visibility == Visibility.PUBLIC and video.status == VideoStatus.READY
+            public = public and not video.age_restricted  # no shared cache may hand it to a visitor
     store = runtime.storage.realm(realm)
     try:
         info = await store.head(key)

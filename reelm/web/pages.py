@@ -168,6 +168,8 @@ async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, v
         moved = await moved_to(runtime, viewer.realm, parsed) if parsed is not None else None
         if problem.status == 404 and moved is not None:  # its creator moved realm: the video has a new id
             return RedirectResponse(f"/v/{moved}", status_code=301)
+        if problem.type == "age-restricted":  # adults only: account holders may watch it after log-in
+            return _login_redirect(request)
         return error_page(request, viewer, problem)
     return render(
         request,

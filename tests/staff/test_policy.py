@@ -34,6 +34,7 @@ def test_shipped_policies_validate_against_the_schema():
     assert set(engine.files) == {
         "audit.cedar",
         "justifications.cedar",
+        "moderation.cedar",
         "read_protected.cedar",
         "schema.cedarschema",
     }

@@ -2,6 +2,7 @@
 // or the single video of /v/{id}. Built with DOM nodes only; user text always goes in as text.
 
 import { api, avatarNode, el, formatCount, reportError, requireLogin, toast, viewer } from "./api.js";
+import { WatchTracker, flush, track } from "./events.js";
 import { icon } from "./icons.js";
 import { Player } from "./player.js";
 
@@ -36,6 +37,18 @@ function initialFollowing(item) {
   return item.source === "following";
 }
 
+/** A moderation label and the adults-only mark of a video (or comment), as text; null when neither. */
+export function moderationNotices(item) {
+  const parts = [];
+  if (item.age_restricted) {
+    parts.push(el("span", { className: "mod-badge mod-age", "data-testid": "age-restricted" }, "18+"));
+  }
+  if (item.label) {
+    parts.push(el("span", { className: "mod-badge mod-label", "data-testid": "mod-label", role: "note" }, item.label));
+  }
+  return parts.length ? el("p", { className: "mod-notices" }, ...parts) : null;
+}
+
 function plural(n, one, many) {
   return `${formatCount(n)} ${n === 1 ? one : many}`;
 }
@@ -57,6 +70,7 @@ export class Card {
     this.likeBusy = false;
 
     this.player = new Player(item, { onDoubleTap: () => this.like(true) });
+    this.watch = new WatchTracker(item, this.player.video);
     this.root = el("article", {
       className: "feed-item",
       "data-testid": "feed-item",
@@ -102,6 +116,8 @@ export class Card {
       this.moreButton.setAttribute("aria-expanded", String(open));
     });
     const caption = el("div", { className: "caption" }, head);
+    const notices = moderationNotices(item);
+    if (notices) caption.append(notices);
     if (item.caption) caption.append(this.captionText, this.moreButton);
     return caption;
   }
@@ -148,6 +164,7 @@ export class Card {
       const bubbleId = `why-${item.id}`;
       this.whyBubble = el("div", { className: "why-bubble", id: bubbleId, role: "note", hidden: true },
         el("strong", {}, "Why you’re seeing this"), el("span", {}, item.reason));
+      if (me && !isSelf) this.whyBubble.append(this.buildControls());
       this.whyButton = el("button", {
         type: "button", className: "action action-why", "data-testid": "why-button",
         "aria-label": "Why am I seeing this?", "aria-expanded": "false", "aria-controls": bubbleId,
@@ -159,6 +176,23 @@ export class Card {
       actions.append(this.whyButton, this.whyBubble);
     }
     return actions;
+  }
+
+  /** "Not interested" and "Hide this creator": recorded as events, effective from the next page. */
+  buildControls() {
+    const notInterested = el("button", { type: "button", className: "btn btn-secondary btn-sm", "data-testid": "not-interested" }, "Not interested");
+    const hide = el("button", { type: "button", className: "btn btn-secondary btn-sm", "data-testid": "hide-creator" }, `Hide @${this.item.creator.handle}`);
+    const choose = (kind, message) => (event) => {
+      event.stopPropagation();
+      track(this.item.id, kind);
+      flush();
+      this.root.classList.add("is-dismissed");
+      this.showWhy(false);
+      toast(message, { kind: "ok" });
+    };
+    notInterested.addEventListener("click", choose("not_interested", "Got it: fewer videos like this."));
+    hide.addEventListener("click", choose("hide_creator", `You won’t see @${this.item.creator.handle} in For You.`));
+    return el("div", { className: "why-controls" }, notInterested, hide);
   }
 
   // -- rendering state
@@ -201,11 +235,13 @@ export class Card {
   activate() {
     this.root.classList.add("is-active");
     this.player.activate();
+    this.watch.start();
     requestAnimationFrame(() => this.measure());
   }
 
   deactivate() {
     this.root.classList.remove("is-active");
+    this.watch.stop();
     this.player.deactivate();
     this.showWhy(false);
   }
@@ -229,6 +265,7 @@ export class Card {
     this.render();
     try {
       const state = await api(want ? "POST" : "DELETE", `/api/v1/videos/${encodeURIComponent(this.item.id)}/like`);
+      track(this.item.id, want ? "like" : "unlike");
       if (state && typeof state.liked === "boolean") this.liked = state.liked;
       if (state && typeof state.like_count === "number") this.likes = state.like_count;
     } catch (error) {
@@ -252,7 +289,10 @@ export class Card {
       document.dispatchEvent(new CustomEvent("reelm:follow", {
         detail: { handle: this.item.creator.handle, following, follower_count: state ? state.follower_count : undefined },
       }));
-      if (following) toast(`Following @${this.item.creator.handle}`, { kind: "ok" });
+      if (following) {
+        track(this.item.id, "follow");
+        toast(`Following @${this.item.creator.handle}`, { kind: "ok" });
+      }
     } catch (error) {
       this.following = false;
       this.followButton.classList.remove("is-done");
@@ -280,6 +320,7 @@ export class Card {
     }
     if (copied) toast("Link copied", { kind: "ok" });
     else window.prompt("Copy this link:", url);
+    track(this.item.id, "share");
     try {
       const result = await api("POST", `/api/v1/videos/${encodeURIComponent(this.item.id)}/share`);
       const counted = result && (result.share_count ?? result.shares ?? (result.counts && result.counts.shares));
@@ -305,6 +346,7 @@ export class Card {
   }
 
   destroy() {
+    this.watch.stop();
     document.removeEventListener("reelm:follow", this.onFollowEvent);
     document.removeEventListener("reelm:comment-count", this.onCommentEvent);
     this.player.destroy();

@@ -3,7 +3,7 @@
 
 import { ApiError, api, avatarNode, el, formatCount, isDesktop, query, relativeTime, reportError, requireLogin, toast, viewer } from "./api.js";
 import { icon } from "./icons.js";
-import { linkify } from "./card.js";
+import { linkify, moderationNotices } from "./card.js";
 
 const PAGE = 20;
 
@@ -198,7 +198,7 @@ export class Comments {
       meta.append(del);
     }
 
-    const main = el("div", { className: "comment-main" }, head, body, meta);
+    const main = el("div", { className: "comment-main" }, head, moderationNotices(comment), body, meta);
 
     if (!isReply) {
       li.repliesList = el("ul", { className: "replies", hidden: true });

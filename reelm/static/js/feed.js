@@ -12,6 +12,18 @@ const VISIBLE = 0.6;
 
 const feed = document.getElementById("feed");
 const endpoint = feed.dataset.endpoint;
+// For You's non-personalised switch: "" (personalised), "popular" or "latest", remembered in this browser.
+const modePicker = document.getElementById("feed-mode");
+const MODE_KEY = "reelm.feedMode";
+let mode = "";
+if (modePicker) {
+  mode = ["popular", "latest"].includes(localStorage.getItem(MODE_KEY)) ? localStorage.getItem(MODE_KEY) : "";
+  modePicker.value = mode;
+  modePicker.addEventListener("change", () => {
+    localStorage.setItem(MODE_KEY, modePicker.value);
+    location.reload();
+  });
+}
 const emptyBox = document.getElementById("feed-empty");
 const errorBox = document.getElementById("feed-error");
 const loadingBox = document.getElementById("feed-loading");
@@ -78,7 +90,7 @@ async function loadMore() {
   loadingBox.hidden = false;
   loadingBox.classList.toggle("is-more", cards.length > 0);
   try {
-    const page = await api("GET", `${endpoint}${query({ cursor, limit: PAGE_SIZE })}`);
+    const page = await api("GET", `${endpoint}${query({ cursor, limit: PAGE_SIZE, mode })}`);
     for (const item of page.items || []) {
       if (seen.has(item.id)) continue;
       seen.add(item.id);

@@ -1,0 +1,1 @@
+"""What viewers do with videos (impressions, watch time, likes, skips ...), reported in batches."""

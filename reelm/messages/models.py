@@ -1,0 +1,150 @@
+"""Conversations, their members and messages, blocks and who may message whom; all in the home realm.
+
+Everything here is protected: who talks to whom, when, and what they say never leaves the realm. Every
+participant of a conversation has the same home realm (conversations across realms wait for the
+cross-realm mechanism), so one realm database holds a conversation whole.
+
+Each conversation numbers its events 1, 2, 3 … (`seq`): a message is one event, and so is the unsending
+of one. Clients remember the last number they saw and ask for what follows, which is how a client that
+reconnects gets everything it missed, in order and once.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, text
+from sqlalchemy.orm import Mapped
+
+from reelm.db import TZ, RealmBase, protected, utcnow
+
+
+class ConversationKind(enum.StrEnum):
+    DIRECT = "direct"  # two people; at most one such conversation per pair
+    GROUP = "group"
+
+
+class MemberState(enum.StrEnum):
+    ACCEPTED = "accepted"  # in the inbox
+    REQUEST = "request"  # from someone this member does not follow: in the requests folder
+    LEFT = "left"  # left the group or declined the request; sees nothing new
+
+
+class EventKind(enum.StrEnum):
+    MESSAGE = "message"
+    UNSEND = "unsend"  # the sender took a message back; `target_seq` names it
+
+
+class AllowFrom(enum.StrEnum):
+    """Who may start a conversation with a user (their own setting)."""
+
+    EVERYONE = "everyone"  # people they do not follow land in requests
+    FOLLOWING = "following"  # only people they follow
+    NOBODY = "nobody"
+
+
+class Conversation(RealmBase):
+    __tablename__ = "conversations"
+    # The residency check attributes a conversation to whoever started it (reelm.residency.scan).
+    __table_args__ = ({"info": {"owner_column": "created_by_id"}},)
+
+    id: Mapped[int] = protected(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = protected(String(8))
+    # A conversation goes with the account that started it: that account's key is shredded on purge.
+    created_by_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    # "<smaller id>:<larger id>" for a direct conversation, so a pair never gets two.
+    direct_pair: Mapped[str | None] = protected(String(40), unique=True)
+    created_at: Mapped[datetime] = protected(TZ, default=utcnow)
+    last_seq: Mapped[int] = protected(Integer, default=0)  # the latest event's number
+    last_message_seq: Mapped[int] = protected(Integer, default=0)  # the latest message's (unread counts)
+    last_message_at: Mapped[datetime] = protected(TZ, default=utcnow)  # orders the inbox
+
+
+class ConversationMember(RealmBase):
+    __tablename__ = "conversation_members"
+    __table_args__ = (Index("ix_conversation_members_user_state", "user_id", "state"),)
+
+    conversation_id: Mapped[int] = protected(
+        BigInteger, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = protected(String(8))
+    joined_at: Mapped[datetime] = protected(TZ, default=utcnow)
+    last_read_seq: Mapped[int] = protected(Integer, default=0)
+    # "Delete conversation" for oneself: events up to here are hidden from this member.
+    cleared_seq: Mapped[int] = protected(Integer, default=0)
+    muted: Mapped[bool] = protected(Boolean, default=False)
+
+
+class Message(RealmBase):
+    """One event of a conversation: a message, or the unsending of one."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_conversation_seq", "conversation_id", "seq", unique=True),
+        # A client's retry of a send it never got an answer for finds the message it already made.
+        Index(
+            "ix_messages_sender_client_key",
+            "sender_id",
+            "client_key",
+            unique=True,
+            postgresql_where=text("client_key IS NOT NULL"),
+        ),
+        Index("ix_messages_created", "created_at"),  # retention sweeps
+        {"info": {"owner_column": "sender_id"}},
+    )
+
+    id: Mapped[int] = protected(BigInteger, primary_key=True, autoincrement=False)
+    conversation_id: Mapped[int] = protected(BigInteger, ForeignKey("conversations.id", ondelete="CASCADE"))
+    seq: Mapped[int] = protected(Integer)
+    sender_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = protected(String(8))
+    # AES-256-GCM under the sender's field key (reelm.crypto.fields): shredding the sender's key makes
+    # every copy unreadable. NULL when the message only shares a video, and once unsent.
+    body: Mapped[bytes | None] = protected(LargeBinary)
+    # A shared video; no foreign key, so deleting the video leaves the message saying it is gone.
+    video_id: Mapped[int | None] = protected(BigInteger)
+    target_seq: Mapped[int | None] = protected(Integer)  # for an unsend: the message taken back
+    client_key: Mapped[str | None] = protected(String(64))
+    created_at: Mapped[datetime] = protected(TZ, default=utcnow)
+    unsent_at: Mapped[datetime | None] = protected(TZ)
+
+
+class HiddenMessage(RealmBase):
+    """'Delete for me': one member no longer sees one message."""
+
+    __tablename__ = "hidden_messages"
+
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    message_id: Mapped[int] = protected(
+        BigInteger, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class UserBlock(RealmBase):
+    """The blocker hears nothing more from the blocked account: no conversation, no message, no notice."""
+
+    __tablename__ = "user_blocks"
+    __table_args__ = (
+        Index("ix_user_blocks_blocked", "blocked_id"),
+        {"info": {"owner_column": "blocker_id"}},
+    )
+
+    blocker_id: Mapped[int] = protected(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    blocked_id: Mapped[int] = protected(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = protected(TZ, default=utcnow)
+
+
+class MessageSettings(RealmBase):
+    """A user's own messaging settings; no row means the defaults."""
+
+    __tablename__ = "message_settings"
+
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    allow_from: Mapped[str] = protected(String(10), default=AllowFrom.EVERYONE)
+    updated_at: Mapped[datetime] = protected(TZ, default=utcnow)

@@ -1,0 +1,428 @@
+"""JSON API of conversations and messages, and the inbox pages (the live WebSocket: reelm.messages.socket).
+
+Every conversation lives in its members' home realm, so each route works in the viewer's realm: a
+conversation id minted elsewhere is simply not found. Sending is gated by the realm's `message`
+switch (451 when off); reading what one already has stays possible, as with comments.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import RedirectResponse
+from sqlalchemy.exc import IntegrityError
+
+from reelm import ids
+from reelm.accounts.models import User
+from reelm.accounts.service import resolve_handle
+from reelm.messages import sending, service, socket
+from reelm.messages.deps import MessagingDep
+from reelm.messages.models import AllowFrom, ConversationMember
+from reelm.messages.schemas import (
+    BlockState,
+    ConversationIn,
+    ConversationOut,
+    ConversationPage,
+    MessageIn,
+    MessageOut,
+    MessagePage,
+    MessageSettingsIO,
+    MuteIn,
+    ReadIn,
+)
+from reelm.messages.service import Folder
+from reelm.realms.deps import require_capability
+from reelm.realms.models import Capability
+from reelm.runtime import Runtime
+from reelm.web.deps import Limiter, RuntimeDep, UserViewer, Viewer, ViewerDep
+from reelm.web.pages import render
+from reelm.web.pagination import decode_cursor, encode_cursor
+from reelm.web.problems import Problem, not_found
+
+router = APIRouter(tags=["messages"])
+router.include_router(socket.router)  # the live connection, /live
+pages = APIRouter(include_in_schema=False)
+
+SEND = [require_capability(Capability.MESSAGE)]  # the sender's realm: every member's
+HELLO_TIMEOUT_S = 10.0
+REVALIDATE_S = 300.0  # how often a long-lived connection checks that its session still stands
+MAX_CLIENT_FRAME = 4096
+
+
+def check_same_realm(viewer: Viewer, realm: str) -> None:
+    """Conversations across realms wait for the cross-realm mechanism (DESIGN.md, "Across realms")."""
+    if viewer.realm != realm:
+        raise Problem(
+            409,
+            "cross-realm",
+            "Not available across realms yet",
+            f"This account lives in realm '{realm}' and yours in realm '{viewer.realm}'; "
+            "conversations across realms are not available yet.",
+        )
+
+
+def _conversation_id(viewer: Viewer, runtime: Runtime, text: str) -> int:
+    """The id, if it can name a conversation of the viewer's realm; 404 otherwise."""
+    parsed = ids.parse_id(text)
+    if parsed is None or runtime.settings.realm_of_id(parsed) != viewer.realm:
+        raise not_found("Conversation")
+    return parsed
+
+
+def _message_id(text: str) -> int:
+    parsed = ids.parse_id(text)
+    if parsed is None:
+        raise not_found("Message")
+    return parsed
+
+
+def _me(viewer: Viewer) -> User:
+    assert viewer.user is not None  # UserViewer guarantees it
+    return viewer.user
+
+
+async def _recipients(runtime: Runtime, viewer: Viewer, handles: list[str]) -> list[int]:
+    wanted = list(dict.fromkeys(h.strip().lower().lstrip("@") for h in handles))
+    found = []
+    for handle in wanted:
+        entry = await resolve_handle(runtime, handle)
+        if entry is None:
+            raise Problem(404, "not-found", "User not found", f"No such user: @{handle}.")
+        check_same_realm(viewer, entry.realm)
+        found.append(entry.user_id)
+    return found
+
+
+# --- conversations ------------------------------------------------------------------------------------
+
+
+@router.post("/conversations", status_code=201, response_model=ConversationOut, dependencies=SEND)
+async def start_conversation(
+    runtime: RuntimeDep,
+    viewer: UserViewer,
+    limiter: Limiter,
+    messaging: MessagingDep,
+    body: ConversationIn,
+    response: Response,
+) -> ConversationOut:
+    """Open a conversation with one person (reused if it exists: 200) or a group, maybe with a message."""
+    me = _me(viewer)
+    first = body.message
+    video_id = sending.video_id_of(first.video_id) if first is not None else None
+    text = service.check_body(first.body, video_id) if first is not None else None
+    recipient_ids = await _recipients(runtime, viewer, body.handles)
+    policy = messaging.policy
+    limiter.hit("conversation", str(me.id), limit=policy.new_conversations_per_hour, per_seconds=3600)
+    if first is not None:
+        limiter.hit("message", str(me.id), limit=policy.messages_per_minute, per_seconds=60)
+    realm_code = runtime.settings.realm(viewer.realm).code
+    now = datetime.now(UTC)
+    try:
+        async with runtime.databases.transaction(viewer.realm) as session:
+            recipients = [u for u in [await session.get(User, uid) for uid in recipient_ids] if u is not None]
+            if len(recipients) != len(recipient_ids):
+                raise not_found("User")
+            # Read afresh: the viewer's row comes from a short-lived cache, and its age decides here.
+            me = await session.get(User, me.id) or me
+            started = await service.do_start_conversation(
+                session, realm_code=realm_code, policy=policy, sender=me, recipients=recipients, now=now
+            )
+            conversation = started.conversation
+            member = await session.get(ConversationMember, (conversation.id, me.id))
+            assert member is not None  # the start made or rejoined it
+            if first is not None:
+                if video_id is not None:
+                    await service.check_shared_video(session, video_id)
+                await service.do_send(
+                    session,
+                    realm=viewer.realm,
+                    realm_code=realm_code,
+                    ciphers=messaging.ciphers,
+                    policy=policy,
+                    conversation_id=conversation.id,
+                    sender=me,
+                    body=text,
+                    video_id=video_id,
+                    client_key=first.client_key,
+                    now=now,
+                )
+                # The send wrote with SQL statements of its own: read what it changed.
+                await session.refresh(conversation)
+                await session.refresh(member)
+            (out,) = await service.conversations_out(
+                session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]
+            )
+    except IntegrityError as exc:  # the same pair started twice at once, or a client key reused
+        raise sending.conflict() from exc
+    if not started.created:
+        response.status_code = 200
+    return out
+
+
+@router.get("/conversations", response_model=ConversationPage)
+async def list_conversations(
+    runtime: RuntimeDep,
+    viewer: UserViewer,
+    messaging: MessagingDep,
+    folder: Folder = Folder.INBOX,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> ConversationPage:
+    """The inbox (or the requests folder), latest activity first."""
+    me = _me(viewer)
+    kind = f"conversations:{me.id}:{folder.value}"
+    before = None
+    if cursor:
+        state = decode_cursor(runtime.settings.secret_key, cursor, kind)
+        before = (datetime.fromisoformat(state["at"]), int(state["id"]))
+    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+        rows = await service.list_conversations(session, me.id, folder=folder, before=before, limit=limit + 1)
+        items = await service.conversations_out(session, viewer.realm, messaging.ciphers, me.id, rows[:limit])
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1][0]
+        next_cursor = encode_cursor(
+            runtime.settings.secret_key, kind, {"at": last.last_message_at.isoformat(), "id": str(last.id)}
+        )
+    return ConversationPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationOut)
+async def get_conversation(
+    runtime: RuntimeDep, viewer: UserViewer, messaging: MessagingDep, conversation_id: str
+) -> ConversationOut:
+    me = _me(viewer)
+    cid = _conversation_id(viewer, runtime, conversation_id)
+    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+        conversation, member = await service.access_conversation(session, me.id, cid)
+        (out,) = await service.conversations_out(
+            session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]
+        )
+    return out
+
+
+@router.get("/conversations/{conversation_id}/messages", response_model=MessagePage)
+async def get_messages(
+    runtime: RuntimeDep,
+    viewer: UserViewer,
+    messaging: MessagingDep,
+    conversation_id: str,
+    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 30,
+) -> MessagePage:
+    """History (the latest messages, or those `before_seq`), or with `after_seq` every event since then.
+
+    `through_seq` is the conversation's latest number when this was read: a client that loaded the
+    latest page, or read `after_seq` to the end, has everything up to it and waits for what follows.
+    """
+    if before_seq is not None and after_seq is not None:
+        raise Problem(
+            422, "invalid-request", "The request is not valid", "Give before_seq or after_seq, not both."
+        )
+    me = _me(viewer)
+    cid = _conversation_id(viewer, runtime, conversation_id)
+    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+        conversation, member = await service.access_conversation(session, me.id, cid)
+        if after_seq is not None:
+            rows = await service.events_after(session, member, after_seq, limit + 1)
+            has_more = len(rows) > limit
+            rows = rows[:limit]
+            through = rows[-1].seq if has_more else conversation.last_seq
+        else:
+            rows = await service.messages_before(session, member, before_seq, limit + 1)
+            has_more = len(rows) > limit
+            rows = rows[-limit:]
+            through = conversation.last_seq
+        items = await service.messages_out(session, viewer.realm, messaging.ciphers, rows)
+    return MessagePage(items=items, through_seq=through, has_more=has_more)
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages", status_code=201, response_model=MessageOut, dependencies=SEND
+)
+async def send_message(
+    runtime: RuntimeDep,
+    viewer: UserViewer,
+    limiter: Limiter,
+    messaging: MessagingDep,
+    conversation_id: str,
+    body: MessageIn,
+    response: Response,
+) -> MessageOut:
+    """Send text (emoji welcome) and/or share a video. 201 once stored; a retry with the same
+    `client_key` gets the same message back with 200. A live connection can send too (`send` frames)."""
+    cid = _conversation_id(viewer, runtime, conversation_id)
+    out, created = await sending.send_one(runtime, messaging, limiter, viewer.realm, _me(viewer), cid, body)
+    if not created:
+        response.status_code = 200
+    return out
+
+
+@router.post("/conversations/{conversation_id}/messages/{message_id}/unsend", response_model=MessageOut)
+async def unsend_message(
+    runtime: RuntimeDep, viewer: UserViewer, messaging: MessagingDep, conversation_id: str, message_id: str
+) -> MessageOut:
+    """Take a message back for everyone; answers with the unsend event (which names it in `target_seq`)."""
+    me = _me(viewer)
+    cid = _conversation_id(viewer, runtime, conversation_id)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        conversation, _ = await service.access_conversation(session, me.id, cid, for_update=True)
+        message = await service.access_message(session, conversation, _message_id(message_id))
+        event = await service.do_unsend(
+            session,
+            realm_code=runtime.settings.realm(viewer.realm).code,
+            conversation=conversation,
+            sender=me,
+            message=message,
+            now=datetime.now(UTC),
+        )
+        (out,) = await service.messages_out(session, viewer.realm, messaging.ciphers, [event])
+    return out
+
+
+@router.delete("/conversations/{conversation_id}/messages/{message_id}", status_code=204)
+async def delete_message_for_me(
+    runtime: RuntimeDep, viewer: UserViewer, conversation_id: str, message_id: str
+) -> None:
+    me = _me(viewer)
+    cid = _conversation_id(viewer, runtime, conversation_id)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        conversation, member = await service.access_conversation(session, me.id, cid)
+        message = await service.access_message(session, conversation, _message_id(message_id))
+        if message.seq <= member.cleared_seq:
+            raise not_found("Message")
+        await service.do_hide(session, me.id, message)
+
+
+@router.post("/conversations/{conversation_id}/read", status_code=204)
+async def mark_read(runtime: RuntimeDep, viewer: UserViewer, conversation_id: str, body: ReadIn) -> None:
+    me = _me(viewer)
+    cid = _conversation_id(viewer, runtime, conversation_id)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        conversation, member = await service.access_conversation(session, me.id, cid)
+        await service.do_mark_read(session, conversation, member, body.seq)
+
+
+@router.post("/conversations/{conversation_id}/accept", response_model=ConversationOut)
+async def accept_request(
+    runtime: RuntimeDep, viewer: UserViewer, messaging: MessagingDep, conversation_id: str
+) -> ConversationOut:
+    """Move a message request into the inbox; its sender then sees when it is read."""
+    me = _me(viewer)
+    cid = _conversation_id(viewer, runtime, conversation_id)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        conversation, member = await service.access_conversation(session, me.id, cid)
+        await service.do_accept(session, conversation, member)
+        (out,) = await service.conversations_out(
+            session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]
+        )
+    return out
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204)
+async def leave_conversation(runtime: RuntimeDep, viewer: UserViewer, conversation_id: str) -> None:
+    """Delete the conversation for yourself (decline a request, leave a group)."""
+    me = _me(viewer)
+    cid = _conversation_id(viewer, runtime, conversation_id)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        conversation, member = await service.access_conversation(session, me.id, cid, for_update=True)
+        await service.do_leave(session, conversation, member)
+
+
+@router.put("/conversations/{conversation_id}/mute", response_model=MuteIn)
+async def mute_conversation(
+    runtime: RuntimeDep, viewer: UserViewer, conversation_id: str, body: MuteIn
+) -> MuteIn:
+    """A muted conversation still receives messages but no longer counts in the unread badge."""
+    me = _me(viewer)
+    cid = _conversation_id(viewer, runtime, conversation_id)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        _, member = await service.access_conversation(session, me.id, cid)
+        member.muted = body.muted
+    return body
+
+
+# --- blocks and settings ------------------------------------------------------------------------------
+
+
+async def _user_in_my_realm(runtime: Runtime, viewer: Viewer, handle: str) -> int:
+    entry = await resolve_handle(runtime, handle)
+    if entry is None:
+        raise not_found("User")
+    check_same_realm(viewer, entry.realm)
+    return entry.user_id
+
+
+async def _set_block(runtime: Runtime, viewer: Viewer, handle: str, *, block: bool) -> BlockState:
+    me = _me(viewer)
+    user_id = await _user_in_my_realm(runtime, viewer, handle)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        blocked = await session.get(User, user_id)
+        if blocked is None:
+            raise not_found("User")
+        await service.do_block(session, me.id, blocked, block=block)
+    return BlockState(blocked=block)
+
+
+@router.get("/users/{handle}/block", response_model=BlockState)
+async def get_block(runtime: RuntimeDep, viewer: UserViewer, handle: str) -> BlockState:
+    user_id = await _user_in_my_realm(runtime, viewer, handle)
+    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+        return BlockState(blocked=await service.is_blocking(session, _me(viewer).id, user_id))
+
+
+@router.post("/users/{handle}/block", response_model=BlockState)
+async def block_user(runtime: RuntimeDep, viewer: UserViewer, handle: str) -> BlockState:
+    """They can no longer message you or start a conversation with you, and you hear nothing from them."""
+    return await _set_block(runtime, viewer, handle, block=True)
+
+
+@router.delete("/users/{handle}/block", response_model=BlockState)
+async def unblock_user(runtime: RuntimeDep, viewer: UserViewer, handle: str) -> BlockState:
+    return await _set_block(runtime, viewer, handle, block=False)
+
+
+@router.get("/me/message-settings", response_model=MessageSettingsIO)
+async def get_message_settings(runtime: RuntimeDep, viewer: UserViewer) -> MessageSettingsIO:
+    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+        return MessageSettingsIO(allow_from=await service.allow_from(session, _me(viewer).id))
+
+
+@router.put("/me/message-settings", response_model=MessageSettingsIO)
+async def put_message_settings(
+    runtime: RuntimeDep, viewer: UserViewer, body: MessageSettingsIO
+) -> MessageSettingsIO:
+    """Who may start a conversation with you: everyone (strangers land in requests), people you follow,
+    or nobody."""
+    async with runtime.databases.transaction(viewer.realm) as session:
+        await service.do_set_allow_from(
+            session, _me(viewer).id, AllowFrom(body.allow_from), datetime.now(UTC)
+        )
+    return body
+
+
+# --- pages ------------------------------------------------------------------------------------------------
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+
+@pages.get("/inbox")
+async def inbox_page(request: Request, viewer: ViewerDep) -> Response:
+    if viewer.user is None:
+        return _login_redirect(request)
+    return render(request, viewer, "inbox.html", conversation_id=None)
+
+
+@pages.get("/inbox/{conversation_id}")
+async def conversation_page(request: Request, viewer: ViewerDep, conversation_id: str) -> Response:
+    """The inbox with one conversation open; the script checks it exists (and is the viewer's)."""
+    if viewer.user is None:
+        return _login_redirect(request)
+    parsed = ids.parse_id(conversation_id)
+    return render(request, viewer, "inbox.html", conversation_id=str(parsed) if parsed is not None else None)

@@ -1,0 +1,780 @@
+"""Conversations and messages: who may message whom, sending, reading, unsending, and the inbox.
+
+Each conversation numbers its events (see reelm.messages.models). A new number is taken under the
+conversation's row lock, held until commit, so numbers are gap-free and commit in order; the NOTIFY
+that tells the live hubs (reelm.messages.events) goes out with the same commit. A message is therefore
+accepted exactly when it is stored: a process killed before the commit loses a request, never a
+message it answered for.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, delete, exists, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reelm import ids
+from reelm.accounts.models import User
+from reelm.messages import sending_sql
+from reelm.messages.ciphers import BODY_COLUMN, CipherCache
+from reelm.messages.events import Event, EventType, publish
+from reelm.messages.models import (
+    AllowFrom,
+    Conversation,
+    ConversationKind,
+    ConversationMember,
+    EventKind,
+    HiddenMessage,
+    MemberState,
+    Message,
+    MessageSettings,
+    UserBlock,
+)
+from reelm.messages.policy import MAX_BODY_CHARS, MessagingSettings
+from reelm.messages.schemas import ConversationOut, MemberOut, MessageOut
+from reelm.notifications.models import NotificationKind
+from reelm.notifications.service import do_notify
+from reelm.social.models import Follow
+from reelm.text import clean_text, invalid
+from reelm.videos.models import Video, VideoStatus, Visibility
+from reelm.videos.service import creator_out
+from reelm.web.problems import Problem, not_found
+
+UNREADABLE = "This message can no longer be read."  # the sender's key was shredded
+
+
+# --- who may message whom -----------------------------------------------------------------------------
+
+
+async def is_blocked_between(session: AsyncSession, a: int, b: int) -> bool:
+    found = await session.scalar(
+        select(UserBlock.blocker_id).where(
+            ((UserBlock.blocker_id == a) & (UserBlock.blocked_id == b))
+            | ((UserBlock.blocker_id == b) & (UserBlock.blocked_id == a))
+        )
+    )
+    return found is not None
+
+
+async def follows(session: AsyncSession, follower_id: int, followee_id: int) -> bool:
+    found = await session.scalar(
+        select(Follow.follower_id).where(Follow.follower_id == follower_id, Follow.followee_id == followee_id)
+    )
+    return found is not None
+
+
+async def allow_from(session: AsyncSession, user_id: int) -> AllowFrom:
+    value = await session.scalar(select(MessageSettings.allow_from).where(MessageSettings.user_id == user_id))
+    return AllowFrom(value) if value is not None else AllowFrom.EVERYONE
+
+
+def _refused(type_: str, title: str, detail: str) -> Problem:
+    return Problem(403, type_, title, detail)
+
+
+def _blocked(recipient: User) -> Problem:
+    return _refused("blocked", "You can't message this account", f"@{recipient.handle} can't be messaged.")
+
+
+async def check_may_message(
+    session: AsyncSession, policy: MessagingSettings, sender: User, recipient: User, now: datetime
+) -> MemberState:
+    """Where a conversation from `sender` lands for `recipient`: their inbox or their requests; or 403.
+
+    A block either way refuses without saying who blocked whom. People the recipient follows reach the
+    inbox; others reach the requests folder, unless the recipient allows only people they follow, or
+    nobody; and an account younger than the policy's minimum age cannot send requests at all.
+    """
+    if recipient.id == sender.id:
+        raise invalid("handles", "you cannot start a conversation with yourself")
+    if await is_blocked_between(session, sender.id, recipient.id):
+        raise _blocked(recipient)
+    setting = await allow_from(session, recipient.id)
+    if setting is AllowFrom.NOBODY:
+        raise _refused(
+            "messages-closed", "Not accepting messages", f"@{recipient.handle} does not accept messages."
+        )
+    if await follows(session, recipient.id, sender.id):
+        return MemberState.ACCEPTED
+    if setting is AllowFrom.FOLLOWING:
+        raise _refused(
+            "messages-closed",
+            "Not accepting messages",
+            f"@{recipient.handle} accepts messages only from people they follow.",
+        )
+    if now - sender.created_at < timedelta(hours=policy.min_account_age_hours):
+        raise _refused(
+            "account-too-new",
+            "Your account is too new",
+            f"New accounts can message only people who follow them for the first "
+            f"{policy.min_account_age_hours:g} hours.",
+        )
+    return MemberState.REQUEST
+
+
+def check_body(body: str, video_id: int | None) -> str | None:
+    """The message text, cleaned; None when the message only shares a video. 422 for nothing at all."""
+    text = clean_text("body", body, max_len=MAX_BODY_CHARS)
+    if not text and video_id is None:
+        raise invalid("body", "write something or share a video")
+    return text or None
+
+
+async def check_shared_video(session: AsyncSession, video_id: int) -> None:
+    """Only what every member can watch may be shared: a public, published video of this realm."""
+    video = await session.get(Video, video_id)
+    if video is None or video.visibility != Visibility.PUBLIC or video.status != VideoStatus.READY:
+        raise invalid("video_id", "no such public video")
+
+
+# --- conversations ------------------------------------------------------------------------------------
+
+
+def direct_pair(a: int, b: int) -> str:
+    low, high = sorted((a, b))
+    return f"{low}:{high}"
+
+
+async def access_conversation(
+    session: AsyncSession, user_id: int, conversation_id: int, *, for_update: bool = False
+) -> tuple[Conversation, ConversationMember]:
+    """The conversation and the viewer's membership; 404 for anyone not in it (nor still in it).
+
+    `for_update` locks both rows until commit: the conversation's, because new event numbers are taken
+    under it, and the member's, so that what this transaction reads of it stays true (one query, as a
+    send is the hottest path there is).
+    """
+    query = (
+        select(Conversation, ConversationMember)
+        .join(
+            ConversationMember,
+            and_(
+                ConversationMember.conversation_id == Conversation.id, ConversationMember.user_id == user_id
+            ),
+        )
+        .where(Conversation.id == conversation_id)
+    )
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).first()
+    if row is None or row[1].state == MemberState.LEFT:
+        raise not_found("Conversation")
+    return row[0], row[1]
+
+
+async def members_of(session: AsyncSession, conversation_id: int) -> list[ConversationMember]:
+    rows = await session.scalars(
+        select(ConversationMember)
+        .where(ConversationMember.conversation_id == conversation_id)
+        .order_by(ConversationMember.joined_at, ConversationMember.user_id)
+    )
+    return list(rows)
+
+
+def listeners(members: Sequence[ConversationMember]) -> tuple[int, ...]:
+    """Whose connections hear a conversation's events: everyone who has not left it."""
+    return tuple(sorted(m.user_id for m in members if m.state != MemberState.LEFT))
+
+
+@dataclass
+class Started:
+    conversation: Conversation
+    created: bool
+
+
+async def do_start_conversation(
+    session: AsyncSession,
+    *,
+    realm_code: int,
+    policy: MessagingSettings,
+    sender: User,
+    recipients: Sequence[User],
+    now: datetime,
+) -> Started:
+    """Open a conversation (a direct one is reused); recipients who do not follow the sender get a request."""
+    unique = {r.id: r for r in recipients}
+    if sender.id in unique:
+        raise invalid("handles", "you cannot start a conversation with yourself")
+    if len(unique) == 1:
+        (recipient,) = unique.values()
+        pair = direct_pair(sender.id, recipient.id)
+        existing = await session.scalar(
+            select(Conversation).where(Conversation.direct_pair == pair).with_for_update()
+        )
+        if existing is not None:  # the pair talked before: only a block stands in the way
+            if await is_blocked_between(session, sender.id, recipient.id):
+                raise _blocked(recipient)
+            await _rejoin(session, existing.id, sender.id, MemberState.ACCEPTED)
+            return Started(existing, created=False)
+        kind = ConversationKind.DIRECT
+    else:
+        pair, kind = None, ConversationKind.GROUP
+    states = {r.id: await check_may_message(session, policy, sender, r, now) for r in unique.values()}
+    conversation = Conversation(
+        id=ids.new_id(realm_code),
+        kind=kind,
+        created_by_id=sender.id,
+        direct_pair=pair,
+        created_at=now,
+        last_seq=0,
+        last_message_seq=0,
+        last_message_at=now,
+    )
+    session.add(conversation)
+    # The conversation row must exist before its members refer to it; a concurrent start of the same
+    # direct pair fails here on the unique pair and the client's retry finds the conversation.
+    await session.flush()
+    session.add(_member(conversation.id, sender.id, MemberState.ACCEPTED, now))
+    for user_id, state in states.items():
+        session.add(_member(conversation.id, user_id, state, now))
+    await session.flush()
+    for user_id, state in states.items():
+        if state == MemberState.REQUEST:
+            await do_notify(
+                session,
+                recipient_id=user_id,
+                kind=NotificationKind.MESSAGE_REQUEST,
+                actor_id=sender.id,
+                object_id=conversation.id,
+            )
+    await publish(
+        session,
+        Event(EventType.CONVERSATION, tuple(sorted({sender.id, *states})), conversation_id=conversation.id),
+    )
+    return Started(conversation, created=True)
+
+
+def _member(conversation_id: int, user_id: int, state: MemberState, now: datetime) -> ConversationMember:
+    return ConversationMember(
+        conversation_id=conversation_id,
+        user_id=user_id,
+        state=state,
+        joined_at=now,
+        last_read_seq=0,
+        cleared_seq=0,
+        muted=False,
+    )
+
+
+async def _rejoin(session: AsyncSession, conversation_id: int, user_id: int, state: MemberState) -> None:
+    """A direct conversation someone deleted comes back to them (history they cleared stays cleared)."""
+    await session.execute(
+        update(ConversationMember)
+        .where(
+            ConversationMember.conversation_id == conversation_id,
+            ConversationMember.user_id == user_id,
+            ConversationMember.state == MemberState.LEFT,
+        )
+        .values(state=state)
+    )
+
+
+async def do_accept(session: AsyncSession, conversation: Conversation, member: ConversationMember) -> None:
+    if member.state != MemberState.REQUEST:
+        return
+    member.state = MemberState.ACCEPTED
+    await publish(session, Event(EventType.CONVERSATION, (member.user_id,), conversation_id=conversation.id))
+
+
+async def do_leave(session: AsyncSession, conversation: Conversation, member: ConversationMember) -> None:
+    """Delete a conversation for oneself: its history is cleared for this member and it leaves the inbox.
+
+    A direct conversation comes back with the next message; a group is left for good.
+    """
+    member.state = MemberState.LEFT
+    member.cleared_seq = conversation.last_seq
+    member.last_read_seq = conversation.last_seq
+    members = await members_of(session, conversation.id)
+    await publish(
+        session,
+        Event(EventType.CONVERSATION, (*listeners(members), member.user_id), conversation_id=conversation.id),
+    )
+
+
+# --- messages -----------------------------------------------------------------------------------------
+
+
+def _next_seq(conversation: Conversation) -> int:
+    """Number an event that is not a message (an unsend); the caller holds the row lock (access ...
+    for_update). Messages take theirs in their own statement (reelm.messages.sending_sql)."""
+    conversation.last_seq += 1
+    return conversation.last_seq
+
+
+async def find_retry(session: AsyncSession, sender_id: int, client_key: str | None) -> Message | None:
+    if client_key is None:
+        return None
+    return await session.scalar(
+        select(Message).where(Message.sender_id == sender_id, Message.client_key == client_key)
+    )
+
+
+async def do_send(
+    session: AsyncSession,
+    *,
+    realm: str,
+    realm_code: int,
+    ciphers: CipherCache,
+    policy: MessagingSettings,
+    conversation_id: int,
+    sender: User,
+    body: str | None,
+    video_id: int | None,
+    client_key: str | None,
+    now: datetime,
+) -> Message:
+    """Store one message: its number, the row, the sender's read mark and the notification.
+
+    One statement in the usual case (reelm.messages.sending_sql), as a send is what the service does
+    most; the rare cases (a request answered, a deleted direct conversation coming back, a block) take
+    more. 404 for a non-member; a block in a direct conversation refuses, and the rollback takes back
+    the message, its number and its notification. A `client_key` used before fails the statement
+    (IntegrityError): the caller looks the message up.
+    """
+    cipher = await ciphers.get(session, realm, sender.id)
+    if cipher is None:  # only an account being purged lacks a key, and it cannot log in
+        raise Problem(409, "account-closing", "Account closing", "This account can no longer send messages.")
+    message = Message(
+        id=ids.new_id(realm_code),
+        conversation_id=conversation_id,
+        sender_id=sender.id,
+        kind=EventKind.MESSAGE,
+        body=cipher.seal(BODY_COLUMN, body) if body is not None else None,
+        video_id=video_id,
+        target_seq=None,
+        client_key=client_key,
+        created_at=now,
+        unsent_at=None,
+    )
+    sent = await sending_sql.send(
+        session,
+        message_id=message.id,
+        conversation_id=conversation_id,
+        sender_id=sender.id,
+        body=message.body,
+        video_id=video_id,
+        client_key=client_key,
+        now=now,
+    )
+    if sent is None:
+        raise not_found("Conversation")
+    message.seq = sent.seq
+    if sent.kind == ConversationKind.DIRECT and (sent.blocked or sent.someone_left):
+        await _reopen_direct(session, policy, conversation_id, sender, now)
+    if sent.sender_state == MemberState.REQUEST:  # replying to a request accepts it
+        await session.execute(
+            update(ConversationMember)
+            .where(
+                ConversationMember.conversation_id == conversation_id, ConversationMember.user_id == sender.id
+            )
+            .values(state=MemberState.ACCEPTED)
+        )
+    return message
+
+
+async def _reopen_direct(
+    session: AsyncSession, policy: MessagingSettings, conversation_id: int, sender: User, now: datetime
+) -> None:
+    """A direct conversation's rare cases: a block refuses (the caller's transaction rolls the message
+    back); one who deleted the conversation gets it back, in their inbox or requests as a new one would
+    land, and is told to reload it (the message's own notification went to the members before)."""
+    returning = []
+    for other in await members_of(session, conversation_id):
+        if other.user_id == sender.id:
+            continue
+        recipient = await session.get(User, other.user_id)
+        assert recipient is not None  # a member's user row goes with the membership (cascade)
+        if other.state == MemberState.LEFT:
+            other.state = await check_may_message(session, policy, sender, recipient, now)
+            returning.append(other.user_id)
+            if other.state == MemberState.REQUEST:
+                await do_notify(
+                    session,
+                    recipient_id=other.user_id,
+                    kind=NotificationKind.MESSAGE_REQUEST,
+                    actor_id=sender.id,
+                    object_id=conversation_id,
+                )
+        elif await is_blocked_between(session, sender.id, other.user_id):
+            raise _blocked(recipient)
+    await publish(session, Event(EventType.CONVERSATION, tuple(returning), conversation_id=conversation_id))
+
+
+async def do_unsend(
+    session: AsyncSession,
+    *,
+    realm_code: int,
+    conversation: Conversation,
+    sender: User,
+    message: Message,
+    now: datetime,
+) -> Message:
+    """Take a message back for everyone: its content is erased, and an unsend event tells every client."""
+    if message.sender_id != sender.id:
+        raise Problem(403, "forbidden", "Not allowed", "Only the sender can unsend a message.")
+    if message.kind != EventKind.MESSAGE:
+        raise invalid("message_id", "only a message can be unsent")
+    if message.unsent_at is not None:
+        existing = await session.scalar(
+            select(Message).where(
+                Message.conversation_id == conversation.id,
+                Message.kind == EventKind.UNSEND,
+                Message.target_seq == message.seq,
+            )
+        )
+        if existing is not None:  # unsending twice is one unsend
+            return existing
+    message.body = None
+    message.video_id = None
+    message.unsent_at = now
+    seq = _next_seq(conversation)
+    event = Message(
+        id=ids.new_id(realm_code),
+        conversation_id=conversation.id,
+        seq=seq,
+        sender_id=sender.id,
+        kind=EventKind.UNSEND,
+        body=None,
+        video_id=None,
+        target_seq=message.seq,
+        client_key=None,
+        created_at=now,
+    )
+    session.add(event)
+    members = await members_of(session, conversation.id)
+    await publish(
+        session,
+        Event(
+            EventType.MESSAGE,
+            listeners(members),
+            conversation_id=conversation.id,
+            seq=seq,
+            message_id=event.id,
+        ),
+    )
+    return event
+
+
+async def access_message(session: AsyncSession, conversation: Conversation, message_id: int) -> Message:
+    message = await session.get(Message, message_id)
+    if message is None or message.conversation_id != conversation.id:
+        raise not_found("Message")
+    return message
+
+
+async def do_hide(session: AsyncSession, user_id: int, message: Message) -> None:
+    """Delete for me: the message disappears from this member's history and devices only."""
+    await session.execute(
+        insert(HiddenMessage).values(user_id=user_id, message_id=message.id).on_conflict_do_nothing()
+    )
+    await publish(
+        session,
+        Event(
+            EventType.HIDDEN,
+            (user_id,),
+            conversation_id=message.conversation_id,
+            seq=message.seq,
+            message_id=message.id,
+        ),
+    )
+
+
+async def do_mark_read(
+    session: AsyncSession, conversation: Conversation, member: ConversationMember, seq: int
+) -> None:
+    """Move the member's read mark forward (never back); the others see it unless this is a request."""
+    seq = min(seq, conversation.last_seq)
+    if seq <= member.last_read_seq:
+        return
+    await session.execute(
+        update(ConversationMember)
+        .where(
+            ConversationMember.conversation_id == conversation.id,
+            ConversationMember.user_id == member.user_id,
+            ConversationMember.last_read_seq < seq,
+        )
+        .values(last_read_seq=seq)
+    )
+    member.last_read_seq = seq
+    if member.state == MemberState.REQUEST:
+        return  # reading a request says nothing to its sender
+    members = await members_of(session, conversation.id)
+    await publish(
+        session,
+        Event(
+            EventType.READ,
+            listeners(members),
+            conversation_id=conversation.id,
+            seq=seq,
+            actor_id=member.user_id,
+        ),
+    )
+
+
+# --- reading ------------------------------------------------------------------------------------------
+
+
+def _visible_to(member: ConversationMember) -> list[ColumnElement[bool]]:
+    """Conditions on Message for what one member may see: after what they cleared, not hidden by them."""
+    return [
+        Message.conversation_id == member.conversation_id,
+        Message.seq > member.cleared_seq,
+        ~exists().where(HiddenMessage.user_id == member.user_id, HiddenMessage.message_id == Message.id),
+    ]
+
+
+async def events_after(
+    session: AsyncSession, member: ConversationMember, after_seq: int, limit: int
+) -> list[Message]:
+    """Every event (messages and unsends) after a number, oldest first: what a reconnecting client missed."""
+    rows = await session.scalars(
+        select(Message)
+        .where(*_visible_to(member), Message.seq > after_seq)
+        .order_by(Message.seq)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def messages_before(
+    session: AsyncSession, member: ConversationMember, before_seq: int | None, limit: int
+) -> list[Message]:
+    """A page of history: the messages before a number (the latest without one), oldest first."""
+    query = select(Message).where(*_visible_to(member), Message.kind == EventKind.MESSAGE)
+    if before_seq is not None:
+        query = query.where(Message.seq < before_seq)
+    rows = list(await session.scalars(query.order_by(Message.seq.desc()).limit(limit)))
+    rows.reverse()
+    return rows
+
+
+async def messages_out(
+    session: AsyncSession,
+    realm: str,
+    ciphers: CipherCache,
+    messages: Sequence[Message],
+    *,
+    known: Sequence[User] = (),
+) -> list[MessageOut]:
+    """The messages for clients, bodies decrypted; `known` senders are not read again."""
+    if not messages:
+        return []
+    senders = {u.id: u for u in known}
+    missing = {m.sender_id for m in messages} - senders.keys()
+    if missing:
+        senders |= {u.id: u for u in await session.scalars(select(User).where(User.id.in_(missing)))}
+    out = []
+    for m in messages:
+        body = None
+        if m.body is not None:
+            cipher = await ciphers.get(session, realm, m.sender_id)
+            body = cipher.open(BODY_COLUMN, m.body) if cipher is not None else UNREADABLE
+        out.append(
+            MessageOut(
+                id=str(m.id),
+                conversation_id=str(m.conversation_id),
+                seq=m.seq,
+                kind=m.kind,
+                sender=creator_out(realm, senders[m.sender_id]),
+                body=body,
+                video_id=str(m.video_id) if m.video_id is not None else None,
+                target_seq=m.target_seq,
+                created_at=m.created_at,
+                unsent=m.unsent_at is not None,
+            )
+        )
+    return out
+
+
+# --- the inbox ------------------------------------------------------------------------------------------
+
+
+class Folder(enum.StrEnum):
+    INBOX = "inbox"
+    REQUESTS = "requests"
+
+
+async def list_conversations(
+    session: AsyncSession,
+    user_id: int,
+    *,
+    folder: str,
+    before: tuple[datetime, int] | None,
+    limit: int,
+) -> list[tuple[Conversation, ConversationMember]]:
+    """The member's conversations, latest activity first; only those with a message, or started by them."""
+    state = MemberState.REQUEST if folder == Folder.REQUESTS else MemberState.ACCEPTED
+    query = (
+        select(Conversation, ConversationMember)
+        .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+        .where(
+            ConversationMember.user_id == user_id,
+            ConversationMember.state == state,
+            (Conversation.last_message_seq > ConversationMember.cleared_seq)
+            | ((Conversation.created_by_id == user_id) & (ConversationMember.cleared_seq == 0)),
+        )
+    )
+    if before is not None:
+        query = query.where(tuple_(Conversation.last_message_at, Conversation.id) < tuple_(*before))
+    query = query.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(limit)
+    return [(c, m) for c, m in (await session.execute(query)).all()]
+
+
+async def conversations_out(
+    session: AsyncSession,
+    realm: str,
+    ciphers: CipherCache,
+    user_id: int,
+    rows: Sequence[tuple[Conversation, ConversationMember]],
+) -> list[ConversationOut]:
+    if not rows:
+        return []
+    conversation_ids = [c.id for c, _ in rows]
+    all_members = list(
+        await session.scalars(
+            select(ConversationMember)
+            .where(ConversationMember.conversation_id.in_(conversation_ids))
+            .order_by(ConversationMember.joined_at, ConversationMember.user_id)
+        )
+    )
+    users = {
+        u.id: u
+        for u in await session.scalars(select(User).where(User.id.in_({m.user_id for m in all_members})))
+    }
+    unread = await _unread_by_conversation(session, user_id, conversation_ids)
+    latest = await _latest_messages(session, [m for _, m in rows])
+    latest_out = {
+        m.conversation_id: m for m in await messages_out(session, realm, ciphers, list(latest.values()))
+    }
+    out = []
+    for conversation, mine in rows:
+        others = [
+            MemberOut(
+                user=creator_out(realm, users[m.user_id]),
+                state=m.state,
+                last_read_seq=m.last_read_seq if m.state == MemberState.ACCEPTED else None,
+            )
+            for m in all_members
+            if m.conversation_id == conversation.id and m.user_id != user_id and m.user_id in users
+        ]
+        out.append(
+            ConversationOut(
+                id=str(conversation.id),
+                kind=conversation.kind,
+                members=others,
+                state=mine.state,
+                muted=mine.muted,
+                last_seq=conversation.last_seq,
+                last_read_seq=mine.last_read_seq,
+                unread=unread.get(conversation.id, 0),
+                last_message=latest_out.get(str(conversation.id)),
+                last_message_at=conversation.last_message_at,
+            )
+        )
+    return out
+
+
+async def _unread_by_conversation(
+    session: AsyncSession, user_id: int, conversation_ids: Sequence[int]
+) -> dict[int, int]:
+    rows = await session.execute(
+        select(Message.conversation_id, func.count())
+        .join(
+            ConversationMember,
+            and_(
+                ConversationMember.conversation_id == Message.conversation_id,
+                ConversationMember.user_id == user_id,
+            ),
+        )
+        .where(
+            Message.conversation_id.in_(conversation_ids),
+            Message.seq > ConversationMember.last_read_seq,
+            Message.sender_id != user_id,
+            Message.kind == EventKind.MESSAGE,
+            Message.unsent_at.is_(None),
+        )
+        .group_by(Message.conversation_id)
+    )
+    return dict(rows.all())
+
+
+async def _latest_messages(
+    session: AsyncSession, members: Sequence[ConversationMember]
+) -> dict[int, Message]:
+    """Each conversation's latest message this member can see (the inbox's preview line)."""
+    found: dict[int, Message] = {}
+    for member in members:
+        rows = await messages_before(session, member, None, 1)
+        if rows:
+            found[member.conversation_id] = rows[0]
+    return found
+
+
+async def unread_counts(session: AsyncSession, user_id: int) -> tuple[int, int]:
+    """(inbox conversations with something unread, not muted; requests with something unread)."""
+    rows = await session.execute(
+        select(ConversationMember.state, func.count())
+        .join(Conversation, Conversation.id == ConversationMember.conversation_id)
+        .where(
+            ConversationMember.user_id == user_id,
+            Conversation.last_message_seq > ConversationMember.last_read_seq,
+            ((ConversationMember.state == MemberState.ACCEPTED) & ~ConversationMember.muted)
+            | (ConversationMember.state == MemberState.REQUEST),
+        )
+        .group_by(ConversationMember.state)
+    )
+    counts = dict(rows.all())
+    return counts.get(MemberState.ACCEPTED, 0), counts.get(MemberState.REQUEST, 0)
+
+
+# --- blocks and settings ------------------------------------------------------------------------------
+
+
+async def do_block(session: AsyncSession, blocker_id: int, blocked: User, *, block: bool) -> None:
+    if blocker_id == blocked.id:
+        raise invalid("handle", "you cannot block yourself")
+    if block:
+        await session.execute(
+            insert(UserBlock).values(blocker_id=blocker_id, blocked_id=blocked.id).on_conflict_do_nothing()
+        )
+    else:
+        await session.execute(
+            delete(UserBlock).where(UserBlock.blocker_id == blocker_id, UserBlock.blocked_id == blocked.id)
+        )
+
+
+async def is_blocking(session: AsyncSession, blocker_id: int, blocked_id: int) -> bool:
+    found = await session.scalar(
+        select(UserBlock.blocker_id).where(
+            UserBlock.blocker_id == blocker_id, UserBlock.blocked_id == blocked_id
+        )
+    )
+    return found is not None
+
+
+async def do_set_allow_from(session: AsyncSession, user_id: int, value: AllowFrom, now: datetime) -> None:
+    await session.execute(
+        insert(MessageSettings)
+        .values(user_id=user_id, allow_from=value, updated_at=now)
+        .on_conflict_do_update(
+            index_elements=[MessageSettings.user_id], set_={"allow_from": value, "updated_at": now}
+        )
+    )
+
+
+# --- retention -----------------------------------------------------------------------------------------
+
+
+async def do_expire_messages(session: AsyncSession, *, older_than: datetime, limit: int) -> int:
+    """Delete up to `limit` messages (and unsend events) created before `older_than`; how many went.
+
+    Numbers are never reused, so a client holding an expired number simply receives what is left.
+    """
+    doomed = select(Message.id).where(Message.created_at < older_than).limit(limit).scalar_subquery()
+    deleted = await session.execute(delete(Message).where(Message.id.in_(doomed)).returning(Message.id))
+    return len(deleted.all())

@@ -1,0 +1,71 @@
+"""Notifications, grouped as they arrive: one row per (recipient, kind, object) while it is unread.
+
+"alice and 3 others liked your video" is one `Notification` with four `NotificationActor` rows. Once the
+recipient reads it, the next like starts a new group. Protected throughout: a notification says who
+did what to whom (a like is private, a message request more so).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped
+
+from reelm.db import TZ, RealmBase, protected, utcnow
+
+
+class NotificationKind(enum.StrEnum):
+    """Stable values: stored, and sent to clients."""
+
+    LIKE = "like"  # object: the video
+    COMMENT = "comment"  # object: the video
+    REPLY = "reply"  # object: the video the comment is on
+    FOLLOW = "follow"  # no object
+    MENTION = "mention"  # object: the video
+    MESSAGE_REQUEST = "message_request"  # object: the conversation
+    REVIEW_OUTCOME = "review_outcome"  # object: the video; no actor (a decision of the platform)
+
+
+NO_OBJECT = 0  # the object of a follow: all new followers form one group
+
+
+class Notification(RealmBase):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # At most one unread group per (recipient, kind, object): new actors join it.
+        Index(
+            "ix_notifications_unread_group",
+            "recipient_id",
+            "kind",
+            "object_id",
+            unique=True,
+            postgresql_where=text("read_at IS NULL"),
+        ),
+        Index("ix_notifications_recipient_updated", "recipient_id", "updated_at"),
+        {"info": {"owner_column": "recipient_id"}},
+    )
+
+    id: Mapped[int] = protected(BigInteger, primary_key=True, autoincrement=False)
+    recipient_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = protected(String(20))
+    object_id: Mapped[int] = protected(BigInteger, default=NO_OBJECT)
+    created_at: Mapped[datetime] = protected(TZ, default=utcnow)
+    updated_at: Mapped[datetime] = protected(TZ, default=utcnow)  # the latest actor's time: orders the list
+    read_at: Mapped[datetime | None] = protected(TZ)
+
+
+class NotificationActor(RealmBase):
+    """Who is behind a notification; acting twice (like, unlike, like) counts once."""
+
+    __tablename__ = "notification_actors"
+    __table_args__ = ({"info": {"owner_column": "actor_id"}},)
+
+    notification_id: Mapped[int] = protected(
+        BigInteger, ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
+    )
+    actor_id: Mapped[int] = protected(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = protected(TZ, default=utcnow)

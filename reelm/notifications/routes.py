@@ -1,0 +1,134 @@
+"""JSON API of notifications and unread counts, and the notifications page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
+
+from reelm import ids
+from reelm.messages.service import unread_counts
+from reelm.notifications import service
+from reelm.notifications.schemas import NotificationPage, UnreadCounts
+from reelm.runtime import Runtime
+from reelm.security import check_csrf
+from reelm.web.deps import CSRF_COOKIE, RuntimeDep, UserViewer, Viewer, ViewerDep
+from reelm.web.pages import error_page, render
+from reelm.web.pagination import decode_cursor, encode_cursor
+from reelm.web.problems import Problem, not_found
+
+router = APIRouter(tags=["notifications"])
+pages = APIRouter(include_in_schema=False)
+
+
+def _user_id(viewer: Viewer) -> int:
+    assert viewer.user is not None  # UserViewer guarantees it
+    return viewer.user.id
+
+
+async def notification_page(
+    runtime: Runtime, viewer: Viewer, cursor: str | None, limit: int
+) -> NotificationPage:
+    """Shared by the API and the page."""
+    user_id = _user_id(viewer)
+    kind = f"notifications:{user_id}"
+    before = None
+    if cursor:
+        state = decode_cursor(runtime.settings.secret_key, cursor, kind)
+        before = (datetime.fromisoformat(state["at"]), int(state["id"]))
+    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+        rows = await service.list_notifications(session, user_id, before=before, limit=limit + 1)
+        items = await service.notifications_out(session, viewer.realm, rows[:limit])
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(
+            runtime.settings.secret_key, kind, {"at": last.updated_at.isoformat(), "id": str(last.id)}
+        )
+    return NotificationPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/notifications", response_model=NotificationPage)
+async def list_notifications(
+    runtime: RuntimeDep,
+    viewer: UserViewer,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> NotificationPage:
+    """Grouped notifications, latest first: "@alice and 3 others liked your video"."""
+    return await notification_page(runtime, viewer, cursor, limit)
+
+
+@router.post("/notifications/{notification_id}/read", status_code=204)
+async def mark_read(runtime: RuntimeDep, viewer: UserViewer, notification_id: str) -> None:
+    parsed = ids.parse_id(notification_id)
+    if parsed is None:
+        raise not_found("Notification")
+    async with runtime.databases.transaction(viewer.realm) as session:
+        notification = await service.access_notification(session, _user_id(viewer), parsed)
+        await service.do_mark_read(session, _user_id(viewer), notification)
+
+
+@router.post("/notifications/read-all", status_code=204)
+async def mark_all_read(runtime: RuntimeDep, viewer: UserViewer) -> None:
+    async with runtime.databases.transaction(viewer.realm) as session:
+        await service.do_mark_read(session, _user_id(viewer), None)
+
+
+async def unread(runtime: Runtime, viewer: Viewer) -> UnreadCounts:
+    user_id = _user_id(viewer)
+    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+        messages, requests = await unread_counts(session, user_id)
+        notifications = await service.unread_count(session, user_id)
+    return UnreadCounts(notifications=notifications, messages=messages, requests=requests)
+
+
+@router.get("/me/unread", response_model=UnreadCounts)
+async def get_unread(runtime: RuntimeDep, viewer: UserViewer) -> UnreadCounts:
+    """The badges: unread notifications, inbox conversations and message requests."""
+    return await unread(runtime, viewer)
+
+
+# --- the page -------------------------------------------------------------------------------------------
+
+
+@pages.get("/notifications")
+async def notifications_page(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    if viewer.user is None:
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    try:
+        page = await notification_page(runtime, viewer, cursor, 50)
+    except Problem as problem:  # a forged or stale cursor in the address
+        return error_page(request, viewer, problem)
+    return render(
+        request,
+        viewer,
+        "notifications.html",
+        notifications=[n.model_dump(mode="json") for n in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@pages.post("/notifications/read-all")
+async def notifications_read_all_form(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """The page's "Mark all as read" without JavaScript."""
+    if viewer.user is None:
+        return RedirectResponse("/login?next=/notifications", status_code=303)
+    if not check_csrf(runtime.settings.secret_key, request.cookies.get(CSRF_COOKIE), csrf_token):
+        raise Problem(403, "csrf", "CSRF check failed", "Reload the page and try again.")
+    async with runtime.databases.transaction(viewer.realm) as session:
+        await service.do_mark_read(session, viewer.user.id, None)
+    return RedirectResponse("/notifications", status_code=303)
