@@ -89,6 +89,7 @@ async def test_views_count_once_per_viewer(client, runtime, tmp_path):
     for _ in range(3):
         assert (await client.post(f"/api/v1/videos/{video_id}/view", headers=alice.auth)).status_code == 204
     assert (await client.post(f"/api/v1/videos/{video_id}/view")).status_code == 204
+
     # The anonymous visitor browses from realm global: their view reaches us as a tally, a moment later.
     async def counted() -> bool:
         counts = (await client.get(f"/api/v1/videos/{video_id}")).json()["counts"]
