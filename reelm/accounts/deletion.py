@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.models import HandleEntry, User
 from reelm.audit.service import pseudonym, record_event
-from reelm.crossrealm.views import received
 from reelm.crypto.service import do_destroy_user_key
 from reelm.runtime import Runtime
 from reelm.social.models import Comment, Follow, VideoLike
@@ -59,7 +58,7 @@ async def purge_account(runtime: Runtime, realm: str, user_id: int, now: datetim
         # Videos, renditions, the account's own comments, likes, follows and sessions go with the row.
         await session.delete(user)
         await session.flush()  # the cascade must have run before the counts below are recomputed
-        await recount(session, realm, touched)
+        await recount(session, touched)
         await record_event(
             session,
             realm=realm,
@@ -71,12 +70,13 @@ async def purge_account(runtime: Runtime, realm: str, user_id: int, now: datetim
     return True
 
 
-async def recount(session: AsyncSession, realm: str, touched: Touched) -> None:
+async def recount(session: AsyncSession, touched: Touched) -> None:
     """Other people's counters that counted the removed account: what is left here plus what other
-    realms' users contribute (their tallies), so a recount never drops another realm's activity."""
+    realms' users contribute (their tallies, `reelm_received` in reelm.crossrealm.schema), so a recount
+    never drops another realm's activity."""
     if touched.followed:
         here = select(func.count()).where(Follow.followee_id == User.id).scalar_subquery()
-        followers = here + received("user_followers", User.id, realm)
+        followers = here + func.reelm_received(User.id, "user_followers")
         await session.execute(
             update(User).where(User.id.in_(touched.followed)).values(follower_count=followers)
         )
@@ -92,8 +92,8 @@ async def recount(session: AsyncSession, realm: str, touched: Touched) -> None:
             update(Video)
             .where(Video.id.in_(touched.videos))
             .values(
-                like_count=likes + received("video_likes", Video.id, realm),
-                comment_count=comments + received("video_comments", Video.id, realm),
+                like_count=likes + func.reelm_received(Video.id, "video_likes"),
+                comment_count=comments + func.reelm_received(Video.id, "video_comments"),
             )
         )
         owners = select(Video.owner_id).where(Video.id.in_(touched.videos)).scalar_subquery()

@@ -173,28 +173,16 @@ async def _create_copy(runtime: Runtime, plan: MovePlan) -> None:
             if comment.parent_id is not None:
                 values["parent_id"] = mapped.get(comment.parent_id, comment.parent_id)
             await new.execute(insert(Comment).values(**values))
-        for like in likes:
-            await new.execute(
-                insert(VideoLike).values(
-                    user_id=plan.new_user,
-                    video_id=mapped.get(like.video_id, like.video_id),
-                    created_at=like.created_at,
-                )
-            )
-        for comment_like in comment_likes:
-            await new.execute(
-                insert(CommentLike).values(
-                    user_id=plan.new_user,
-                    comment_id=mapped.get(comment_like.comment_id, comment_like.comment_id),
-                    created_at=comment_like.created_at,
-                )
-            )
-        for follow in follows:
-            await new.execute(
-                insert(Follow).values(
-                    follower_id=plan.new_user, followee_id=follow.followee_id, created_at=follow.created_at
-                )
-            )
+        # What the account did: re-made by the new account, on the new ids where it targeted its own.
+        for model, rows, actor, target in (
+            (VideoLike, likes, "user_id", "video_id"),
+            (CommentLike, comment_likes, "user_id", "comment_id"),
+            (Follow, follows, "follower_id", "followee_id"),
+        ):
+            for row in rows:
+                aimed = getattr(row, target)
+                values = {actor: plan.new_user, target: mapped.get(aimed, aimed)}
+                await new.execute(insert(model).values(**values, created_at=row.created_at))
 
 
 async def _publish_and_shred(runtime: Runtime, plan: MovePlan, *, reason: str) -> None:
@@ -237,7 +225,7 @@ async def _shred(runtime: Runtime, session: AsyncSession, plan: MovePlan) -> Non
     await session.execute(delete(AuthSession).where(AuthSession.user_id == plan.old_user))
     await session.delete(user)
     await session.flush()  # the cascade must have run before the counts are recomputed
-    await recount(session, plan.source, touched)
+    await recount(session, touched)
 
 
 async def move_account(runtime: Runtime, handle: str, target: str, *, reason: str) -> MoveReport:

@@ -376,6 +376,13 @@ _RETALLY_SQL = """CREATE OR REPLACE FUNCTION reelm_retally(old bigint, new bigin
           IF n > 0 AND NOT reelm_is_local(new) THEN PERFORM reelm_tally(new, what, n); END IF;
         END $$"""
 
+# What other realms' users added to one of this realm's counters (their tallies of it).
+_RECEIVED_SQL = """CREATE OR REPLACE FUNCTION reelm_received(target bigint, what text) RETURNS bigint
+        LANGUAGE sql STABLE SET search_path = public AS $$
+          SELECT COALESCE(sum(value), 0) FROM public_tallies
+           WHERE target_id = target AND metric = what AND realm <> reelm_home_realm()
+        $$"""
+
 _APPLY_MOVE_SQL = """CREATE OR REPLACE FUNCTION reelm_apply_move(old bigint, new bigint) RETURNS void
         LANGUAGE plpgsql SET search_path = public AS $$
         DECLARE moved integer;
@@ -399,24 +406,19 @@ _APPLY_MOVE_SQL = """CREATE OR REPLACE FUNCTION reelm_apply_move(old bigint, new
           PERFORM reelm_retally(old, new, 'video_comments', moved);
           IF reelm_is_local(new) THEN  -- the account arrived here: its counters from what points at it now
             UPDATE users u SET follower_count = (SELECT count(*) FROM follows f WHERE f.followee_id = new)
-                + COALESCE((SELECT sum(t.value) FROM public_tallies t WHERE t.target_id = new
-                            AND t.metric = 'user_followers' AND t.realm <> reelm_home_realm()), 0)
+                + reelm_received(new, 'user_followers')
              WHERE u.id = new;
             UPDATE videos v SET
                 like_count = (SELECT count(*) FROM video_likes l WHERE l.video_id = new)
-                  + COALESCE((SELECT sum(t.value) FROM public_tallies t WHERE t.target_id = new
-                              AND t.metric = 'video_likes' AND t.realm <> reelm_home_realm()), 0),
+                  + reelm_received(new, 'video_likes'),
                 comment_count = (SELECT count(*) FROM comments c WHERE c.video_id = new)
-                  + COALESCE((SELECT sum(t.value) FROM public_tallies t WHERE t.target_id = new
-                              AND t.metric = 'video_comments' AND t.realm <> reelm_home_realm()), 0)
+                  + reelm_received(new, 'video_comments')
              WHERE v.id = new;
             UPDATE comments c SET
                 like_count = (SELECT count(*) FROM comment_likes l WHERE l.comment_id = new)
-                  + COALESCE((SELECT sum(t.value) FROM public_tallies t WHERE t.target_id = new
-                              AND t.metric = 'comment_likes' AND t.realm <> reelm_home_realm()), 0),
+                  + reelm_received(new, 'comment_likes'),
                 reply_count = (SELECT count(*) FROM comments r WHERE r.parent_id = new)
-                  + COALESCE((SELECT sum(t.value) FROM public_tallies t WHERE t.target_id = new
-                              AND t.metric = 'comment_replies' AND t.realm <> reelm_home_realm()), 0)
+                  + reelm_received(new, 'comment_replies')
              WHERE c.id = new;
           END IF;
         END $$"""
@@ -426,6 +428,7 @@ def received_functions_sql() -> list[str]:
     """Functions run by the triggers on the copies of other realms' projections."""
     return [
         _RETALLY_SQL,
+        _RECEIVED_SQL,
         _APPLY_MOVE_SQL,
         _apply_tally_sql(),
         """CREATE OR REPLACE FUNCTION reelm_count_flow() RETURNS trigger

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -17,11 +16,8 @@ from sqlalchemy import (
     Double,
     Integer,
     MetaData,
-    ScalarSelect,
     Table,
     Text,
-    func,
-    select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -97,15 +93,6 @@ public_tallies = Table(
     Column("metric", Text, primary_key=True),
     Column("value", BigInteger),
 )
-
-
-def received(metric: str, target: Any, home: str) -> ScalarSelect[int]:
-    """What other realms' users added to one of this realm's counters (see schema.TALLY_METRICS)."""
-    t = public_tallies
-    total = select(func.coalesce(func.sum(t.c.value), 0)).where(
-        t.c.target_id == target, t.c.metric == metric, t.c.realm != home
-    )
-    return total.scalar_subquery()
 
 
 @functools.cache

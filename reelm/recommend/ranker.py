@@ -9,6 +9,7 @@ a newer model version is picked up within `model_check_every_s`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from dataclasses import dataclass, field
@@ -142,6 +143,10 @@ class PersonalizedRanker:
     async def _load(self, session: AsyncSession, now: float) -> _RealmState:
         catalogue = await load_catalogue(session)
         model = await load_model(session) or ModelArtefact.empty()
+        # The catalogue is hundreds of thousands of long-lived objects: left to the cyclic collector, every
+        # full collection walked them all and stalled a page for 150-200 ms (bench/recs_serving.py).
+        # Frozen, they are skipped; they are still freed by reference counting when a reload drops them.
+        gc.freeze()
         return _RealmState(catalogue, Engine(catalogue, model, self.weights), now, now, now)
 
     async def _reload_in_background(self, realm: str) -> None:
