@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 
 from reelm import ids
 from reelm.accounts import service as accounts
@@ -24,6 +25,8 @@ from reelm.exports.schemas import export_out
 from reelm.exports.service import is_expired, latest_export
 from reelm.realms.deps import refusal
 from reelm.realms.models import LABELS, Capability
+from reelm.recommend.schemas import MAX_PICKED, InterestsIn
+from reelm.recommend.service import access_interests, do_pick_interests, do_reset_interests
 from reelm.runtime import Runtime
 from reelm.security import check_csrf, csrf_token
 from reelm.videos.routes import get_video, hashtag_videos, user_videos
@@ -368,6 +371,7 @@ async def _settings_page(
     entries = await entries_about(runtime, viewer.realm, viewer.user.id)
     async with runtime.databases.sessionmaker(viewer.realm)() as session:
         export = await latest_export(session, viewer.user.id)
+        interests = await access_interests(session, viewer.user.id)
     return render(
         request,
         viewer,
@@ -377,10 +381,47 @@ async def _settings_page(
         error=problem.detail if problem else None,
         saved=False,
         access_log=[{"index": index, "entry": entry} for index, entry in entries],
+        interests=interests.model_dump(mode="json"),
         export=export_out(export, expired=is_expired(export, datetime.now(UTC))).model_dump(mode="json")
         if export is not None
         else None,
     )
+
+
+@router.post("/settings/interests")
+async def interests_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    hashtags: Annotated[str, Form(max_length=1100)] = "",
+    reset: Annotated[str, Form(max_length=5)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Pick the interests that seed For You, or reset everything the engine learnt."""
+    if viewer.user is None:
+        return _login_redirect(request)
+    try:
+        _check_form_csrf(request, csrf_token)
+        async with runtime.databases.transaction(viewer.realm) as session:
+            if reset:
+                await do_reset_interests(session, viewer.user.id)
+            else:
+                tags = [
+                    t.strip().lstrip("#").lower() for t in hashtags.replace(",", " ").split() if t.strip()
+                ]
+                try:
+                    picked = InterestsIn(hashtags=tags)
+                except ValidationError as exc:
+                    raise Problem(
+                        422,
+                        "invalid-request",
+                        "The request is not valid",
+                        f"hashtags: up to {MAX_PICKED} words of letters, digits or _",
+                    ) from exc
+                await do_pick_interests(session, viewer.user.id, picked.hashtags)
+    except Problem as problem:
+        return await _settings_page(request, runtime, viewer, problem)
+    return RedirectResponse("/settings#interests", status_code=303)
 
 
 @router.post("/settings/export")

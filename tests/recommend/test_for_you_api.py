@@ -13,6 +13,7 @@ from reelm.recommend.models import RecommenderModel
 from reelm.recommend.training import do_train
 from tests.conftest import make_account, run_jobs
 from tests.factories import assert_problem, eventually, make_tiny_clip, upload
+from tests.web.test_security import browser_login
 
 FOR_YOU = "/api/v1/feed/for-you"
 EVENTS = "/api/v1/events"
@@ -193,3 +194,29 @@ async def test_model_versions_are_kept_and_served(client, runtime, clip):
     neighbour = next(i for i in items if i["id"] == cooking[1])
     # Similar, unless it also takes an exploration slot (it is new): the reason stays either way.
     assert "Viewers who enjoyed a video you enjoyed also enjoyed this" in neighbour["reasons"]
+
+
+async def test_the_settings_page_shows_picks_and_resets_the_interest_profile(client, runtime):
+    viewer = await make_account(client, "picker")
+    csrf = await browser_login(client, "picker")
+    page = await client.get("/settings")
+    assert page.status_code == 200
+    assert 'id="interests"' in page.text
+
+    picked = await client.post("/settings/interests", data={"hashtags": "#Dance cooking", "csrf_token": csrf})
+    assert picked.status_code == 303
+    api = (await client.get("/api/v1/me/interests", headers=viewer.auth)).json()
+    assert api["picked"] == ["dance", "cooking"]
+    assert 'value="dance cooking"' in (await client.get("/settings")).text
+
+    bad = await client.post("/settings/interests", data={"hashtags": "no-dashes", "csrf_token": csrf})
+    assert bad.status_code == 422
+    assert (await client.get("/api/v1/me/interests", headers=viewer.auth)).json()["picked"] == [
+        "dance",
+        "cooking",
+    ]
+    forged = await client.post("/settings/interests", data={"reset": "1", "csrf_token": "forged"})
+    assert forged.status_code == 403
+    reset = await client.post("/settings/interests", data={"reset": "1", "csrf_token": csrf})
+    assert reset.status_code == 303
+    assert (await client.get("/api/v1/me/interests", headers=viewer.auth)).json()["picked"] == []
