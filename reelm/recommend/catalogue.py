@@ -8,6 +8,7 @@ ordering uses the counts of the card rows it fetches anyway, so staleness here o
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -155,10 +156,17 @@ def delta_select(published_after: datetime, signals_after: datetime) -> Any:
 
 
 async def load_catalogue(session: AsyncSession) -> Catalogue:
+    result = await session.execute(full_select())
+    # Building a large catalogue's arrays and indexes takes seconds of CPU (bench/recs_serving.py: 3-4 s
+    # at 100k videos): in a thread, so the server's event loop goes on answering meanwhile.
+    return await asyncio.to_thread(_build, result.all())
+
+
+def _build(rows: Sequence[Any]) -> Catalogue:
     catalogue = Catalogue.empty()
-    rows = [dict(r._mapping) for r in await session.execute(full_select())]
-    catalogue.add([r for r in rows if r["published_at"] is not None])
-    catalogue.update_signals(r for r in rows if r["updated_at"] is not None)
+    mapped = [dict(r._mapping) for r in rows]
+    catalogue.add([r for r in mapped if r["published_at"] is not None])
+    catalogue.update_signals(r for r in mapped if r["updated_at"] is not None)
     return catalogue
 
 
