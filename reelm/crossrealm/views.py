@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -85,57 +86,41 @@ public_comments = Table(
     Column("label", Text),
 )
 
-public_tallies = Table(
-    "public_tallies",
-    views,
-    Column("realm", Text),
-    Column("target_id", BigInteger, primary_key=True),
-    Column("metric", Text, primary_key=True),
-    Column("value", BigInteger),
-)
+
+def _tally_columns() -> list[Column[Any]]:
+    return [
+        Column("target_id", BigInteger, primary_key=True),
+        Column("metric", Text, primary_key=True),
+        Column("value", BigInteger),
+    ]
+
+
+def _moved_columns() -> list[Column[Any]]:
+    return [Column("old_id", BigInteger, primary_key=True), Column("new_id", BigInteger)]
+
+
+def _removal_columns() -> list[Column[Any]]:
+    return [Column("comment_id", BigInteger, primary_key=True), Column("video_id", BigInteger)]
+
+
+# Every realm's rows (the views) and one realm's own table (its outbound schema), from one column list.
+public_tallies = Table("public_tallies", views, Column("realm", Text), *_tally_columns())
+public_moved_ids = Table("public_moved_ids", views, Column("realm", Text), *_moved_columns())
 
 
 @functools.cache
 def tallies(realm: str) -> Table:
     """The realm's own counts of its users' activity on other realms' content."""
-    return Table(
-        "tallies",
-        MetaData(),
-        Column("target_id", BigInteger, primary_key=True),
-        Column("metric", Text, primary_key=True),
-        Column("value", BigInteger),
-        schema=schema_of(realm),
-    )
+    return Table("tallies", MetaData(), *_tally_columns(), schema=schema_of(realm))
 
 
 @functools.cache
 def comment_removals(realm: str) -> Table:
     """Other realms' comments that the realm's creators removed from their videos."""
-    return Table(
-        "comment_removals",
-        MetaData(),
-        Column("comment_id", BigInteger, primary_key=True),
-        Column("video_id", BigInteger),
-        schema=schema_of(realm),
-    )
+    return Table("comment_removals", MetaData(), *_removal_columns(), schema=schema_of(realm))
 
 
 @functools.cache
 def moved_ids(realm: str) -> Table:
     """Old and new ids of accounts (and their videos and comments) that moved away from the realm."""
-    return Table(
-        "moved_ids",
-        MetaData(),
-        Column("old_id", BigInteger, primary_key=True),
-        Column("new_id", BigInteger),
-        schema=schema_of(realm),
-    )
-
-
-public_moved_ids = Table(
-    "public_moved_ids",
-    views,
-    Column("realm", Text),
-    Column("old_id", BigInteger, primary_key=True),
-    Column("new_id", BigInteger),
-)
+    return Table("moved_ids", MetaData(), *_moved_columns(), schema=schema_of(realm))

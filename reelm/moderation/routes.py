@@ -764,6 +764,26 @@ async def review_case_page(
     return await _case_page(request, runtime, viewer, member, case_id)
 
 
+def _form_decision(
+    values: dict[str, str], restricted_realms: list[str] | None, suspend_days: str
+) -> DecisionIn:
+    """A decision as the console's forms send it: empty fields are absent, days are typed as text."""
+    days = suspend_days.strip()
+    if days and not days.isdigit():
+        raise invalid("suspend_days", "a whole number of days")
+    return DecisionIn(
+        action=values["action"],
+        category=values["category"],
+        ground=values["ground"],
+        facts=values["facts"],
+        legal_ground=values["legal_ground"] or None,
+        terms_ground=values["terms_ground"] or None,
+        label=values["label"] or None,
+        restricted_realms=restricted_realms or [],
+        suspend_days=int(days) if days else None,
+    )
+
+
 @pages.post("/review/cases/{case_id}")
 async def review_case_decide(
     request: Request,
@@ -795,19 +815,7 @@ async def review_case_decide(
     }
     try:
         _check_form_csrf(request, runtime, csrf_token)
-        if suspend_days.strip() and not suspend_days.strip().isdigit():
-            raise invalid("suspend_days", "a whole number of days")
-        body = DecisionIn(
-            action=action,
-            category=category,
-            ground=ground,
-            facts=facts,
-            legal_ground=legal_ground or None,
-            terms_ground=terms_ground or None,
-            label=label or None,
-            restricted_realms=restricted_realms or [],
-            suspend_days=int(suspend_days) if suspend_days.strip() else None,
-        )
+        body = _form_decision(values, restricted_realms, suspend_days)
         decision = await decide_case(runtime, default_engine(), member, case_id, body)
         forget_sessions_after(request, decision.action)
     except Problem as problem:
@@ -964,21 +972,9 @@ async def review_appeal_decide(
     }
     try:
         _check_form_csrf(request, runtime, csrf_token)
-        if suspend_days.strip() and not suspend_days.strip().isdigit():
-            raise invalid("suspend_days", "a whole number of days")
         replacement = None
         if action:  # the new decision of a reporter's appeal (the service refuses it on any other)
-            replacement = DecisionIn(
-                action=action,
-                category=category,
-                ground=ground,
-                facts=facts,
-                legal_ground=legal_ground or None,
-                terms_ground=terms_ground or None,
-                label=label or None,
-                restricted_realms=restricted_realms or [],
-                suspend_days=int(suspend_days) if suspend_days.strip() else None,
-            )
+            replacement = _form_decision(values, restricted_realms, suspend_days)
         body = AppealDecisionIn(outcome=outcome, explanation=explanation, decision=replacement)
         await decide_appeal(runtime, default_engine(), member, appeal_id, body)
         if replacement is not None:

@@ -54,38 +54,31 @@ async def create_justification(
     )
 
 
-@router.post("/justifications/{justification_id}/approve", response_model=JustificationOut)
-async def approve_justification(
-    runtime: RuntimeDep,
-    engine: PolicyDep,
-    staff: StaffDep,
-    justification_id: str,
+async def _decide_justification(
+    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, justification_id: str, *, approve: bool
 ) -> JustificationOut:
     return await service.do_decide_justification(
         runtime,
         engine,
         staff,
         justification_id=justification_id,
-        approve=True,
+        approve=approve,
         valid_for=timedelta(hours=runtime.settings.staff_justification_hours),
     )
+
+
+@router.post("/justifications/{justification_id}/approve", response_model=JustificationOut)
+async def approve_justification(
+    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, justification_id: str
+) -> JustificationOut:
+    return await _decide_justification(runtime, engine, staff, justification_id, approve=True)
 
 
 @router.post("/justifications/{justification_id}/reject", response_model=JustificationOut)
 async def reject_justification(
-    runtime: RuntimeDep,
-    engine: PolicyDep,
-    staff: StaffDep,
-    justification_id: str,
+    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, justification_id: str
 ) -> JustificationOut:
-    return await service.do_decide_justification(
-        runtime,
-        engine,
-        staff,
-        justification_id=justification_id,
-        approve=False,
-        valid_for=timedelta(hours=runtime.settings.staff_justification_hours),
-    )
+    return await _decide_justification(runtime, engine, staff, justification_id, approve=False)
 
 
 @router.get("/users/{handle}/protected", response_model=ProtectedOut)
