@@ -11,6 +11,7 @@ from procrastinate.schema import SchemaManager
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
+    from reelm.crossrealm.deliveries import Handler
     from reelm.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,22 @@ async def _keep_housekeeping(runtime: Runtime, realm: str, every_s: float) -> No
         await asyncio.sleep(every_s)
 
 
+def delivery_handlers(runtime: Runtime) -> dict[str, Handler]:
+    """What a realm does with each kind of delivery from another realm (reelm.crossrealm.deliveries)."""
+    from reelm.messages.inbound import handlers  # noqa: PLC0415 - keeps this module's imports light
+    from reelm.notifications.inbound import take_notice  # noqa: PLC0415
+    from reelm.social.notify import NOTICE  # noqa: PLC0415
+
+    return {**handlers(runtime), NOTICE: take_notice}
+
+
 async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurrency: int = 2) -> None:
-    """Process the jobs of one realm, with that realm's database credentials only."""
+    """Process the jobs of one realm, with that realm's database credentials only; a long-running worker
+    also takes in what other realms deliver to this one."""
+    from reelm.crossrealm.deliveries import keep_receiving  # noqa: PLC0415
+    from reelm.crossrealm.transit import ensure_transit_key  # noqa: PLC0415
+
+    await ensure_transit_key(runtime, realm)
     connector = PsycopgConnector(conninfo=runtime.realm_url(realm), min_size=1, max_size=concurrency + 2)
     queues = [MEDIA_QUEUE]
     if wait:
@@ -120,6 +135,11 @@ async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurr
             await recover_stalled_jobs(app)
             sweeper = asyncio.create_task(_keep_recovering(app, STALLED_AFTER_S)) if wait else None
             purger = asyncio.create_task(_keep_housekeeping(runtime, realm, PURGE_EVERY_S)) if wait else None
+            receiver = (
+                asyncio.create_task(keep_receiving(runtime, realm, delivery_handlers(runtime)))
+                if wait
+                else None
+            )
             try:
                 await app.run_worker_async(
                     queues=queues,
@@ -131,6 +151,6 @@ async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurr
                     stalled_worker_timeout=STALLED_AFTER_S,
                 )
             finally:
-                for side_task in (sweeper, purger):
+                for side_task in (sweeper, purger, receiver):
                     if side_task is not None:
                         side_task.cancel()

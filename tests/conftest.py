@@ -13,7 +13,8 @@ from sqlalchemy import text
 
 from reelm import embedded, migrate
 from reelm.crossrealm.replication import ensure_cross_realm, realm_databases
-from reelm.crossrealm.schema import PROJECTION_TABLES, schema_of
+from reelm.crossrealm.schema import DIRECTED_TABLES, PROJECTION_TABLES, schema_of
+from reelm.crossrealm.transit import ensure_transit_key
 from reelm.db import Databases, RealmBase
 from reelm.jobs import run_worker
 from reelm.models import DirectoryBase
@@ -48,7 +49,9 @@ async def databases(database_urls: dict[str, str]) -> AsyncIterator[Databases]:
 
 async def _empty_databases(dbs: Databases) -> None:
     # Projections too, here and in their copies (a truncation also replicates, harmlessly, later).
-    projections = [f"{schema_of(r)}.{t}" for r in dbs.realm_urls for t in PROJECTION_TABLES]
+    projections = [
+        f"{schema_of(r)}.{t}" for r in dbs.realm_urls for t in (*PROJECTION_TABLES, *DIRECTED_TABLES)
+    ]
     realm_tables = ", ".join([t.name for t in RealmBase.metadata.sorted_tables] + projections)
     for realm in dbs.realm_urls:
         async with dbs.transaction(realm) as session:
@@ -76,7 +79,10 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 async def runtime(databases: Databases, tmp_path: Path) -> Runtime:
     await _empty_databases(databases)
     settings = make_settings(tmp_path / "data")
-    return Runtime(settings=settings, databases=databases, storage=Storage(settings))
+    runtime = Runtime(settings=settings, databases=databases, storage=Storage(settings))
+    for realm in databases.realm_urls:  # as each realm's worker does when it starts
+        await ensure_transit_key(runtime, realm)
+    return runtime
 
 
 @pytest.fixture

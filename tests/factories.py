@@ -8,7 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 
+from reelm.crossrealm.deliveries import receive
+from reelm.crossrealm.views import transit_keys
+from reelm.jobs import delivery_handlers
 from reelm.runtime import Runtime
 from tests import clips
 from tests.conftest import Account, run_jobs
@@ -70,3 +74,37 @@ def assert_problem(response: httpx.Response, status: int, type_suffix: str) -> d
     assert body["status"] == status
     assert body["type"].endswith(type_suffix), body
     return body
+
+
+async def transit_ready(runtime: Runtime) -> None:
+    """Wait until every realm holds every other realm's newest transit key (each test makes new ones)."""
+
+    async def everywhere() -> bool:
+        for source in runtime.databases.realm_urls:
+            table = transit_keys(source)
+            async with runtime.databases.sessionmaker(source)() as session:
+                newest = await session.scalar(select(func.max(table.c.version)))
+            for reader in runtime.databases.realm_urls:
+                async with runtime.databases.sessionmaker(reader)() as session:
+                    if await session.scalar(select(func.max(table.c.version))) != newest:
+                        return False
+        return True
+
+    await eventually(everywhere)
+
+
+async def take_deliveries(runtime: Runtime) -> int:
+    """Take in whatever other realms delivered to each realm, as its worker would; how many."""
+    return sum(
+        [await receive(runtime, realm, delivery_handlers(runtime)) for realm in runtime.databases.realm_urls]
+    )
+
+
+async def delivered(runtime: Runtime, check: Callable[[], Awaitable[bool]]) -> None:
+    """Wait for a delivery to cross (replication) and be taken in (the worker's part, run here)."""
+
+    async def taken() -> bool:
+        await take_deliveries(runtime)
+        return await check()
+
+    await eventually(taken)

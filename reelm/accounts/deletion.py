@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm.accounts.models import HandleEntry, User
 from reelm.audit.service import pseudonym, record_event
 from reelm.crypto.service import do_destroy_user_key
+from reelm.messages.crossing import forget_everywhere
+from reelm.messages.models import UserBlock
+from reelm.notifications.models import NotificationActor
 from reelm.runtime import Runtime
 from reelm.social.models import Comment, Follow, VideoLike
 from reelm.videos.models import Video
@@ -55,7 +58,12 @@ async def purge_account(runtime: Runtime, realm: str, user_id: int, now: datetim
         # Activity aimed at the account has no foreign key (it may come from any realm): removed here.
         await forget_activity_on_videos(session, video_ids)
         await session.execute(delete(Follow).where(Follow.followee_id == user_id))
-        # Videos, renditions, the account's own comments, likes, follows and sessions go with the row.
+        # Ids that may name people of other realms have no foreign key either (reelm.messages.models).
+        await session.execute(delete(NotificationActor).where(NotificationActor.actor_id == user_id))
+        await session.execute(delete(UserBlock).where(UserBlock.blocked_id == user_id))
+        await forget_everywhere(session, realm, user_id, runtime.settings.realm_names)
+        # Videos, renditions, the account's own comments, likes, follows, messages (and the copies of
+        # other realms' messages sealed for it) and sessions go with the row.
         await session.delete(user)
         await session.flush()  # the cascade must have run before the counts below are recomputed
         await recount(session, touched)

@@ -1,5 +1,9 @@
 """The one declared crossing: each realm publishes its `outbound_<realm>` schema, the others subscribe.
 
+Realm R has one publication for everyone, `outbound_R` (its projection tables, listed by name), and one
+per other realm X, `outbound_R_to_X` (its deliveries addressed to X: a row filter, inserts only). X's
+subscription to R takes both, so X receives R's public projections and only what is addressed to X.
+
 Run after the migrations by whoever migrates with every realm's credentials (`reelm migrate`, `reelm
 demo`, `reelm serve` in embedded mode). Everything here is idempotent: an existing publication, slot or
 subscription is kept, functions and views are replaced, so a new release or a new realm is picked up by
@@ -97,21 +101,62 @@ def prepare_realm(database: RealmDatabase, realms: list[str]) -> bool:
         # Waiting behind long transactions would stall every request queued behind this DDL.
         conn.execute("SET LOCAL lock_timeout = '10s'")
         _execute_all(conn, statements)
-        own = publication_of(database.name)
-        exists = conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (own,)).fetchone()
-        if exists is None:
-            conn.execute(f"CREATE PUBLICATION {own} FOR TABLES IN SCHEMA {own}".encode())
+        _publish(conn, database.name, realms)
         _execute_all(conn, schema.backfill_sql())
         conn.execute("DELETE FROM crossrealm_prepared")
         conn.execute("INSERT INTO crossrealm_prepared (digest) VALUES (%s)", (digest,))
     return True
 
 
+def _publish(conn: psycopg.Connection, realm: str, realms: list[str]) -> None:
+    """(Re)declare what `realm` publishes: its projections to all, its deliveries to their realm only."""
+    own = schema.schema_of(realm)
+    projections = ", ".join(f"{own}.{table}" for table in schema.PROJECTION_TABLES)
+    wanted = {publication_of(realm): f"TABLE {projections}"}
+    for other in realms:
+        if other != realm:
+            # Realm names are validated identifiers ([a-z][a-z0-9]*): safe inside the literal.
+            wanted[schema.directed_publication(realm, other)] = (
+                f"TABLE {own}.deliveries WHERE (to_realm = '{other}')"
+            )
+    for name, tables in wanted.items():
+        if conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (name,)).fetchone():
+            # SET replaces whatever the publication held before (also a whole schema, as releases
+            # before directed deliveries published).
+            conn.execute(f"ALTER PUBLICATION {name} SET {tables}".encode())
+        else:
+            options = "" if name == own else " WITH (publish = 'insert')"
+            conn.execute(f"CREATE PUBLICATION {name} FOR {tables}{options}".encode())
+
+
+def _publications_for(source: str, target: str) -> list[str]:
+    return [publication_of(source), schema.directed_publication(source, target)]
+
+
 def subscribe(source: RealmDatabase, target: RealmDatabase) -> bool:
-    """Make `target` receive `source`'s projections; False when it already did."""
+    """Make `target` receive `source`'s projections and its deliveries to `target`; False when it
+    already did. A subscription from an older release is brought up to date (True: its new tables
+    start empty, and the caller re-sends them)."""
     name = subscription_name(source.name, target.name)
+    publications = _publications_for(source.name, target.name)
     with psycopg.connect(target.conninfo, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_subscription WHERE subname = %s", (name,)).fetchone():
+        found = conn.execute(
+            "SELECT subpublications FROM pg_subscription WHERE subname = %s", (name,)
+        ).fetchone()
+        if found is not None:
+            tables = conn.execute(
+                "SELECT count(*) FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid "
+                "WHERE s.subname = %s",
+                (name,),
+            ).fetchone()
+            expected = len(schema.PROJECTION_TABLES) + len(schema.DIRECTED_TABLES)
+            if sorted(found[0]) != sorted(publications) or tables is None or tables[0] != expected:
+                # New publications or tables: picked up without a copy (same-cluster copies hang).
+                conn.execute(
+                    f"ALTER SUBSCRIPTION {name} SET PUBLICATION {', '.join(publications)} "
+                    "WITH (copy_data = false)".encode()
+                )
+                return True
             return False
     with psycopg.connect(source.conninfo, autocommit=True) as conn:
         slot = conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (name,)).fetchone()
@@ -122,7 +167,7 @@ def subscribe(source: RealmDatabase, target: RealmDatabase) -> bool:
         conninfo = source.publisher_conninfo.replace("'", "''")
         conn.execute(
             f"CREATE SUBSCRIPTION {name} CONNECTION '{conninfo}' PUBLICATION "
-            f"{publication_of(source.name)} WITH (create_slot = false, slot_name = '{name}', "
+            f"{', '.join(publications)} WITH (create_slot = false, slot_name = '{name}', "
             "copy_data = false)".encode()
         )
     return True
@@ -145,7 +190,8 @@ def republish(source: RealmDatabase) -> None:
 
 
 def ensure_cross_realm(databases: Mapping[str, RealmDatabase]) -> int:
-    """Prepare every realm database, then subscribe each to every other; returns subscriptions created."""
+    """Prepare every realm database, then subscribe each to every other; returns subscriptions created
+    or brought up to date."""
     realms = sorted(databases)
     for database in databases.values():
         prepare_realm(database, realms)

@@ -14,7 +14,13 @@ the whole platform's public content from its own database.
   activity that crosses: a like stays in the liker's realm, its count reaches the video's realm);
 - `comment_removals`: comments by other realms' users that an R creator removed from their video;
 - `moved_ids`: the old and new ids of an account that moved from R to another realm, and of its
-  videos, so every realm re-points its users' follows, likes and comments (and old links redirect).
+  videos, so every realm re-points its users' follows, likes and comments (and old links redirect);
+- `transit_keys`: R's public X25519 keys, to which other realms seal what they deliver to R;
+- `deliveries`: protected data addressed to one realm (a message, a notification for one of its users),
+  sealed to that realm's transit key. Unlike the projections it is not published whole: R publishes it
+  to realm X only through `outbound_R_to_X`, which filters `to_realm = 'X'` and carries inserts only,
+  and R deletes each row in the transaction that wrote it, so it never rests in R (reelm.crossrealm.
+  deliveries). The only copy is X's, until X's worker takes it in.
 
 Projections are maintained by triggers on the source tables, so no write path can forget them and they
 change in the same transaction as the row they mirror. The triggers are ENABLE ALWAYS because rows
@@ -85,6 +91,20 @@ PROJECTION_TABLES: dict[str, str] = {
         old_id bigint PRIMARY KEY,
         new_id bigint NOT NULL,
         moved_at timestamptz NOT NULL DEFAULT now()""",
+    "transit_keys": """
+        version integer PRIMARY KEY,
+        public_key bytea NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()""",
+}
+
+# Tables of outbound_<realm> published per destination realm (never whole), with what they hold.
+DIRECTED_TABLES: dict[str, str] = {
+    "deliveries": """
+        id bigserial PRIMARY KEY,
+        to_realm text NOT NULL,
+        kind text NOT NULL,
+        sealed bytea NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()""",
 }
 
 # Columns added to projection tables after their first release: CREATE TABLE IF NOT EXISTS leaves an existing
@@ -123,16 +143,30 @@ TALLY_METRICS = {
 VIEWED_TABLES = ("videos", "profiles", "comments", "tallies", "moved_ids")
 
 
-def projection_columns() -> dict[str, set[str]]:
-    """The declared columns of each projection table (what the residency check allows to be published)."""
+def _columns(tables: dict[str, str]) -> dict[str, set[str]]:
     return {
         table: {
             line.split()[0]
             for line in body.strip().splitlines()
             if line.split() and line.split()[0] != "PRIMARY"
         }
-        for table, body in PROJECTION_TABLES.items()
+        for table, body in tables.items()
     }
+
+
+def projection_columns() -> dict[str, set[str]]:
+    """The declared columns of each projection table (what the residency check allows to be published)."""
+    return _columns(PROJECTION_TABLES)
+
+
+def directed_columns() -> dict[str, set[str]]:
+    """The declared columns of each directed table (publishable only per destination, inserts only)."""
+    return _columns(DIRECTED_TABLES)
+
+
+def directed_publication(source: str, target: str) -> str:
+    """What `source` publishes to `target` alone."""
+    return f"{schema_of(source)}_to_{target}"
 
 
 def schema_of(realm: str) -> str:
@@ -144,7 +178,8 @@ def projection_tables_sql(realm: str) -> list[str]:
     s = schema_of(realm)
     statements = [f"CREATE SCHEMA IF NOT EXISTS {s}"]
     statements += [
-        f"CREATE TABLE IF NOT EXISTS {s}.{name} ({body})" for name, body in PROJECTION_TABLES.items()
+        f"CREATE TABLE IF NOT EXISTS {s}.{name} ({body})"
+        for name, body in (PROJECTION_TABLES | DIRECTED_TABLES).items()
     ]
     statements += [
         f"ALTER TABLE {s}.{table} ADD COLUMN IF NOT EXISTS {column}"
@@ -175,6 +210,14 @@ def helpers_sql(realm: str, code: int) -> list[str]:
         # The realm code sits in bits 16..21 of every id (reelm.ids).
         """CREATE OR REPLACE FUNCTION reelm_is_local(target bigint) RETURNS boolean LANGUAGE sql IMMUTABLE
            SET search_path = public AS $$ SELECT ((target >> 16) & 63)::integer = reelm_home_code() $$""",
+        # This realm's transit key pairs (reelm.crossrealm.transit): the private halves, wrapped by the
+        # realm's KEK; never published.
+        """CREATE TABLE IF NOT EXISTS crossrealm_transit_keys (
+           version integer PRIMARY KEY,
+           public_key bytea NOT NULL,
+           wrapped_private bytea NOT NULL,
+           kek_version integer NOT NULL,
+           created_at timestamptz NOT NULL DEFAULT now())""",
     ]
 
 
@@ -442,6 +485,8 @@ def received_functions_sql() -> list[str]:
     ]
 
 
+ARRIVED = "reelm_deliveries"  # the channel on which a realm hears that deliveries arrived
+
 # Copy of another realm's table → what this realm does when a row arrives or goes.
 RECEIVED_TRIGGERS: dict[str, tuple[str, str]] = {
     "tallies": ("INSERT OR UPDATE OR DELETE", "apply_tally"),
@@ -480,7 +525,14 @@ def received_triggers_sql(source_realm: str) -> list[str]:
             ]
         else:
             statements += _row_trigger(f"{s}.{table}", function, body, events)
-    for table in PROJECTION_TABLES:
+    # A delivery that arrived wakes this realm's workers (reelm.crossrealm.deliveries).
+    statements += _row_trigger(
+        f"{s}.deliveries",
+        f"reelm_received_deliveries_from_{source_realm}",
+        f"PERFORM pg_notify('{ARRIVED}', '');",
+        "INSERT",
+    )
+    for table in (*PROJECTION_TABLES, *DIRECTED_TABLES):
         trigger = f"reelm_count_flow_{table}"
         statements += [
             f"DROP TRIGGER IF EXISTS {trigger} ON {s}.{table}",

@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -124,3 +125,29 @@ def comment_removals(realm: str) -> Table:
 def moved_ids(realm: str) -> Table:
     """Old and new ids of accounts (and their videos and comments) that moved away from the realm."""
     return Table("moved_ids", MetaData(), *_moved_columns(), schema=schema_of(realm))
+
+
+@functools.cache
+def transit_keys(realm: str) -> Table:
+    """The realm's public transit keys (reelm.crossrealm.transit), or this database's copy of them."""
+    return Table(
+        "transit_keys",
+        MetaData(),
+        Column("version", Integer, primary_key=True),
+        Column("public_key", LargeBinary),
+        schema=schema_of(realm),
+    )
+
+
+@functools.cache
+def deliveries(realm: str) -> Table:
+    """What `realm` delivers to one other realm (reelm.crossrealm.deliveries), or this database's copy."""
+    return Table(
+        "deliveries",
+        MetaData(),
+        Column("id", BigInteger, primary_key=True),
+        Column("to_realm", Text),
+        Column("kind", Text),
+        Column("sealed", LargeBinary),
+        schema=schema_of(realm),
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,14 +13,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm import ids, jobs
 from reelm.accounts.models import AuthSession, User
 from reelm.audit.service import entries_about
+from reelm.crossrealm.views import public_profiles
 from reelm.crypto.service import user_cipher
+from reelm.events.models import WatchEvent
 from reelm.exports.models import IN_PROGRESS, DataExport, ExportStatus
+from reelm.messages.ciphers import CipherCache
+from reelm.messages.models import (
+    AllowFrom,
+    Conversation,
+    ConversationMember,
+    MemberState,
+    MessageSettings,
+    UserBlock,
+)
+from reelm.messages.schemas import MessageOut
+from reelm.messages.service import messages_before, messages_out
+from reelm.notifications.models import NO_OBJECT, Notification, NotificationActor
+from reelm.recommend.models import ViewerProfile
 from reelm.runtime import Runtime
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.videos.models import Video
 from reelm.web.problems import Problem, not_found
 
 BUILD_TASK = "build_data_export"
+# Rows read per query for the sections that can grow without bound: a conversation of years, or a
+# heavy viewer's events, is read in pages rather than in one result.
+MESSAGE_BATCH = 500
+EVENT_BATCH = 5000
 
 
 def export_key(user_id: int, export_id: int) -> str:
@@ -98,6 +119,210 @@ def _video_json(video: Video) -> dict[str, Any]:
     }
 
 
+async def _handles(session: AsyncSession, user_ids: Collection[int]) -> dict[int, str]:
+    """Handles of `user_ids`: this realm's from their rows, other realms' from their public profiles (one
+    no longer public is listed by id only)."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(select(User.id, User.handle).where(User.id.in_(user_ids)))
+    found = {row.id: row.handle for row in rows}
+    foreign = set(user_ids) - found.keys()
+    if foreign:
+        profiles = select(public_profiles.c.id, public_profiles.c.handle).where(
+            public_profiles.c.id.in_(foreign)
+        )
+        found |= {row.id: row.handle for row in await session.execute(profiles)}
+    return found
+
+
+def _message_json(message: MessageOut) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "seq": message.seq,
+        "sender_id": message.sender.id,
+        "body": message.body,
+        "video_id": message.video_id,
+        "created_at": _when(message.created_at),
+        "unsent": message.unsent,
+        # Set when the recipient's realm did not take the message in, so the archive says it never arrived.
+        "refusal": message.refusal,
+    }
+
+
+async def _history(
+    session: AsyncSession, realm: str, ciphers: CipherCache, member: ConversationMember
+) -> list[dict[str, Any]]:
+    """The messages the member can still see, oldest first, bodies decrypted.
+
+    Read back from the latest a page at a time, the way the inbox pages, so a conversation of years never
+    loads whole; the same rule as the inbox decides what is visible (nothing they cleared or hid).
+    Decryption goes through `messages_out` alone: it is the one place that knows whose key sealed a body.
+    """
+    if member.state == MemberState.LEFT:
+        # Leaving cleared everything up to then; whatever a group said afterwards was never theirs to see.
+        return []
+    pages: list[list[dict[str, Any]]] = []
+    before: int | None = None
+    while True:
+        page = await messages_before(session, member, before, MESSAGE_BATCH)
+        pages.append([_message_json(m) for m in await messages_out(session, realm, ciphers, page)])
+        if len(page) < MESSAGE_BATCH:
+            break
+        before = page[0].seq
+    return [item for chunk in reversed(pages) for item in chunk]
+
+
+async def _conversations(
+    session: AsyncSession, realm: str, ciphers: CipherCache, user_id: int
+) -> list[dict[str, Any]]:
+    """Every conversation the user is a member of, whatever their state in it, with what they can read."""
+    rows = (
+        await session.execute(
+            select(Conversation, ConversationMember)
+            .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+            .where(ConversationMember.user_id == user_id)
+            .order_by(Conversation.created_at, Conversation.id)
+        )
+    ).all()
+    others: dict[int, list[int]] = defaultdict(list)
+    member_rows = await session.execute(
+        select(ConversationMember.conversation_id, ConversationMember.user_id)
+        .where(
+            ConversationMember.conversation_id.in_([c.id for c, _ in rows]),
+            ConversationMember.user_id != user_id,
+        )
+        .order_by(ConversationMember.joined_at, ConversationMember.user_id)
+    )
+    for conversation_id, member_id in member_rows:
+        others[conversation_id].append(member_id)
+    for conversation, _ in rows:
+        # Someone of another realm has no member row here: the conversation's copy names them instead.
+        if conversation.peer_id is not None:
+            others[conversation.id].append(conversation.peer_id)
+    handles = await _handles(session, {i for members in others.values() for i in members})
+    out = []
+    for conversation, member in rows:
+        out.append(
+            {
+                "id": str(conversation.id),
+                "kind": conversation.kind,
+                "created_at": _when(conversation.created_at),
+                "state": member.state,
+                "muted": member.muted,
+                "joined_at": _when(member.joined_at),
+                "members": [{"user_id": str(i), "handle": handles.get(i)} for i in others[conversation.id]],
+                "messages": await _history(session, realm, ciphers, member),
+            }
+        )
+    return out
+
+
+async def _notifications(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    notifications = list(
+        await session.scalars(
+            select(Notification)
+            .where(Notification.recipient_id == user_id)
+            .order_by(Notification.created_at, Notification.id)
+        )
+    )
+    actors: dict[int, list[str]] = defaultdict(list)
+    actor_rows = await session.execute(
+        select(NotificationActor.notification_id, NotificationActor.actor_id)
+        .join(Notification, Notification.id == NotificationActor.notification_id)
+        .where(Notification.recipient_id == user_id)
+        .order_by(NotificationActor.created_at, NotificationActor.actor_id)
+    )
+    for notification_id, actor_id in actor_rows:
+        actors[notification_id].append(str(actor_id))
+    return [
+        {
+            "kind": n.kind,
+            # A follow has no object: all new followers form one group (stored as NO_OBJECT).
+            "object_id": str(n.object_id) if n.object_id != NO_OBJECT else None,
+            "created_at": _when(n.created_at),
+            "updated_at": _when(n.updated_at),
+            "read_at": _when(n.read_at),
+            "actor_ids": actors[n.id],
+        }
+        for n in notifications
+    ]
+
+
+def _watch_event_json(event: WatchEvent) -> dict[str, Any]:
+    return {
+        "client_id": event.client_id,
+        "video_id": str(event.video_id),
+        "creator_id": str(event.creator_id),
+        "kind": event.kind,
+        "watched_s": event.watched_s,
+        "loops": event.loops,
+        "occurred_at": _when(event.occurred_at),
+        "received_at": _when(event.received_at),
+    }
+
+
+async def _watch_events(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """Every event the user's apps reported, in the order received, read a page at a time."""
+    out: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        page = list(
+            await session.scalars(
+                select(WatchEvent)
+                .where(WatchEvent.user_id == user_id, WatchEvent.id > after)
+                .order_by(WatchEvent.id)
+                .limit(EVENT_BATCH)
+            )
+        )
+        out.extend(_watch_event_json(e) for e in page)
+        if len(page) < EVENT_BATCH:
+            return out
+        after = page[-1].id
+
+
+async def _interest_profile(session: AsyncSession, user_id: int) -> dict[str, Any] | None:
+    """What the recommender keeps about the user, whole: more than the settings page summarises."""
+    profile = await session.get(ViewerProfile, user_id)
+    if profile is None:
+        return None
+    return {
+        "picked_interests": list(profile.picked_interests),
+        "tag_weights": dict(profile.tag_weights),
+        "creator_weights": dict(profile.creator_weights),
+        "recent_positive_video_ids": [str(v) for v in profile.recent_positive],
+        "recent_seen_video_ids": [str(v) for v in profile.recent_seen],
+        "not_interested_video_ids": [str(v) for v in profile.not_interested],
+        "hidden_creator_ids": [str(c) for c in profile.hidden_creators],
+        "events": profile.events,
+        "updated_at": _when(profile.updated_at),
+        "reset_at": _when(profile.reset_at),
+    }
+
+
+async def _blocks(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    blocks = list(
+        await session.scalars(
+            select(UserBlock).where(UserBlock.blocker_id == user_id).order_by(UserBlock.created_at)
+        )
+    )
+    handles = await _handles(session, {b.blocked_id for b in blocks})
+    return [
+        {
+            "user_id": str(b.blocked_id),
+            "handle": handles.get(b.blocked_id),
+            "created_at": _when(b.created_at),
+        }
+        for b in blocks
+    ]
+
+
+async def _message_settings(session: AsyncSession, user_id: int) -> dict[str, Any]:
+    settings = await session.get(MessageSettings, user_id)
+    if settings is None:  # never changed: the default applies
+        return {"allow_from": AllowFrom.EVERYONE.value, "updated_at": None}
+    return {"allow_from": settings.allow_from, "updated_at": _when(settings.updated_at)}
+
+
 async def gather(runtime: Runtime, realm: str, user_id: int) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Everything held about the user as JSON, and the (object key, archive path) of their media.
 
@@ -120,10 +345,15 @@ async def gather(runtime: Runtime, realm: str, user_id: int) -> tuple[dict[str, 
         likes = list(await session.scalars(select(VideoLike).where(VideoLike.user_id == user_id)))
         comment_likes = list(await session.scalars(select(CommentLike).where(CommentLike.user_id == user_id)))
         following = list(await session.scalars(select(Follow).where(Follow.follower_id == user_id)))
-        followee_ids = [f.followee_id for f in following]
-        # Handles of followees in this realm; one in another realm is listed by id only.
-        rows = await session.execute(select(User.id, User.handle).where(User.id.in_(followee_ids)))
-        handles: dict[int, str] = {row.id: row.handle for row in rows}
+        handles = await _handles(session, [f.followee_id for f in following])
+        sections = {
+            "conversations": await _conversations(session, realm, CipherCache(runtime.keys), user_id),
+            "notifications": await _notifications(session, user_id),
+            "watch_events": await _watch_events(session, user_id),
+            "interest_profile": await _interest_profile(session, user_id),
+            "blocks": await _blocks(session, user_id),
+            "message_settings": await _message_settings(session, user_id),
+        }
     media: list[tuple[str, str]] = []
     video_items = []
     for video in videos:
@@ -192,6 +422,7 @@ async def gather(runtime: Runtime, realm: str, user_id: int) -> tuple[dict[str, 
             }
             for f in following
         ],
+        **sections,
         "transparency_log": [
             {"log_index": index, "entry": entry}
             for index, entry in await entries_about(runtime, realm, user_id)

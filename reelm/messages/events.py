@@ -25,6 +25,7 @@ class EventType(enum.StrEnum):
     TYPING = "typing"
     CONVERSATION = "conversation"  # membership or state changed: clients reload the conversation
     HIDDEN = "hidden"  # deleted for one member: their other devices drop it
+    REFUSED = "refused"  # the recipient's realm did not deliver a message (reelm.messages.inbound)
     NOTIFICATIONS = "notifications"  # the recipient's notifications changed
 
 

@@ -29,10 +29,8 @@ from functools import partial
 from typing import Any
 
 import psycopg
-from sqlalchemy import select
 
 from reelm import ids
-from reelm.accounts.models import User
 from reelm.messages import service
 from reelm.messages.ciphers import CipherCache
 from reelm.messages.events import CHANNEL, Event, EventType
@@ -265,16 +263,10 @@ class Hub:
         if (remembered := self._recent.pop(event.message_id, None)) is not None:
             return remembered
         async with self._runtime.databases.sessionmaker(realm)() as session:
-            row = (
-                await session.execute(
-                    select(Message, User)
-                    .join(User, User.id == Message.sender_id)
-                    .where(Message.id == event.message_id)
-                )
-            ).first()
-            if row is None:  # expired or removed since: the client's next reload shows the truth
+            message = await session.get(Message, event.message_id)
+            if message is None:  # expired or removed since: the client's next reload shows the truth
                 return None
-            (out,) = await service.messages_out(session, realm, self._ciphers, [row[0]], known=[row[1]])
+            (out,) = await service.messages_out(session, realm, self._ciphers, [message])
         return self._message_frame(out.model_dump(mode="json"), event.conversation_id)
 
 

@@ -1,8 +1,10 @@
 """Conversations, their members and messages, blocks and who may message whom; all in the home realm.
 
-Everything here is protected: who talks to whom, when, and what they say never leaves the realm. Every
-participant of a conversation has the same home realm (conversations across realms wait for the
-cross-realm mechanism), so one realm database holds a conversation whole.
+Everything here is protected: who talks to whom, when, and what they say stays in the home realm of the
+person whose copy it is. A conversation among people of one realm lives whole in that realm's database.
+A direct conversation between people of two realms exists once in each realm, each copy numbered on
+its own: the copy names the participant of the other realm as its `peer_id` (they have no member row
+here), and messages cross as deliveries (reelm.messages.inbound, reelm.crossrealm.deliveries).
 
 Each conversation numbers its events 1, 2, 3 … (`seq`): a message is one event, and so is the unsending
 of one. Clients remember the last number they saw and ask for what follows, which is how a client that
@@ -59,6 +61,10 @@ class Conversation(RealmBase):
     last_seq: Mapped[int] = protected(Integer, default=0)  # the latest event's number
     last_message_seq: Mapped[int] = protected(Integer, default=0)  # the latest message's (unread counts)
     last_message_at: Mapped[datetime] = protected(TZ, default=utcnow)  # orders the inbox
+    # A direct conversation with someone of another realm: who (no member row here), and how far they
+    # have read, in this copy's numbering.
+    peer_id: Mapped[int | None] = protected(BigInteger)
+    peer_read_seq: Mapped[int] = protected(Integer, default=0, server_default="0")
 
 
 class ConversationMember(RealmBase):
@@ -92,16 +98,23 @@ class Message(RealmBase):
             postgresql_where=text("client_key IS NOT NULL"),
         ),
         Index("ix_messages_created", "created_at"),  # retention sweeps
-        {"info": {"owner_column": "sender_id"}},
+        Index("ix_messages_key_owner", "key_owner_id"),
+        Index("ix_messages_sender", "sender_id"),
+        # Whose copy a message is: its sender's, or for a message from another realm, its recipient's.
+        {"info": {"owner_column": "key_owner_id"}},
     )
 
     id: Mapped[int] = protected(BigInteger, primary_key=True, autoincrement=False)
     conversation_id: Mapped[int] = protected(BigInteger, ForeignKey("conversations.id", ondelete="CASCADE"))
     seq: Mapped[int] = protected(Integer)
-    sender_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    # No foreign key: the sender of a message from another realm has no user row here.
+    sender_id: Mapped[int] = protected(BigInteger)
+    # Whose field key seals the body: the sender's own (shredding it makes every copy in this realm
+    # unreadable), or for a message from another realm, the key of the member whose copy it is.
+    key_owner_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = protected(String(8))
-    # AES-256-GCM under the sender's field key (reelm.crypto.fields): shredding the sender's key makes
-    # every copy unreadable. NULL when the message only shares a video, and once unsent.
+    # AES-256-GCM under the key owner's field key (reelm.crypto.fields). NULL when the message only
+    # shares a video, and once unsent.
     body: Mapped[bytes | None] = protected(LargeBinary)
     # A shared video; no foreign key, so deleting the video leaves the message saying it is gone.
     video_id: Mapped[int | None] = protected(BigInteger)
@@ -109,6 +122,8 @@ class Message(RealmBase):
     client_key: Mapped[str | None] = protected(String(64))
     created_at: Mapped[datetime] = protected(TZ, default=utcnow)
     unsent_at: Mapped[datetime | None] = protected(TZ)
+    # Why the recipient's realm did not take this message in (reelm.messages.inbound.Refusal).
+    refusal: Mapped[str | None] = protected(String(40))
 
 
 class HiddenMessage(RealmBase):
@@ -134,9 +149,8 @@ class UserBlock(RealmBase):
     blocker_id: Mapped[int] = protected(
         BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    blocked_id: Mapped[int] = protected(
-        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No foreign key: people of other realms can be blocked too.
+    blocked_id: Mapped[int] = protected(BigInteger, primary_key=True)
     created_at: Mapped[datetime] = protected(TZ, default=utcnow)
 
 

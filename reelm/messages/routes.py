@@ -1,7 +1,7 @@
 """JSON API of conversations and messages, and the inbox pages (the live WebSocket: reelm.messages.socket).
 
-Every conversation lives in its members' home realm, so each route works in the viewer's realm: a
-conversation id minted elsewhere is simply not found. Sending is gated by the realm's `message`
+Every conversation the viewer sees is their home realm's copy, so each route works in the viewer's
+realm: a conversation id minted elsewhere is simply not found. Sending is gated by the realm's `message`
 switch (451 when off); reading what one already has stays possible, as with comments.
 """
 
@@ -14,6 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
 from reelm.accounts.models import User
@@ -21,6 +22,7 @@ from reelm.accounts.service import resolve_handle
 from reelm.messages import sending, service, socket
 from reelm.messages.deps import MessagingDep
 from reelm.messages.models import AllowFrom, ConversationMember
+from reelm.messages.policy import MessagingSettings
 from reelm.messages.schemas import (
     BlockState,
     ConversationIn,
@@ -52,18 +54,6 @@ REVALIDATE_S = 300.0  # how often a long-lived connection checks that its sessio
 MAX_CLIENT_FRAME = 4096
 
 
-def check_same_realm(viewer: Viewer, realm: str) -> None:
-    """Conversations across realms wait for the cross-realm mechanism (DESIGN.md, "Across realms")."""
-    if viewer.realm != realm:
-        raise Problem(
-            409,
-            "cross-realm",
-            "Not available across realms yet",
-            f"This account lives in realm '{realm}' and yours in realm '{viewer.realm}'; "
-            "conversations across realms are not available yet.",
-        )
-
-
 def _conversation_id(viewer: Viewer, runtime: Runtime, text: str) -> int:
     """The id, if it can name a conversation of the viewer's realm; 404 otherwise."""
     parsed = ids.parse_id(text)
@@ -84,16 +74,28 @@ def _me(viewer: Viewer) -> User:
     return viewer.user
 
 
-async def _recipients(runtime: Runtime, viewer: Viewer, handles: list[str]) -> list[int]:
+async def _recipients(runtime: Runtime, handles: list[str]) -> list[tuple[int, str]]:
+    """(user id, home realm) of each handle; 404 for one that names nobody."""
     wanted = list(dict.fromkeys(h.strip().lower().lstrip("@") for h in handles))
     found = []
     for handle in wanted:
         entry = await resolve_handle(runtime, handle)
         if entry is None:
             raise Problem(404, "not-found", "User not found", f"No such user: @{handle}.")
-        check_same_realm(viewer, entry.realm)
-        found.append(entry.user_id)
+        found.append((entry.user_id, entry.realm))
     return found
+
+
+def _check_one_realm_if_group(viewer: Viewer, recipients: list[tuple[int, str]]) -> None:
+    """A group is kept whole in one realm: across realms, only direct conversations exist for now."""
+    if len(recipients) > 1 and any(realm != viewer.realm for _, realm in recipients):
+        raise Problem(
+            409,
+            "cross-realm-group",
+            "Groups across realms are not available",
+            f"Everyone in a group must live in your realm ('{viewer.realm}'); people of other realms can "
+            "be messaged one to one.",
+        )
 
 
 # --- conversations ------------------------------------------------------------------------------------
@@ -113,7 +115,8 @@ async def start_conversation(
     first = body.message
     video_id = sending.video_id_of(first.video_id) if first is not None else None
     text = service.check_body(first.body, video_id) if first is not None else None
-    recipient_ids = await _recipients(runtime, viewer, body.handles)
+    recipients = await _recipients(runtime, body.handles)
+    _check_one_realm_if_group(viewer, recipients)
     policy = messaging.policy
     limiter.hit("conversation", str(me.id), limit=policy.new_conversations_per_hour, per_seconds=3600)
     if first is not None:
@@ -122,14 +125,9 @@ async def start_conversation(
     now = datetime.now(UTC)
     try:
         async with runtime.databases.transaction(viewer.realm) as session:
-            recipients = [u for u in [await session.get(User, uid) for uid in recipient_ids] if u is not None]
-            if len(recipients) != len(recipient_ids):
-                raise not_found("User")
             # Read afresh: the viewer's row comes from a short-lived cache, and its age decides here.
             me = await session.get(User, me.id) or me
-            started = await service.do_start_conversation(
-                session, realm_code=realm_code, policy=policy, sender=me, recipients=recipients, now=now
-            )
+            started = await _start(session, viewer.realm, realm_code, policy, me, recipients, now)
             conversation = started.conversation
             member = await session.get(ConversationMember, (conversation.id, me.id))
             assert member is not None  # the start made or rejoined it
@@ -160,6 +158,30 @@ async def start_conversation(
     if not started.created:
         response.status_code = 200
     return out
+
+
+async def _start(
+    session: AsyncSession,
+    realm: str,
+    realm_code: int,
+    policy: MessagingSettings,
+    me: User,
+    recipients: list[tuple[int, str]],
+    now: datetime,
+) -> service.Started:
+    if len(recipients) == 1 and recipients[0][1] != realm:
+        found = await service.public_person(session, recipients[0][0])
+        if found is None:  # not public (yet, or any more) as this realm has heard
+            raise not_found("User")
+        return await service.do_start_with_peer(
+            session, realm_code=realm_code, sender=me, peer=found[0], now=now
+        )
+    users = [u for u in [await session.get(User, uid) for uid, _ in recipients] if u is not None]
+    if len(users) != len(recipients):
+        raise not_found("User")
+    return await service.do_start_conversation(
+        session, realm_code=realm_code, policy=policy, sender=me, recipients=users, now=now
+    )
 
 
 @router.get("/conversations", response_model=ConversationPage)
@@ -274,6 +296,7 @@ async def unsend_message(
         message = await service.access_message(session, conversation, _message_id(message_id))
         event = await service.do_unsend(
             session,
+            realm=viewer.realm,
             realm_code=runtime.settings.realm(viewer.realm).code,
             conversation=conversation,
             sender=me,
@@ -304,7 +327,7 @@ async def mark_read(runtime: RuntimeDep, viewer: UserViewer, conversation_id: st
     cid = _conversation_id(viewer, runtime, conversation_id)
     async with runtime.databases.transaction(viewer.realm) as session:
         conversation, member = await service.access_conversation(session, me.id, cid)
-        await service.do_mark_read(session, conversation, member, body.seq)
+        await service.do_mark_read(session, viewer.realm, conversation, member, body.seq)
 
 
 @router.post("/conversations/{conversation_id}/accept", response_model=ConversationOut)
@@ -349,28 +372,26 @@ async def mute_conversation(
 # --- blocks and settings ------------------------------------------------------------------------------
 
 
-async def _user_in_my_realm(runtime: Runtime, viewer: Viewer, handle: str) -> int:
+async def _user_id(runtime: Runtime, handle: str) -> int:
     entry = await resolve_handle(runtime, handle)
     if entry is None:
         raise not_found("User")
-    check_same_realm(viewer, entry.realm)
     return entry.user_id
 
 
 async def _set_block(runtime: Runtime, viewer: Viewer, handle: str, *, block: bool) -> BlockState:
+    """Blocks are the blocker's data, kept in their realm whoever is blocked: a message from someone of
+    another realm whom they blocked is refused when it arrives (reelm.messages.inbound)."""
     me = _me(viewer)
-    user_id = await _user_in_my_realm(runtime, viewer, handle)
+    user_id = await _user_id(runtime, handle)
     async with runtime.databases.transaction(viewer.realm) as session:
-        blocked = await session.get(User, user_id)
-        if blocked is None:
-            raise not_found("User")
-        await service.do_block(session, me.id, blocked, block=block)
+        await service.do_block(session, me.id, user_id, block=block)
     return BlockState(blocked=block)
 
 
 @router.get("/users/{handle}/block", response_model=BlockState)
 async def get_block(runtime: RuntimeDep, viewer: UserViewer, handle: str) -> BlockState:
-    user_id = await _user_in_my_realm(runtime, viewer, handle)
+    user_id = await _user_id(runtime, handle)
     async with runtime.databases.sessionmaker(viewer.realm)() as session:
         return BlockState(blocked=await service.is_blocking(session, _me(viewer).id, user_id))
 

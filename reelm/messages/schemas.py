@@ -37,6 +37,9 @@ class MessageOut(BaseModel):
     target_seq: int | None
     created_at: datetime
     unsent: bool
+    # The recipient's realm did not deliver it: "blocked", "messages-closed", "account-too-new" or
+    # "unavailable" (a conversation with someone of another realm; see reelm.messages.inbound).
+    refusal: str | None = None
 
 
 class MessagePage(BaseModel):

@@ -56,6 +56,7 @@ class Sent:
     listeners: tuple[int, ...]  # members who have not left: whose connections were notified
     someone_left: bool  # another member left (or deleted the conversation)
     blocked: bool  # a block between the sender and another member
+    peer_id: int | None  # the other realm's participant, whose realm must receive the message
 
 
 @cache
@@ -88,6 +89,7 @@ def _sending() -> Select[Any]:
             conversations.c.id,
             conversations.c.last_seq.label("seq"),
             conversations.c.kind,
+            conversations.c.peer_id,
             select(member.c.state)
             .where(of_conversation, member.c.user_id == sender)
             .scalar_subquery()
@@ -110,11 +112,15 @@ def _sending() -> Select[Any]:
         .cte("numbered")
     )
     stored = insert(messages).from_select(
-        ["id", "conversation_id", "seq", "sender_id", "kind", "body", "video_id", "client_key", "created_at"],
+        [
+            *("id", "conversation_id", "seq", "sender_id", "key_owner_id", "kind", "body", "video_id"),
+            *("client_key", "created_at"),
+        ],
         select(
             message_id,
             conversation_id,
             numbered.c.seq,
+            sender,
             sender,
             literal(EventKind.MESSAGE.value, String),
             bindparam("p_body", type_=LargeBinary),
@@ -142,6 +148,7 @@ def _sending() -> Select[Any]:
             numbered.c.listeners,
             numbered.c.someone_left,
             numbered.c.blocked,
+            numbered.c.peer_id,
             func.pg_notify(CHANNEL, sql_cast(payload, Text)),
         )
         # Data-modifying CTEs run whether or not the query reads them.
@@ -175,5 +182,5 @@ async def send(
     row = (await session.execute(_sending(), parameters)).first()
     if row is None:
         return None
-    seq, kind, sender_state, listening, someone_left, blocked, _ = row
-    return Sent(seq, kind, sender_state, tuple(sorted(listening)), someone_left, blocked)
+    seq, kind, sender_state, listening, someone_left, blocked, peer_id, _ = row
+    return Sent(seq, kind, sender_state, tuple(sorted(listening)), someone_left, blocked, peer_id)

@@ -13,6 +13,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
@@ -20,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
 from reelm.accounts.models import User
-from reelm.messages import sending_sql
+from reelm.crossrealm.views import public_profiles, public_videos
+from reelm.messages import crossing, sending_sql
 from reelm.messages.ciphers import BODY_COLUMN, CipherCache
 from reelm.messages.events import Event, EventType, publish
 from reelm.messages.models import (
@@ -38,14 +40,40 @@ from reelm.messages.models import (
 from reelm.messages.policy import MAX_BODY_CHARS, MessagingSettings
 from reelm.messages.schemas import ConversationOut, MemberOut, MessageOut
 from reelm.notifications.models import NotificationKind
-from reelm.notifications.service import do_notify
+from reelm.notifications.service import do_notify, people_out
 from reelm.social.models import Follow
 from reelm.text import clean_text, invalid
-from reelm.videos.models import Video, VideoStatus, Visibility
+from reelm.videos.schemas import Creator
 from reelm.videos.service import creator_out
 from reelm.web.problems import Problem, not_found
 
 UNREADABLE = "This message can no longer be read."  # the sender's key was shredded
+
+
+class Someone(Protocol):
+    """A person taking part: a user row of this realm, or a Person of another realm (their profile)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def handle(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone of another realm, as their public profile describes them."""
+
+    id: int
+    handle: str
+    created_at: datetime
+
+
+async def public_person(session: AsyncSession, user_id: int) -> tuple[Person, str] | None:
+    """Someone of another realm and their realm, while their profile is public (as this realm heard)."""
+    row = (await session.execute(select(public_profiles).where(public_profiles.c.id == user_id))).first()
+    return (Person(row.id, row.handle, row.created_at), row.realm) if row is not None else None
 
 
 # --- who may message whom -----------------------------------------------------------------------------
@@ -77,12 +105,12 @@ def _refused(type_: str, title: str, detail: str) -> Problem:
     return Problem(403, type_, title, detail)
 
 
-def _blocked(recipient: User) -> Problem:
+def _blocked(recipient: Someone) -> Problem:
     return _refused("blocked", "You can't message this account", f"@{recipient.handle} can't be messaged.")
 
 
 async def check_may_message(
-    session: AsyncSession, policy: MessagingSettings, sender: User, recipient: User, now: datetime
+    session: AsyncSession, policy: MessagingSettings, sender: Someone, recipient: User, now: datetime
 ) -> MemberState:
     """Where a conversation from `sender` lands for `recipient`: their inbox or their requests; or 403.
 
@@ -126,9 +154,9 @@ def check_body(body: str, video_id: int | None) -> str | None:
 
 
 async def check_shared_video(session: AsyncSession, video_id: int) -> None:
-    """Only what every member can watch may be shared: a public, published video of this realm."""
-    video = await session.get(Video, video_id)
-    if video is None or video.visibility != Visibility.PUBLIC or video.status != VideoStatus.READY:
+    """Only what every member can watch may be shared: a public, published video of any realm."""
+    found = await session.scalar(select(public_videos.c.id).where(public_videos.c.id == video_id))
+    if found is None:
         raise invalid("video_id", "no such public video")
 
 
@@ -215,23 +243,14 @@ async def do_start_conversation(
     else:
         pair, kind = None, ConversationKind.GROUP
     states = {r.id: await check_may_message(session, policy, sender, r, now) for r in unique.values()}
-    conversation = Conversation(
-        id=ids.new_id(realm_code),
-        kind=kind,
-        created_by_id=sender.id,
-        direct_pair=pair,
-        created_at=now,
-        last_seq=0,
-        last_message_seq=0,
-        last_message_at=now,
-    )
+    conversation = new_conversation(realm_code, kind, sender.id, pair, now)
     session.add(conversation)
     # The conversation row must exist before its members refer to it; a concurrent start of the same
     # direct pair fails here on the unique pair and the client's retry finds the conversation.
     await session.flush()
-    session.add(_member(conversation.id, sender.id, MemberState.ACCEPTED, now))
+    session.add(member_row(conversation.id, sender.id, MemberState.ACCEPTED, now))
     for user_id, state in states.items():
-        session.add(_member(conversation.id, user_id, state, now))
+        session.add(member_row(conversation.id, user_id, state, now))
     await session.flush()
     for user_id, state in states.items():
         if state == MemberState.REQUEST:
@@ -249,7 +268,56 @@ async def do_start_conversation(
     return Started(conversation, created=True)
 
 
-def _member(conversation_id: int, user_id: int, state: MemberState, now: datetime) -> ConversationMember:
+def new_conversation(
+    realm_code: int,
+    kind: ConversationKind,
+    created_by: int,
+    pair: str | None,
+    now: datetime,
+    peer_id: int | None = None,
+) -> Conversation:
+    return Conversation(
+        id=ids.new_id(realm_code),
+        kind=kind,
+        created_by_id=created_by,
+        direct_pair=pair,
+        created_at=now,
+        last_seq=0,
+        last_message_seq=0,
+        last_message_at=now,
+        peer_id=peer_id,
+        peer_read_seq=0,
+    )
+
+
+async def do_start_with_peer(
+    session: AsyncSession, *, realm_code: int, sender: User, peer: Person, now: datetime
+) -> Started:
+    """This realm's copy of a direct conversation with someone of another realm (reused if it exists).
+
+    Only what this realm knows is checked here (a block by the sender); whether it lands in the peer's
+    inbox or requests, or is refused, their realm decides when the first message arrives
+    (reelm.messages.inbound), and a refusal comes back to the message.
+    """
+    pair = direct_pair(sender.id, peer.id)
+    existing = await session.scalar(
+        select(Conversation).where(Conversation.direct_pair == pair).with_for_update()
+    )
+    if await is_blocked_between(session, sender.id, peer.id):
+        raise _blocked(peer)
+    if existing is not None:
+        await _rejoin(session, existing.id, sender.id, MemberState.ACCEPTED)
+        return Started(existing, created=False)
+    conversation = new_conversation(realm_code, ConversationKind.DIRECT, sender.id, pair, now, peer.id)
+    session.add(conversation)
+    await session.flush()
+    session.add(member_row(conversation.id, sender.id, MemberState.ACCEPTED, now))
+    await session.flush()
+    await publish(session, Event(EventType.CONVERSATION, (sender.id,), conversation_id=conversation.id))
+    return Started(conversation, created=True)
+
+
+def member_row(conversation_id: int, user_id: int, state: MemberState, now: datetime) -> ConversationMember:
     return ConversationMember(
         conversation_id=conversation_id,
         user_id=user_id,
@@ -344,12 +412,14 @@ async def do_send(
         conversation_id=conversation_id,
         sender_id=sender.id,
         kind=EventKind.MESSAGE,
+        key_owner_id=sender.id,
         body=cipher.seal(BODY_COLUMN, body) if body is not None else None,
         video_id=video_id,
         target_seq=None,
         client_key=client_key,
         created_at=now,
         unsent_at=None,
+        refusal=None,
     )
     sent = await sending_sql.send(
         session,
@@ -366,6 +436,8 @@ async def do_send(
     message.seq = sent.seq
     if sent.kind == ConversationKind.DIRECT and (sent.blocked or sent.someone_left):
         await _reopen_direct(session, policy, conversation_id, sender, now)
+    if sent.peer_id is not None:
+        await _send_to_peer(session, realm, sender, sent.peer_id, message, body)
     if sent.sender_state == MemberState.REQUEST:  # replying to a request accepts it
         await session.execute(
             update(ConversationMember)
@@ -375,6 +447,29 @@ async def do_send(
             .values(state=MemberState.ACCEPTED)
         )
     return message
+
+
+async def _send_to_peer(
+    session: AsyncSession, realm: str, sender: User, peer_id: int, message: Message, body: str | None
+) -> None:
+    """The message crosses to the peer's realm with this transaction (their copy is sealed there)."""
+    found = await public_person(session, peer_id)
+    if found is None:  # deleted, suspended, or moved away
+        raise Problem(403, "unavailable", "You can't message this account", "This account is not available.")
+    peer, peer_realm = found
+    if await is_blocked_between(session, sender.id, peer_id):
+        raise _blocked(peer)
+    payload = crossing.message_payload(
+        message_id=message.id,
+        sender_id=sender.id,
+        recipient_id=peer_id,
+        body=body,
+        video_id=message.video_id,
+        created_at=message.created_at,
+        # What one sends, one has read: the peer's copy moves its read mark for the sender too.
+        read_through=await _latest_from(session, message.conversation_id, peer_id, message.seq),
+    )
+    await crossing.send(session, source=realm, target=peer_realm, kind=crossing.Kind.MESSAGE, payload=payload)
 
 
 async def _reopen_direct(
@@ -408,13 +503,15 @@ async def _reopen_direct(
 async def do_unsend(
     session: AsyncSession,
     *,
+    realm: str,
     realm_code: int,
     conversation: Conversation,
     sender: User,
     message: Message,
     now: datetime,
 ) -> Message:
-    """Take a message back for everyone: its content is erased, and an unsend event tells every client."""
+    """Take a message back for everyone: its content is erased, and an unsend event tells every client
+    (and the peer's realm, whose copy is erased too)."""
     if message.sender_id != sender.id:
         raise Problem(403, "forbidden", "Not allowed", "Only the sender can unsend a message.")
     if message.kind != EventKind.MESSAGE:
@@ -429,6 +526,20 @@ async def do_unsend(
         )
         if existing is not None:  # unsending twice is one unsend
             return existing
+    event = await record_unsend(session, realm_code, conversation, message, now)
+    found = await public_person(session, conversation.peer_id) if conversation.peer_id is not None else None
+    if found is not None and message.refusal is None:
+        payload = {"message_id": message.id, "sender_id": sender.id}
+        await crossing.send(
+            session, source=realm, target=found[1], kind=crossing.Kind.UNSEND, payload=payload
+        )
+    return event
+
+
+async def record_unsend(
+    session: AsyncSession, realm_code: int, conversation: Conversation, message: Message, now: datetime
+) -> Message:
+    """Erase a message and number the event that says so; the caller holds the conversation's lock."""
     message.body = None
     message.video_id = None
     message.unsent_at = now
@@ -437,7 +548,8 @@ async def do_unsend(
         id=ids.new_id(realm_code),
         conversation_id=conversation.id,
         seq=seq,
-        sender_id=sender.id,
+        sender_id=message.sender_id,
+        key_owner_id=message.key_owner_id,
         kind=EventKind.UNSEND,
         body=None,
         video_id=None,
@@ -485,7 +597,7 @@ async def do_hide(session: AsyncSession, user_id: int, message: Message) -> None
 
 
 async def do_mark_read(
-    session: AsyncSession, conversation: Conversation, member: ConversationMember, seq: int
+    session: AsyncSession, realm: str, conversation: Conversation, member: ConversationMember, seq: int
 ) -> None:
     """Move the member's read mark forward (never back); the others see it unless this is a request."""
     seq = min(seq, conversation.last_seq)
@@ -503,6 +615,8 @@ async def do_mark_read(
     member.last_read_seq = seq
     if member.state == MemberState.REQUEST:
         return  # reading a request says nothing to its sender
+    if conversation.peer_id is not None:
+        await _tell_peer_read(session, realm, conversation, member, seq)
     members = await members_of(session, conversation.id)
     await publish(
         session,
@@ -514,6 +628,36 @@ async def do_mark_read(
             actor_id=member.user_id,
         ),
     )
+
+
+async def _latest_from(session: AsyncSession, conversation_id: int, sender_id: int, seq: int) -> int | None:
+    """The id of the latest message from `sender_id` numbered at most `seq`."""
+    found: int | None = await session.scalar(
+        select(Message.id)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.sender_id == sender_id,
+            Message.kind == EventKind.MESSAGE,
+            Message.seq <= seq,
+        )
+        .order_by(Message.seq.desc())
+        .limit(1)
+    )
+    return found
+
+
+async def _tell_peer_read(
+    session: AsyncSession, realm: str, conversation: Conversation, member: ConversationMember, seq: int
+) -> None:
+    """Read receipts cross as the id of the peer's latest message read (numbers differ per copy)."""
+    if conversation.peer_id is None:
+        return
+    latest = await _latest_from(session, conversation.id, conversation.peer_id, seq)
+    found = await public_person(session, conversation.peer_id)
+    if latest is None or found is None:
+        return
+    payload = {"reader_id": member.user_id, "message_id": latest}
+    await crossing.send(session, source=realm, target=found[1], kind=crossing.Kind.READ, payload=payload)
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -564,15 +708,15 @@ async def messages_out(
     """The messages for clients, bodies decrypted; `known` senders are not read again."""
     if not messages:
         return []
-    senders = {u.id: u for u in known}
+    senders = {u.id: creator_out(realm, u) for u in known}
     missing = {m.sender_id for m in messages} - senders.keys()
     if missing:
-        senders |= {u.id: u for u in await session.scalars(select(User).where(User.id.in_(missing)))}
+        senders |= await people_out(session, realm, missing)
     out = []
     for m in messages:
         body = None
         if m.body is not None:
-            cipher = await ciphers.get(session, realm, m.sender_id)
+            cipher = await ciphers.get(session, realm, m.key_owner_id)
             body = cipher.open(BODY_COLUMN, m.body) if cipher is not None else UNREADABLE
         out.append(
             MessageOut(
@@ -580,15 +724,28 @@ async def messages_out(
                 conversation_id=str(m.conversation_id),
                 seq=m.seq,
                 kind=m.kind,
-                sender=creator_out(realm, senders[m.sender_id]),
+                sender=senders.get(m.sender_id) or gone(m.sender_id),
                 body=body,
                 video_id=str(m.video_id) if m.video_id is not None else None,
                 target_seq=m.target_seq,
                 created_at=m.created_at,
                 unsent=m.unsent_at is not None,
+                refusal=m.refusal,
             )
         )
     return out
+
+
+def gone(user_id: int) -> Creator:
+    """Someone of another realm whose profile is no longer public (deleted, suspended, moved)."""
+    return Creator(
+        is_following=None,
+        id=str(user_id),
+        handle="",
+        display_name="Unavailable account",
+        avatar_url=None,
+        follower_count=0,
+    )
 
 
 # --- the inbox ------------------------------------------------------------------------------------------
@@ -642,10 +799,8 @@ async def conversations_out(
             .order_by(ConversationMember.joined_at, ConversationMember.user_id)
         )
     )
-    users = {
-        u.id: u
-        for u in await session.scalars(select(User).where(User.id.in_({m.user_id for m in all_members})))
-    }
+    peers = {c.peer_id for c, _ in rows if c.peer_id is not None}
+    people = await people_out(session, realm, {m.user_id for m in all_members} | peers)
     unread = await _unread_by_conversation(session, user_id, conversation_ids)
     latest = await _latest_messages(session, [m for _, m in rows])
     latest_out = {
@@ -655,13 +810,18 @@ async def conversations_out(
     for conversation, mine in rows:
         others = [
             MemberOut(
-                user=creator_out(realm, users[m.user_id]),
+                user=people[m.user_id],
                 state=m.state,
                 last_read_seq=m.last_read_seq if m.state == MemberState.ACCEPTED else None,
             )
             for m in all_members
-            if m.conversation_id == conversation.id and m.user_id != user_id and m.user_id in users
+            if m.conversation_id == conversation.id and m.user_id != user_id and m.user_id in people
         ]
+        if conversation.peer_id is not None:  # their realm holds their membership; this copy, their reads
+            peer = people.get(conversation.peer_id) or gone(conversation.peer_id)
+            others.append(
+                MemberOut(user=peer, state=MemberState.ACCEPTED, last_read_seq=conversation.peer_read_seq)
+            )
         out.append(
             ConversationOut(
                 id=str(conversation.id),
@@ -735,16 +895,16 @@ async def unread_counts(session: AsyncSession, user_id: int) -> tuple[int, int]:
 # --- blocks and settings ------------------------------------------------------------------------------
 
 
-async def do_block(session: AsyncSession, blocker_id: int, blocked: User, *, block: bool) -> None:
-    if blocker_id == blocked.id:
+async def do_block(session: AsyncSession, blocker_id: int, blocked_id: int, *, block: bool) -> None:
+    if blocker_id == blocked_id:
         raise invalid("handle", "you cannot block yourself")
     if block:
         await session.execute(
-            insert(UserBlock).values(blocker_id=blocker_id, blocked_id=blocked.id).on_conflict_do_nothing()
+            insert(UserBlock).values(blocker_id=blocker_id, blocked_id=blocked_id).on_conflict_do_nothing()
         )
     else:
         await session.execute(
-            delete(UserBlock).where(UserBlock.blocker_id == blocker_id, UserBlock.blocked_id == blocked.id)
+            delete(UserBlock).where(UserBlock.blocker_id == blocker_id, UserBlock.blocked_id == blocked_id)
         )
 
 

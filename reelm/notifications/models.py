@@ -60,12 +60,16 @@ class NotificationActor(RealmBase):
     """Who is behind a notification; acting twice (like, unlike, like) counts once."""
 
     __tablename__ = "notification_actors"
-    __table_args__ = ({"info": {"owner_column": "actor_id"}},)
+    __table_args__ = (
+        Index("ix_notification_actors_actor", "actor_id"),
+        # What the recipient was told; the actor may live in another realm (reelm.notifications.inbound).
+        {"info": {"owner_column": "recipient_id"}},
+    )
 
     notification_id: Mapped[int] = protected(
         BigInteger, ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
     )
-    actor_id: Mapped[int] = protected(
-        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No foreign key: the actor may be someone of another realm; the purge removes its rows itself.
+    actor_id: Mapped[int] = protected(BigInteger, primary_key=True)
+    recipient_id: Mapped[int] = protected(BigInteger)
     created_at: Mapped[datetime] = protected(TZ, default=utcnow)

@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
 from reelm.accounts.models import User
+from reelm.crossrealm.views import public_profiles
 from reelm.messages.events import Event, EventType, publish
 from reelm.messages.models import UserBlock
 from reelm.notifications.models import NO_OBJECT, Notification, NotificationActor, NotificationKind
 from reelm.notifications.schemas import NotificationOut
-from reelm.videos.service import creator_out
+from reelm.videos.schemas import Creator
+from reelm.videos.service import creator_out, public_creator
 from reelm.web.problems import not_found
 
 SHOWN_ACTORS = 2  # "alice and bob", then "alice and 3 others"
@@ -77,7 +79,9 @@ async def do_notify(
     if actor_id is not None:
         await session.execute(
             insert(NotificationActor)
-            .values(notification_id=notification_id, actor_id=actor_id, created_at=now)
+            .values(
+                notification_id=notification_id, actor_id=actor_id, recipient_id=recipient_id, created_at=now
+            )
             .on_conflict_do_nothing()
         )
     await publish(session, Event(EventType.NOTIFICATIONS, (recipient_id,)))
@@ -168,25 +172,37 @@ def link(kind: NotificationKind, object_id: int, first_handle: str | None) -> st
     return f"/v/{object_id}"
 
 
+async def people_out(session: AsyncSession, realm: str, user_ids: set[int]) -> dict[int, Creator]:
+    """People by id: this realm's from their rows, other realms' from their public profiles (someone
+    whose profile is not public, e.g. an account being deleted, is left out)."""
+    people = {
+        u.id: creator_out(realm, u) for u in await session.scalars(select(User).where(User.id.in_(user_ids)))
+    }
+    foreign = user_ids - people.keys()
+    if foreign:
+        rows = await session.execute(select(public_profiles).where(public_profiles.c.id.in_(foreign)))
+        people |= {row.id: public_creator(row) for row in rows}
+    return people
+
+
 async def notifications_out(
     session: AsyncSession, realm: str, notifications: Sequence[Notification]
 ) -> list[NotificationOut]:
     if not notifications:
         return []
     actors = await _actors(session, [n.id for n in notifications])
-    user_ids = {a for group in actors.values() for a in group.latest}
-    users = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(user_ids)))}
+    people = await people_out(session, realm, {a for group in actors.values() for a in group.latest})
     out = []
     for n in notifications:
         kind = NotificationKind(n.kind)
         group = actors.get(n.id, _Actors(count=0, latest=[]))
-        shown = [users[a] for a in group.latest if a in users]
+        shown = [people[a] for a in group.latest if a in people]
         out.append(
             NotificationOut(
                 id=str(n.id),
                 kind=kind.value,
                 object_id=str(n.object_id) if n.object_id != NO_OBJECT else None,
-                actors=[creator_out(realm, u) for u in shown],
+                actors=shown,
                 actor_count=group.count,
                 text=sentence(kind, [u.handle for u in shown], group.count),
                 url=link(kind, n.object_id, shown[0].handle if shown else None),

@@ -34,9 +34,11 @@ Keyed fingerprints
 
 What leaves a realm
     The realm's database may publish (logical replication) only its `outbound_<realm>` schema, whose
-    tables hold only the declared public projection columns (reelm.crossrealm.schema). A publication
-    of anything else, a FOR ALL TABLES publication, or an undeclared column in the outbound schema is
-    a finding ("published").
+    tables hold only the declared public projection columns (reelm.crossrealm.schema), and its
+    deliveries, which are protected and sealed: only in a publication named for one destination realm
+    (`outbound_<realm>_to_<dest>`), filtered on `to_realm = '<dest>'` and carrying inserts only. A
+    publication of anything else, a FOR ALL TABLES publication, deliveries published otherwise, or an
+    undeclared column in the outbound schema is a finding ("published").
 
 Exit status (see reelm.residency.cli): 1 on any finding, 0 otherwise, 2 on bad arguments.
 """
@@ -58,7 +60,7 @@ from sqlalchemy import Column, Table, UniqueConstraint, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from reelm import ids
-from reelm.crossrealm.schema import projection_columns, schema_of
+from reelm.crossrealm.schema import directed_columns, directed_publication, projection_columns, schema_of
 from reelm.db import DataClass
 from reelm.models import HandleEntry, RealmBase
 from reelm.runtime import Runtime
@@ -242,20 +244,44 @@ async def _scan_realm(runtime: Runtime, realm: str, key: bytes, home_of: Callabl
 
 
 async def _check_publications(conn: AsyncConnection, realm: str, scan: _RealmScan) -> None:
-    """Only the realm's outbound schema, with only its declared columns, may be published."""
+    """Only the realm's outbound schema, with only its declared columns, may be published; a directed
+    table (deliveries) only to one realm at a time: filtered on that realm, inserts only."""
     outbound = schema_of(realm)
     for (name,) in await conn.execute(text("SELECT pubname FROM pg_publication WHERE puballtables")):
         scan.findings.append(Finding(realm, f"publication:{name}:ALL TABLES", "", PUBLISHED, ""))
     published = await conn.execute(
-        text("SELECT pubname, schemaname, tablename, attnames FROM pg_publication_tables")
+        text(
+            "SELECT t.pubname, t.schemaname, t.tablename, t.attnames, t.rowfilter, "
+            "p.pubupdate OR p.pubdelete OR p.pubtruncate FROM pg_publication_tables t "
+            "JOIN pg_publication p ON p.pubname = t.pubname"
+        )
     )
-    declared = projection_columns()
-    for name, schema, table, columns in published:
+    declared, directed = projection_columns(), directed_columns()
+    for name, schema, table, columns, row_filter, not_only_inserts in published:
         allowed = declared.get(table, set()) if schema == outbound else set()
+        if schema == outbound and table in directed:
+            destination = _destination(realm, name)
+            # PostgreSQL shows the filter as it parsed it: ((to_realm = 'eu'::text)).
+            if (
+                destination is not None
+                and row_filter == f"(to_realm = '{destination}'::text)"
+                and not not_only_inserts
+            ):
+                allowed = directed[table]
         for column in sorted(set(columns) - allowed):
             scan.findings.append(
                 Finding(realm, f"publication:{name}:{schema}.{table}.{column}", "", PUBLISHED, "")
             )
+
+
+def _destination(realm: str, publication: str) -> str | None:
+    """The realm a directed publication of `realm` is named for, if it follows the naming."""
+    prefix = directed_publication(realm, "")
+    return (
+        publication[len(prefix) :]
+        if publication.startswith(prefix) and len(publication) > len(prefix)
+        else None
+    )
 
 
 async def _directory_homes(runtime: Runtime) -> dict[int, str]:

@@ -22,7 +22,7 @@ from reelm.notifications.models import NotificationKind
 from reelm.realms.deps import require_capability
 from reelm.realms.models import Capability
 from reelm.social import service
-from reelm.social.notify import notify_comment, notify_local
+from reelm.social.notify import notify, notify_comment
 from reelm.social.schemas import CommentIn, CommentOut, CommentPage, FollowState, LikeState
 from reelm.videos.routes import video_realm
 from reelm.videos.service import access_video
@@ -51,11 +51,15 @@ async def _set_like(runtime: RuntimeDep, viewer: UserViewer, video_id: str, *, l
             if await service.do_set_video_like(session, viewer.user_id, vid, like=like):
                 await service.count_like(session, video, delta)
                 if like:
-                    await notify_local(session, video.owner_id, NotificationKind.LIKE, viewer.user_id, vid)
+                    await notify(
+                        session, viewer.realm, video.owner_id, NotificationKind.LIKE, viewer.user_id, vid
+                    )
             await session.refresh(video)
             return LikeState(liked=like, like_count=video.like_count)
         public = await access_public_video(session, vid)
         changed = await service.do_set_video_like(session, viewer.user_id, vid, like=like)
+        if changed and like:
+            await notify(session, viewer.realm, public.owner_id, NotificationKind.LIKE, viewer.user_id, vid)
         # The video's realm counts it a moment later; answer with the count as it will be.
         return LikeState(liked=like, like_count=max(0, public.like_count + (delta if changed else 0)))
 
@@ -143,7 +147,7 @@ async def post_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str, b
             parent_id=_comment_id(body.parent_id) if body.parent_id else None,
         )
         if await do_screen_comment(session, runtime, viewer.realm, comment) == "visible":  # realm's rules
-            await notify_comment(session, comment, owner_id)
+            await notify_comment(session, viewer.realm, comment, owner_id)
         return (await service.comments_out(session, [comment], viewer))[0]
 
 
@@ -223,7 +227,9 @@ async def _set_follow(runtime: RuntimeDep, viewer: UserViewer, handle: str, *, f
         if changed:
             followers += 1 if follow else -1
             if follow:
-                await notify_local(session, entry.user_id, NotificationKind.FOLLOW, viewer.user_id, None)
+                await notify(
+                    session, viewer.realm, entry.user_id, NotificationKind.FOLLOW, viewer.user_id, None
+                )
         return FollowState(following=follow, follower_count=max(0, followers))
 
 

@@ -23,9 +23,8 @@ from reelm.crossrealm.views import public_comments, public_profiles
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.social.schemas import CommentOut
 from reelm.text import clean_text
-from reelm.videos.cards import media_url
 from reelm.videos.models import Video
-from reelm.videos.schemas import Creator
+from reelm.videos.service import public_creator
 from reelm.web.deps import Viewer
 from reelm.web.problems import Problem, not_found
 
@@ -277,18 +276,6 @@ async def comments_out(session: AsyncSession, comments: Sequence[Any], viewer: V
         for c in comments
         if c.author_id in authors
     ]
-
-
-def public_creator(profile: Row[Any], *, is_following: bool | None = None) -> Creator:
-    """A creator from a public profile projection (any realm)."""
-    return Creator(
-        is_following=is_following,
-        id=str(profile.id),
-        handle=profile.handle,
-        display_name=profile.display_name,
-        avatar_url=media_url(profile.realm, profile.avatar_key) if profile.avatar_key else None,
-        follower_count=profile.follower_count,
-    )
 
 
 async def do_follow(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, update
+from typing import Any
+
+from sqlalchemy import Row, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import jobs
@@ -135,4 +137,16 @@ def creator_out(realm: str, user: User, *, is_following: bool | None = None) -> 
         display_name=user.display_name,
         avatar_url=media_url(realm, user.avatar_key) if user.avatar_key else None,
         follower_count=user.follower_count,
+    )
+
+
+def public_creator(profile: Row[Any], *, is_following: bool | None = None) -> Creator:
+    """A creator from a public profile projection (any realm)."""
+    return Creator(
+        is_following=is_following,
+        id=str(profile.id),
+        handle=profile.handle,
+        display_name=profile.display_name,
+        avatar_url=media_url(profile.realm, profile.avatar_key) if profile.avatar_key else None,
+        follower_count=profile.follower_count,
     )

@@ -11,11 +11,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
+from reelm.exports import service
 from reelm.exports.models import DataExport
 from reelm.exports.service import expire_exports
 from reelm.exports.tasks import build
+from reelm.messages.policy import MessagingSettings
 from tests.conftest import make_account, run_jobs
 from tests.factories import make_tiny_clip, publish
+from tests.messages.common import send, start
 from tests.web.test_security import browser_login
 
 PROBLEM_JSON = "application/problem+json"
@@ -87,6 +90,103 @@ async def test_export_holds_profile_activity_and_the_original_upload(client, run
     # The archive is protected: the public media route does not serve it.
     media = await client.get(f"/media/us/exports/{alice.id}/{export_id}.zip")
     assert media.status_code == 404
+
+
+async def exported_data(client, runtime, account) -> tuple[dict, str]:
+    """Request an export, build it, download it: data.json parsed, and as the text stored."""
+    export_id = await request_export(client, account)
+    await run_jobs(runtime, account.realm)
+    download = await client.get(f"/api/v1/me/exports/{export_id}/download", headers=account.auth)
+    assert download.status_code == 200, download.text
+    text = zipfile.ZipFile(io.BytesIO(download.content)).read("data.json").decode()
+    return json.loads(text), text
+
+
+async def test_export_holds_messages_notifications_signals_blocks_and_settings(
+    client, runtime, clip, monkeypatch
+):
+    # Tiny pages, so that reading history and events across several pages is what is tested.
+    monkeypatch.setattr(service, "MESSAGE_BATCH", 2)
+    monkeypatch.setattr(service, "EVENT_BATCH", 1)
+    # Test accounts are minutes old; the account-age rule would refuse the requests made here.
+    client.app.state.messaging.policy = MessagingSettings(min_account_age_hours=0)
+    alice = await make_account(client, "alice")
+    bob = await make_account(client, "bob")
+    carol = await make_account(client, "carol")
+    mallory = await make_account(client, "mallory")
+    assert (await client.post("/api/v1/users/alice/follow", headers=bob.auth)).status_code == 200
+
+    # A direct conversation alice cleared, then a message of it she deleted for herself.
+    direct = (await start(client, alice, "bob", body="said before clearing"))["id"]
+    assert (await client.delete(f"/api/v1/conversations/{direct}", headers=alice.auth)).status_code == 204
+    await send(client, bob, direct, "after clearing")
+    hidden = await send(client, bob, direct, "deleted for me")
+    url = f"/api/v1/conversations/{direct}/messages/{hidden['id']}"
+    assert (await client.delete(url, headers=alice.auth)).status_code == 204
+    await send(client, alice, direct, "still here 👋")
+    mute = await client.put(f"/api/v1/conversations/{direct}/mute", headers=alice.auth, json={"muted": True})
+    assert mute.status_code == 200, mute.text
+    # A group alice left: what it says afterwards was never hers to see.
+    group = (await start(client, alice, "bob", "carol", body="group hello"))["id"]
+    assert (await client.delete(f"/api/v1/conversations/{group}", headers=alice.auth)).status_code == 204
+    await send(client, bob, group, "after alice left")
+    # A request from a stranger, not yet answered.
+    request = (await start(client, carol, "alice", body="hello stranger"))["id"]
+
+    assert (await client.post("/api/v1/users/mallory/block", headers=alice.auth)).status_code == 200
+    settings = await client.put(
+        "/api/v1/me/message-settings", headers=alice.auth, json={"allow_from": "following"}
+    )
+    assert settings.status_code == 200, settings.text
+
+    video = await publish(client, runtime, bob, clip, caption="a #cats clip")
+    events = {
+        "events": [
+            {"id": "export-test-1", "video_id": video, "kind": "impression"},
+            {"id": "export-test-2", "video_id": video, "kind": "watch", "watched_s": 0.5, "loops": 1},
+        ]
+    }
+    assert (await client.post("/api/v1/events", headers=alice.auth, json=events)).status_code == 200
+    picked = await client.put("/api/v1/me/interests", headers=alice.auth, json={"hashtags": ["dogs"]})
+    assert picked.status_code == 200, picked.text
+
+    data, text = await exported_data(client, runtime, alice)
+    assert data["format"] == "reelm-export/1"
+
+    conversations = {c["id"]: c for c in data["conversations"]}
+    assert conversations.keys() == {direct, group, request}
+    mine = conversations[direct]
+    assert (mine["kind"], mine["state"], mine["muted"]) == ("direct", "accepted", True)
+    assert mine["members"] == [{"user_id": bob.id, "handle": "bob"}]
+    assert [(m["sender_id"], m["body"]) for m in mine["messages"]] == [
+        (bob.id, "after clearing"),
+        (alice.id, "still here 👋"),
+    ]
+    left = conversations[group]
+    assert (left["kind"], left["state"], left["messages"]) == ("group", "left", [])
+    assert {m["handle"] for m in left["members"]} == {"bob", "carol"}
+    asked = conversations[request]
+    assert (asked["state"], [m["body"] for m in asked["messages"]]) == ("request", ["hello stranger"])
+    # Nothing alice cleared, hid or never saw is anywhere in the archive.
+    for gone in ("said before clearing", "deleted for me", "group hello", "after alice left"):
+        assert gone not in text
+
+    notifications = [(n["kind"], n["object_id"], n["actor_ids"]) for n in data["notifications"]]
+    assert ("follow", None, [bob.id]) in notifications
+    assert ("message_request", request, [carol.id]) in notifications
+    assert all(n["created_at"] and n["read_at"] is None for n in data["notifications"])
+
+    assert [(e["video_id"], e["kind"], e["watched_s"]) for e in data["watch_events"]] == [
+        (video, "impression", 0.0),
+        (video, "watch", 0.5),
+    ]
+    profile = data["interest_profile"]
+    assert profile["picked_interests"] == ["dogs"]
+    assert profile["events"] == 2
+    assert profile["recent_seen_video_ids"] == [video]
+
+    assert [(b["user_id"], b["handle"]) for b in data["blocks"]] == [(mallory.id, "mallory")]
+    assert data["message_settings"]["allow_from"] == "following"
 
 
 async def test_one_export_at_a_time_and_a_new_one_once_it_is_done(client, runtime):

@@ -336,8 +336,9 @@ async def test_creator_and_viewer_story(pages: Pages, tmp_path: Path) -> None:
     await wait_playing(viewer)
     await expect(feed_item(viewer, top).locator("video")).to_have_js_property("paused", True)
 
-    # Share the visible video: a toast, and its address on the clipboard.
+    # Share the visible video: the share sheet's "Copy link", a toast, and its address on the clipboard.
     await press(viewer, active.get_by_test_id("share-button"))
+    await press(viewer, viewer.get_by_test_id("share-sheet").get_by_test_id("share-copy-link"))
     await expect(viewer.locator(".toast").filter(has_text="Link copied")).to_be_visible()
     copied = await viewer.evaluate("navigator.clipboard.readText()")
     assert copied == f"{base}/v/{below}"

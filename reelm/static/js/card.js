@@ -5,6 +5,7 @@ import { api, avatarNode, el, formatCount, reportError, requireLogin, toast, vie
 import { WatchTracker, flush, track } from "./events.js";
 import { icon } from "./icons.js";
 import { Player } from "./player.js";
+import { shareSheet } from "./share.js";
 
 // The server's rules (reelm/text.py): #tag after a non-word, non-# character; @handle likewise.
 const TOKENS = /(?<![\p{L}\p{N}_#])#([\p{L}\p{N}_]{1,50})|(?<![\p{L}\p{N}_@])@([a-z0-9_](?:[a-z0-9_.]{0,22}[a-z0-9_])?)/giu;
@@ -154,7 +155,7 @@ export class Card {
     this.commentButton.addEventListener("click", () => this.openComments());
 
     this.shareCount = el("span", { className: "action-count" });
-    this.shareButton = el("button", { type: "button", className: "action action-share", "data-testid": "share-button" },
+    this.shareButton = el("button", { type: "button", className: "action action-share", "data-testid": "share-button", "aria-haspopup": "dialog" },
       el("span", { className: "action-icon" }, icon("share")), this.shareCount);
     this.shareButton.addEventListener("click", () => this.share());
 
@@ -307,7 +308,16 @@ export class Card {
     if (this.comments) this.comments.open({ ...this.item, counts: { ...this.item.counts, comments: this.commentCount } }, this.commentButton);
   }
 
-  async share() {
+  /** The share sheet: send the video to a conversation or a @handle, or copy its link. */
+  share() {
+    shareSheet().open(this.item, this.shareButton, {
+      copyLink: () => this.copyLink(),
+      shared: () => this.countShare(),
+    });
+  }
+
+  /** Puts the video's address on the clipboard (or offers it to copy by hand) and counts the share. */
+  async copyLink() {
     const url = this.item.share_url || `${location.origin}/v/${this.item.id}`;
     let copied = false;
     try {
@@ -320,6 +330,11 @@ export class Card {
     }
     if (copied) toast("Link copied", { kind: "ok" });
     else window.prompt("Copy this link:", url);
+    await this.countShare();
+  }
+
+  /** A share happened (link copied or video sent): the event for recommendations, and the count. */
+  async countShare() {
     track(this.item.id, "share");
     try {
       const result = await api("POST", `/api/v1/videos/${encodeURIComponent(this.item.id)}/share`);
@@ -327,7 +342,7 @@ export class Card {
       this.shares = typeof counted === "number" ? counted : this.shares + 1;
       this.render();
     } catch {
-      // Counting a share is best effort; the link was already handed over.
+      // Counting a share is best effort; the link or the message has already gone.
     }
   }
 

@@ -1,0 +1,326 @@
+"""Direct conversations between people of two realms: a copy in each, deliveries between them.
+
+alice lives in us, erik in eu. What crosses is checked where it lands: the recipient's copy is sealed
+under the recipient's key, nothing rests in the sender's outbound schema, the rules of the recipient's
+realm decide (requests, blocks, closed messages, account age) and a refusal comes back to the sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import psycopg
+from sqlalchemy import func, select, text, update
+
+from reelm.accounts.deletion import purge_account
+from reelm.accounts.models import User
+from reelm.crossrealm.deliveries import keep_receiving, receive
+from reelm.crossrealm.models import RealmFlow
+from reelm.crossrealm.views import deliveries, public_profiles
+from reelm.db import libpq_url
+from reelm.jobs import delivery_handlers
+from reelm.messages.models import Conversation, Message
+from reelm.runtime import Runtime
+from tests.conftest import Account, make_account
+from tests.factories import assert_problem, delivered, eventually, transit_ready
+from tests.messages.common import age_account, folder, history, send, start
+from tests.residency.test_residency import report_of, run_check, where
+
+
+async def _pair(client: httpx.AsyncClient, runtime: Runtime) -> tuple[Account, Account]:
+    alice = await make_account(client, "alice")
+    erik = await make_account(client, "erik", country="SE")
+    assert (alice.realm, erik.realm) == ("us", "eu")
+    for account in (alice, erik):  # old enough to message strangers
+        await age_account(runtime, account, days=3)
+    await transit_ready(runtime)
+    for account, reader in ((alice, "eu"), (erik, "us")):
+        await eventually(lambda a=account, r=reader: _public_in(runtime, r, a))
+    return alice, erik
+
+
+async def _public_in(runtime: Runtime, realm: str, account: Account) -> bool:
+    async with runtime.databases.sessionmaker(realm)() as session:
+        found = await session.scalar(
+            select(public_profiles.c.id).where(public_profiles.c.id == int(account.id))
+        )
+    return found is not None
+
+
+async def _messages(runtime: Runtime, realm: str) -> list[Message]:
+    async with runtime.databases.sessionmaker(realm)() as session:
+        return list(await session.scalars(select(Message).order_by(Message.conversation_id, Message.seq)))
+
+
+async def _waiting(runtime: Runtime, realm: str, source: str) -> int:
+    """Rows of `source`'s deliveries held in `realm`'s database (its own outbound, or a copy)."""
+    table = deliveries(source)
+    async with runtime.databases.sessionmaker(realm)() as session:
+        return int(await session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+async def test_a_conversation_across_realms_lives_in_both_and_crosses_sealed(client, runtime):
+    alice, erik = await _pair(client, runtime)
+    mine = await start(client, alice, "erik", body="hej 👋")
+    assert mine["members"][0]["user"]["handle"] == "erik"
+    # Nothing rests in the sender's outbound schema: written and removed in the sending transaction.
+    assert await _waiting(runtime, "us", "us") == 0
+
+    async def in_requests() -> bool:
+        return len(await folder(client, erik, "requests")) == 1
+
+    await delivered(runtime, in_requests)  # erik does not follow alice: a request, in eu's copy
+    (theirs,) = await folder(client, erik, "requests")
+    assert theirs["id"] != mine["id"]  # each realm numbers and names its own copy
+    assert theirs["members"][0]["user"]["handle"] == "alice"
+    assert theirs["last_message"]["body"] == "hej 👋"
+    assert theirs["last_message"]["id"] == mine["last_message"]["id"]  # the message keeps its id
+    (copy,) = await _messages(runtime, "eu")
+    assert (copy.sender_id, copy.key_owner_id, copy.seq) == (int(alice.id), int(erik.id), 1)
+    assert copy.body is not None
+    assert b"hej" not in copy.body  # sealed under erik's key, in eu
+    assert await _waiting(runtime, "eu", "us") == 0  # taken in: the copy of the delivery is gone
+    notices = (await client.get("/api/v1/notifications", headers=erik.auth)).json()["items"]
+    assert [n["kind"] for n in notices] == ["message_request"]
+    assert notices[0]["actors"][0]["handle"] == "alice"
+
+    # erik accepts and answers; alice's copy numbers the answer after her own message.
+    accepted = await client.post(f"/api/v1/conversations/{theirs['id']}/accept", headers=erik.auth)
+    assert accepted.status_code == 200, accepted.text
+    answer = await send(client, erik, theirs["id"], "hi alice")
+
+    async def answered() -> bool:
+        return len((await history(client, alice, mine["id"]))["items"]) == 2
+
+    await delivered(runtime, answered)
+    items = (await history(client, alice, mine["id"]))["items"]
+    assert [(m["seq"], m["body"], m["sender"]["handle"]) for m in items] == [
+        (1, "hej 👋", "alice"),
+        (2, "hi alice", "erik"),
+    ]
+    assert items[1]["id"] == answer["id"]
+
+    # erik answered, so he read her message: alice sees it on her message, in her copy's numbering.
+    async def seen() -> bool:
+        conversation = (await client.get(f"/api/v1/conversations/{mine['id']}", headers=alice.auth)).json()
+        return bool(conversation["members"][0]["last_read_seq"] == 1)
+
+    await delivered(runtime, seen)
+    # alice reads the answer: her read receipt crosses the other way.
+    read = await client.post(f"/api/v1/conversations/{mine['id']}/read", headers=alice.auth, json={"seq": 2})
+    assert read.status_code == 204
+
+    async def seen_by_alice() -> bool:
+        conversation = (await client.get(f"/api/v1/conversations/{theirs['id']}", headers=erik.auth)).json()
+        return bool(conversation["members"][0]["last_read_seq"] == 2)
+
+    await delivered(runtime, seen_by_alice)
+
+    # alice unsends her first message: erik's copy erases it too.
+    first = items[0]["id"]
+    unsent = await client.post(
+        f"/api/v1/conversations/{mine['id']}/messages/{first}/unsend", headers=alice.auth
+    )
+    assert unsent.status_code == 200, unsent.text
+
+    async def erased() -> bool:
+        page = await history(client, erik, theirs["id"])
+        return any(m["id"] == first and m["unsent"] and m["body"] is None for m in page["items"])
+
+    await delivered(runtime, erased)
+
+    # Every crossing is counted where it arrived.
+    async with runtime.databases.sessionmaker("eu")() as session:
+        arrived = await session.scalar(
+            select(func.sum(RealmFlow.rows)).where(
+                RealmFlow.source_realm == "us",
+                RealmFlow.relation == "deliveries",
+                RealmFlow.operation == "INSERT",
+            )
+        )
+    assert arrived == 3  # the message, her read receipt and the unsend (his answer went the other way)
+
+
+async def test_the_recipients_realm_decides_and_its_refusal_comes_back(client, runtime):
+    alice, erik = await _pair(client, runtime)
+    blocked = await client.post("/api/v1/users/alice/block", headers=erik.auth)  # erik blocks someone of us
+    assert blocked.status_code == 200, blocked.text
+    mine = await start(client, alice, "erik", body="are you there?")  # us cannot know: it accepts
+
+    async def refused() -> bool:
+        items = (await history(client, alice, mine["id"]))["items"]
+        return items[0]["refusal"] == "blocked"
+
+    await delivered(runtime, refused)
+    assert await _messages(runtime, "eu") == []  # nothing of it was kept in eu
+    assert await folder(client, erik, "requests") == []
+
+    # Unblocked, but erik accepts messages only from people he follows.
+    assert (await client.delete("/api/v1/users/alice/block", headers=erik.auth)).status_code == 200
+    closed = await client.put(
+        "/api/v1/me/message-settings", headers=erik.auth, json={"allow_from": "following"}
+    )
+    assert closed.status_code == 200
+    second = await send(client, alice, mine["id"], "and now?")
+
+    async def closed_refusal() -> bool:
+        items = (await history(client, alice, mine["id"]))["items"]
+        return any(m["id"] == second["id"] and m["refusal"] == "messages-closed" for m in items)
+
+    await delivered(runtime, closed_refusal)
+
+    # An account too new to message strangers is refused by the rules of the recipient's realm.
+    await client.put("/api/v1/me/message-settings", headers=erik.auth, json={"allow_from": "everyone"})
+    await age_account(runtime, alice, days=0)
+    third = await send(client, alice, mine["id"], "third try")
+
+    async def too_new() -> bool:
+        items = (await history(client, alice, mine["id"]))["items"]
+        return any(m["id"] == third["id"] and m["refusal"] == "account-too-new" for m in items)
+
+    await delivered(runtime, too_new)
+
+
+async def test_a_block_in_the_senders_realm_refuses_at_once(client, runtime):
+    alice, _ = await _pair(client, runtime)
+    assert (await client.post("/api/v1/users/erik/block", headers=alice.auth)).status_code == 200
+    body = assert_problem(
+        await client.post("/api/v1/conversations", headers=alice.auth, json={"handles": ["erik"]}),
+        403,
+        "blocked",
+    )
+    assert "@erik" in body["detail"]
+    state = await client.get("/api/v1/users/erik/block", headers=alice.auth)
+    assert state.json() == {"blocked": True}
+    assert await _messages(runtime, "us") == []
+
+
+async def test_follows_and_notices_cross_to_the_recipients_realm(client, runtime):
+    alice, erik = await _pair(client, runtime)
+    followed = await client.post("/api/v1/users/alice/follow", headers=erik.auth)
+    assert followed.status_code == 200, followed.text
+
+    async def told() -> bool:
+        items = (await client.get("/api/v1/notifications", headers=alice.auth)).json()["items"]
+        return [n["text"] for n in items] == ["@erik started following you"]
+
+    await delivered(runtime, told)
+    # A blocked person's notices are dropped where the blocker lives.
+    await client.post("/api/v1/users/erik/block", headers=alice.auth)
+    await client.delete("/api/v1/users/alice/follow", headers=erik.auth)
+    await client.post("/api/v1/notifications/read-all", headers=alice.auth)
+    await client.post("/api/v1/users/alice/follow", headers=erik.auth)
+    await delivered(runtime, lambda: _nothing_waiting(runtime))
+    unread = (await client.get("/api/v1/notifications", headers=alice.auth)).json()["items"]
+    assert all(n["read"] for n in unread)
+
+
+async def _nothing_waiting(runtime: Runtime) -> bool:
+    return all([await _waiting(runtime, r, s) == 0 for r in ("us", "eu") for s in ("us", "eu") if r != s])
+
+
+async def test_a_purged_account_is_forgotten_in_the_other_realm(client, runtime):
+    alice, _ = await _pair(client, runtime)
+    await start(client, alice, "erik", body="remember me?")
+
+    async def arrived() -> bool:
+        return len(await _messages(runtime, "eu")) == 1
+
+    await delivered(runtime, arrived)
+    async with runtime.databases.transaction("us") as session:
+        await session.execute(
+            update(User)
+            .where(User.id == int(alice.id))
+            .values(deletion_due_at=datetime.now(UTC) - timedelta(days=1))
+        )
+    assert await purge_account(runtime, "us", int(alice.id), datetime.now(UTC))
+
+    async def forgotten() -> bool:
+        return await _messages(runtime, "eu") == []
+
+    await delivered(runtime, forgotten)
+    async with runtime.databases.sessionmaker("eu")() as session:  # erik keeps the conversation itself
+        assert await session.scalar(select(func.count()).select_from(Conversation)) == 1
+
+
+async def test_a_worker_takes_deliveries_in_as_they_arrive(client, runtime):
+    alice, _ = await _pair(client, runtime)
+    receiver = asyncio.create_task(keep_receiving(runtime, "eu", delivery_handlers(runtime)))
+    try:
+        await start(client, alice, "erik", body="live across realms")
+
+        async def arrived() -> bool:  # nothing here takes deliveries in: the worker's LISTEN does
+            return len(await _messages(runtime, "eu")) == 1
+
+        await eventually(arrived)
+    finally:
+        receiver.cancel()
+
+
+async def test_a_delivery_replayed_on_another_route_does_not_open(client, runtime):
+    alice, _ = await _pair(client, runtime)
+    mine = await start(client, alice, "erik", body="for eu only")
+    await eventually(lambda: _copy_waiting(runtime))
+    # Someone with access to eu's database relabels the delivery as coming from global: it must not open.
+    async with runtime.databases.transaction("eu") as session:
+        await session.execute(
+            text(
+                "INSERT INTO outbound_global.deliveries (id, to_realm, kind, sealed, created_at) "
+                "SELECT id, to_realm, kind, sealed, created_at FROM outbound_us.deliveries"
+            )
+        )
+        await session.execute(text("DELETE FROM outbound_us.deliveries"))
+    await receive(runtime, "eu", delivery_handlers(runtime))
+    assert await _messages(runtime, "eu") == []
+    assert await _waiting(runtime, "eu", "global") == 1  # kept aside, never acted on
+    assert mine["last_message"]["refusal"] is None
+
+
+async def _copy_waiting(runtime: Runtime) -> bool:
+    return await _waiting(runtime, "eu", "us") == 1
+
+
+async def test_every_copy_stays_with_its_owner_and_deliveries_go_only_where_addressed(client, runtime):
+    alice, erik = await _pair(client, runtime)
+    mine = await start(client, alice, "erik", body="residency, please")
+    await client.post("/api/v1/users/alice/follow", headers=erik.auth)  # a notice crosses to us
+    await client.post("/api/v1/users/alice/block", headers=erik.auth)  # a block of someone of us, in eu
+
+    async def refused() -> bool:
+        return (await history(client, alice, mine["id"]))["items"][0]["refusal"] == "blocked"
+
+    await delivered(runtime, refused)
+    await client.delete("/api/v1/users/alice/block", headers=erik.auth)
+    await send(client, alice, mine["id"], "second try")
+
+    async def arrived() -> bool:
+        return len(await _messages(runtime, "eu")) == 1
+
+    await delivered(runtime, arrived)
+    result = await run_check(runtime, "--json")
+    assert result.exit_code == 0, result.output
+
+    # Deliveries published whole, or to a realm other than the one the publication names, are caught.
+    with psycopg.connect(libpq_url(runtime.databases.realm_urls["us"]), autocommit=True) as conn:
+        conn.execute("CREATE PUBLICATION leak FOR TABLE outbound_us.deliveries")
+        conn.execute(
+            "CREATE PUBLICATION outbound_us_to_global2 FOR TABLE outbound_us.deliveries "
+            "WHERE (to_realm = 'global') WITH (publish = 'insert')"
+        )
+        try:
+            leaked = await run_check(runtime, "--json")
+        finally:
+            conn.execute("DROP PUBLICATION leak")
+            conn.execute("DROP PUBLICATION outbound_us_to_global2")
+    assert leaked.exit_code == 1, leaked.output
+    found = where(report_of(leaked))
+    assert ("us", "publication:leak:outbound_us.deliveries.sealed", "", "published") in found
+    assert (
+        "us",
+        "publication:outbound_us_to_global2:outbound_us.deliveries.sealed",
+        "",
+        "published",
+    ) in found
+    assert not any("outbound_us_to_eu" in location for _, location, _, _ in found)
