@@ -108,17 +108,19 @@ async def shot(page: Page, name: str) -> None:
         await page.screenshot(path=str(Path(SCREENSHOTS) / f"browser-{size_name(page)}-{name}.png"))
 
 
-async def sign_up(page: Page, handle: str, display_name: str) -> None:
-    """Sign up through the HTML form (country US, so realm us); ends logged in on For You."""
+async def sign_up(
+    page: Page, handle: str, display_name: str, *, country: str = "US", realm: str = "us"
+) -> None:
+    """Sign up through the HTML form (by default in the US, so realm us); ends logged in on For You."""
     await page.goto("/signup")
     await page.locator("input[name=handle]").fill(handle)
     await page.locator("input[name=display_name]").fill(display_name)
     await page.locator("input[name=email]").fill(f"{handle}@example.org")
     await page.locator("input[name=password]").fill(PASSWORD)
-    await page.locator("select[name=country]").select_option("US")
+    await page.locator("select[name=country]").select_option(country)
     await page.get_by_role("button", name="Sign up").click()
     await expect(page.locator("body")).to_have_attribute("data-viewer-handle", handle)
-    await expect(page.locator("body")).to_have_attribute("data-realm", "us")
+    await expect(page.locator("body")).to_have_attribute("data-realm", realm)
     assert urlsplit(page.url).path == "/"
 
 

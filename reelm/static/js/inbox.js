@@ -191,6 +191,14 @@ function videoCard(videoId) {
   return card;
 }
 
+// Why the recipient's realm did not deliver a message (a conversation with someone of another realm).
+const REFUSALS = {
+  blocked: "Not delivered: this account can't be messaged.",
+  "messages-closed": "Not delivered: they don't accept messages from you.",
+  "account-too-new": "Not delivered: new accounts can message only people who follow them.",
+  unavailable: "Not delivered: this account is not available.",
+};
+
 function messageItem(message) {
   const mine = message.sender.id === me;
   const bubble = el("div", { className: "bubble" });
@@ -220,6 +228,9 @@ function messageItem(message) {
     },
     group,
     bubble,
+    message.refusal
+      ? el("p", { className: "message-refusal", role: "status", dataset: { testid: "refusal" }, text: REFUSALS[message.refusal] || REFUSALS.unavailable })
+      : null,
     el("time", { className: "message-time", datetime: message.created_at, title: new Date(message.created_at).toLocaleString(), text: relativeTime(message.created_at) }),
     actions,
   );
@@ -645,6 +656,20 @@ live.addEventListener("typing", (event) => onTyping(event.detail));
 live.addEventListener("hidden", (event) => {
   if (state.open && event.detail.conversation_id === state.open.id) removeNode(event.detail.seq);
   refreshListSoon();
+});
+live.addEventListener("refused", (event) => {
+  const shown = state.open && event.detail.conversation_id === state.open.id ? state.shown.get(event.detail.seq) : null;
+  if (shown) {
+    // The frame names the message, not the reason: read it back as it now stands.
+    api("GET", `/conversations/${state.open.id}/messages?after_seq=${event.detail.seq - 1}&limit=1`).then((page) => {
+      const fresh = page.items.find((m) => m.seq === event.detail.seq);
+      const current = state.shown.get(event.detail.seq);
+      if (!fresh || !current) return;
+      const replacement = messageItem(fresh);
+      current.node.replaceWith(replacement);
+      state.shown.set(fresh.seq, { node: replacement, message: fresh });
+    }, () => {});
+  }
 });
 live.addEventListener("conversation", (event) => {
   refreshListSoon();
