@@ -61,6 +61,7 @@ class Conversation(RealmBase):
     last_seq: Mapped[int] = protected(Integer, default=0)  # the latest event's number
     last_message_seq: Mapped[int] = protected(Integer, default=0)  # the latest message's (unread counts)
     last_message_at: Mapped[datetime] = protected(TZ, default=utcnow)  # orders the inbox
+    title: Mapped[str | None] = protected(String(80))  # a group's name, set by any member
     # A direct conversation with someone of another realm: who (no member row here), and how far they
     # have read, in this copy's numbering.
     peer_id: Mapped[int | None] = protected(BigInteger)

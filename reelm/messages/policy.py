@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MAX_MEMBERS = 32  # a group, the sender included
 MAX_BODY_CHARS = 2000
+MAX_TITLE_CHARS = 80  # a group's name
 
 
 class MessagingSettings(BaseSettings):

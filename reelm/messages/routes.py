@@ -21,13 +21,15 @@ from reelm.accounts.models import User
 from reelm.accounts.service import resolve_handle
 from reelm.messages import sending, service, socket
 from reelm.messages.deps import MessagingDep
-from reelm.messages.models import AllowFrom, ConversationMember
+from reelm.messages.models import AllowFrom, ConversationMember, MemberState
 from reelm.messages.policy import MessagingSettings
 from reelm.messages.schemas import (
     BlockState,
     ConversationIn,
     ConversationOut,
     ConversationPage,
+    GroupIn,
+    MembersIn,
     MessageIn,
     MessageOut,
     MessagePage,
@@ -86,16 +88,15 @@ async def _recipients(runtime: Runtime, handles: list[str]) -> list[tuple[int, s
     return found
 
 
-def _check_one_realm_if_group(viewer: Viewer, recipients: list[tuple[int, str]]) -> None:
+def _group_across_realms(viewer: Viewer) -> Problem:
     """A group is kept whole in one realm: across realms, only direct conversations exist for now."""
-    if len(recipients) > 1 and any(realm != viewer.realm for _, realm in recipients):
-        raise Problem(
-            409,
-            "cross-realm-group",
-            "Groups across realms are not available",
-            f"Everyone in a group must live in your realm ('{viewer.realm}'); people of other realms can "
-            "be messaged one to one.",
-        )
+    return Problem(
+        409,
+        "cross-realm-group",
+        "Groups across realms are not available",
+        f"Everyone in a group must live in your realm ('{viewer.realm}'); people of other realms can be "
+        "messaged one to one.",
+    )
 
 
 # --- conversations ------------------------------------------------------------------------------------
@@ -116,7 +117,8 @@ async def start_conversation(
     video_id = sending.video_id_of(first.video_id) if first is not None else None
     text = service.check_body(first.body, video_id) if first is not None else None
     recipients = await _recipients(runtime, body.handles)
-    _check_one_realm_if_group(viewer, recipients)
+    if len(recipients) > 1 and any(realm != viewer.realm for _, realm in recipients):
+        raise _group_across_realms(viewer)
     policy = messaging.policy
     limiter.hit("conversation", str(me.id), limit=policy.new_conversations_per_hour, per_seconds=3600)
     if first is not None:
@@ -354,6 +356,57 @@ async def leave_conversation(runtime: RuntimeDep, viewer: UserViewer, conversati
     async with runtime.databases.transaction(viewer.realm) as session:
         conversation, member = await service.access_conversation(session, me.id, cid, for_update=True)
         await service.do_leave(session, conversation, member)
+
+
+@router.patch("/conversations/{conversation_id}", response_model=ConversationOut, dependencies=SEND)
+async def rename_group(
+    runtime: RuntimeDep, viewer: UserViewer, messaging: MessagingDep, conversation_id: str, body: GroupIn
+) -> ConversationOut:
+    """Name a group (any member); an empty title removes the name."""
+    me = _me(viewer)
+    cid = _conversation_id(viewer, runtime, conversation_id)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        conversation, member = await service.access_conversation(session, me.id, cid, for_update=True)
+        await service.do_rename(session, conversation, body.title)
+        (out,) = await service.conversations_out(
+            session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]
+        )
+    return out
+
+
+@router.post("/conversations/{conversation_id}/members", response_model=ConversationOut, dependencies=SEND)
+async def add_members(
+    runtime: RuntimeDep,
+    viewer: UserViewer,
+    limiter: Limiter,
+    messaging: MessagingDep,
+    conversation_id: str,
+    body: MembersIn,
+) -> ConversationOut:
+    """Add people to a group: each lands in their inbox or requests as a new conversation would, and sees
+    what is said from now on (not the earlier history)."""
+    me = _me(viewer)
+    cid = _conversation_id(viewer, runtime, conversation_id)
+    recipients = await _recipients(runtime, body.handles)
+    if any(realm != viewer.realm for _, realm in recipients):
+        raise _group_across_realms(viewer)
+    policy = messaging.policy
+    limiter.hit("conversation", str(me.id), limit=policy.new_conversations_per_hour, per_seconds=3600)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        conversation, member = await service.access_conversation(session, me.id, cid, for_update=True)
+        if member.state != MemberState.ACCEPTED:
+            raise Problem(403, "forbidden", "Not allowed", "Accept the request before adding people.")
+        people = [u for u in [await session.get(User, uid) for uid, _ in recipients] if u is not None]
+        if len(people) != len(recipients):
+            raise not_found("User")
+        me = await session.get(User, me.id) or me  # its age decides, as when starting a conversation
+        await service.do_add_members(
+            session, policy=policy, conversation=conversation, adder=me, people=people, now=datetime.now(UTC)
+        )
+        (out,) = await service.conversations_out(
+            session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]
+        )
+    return out
 
 
 @router.put("/conversations/{conversation_id}/mute", response_model=MuteIn)

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from reelm.messages.models import AllowFrom
-from reelm.messages.policy import MAX_BODY_CHARS, MAX_MEMBERS
+from reelm.messages.policy import MAX_BODY_CHARS, MAX_MEMBERS, MAX_TITLE_CHARS
 from reelm.videos.schemas import Creator
 
 ID_PATTERN = r"^[0-9]{1,19}$"
@@ -58,6 +58,7 @@ class MemberOut(BaseModel):
 class ConversationOut(BaseModel):
     id: str
     kind: str
+    title: str | None = None  # a group's name; clients name a conversation by its members without one
     members: list[MemberOut] = Field(description="everyone else in the conversation")
     state: str  # the viewer's own: accepted, request or left
     muted: bool
@@ -71,6 +72,14 @@ class ConversationOut(BaseModel):
 class ConversationPage(BaseModel):
     items: list[ConversationOut]
     next_cursor: str | None
+
+
+class GroupIn(BaseModel):
+    title: str = Field(max_length=MAX_TITLE_CHARS * 2, description="the group's name; empty removes it")
+
+
+class MembersIn(BaseModel):
+    handles: list[str] = Field(min_length=1, max_length=MAX_MEMBERS - 1, description="people to add")
 
 
 class ReadIn(BaseModel):

@@ -37,7 +37,7 @@ from reelm.messages.models import (
     MessageSettings,
     UserBlock,
 )
-from reelm.messages.policy import MAX_BODY_CHARS, MessagingSettings
+from reelm.messages.policy import MAX_BODY_CHARS, MAX_MEMBERS, MAX_TITLE_CHARS, MessagingSettings
 from reelm.messages.schemas import ConversationOut, MemberOut, MessageOut
 from reelm.notifications.models import NotificationKind
 from reelm.notifications.service import do_notify, people_out
@@ -362,6 +362,58 @@ async def do_leave(session: AsyncSession, conversation: Conversation, member: Co
         session,
         Event(EventType.CONVERSATION, (*listeners(members), member.user_id), conversation_id=conversation.id),
     )
+
+
+def _check_group(conversation: Conversation, field: str) -> None:
+    if conversation.kind != ConversationKind.GROUP:
+        raise invalid(field, "only a group can be renamed or get new people")
+
+
+async def do_rename(session: AsyncSession, conversation: Conversation, title: str) -> None:
+    """Any member may name a group (an empty title removes the name); everyone in it sees the change."""
+    _check_group(conversation, "title")
+    conversation.title = clean_text("title", title, max_len=MAX_TITLE_CHARS) or None
+    members = await members_of(session, conversation.id)
+    await publish(session, Event(EventType.CONVERSATION, listeners(members), conversation_id=conversation.id))
+
+
+async def do_add_members(
+    session: AsyncSession,
+    *,
+    policy: MessagingSettings,
+    conversation: Conversation,
+    adder: User,
+    people: Sequence[User],
+    now: datetime,
+) -> None:
+    """Add people to a group (the caller holds its lock). Each lands as a conversation started by the
+    adder would (inbox, requests or refused), and sees only what is said from now on."""
+    _check_group(conversation, "handles")
+    members = {m.user_id: m for m in await members_of(session, conversation.id)}
+    present = {user_id for user_id, m in members.items() if m.state != MemberState.LEFT}
+    joining = [p for p in {p.id: p for p in people}.values() if p.id not in present]
+    if len(present) + len(joining) > MAX_MEMBERS:
+        raise invalid("handles", f"a group has at most {MAX_MEMBERS} people")
+    for person in joining:
+        state = await check_may_message(session, policy, adder, person, now)
+        member = members.get(person.id)
+        if member is None:
+            member = member_row(conversation.id, person.id, state, now)
+            session.add(member)
+        member.state, member.joined_at = state, now
+        # Earlier history stays with those who were there.
+        member.cleared_seq = member.last_read_seq = conversation.last_seq
+        if state == MemberState.REQUEST:
+            await do_notify(
+                session,
+                recipient_id=person.id,
+                kind=NotificationKind.MESSAGE_REQUEST,
+                actor_id=adder.id,
+                object_id=conversation.id,
+            )
+    await session.flush()
+    everyone = tuple(sorted(present | {p.id for p in joining}))
+    await publish(session, Event(EventType.CONVERSATION, everyone, conversation_id=conversation.id))
 
 
 # --- messages -----------------------------------------------------------------------------------------
@@ -826,6 +878,7 @@ async def conversations_out(
             ConversationOut(
                 id=str(conversation.id),
                 kind=conversation.kind,
+                title=conversation.title,
                 members=others,
                 state=mine.state,
                 muted=mine.muted,

@@ -241,6 +241,71 @@ async def test_a_group_of_members_who_each_see_it_their_way(client, runtime):
     assert await folder(client, bob) == []  # a group left stays left
 
 
+async def test_a_group_is_named_and_grows_and_newcomers_see_only_what_follows(client, runtime):
+    alice = await make_account(client, "alice")
+    bob = await make_account(client, "bob")
+    carol = await make_account(client, "carol")
+    dave = await make_account(client, "dave")
+    await follow(runtime, bob, alice)
+    await follow(runtime, dave, alice)
+    cid = (await start(client, alice, "bob", "carol", body="before dave"))["id"]
+
+    renamed = await client.patch(
+        f"/api/v1/conversations/{cid}", headers=bob.auth, json={"title": "  Trip 🏔️ "}
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["title"] == "Trip 🏔️"
+    assert (await client.get(f"/api/v1/conversations/{cid}", headers=carol.auth)).json()["title"] == "Trip 🏔️"
+
+    added = await client.post(
+        f"/api/v1/conversations/{cid}/members", headers=alice.auth, json={"handles": ["dave"]}
+    )
+    assert added.status_code == 200, added.text
+    assert sorted(m["user"]["handle"] for m in added.json()["members"]) == ["bob", "carol", "dave"]
+    await send(client, alice, cid, "welcome dave")
+    assert [m["body"] for m in (await history(client, dave, cid))["items"]] == ["welcome dave"]
+    assert [c["id"] for c in await folder(client, dave)] == [cid]  # dave follows alice: his inbox
+    assert [m["body"] for m in (await history(client, bob, cid))["items"]] == ["before dave", "welcome dave"]
+
+    # A request is no membership to act from; a direct conversation neither grows nor gets a name.
+    assert_problem(
+        await client.post(
+            f"/api/v1/conversations/{cid}/members", headers=carol.auth, json={"handles": ["dave"]}
+        ),
+        403,
+        "forbidden",
+    )
+    direct = (await start(client, alice, "bob"))["id"]
+    assert_problem(
+        await client.patch(f"/api/v1/conversations/{direct}", headers=alice.auth, json={"title": "us"}),
+        422,
+        "invalid-request",
+    )
+    assert_problem(
+        await client.post(
+            f"/api/v1/conversations/{direct}/members", headers=alice.auth, json={"handles": ["carol"]}
+        ),
+        422,
+        "invalid-request",
+    )
+    # Someone of another realm cannot join a group; nor can a non-member rename it.
+    await make_account(client, "erik", country="SE")
+    assert_problem(
+        await client.post(
+            f"/api/v1/conversations/{cid}/members", headers=alice.auth, json={"handles": ["erik"]}
+        ),
+        409,
+        "cross-realm-group",
+    )
+    outsider = await make_account(client, "olga")
+    assert_problem(
+        await client.patch(f"/api/v1/conversations/{cid}", headers=outsider.auth, json={"title": "mine"}),
+        404,
+        "not-found",
+    )
+    assert (await client.get(f"/api/v1/conversations/{cid}", headers=alice.auth)).json()["title"] == "Trip 🏔️"
+
+
 async def test_a_group_holds_at_most_32_people(client, runtime):
     alice = await make_account(client, "alice")
     handles = [f"member{i:02d}" for i in range(32)]
@@ -250,6 +315,13 @@ async def test_a_group_holds_at_most_32_people(client, runtime):
     assert len(group["members"]) == 31
     too_many = await client.post("/api/v1/conversations", headers=alice.auth, json={"handles": handles})
     assert_problem(too_many, 422, "invalid-request")
+    cid = group["id"]
+    await bare_account(runtime, "member32")
+    grown = await client.post(
+        f"/api/v1/conversations/{cid}/members", headers=alice.auth, json={"handles": ["member31", "member32"]}
+    )
+    assert_problem(grown, 422, "invalid-request")  # 32 people now; two more would make 34
+    assert len((await client.get(f"/api/v1/conversations/{cid}", headers=alice.auth)).json()["members"]) == 31
 
 
 async def test_unsend_removes_the_content_for_everyone(client, runtime):

@@ -8,6 +8,8 @@ and a message the other realm refused says why (`refusal`). A notification whose
 another realm names an actor with no user row here, and belongs to its recipient (`recipient_id`).
 Foreign keys that a foreign id would break are dropped; the purge removes those rows itself.
 
+Groups also get a title (any member may set it).
+
 Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-28
@@ -36,6 +38,7 @@ def upgrade(role: str) -> None:
         return
     for table, column in FOREIGN_USER_COLUMNS:
         op.drop_constraint(f"fk_{table}_{column}_users", table, type_="foreignkey")
+    op.add_column("conversations", sa.Column("title", sa.String(length=80), nullable=True))
     op.add_column("conversations", sa.Column("peer_id", sa.BigInteger(), nullable=True))
     op.add_column(
         "conversations", sa.Column("peer_read_seq", sa.Integer(), nullable=False, server_default="0")
@@ -75,6 +78,7 @@ def downgrade(role: str) -> None:
     op.drop_column("messages", "key_owner_id")
     op.drop_column("conversations", "peer_read_seq")
     op.drop_column("conversations", "peer_id")
+    op.drop_column("conversations", "title")
     for table, column in FOREIGN_USER_COLUMNS:
         op.create_foreign_key(
             f"fk_{table}_{column}_users", table, "users", [column], ["id"], ondelete="CASCADE"
