@@ -36,6 +36,14 @@ async def due_accounts(runtime: Runtime, realm: str, now: datetime, limit: int) 
         return list(rows)
 
 
+async def forget_references(session: AsyncSession, user_id: int) -> None:
+    """Rows that name the account by an id with no foreign key (it might have been someone of another
+    realm): who it blocked is its own row and goes with it, but who blocked it, and the notifications it
+    caused, are other people's rows."""
+    await session.execute(delete(NotificationActor).where(NotificationActor.actor_id == user_id))
+    await session.execute(delete(UserBlock).where(UserBlock.blocked_id == user_id))
+
+
 async def purge_account(runtime: Runtime, realm: str, user_id: int, now: datetime) -> bool:
     """Shred and remove one account if it is (still) due; False if it was not."""
     keys = runtime.keys.realm(realm)
@@ -58,9 +66,7 @@ async def purge_account(runtime: Runtime, realm: str, user_id: int, now: datetim
         # Activity aimed at the account has no foreign key (it may come from any realm): removed here.
         await forget_activity_on_videos(session, video_ids)
         await session.execute(delete(Follow).where(Follow.followee_id == user_id))
-        # Ids that may name people of other realms have no foreign key either (reelm.messages.models).
-        await session.execute(delete(NotificationActor).where(NotificationActor.actor_id == user_id))
-        await session.execute(delete(UserBlock).where(UserBlock.blocked_id == user_id))
+        await forget_references(session, user_id)
         await forget_everywhere(session, realm, user_id, runtime.settings.realm_names)
         # Videos, renditions, the account's own comments, likes, follows, messages (and the copies of
         # other realms' messages sealed for it) and sessions go with the row.

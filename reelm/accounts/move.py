@@ -26,7 +26,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
-from reelm.accounts.deletion import Touched, recount
+from reelm.accounts.deletion import Touched, forget_references, recount
 from reelm.accounts.models import AuthSession, HandleEntry, User
 from reelm.audit.service import pseudonym, record_event
 from reelm.crossrealm.views import moved_ids
@@ -223,6 +223,7 @@ async def _shred(runtime: Runtime, session: AsyncSession, plan: MovePlan) -> Non
     await forget_activity_on_videos(session, list(plan.videos))
     await session.execute(delete(Follow).where(Follow.followee_id == plan.old_user))
     await session.execute(delete(AuthSession).where(AuthSession.user_id == plan.old_user))
+    await forget_references(session, plan.old_user)
     await session.delete(user)
     await session.flush()  # the cascade must have run before the counts are recomputed
     await recount(session, touched)
