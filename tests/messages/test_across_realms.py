@@ -24,7 +24,7 @@ from reelm.jobs import delivery_handlers
 from reelm.messages.models import Conversation, Message
 from reelm.runtime import Runtime
 from tests.conftest import Account, make_account
-from tests.factories import assert_problem, delivered, eventually, transit_ready
+from tests.factories import assert_problem, delivered, eventually, take_deliveries, transit_ready
 from tests.messages.common import age_account, folder, history, send, start
 from tests.residency.test_residency import report_of, run_check, where
 
@@ -324,3 +324,36 @@ async def test_every_copy_stays_with_its_owner_and_deliveries_go_only_where_addr
         "published",
     ) in found
     assert not any("outbound_us_to_eu" in location for _, location, _, _ in found)
+
+
+async def test_messages_wait_out_a_cut_link_and_arrive_once_in_order(client, runtime):
+    alice, erik = await _pair(client, runtime)
+    mine = await start(client, alice, "erik", body="message 0")
+
+    async def first() -> bool:
+        return len(await _messages(runtime, "eu")) == 1
+
+    await delivered(runtime, first)
+    # eu stops receiving from us (its database down, the network cut): us keeps accepting messages.
+    eu = libpq_url(runtime.databases.realm_urls["eu"])
+    with psycopg.connect(eu, autocommit=True) as conn:
+        conn.execute("ALTER SUBSCRIPTION reelm_us_to_eu DISABLE")
+    try:
+        for n in range(1, 6):
+            await send(client, alice, mine["id"], f"message {n}")
+        await asyncio.sleep(0.5)
+        assert len(await _messages(runtime, "eu")) == 1  # nothing crossed meanwhile
+    finally:
+        with psycopg.connect(eu, autocommit=True) as conn:
+            conn.execute("ALTER SUBSCRIPTION reelm_us_to_eu ENABLE")
+
+    async def all_there() -> bool:
+        return len(await _messages(runtime, "eu")) == 6
+
+    await delivered(runtime, all_there)  # the slot kept them: everything arrives, in order, once
+    await take_deliveries(runtime)
+    copies = await _messages(runtime, "eu")
+    assert [m.seq for m in copies] == [1, 2, 3, 4, 5, 6]
+    (theirs,) = await folder(client, erik, "requests")
+    bodies = [m["body"] for m in (await history(client, erik, theirs["id"]))["items"]]
+    assert bodies == [f"message {n}" for n in range(6)]
