@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.crossrealm.views import public_profiles, public_videos
+from reelm.crypto.keys import KeyDestroyedError, RealmKeys
+from reelm.crypto.service import user_cipher
 from reelm.messages import crossing, sending_sql
 from reelm.messages.ciphers import BODY_COLUMN, CipherCache
 from reelm.messages.events import Event, EventType, publish
@@ -578,10 +580,23 @@ async def do_unsend(
         )
         if existing is not None:  # unsending twice is one unsend
             return existing
+    return await take_back(session, realm, realm_code, conversation, message, now)
+
+
+async def take_back(
+    session: AsyncSession,
+    realm: str,
+    realm_code: int,
+    conversation: Conversation,
+    message: Message,
+    now: datetime,
+) -> Message:
+    """Erase a message in this copy and in the peer's realm (an unsend, or a removal by content review);
+    the caller holds the conversation's lock. Returns the unsend event."""
     event = await record_unsend(session, realm_code, conversation, message, now)
     found = await public_person(session, conversation.peer_id) if conversation.peer_id is not None else None
     if found is not None and message.refusal is None:
-        payload = {"message_id": message.id, "sender_id": sender.id}
+        payload = {"message_id": message.id, "sender_id": message.sender_id}
         await crossing.send(
             session, source=realm, target=found[1], kind=crossing.Kind.UNSEND, payload=payload
         )
@@ -991,3 +1006,14 @@ async def do_expire_messages(session: AsyncSession, *, older_than: datetime, lim
     doomed = select(Message.id).where(Message.created_at < older_than).limit(limit).scalar_subquery()
     deleted = await session.execute(delete(Message).where(Message.id.in_(doomed)).returning(Message.id))
     return len(deleted.all())
+
+
+async def message_text(session: AsyncSession, keys: RealmKeys, message: Message) -> str | None:
+    """One message's text, read without the cipher cache (a reviewer's one-off look at a reported message)."""
+    if message.body is None:
+        return None
+    try:
+        cipher = await user_cipher(session, keys, message.key_owner_id)
+    except KeyDestroyedError:
+        return UNREADABLE
+    return cipher.open(BODY_COLUMN, message.body)

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm import ids, jobs
 from reelm.accounts.models import User
 from reelm.audit.service import MODERATION_DECISION, pseudonym, record_event
+from reelm.messages.models import Conversation, Message
+from reelm.messages.service import take_back
 from reelm.moderation.models import (
     REVIEWER_ACTIONS,
     Action,
@@ -37,6 +39,7 @@ from reelm.moderation.service import ContentRef, check_category, content_info
 from reelm.notifications.models import NotificationKind
 from reelm.notifications.service import do_notify
 from reelm.runtime import Runtime
+from reelm.settings import RealmConfig
 from reelm.social.models import Comment
 from reelm.text import clean_text, invalid
 from reelm.videos.models import Video, VideoStatus
@@ -182,7 +185,9 @@ def removal_notice(*, tell_user: bool) -> str:
     return "This video was removed after review. The statement of reasons explains why and how to appeal."
 
 
-async def apply_decision(session: AsyncSession, decision: Decision, *, tell_user: bool = True) -> None:
+async def apply_decision(
+    session: AsyncSession, realm: RealmConfig, decision: Decision, *, tell_user: bool = True
+) -> None:
     """Make the content reflect the decision (the session is the content's realm)."""
     action = Action(decision.action)
     if action is Action.SUSPEND:
@@ -191,6 +196,19 @@ async def apply_decision(session: AsyncSession, decision: Decision, *, tell_user
         await _apply_to_video(session, decision, action, tell_user=tell_user)
     elif decision.content_type == ContentType.COMMENT:
         await _apply_to_comment(session, decision, action)
+    elif decision.content_type == ContentType.MESSAGE and action is Action.REMOVE:
+        await _remove_message(session, realm, decision)
+
+
+async def _remove_message(session: AsyncSession, realm: RealmConfig, decision: Decision) -> None:
+    message = await session.get(Message, decision.content_id, with_for_update=True)
+    if message is None:
+        raise not_found("Message")
+    if message.unsent_at is not None:
+        return  # its sender took it back already
+    conversation = await session.get(Conversation, message.conversation_id, with_for_update=True)
+    assert conversation is not None  # the foreign key cascades
+    await take_back(session, realm.name, realm.code, conversation, message, datetime.now(UTC))
 
 
 async def _apply_to_video(
@@ -337,7 +355,7 @@ async def do_record_decision(
     session.add(decision)
     await session.flush()  # the suspension row refers to the decision
     was_held = ref.type is ContentType.VIDEO and await _is_held(session, ref.id)
-    await apply_decision(session, decision, tell_user=tell_user)
+    await apply_decision(session, runtime.settings.realm(ref.realm), decision, tell_user=tell_user)
     if tell_user and (spec.action is not Action.NO_ACTION or reverses_id is not None or was_held):
         await notify_owner(session, decision)
     if case is not None and close_case:

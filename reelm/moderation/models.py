@@ -113,7 +113,8 @@ REVIEWER_ACTIONS: dict[Action, frozenset[ContentType]] = {
     Action.AGE_RESTRICT: frozenset({ContentType.VIDEO}),
     Action.DEMOTE: frozenset({ContentType.VIDEO}),
     Action.GEO_RESTRICT: frozenset({ContentType.VIDEO}),
-    Action.REMOVE: frozenset({ContentType.VIDEO, ContentType.COMMENT}),
+    # A removed message is erased in every copy, like an unsend: an upheld appeal cannot bring it back.
+    Action.REMOVE: frozenset({ContentType.VIDEO, ContentType.COMMENT, ContentType.MESSAGE}),
     Action.SUSPEND: frozenset(ContentType),
 }
 

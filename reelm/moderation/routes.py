@@ -20,7 +20,9 @@ from reelm import ids
 from reelm.accounts.models import User
 from reelm.accounts.service import resolve_handle
 from reelm.audit.service import STAFF_ACCESS, pseudonym, record_event
+from reelm.crypto.keys import RealmKeys
 from reelm.messages.models import Message
+from reelm.messages.service import message_text
 from reelm.moderation import appeals, decisions, legal_orders, lists, reports, rules, statements
 from reelm.moderation.models import (
     REVIEWER_ACTIONS,
@@ -285,7 +287,7 @@ async def get_queue(runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, rea
 
 
 async def _content_view(
-    session: AsyncSession, content_type: str, content_id: int, owner_id: int, realm: str
+    session: AsyncSession, keys: RealmKeys, content_type: str, content_id: int, owner_id: int, realm: str
 ) -> dict[str, Any]:
     """What the reviewer needs to see of the content; public fields, and media through /review/media."""
     kind = ContentType(content_type)
@@ -322,10 +324,16 @@ async def _content_view(
             view |= {"display_name": owner.display_name, "bio": owner.bio}
     else:
         message = await session.get(Message, content_id)
-        view["created_at"] = message.created_at.isoformat(timespec="seconds") if message else None
+        if message is not None:
+            view |= {
+                "created_at": message.created_at.isoformat(timespec="seconds"),
+                "body": await message_text(session, keys, message),
+                "video_id": str(message.video_id) if message.video_id is not None else None,
+                "unsent": message.unsent_at is not None,
+            }
         view["note"] = (
-            "A direct message is private to its conversation: its text is not shown here. The recipient's "
-            "report describes it."
+            "A direct message is private to its conversation: only the reported message is shown, because "
+            "someone it was sent to reported it."
         )
     return view
 
@@ -370,7 +378,12 @@ async def case_detail(runtime: Runtime, engine: PolicyEngine, member: StaffMembe
             case=case_summary(case, realm),
             state=case.state,
             content=await _content_view(
-                session, case.content_type, case.content_id, case.content_owner_id, realm
+                session,
+                runtime.keys.realm(realm),
+                case.content_type,
+                case.content_id,
+                case.content_owner_id,
+                realm,
             ),
             reports=report_views,
             decisions=[decisions.decision_out(d, realm) for d in prior],
@@ -851,7 +864,12 @@ async def appeal_detail(
         assert decision is not None  # the foreign key cascades
         report = await session.get(Report, appeal.report_id) if appeal.report_id is not None else None
         content = await _content_view(
-            session, decision.content_type, decision.content_id, decision.content_owner_id, realm
+            session,
+            runtime.keys.realm(realm),
+            decision.content_type,
+            decision.content_id,
+            decision.content_owner_id,
+            realm,
         )
     kind = ContentType(decision.content_type)
     return {

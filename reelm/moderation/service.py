@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.audit.service import STAFF_ACCESS, pseudonym, record_event
-from reelm.messages.models import ConversationMember, Message
+from reelm.messages.models import Conversation, ConversationMember, Message
 from reelm.moderation.models import URGENT_CATEGORIES, Case, CaseState, Category, ContentType
 from reelm.runtime import Runtime
 from reelm.social.models import Comment
@@ -169,7 +169,8 @@ async def content_info(session: AsyncSession, ref: ContentRef) -> ContentInfo | 
 async def access_reportable(session: AsyncSession, ref: ContentRef, reporter_id: int) -> ContentInfo:
     """The content if the reporter can see it (what cannot be seen cannot be reported); 404 otherwise.
 
-    A message can be reported only by someone it was sent to, in the realm where both live.
+    A message can be reported only by someone it was sent to; the report goes to the sender's realm,
+    whose copy is the original (reelm.moderation.models).
     """
     info: ContentInfo | None = None
     if ref.type is ContentType.VIDEO:
@@ -191,7 +192,9 @@ async def access_reportable(session: AsyncSession, ref: ContentRef, reporter_id:
         message = await session.get(Message, ref.id)
         if message is not None and message.sender_id != reporter_id:
             member = await session.get(ConversationMember, (message.conversation_id, reporter_id))
-            if member is not None:
+            conversation = await session.get(Conversation, message.conversation_id)
+            # The recipient of another realm has no member row here: the conversation names them as its peer.
+            if member is not None or (conversation is not None and conversation.peer_id == reporter_id):
                 info = ContentInfo(message.sender_id, message.created_at)
     if info is None:
         raise not_found(ref.type.value.capitalize())

@@ -29,7 +29,7 @@ from tests.messages.common import age_account, folder, history, send, start
 from tests.residency.test_residency import report_of, run_check, where
 
 
-async def _pair(client: httpx.AsyncClient, runtime: Runtime) -> tuple[Account, Account]:
+async def people_of_two_realms(client: httpx.AsyncClient, runtime: Runtime) -> tuple[Account, Account]:
     alice = await make_account(client, "alice")
     erik = await make_account(client, "erik", country="SE")
     assert (alice.realm, erik.realm) == ("us", "eu")
@@ -62,7 +62,7 @@ async def _waiting(runtime: Runtime, realm: str, source: str) -> int:
 
 
 async def test_a_conversation_across_realms_lives_in_both_and_crosses_sealed(client, runtime):
-    alice, erik = await _pair(client, runtime)
+    alice, erik = await people_of_two_realms(client, runtime)
     mine = await start(client, alice, "erik", body="hej 👋")
     assert mine["members"][0]["user"]["handle"] == "erik"
     # Nothing rests in the sender's outbound schema: written and removed in the sending transaction.
@@ -144,7 +144,7 @@ async def test_a_conversation_across_realms_lives_in_both_and_crosses_sealed(cli
 
 
 async def test_the_recipients_realm_decides_and_its_refusal_comes_back(client, runtime):
-    alice, erik = await _pair(client, runtime)
+    alice, erik = await people_of_two_realms(client, runtime)
     blocked = await client.post("/api/v1/users/alice/block", headers=erik.auth)  # erik blocks someone of us
     assert blocked.status_code == 200, blocked.text
     mine = await start(client, alice, "erik", body="are you there?")  # us cannot know: it accepts
@@ -184,7 +184,7 @@ async def test_the_recipients_realm_decides_and_its_refusal_comes_back(client, r
 
 
 async def test_a_block_in_the_senders_realm_refuses_at_once(client, runtime):
-    alice, _ = await _pair(client, runtime)
+    alice, _ = await people_of_two_realms(client, runtime)
     assert (await client.post("/api/v1/users/erik/block", headers=alice.auth)).status_code == 200
     body = assert_problem(
         await client.post("/api/v1/conversations", headers=alice.auth, json={"handles": ["erik"]}),
@@ -198,7 +198,7 @@ async def test_a_block_in_the_senders_realm_refuses_at_once(client, runtime):
 
 
 async def test_follows_and_notices_cross_to_the_recipients_realm(client, runtime):
-    alice, erik = await _pair(client, runtime)
+    alice, erik = await people_of_two_realms(client, runtime)
     followed = await client.post("/api/v1/users/alice/follow", headers=erik.auth)
     assert followed.status_code == 200, followed.text
 
@@ -222,7 +222,7 @@ async def _nothing_waiting(runtime: Runtime) -> bool:
 
 
 async def test_a_purged_account_is_forgotten_in_the_other_realm(client, runtime):
-    alice, _ = await _pair(client, runtime)
+    alice, _ = await people_of_two_realms(client, runtime)
     await start(client, alice, "erik", body="remember me?")
 
     async def arrived() -> bool:
@@ -246,7 +246,7 @@ async def test_a_purged_account_is_forgotten_in_the_other_realm(client, runtime)
 
 
 async def test_a_worker_takes_deliveries_in_as_they_arrive(client, runtime):
-    alice, _ = await _pair(client, runtime)
+    alice, _ = await people_of_two_realms(client, runtime)
     receiver = asyncio.create_task(keep_receiving(runtime, "eu", delivery_handlers(runtime)))
     try:
         await start(client, alice, "erik", body="live across realms")
@@ -260,7 +260,7 @@ async def test_a_worker_takes_deliveries_in_as_they_arrive(client, runtime):
 
 
 async def test_a_delivery_replayed_on_another_route_does_not_open(client, runtime):
-    alice, _ = await _pair(client, runtime)
+    alice, _ = await people_of_two_realms(client, runtime)
     mine = await start(client, alice, "erik", body="for eu only")
     await eventually(lambda: _copy_waiting(runtime))
     # Someone with access to eu's database relabels the delivery as coming from global: it must not open.
@@ -283,7 +283,7 @@ async def _copy_waiting(runtime: Runtime) -> bool:
 
 
 async def test_every_copy_stays_with_its_owner_and_deliveries_go_only_where_addressed(client, runtime):
-    alice, erik = await _pair(client, runtime)
+    alice, erik = await people_of_two_realms(client, runtime)
     mine = await start(client, alice, "erik", body="residency, please")
     await client.post("/api/v1/users/alice/follow", headers=erik.auth)  # a notice crosses to us
     await client.post("/api/v1/users/alice/block", headers=erik.auth)  # a block of someone of us, in eu
@@ -327,7 +327,7 @@ async def test_every_copy_stays_with_its_owner_and_deliveries_go_only_where_addr
 
 
 async def test_messages_wait_out_a_cut_link_and_arrive_once_in_order(client, runtime):
-    alice, erik = await _pair(client, runtime)
+    alice, erik = await people_of_two_realms(client, runtime)
     mine = await start(client, alice, "erik", body="message 0")
 
     async def first() -> bool:
