@@ -831,7 +831,9 @@ async def list_conversations(
     before: tuple[datetime, int] | None,
     limit: int,
 ) -> list[tuple[Conversation, ConversationMember]]:
-    """The member's conversations, latest activity first; only those with a message, or started by them."""
+    """The member's conversations, latest activity first: groups they are in, and direct conversations
+    with a message they can see or that they started (a direct one someone else opened shows once it
+    says something)."""
     state = MemberState.REQUEST if folder == Folder.REQUESTS else MemberState.ACCEPTED
     query = (
         select(Conversation, ConversationMember)
@@ -839,7 +841,8 @@ async def list_conversations(
         .where(
             ConversationMember.user_id == user_id,
             ConversationMember.state == state,
-            (Conversation.last_message_seq > ConversationMember.cleared_seq)
+            (Conversation.kind == ConversationKind.GROUP)
+            | (Conversation.last_message_seq > ConversationMember.cleared_seq)
             | ((Conversation.created_by_id == user_id) & (ConversationMember.cleared_seq == 0)),
         )
     )

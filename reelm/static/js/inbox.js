@@ -1,6 +1,6 @@
 // The inbox: the conversation list (messages and requests), one open conversation with its history,
-// the composer, and a dialog to start a conversation. Everything user-written is set as text, never
-// as HTML.
+// the composer, a dialog to start a conversation, and small forms to name a group and add people to it.
+// Everything user-written is set as text, never as HTML.
 //
 // Each conversation numbers its events; the open conversation remembers `through`, the last number it
 // holds. A live event with the next number is applied; an older one is a duplicate and dropped; a
@@ -15,6 +15,7 @@ const PAGE = 30;
 const POLL_MS = 3000;
 const TYPING_SHOWN_MS = 4000;
 const TYPING_SENT_EVERY_MS = 2500;
+const MAX_TITLE_CHARS = 80; // as the server's (reelm.messages.policy)
 const EMOJI = ["😀", "😂", "🥹", "😍", "😎", "🤔", "😭", "😡", "👍", "👏", "🙏", "🔥", "🎉", "❤️", "💯", "👀"];
 // A Reelm video address on its own in a message is sent as a shared video.
 const VIDEO_LINK = /(?:^|\s)(?:https?:\/\/[^\s/]+)?\/v\/(\d{1,19})(?=\s|$)/;
@@ -28,6 +29,7 @@ const modeNode = root.querySelector('[data-testid="live-mode"]');
 const tabs = [...root.querySelectorAll(".inbox-tab")];
 const threadNode = root.querySelector('[data-testid="thread"]');
 const titleNode = root.querySelector('[data-testid="thread-title"]');
+const membersNode = root.querySelector('[data-testid="thread-members"]');
 const statusNode = root.querySelector('[data-testid="typing"]');
 const requestBar = root.querySelector('[data-testid="request-bar"]');
 const scroller = root.querySelector('[data-testid="thread-scroll"]');
@@ -66,6 +68,16 @@ function names(conversation) {
   if (members.length === 0) return "Just you";
   if (members.length <= 3) return members.join(", ");
   return `${members.slice(0, 2).join(", ")} and ${members.length - 2} others`;
+}
+
+/** What a conversation is called: a group's title when it has one, else who is in it. */
+function conversationName(conversation) {
+  return conversation.title || names(conversation);
+}
+
+/** "@bob, carol dave" -> ["bob", "carol", "dave"]. */
+function parseHandles(text) {
+  return text.split(/[\s,]+/).map((h) => h.replace(/^@/, "")).filter(Boolean);
 }
 
 function preview(message) {
@@ -113,7 +125,7 @@ function conversationItem(conversation) {
     el(
       "span",
       { className: "conversation-text" },
-      el("span", { className: "conversation-name", text: names(conversation) }),
+      el("span", { className: "conversation-name", text: conversationName(conversation) }),
       el("span", { className: "conversation-preview", text: preview(conversation.last_message) }),
     ),
     el(
@@ -381,7 +393,11 @@ function showThread(show) {
 
 function renderHeader() {
   const conversation = state.open;
-  titleNode.textContent = names(conversation);
+  const group = conversation.kind === "group";
+  titleNode.textContent = conversationName(conversation);
+  // A named group still says who is in it, on a line of its own.
+  membersNode.textContent = conversation.title ? names(conversation) : "";
+  membersNode.hidden = !conversation.title;
   statusNode.textContent = "";
   const request = conversation.state === "request";
   requestBar.hidden = !request;
@@ -390,7 +406,10 @@ function renderHeader() {
   mute.setAttribute("aria-pressed", String(conversation.muted));
   mute.textContent = conversation.muted ? "Unmute" : "Mute";
   root.querySelector('[data-action="block"]').hidden = conversation.kind !== "direct";
-  root.querySelector('[data-action="leave"]').textContent = conversation.kind === "group" ? "Leave" : "Delete";
+  root.querySelector('[data-action="rename"]').hidden = !group;
+  // Only someone who accepted the group may bring others in.
+  root.querySelector('[data-action="add-people"]').hidden = !group || conversation.state !== "accepted";
+  root.querySelector('[data-action="leave"]').textContent = group ? "Leave" : "Delete";
   for (const item of listNode.children) item.classList.toggle("is-open", item.dataset.id === conversation.id);
 }
 
@@ -408,6 +427,7 @@ async function openConversation(id, { push = false } = {}) {
     reportError(error, "Could not open the conversation.");
     return;
   }
+  closeGroupForm();
   state.open = conversation;
   state.shown.clear();
   state.oldest = null;
@@ -432,6 +452,7 @@ async function openConversation(id, { push = false } = {}) {
 }
 
 function closeConversation({ push = false } = {}) {
+  closeGroupForm();
   state.open = null;
   if (push) history.pushState({}, "", "/inbox");
   showThread(false);
@@ -564,6 +585,10 @@ async function onThreadAction(event) {
         renderHeader();
         break;
       }
+      case "rename":
+      case "add-people":
+        showGroupForm(button.dataset.action, button);
+        return;
       case "block": {
         const other = conversation.members[0].user;
         if (!window.confirm(`Block @${other.handle}? They won't be able to message you.`)) return;
@@ -604,7 +629,7 @@ async function startConversation(event) {
   const to = dialog.querySelector('[data-testid="new-message-to"]');
   const body = dialog.querySelector('[data-testid="new-message-body"]');
   const error = dialog.querySelector('[data-testid="new-message-error"]');
-  const handles = to.value.split(/[\s,]+/).map((h) => h.replace(/^@/, "")).filter(Boolean);
+  const handles = parseHandles(to.value);
   if (handles.length === 0) {
     error.textContent = "Who is it for? Type a @handle.";
     error.hidden = false;
@@ -625,6 +650,123 @@ async function startConversation(event) {
     error.textContent = failure instanceof ApiError ? failure.detail : "Could not start the conversation.";
     error.hidden = false;
   }
+}
+
+// ---- naming a group, adding people -------------------------------------------------------------------------
+
+// One small form at a time, under the header of the open group: { node, opener }.
+let groupForm = null;
+
+function closeGroupForm({ focus = false } = {}) {
+  if (!groupForm) return;
+  const { node, opener } = groupForm;
+  groupForm = null;
+  node.remove();
+  // Back to the button that opened it; on phones that one is in the closed menu, so to the menu's button.
+  if (focus) (opener.offsetParent ? opener : moreToggle).focus();
+}
+
+/** The form to rename the open group ("rename") or to add people to it ("add-people"). */
+function showGroupForm(kind, opener) {
+  closeGroupForm();
+  const conversation = state.open;
+  const rename = kind === "rename";
+  const inputId = `group-form-${kind}`;
+  const field = el("input", {
+    id: inputId,
+    type: "text",
+    autocomplete: "off",
+    enterkeyhint: rename ? "done" : "go",
+    maxLength: rename ? MAX_TITLE_CHARS : 400,
+    placeholder: rename ? "Name this group" : "@handle, @handle",
+    "aria-describedby": `${inputId}-hint ${inputId}-error`,
+    dataset: { testid: rename ? "group-title-input" : "add-people-input" },
+  });
+  field.value = rename ? conversation.title || "" : "";
+  const error = el("p", { className: "composer-error thread-form-error", id: `${inputId}-error`, role: "alert", hidden: true, dataset: { testid: "group-form-error" } });
+  const cancel = el("button", { type: "button", className: "btn btn-secondary btn-sm", dataset: { testid: "group-form-cancel" }, text: "Cancel", onclick: () => closeGroupForm({ focus: true }) });
+  const submit = el("button", { type: "submit", className: "btn btn-primary btn-sm", dataset: { testid: "group-form-submit" }, text: rename ? "Save" : "Add" });
+
+  function showError(message) {
+    error.textContent = message;
+    error.hidden = !message;
+  }
+
+  async function onSubmit(event) {
+    event.preventDefault();
+    if (submit.disabled) return;
+    const base = `/conversations/${conversation.id}`;
+    let request;
+    let done;
+    if (rename) {
+      const title = field.value.trim();
+      if (title === (conversation.title || "")) {
+        closeGroupForm({ focus: true });
+        return;
+      }
+      request = ["PATCH", base, { title }];
+      done = title ? "Group renamed." : "Group name removed.";
+    } else {
+      const handles = parseHandles(field.value);
+      if (handles.length === 0) {
+        showError("Who should join? Type a @handle.");
+        field.focus();
+        return;
+      }
+      request = ["POST", `${base}/members`, { handles }];
+      done = `Added ${handles.map((h) => `@${h}`).join(", ")}.`;
+    }
+    showError("");
+    submit.disabled = true;
+    try {
+      const fresh = await api(...request);
+      if (state.open && state.open.id === fresh.id) {
+        Object.assign(state.open, fresh);
+        renderHeader();
+        showSeen();
+      }
+      if (state.conversations.has(fresh.id)) {
+        state.conversations.set(fresh.id, fresh);
+        renderList();
+      }
+      if (groupForm && groupForm.node === node) closeGroupForm({ focus: true });
+      toast(done, { kind: "ok" });
+      refreshListSoon();
+    } catch (failure) {
+      if (failure instanceof ApiError && failure.status === 401) reportError(failure);
+      showError(failure instanceof ApiError ? failure.detail : "That did not work. Try again.");
+      submit.disabled = false;
+      field.focus();
+    }
+  }
+
+  const node = el(
+    "form",
+    {
+      className: "thread-form",
+      novalidate: true,
+      "aria-label": rename ? "Rename group" : "Add people",
+      dataset: { testid: rename ? "rename-form" : "add-people-form" },
+      onsubmit: onSubmit,
+      onkeydown: (event) => {
+        if (event.key !== "Escape") return;
+        event.preventDefault();
+        closeGroupForm({ focus: true });
+      },
+    },
+    el("label", { className: "thread-form-label", htmlFor: inputId, text: rename ? "Group name" : "Add people" }),
+    el("div", { className: "thread-form-row" }, field, cancel, submit),
+    el("p", {
+      className: "field-hint",
+      id: `${inputId}-hint`,
+      text: rename ? "Everyone in the group sees the name. Leave it empty to remove it." : "Separate several @handles with spaces or commas. They will see only what is said after they join.",
+    }),
+    error,
+  );
+  groupForm = { node, opener };
+  threadNode.querySelector(".thread-head").after(node);
+  field.focus();
+  if (rename) field.select();
 }
 
 // ---- live events and polling ------------------------------------------------------------------------------
