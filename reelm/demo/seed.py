@@ -13,6 +13,7 @@ from reelm import ids
 from reelm.accounts.models import HandleEntry, User
 from reelm.accounts.service import do_sign_up
 from reelm.demo.clips import generate_demo_clip
+from reelm.demo.conversations import converse
 from reelm.runtime import Runtime
 from reelm.social.service import count_like, do_comment, do_follow, do_set_video_like
 from reelm.videos import media
@@ -118,6 +119,7 @@ async def seed(runtime: Runtime, advance: Callable[[str], None]) -> None:
             await _upload(runtime, realm, owner, clip, caption)
             advance(f"video {index + 1}")
     await _socialise(runtime, users)
+    await converse(runtime, {user.handle: (realm, user) for realm, user in users})
 
 
 async def _socialise(runtime: Runtime, users: list[tuple[str, User]]) -> None:
