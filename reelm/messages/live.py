@@ -144,11 +144,13 @@ class Hub:
         self._listeners: dict[str, RealmListener] = {}
         self.delivered = 0  # frames queued for connections: a cheap liveness figure
         # Frames of messages sent through this process, until their notification comes back.
-        self._recent: OrderedDict[int, Frame] = OrderedDict()
+        # By (conversation, message): a message keeps its id in the copies of other realms, whose
+        # conversations have ids of their own.
+        self._recent: OrderedDict[tuple[int, int], Frame] = OrderedDict()
 
     def remember(self, message: MessageOut) -> None:
         """A message this process just stored: its notification needs no read back from the database."""
-        self._recent[int(message.id)] = self._message_frame(
+        self._recent[(int(message.conversation_id), int(message.id))] = self._message_frame(
             message.model_dump(mode="json"), int(message.conversation_id)
         )
         while len(self._recent) > RECENT_FRAMES:
@@ -260,7 +262,7 @@ class Hub:
             return notice_frame(event)
         if event.message_id is None or event.conversation_id is None:
             return None
-        if (remembered := self._recent.pop(event.message_id, None)) is not None:
+        if (remembered := self._recent.pop((event.conversation_id, event.message_id), None)) is not None:
             return remembered
         async with self._runtime.databases.sessionmaker(realm)() as session:
             message = await session.get(Message, event.message_id)

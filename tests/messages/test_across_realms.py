@@ -25,7 +25,7 @@ from reelm.messages.models import Conversation, Message
 from reelm.runtime import Runtime
 from tests.conftest import Account, make_account
 from tests.factories import assert_problem, delivered, eventually, take_deliveries, transit_ready
-from tests.messages.common import age_account, folder, history, send, start
+from tests.messages.common import age_account, folder, history, live_client, send, serving, start
 from tests.residency.test_residency import report_of, run_check, where
 
 
@@ -357,3 +357,24 @@ async def test_messages_wait_out_a_cut_link_and_arrive_once_in_order(client, run
     (theirs,) = await folder(client, erik, "requests")
     bodies = [m["body"] for m in (await history(client, erik, theirs["id"]))["items"]]
     assert bodies == [f"message {n}" for n in range(6)]
+
+
+async def test_the_recipients_live_connection_gets_their_own_copy(client, runtime):
+    alice, erik = await people_of_two_realms(client, runtime)
+    await client.post("/api/v1/users/alice/follow", headers=erik.auth)  # so it lands in his inbox
+    mine = await start(client, alice, "erik", body="first")
+    await delivered(runtime, lambda: _copies(runtime, 1))
+    (theirs,) = await folder(client, erik)
+    async with serving(client.app) as host, live_client(host, erik) as live:
+        await live.next("ready")
+        # alice sends through this very process, with no live connection of her own: the process remembers
+        # her copy's frame, and must not hand it to erik, whose copy has another conversation id.
+        sent = await send(client, alice, mine["id"], "second")
+        await delivered(runtime, lambda: _copies(runtime, 2))
+        (received,) = await live.messages(1)
+    assert (received["id"], received["conversation_id"], received["seq"]) == (sent["id"], theirs["id"], 2)
+    assert received["body"] == "second"
+
+
+async def _copies(runtime: Runtime, count: int) -> bool:
+    return len(await _messages(runtime, "eu")) == count
