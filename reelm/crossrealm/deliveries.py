@@ -8,9 +8,10 @@ it until the destination confirms. That is the queue: a destination that is down
 transaction that rolls back never delivered anything.
 
 Receiving. The destination's copies (one table per source realm) fill as rows arrive; a trigger NOTIFYs
-`reelm_deliveries`, and the realm's worker takes them in (`keep_receiving`): one transaction per
-delivery runs the handler for its kind and deletes the row, so each is acted on exactly once, in the
-order its realm sent them, even across crashes. A delivery whose handler fails stays for the next run.
+`reelm_deliveries` with the source realm's name, and the realm's worker takes them in
+(`keep_receiving`): the handler for a delivery's kind and the row's removal commit together, so each
+is acted on exactly once, in the order its realm sent them, even across crashes. Waiting deliveries are
+taken in batches, one savepoint each: one whose handler fails stays for the next run.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ from reelm.runtime import Runtime
 log = logging.getLogger(__name__)
 
 POLL_S = 30.0  # a missed notification (a reconnect) delays a delivery by at most this much
+BATCH = 50  # deliveries per transaction when several wait (a backlog after an outage)
 
 
 @dataclass(frozen=True)
@@ -71,49 +73,62 @@ async def deliver(
     await session.execute(delete(table).where(table.c.id == delivery_id))
 
 
-async def _take_one(
-    runtime: Runtime, realm: str, source: str, handlers: Mapping[str, Handler], skip: set[int]
-) -> bool:
-    """Take in the oldest waiting delivery from `source`; False when none (but those in `skip`) waits."""
+async def _take_batch(
+    runtime: Runtime, realm: str, source: str, handlers: Mapping[str, Handler], skip: set[int], size: int
+) -> int:
+    """Take in up to `size` of the oldest deliveries waiting from `source`, in one transaction (a
+    savepoint each, so one that fails is kept and the others go on); how many were looked at."""
     table = deliveries(source)
     async with runtime.databases.transaction(realm) as session:
-        row = (
+        rows = (
             await session.execute(
                 select(table.c.id, table.c.kind, table.c.sealed)
                 .where(table.c.to_realm == realm, table.c.id.not_in(skip))
                 .order_by(table.c.id)
-                .limit(1)
+                .limit(size)
                 .with_for_update(skip_locked=True)
             )
-        ).first()
-        if row is None:
-            return False
-        delivery_id, kind, sealed = row[0], row[1], bytes(row[2])
-        try:
-            async with session.begin_nested():
-                handler = handlers[kind]  # a kind this release does not know waits for one that does
-                private = await TRANSIT_KEYS.private(
-                    session, runtime.keys.realm(realm), sealed_version(sealed)
+        ).all()
+        taken = []
+        for delivery_id, kind, sealed in rows:
+            try:
+                async with session.begin_nested():
+                    handler = handlers[kind]  # a kind this release does not know waits for one that does
+                    private = await TRANSIT_KEYS.private(
+                        session, runtime.keys.realm(realm), sealed_version(bytes(sealed))
+                    )
+                    payload = json.loads(open_sealed(private, bytes(sealed), _aad(source, realm, kind)))
+                    await handler(session, Inbound(source, realm, kind, payload))
+            except Exception:
+                log.exception(
+                    "delivery %s (%s from %s) not taken in; kept for the next run", delivery_id, kind, source
                 )
-                payload = json.loads(open_sealed(private, sealed, _aad(source, realm, kind)))
-                await handler(session, Inbound(source, realm, kind, payload))
-        except Exception:
-            log.exception(
-                "delivery %s (%s from %s) not taken in; kept for the next run", delivery_id, kind, source
-            )
-            skip.add(delivery_id)
-            return True
-        await session.execute(delete(table).where(table.c.id == delivery_id))
-    return True
+                skip.add(delivery_id)
+                continue
+            taken.append(delivery_id)
+        if taken:
+            await session.execute(delete(table).where(table.c.id.in_(taken)))
+    return len(rows)
 
 
-async def receive(runtime: Runtime, realm: str, handlers: Mapping[str, Handler], *, limit: int = 1000) -> int:
-    """Take in up to `limit` waiting deliveries (from every other realm); how many were looked at."""
+async def receive(
+    runtime: Runtime,
+    realm: str,
+    handlers: Mapping[str, Handler],
+    *,
+    sources: Iterable[str] | None = None,
+    limit: int = 1000,
+    batch: int = BATCH,
+) -> int:
+    """Take in up to `limit` waiting deliveries from `sources` (every other realm by default); how many
+    were looked at."""
     done = 0
-    for source in (r for r in runtime.settings.realm_names if r != realm):
+    for source in sources if sources is not None else runtime.settings.realm_names:
+        if source == realm:
+            continue
         skip: set[int] = set()
-        while done < limit and await _take_one(runtime, realm, source, handlers, skip):
-            done += 1
+        while done < limit and (looked := await _take_batch(runtime, realm, source, handlers, skip, batch)):
+            done += looked
     return done
 
 
@@ -125,10 +140,13 @@ async def keep_receiving(runtime: Runtime, realm: str, handlers: Mapping[str, Ha
                 runtime.realm_url(realm), autocommit=True
             ) as conn:
                 await conn.execute(f"LISTEN {ARRIVED}".encode())
+                sources: set[str] | None = None  # None: every realm (at start, and after a quiet POLL_S)
                 while True:
-                    await receive(runtime, realm, handlers)
-                    async for _ in conn.notifies(timeout=POLL_S, stop_after=1):
-                        pass
+                    await receive(runtime, realm, handlers, sources=sources)
+                    sources = None
+                    # The notification names the realm whose delivery arrived: only its copy is read.
+                    async for notify in conn.notifies(timeout=POLL_S, stop_after=1):
+                        sources = {notify.payload}
         except asyncio.CancelledError:
             raise
         except Exception:  # the database went away: try again shortly, nothing is lost meanwhile

@@ -525,11 +525,11 @@ def received_triggers_sql(source_realm: str) -> list[str]:
             ]
         else:
             statements += _row_trigger(f"{s}.{table}", function, body, events)
-    # A delivery that arrived wakes this realm's workers (reelm.crossrealm.deliveries).
+    # A delivery that arrived wakes this realm's workers, naming its realm (reelm.crossrealm.deliveries).
     statements += _row_trigger(
         f"{s}.deliveries",
         f"reelm_received_deliveries_from_{source_realm}",
-        f"PERFORM pg_notify('{ARRIVED}', '');",
+        f"PERFORM pg_notify('{ARRIVED}', '{source_realm}');",
         "INSERT",
     )
     for table in (*PROJECTION_TABLES, *DIRECTED_TABLES):
