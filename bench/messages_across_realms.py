@@ -189,9 +189,10 @@ class ReceiverLog:
     """What the receiving process saw; perf_counter is CLOCK_MONOTONIC, shared by the processes here."""
 
     statements: int = 0  # SQL statements sent by the receiving loop so far
-    current: int | None = None  # the message the running take handled
+    batch: list[int] = field(default_factory=list)  # the messages the running batch took in
     handled: dict[int, tuple[float, float]] = field(default_factory=dict)  # message id -> handler start, end
-    takes: list[tuple[float, float, bool, int | None, int]] = field(default_factory=list)
+    # One per batch transaction: start, end, deliveries looked at, message ids taken in, SQL statements.
+    takes: list[tuple[float, float, int, list[int], int]] = field(default_factory=list)
     receives: list[tuple[float, float, int]] = field(default_factory=list)  # start, end, deliveries looked at
 
     def statement(self, *_: Any) -> None:
@@ -210,14 +211,14 @@ def receive_mode(data_dir: Path, log_path: Path) -> None:
 async def run_receiver(runtime: Runtime, log: ReceiverLog) -> None:
     engine = runtime.databases.engine(EU).sync_engine
     event.listen(engine, "before_cursor_execute", log.statement)
-    take_one, receive_some = deliveries._take_one, deliveries.receive
+    take_batch, receive_some = deliveries._take_batch, deliveries.receive
 
-    async def timed_take(*args: Any, **kwargs: Any) -> bool:
+    async def timed_take(*args: Any, **kwargs: Any) -> int:
         started, statements = time.perf_counter(), log.statements
-        log.current = None
-        found = await take_one(*args, **kwargs)
-        log.takes.append((started, time.perf_counter(), found, log.current, log.statements - statements))
-        return found
+        log.batch = []
+        looked = await take_batch(*args, **kwargs)
+        log.takes.append((started, time.perf_counter(), looked, log.batch, log.statements - statements))
+        return looked
 
     async def timed_receive(*args: Any, **kwargs: Any) -> int:
         started = time.perf_counter()
@@ -230,13 +231,13 @@ async def run_receiver(runtime: Runtime, log: ReceiverLog) -> None:
             started = time.perf_counter()
             await handler(session, inbound)
             if "id" in inbound.payload:  # a message (other kinds name theirs differently)
-                log.current = int(inbound.payload["id"])
-                log.handled[log.current] = (started, time.perf_counter())
+                log.batch.append(int(inbound.payload["id"]))
+                log.handled[int(inbound.payload["id"])] = (started, time.perf_counter())
 
         return run
 
     # The loop looks both up in its module at every call: these wrappers only take the time.
-    deliveries._take_one = timed_take
+    deliveries._take_batch = timed_take
     deliveries.receive = timed_receive
     handlers = {kind: timed(handler) for kind, handler in delivery_handlers(runtime).items()}
     await ensure_transit_key(runtime, EU)  # as run_worker does first
@@ -598,7 +599,7 @@ class Stages:
     deliveries: int
     receives: int  # calls of `receive`: the loop woke up (a NOTIFY) and looked
     statements_per_delivery: float  # in the transaction that took it, without BEGIN and COMMIT
-    take_ms: list[float]  # that transaction, from BEGIN to COMMIT
+    take_ms: list[float]  # each batch's transaction, from BEGIN to COMMIT
     handler_ms: list[float]
     empty_ms: list[float]  # look-ups that found nothing: one transaction with one SELECT each
 
@@ -608,8 +609,8 @@ def stages(phase: Phase, receiver: dict[str, Any]) -> Stages | None:
         return None
     handled = {int(k): v for k, v in receiver["handled"].items()}
     takes = [t for t in receiver["takes"] if phase.started <= t[0] <= phase.ended]
-    found = [t for t in takes if t[2] and t[3] in handled]
-    committed = {t[3]: t[1] for t in found}
+    found = [t for t in takes if t[3] and all(m in handled for m in t[3])]
+    committed = {m: t[1] for t in found for m in t[3]}
     bodies = list(phase.scheduled)
     arrived = {a.body: a.at for a in reversed(phase.arrivals)}  # the first arrival of each
     # One NOTIFY per delivery, in commit order; nothing else crosses to eu during the phase.
@@ -636,11 +637,11 @@ def stages(phase: Phase, receiver: dict[str, Any]) -> Stages | None:
         cumulative["at erik's socket"].append(arrived[body] - due)
     return Stages(
         cumulative={k: v for k, v in cumulative.items() if len(v) == len(bodies)},
-        deliveries=len(found),
+        deliveries=len(committed),
         receives=len([r for r in receiver["receives"] if phase.started <= r[0] <= phase.ended]),
-        statements_per_delivery=sum(t[4] for t in found) / max(len(found), 1),
+        statements_per_delivery=sum(t[4] for t in found) / max(len(committed), 1),
         take_ms=[(t[1] - t[0]) * 1000 for t in found],
-        handler_ms=[(handled[t[3]][1] - handled[t[3]][0]) * 1000 for t in found],
+        handler_ms=[(handled[m][1] - handled[m][0]) * 1000 for m in committed],
         empty_ms=[(t[1] - t[0]) * 1000 for t in takes if not t[2]],
     )
 
@@ -735,8 +736,8 @@ def report(
         console.print(
             f"round {round_no}, eu's receiving loop: {found.deliveries} deliveries, "
             f"{found.receives} wake-ups; "
-            f"each delivery: one transaction of {found.statements_per_delivery:.1f} SQL statements "
-            f"(+ BEGIN, COMMIT), p50 {statistics.median(found.take_ms):.2f} ms "
+            f"{len(found.take_ms)} batch transactions, {found.statements_per_delivery:.1f} SQL statements "
+            f"per delivery (+ BEGIN, COMMIT per batch), batch p50 {statistics.median(found.take_ms):.2f} ms "
             f"(p99 {pct_ms([t / 1000 for t in found.take_ms], 99):.2f}), of which the handler "
             f"p50 {statistics.median(found.handler_ms):.2f} ms; plus {len(found.empty_ms)} empty look-ups "
             f"(a transaction and a SELECT ... FOR UPDATE SKIP LOCKED each), "
