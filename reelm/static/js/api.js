@@ -232,3 +232,14 @@ export function keepsSpace(target) {
   if (!keyboardFocus || !target || !target.closest) return false;
   return Boolean(target.closest("button, a, [role=slider], summary"));
 }
+
+/** Escape closes an open sheet (`isOpen`, `close()`) wherever focus is, before anything beneath it sees the key. */
+export function closeOnEscape(sheet) {
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && sheet.isOpen) {
+      event.preventDefault();
+      event.stopPropagation();
+      sheet.close();
+    }
+  }, true);
+}

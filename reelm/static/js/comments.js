@@ -1,9 +1,11 @@
 // The comments drawer (bottom sheet on phones, side drawer on desktops) or the fixed side panel of the
-// video page: top-level comments with paging, replies one level deep, likes, delete, and a composer.
+// video page: top-level comments with paging, replies one level deep, likes, delete, report (report.js;
+// others' comments), and a composer.
 
 import { ApiError, api, avatarNode, el, formatCount, isDesktop, query, relativeTime, reportError, requireLogin, toast, viewer } from "./api.js";
 import { icon } from "./icons.js";
 import { linkify, moderationNotices } from "./card.js";
+import { openReport } from "./report.js";
 
 const PAGE = 20;
 
@@ -191,6 +193,12 @@ export class Comments {
       this.startReply({ id: comment.parent_id || comment.id, handle: author.handle, li: parentLi });
     });
     const meta = el("div", { className: "comment-meta" }, time, replyButton);
+    const me = viewer();
+    if (!me || (comment.author && comment.author.id !== me.id)) {
+      const report = el("button", { type: "button", className: "comment-link comment-report", "data-testid": "comment-report", "aria-label": `Report comment by @${author.handle}` }, "Report");
+      report.addEventListener("click", () => openReport({ type: "comment", id: comment.id, label: `Comment by @${author.handle}`, trigger: report }));
+      meta.append(report);
+    }
     if (this.canDelete(comment)) {
       const del = el("button", { type: "button", className: "comment-link comment-delete", "aria-label": "Delete comment", title: "Delete" },
         icon("close", "icon icon-xs"));

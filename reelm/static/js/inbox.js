@@ -10,6 +10,7 @@
 import { ApiError, api, avatarNode, el, query, relativeTime, reportError, toast } from "./api.js";
 import { icon } from "./icons.js";
 import { live } from "./live.js";
+import { openReport } from "./report.js";
 
 const PAGE = 30;
 const POLL_MS = 3000;
@@ -228,6 +229,14 @@ function messageItem(message) {
         { className: "message-actions" },
         mine ? el("button", { type: "button", className: "message-action", dataset: { action: "unsend", testid: "unsend" }, text: "Unsend" }) : null,
         el("button", { type: "button", className: "message-action", dataset: { action: "hide", testid: "delete-for-me" }, text: "Delete for me" }),
+        // Only someone a message was sent to may report it (reelm.moderation.service, access_reportable).
+        mine ? null : el("button", {
+          type: "button",
+          className: "message-action message-report",
+          "aria-label": `Report message from @${message.sender.handle}`,
+          dataset: { action: "report", testid: "report-message" },
+          text: "Report",
+        }),
       );
   const group = state.open && state.open.kind === "group" && !mine
     ? el("span", { className: "message-author", text: message.sender.display_name || `@${message.sender.handle}` })
@@ -546,6 +555,12 @@ async function onMessageAction(event) {
   if (!button || !state.open) return;
   const item = button.closest(".message");
   const conversation = state.open;
+  if (button.dataset.action === "report") {
+    const shown = state.shown.get(Number(item.dataset.seq));
+    const sender = shown ? shown.message.sender : null;
+    openReport({ type: "message", id: item.dataset.id, label: sender ? `Message from @${sender.handle}` : "Message", trigger: button });
+    return;
+  }
   try {
     if (button.dataset.action === "unsend") {
       const unsend = await api("POST", `/conversations/${conversation.id}/messages/${item.dataset.id}/unsend`);

@@ -1,7 +1,9 @@
-// Profile and hashtag pages: the follow button and the poster grid's "Load more".
+// Profile and hashtag pages: the follow button, reporting the account (report.js), and the poster
+// grid's "Load more".
 
 import { ApiError, api, el, formatCount, query, reportError, requireLogin, toast } from "./api.js";
 import { icon } from "./icons.js";
+import { openReport } from "./report.js";
 
 // ---- follow ----------------------------------------------------------------------------------------
 
@@ -47,6 +49,17 @@ if (followButton) {
       busy = false;
       followButton.disabled = false;
     }
+  });
+}
+
+// ---- report -----------------------------------------------------------------------------------------
+
+const reportButton = document.querySelector(".profile [data-testid='report-account']");
+
+if (reportButton) {
+  reportButton.addEventListener("click", () => {
+    const { userId, handle } = reportButton.dataset;
+    openReport({ type: "account", id: userId, label: `@${handle}`, trigger: reportButton });
   });
 }
 

@@ -1,11 +1,13 @@
 // The share sheet: send a video to one of the viewer's recent conversations or to a @handle, with an
-// optional note, or copy its link. It has the comments drawer's look and keyboard (comments.js): a
-// bottom sheet on phones, a side drawer on desktops; Escape closes it and focus goes back to the share
-// button. Visitors who are not logged in get only "Copy link". One sheet serves the page, built on first
-// use; everything user-written goes in as text.
+// optional note, copy its link, or report it (report.js; not one's own video). It has the comments
+// drawer's look and keyboard (comments.js): a bottom sheet on phones, a side drawer on desktops; Escape
+// closes it and focus goes back to the share button. Visitors who are not logged in get only "Copy link"
+// and "Report" (which sends them to log in). One sheet serves the page, built on first use; everything
+// user-written goes in as text.
 
-import { ApiError, api, avatarNode, el, query, reportError, toast, viewer } from "./api.js";
+import { ApiError, api, avatarNode, closeOnEscape, el, query, reportError, toast, viewer } from "./api.js";
 import { icon } from "./icons.js";
+import { openReport } from "./report.js";
 
 const RECENT = 20;
 const NOTE_MAX = 2000; // the longest message body (reelm/messages/policy.py, MAX_BODY_CHARS)
@@ -58,6 +60,9 @@ class ShareSheet {
     this.copyButton = el("button", { type: "button", className: "share-option", "data-testid": "share-copy-link" },
       el("span", { className: "share-option-icon" }, icon("share")), el("span", {}, "Copy link"));
     this.copyButton.addEventListener("click", () => this.copyLink());
+    this.reportButton = el("button", { type: "button", className: "share-option", "data-testid": "share-report" },
+      el("span", { className: "share-option-icon" }, icon("alert")), el("span", {}, "Report"));
+    this.reportButton.addEventListener("click", () => this.report());
 
     this.root = el("aside", {
       className: "comments share-sheet",
@@ -70,7 +75,7 @@ class ShareSheet {
     },
     el("header", { className: "comments-head" }, el("h2", { id: "share-title", className: "comments-title" }, "Share"), this.closeButton),
     this.signedIn ? this.buildSendTo() : null,
-    el("div", { className: "share-foot" }, this.copyButton));
+    el("div", { className: "share-foot" }, this.copyButton, this.reportButton));
     this.scrim = el("div", { className: "scrim share-scrim", hidden: true });
     this.scrim.addEventListener("click", () => this.close());
     document.body.append(this.root, this.scrim);
@@ -78,13 +83,7 @@ class ShareSheet {
     // Keys typed in the sheet are not feed shortcuts; Escape closes it wherever focus is, before the
     // comments drawer (which closes on Escape too) or the feed sees the key.
     this.root.addEventListener("keydown", (event) => event.stopPropagation());
-    document.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && this.isOpen) {
-        event.preventDefault();
-        event.stopPropagation();
-        this.close();
-      }
-    }, true);
+    closeOnEscape(this);
   }
 
   /** The "Send to" part: a @handle field with its button, an optional note, and recent conversations. */
@@ -155,6 +154,8 @@ class ShareSheet {
     this.video = video;
     this.trigger = trigger || null;
     this.actions = actions;
+    const me = viewer();
+    this.reportButton.hidden = Boolean(me && video.creator && video.creator.id === me.id);
     if (this.signedIn) {
       this.handleInput.value = "";
       this.load();
@@ -276,6 +277,15 @@ class ShareSheet {
     } finally {
       this.setBusy(false);
     }
+  }
+
+  /** The report sheet on this video; focus comes back to the share button when it closes. */
+  report() {
+    const { video, trigger } = this;
+    this.close();
+    if (!video) return;
+    const handle = video.creator && video.creator.handle;
+    openReport({ type: "video", id: video.id, label: handle ? `Video by @${handle}` : "Video", trigger });
   }
 
   async copyLink() {
