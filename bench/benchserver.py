@@ -23,7 +23,16 @@ def run_app(app: FastAPI, port: int) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; the default action would skip atexit, leaving
     # this process listed as a user of the embedded PostgreSQL, which would then outlive the benchmark.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(app, host=HOST, port=port, workers=1, log_level="warning", access_log=False)
+    # As `reelm serve` runs it (reelm/cli.py): no permessage-deflate on the live connections.
+    uvicorn.run(
+        app,
+        host=HOST,
+        port=port,
+        workers=1,
+        log_level="warning",
+        access_log=False,
+        ws_per_message_deflate=False,
+    )
 
 
 def free_port() -> int:
