@@ -127,8 +127,11 @@ async def receive(
         if source == realm:
             continue
         skip: set[int] = set()
-        while done < limit and (looked := await _take_batch(runtime, realm, source, handlers, skip, batch)):
+        while done < limit:
+            looked = await _take_batch(runtime, realm, source, handlers, skip, batch)
             done += looked
+            if looked < batch:  # drained; what arrives meanwhile sends its own notification
+                break
     return done
 
 
