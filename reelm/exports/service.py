@@ -22,6 +22,7 @@ from reelm.messages.models import (
     AllowFrom,
     Conversation,
     ConversationMember,
+    ConversationPeer,
     MemberState,
     MessageSettings,
     UserBlock,
@@ -199,6 +200,13 @@ async def _conversations(
         # Someone of another realm has no member row here: the conversation's copy names them instead.
         if conversation.peer_id is not None:
             others[conversation.id].append(conversation.peer_id)
+    peer_rows = await session.execute(
+        select(ConversationPeer.conversation_id, ConversationPeer.user_id).where(
+            ConversationPeer.conversation_id.in_([c.id for c, _ in rows])
+        )
+    )
+    for conversation_id, peer_id in peer_rows:
+        others[conversation_id].append(peer_id)
     handles = await _handles(session, {i for members in others.values() for i in members})
     out = []
     for conversation, member in rows:

@@ -30,6 +30,8 @@ class Kind(enum.StrEnum):
     READ = "read"  # the peer read up to a message
     REFUSED = "refused"  # the recipient's realm did not take a message in, and why
     FORGET = "forget"  # an account was purged: its messages and notices go everywhere
+    GROUP = "group"  # a group's people or title changed (reelm.messages.group_crossing)
+    LEFT = "left"  # someone left a group
 
 
 async def send(
@@ -50,7 +52,7 @@ def message_payload(
     *,
     message_id: int,
     sender_id: int,
-    recipient_id: int,
+    recipient_id: int | None,  # None in a group: its copies know who is in it
     body: str | None,
     video_id: int | None,
     created_at: datetime,

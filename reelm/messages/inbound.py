@@ -21,10 +21,12 @@ from reelm.crossrealm.deliveries import Handler, Inbound
 from reelm.messages import crossing, service
 from reelm.messages.ciphers import BODY_COLUMN, CipherCache
 from reelm.messages.events import Event, EventType, publish
+from reelm.messages.group_inbound import GroupTaking
 from reelm.messages.models import (
     Conversation,
     ConversationKind,
     ConversationMember,
+    ConversationPeer,
     EventKind,
     MemberState,
     Message,
@@ -48,6 +50,8 @@ def handlers(runtime: Runtime, policy: MessagingSettings | None = None) -> Mappi
         crossing.Kind.READ: taking.read,
         crossing.Kind.REFUSED: taking.refused,
         crossing.Kind.FORGET: taking.forget,
+        crossing.Kind.GROUP: taking.groups.group,
+        crossing.Kind.LEFT: taking.groups.left,
     }
 
 
@@ -56,26 +60,30 @@ class _Taking:
         self.runtime = runtime
         self.policy = policy
         self.ciphers = ciphers
+        self.groups = GroupTaking(runtime, policy, ciphers)
 
     def _code(self, realm: str) -> int:
         return self.runtime.settings.realm(realm).code
 
     async def message(self, session: AsyncSession, inbound: Inbound) -> None:
         p = inbound.payload
-        message_id, sender_id, recipient_id = int(p["id"]), int(p["sender_id"]), int(p["recipient_id"])
+        message_id, sender_id = int(p["id"]), int(p["sender_id"])
         body, video_id = p.get("body"), p.get("video_id")
+        if (body is not None and not isinstance(body, str)) or len(body or "") > MAX_BODY_CHARS:
+            raise ValueError(f"message {message_id}: malformed body")
         if await session.get(Message, message_id) is not None:
             return  # taken in before
         found = await service.public_person(session, sender_id)
-        if found is None:
-            return  # the sender's account is no longer public: there is nobody to deliver from
+        if found is None or found[1] != inbound.source:
+            return  # the sender is not (or no longer) a public user of that realm: nobody to deliver from
         sender, _ = found
-        recipient = await session.get(User, recipient_id)
+        if "group" in p:
+            await self.groups.message(session, inbound, sender)
+            return
+        recipient = await session.get(User, int(p["recipient_id"]))
         if recipient is None or recipient.deletion_due_at is not None:
             await _refuse(session, inbound, message_id, sender_id, "unavailable")
             return
-        if (body is not None and not isinstance(body, str)) or len(body or "") > MAX_BODY_CHARS:
-            raise ValueError(f"message {message_id}: malformed body")
         now = datetime.now(UTC)
         try:
             conversation = await self._conversation(session, inbound.realm, sender, recipient, now)
@@ -170,7 +178,9 @@ class _Taking:
         if message is None:
             return  # expired or deleted here since
         conversation = await session.get(Conversation, message.conversation_id, with_for_update=True)
-        if conversation is not None:
+        if conversation is not None and conversation.kind == ConversationKind.GROUP:
+            await self.groups.read(session, inbound, conversation, message)
+        elif conversation is not None:
             await _peer_read(session, conversation, int(inbound.payload["reader_id"]), message.id)
 
     async def refused(self, session: AsyncSession, inbound: Inbound) -> None:
@@ -194,8 +204,11 @@ class _Taking:
     async def forget(self, session: AsyncSession, inbound: Inbound) -> None:
         """An account of the sending realm was purged: what its person said and did here goes too."""
         user_id = int(inbound.payload["user_id"])
+        if self.runtime.settings.realm_of_id(user_id) != inbound.source:
+            raise ValueError(f"realm {inbound.source} may not speak for user {user_id}")
         await session.execute(delete(Message).where(Message.sender_id == user_id))
         await session.execute(delete(NotificationActor).where(NotificationActor.actor_id == user_id))
+        await session.execute(delete(ConversationPeer).where(ConversationPeer.user_id == user_id))
 
 
 async def _peer_message(session: AsyncSession, inbound: Inbound) -> Message | None:

@@ -48,8 +48,11 @@ class AllowFrom(enum.StrEnum):
 
 class Conversation(RealmBase):
     __tablename__ = "conversations"
-    # The residency check attributes a conversation to whoever started it (reelm.residency.scan).
-    __table_args__ = ({"info": {"owner_column": "created_by_id"}},)
+    __table_args__ = (
+        Index("ix_conversations_origin", "origin_id", unique=True),
+        # The residency check attributes a conversation to whoever started it (reelm.residency.scan).
+        {"info": {"owner_column": "created_by_id"}},
+    )
 
     id: Mapped[int] = protected(BigInteger, primary_key=True, autoincrement=False)
     kind: Mapped[str] = protected(String(8))
@@ -66,6 +69,8 @@ class Conversation(RealmBase):
     # have read, in this copy's numbering.
     peer_id: Mapped[int | None] = protected(BigInteger)
     peer_read_seq: Mapped[int] = protected(Integer, default=0, server_default="0")
+    # A group: the id of its first copy, shared by the copies of every realm its people live in.
+    origin_id: Mapped[int | None] = protected(BigInteger)
 
 
 class ConversationMember(RealmBase):
@@ -101,8 +106,8 @@ class Message(RealmBase):
         Index("ix_messages_created", "created_at"),  # retention sweeps
         Index("ix_messages_key_owner", "key_owner_id"),
         Index("ix_messages_sender", "sender_id"),
-        # Whose copy a message is: its sender's, or for a message from another realm, its recipient's.
-        {"info": {"owner_column": "key_owner_id"}},
+        # A message belongs to the copy of the conversation it is in, which its realm minted.
+        {"info": {"owner_column": "conversation_id"}},
     )
 
     id: Mapped[int] = protected(BigInteger, primary_key=True, autoincrement=False)
@@ -111,8 +116,10 @@ class Message(RealmBase):
     # No foreign key: the sender of a message from another realm has no user row here.
     sender_id: Mapped[int] = protected(BigInteger)
     # Whose field key seals the body: the sender's own (shredding it makes every copy in this realm
-    # unreadable), or for a message from another realm, the key of the member whose copy it is.
-    key_owner_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    # unreadable); for a direct message from another realm, the key of the member whose copy it is; NULL
+    # for a group message from another realm: the key of this realm's copy of the group, named by its id
+    # (reelm.messages.group_inbound).
+    key_owner_id: Mapped[int | None] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = protected(String(8))
     # AES-256-GCM under the key owner's field key (reelm.crypto.fields). NULL when the message only
     # shares a video, and once unsent.
@@ -125,6 +132,24 @@ class Message(RealmBase):
     unsent_at: Mapped[datetime | None] = protected(TZ)
     # Why the recipient's realm did not take this message in (reelm.messages.inbound.Refusal).
     refusal: Mapped[str | None] = protected(String(40))
+
+
+class ConversationPeer(RealmBase):
+    """Someone of another realm in a group: they have no user row (nor member row) here."""
+
+    __tablename__ = "conversation_peers"
+    __table_args__ = (
+        Index("ix_conversation_peers_user", "user_id"),
+        {"info": {"owner_column": "conversation_id"}},  # this realm's copy of the group
+    )
+
+    conversation_id: Mapped[int] = protected(
+        BigInteger, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = protected(BigInteger, primary_key=True)
+    realm: Mapped[str] = protected(String(16))
+    read_seq: Mapped[int] = protected(Integer, default=0)  # how far they read, in this copy's numbering
+    joined_at: Mapped[datetime] = protected(TZ, default=utcnow)
 
 
 class HiddenMessage(RealmBase):

@@ -88,15 +88,24 @@ async def _recipients(runtime: Runtime, handles: list[str]) -> list[tuple[int, s
     return found
 
 
-def _group_across_realms(viewer: Viewer) -> Problem:
-    """A group is kept whole in one realm: across realms, only direct conversations exist for now."""
-    return Problem(
-        409,
-        "cross-realm-group",
-        "Groups across realms are not available",
-        f"Everyone in a group must live in your realm ('{viewer.realm}'); people of other realms can be "
-        "messaged one to one.",
-    )
+async def _people(
+    session: AsyncSession, realm: str, recipients: list[tuple[int, str]]
+) -> tuple[list[User], list[tuple[service.Person, str]]]:
+    """The recipients of this realm (their rows) and of other realms (their public profiles); 404 for
+    someone not found (or not public, as this realm has heard)."""
+    local, foreign = [], []
+    for user_id, home in recipients:
+        if home == realm:
+            user = await session.get(User, user_id)
+            if user is None:
+                raise not_found("User")
+            local.append(user)
+        else:
+            found = await service.public_person(session, user_id)
+            if found is None:
+                raise not_found("User")
+            foreign.append(found)
+    return local, foreign
 
 
 # --- conversations ------------------------------------------------------------------------------------
@@ -117,8 +126,6 @@ async def start_conversation(
     video_id = sending.video_id_of(first.video_id) if first is not None else None
     text = service.check_body(first.body, video_id) if first is not None else None
     recipients = await _recipients(runtime, body.handles)
-    if len(recipients) > 1 and any(realm != viewer.realm for _, realm in recipients):
-        raise _group_across_realms(viewer)
     policy = messaging.policy
     limiter.hit("conversation", str(me.id), limit=policy.new_conversations_per_hour, per_seconds=3600)
     if first is not None:
@@ -171,18 +178,20 @@ async def _start(
     recipients: list[tuple[int, str]],
     now: datetime,
 ) -> service.Started:
-    if len(recipients) == 1 and recipients[0][1] != realm:
-        found = await service.public_person(session, recipients[0][0])
-        if found is None:  # not public (yet, or any more) as this realm has heard
-            raise not_found("User")
+    local, foreign = await _people(session, realm, recipients)
+    if not local and len(foreign) == 1:  # one person of another realm: a direct conversation
         return await service.do_start_with_peer(
-            session, realm_code=realm_code, sender=me, peer=found[0], now=now
+            session, realm_code=realm_code, sender=me, peer=foreign[0][0], now=now
         )
-    users = [u for u in [await session.get(User, uid) for uid, _ in recipients] if u is not None]
-    if len(users) != len(recipients):
-        raise not_found("User")
     return await service.do_start_conversation(
-        session, realm_code=realm_code, policy=policy, sender=me, recipients=users, now=now
+        session,
+        realm_code=realm_code,
+        policy=policy,
+        sender=me,
+        recipients=local,
+        now=now,
+        realm=realm,
+        foreign=foreign,
     )
 
 
@@ -355,7 +364,7 @@ async def leave_conversation(runtime: RuntimeDep, viewer: UserViewer, conversati
     cid = _conversation_id(viewer, runtime, conversation_id)
     async with runtime.databases.transaction(viewer.realm) as session:
         conversation, member = await service.access_conversation(session, me.id, cid, for_update=True)
-        await service.do_leave(session, conversation, member)
+        await service.do_leave(session, viewer.realm, conversation, member)
 
 
 @router.patch("/conversations/{conversation_id}", response_model=ConversationOut, dependencies=SEND)
@@ -367,7 +376,7 @@ async def rename_group(
     cid = _conversation_id(viewer, runtime, conversation_id)
     async with runtime.databases.transaction(viewer.realm) as session:
         conversation, member = await service.access_conversation(session, me.id, cid, for_update=True)
-        await service.do_rename(session, conversation, body.title)
+        await service.do_rename(session, viewer.realm, conversation, me.id, body.title)
         (out,) = await service.conversations_out(
             session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]
         )
@@ -388,20 +397,23 @@ async def add_members(
     me = _me(viewer)
     cid = _conversation_id(viewer, runtime, conversation_id)
     recipients = await _recipients(runtime, body.handles)
-    if any(realm != viewer.realm for _, realm in recipients):
-        raise _group_across_realms(viewer)
     policy = messaging.policy
     limiter.hit("conversation", str(me.id), limit=policy.new_conversations_per_hour, per_seconds=3600)
     async with runtime.databases.transaction(viewer.realm) as session:
         conversation, member = await service.access_conversation(session, me.id, cid, for_update=True)
         if member.state != MemberState.ACCEPTED:
             raise Problem(403, "forbidden", "Not allowed", "Accept the request before adding people.")
-        people = [u for u in [await session.get(User, uid) for uid, _ in recipients] if u is not None]
-        if len(people) != len(recipients):
-            raise not_found("User")
+        local, foreign = await _people(session, viewer.realm, recipients)
         me = await session.get(User, me.id) or me  # its age decides, as when starting a conversation
         await service.do_add_members(
-            session, policy=policy, conversation=conversation, adder=me, people=people, now=datetime.now(UTC)
+            session,
+            realm=viewer.realm,
+            policy=policy,
+            conversation=conversation,
+            adder=me,
+            people=local,
+            foreign=foreign,
+            now=datetime.now(UTC),
         )
         (out,) = await service.conversations_out(
             session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]

@@ -39,7 +39,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
 from reelm.messages.events import CHANNEL, EventType
-from reelm.messages.models import Conversation, ConversationMember, EventKind, MemberState, Message, UserBlock
+from reelm.messages.models import (
+    Conversation,
+    ConversationMember,
+    ConversationPeer,
+    EventKind,
+    MemberState,
+    Message,
+    UserBlock,
+)
 
 
 def _table(model: type[Any]) -> Table:
@@ -57,6 +65,7 @@ class Sent:
     someone_left: bool  # another member left (or deleted the conversation)
     blocked: bool  # a block between the sender and another member
     peer_id: int | None  # the other realm's participant, whose realm must receive the message
+    has_peers: bool  # a group with people of other realms (reelm.messages.group_crossing)
 
 
 @cache
@@ -65,6 +74,7 @@ def _sending() -> Select[Any]:
     members = _table(ConversationMember)
     messages = _table(Message)
     blocks = _table(UserBlock)
+    peers = _table(ConversationPeer)
     member = members.alias("member")
     other = members.alias("other")
     conversation_id: BindParameter[int] = bindparam("p_conversation", type_=BigInteger)
@@ -99,6 +109,7 @@ def _sending() -> Select[Any]:
             .scalar_subquery()
             .label("listeners"),
             exists().where(others, other.c.state == MemberState.LEFT.value).label("someone_left"),
+            exists().where(peers.c.conversation_id == conversations.c.id).label("has_peers"),
             exists()
             .where(
                 others,
@@ -147,6 +158,7 @@ def _sending() -> Select[Any]:
             numbered.c.sender_state,
             numbered.c.listeners,
             numbered.c.someone_left,
+            numbered.c.has_peers,
             numbered.c.blocked,
             numbered.c.peer_id,
             func.pg_notify(CHANNEL, sql_cast(payload, Text)),
@@ -182,5 +194,5 @@ async def send(
     row = (await session.execute(_sending(), parameters)).first()
     if row is None:
         return None
-    seq, kind, sender_state, listening, someone_left, blocked, peer_id, _ = row
-    return Sent(seq, kind, sender_state, tuple(sorted(listening)), someone_left, blocked, peer_id)
+    seq, kind, sender_state, listening, someone_left, has_peers, blocked, peer_id, _ = row
+    return Sent(seq, kind, sender_state, tuple(sorted(listening)), someone_left, blocked, peer_id, has_peers)

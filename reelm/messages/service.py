@@ -24,7 +24,7 @@ from reelm.accounts.models import User
 from reelm.crossrealm.views import public_profiles, public_videos
 from reelm.crypto.keys import KeyDestroyedError, RealmKeys
 from reelm.crypto.service import user_cipher
-from reelm.messages import crossing, sending_sql
+from reelm.messages import crossing, group_crossing, sending_sql
 from reelm.messages.ciphers import BODY_COLUMN, CipherCache
 from reelm.messages.events import Event, EventType, publish
 from reelm.messages.models import (
@@ -32,6 +32,7 @@ from reelm.messages.models import (
     Conversation,
     ConversationKind,
     ConversationMember,
+    ConversationPeer,
     EventKind,
     HiddenMessage,
     MemberState,
@@ -225,27 +226,31 @@ async def do_start_conversation(
     sender: User,
     recipients: Sequence[User],
     now: datetime,
+    realm: str = "",
+    foreign: Sequence[tuple[Person, str]] = (),
 ) -> Started:
-    """Open a conversation (a direct one is reused); recipients who do not follow the sender get a request."""
+    """Open a conversation (a direct one is reused); recipients who do not follow the sender get a request.
+
+    `foreign` people (with their realm) make it a group across realms: their realms decide, when the
+    group reaches them, where it lands for them (reelm.messages.inbound).
+    """
     unique = {r.id: r for r in recipients}
-    if sender.id in unique:
+    if sender.id in unique or any(person.id == sender.id for person, _ in foreign):
         raise invalid("handles", "you cannot start a conversation with yourself")
-    if len(unique) == 1:
+    pair, kind = None, ConversationKind.GROUP
+    if len(unique) == 1 and not foreign:
         (recipient,) = unique.values()
-        pair = direct_pair(sender.id, recipient.id)
-        existing = await session.scalar(
-            select(Conversation).where(Conversation.direct_pair == pair).with_for_update()
-        )
-        if existing is not None:  # the pair talked before: only a block stands in the way
-            if await is_blocked_between(session, sender.id, recipient.id):
-                raise _blocked(recipient)
-            await _rejoin(session, existing.id, sender.id, MemberState.ACCEPTED)
+        pair, kind = direct_pair(sender.id, recipient.id), ConversationKind.DIRECT
+        existing = await _reuse_direct(session, pair, sender, recipient)
+        if existing is not None:
             return Started(existing, created=False)
-        kind = ConversationKind.DIRECT
-    else:
-        pair, kind = None, ConversationKind.GROUP
+    for person, _ in foreign:
+        if await is_blocked_between(session, sender.id, person.id):
+            raise _blocked(person)
     states = {r.id: await check_may_message(session, policy, sender, r, now) for r in unique.values()}
     conversation = new_conversation(realm_code, kind, sender.id, pair, now)
+    if kind == ConversationKind.GROUP:
+        conversation.origin_id = conversation.id  # the group's name in every realm it may reach
     session.add(conversation)
     # The conversation row must exist before its members refer to it; a concurrent start of the same
     # direct pair fails here on the unique pair and the client's retry finds the conversation.
@@ -253,7 +258,11 @@ async def do_start_conversation(
     session.add(member_row(conversation.id, sender.id, MemberState.ACCEPTED, now))
     for user_id, state in states.items():
         session.add(member_row(conversation.id, user_id, state, now))
+    for person, person_realm in foreign:
+        group_crossing.add_peer(session, conversation.id, person.id, person_realm, now)
     await session.flush()
+    if foreign:
+        await group_crossing.tell_group(session, realm, conversation, sender.id)
     for user_id, state in states.items():
         if state == MemberState.REQUEST:
             await do_notify(
@@ -268,6 +277,20 @@ async def do_start_conversation(
         Event(EventType.CONVERSATION, tuple(sorted({sender.id, *states})), conversation_id=conversation.id),
     )
     return Started(conversation, created=True)
+
+
+async def _reuse_direct(
+    session: AsyncSession, pair: str, sender: User, recipient: User
+) -> Conversation | None:
+    """The pair's direct conversation, locked, if they talked before: only a block stands in the way."""
+    existing = await session.scalar(
+        select(Conversation).where(Conversation.direct_pair == pair).with_for_update()
+    )
+    if existing is not None:
+        if await is_blocked_between(session, sender.id, recipient.id):
+            raise _blocked(recipient)
+        await _rejoin(session, existing.id, sender.id, MemberState.ACCEPTED)
+    return existing
 
 
 def new_conversation(
@@ -351,7 +374,9 @@ async def do_accept(session: AsyncSession, conversation: Conversation, member: C
     await publish(session, Event(EventType.CONVERSATION, (member.user_id,), conversation_id=conversation.id))
 
 
-async def do_leave(session: AsyncSession, conversation: Conversation, member: ConversationMember) -> None:
+async def do_leave(
+    session: AsyncSession, realm: str, conversation: Conversation, member: ConversationMember
+) -> None:
     """Delete a conversation for oneself: its history is cleared for this member and it leaves the inbox.
 
     A direct conversation comes back with the next message; a group is left for good.
@@ -359,6 +384,8 @@ async def do_leave(session: AsyncSession, conversation: Conversation, member: Co
     member.state = MemberState.LEFT
     member.cleared_seq = conversation.last_seq
     member.last_read_seq = conversation.last_seq
+    if conversation.kind == ConversationKind.GROUP:
+        await group_crossing.tell_left(session, realm, conversation, member.user_id)
     members = await members_of(session, conversation.id)
     await publish(
         session,
@@ -371,10 +398,13 @@ def _check_group(conversation: Conversation, field: str) -> None:
         raise invalid(field, "only a group can be renamed or get new people")
 
 
-async def do_rename(session: AsyncSession, conversation: Conversation, title: str) -> None:
+async def do_rename(
+    session: AsyncSession, realm: str, conversation: Conversation, by: int, title: str
+) -> None:
     """Any member may name a group (an empty title removes the name); everyone in it sees the change."""
     _check_group(conversation, "title")
     conversation.title = clean_text("title", title, max_len=MAX_TITLE_CHARS) or None
+    await group_crossing.tell_group(session, realm, conversation, by)
     members = await members_of(session, conversation.id)
     await publish(session, Event(EventType.CONVERSATION, listeners(members), conversation_id=conversation.id))
 
@@ -382,40 +412,64 @@ async def do_rename(session: AsyncSession, conversation: Conversation, title: st
 async def do_add_members(
     session: AsyncSession,
     *,
+    realm: str,
     policy: MessagingSettings,
     conversation: Conversation,
     adder: User,
     people: Sequence[User],
     now: datetime,
+    foreign: Sequence[tuple[Person, str]] = (),
 ) -> None:
-    """Add people to a group (the caller holds its lock). Each lands as a conversation started by the
-    adder would (inbox, requests or refused), and sees only what is said from now on."""
+    """Add people to a group (the caller holds its lock). Each of this realm lands as a conversation
+    started by the adder would (inbox, requests or refused); people of other realms land as their realm
+    decides when the group reaches it. Newcomers see only what is said from now on."""
     _check_group(conversation, "handles")
     members = {m.user_id: m for m in await members_of(session, conversation.id)}
-    present = {user_id for user_id, m in members.items() if m.state != MemberState.LEFT}
+    peers = {p.user_id for p in await group_crossing.peers_of(session, conversation.id)}
+    present = {user_id for user_id, m in members.items() if m.state != MemberState.LEFT} | peers
     joining = [p for p in {p.id: p for p in people}.values() if p.id not in present]
-    if len(present) + len(joining) > MAX_MEMBERS:
+    arriving = [(p, r) for p, r in {p.id: (p, r) for p, r in foreign}.values() if p.id not in present]
+    if len(present) + len(joining) + len(arriving) > MAX_MEMBERS:
         raise invalid("handles", f"a group has at most {MAX_MEMBERS} people")
     for person in joining:
-        state = await check_may_message(session, policy, adder, person, now)
-        member = members.get(person.id)
-        if member is None:
-            member = member_row(conversation.id, person.id, state, now)
-            session.add(member)
-        member.state, member.joined_at = state, now
-        # Earlier history stays with those who were there.
-        member.cleared_seq = member.last_read_seq = conversation.last_seq
-        if state == MemberState.REQUEST:
-            await do_notify(
-                session,
-                recipient_id=person.id,
-                kind=NotificationKind.MESSAGE_REQUEST,
-                actor_id=adder.id,
-                object_id=conversation.id,
-            )
+        await join(session, policy, conversation, members.get(person.id), adder, person, now)
+    for someone, someone_realm in arriving:
+        if await is_blocked_between(session, adder.id, someone.id):
+            raise _blocked(someone)
+        group_crossing.add_peer(session, conversation.id, someone.id, someone_realm, now)
     await session.flush()
-    everyone = tuple(sorted(present | {p.id for p in joining}))
+    if arriving or peers:
+        await group_crossing.tell_group(session, realm, conversation, adder.id)
+    everyone = tuple(sorted((present - peers) | {p.id for p in joining}))
     await publish(session, Event(EventType.CONVERSATION, everyone, conversation_id=conversation.id))
+
+
+async def join(
+    session: AsyncSession,
+    policy: MessagingSettings,
+    conversation: Conversation,
+    member: ConversationMember | None,
+    adder: Someone,
+    person: User,
+    now: datetime,
+) -> ConversationMember:
+    """Make `person` a member of a group from now on (a Problem when the rules refuse it): their inbox or
+    requests, as a conversation started by `adder` would land; earlier history stays with those there."""
+    state = await check_may_message(session, policy, adder, person, now)
+    if member is None:
+        member = member_row(conversation.id, person.id, state, now)
+        session.add(member)
+    member.state, member.joined_at = state, now
+    member.cleared_seq = member.last_read_seq = conversation.last_seq
+    if state == MemberState.REQUEST:
+        await do_notify(
+            session,
+            recipient_id=person.id,
+            kind=NotificationKind.MESSAGE_REQUEST,
+            actor_id=adder.id,
+            object_id=conversation.id,
+        )
+    return member
 
 
 # --- messages -----------------------------------------------------------------------------------------
@@ -492,6 +546,19 @@ async def do_send(
         await _reopen_direct(session, policy, conversation_id, sender, now)
     if sent.peer_id is not None:
         await _send_to_peer(session, realm, sender, sent.peer_id, message, body)
+    elif sent.has_peers:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None  # the send statement locked it
+        payload = crossing.message_payload(
+            message_id=message.id,
+            sender_id=sender.id,
+            recipient_id=None,
+            body=body,
+            video_id=message.video_id,
+            created_at=message.created_at,
+            read_through=None,
+        )
+        await group_crossing.send_message(session, realm, conversation, payload)
     if sent.sender_state == MemberState.REQUEST:  # replying to a request accepts it
         await session.execute(
             update(ConversationMember)
@@ -594,9 +661,12 @@ async def take_back(
     """Erase a message in this copy and in the peer's realm (an unsend, or a removal by content review);
     the caller holds the conversation's lock. Returns the unsend event."""
     event = await record_unsend(session, realm_code, conversation, message, now)
+    payload = {"message_id": message.id, "sender_id": message.sender_id}
+    if conversation.kind == ConversationKind.GROUP:
+        await group_crossing.tell_realms(session, realm, conversation.id, crossing.Kind.UNSEND, payload)
+        return event
     found = await public_person(session, conversation.peer_id) if conversation.peer_id is not None else None
     if found is not None and message.refusal is None:
-        payload = {"message_id": message.id, "sender_id": message.sender_id}
         await crossing.send(
             session, source=realm, target=found[1], kind=crossing.Kind.UNSEND, payload=payload
         )
@@ -684,6 +754,21 @@ async def do_mark_read(
         return  # reading a request says nothing to its sender
     if conversation.peer_id is not None:
         await _tell_peer_read(session, realm, conversation, member, seq)
+    elif conversation.kind == ConversationKind.GROUP:
+        latest = await session.scalar(
+            select(Message.id)
+            .where(
+                Message.conversation_id == conversation.id,
+                Message.sender_id != member.user_id,
+                Message.kind == EventKind.MESSAGE,
+                Message.seq <= seq,
+            )
+            .order_by(Message.seq.desc())
+            .limit(1)
+        )
+        if latest is not None:
+            payload = {"reader_id": member.user_id, "message_id": latest}
+            await group_crossing.tell_realms(session, realm, conversation.id, crossing.Kind.READ, payload)
     members = await members_of(session, conversation.id)
     await publish(
         session,
@@ -783,7 +868,7 @@ async def messages_out(
     for m in messages:
         body = None
         if m.body is not None:
-            cipher = await ciphers.get(session, realm, m.key_owner_id)
+            cipher = await ciphers.get(session, realm, sealed_by(m))
             body = cipher.open(BODY_COLUMN, m.body) if cipher is not None else UNREADABLE
         out.append(
             MessageOut(
@@ -801,6 +886,11 @@ async def messages_out(
             )
         )
     return out
+
+
+def sealed_by(message: Message) -> int:
+    """Whose key (in this realm) seals the message's body (reelm.messages.models.Message.key_owner_id)."""
+    return message.key_owner_id if message.key_owner_id is not None else message.conversation_id
 
 
 def gone(user_id: int) -> Creator:
@@ -869,7 +959,14 @@ async def conversations_out(
             .order_by(ConversationMember.joined_at, ConversationMember.user_id)
         )
     )
-    peers = {c.peer_id for c, _ in rows if c.peer_id is not None}
+    group_peers = list(
+        await session.scalars(
+            select(ConversationPeer)
+            .where(ConversationPeer.conversation_id.in_(conversation_ids))
+            .order_by(ConversationPeer.joined_at, ConversationPeer.user_id)
+        )
+    )
+    peers = {c.peer_id for c, _ in rows if c.peer_id is not None} | {p.user_id for p in group_peers}
     people = await people_out(session, realm, {m.user_id for m in all_members} | peers)
     unread = await _unread_by_conversation(session, user_id, conversation_ids)
     latest = await _latest_messages(session, [m for _, m in rows])
@@ -887,11 +984,21 @@ async def conversations_out(
             for m in all_members
             if m.conversation_id == conversation.id and m.user_id != user_id and m.user_id in people
         ]
-        if conversation.peer_id is not None:  # their realm holds their membership; this copy, their reads
+        # People of other realms: their realm holds their membership; this copy, how far they read.
+        if conversation.peer_id is not None:
             peer = people.get(conversation.peer_id) or gone(conversation.peer_id)
             others.append(
                 MemberOut(user=peer, state=MemberState.ACCEPTED, last_read_seq=conversation.peer_read_seq)
             )
+        others += [
+            MemberOut(
+                user=people.get(p.user_id) or gone(p.user_id),
+                state=MemberState.ACCEPTED,
+                last_read_seq=p.read_seq,
+            )
+            for p in group_peers
+            if p.conversation_id == conversation.id
+        ]
         out.append(
             ConversationOut(
                 id=str(conversation.id),
@@ -1016,7 +1123,7 @@ async def message_text(session: AsyncSession, keys: RealmKeys, message: Message)
     if message.body is None:
         return None
     try:
-        cipher = await user_cipher(session, keys, message.key_owner_id)
+        cipher = await user_cipher(session, keys, sealed_by(message))
     except KeyDestroyedError:
         return UNREADABLE
     return cipher.open(BODY_COLUMN, message.body)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.audit.service import STAFF_ACCESS, pseudonym, record_event
-from reelm.messages.models import Conversation, ConversationMember, Message
+from reelm.messages.models import Conversation, ConversationMember, ConversationPeer, Message
 from reelm.moderation.models import URGENT_CATEGORIES, Case, CaseState, Category, ContentType
 from reelm.runtime import Runtime
 from reelm.social.models import Comment
@@ -193,8 +193,13 @@ async def access_reportable(session: AsyncSession, ref: ContentRef, reporter_id:
         if message is not None and message.sender_id != reporter_id:
             member = await session.get(ConversationMember, (message.conversation_id, reporter_id))
             conversation = await session.get(Conversation, message.conversation_id)
-            # The recipient of another realm has no member row here: the conversation names them as its peer.
-            if member is not None or (conversation is not None and conversation.peer_id == reporter_id):
+            # Someone of another realm has no member row here: the conversation (or the group) names them.
+            peer = await session.get(ConversationPeer, (message.conversation_id, reporter_id))
+            if (
+                member is not None
+                or peer is not None
+                or (conversation is not None and conversation.peer_id == reporter_id)
+            ):
                 info = ContentInfo(message.sender_id, message.created_at)
     if info is None:
         raise not_found(ref.type.value.capitalize())

@@ -19,9 +19,10 @@ from reelm.accounts.models import User
 from reelm.crossrealm.deliveries import keep_receiving, receive
 from reelm.crossrealm.models import RealmFlow
 from reelm.crossrealm.views import deliveries, public_profiles
+from reelm.crypto.models import UserKey
 from reelm.db import libpq_url
 from reelm.jobs import delivery_handlers
-from reelm.messages.models import Conversation, Message
+from reelm.messages.models import Conversation, ConversationPeer, Message
 from reelm.runtime import Runtime
 from tests.conftest import Account, make_account
 from tests.factories import assert_problem, delivered, eventually, take_deliveries, transit_ready
@@ -295,8 +296,12 @@ async def test_every_copy_stays_with_its_owner_and_deliveries_go_only_where_addr
     await client.delete("/api/v1/users/alice/block", headers=erik.auth)
     await send(client, alice, mine["id"], "second try")
 
+    carol = await make_account(client, "carol")
+    await age_account(runtime, carol, days=3)
+    await start(client, alice, "carol", "erik", body="a group across realms")  # peers, a sender's key in eu
+
     async def arrived() -> bool:
-        return len(await _messages(runtime, "eu")) == 1
+        return len(await _messages(runtime, "eu")) == 2
 
     await delivered(runtime, arrived)
     result = await run_check(runtime, "--json")
@@ -378,3 +383,118 @@ async def test_the_recipients_live_connection_gets_their_own_copy(client, runtim
 
 async def _copies(runtime: Runtime, count: int) -> bool:
     return len(await _messages(runtime, "eu")) == count
+
+
+async def test_a_group_across_realms_has_a_copy_in_each_and_converges(client, runtime):
+    alice, erik = await people_of_two_realms(client, runtime)
+    bob = await make_account(client, "bob")
+    kenji = await make_account(client, "kenji", country="JP")
+    assert kenji.realm == "global"
+    for account in (bob, kenji):
+        await age_account(runtime, account, days=3)
+    await eventually(lambda: _public_in(runtime, "us", kenji))
+    await eventually(lambda: _public_in(runtime, "global", alice))
+
+    # alice (us) starts a group with bob (us) and erik (eu); eu's copy is made when it arrives.
+    group = await start(client, alice, "bob", "erik", body="Trip planning 🧭")
+    assert sorted(m["user"]["handle"] for m in group["members"]) == ["bob", "erik"]
+
+    async def erik_has_it() -> bool:
+        return len(await folder(client, erik, "requests")) == 1
+
+    await delivered(runtime, erik_has_it)
+    (theirs,) = await folder(client, erik, "requests")
+    assert theirs["kind"] == "group"
+    assert sorted(m["user"]["handle"] for m in theirs["members"]) == ["alice", "bob"]
+    assert theirs["last_message"]["body"] == "Trip planning 🧭"
+    async with runtime.databases.sessionmaker("eu")() as session:  # sealed under the eu copy's own key
+        (copy,) = list(await session.scalars(select(Message)))
+        key = await session.get(UserKey, copy.conversation_id)
+    assert (copy.sender_id, copy.key_owner_id) == (int(alice.id), None)
+    assert key is not None
+    assert key.wrapped_key is not None
+
+    # erik accepts, renames it and answers; us's copy follows (title, message, erik's read mark).
+    await client.post(f"/api/v1/conversations/{theirs['id']}/accept", headers=erik.auth)
+    renamed = await client.patch(
+        f"/api/v1/conversations/{theirs['id']}", headers=erik.auth, json={"title": "Alps"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    await send(client, erik, theirs["id"], "I know a hut")
+
+    async def answered() -> bool:
+        conversation = (await client.get(f"/api/v1/conversations/{group['id']}", headers=bob.auth)).json()
+        page = await history(client, bob, group["id"])
+        return conversation["title"] == "Alps" and [m["body"] for m in page["items"]][-1:] == ["I know a hut"]
+
+    await delivered(runtime, answered)
+
+    # alice adds kenji (global): global's copy is made, with what is said from then on.
+    added = await client.post(
+        f"/api/v1/conversations/{group['id']}/members", headers=alice.auth, json={"handles": ["kenji"]}
+    )
+    assert added.status_code == 200, added.text
+    await send(client, alice, group["id"], "Welcome kenji")
+
+    async def kenji_in() -> bool:
+        items = await folder(client, kenji, "requests")
+        return bool(items) and items[0]["last_message"] is not None
+
+    await delivered(runtime, kenji_in)
+    (kenjis,) = await folder(client, kenji, "requests")
+    assert kenjis["title"] == "Alps"
+    assert sorted(m["user"]["handle"] for m in kenjis["members"]) == ["alice", "bob", "erik"]
+    assert [m["body"] for m in (await history(client, kenji, kenjis["id"]))["items"]] == ["Welcome kenji"]
+
+    async def erik_sees_kenji() -> bool:
+        conversation = (await client.get(f"/api/v1/conversations/{theirs['id']}", headers=erik.auth)).json()
+        return "kenji" in [m["user"]["handle"] for m in conversation["members"]]
+
+    await delivered(runtime, erik_sees_kenji)
+
+    # erik leaves: the other copies drop him; his realm receives nothing more.
+    assert (
+        await client.delete(f"/api/v1/conversations/{theirs['id']}", headers=erik.auth)
+    ).status_code == 204
+
+    async def erik_gone() -> bool:
+        conversation = (await client.get(f"/api/v1/conversations/{group['id']}", headers=alice.auth)).json()
+        return "erik" not in [m["user"]["handle"] for m in conversation["members"]]
+
+    await delivered(runtime, erik_gone)
+    await send(client, bob, group["id"], "after erik")
+    await delivered(runtime, lambda: _nothing_waiting(runtime))
+    erik_page = await client.get(f"/api/v1/conversations/{theirs['id']}/messages", headers=erik.auth)
+    assert erik_page.status_code == 404  # he left it: gone from his inbox, nothing new arrived
+    kenji_bodies = [m["body"] for m in (await history(client, kenji, kenjis["id"]))["items"]]
+    assert kenji_bodies == ["Welcome kenji", "after erik"]
+
+
+async def test_a_purged_group_members_messages_go_in_the_other_realms(client, runtime):
+    alice, _ = await people_of_two_realms(client, runtime)
+    bob = await make_account(client, "bob", country="SE")
+    await age_account(runtime, bob, days=3)
+    await eventually(lambda: _public_in(runtime, "us", bob))
+    await start(client, alice, "bob", "erik", body="keep this?")
+
+    async def arrived() -> bool:
+        return len(await _messages(runtime, "eu")) == 1
+
+    await delivered(runtime, arrived)
+    async with runtime.databases.transaction("us") as session:
+        await session.execute(
+            update(User)
+            .where(User.id == int(alice.id))
+            .values(deletion_due_at=datetime.now(UTC) - timedelta(days=1))
+        )
+    assert await purge_account(runtime, "us", int(alice.id), datetime.now(UTC))
+
+    async def forgotten() -> bool:
+        return await _messages(runtime, "eu") == []
+
+    await delivered(runtime, forgotten)
+    async with runtime.databases.sessionmaker("eu")() as session:  # erik and bob keep their group
+        conversation = await session.scalar(select(Conversation))
+        assert conversation is not None
+        peers = await session.scalar(select(func.count()).select_from(ConversationPeer))
+    assert (conversation.kind, peers) == ("group", 0)

@@ -8,6 +8,10 @@ and a message the other realm refused says why (`refusal`). A notification whose
 another realm names an actor with no user row here, and belongs to its recipient (`recipient_id`).
 Foreign keys that a foreign id would break are dropped; the purge removes those rows itself.
 
+A group with people of several realms has a copy in each of their realms too, all sharing the id of the
+first copy (`origin_id`); a copy lists the people of other realms in `conversation_peers`. Their
+messages are sealed under the key of this realm's copy of the group (`key_owner_id` NULL).
+
 Groups also get a title (any member may set it).
 
 Revision ID: 0012
@@ -45,7 +49,24 @@ def upgrade(role: str) -> None:
     )
     op.add_column("messages", sa.Column("key_owner_id", sa.BigInteger(), nullable=True))
     op.execute("UPDATE messages SET key_owner_id = sender_id")
-    op.alter_column("messages", "key_owner_id", nullable=False)
+    op.add_column("conversations", sa.Column("origin_id", sa.BigInteger(), nullable=True))
+    op.create_index("ix_conversations_origin", "conversations", ["origin_id"], unique=True)
+    op.create_table(
+        "conversation_peers",
+        sa.Column("conversation_id", sa.BigInteger(), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("realm", sa.String(length=16), nullable=False),
+        sa.Column("read_seq", sa.Integer(), nullable=False),
+        sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_conversation_peers_conversation_id_conversations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("conversation_id", "user_id", name=op.f("pk_conversation_peers")),
+    )
+    op.create_index("ix_conversation_peers_user", "conversation_peers", ["user_id"])
     op.create_foreign_key(
         op.f("fk_messages_key_owner_id_users"),
         "messages",
@@ -76,6 +97,10 @@ def downgrade(role: str) -> None:
     op.drop_index("ix_messages_key_owner", table_name="messages")
     op.drop_constraint(op.f("fk_messages_key_owner_id_users"), "messages", type_="foreignkey")
     op.drop_column("messages", "key_owner_id")
+    op.drop_index("ix_conversation_peers_user", table_name="conversation_peers")
+    op.drop_table("conversation_peers")
+    op.drop_index("ix_conversations_origin", table_name="conversations")
+    op.drop_column("conversations", "origin_id")
     op.drop_column("conversations", "peer_read_seq")
     op.drop_column("conversations", "peer_id")
     op.drop_column("conversations", "title")
