@@ -11,7 +11,8 @@ others. Each copy numbers its own events. What crosses, to every realm that has 
 - `unsend` and `read` as for direct conversations (by message id).
 
 Membership is reconciled by union (someone named is added where missing); leaving is the only removal,
-so copies converge whatever order realms' deliveries take. reelm.messages.inbound is the receiving half.
+so copies converge whatever order realms' deliveries take. reelm.messages.group_inbound is the
+receiving half.
 """
 
 from __future__ import annotations

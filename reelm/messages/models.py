@@ -2,9 +2,10 @@
 
 Everything here is protected: who talks to whom, when, and what they say stays in the home realm of the
 person whose copy it is. A conversation among people of one realm lives whole in that realm's database.
-A direct conversation between people of two realms exists once in each realm, each copy numbered on
-its own: the copy names the participant of the other realm as its `peer_id` (they have no member row
-here), and messages cross as deliveries (reelm.messages.inbound, reelm.crossrealm.deliveries).
+A conversation with people of other realms exists once in each of their realms, each copy numbered on
+its own, and messages cross as deliveries (reelm.crossrealm.deliveries): a direct copy names the other
+realm's participant as its `peer_id`, a group copy lists them as `ConversationPeer`s (they have no user
+or member row here; reelm.messages.inbound, reelm.messages.group_inbound).
 
 Each conversation numbers its events 1, 2, 3 … (`seq`): a message is one event, and so is the unsending
 of one. Clients remember the last number they saw and ask for what follows, which is how a client that
