@@ -23,13 +23,13 @@ from reelm.crossrealm.deliveries import Inbound
 from reelm.crypto.fields import UserCipher
 from reelm.crypto.service import do_create_user_key
 from reelm.messages import group_crossing, service
-from reelm.messages.ciphers import BODY_COLUMN, CipherCache
+from reelm.messages.arrivals import record_arrival
+from reelm.messages.ciphers import CipherCache
 from reelm.messages.events import Event, EventType, publish
 from reelm.messages.models import (
     Conversation,
     ConversationKind,
     ConversationPeer,
-    EventKind,
     MemberState,
     Message,
 )
@@ -52,39 +52,7 @@ class GroupTaking:
         if conversation is None:
             return  # nobody of this realm is (or may be) in it
         cipher = await self._copy_cipher(session, inbound.realm, conversation.id)
-        body, video_id = p.get("body"), p.get("video_id")
-        conversation.last_seq += 1
-        conversation.last_message_seq = conversation.last_seq
-        conversation.last_message_at = now
-        session.add(
-            Message(
-                id=int(p["id"]),
-                conversation_id=conversation.id,
-                seq=conversation.last_seq,
-                sender_id=sender.id,
-                key_owner_id=None,  # sealed under the copy's key
-                kind=EventKind.MESSAGE,
-                body=cipher.seal(BODY_COLUMN, body) if body else None,
-                video_id=int(video_id) if video_id is not None else None,
-                target_seq=None,
-                client_key=None,
-                created_at=datetime.fromisoformat(p["created_at"]),
-                unsent_at=None,
-                refusal=None,
-            )
-        )
-        await session.flush()
-        members = await service.members_of(session, conversation.id)
-        await publish(
-            session,
-            Event(
-                EventType.MESSAGE,
-                service.listeners(members),
-                conversation_id=conversation.id,
-                seq=conversation.last_seq,
-                message_id=int(p["id"]),
-            ),
-        )
+        await record_arrival(session, conversation, p, cipher, key_owner_id=None, now=now)  # the copy's key
 
     async def group(self, session: AsyncSession, inbound: Inbound) -> None:
         """People were added or the title changed, in another realm."""

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm.accounts.models import User
 from reelm.crossrealm.deliveries import Handler, Inbound
 from reelm.messages import crossing, service
-from reelm.messages.ciphers import BODY_COLUMN, CipherCache
+from reelm.messages.arrivals import record_arrival
+from reelm.messages.ciphers import CipherCache
 from reelm.messages.events import Event, EventType, publish
 from reelm.messages.group_inbound import GroupTaking
 from reelm.messages.models import (
@@ -68,7 +69,7 @@ class _Taking:
     async def message(self, session: AsyncSession, inbound: Inbound) -> None:
         p = inbound.payload
         message_id, sender_id = int(p["id"]), int(p["sender_id"])
-        body, video_id = p.get("body"), p.get("video_id")
+        body = p.get("body")
         if (body is not None and not isinstance(body, str)) or len(body or "") > MAX_BODY_CHARS:
             raise ValueError(f"message {message_id}: malformed body")
         if await session.get(Message, message_id) is not None:
@@ -94,28 +95,7 @@ class _Taking:
         if cipher is None:
             await _refuse(session, inbound, message_id, sender_id, "unavailable")
             return
-        conversation.last_seq += 1
-        conversation.last_message_seq = conversation.last_seq
-        conversation.last_message_at = now
-        session.add(
-            Message(
-                id=message_id,
-                conversation_id=conversation.id,
-                seq=conversation.last_seq,
-                sender_id=sender.id,
-                key_owner_id=recipient.id,
-                kind=EventKind.MESSAGE,
-                body=cipher.seal(BODY_COLUMN, body) if body else None,
-                video_id=int(video_id) if video_id is not None else None,
-                target_seq=None,
-                client_key=None,
-                created_at=datetime.fromisoformat(p["created_at"]),
-                unsent_at=None,
-                refusal=None,
-            )
-        )
-        await session.flush()
-        await _publish_numbered(session, conversation, message_id)
+        await record_arrival(session, conversation, p, cipher, key_owner_id=recipient.id, now=now)
         if p.get("read_through") is not None:
             await _peer_read(session, conversation, sender.id, int(p["read_through"]))
 
@@ -242,20 +222,6 @@ async def _peer_read(
             conversation_id=conversation.id,
             seq=message.seq,
             actor_id=reader_id,
-        ),
-    )
-
-
-async def _publish_numbered(session: AsyncSession, conversation: Conversation, message_id: int) -> None:
-    members = await service.members_of(session, conversation.id)
-    await publish(
-        session,
-        Event(
-            EventType.MESSAGE,
-            service.listeners(members),
-            conversation_id=conversation.id,
-            seq=conversation.last_seq,
-            message_id=message_id,
         ),
     )
 
