@@ -143,7 +143,9 @@ class GroupTaking:
             conversation.origin_id = int(part["origin"])
             session.add(conversation)
             await session.flush()
-        conversation.title = clean_text("title", part.get("title") or "", max_len=MAX_TITLE_CHARS) or None
+        title = clean_text("title", part.get("title") or "", max_len=MAX_TITLE_CHARS) or None
+        changed = bool(joining) or title != conversation.title
+        conversation.title = title
         for user in joining:
             await service.join(session, self.policy, conversation, None, actor, user, now)
         peers = {p.user_id for p in await group_crossing.peers_of(session, conversation.id)}
@@ -153,8 +155,10 @@ class GroupTaking:
             found = await service.public_person(session, user_id)
             if found is not None:
                 group_crossing.add_peer(session, conversation.id, user_id, found[1], now)
+                changed = True
         await session.flush()
-        await self._announce(session, conversation, [u.id for u in joining])
+        if changed:  # open pages reload the conversation (its title, its people)
+            await self._announce(session, conversation, [u.id for u in joining])
         if not any(m.state != MemberState.LEFT for m in members.values()) and not joining:
             return None  # everyone here left it
         return conversation
