@@ -90,3 +90,39 @@ async def test_a_conversation_between_two_realms(pages: Pages, workers: None) ->
         "Not delivered: this account can't be messaged."
     )
     await expect(thread_messages(erik).filter(has_text="Are you still there?")).to_have_count(0)
+
+
+async def test_a_group_between_two_realms(pages: Pages, workers: None) -> None:
+    alice = await pages.new()
+    await sign_up(alice, "alice", "Alice in US")
+    bob = await pages.new()
+    await sign_up(bob, "bob", "Bob in US")
+    erik = await pages.new()
+    await sign_up(erik, "erik", "Erik in EU", country="SE", realm="eu")
+    await open_inbox(erik)
+    await open_inbox(bob)
+
+    await open_inbox(alice)
+    await alice.get_by_test_id("new-message").click()
+    await alice.get_by_test_id("new-message-to").fill("@bob, @erik")
+    await alice.get_by_test_id("new-message-body").fill("Hike on Sunday? 🥾")
+    await alice.get_by_test_id("new-message-send").click()
+    await expect(alice).to_have_url(re.compile(r"/inbox/\d+$"))
+
+    # eu makes its own copy of the group when it arrives; Erik's page hears of it live.
+    await expect(erik.get_by_test_id("folder-requests").locator(".count-pill")).to_have_text("1")
+    await erik.get_by_test_id("folder-requests").click()
+    request = erik.get_by_test_id("conversation").filter(has_text="Hike on Sunday?")
+    await expect(request).to_contain_text("Alice in US")
+    await expect(request).to_contain_text("Bob in US")
+    await request.click()
+    await erik.get_by_test_id("accept").click()
+    await erik.get_by_test_id("message-input").fill("Ja! From Stockholm with love")
+    await erik.get_by_test_id("message-input").press("Enter")
+
+    # Both people of us see Erik's answer in us's copy.
+    await bob.get_by_test_id("folder-requests").click()
+    await bob.get_by_test_id("conversation").filter(has_text="Hike on Sunday?").click()
+    for page in (alice, bob):
+        await expect(thread_messages(page).filter(has_text="From Stockholm with love")).to_be_visible()
+        await expect(thread_messages(page)).to_have_count(2)
