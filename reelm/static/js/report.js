@@ -29,8 +29,8 @@ const TITLES = { video: "Report video", comment: "Report comment", account: "Rep
 
 const FOCUSABLE = "button:not([disabled]), input:not([disabled]), textarea:not([disabled]), [href], [tabindex]:not([tabindex='-1'])";
 
-/** "must not be empty" -> "Must not be empty." */
-function sentence(text) {
+/** An API detail as one sentence: "must not be empty" -> "Must not be empty." */
+export function sentence(text) {
   const trimmed = String(text || "").trim();
   if (!trimmed) return "";
   const first = trimmed[0].toUpperCase() + trimmed.slice(1);
