@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
 from reelm.audit.service import pseudonym
-from reelm.moderation.models import Case, Category, Report, Source, TrustedFlagger
+from reelm.moderation.models import Appeal, Case, Category, Report, Source, TrustedFlagger
 from reelm.moderation.schemas import ReportReceipt
 from reelm.moderation.service import ContentRef, access_reportable, do_open_case, priority_of
 from reelm.runtime import Runtime
@@ -93,7 +93,7 @@ async def do_file_report(
     return report
 
 
-def receipt(report: Report, realm: str) -> ReportReceipt:
+def receipt(report: Report, realm: str, appeal: Appeal | None = None) -> ReportReceipt:
     return ReportReceipt(
         id=str(report.id),
         realm=realm,
@@ -105,7 +105,14 @@ def receipt(report: Report, realm: str) -> ReportReceipt:
         status="decided" if report.decision_id is not None else "received",
         outcome=report.outcome,
         decided_at=report.decided_at,
+        appeal_state=appeal.state if appeal is not None else None,
     )
+
+
+async def appeals_of(session: AsyncSession, report_ids: list[int]) -> dict[int, Appeal]:
+    """The reporters' appeals of these reports, by report."""
+    rows = await session.scalars(select(Appeal).where(Appeal.report_id.in_(report_ids)))
+    return {a.report_id: a for a in rows if a.report_id is not None}
 
 
 async def access_own_report(session: AsyncSession, report_id: int, reporter_id: int) -> Report:
@@ -120,11 +127,14 @@ async def my_reports(runtime: Runtime, reporter_id: int, *, limit: int = 50) -> 
     found: list[ReportReceipt] = []
     for realm in runtime.databases.realm_urls:
         async with runtime.databases.sessionmaker(realm)() as session:
-            rows = await session.scalars(
-                select(Report)
-                .where(Report.reporter_id == reporter_id)
-                .order_by(Report.created_at.desc())
-                .limit(limit)
+            rows = list(
+                await session.scalars(
+                    select(Report)
+                    .where(Report.reporter_id == reporter_id)
+                    .order_by(Report.created_at.desc())
+                    .limit(limit)
+                )
             )
-            found += [receipt(r, realm) for r in rows]
+            appeals = await appeals_of(session, [r.id for r in rows])
+            found += [receipt(r, realm, appeals.get(r.id)) for r in rows]
     return sorted(found, key=lambda r: r.received_at, reverse=True)[:limit]

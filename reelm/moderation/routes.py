@@ -176,7 +176,8 @@ async def get_report(runtime: RuntimeDep, viewer: UserViewer, report_id: str) ->
     realm, an_id = realm_of_id(runtime, report_id, "Report")
     async with runtime.databases.sessionmaker(realm)() as session:
         report = await reports.access_own_report(session, an_id, viewer.user.id)
-    return reports.receipt(report, realm)
+        appeals = await reports.appeals_of(session, [report.id])
+    return reports.receipt(report, realm, appeals.get(report.id))
 
 
 @api.post("/reports/{report_id}/appeals", status_code=201, response_model=AppealOut)

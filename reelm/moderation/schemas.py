@@ -29,6 +29,8 @@ class ReportReceipt(BaseModel):
     status: str  # "received" or "decided"
     outcome: str | None  # the decision's action once decided
     decided_at: datetime | None
+    # The reporter's appeal of the outcome (DSA Art. 20), once filed: its state ("open", "upheld" …).
+    appeal_state: str | None = None
 
 
 class ReportList(BaseModel):

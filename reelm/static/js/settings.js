@@ -45,6 +45,9 @@ function dateTime(iso) {
   return el("time", { datetime: iso }, text);
 }
 
+// What became of an appeal (reelm/moderation/models.py AppealState).
+const APPEAL_STATES = { open: "waiting for a second review", upheld: "decision kept", reversed: "decision changed" };
+
 /** The last moment an appeal is taken, as the server counts it (the same day, six months on). */
 function appealDeadline(decidedAt) {
   const decided = new Date(decidedAt);
@@ -90,7 +93,12 @@ class ReportItem {
     this.root = el("li", { className: "my-report", "data-testid": "my-report", "data-report-id": report.id, "aria-labelledby": this.ids.title },
       el("h3", { className: "my-report-title", id: this.ids.title, "data-testid": "my-report-what" }, what),
       facts);
-    if (decided && report.outcome === "no_action") this.root.append(this.appealPart());
+    if (report.appeal_state) {
+      this.root.append(el("p", { className: "muted my-report-note", "data-testid": "my-report-appeal-state" },
+        `Appealed · ${APPEAL_STATES[report.appeal_state] || report.appeal_state}`));
+    } else if (decided && report.outcome === "no_action") {
+      this.root.append(this.appealPart());
+    }
   }
 
   /** "Appeal" and its form, or a note that the period is over. */
