@@ -498,3 +498,24 @@ async def test_a_purged_group_members_messages_go_in_the_other_realms(client, ru
         assert conversation is not None
         peers = await session.scalar(select(func.count()).select_from(ConversationPeer))
     assert (conversation.kind, peers) == ("group", 0)
+
+
+async def test_a_receiving_worker_that_loses_its_connection_catches_up(client, runtime):
+    alice, _ = await people_of_two_realms(client, runtime)
+    receiver = asyncio.create_task(keep_receiving(runtime, "eu", delivery_handlers(runtime)))
+    try:
+        await start(client, alice, "erik", body="before the cut")
+        await eventually(lambda: _copies(runtime, 1))
+        # The worker's LISTEN connection dies (a restarted database, a network cut) ...
+        with psycopg.connect(libpq_url(runtime.databases.realm_urls["eu"]), autocommit=True) as conn:
+            cut = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query = 'LISTEN reelm_deliveries' AND datname = current_database()"
+            ).fetchall()
+        assert cut == [(True,)]  # this test's worker is the only one listening
+        conversation = (await folder(client, alice))[0]["id"]
+        await send(client, alice, conversation, "during the cut")
+        # ... and what arrived meanwhile is taken in once it is back, with nothing else doing it here.
+        await eventually(lambda: _copies(runtime, 2))
+    finally:
+        receiver.cancel()
