@@ -512,7 +512,7 @@ async def test_a_receiving_worker_that_loses_its_connection_catches_up(client, r
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE query = 'LISTEN reelm_deliveries' AND datname = current_database()"
             ).fetchall()
-        assert cut  # this test's worker (and any another test left behind)
+        assert cut  # this test's worker, and any a test before it left behind
         assert all(terminated for (terminated,) in cut)
         conversation = (await folder(client, alice))[0]["id"]
         await send(client, alice, conversation, "during the cut")
