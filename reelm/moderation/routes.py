@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -778,24 +779,53 @@ async def review_case_page(
     return await _case_page(request, runtime, viewer, member, case_id)
 
 
-def _form_decision(
-    values: dict[str, str], restricted_realms: list[str] | None, suspend_days: str
-) -> DecisionIn:
-    """A decision as the console's forms send it: empty fields are absent, days are typed as text."""
-    days = suspend_days.strip()
-    if days and not days.isdigit():
-        raise invalid("suspend_days", "a whole number of days")
-    return DecisionIn(
-        action=values["action"],
-        category=values["category"],
-        ground=values["ground"],
-        facts=values["facts"],
-        legal_ground=values["legal_ground"] or None,
-        terms_ground=values["terms_ground"] or None,
-        label=values["label"] or None,
-        restricted_realms=restricted_realms or [],
-        suspend_days=int(days) if days else None,
-    )
+class _DecisionFields(BaseModel):
+    """The decision fields of the reviewer console's forms, as posted: empty fields are absent, days are
+    typed as text. Echoed back into the form when the decision is refused."""
+
+    category: str = Field("", max_length=80)
+    ground: str = Field("", max_length=40)
+    facts: str = Field("", max_length=6000)
+    action: str = Field("", max_length=16)
+    legal_ground: str = Field("", max_length=1000)
+    terms_ground: str = Field("", max_length=1000)
+    label: str = Field("", max_length=200)
+    restricted_realms: list[str] = Field(default_factory=list)
+    suspend_days: str = Field("", max_length=5)
+    csrf_token: str = Field("", max_length=100)
+
+    def values(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"restricted_realms", "suspend_days", "csrf_token"})
+
+    def decision(self) -> DecisionIn:
+        days = self.suspend_days.strip()
+        if days and not days.isdigit():
+            raise invalid("suspend_days", "a whole number of days")
+        return DecisionIn(
+            action=self.action,
+            category=self.category,
+            ground=self.ground,
+            facts=self.facts,
+            legal_ground=self.legal_ground or None,
+            terms_ground=self.terms_ground or None,
+            label=self.label or None,
+            restricted_realms=self.restricted_realms,
+            suspend_days=int(days) if days else None,
+        )
+
+
+class CaseDecisionForm(_DecisionFields):
+    action: str = Field(max_length=16)
+    category: str = Field(max_length=80)
+    ground: str = Field(max_length=40)
+    facts: str = Field(max_length=6000)
+
+
+class AppealDecisionForm(_DecisionFields):
+    """An appeal's outcome, with the new decision when a reporter's appeal reverses one."""
+
+    outcome: str = Field(max_length=10)
+    explanation: str = Field("", max_length=4000)
 
 
 @pages.post("/review/cases/{case_id}")
@@ -804,33 +834,15 @@ async def review_case_decide(
     runtime: RuntimeDep,
     viewer: ViewerDep,
     case_id: str,
-    action: Annotated[str, Form(max_length=16)],
-    category: Annotated[str, Form(max_length=80)],
-    ground: Annotated[str, Form(max_length=40)],
-    facts: Annotated[str, Form(max_length=6000)],
-    legal_ground: Annotated[str, Form(max_length=1000)] = "",
-    terms_ground: Annotated[str, Form(max_length=1000)] = "",
-    label: Annotated[str, Form(max_length=200)] = "",
-    restricted_realms: Annotated[list[str] | None, Form()] = None,
-    suspend_days: Annotated[str, Form(max_length=5)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    form: Annotated[CaseDecisionForm, Form()],
 ) -> Response:
     member = await _page_staff(request, runtime, viewer)
     if isinstance(member, Response):
         return member
-    values = {
-        "action": action,
-        "category": category,
-        "ground": ground,
-        "facts": facts,
-        "legal_ground": legal_ground,
-        "terms_ground": terms_ground,
-        "label": label,
-    }
+    values = form.values()
     try:
-        _check_form_csrf(request, runtime, csrf_token)
-        body = _form_decision(values, restricted_realms, suspend_days)
-        decision = await decide_case(runtime, default_engine(), member, case_id, body)
+        _check_form_csrf(request, runtime, form.csrf_token)
+        decision = await decide_case(runtime, default_engine(), member, case_id, form.decision())
         forget_sessions_after(request, decision.action)
     except Problem as problem:
         return await _case_page(request, runtime, viewer, member, case_id, problem=problem, values=values)
@@ -961,40 +973,18 @@ async def review_appeal_decide(
     runtime: RuntimeDep,
     viewer: ViewerDep,
     appeal_id: str,
-    outcome: Annotated[str, Form(max_length=10)],
-    explanation: Annotated[str, Form(max_length=4000)] = "",
-    action: Annotated[str, Form(max_length=16)] = "",
-    category: Annotated[str, Form(max_length=80)] = "",
-    ground: Annotated[str, Form(max_length=40)] = "",
-    facts: Annotated[str, Form(max_length=6000)] = "",
-    legal_ground: Annotated[str, Form(max_length=1000)] = "",
-    terms_ground: Annotated[str, Form(max_length=1000)] = "",
-    label: Annotated[str, Form(max_length=200)] = "",
-    restricted_realms: Annotated[list[str] | None, Form()] = None,
-    suspend_days: Annotated[str, Form(max_length=5)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    form: Annotated[AppealDecisionForm, Form()],
 ) -> Response:
     """Uphold or reverse an appeal from the reviewer console (a reporter's reversal with the new decision)."""
     member = await _page_staff(request, runtime, viewer)
     if isinstance(member, Response):
         return member
-    values = {
-        "outcome": outcome,
-        "explanation": explanation,
-        "action": action,
-        "category": category,
-        "ground": ground,
-        "facts": facts,
-        "legal_ground": legal_ground,
-        "terms_ground": terms_ground,
-        "label": label,
-    }
+    values = form.values()
     try:
-        _check_form_csrf(request, runtime, csrf_token)
-        replacement = None
-        if action:  # the new decision of a reporter's appeal (the service refuses it on any other)
-            replacement = _form_decision(values, restricted_realms, suspend_days)
-        body = AppealDecisionIn(outcome=outcome, explanation=explanation, decision=replacement)
+        _check_form_csrf(request, runtime, form.csrf_token)
+        # The new decision of a reporter's appeal (the service refuses it on any other).
+        replacement = form.decision() if form.action else None
+        body = AppealDecisionIn(outcome=form.outcome, explanation=form.explanation, decision=replacement)
         await decide_appeal(runtime, default_engine(), member, appeal_id, body)
         if replacement is not None:
             forget_sessions_after(request, replacement.action)
