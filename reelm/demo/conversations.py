@@ -60,27 +60,23 @@ async def converse(runtime: Runtime, people: dict[str, tuple[str, User]]) -> Non
         code = runtime.settings.realm(realm).code
         now = datetime.now(UTC)
         everyone = frozenset({sender_handle, *to})
-        crossing_to = None
         async with runtime.databases.transaction(realm) as session:
-            recipients = [people[h] for h in to]
-            if len(recipients) == 1:  # the script's direct conversations cross realms
-                assert recipients[0][0] != realm
-                found = await service.public_person(session, recipients[0][1].id)
-                assert found is not None, "the public profiles have crossed (the transit keys did)"
-                started = await service.do_start_with_peer(
-                    session, realm_code=code, sender=sender, peer=found[0], now=now
-                )
-                conversation_id = started.conversation.id
-                crossing_to = recipients[0][0]
-            elif everyone in groups:
+            if everyone in groups:
                 conversation_id = groups[everyone]
             else:
-                members = [u for _, u in recipients]
-                started = await service.do_start_conversation(
-                    session, realm_code=code, policy=policy, sender=sender, recipients=members, now=now
+                started = await service.do_start(
+                    session,
+                    realm=realm,
+                    realm_code=code,
+                    policy=policy,
+                    sender=sender,
+                    recipients=[(people[h][1].id, people[h][0]) for h in to],
+                    now=now,
                 )
-                started.conversation.title = GROUP_TITLE
-                conversation_id = groups[everyone] = started.conversation.id
+                conversation_id = started.conversation.id
+                if len(to) > 1:
+                    started.conversation.title = GROUP_TITLE
+                    groups[everyone] = conversation_id
             await service.do_send(
                 session,
                 realm=realm,
@@ -94,8 +90,8 @@ async def converse(runtime: Runtime, people: dict[str, tuple[str, User]]) -> Non
                 client_key=None,
                 now=now,
             )
-        if crossing_to is not None:  # taken in before the answer, so both copies read in the same order
-            await _take_in(runtime, crossing_to)
+        for other_realm in {people[h][0] for h in to} - {realm}:  # taken in before the answer, so
+            await _take_in(runtime, other_realm)  # every copy reads in the same order
 
 
 async def _take_in(runtime: Runtime, realm: str) -> None:

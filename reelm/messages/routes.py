@@ -14,7 +14,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
 from reelm.accounts.models import User
@@ -22,7 +21,6 @@ from reelm.accounts.service import resolve_handle
 from reelm.messages import sending, service, socket
 from reelm.messages.deps import MessagingDep
 from reelm.messages.models import AllowFrom, ConversationMember, MemberState
-from reelm.messages.policy import MessagingSettings
 from reelm.messages.schemas import (
     BlockState,
     ConversationIn,
@@ -88,26 +86,6 @@ async def _recipients(runtime: Runtime, handles: list[str]) -> list[tuple[int, s
     return found
 
 
-async def _people(
-    session: AsyncSession, realm: str, recipients: list[tuple[int, str]]
-) -> tuple[list[User], list[tuple[service.Person, str]]]:
-    """The recipients of this realm (their rows) and of other realms (their public profiles); 404 for
-    someone not found (or not public, as this realm has heard)."""
-    local, foreign = [], []
-    for user_id, home in recipients:
-        if home == realm:
-            user = await session.get(User, user_id)
-            if user is None:
-                raise not_found("User")
-            local.append(user)
-        else:
-            found = await service.public_person(session, user_id)
-            if found is None:
-                raise not_found("User")
-            foreign.append(found)
-    return local, foreign
-
-
 # --- conversations ------------------------------------------------------------------------------------
 
 
@@ -136,7 +114,15 @@ async def start_conversation(
         async with runtime.databases.transaction(viewer.realm) as session:
             # Read afresh: the viewer's row comes from a short-lived cache, and its age decides here.
             me = await session.get(User, me.id) or me
-            started = await _start(session, viewer.realm, realm_code, policy, me, recipients, now)
+            started = await service.do_start(
+                session,
+                realm=viewer.realm,
+                realm_code=realm_code,
+                policy=policy,
+                sender=me,
+                recipients=recipients,
+                now=now,
+            )
             conversation = started.conversation
             member = await session.get(ConversationMember, (conversation.id, me.id))
             assert member is not None  # the start made or rejoined it
@@ -167,32 +153,6 @@ async def start_conversation(
     if not started.created:
         response.status_code = 200
     return out
-
-
-async def _start(
-    session: AsyncSession,
-    realm: str,
-    realm_code: int,
-    policy: MessagingSettings,
-    me: User,
-    recipients: list[tuple[int, str]],
-    now: datetime,
-) -> service.Started:
-    local, foreign = await _people(session, realm, recipients)
-    if not local and len(foreign) == 1:  # one person of another realm: a direct conversation
-        return await service.do_start_with_peer(
-            session, realm_code=realm_code, sender=me, peer=foreign[0][0], now=now
-        )
-    return await service.do_start_conversation(
-        session,
-        realm_code=realm_code,
-        policy=policy,
-        sender=me,
-        recipients=local,
-        now=now,
-        realm=realm,
-        foreign=foreign,
-    )
 
 
 @router.get("/conversations", response_model=ConversationPage)
@@ -403,7 +363,7 @@ async def add_members(
         conversation, member = await service.access_conversation(session, me.id, cid, for_update=True)
         if member.state != MemberState.ACCEPTED:
             raise Problem(403, "forbidden", "Not allowed", "Accept the request before adding people.")
-        local, foreign = await _people(session, viewer.realm, recipients)
+        local, foreign = await service.people_named(session, viewer.realm, recipients)
         me = await session.get(User, me.id) or me  # its age decides, as when starting a conversation
         await service.do_add_members(
             session,

@@ -212,6 +212,26 @@ def listeners(members: Sequence[ConversationMember]) -> tuple[int, ...]:
     return tuple(sorted(m.user_id for m in members if m.state != MemberState.LEFT))
 
 
+async def people_named(
+    session: AsyncSession, realm: str, recipients: list[tuple[int, str]]
+) -> tuple[list[User], list[tuple[Person, str]]]:
+    """The recipients of this realm (their rows) and of other realms (their public profiles); 404 for
+    someone not found (or not public, as this realm has heard)."""
+    local, foreign = [], []
+    for user_id, home in recipients:
+        if home == realm:
+            user = await session.get(User, user_id)
+            if user is None:
+                raise not_found("User")
+            local.append(user)
+        else:
+            found = await public_person(session, user_id)
+            if found is None:
+                raise not_found("User")
+            foreign.append(found)
+    return local, foreign
+
+
 @dataclass
 class Started:
     conversation: Conversation
@@ -226,7 +246,7 @@ async def do_start_conversation(
     sender: User,
     recipients: Sequence[User],
     now: datetime,
-    realm: str = "",
+    realm: str,
     foreign: Sequence[tuple[Person, str]] = (),
 ) -> Started:
     """Open a conversation (a direct one is reused); recipients who do not follow the sender get a request.
@@ -291,6 +311,35 @@ async def _reuse_direct(
             raise _blocked(recipient)
         await _rejoin(session, existing.id, sender.id, MemberState.ACCEPTED)
     return existing
+
+
+async def do_start(
+    session: AsyncSession,
+    *,
+    realm: str,
+    realm_code: int,
+    policy: MessagingSettings,
+    sender: User,
+    recipients: list[tuple[int, str]],
+    now: datetime,
+) -> Started:
+    """Start (or reopen) a conversation with people named by (user id, home realm): one person of another
+    realm makes a direct conversation across realms, anything else one of this realm, maybe with peers."""
+    local, foreign = await people_named(session, realm, recipients)
+    if not local and len(foreign) == 1:
+        return await do_start_with_peer(
+            session, realm_code=realm_code, sender=sender, peer=foreign[0][0], now=now
+        )
+    return await do_start_conversation(
+        session,
+        realm_code=realm_code,
+        policy=policy,
+        sender=sender,
+        recipients=local,
+        now=now,
+        realm=realm,
+        foreign=foreign,
+    )
 
 
 def new_conversation(
