@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -87,3 +88,11 @@ def postgres_cpu_s(postmaster: psutil.Process | None) -> float:
         with contextlib.suppress(psutil.NoSuchProcess):  # exited since listed: reaped, counted above
             total += process_cpu_s(backend)
     return total
+
+
+def machine_note(*extra: str, load_before: float | None = None) -> str:
+    """The line every benchmark ends with: the machine's cores and load (shared machines are noisy)."""
+    load = f"load average {os.getloadavg()[0]:.1f} (1 min, at the end)"
+    if load_before is not None:
+        load = f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (1 min)"
+    return "; ".join([f"cpus: {os.cpu_count()}", load, *extra, f"python {sys.version.split()[0]}"])

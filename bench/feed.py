@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import sys
@@ -42,7 +41,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # CI): harmless, and the tests ignore it too. It fires at import, hence before the reelm imports.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
-from benchserver import HOST, free_port, postgres_cpu_s, process_cpu_s, run_app, start_server, stop_server
+from benchserver import (
+    HOST,
+    free_port,
+    machine_note,
+    postgres_cpu_s,
+    process_cpu_s,
+    run_app,
+    start_server,
+    stop_server,
+)
 
 from reelm import ids
 from reelm.accounts.models import User
@@ -354,10 +362,7 @@ def report(runs: dict[str, list[Phase]], options: argparse.Namespace) -> None:
             "note: the client spends more CPU per baseline request than the server, so the baseline "
             "is client-bound and the throughput ratio flatters the feed"
         )
-    console.print(
-        f"cpus: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f} (1 min, at the end); "
-        f"concurrency {options.concurrency}; {options.videos} videos; python {sys.version.split()[0]}"
-    )
+    console.print(machine_note(f"concurrency {options.concurrency}", f"{options.videos} videos"))
 
 
 # --- main ------------------------------------------------------------------------------------------------

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import os
 import random
 import resource
 import statistics
@@ -59,7 +58,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # CI): harmless, and the tests ignore it too. It fires at import, hence before the reelm imports.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
-from benchserver import HOST, free_port, postgres_cpu_s, process_cpu_s, run_app, start_server, stop_server
+from benchserver import (
+    HOST,
+    free_port,
+    machine_note,
+    postgres_cpu_s,
+    process_cpu_s,
+    run_app,
+    start_server,
+    stop_server,
+)
 
 from reelm.audit.service import STAFF_ACCESS, canonical, pseudonym, record_event
 from reelm.runtime import Runtime
@@ -603,10 +611,7 @@ def bench(options: argparse.Namespace, data_dir: Path) -> None:
         )
         append_report(rounds)
         served_steps(options, runtime, data_dir)
-        console.print(
-            f"cpus: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f} (1 min, at the end); "
-            f"python {sys.version.split()[0]}"
-        )
+        console.print(machine_note())
     finally:
         if runtime.server is not None:
             runtime.server.cleanup()  # the last handle: stops PostgreSQL before its directory is removed

@@ -57,7 +57,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # CI): harmless, and the tests ignore it too. It fires at import, hence before the reelm imports.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
-from benchserver import HOST, free_port, postgres_cpu_s, process_cpu_s, run_app, start_server, stop_server
+from benchserver import (
+    HOST,
+    free_port,
+    machine_note,
+    postgres_cpu_s,
+    process_cpu_s,
+    run_app,
+    start_server,
+    stop_server,
+)
 
 from reelm import ids
 from reelm.accounts.models import AuthSession, HandleEntry, User
@@ -545,10 +554,7 @@ def report(runs: list[Run], options: argparse.Namespace) -> None:
             f"{run.rss_per_connection / 1024:.1f} KiB RSS, {run.uss_per_connection / 1024:.1f} KiB USS "
             f"({run.idle} connections: RSS {run.rss_before / 2**20:.1f} -> {run.rss_after / 2**20:.1f} MiB)"
         )
-    console.print(
-        f"cpus: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f} (1 min, at the end); "
-        f"python {sys.version.split()[0]}"
-    )
+    console.print(machine_note())
 
 
 # --- main ------------------------------------------------------------------------------------------------

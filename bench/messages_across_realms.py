@@ -77,7 +77,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # CI): harmless, and the tests ignore it too. It fires at import, hence before the reelm imports.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
-from benchserver import HOST, free_port, postgres_cpu_s, process_cpu_s, run_app, start_server, stop_server
+from benchserver import (
+    HOST,
+    free_port,
+    machine_note,
+    postgres_cpu_s,
+    process_cpu_s,
+    run_app,
+    start_server,
+    stop_server,
+)
 
 from reelm.accounts.service import do_log_in, do_sign_up
 from reelm.crossrealm import deliveries
@@ -743,10 +752,7 @@ def report(
             f"(a transaction and a SELECT ... FOR UPDATE SKIP LOCKED each), "
             f"p50 {statistics.median(found.empty_ms) if found.empty_ms else 0:.2f} ms"
         )
-    console.print(
-        f"cpus: {os.cpu_count()}; load average {options.load_before:.1f} at the start, "
-        f"{os.getloadavg()[0]:.1f} at the end (1 min); python {sys.version.split()[0]}"
-    )
+    console.print(machine_note(load_before=options.load_before))
 
 
 # --- main ------------------------------------------------------------------------------------------------

@@ -61,7 +61,6 @@ import hashlib
 import io
 import itertools
 import math
-import os
 import pstats
 import statistics
 import sys
@@ -92,7 +91,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # CI): harmless, and the tests ignore it too. It fires at import, hence before the reelm imports.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
-from benchserver import HOST, free_port, postgres_cpu_s, start_server, stop_server
+from benchserver import HOST, free_port, machine_note, postgres_cpu_s, start_server, stop_server
 from feed import (
     BASELINE_PATH,
     LADDER,
@@ -1496,10 +1495,7 @@ def main() -> None:
     console = Console(width=max(Console().width, 130))  # not the 80 columns of a pipe: the tables must fit
     with tempfile.TemporaryDirectory(prefix="reelm-bench-recs-serving-") as tmp:
         bench(options, Path(tmp) / "data", console)
-    console.print(
-        f"cpus: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f} (1 min, at the end); "
-        f"python {sys.version.split()[0]}; numpy {np.__version__}"
-    )
+    console.print(machine_note(f"numpy {np.__version__}"))
 
 
 if __name__ == "__main__":
