@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm import ids, jobs
 from reelm.accounts.models import AuthSession, User
 from reelm.audit.service import entries_about
-from reelm.crossrealm.views import public_profiles
 from reelm.crypto.service import user_cipher
 from reelm.events.models import WatchEvent
 from reelm.exports.models import IN_PROGRESS, DataExport, ExportStatus
@@ -30,6 +29,7 @@ from reelm.messages.models import (
 from reelm.messages.schemas import MessageOut
 from reelm.messages.service import messages_before, messages_out
 from reelm.notifications.models import NO_OBJECT, Notification, NotificationActor
+from reelm.notifications.service import people_out
 from reelm.recommend.models import ViewerProfile
 from reelm.runtime import Runtime
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
@@ -120,20 +120,10 @@ def _video_json(video: Video) -> dict[str, Any]:
     }
 
 
-async def _handles(session: AsyncSession, user_ids: Collection[int]) -> dict[int, str]:
-    """Handles of `user_ids`: this realm's from their rows, other realms' from their public profiles (one
-    no longer public is listed by id only)."""
-    if not user_ids:
-        return {}
-    rows = await session.execute(select(User.id, User.handle).where(User.id.in_(user_ids)))
-    found = {row.id: row.handle for row in rows}
-    foreign = set(user_ids) - found.keys()
-    if foreign:
-        profiles = select(public_profiles.c.id, public_profiles.c.handle).where(
-            public_profiles.c.id.in_(foreign)
-        )
-        found |= {row.id: row.handle for row in await session.execute(profiles)}
-    return found
+async def _handles(session: AsyncSession, realm: str, user_ids: Collection[int]) -> dict[int, str]:
+    """Handles of `user_ids`, of any realm (one no longer public is listed by id only)."""
+    people = await people_out(session, realm, set(user_ids))
+    return {user_id: person.handle for user_id, person in people.items()}
 
 
 def _message_json(message: MessageOut) -> dict[str, Any]:
@@ -207,7 +197,7 @@ async def _conversations(
     )
     for conversation_id, peer_id in peer_rows:
         others[conversation_id].append(peer_id)
-    handles = await _handles(session, {i for members in others.values() for i in members})
+    handles = await _handles(session, realm, {i for members in others.values() for i in members})
     out = []
     for conversation, member in rows:
         out.append(
@@ -307,13 +297,13 @@ async def _interest_profile(session: AsyncSession, user_id: int) -> dict[str, An
     }
 
 
-async def _blocks(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+async def _blocks(session: AsyncSession, realm: str, user_id: int) -> list[dict[str, Any]]:
     blocks = list(
         await session.scalars(
             select(UserBlock).where(UserBlock.blocker_id == user_id).order_by(UserBlock.created_at)
         )
     )
-    handles = await _handles(session, {b.blocked_id for b in blocks})
+    handles = await _handles(session, realm, {b.blocked_id for b in blocks})
     return [
         {
             "user_id": str(b.blocked_id),
@@ -353,13 +343,13 @@ async def gather(runtime: Runtime, realm: str, user_id: int) -> tuple[dict[str, 
         likes = list(await session.scalars(select(VideoLike).where(VideoLike.user_id == user_id)))
         comment_likes = list(await session.scalars(select(CommentLike).where(CommentLike.user_id == user_id)))
         following = list(await session.scalars(select(Follow).where(Follow.follower_id == user_id)))
-        handles = await _handles(session, [f.followee_id for f in following])
+        handles = await _handles(session, realm, [f.followee_id for f in following])
         sections = {
             "conversations": await _conversations(session, realm, CipherCache(runtime.keys), user_id),
             "notifications": await _notifications(session, user_id),
             "watch_events": await _watch_events(session, user_id),
             "interest_profile": await _interest_profile(session, user_id),
-            "blocks": await _blocks(session, user_id),
+            "blocks": await _blocks(session, realm, user_id),
             "message_settings": await _message_settings(session, user_id),
         }
     media: list[tuple[str, str]] = []
