@@ -18,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.accounts.service import resolve_handle
-from reelm.messages import sending, service, socket
+from reelm.messages import inbox, sending, service, socket
 from reelm.messages.deps import MessagingDep
+from reelm.messages.inbox import Folder
 from reelm.messages.models import AllowFrom, ConversationMember, MemberState
 from reelm.messages.schemas import (
     BlockState,
@@ -35,7 +36,6 @@ from reelm.messages.schemas import (
     MuteIn,
     ReadIn,
 )
-from reelm.messages.service import Folder
 from reelm.realms.deps import require_capability
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
@@ -145,7 +145,7 @@ async def start_conversation(
                 # The send wrote with SQL statements of its own: read what it changed.
                 await session.refresh(conversation)
                 await session.refresh(member)
-            (out,) = await service.conversations_out(
+            (out,) = await inbox.conversations_out(
                 session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]
             )
     except IntegrityError as exc:  # the same pair started twice at once, or a client key reused
@@ -172,8 +172,8 @@ async def list_conversations(
         state = decode_cursor(runtime.settings.secret_key, cursor, kind)
         before = (datetime.fromisoformat(state["at"]), int(state["id"]))
     async with runtime.databases.sessionmaker(viewer.realm)() as session:
-        rows = await service.list_conversations(session, me.id, folder=folder, before=before, limit=limit + 1)
-        items = await service.conversations_out(session, viewer.realm, messaging.ciphers, me.id, rows[:limit])
+        rows = await inbox.list_conversations(session, me.id, folder=folder, before=before, limit=limit + 1)
+        items = await inbox.conversations_out(session, viewer.realm, messaging.ciphers, me.id, rows[:limit])
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1][0]
@@ -191,7 +191,7 @@ async def get_conversation(
     cid = _conversation_id(viewer, runtime, conversation_id)
     async with runtime.databases.sessionmaker(viewer.realm)() as session:
         conversation, member = await service.access_conversation(session, me.id, cid)
-        (out,) = await service.conversations_out(
+        (out,) = await inbox.conversations_out(
             session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]
         )
     return out
@@ -311,7 +311,7 @@ async def accept_request(
     async with runtime.databases.transaction(viewer.realm) as session:
         conversation, member = await service.access_conversation(session, me.id, cid)
         await service.do_accept(session, conversation, member)
-        (out,) = await service.conversations_out(
+        (out,) = await inbox.conversations_out(
             session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]
         )
     return out
@@ -337,7 +337,7 @@ async def rename_group(
     async with runtime.databases.transaction(viewer.realm) as session:
         conversation, member = await service.access_conversation(session, me.id, cid, for_update=True)
         await service.do_rename(session, viewer.realm, conversation, me.id, body.title)
-        (out,) = await service.conversations_out(
+        (out,) = await inbox.conversations_out(
             session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]
         )
     return out
@@ -375,7 +375,7 @@ async def add_members(
             foreign=foreign,
             now=datetime.now(UTC),
         )
-        (out,) = await service.conversations_out(
+        (out,) = await inbox.conversations_out(
             session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]
         )
     return out

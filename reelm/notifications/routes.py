@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from reelm import ids
-from reelm.messages.service import unread_counts
+from reelm.messages.inbox import unread_counts
 from reelm.notifications import service
 from reelm.notifications.schemas import NotificationPage, UnreadCounts
 from reelm.runtime import Runtime
