@@ -108,6 +108,7 @@ from feed import (
 
 from reelm import ids, security
 from reelm.accounts.models import User
+from reelm.accounts.viewer import Viewer
 from reelm.db import libpq_url
 from reelm.events.models import EventKind
 from reelm.events.service import StoredEvent
@@ -118,7 +119,6 @@ from reelm.recommend.profile import COUNTER_COLUMNS, empty_profile_values, learn
 from reelm.recommend.ranker import SPARE, PersonalizedRanker, load_viewer_state
 from reelm.recommend.training import TrainingResult, do_train
 from reelm.runtime import Runtime
-from reelm.web.deps import Viewer
 
 REALM = "us"
 PAGE_SIZE = 10

@@ -34,13 +34,13 @@ from feed import TAGS, bench_settings, make_video, sign_up
 from sqlalchemy import update
 
 from reelm.accounts.models import User
+from reelm.accounts.viewer import Viewer
 from reelm.events.schemas import EventBatchIn
 from reelm.events.service import do_ingest_events
 from reelm.feed.service import FeedRequest
 from reelm.recommend.ranker import PersonalizedRanker
 from reelm.recommend.training import do_train
 from reelm.runtime import Runtime
-from reelm.web.deps import Viewer
 
 POLICIES = {"engine": ("us", "US"), "popularity": ("eu", "FR"), "random": ("global", "JP")}
 PAGE = 10

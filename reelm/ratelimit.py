@@ -7,7 +7,7 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-from reelm.web.problems import Problem
+from reelm.errors import Problem
 
 SWEEP_EVERY = 10_000
 

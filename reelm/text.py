@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from reelm.web.problems import Problem
+from reelm.errors import Problem
 
 HANDLE_RE = re.compile(r"^[a-z0-9_](?:[a-z0-9_.]{0,22}[a-z0-9_])?$")
 RESERVED_HANDLES = frozenset(

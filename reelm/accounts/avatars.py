@@ -7,8 +7,8 @@ from pathlib import Path
 
 import av
 
+from reelm.errors import Problem
 from reelm.videos.media import ffmpeg_exe
-from reelm.web.problems import Problem
 
 MAX_AVATAR_BYTES = 5 * 1024 * 1024
 AVATAR_SIZE = 320

@@ -25,6 +25,7 @@ from reelm.accounts.schemas import (
     TokenOut,
 )
 from reelm.crossrealm.service import access_public_profile, reader_realm
+from reelm.errors import not_found
 from reelm.moderation.models import Suspension
 from reelm.ratelimit import RateLimiter
 from reelm.realms.deps import CapabilityRoute, check_capability, require_capability
@@ -41,7 +42,6 @@ from reelm.web.deps import (
     forget_session,
     forget_user_sessions,
 )
-from reelm.web.problems import not_found
 
 # The route class checks the profile_edit switch before an avatar upload is read.
 router = APIRouter(tags=["accounts"], route_class=CapabilityRoute)
@@ -129,7 +129,6 @@ async def delete_session(runtime: RuntimeDep, viewer: UserViewer, request: Reque
 
 @router.get("/me", response_model=MeOut)
 async def get_me(runtime: RuntimeDep, viewer: UserViewer) -> MeOut:
-    assert viewer.user is not None
     return await my_view(runtime, viewer.realm, viewer.user)
 
 
@@ -139,7 +138,6 @@ async def delete_me(
 ) -> DeletionOut:
     """Delete the account: every session ends now; after the grace period its data key is destroyed
     and its data removed. Logging in again before then cancels the deletion."""
-    assert viewer.user is not None
     limit_logins(runtime, limiter, request)  # the password check must not become a guessing oracle
     due = await service.do_request_deletion(runtime, viewer.realm, viewer.user, body.password)
     forget_user_sessions(request, viewer.user.id)
@@ -150,7 +148,6 @@ async def delete_me(
 async def update_me(
     runtime: RuntimeDep, viewer: UserViewer, body: ProfileUpdateIn, request: Request
 ) -> MeOut:
-    assert viewer.user is not None
     async with runtime.databases.transaction(viewer.realm) as session:
         user = await service.do_update_profile(
             session, viewer.user, display_name=body.display_name, bio=body.bio, avatar_key=None
@@ -184,7 +181,6 @@ async def put_avatar(
     file: Annotated[UploadFile, File(description="PNG, JPEG or WebP")],
     request: Request,
 ) -> MeOut:
-    assert viewer.user is not None
     key = await store_avatar(runtime, viewer.realm, viewer.user.id, file)
     async with runtime.databases.transaction(viewer.realm) as session:
         user = await service.do_update_profile(

@@ -19,11 +19,11 @@ from reelm import ids, security
 from reelm.accounts.models import AuthSession, HandleEntry, User
 from reelm.crypto.fields import UserCipher
 from reelm.crypto.service import do_create_user_key, user_cipher
+from reelm.errors import Problem
 from reelm.moderation.models import Suspension
 from reelm.moderation.suspensions import check_not_suspended, is_active, suspended_problem
 from reelm.runtime import Runtime
 from reelm.text import check_handle, clean_text, invalid
-from reelm.web.problems import Problem
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,}$")
 STALE_RESERVATION = timedelta(minutes=10)

@@ -13,6 +13,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.views import (
     comment_removals,
     public_comments,
@@ -21,9 +22,8 @@ from reelm.crossrealm.views import (
     public_videos,
     tallies,
 )
+from reelm.errors import not_found
 from reelm.runtime import Runtime
-from reelm.web.deps import Viewer
-from reelm.web.problems import not_found
 
 
 def reader_realm(viewer: Viewer, realm: str) -> str:

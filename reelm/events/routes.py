@@ -23,7 +23,6 @@ async def post_events(
 
     Resending a batch is harmless: events are counted once per client event id.
     """
-    assert viewer.user is not None
     limiter.hit("events", str(viewer.user.id), limit=BATCHES_PER_MINUTE, per_seconds=60)
     async with runtime.databases.transaction(viewer.realm) as session:
         result = await do_ingest_events(session, viewer.user.id, batch)

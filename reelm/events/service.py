@@ -11,10 +11,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.crossrealm.views import public_videos
+from reelm.errors import Problem
 from reelm.events.models import WatchEvent
 from reelm.events.schemas import EventBatchIn
 from reelm.recommend.profile import apply_events_to_profile, apply_events_to_signals
-from reelm.web.problems import Problem
 
 # A client may report events it buffered while offline, but not from the future or the distant past.
 MAX_EVENT_AGE = timedelta(days=2)

@@ -10,20 +10,20 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 
+from reelm.accounts.viewer import SignedInViewer
+from reelm.errors import Problem, not_found
 from reelm.exports.models import ExportStatus
 from reelm.exports.schemas import ExportOut, export_out
 from reelm.exports.service import access_export, do_request_export, is_expired
 from reelm.runtime import Runtime
 from reelm.storage import ObjectMissingError
-from reelm.web.deps import Limiter, RuntimeDep, UserViewer, Viewer
-from reelm.web.problems import Problem, not_found
+from reelm.web.deps import Limiter, RuntimeDep, UserViewer
 
 router = APIRouter(tags=["exports"])
 
 
-async def request_export(runtime: Runtime, limiter: Limiter, viewer: Viewer) -> ExportOut:
+async def request_export(runtime: Runtime, limiter: Limiter, viewer: SignedInViewer) -> ExportOut:
     """Shared by the API and the settings page's form."""
-    assert viewer.user is not None
     limiter.hit("export", str(viewer.user.id), limit=runtime.settings.exports_per_day, per_seconds=86400)
     async with runtime.databases.transaction(viewer.realm) as session:
         export = await do_request_export(session, runtime, viewer.realm, viewer.user.id)
@@ -38,7 +38,6 @@ async def create_export(runtime: RuntimeDep, limiter: Limiter, viewer: UserViewe
 
 @router.get("/me/exports/{export_id}", response_model=ExportOut)
 async def get_export(runtime: RuntimeDep, viewer: UserViewer, export_id: str) -> ExportOut:
-    assert viewer.user is not None
     async with runtime.databases.sessionmaker(viewer.realm)() as session:
         export = await access_export(session, viewer.user.id, export_id)
     return export_out(export, expired=is_expired(export, datetime.now(UTC)))
@@ -46,7 +45,6 @@ async def get_export(runtime: RuntimeDep, viewer: UserViewer, export_id: str) ->
 
 @router.get("/me/exports/{export_id}/download", response_class=Response)
 async def download_export(runtime: RuntimeDep, viewer: UserViewer, export_id: str) -> Response:
-    assert viewer.user is not None
     async with runtime.databases.sessionmaker(viewer.realm)() as session:
         export = await access_export(session, viewer.user.id, export_id)
     if is_expired(export, datetime.now(UTC)):

@@ -14,6 +14,7 @@ from reelm import ids, jobs
 from reelm.accounts.models import AuthSession, User
 from reelm.audit.service import entries_about
 from reelm.crypto.service import user_cipher
+from reelm.errors import Problem, not_found
 from reelm.events.models import WatchEvent
 from reelm.exports.models import IN_PROGRESS, DataExport, ExportStatus
 from reelm.messages.ciphers import CipherCache
@@ -34,7 +35,6 @@ from reelm.recommend.models import ViewerProfile
 from reelm.runtime import Runtime
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.videos.models import Video
-from reelm.web.problems import Problem, not_found
 
 BUILD_TASK = "build_data_export"
 # Rows read per query for the sections that can grow without bound: a conversation of years, or a

@@ -15,11 +15,11 @@ from typing import Literal, Protocol
 from sqlalchemy import Float, case, cast, exists, func, literal, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.views import public_videos
 from reelm.social.models import Follow
 from reelm.videos.cards import fetch_cards, public_card_select
 from reelm.videos.schemas import VideoOut
-from reelm.web.deps import Viewer
 
 # The cursor remembers at most this many served ids; older ones may come back in a very long scroll.
 MAX_REMEMBERED = 600

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.crossrealm.deliveries import deliver
 from reelm.crossrealm.transit import NoTransitKeyError
-from reelm.web.problems import Problem
+from reelm.errors import Problem
 
 log = logging.getLogger(__name__)
 

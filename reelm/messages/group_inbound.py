@@ -22,6 +22,7 @@ from reelm.accounts.models import User
 from reelm.crossrealm.deliveries import Inbound
 from reelm.crypto.fields import UserCipher
 from reelm.crypto.service import do_create_user_key
+from reelm.errors import Problem
 from reelm.messages import group_crossing, service
 from reelm.messages.arrivals import record_arrival
 from reelm.messages.ciphers import CipherCache
@@ -36,7 +37,6 @@ from reelm.messages.models import (
 from reelm.messages.policy import MAX_MEMBERS, MAX_TITLE_CHARS, MessagingSettings
 from reelm.runtime import Runtime
 from reelm.text import clean_text
-from reelm.web.problems import Problem
 
 
 class GroupTaking:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.models import User
 from reelm.crossrealm.deliveries import Handler, Inbound
+from reelm.errors import Problem
 from reelm.messages import crossing, service
 from reelm.messages.arrivals import record_arrival
 from reelm.messages.ciphers import CipherCache
@@ -36,7 +37,6 @@ from reelm.messages.policy import MAX_BODY_CHARS, MessagingSettings
 from reelm.notifications.models import NotificationActor, NotificationKind
 from reelm.notifications.service import do_notify
 from reelm.runtime import Runtime
-from reelm.web.problems import Problem
 
 # Why a message was not taken in; shown to its sender. The first three are check_may_message's types.
 REFUSALS = {"blocked", "messages-closed", "account-too-new", "unavailable"}

@@ -18,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.accounts.service import resolve_handle
+from reelm.accounts.viewer import SignedInViewer, Viewer
+from reelm.errors import Problem, not_found
 from reelm.messages import inbox, sending, service, socket
 from reelm.messages.deps import MessagingDep
 from reelm.messages.inbox import Folder
@@ -39,10 +41,9 @@ from reelm.messages.schemas import (
 from reelm.realms.deps import require_capability
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
-from reelm.web.deps import Limiter, RuntimeDep, UserViewer, Viewer, ViewerDep
+from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pages import render
 from reelm.web.pagination import decode_cursor, encode_cursor
-from reelm.web.problems import Problem, not_found
 
 router = APIRouter(tags=["messages"])
 router.include_router(socket.router)  # the live connection, /live
@@ -67,11 +68,6 @@ def _message_id(text: str) -> int:
     if parsed is None:
         raise not_found("Message")
     return parsed
-
-
-def _me(viewer: Viewer) -> User:
-    assert viewer.user is not None  # UserViewer guarantees it
-    return viewer.user
 
 
 async def _recipients(runtime: Runtime, handles: list[str]) -> list[tuple[int, str]]:
@@ -99,7 +95,7 @@ async def start_conversation(
     response: Response,
 ) -> ConversationOut:
     """Open a conversation with one person (reused if it exists: 200) or a group, maybe with a message."""
-    me = _me(viewer)
+    me = viewer.user
     first = body.message
     video_id = sending.video_id_of(first.video_id) if first is not None else None
     text = service.check_body(first.body, video_id) if first is not None else None
@@ -165,7 +161,7 @@ async def list_conversations(
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> ConversationPage:
     """The inbox (or the requests folder), latest activity first."""
-    me = _me(viewer)
+    me = viewer.user
     kind = f"conversations:{me.id}:{folder.value}"
     before = None
     if cursor:
@@ -187,7 +183,7 @@ async def list_conversations(
 async def get_conversation(
     runtime: RuntimeDep, viewer: UserViewer, messaging: MessagingDep, conversation_id: str
 ) -> ConversationOut:
-    me = _me(viewer)
+    me = viewer.user
     cid = _conversation_id(viewer, runtime, conversation_id)
     async with runtime.databases.sessionmaker(viewer.realm)() as session:
         conversation, member = await service.access_conversation(session, me.id, cid)
@@ -216,7 +212,7 @@ async def get_messages(
         raise Problem(
             422, "invalid-request", "The request is not valid", "Give before_seq or after_seq, not both."
         )
-    me = _me(viewer)
+    me = viewer.user
     cid = _conversation_id(viewer, runtime, conversation_id)
     async with runtime.databases.sessionmaker(viewer.realm)() as session:
         conversation, member = await service.access_conversation(session, me.id, cid)
@@ -249,7 +245,7 @@ async def send_message(
     """Send text (emoji welcome) and/or share a video. 201 once stored; a retry with the same
     `client_key` gets the same message back with 200. A live connection can send too (`send` frames)."""
     cid = _conversation_id(viewer, runtime, conversation_id)
-    out, created = await sending.send_one(runtime, messaging, limiter, viewer.realm, _me(viewer), cid, body)
+    out, created = await sending.send_one(runtime, messaging, limiter, viewer.realm, viewer.user, cid, body)
     if not created:
         response.status_code = 200
     return out
@@ -260,7 +256,7 @@ async def unsend_message(
     runtime: RuntimeDep, viewer: UserViewer, messaging: MessagingDep, conversation_id: str, message_id: str
 ) -> MessageOut:
     """Take a message back for everyone; answers with the unsend event (which names it in `target_seq`)."""
-    me = _me(viewer)
+    me = viewer.user
     cid = _conversation_id(viewer, runtime, conversation_id)
     async with runtime.databases.transaction(viewer.realm) as session:
         conversation, _ = await service.access_conversation(session, me.id, cid, for_update=True)
@@ -282,7 +278,7 @@ async def unsend_message(
 async def delete_message_for_me(
     runtime: RuntimeDep, viewer: UserViewer, conversation_id: str, message_id: str
 ) -> None:
-    me = _me(viewer)
+    me = viewer.user
     cid = _conversation_id(viewer, runtime, conversation_id)
     async with runtime.databases.transaction(viewer.realm) as session:
         conversation, member = await service.access_conversation(session, me.id, cid)
@@ -294,7 +290,7 @@ async def delete_message_for_me(
 
 @router.post("/conversations/{conversation_id}/read", status_code=204)
 async def mark_read(runtime: RuntimeDep, viewer: UserViewer, conversation_id: str, body: ReadIn) -> None:
-    me = _me(viewer)
+    me = viewer.user
     cid = _conversation_id(viewer, runtime, conversation_id)
     async with runtime.databases.transaction(viewer.realm) as session:
         conversation, member = await service.access_conversation(session, me.id, cid)
@@ -306,7 +302,7 @@ async def accept_request(
     runtime: RuntimeDep, viewer: UserViewer, messaging: MessagingDep, conversation_id: str
 ) -> ConversationOut:
     """Move a message request into the inbox; its sender then sees when it is read."""
-    me = _me(viewer)
+    me = viewer.user
     cid = _conversation_id(viewer, runtime, conversation_id)
     async with runtime.databases.transaction(viewer.realm) as session:
         conversation, member = await service.access_conversation(session, me.id, cid)
@@ -320,7 +316,7 @@ async def accept_request(
 @router.delete("/conversations/{conversation_id}", status_code=204)
 async def leave_conversation(runtime: RuntimeDep, viewer: UserViewer, conversation_id: str) -> None:
     """Delete the conversation for yourself (decline a request, leave a group)."""
-    me = _me(viewer)
+    me = viewer.user
     cid = _conversation_id(viewer, runtime, conversation_id)
     async with runtime.databases.transaction(viewer.realm) as session:
         conversation, member = await service.access_conversation(session, me.id, cid, for_update=True)
@@ -332,7 +328,7 @@ async def rename_group(
     runtime: RuntimeDep, viewer: UserViewer, messaging: MessagingDep, conversation_id: str, body: GroupIn
 ) -> ConversationOut:
     """Name a group (any member); an empty title removes the name."""
-    me = _me(viewer)
+    me = viewer.user
     cid = _conversation_id(viewer, runtime, conversation_id)
     async with runtime.databases.transaction(viewer.realm) as session:
         conversation, member = await service.access_conversation(session, me.id, cid, for_update=True)
@@ -354,7 +350,7 @@ async def add_members(
 ) -> ConversationOut:
     """Add people to a group: each lands in their inbox or requests as a new conversation would, and sees
     what is said from now on (not the earlier history)."""
-    me = _me(viewer)
+    me = viewer.user
     cid = _conversation_id(viewer, runtime, conversation_id)
     recipients = await _recipients(runtime, body.handles)
     policy = messaging.policy
@@ -386,7 +382,7 @@ async def mute_conversation(
     runtime: RuntimeDep, viewer: UserViewer, conversation_id: str, body: MuteIn
 ) -> MuteIn:
     """A muted conversation still receives messages but no longer counts in the unread badge."""
-    me = _me(viewer)
+    me = viewer.user
     cid = _conversation_id(viewer, runtime, conversation_id)
     async with runtime.databases.transaction(viewer.realm) as session:
         _, member = await service.access_conversation(session, me.id, cid)
@@ -404,10 +400,10 @@ async def _user_id(runtime: Runtime, handle: str) -> int:
     return entry.user_id
 
 
-async def _set_block(runtime: Runtime, viewer: Viewer, handle: str, *, block: bool) -> BlockState:
+async def _set_block(runtime: Runtime, viewer: SignedInViewer, handle: str, *, block: bool) -> BlockState:
     """Blocks are the blocker's data, kept in their realm whoever is blocked: a message from someone of
     another realm whom they blocked is refused when it arrives (reelm.messages.inbound)."""
-    me = _me(viewer)
+    me = viewer.user
     user_id = await _user_id(runtime, handle)
     async with runtime.databases.transaction(viewer.realm) as session:
         await service.do_block(session, me.id, user_id, block=block)
@@ -418,7 +414,7 @@ async def _set_block(runtime: Runtime, viewer: Viewer, handle: str, *, block: bo
 async def get_block(runtime: RuntimeDep, viewer: UserViewer, handle: str) -> BlockState:
     user_id = await _user_id(runtime, handle)
     async with runtime.databases.sessionmaker(viewer.realm)() as session:
-        return BlockState(blocked=await service.is_blocking(session, _me(viewer).id, user_id))
+        return BlockState(blocked=await service.is_blocking(session, viewer.user.id, user_id))
 
 
 @router.post("/users/{handle}/block", response_model=BlockState)
@@ -435,7 +431,7 @@ async def unblock_user(runtime: RuntimeDep, viewer: UserViewer, handle: str) -> 
 @router.get("/me/message-settings", response_model=MessageSettingsIO)
 async def get_message_settings(runtime: RuntimeDep, viewer: UserViewer) -> MessageSettingsIO:
     async with runtime.databases.sessionmaker(viewer.realm)() as session:
-        return MessageSettingsIO(allow_from=await service.allow_from(session, _me(viewer).id))
+        return MessageSettingsIO(allow_from=await service.allow_from(session, viewer.user.id))
 
 
 @router.put("/me/message-settings", response_model=MessageSettingsIO)
@@ -446,7 +442,7 @@ async def put_message_settings(
     or nobody."""
     async with runtime.databases.transaction(viewer.realm) as session:
         await service.do_set_allow_from(
-            session, _me(viewer).id, AllowFrom(body.allow_from), datetime.now(UTC)
+            session, viewer.user.id, AllowFrom(body.allow_from), datetime.now(UTC)
         )
     return body
 

@@ -9,13 +9,13 @@ from sqlalchemy.exc import IntegrityError
 
 from reelm import ids
 from reelm.accounts.models import User
+from reelm.errors import Problem
 from reelm.messages import service
 from reelm.messages.deps import Messaging
 from reelm.messages.schemas import MessageIn, MessageOut
 from reelm.ratelimit import RateLimiter
 from reelm.runtime import Runtime
 from reelm.text import invalid
-from reelm.web.problems import Problem
 
 
 def conflict() -> Problem:

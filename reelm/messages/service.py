@@ -24,6 +24,7 @@ from reelm.accounts.models import User
 from reelm.crossrealm.views import public_profiles, public_videos
 from reelm.crypto.keys import KeyDestroyedError, RealmKeys
 from reelm.crypto.service import user_cipher
+from reelm.errors import Problem, not_found
 from reelm.messages import crossing, group_crossing, sending_sql
 from reelm.messages.ciphers import BODY_COLUMN, CipherCache
 from reelm.messages.events import Event, EventType, publish
@@ -47,7 +48,6 @@ from reelm.social.models import Follow
 from reelm.text import clean_text, invalid
 from reelm.videos.schemas import Creator
 from reelm.videos.service import creator_out
-from reelm.web.problems import Problem, not_found
 
 UNREADABLE = "This message can no longer be read."  # the sender's key was shredded
 

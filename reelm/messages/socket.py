@@ -27,6 +27,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.accounts.service import resolve_session
+from reelm.errors import Problem, not_found
 from reelm.messages import live, service
 from reelm.messages.deps import Messaging
 from reelm.messages.events import Event, EventType, publish
@@ -40,7 +41,6 @@ from reelm.realms.switches import Switchboard
 from reelm.runtime import Runtime
 from reelm.security import check_csrf
 from reelm.web.deps import CSRF_COOKIE, SESSION_COOKIE
-from reelm.web.problems import Problem, not_found
 
 log = logging.getLogger(__name__)
 router = APIRouter()

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
 from reelm.audit.service import pseudonym, record_event
+from reelm.errors import Problem, not_found
 from reelm.moderation.decisions import (
     DecisionSpec,
     check_decision,
@@ -46,7 +47,6 @@ from reelm.staff import policy
 from reelm.staff.policy import PolicyEngine, Uid
 from reelm.staff.service import StaffMember, decide_as_staff, decision_details, denied
 from reelm.text import clean_text, invalid
-from reelm.web.problems import Problem, not_found
 
 MAX_REASON = 2000
 

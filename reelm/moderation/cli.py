@@ -21,6 +21,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from reelm.commands import USAGE_ERROR, console, load_settings, with_runtime
+from reelm.errors import Problem
 
 if TYPE_CHECKING:
     from reelm.runtime import Runtime
@@ -60,7 +61,6 @@ def import_command(
     """Import (or replace) a hash list; a bad line rejects the file with its number, nothing imported."""
     from reelm.moderation import lists  # noqa: PLC0415 - see above
     from reelm.moderation.hash_lists import HashListError  # noqa: PLC0415
-    from reelm.web.problems import Problem  # noqa: PLC0415
 
     settings = load_settings(data_dir)
     if realm not in settings.realm_names:
@@ -108,7 +108,6 @@ ToOpt = Annotated[str | None, typer.Option("--to", help="last day, YYYY-MM-DD (d
 def _period(start: str | None, end: str | None) -> tuple[date, date]:
     """Both days of the period, checked like the API's; a usage error saying what is wrong otherwise."""
     from reelm.moderation.transparency_report import check_period  # noqa: PLC0415 - see above
-    from reelm.web.problems import Problem  # noqa: PLC0415
 
     try:
         first = date.fromisoformat(start) if start else None

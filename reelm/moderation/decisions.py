@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm import ids, jobs
 from reelm.accounts.models import User
 from reelm.audit.service import MODERATION_DECISION, pseudonym, record_event
+from reelm.errors import Problem, not_found
 from reelm.messages.models import Conversation, Message
 from reelm.messages.service import take_back
 from reelm.moderation.models import (
@@ -43,7 +44,6 @@ from reelm.settings import RealmConfig
 from reelm.social.models import Comment
 from reelm.text import clean_text, invalid
 from reelm.videos.models import Video, VideoStatus
-from reelm.web.problems import Problem, not_found
 
 MAX_FACTS = 5000  # the Transparency Database's limit for decision_facts
 MAX_GROUND = 500

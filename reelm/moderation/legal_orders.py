@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
 from reelm.audit.service import LEGAL_ORDER, record_event
+from reelm.errors import Problem
 from reelm.moderation.decisions import DecisionSpec, check_realms, do_record_decision
 from reelm.moderation.models import REVIEWER_ACTIONS, Action, Ground, LegalOrder, LegalOrderTarget, Source
 from reelm.moderation.schemas import LegalOrderIn, LegalOrderOut
@@ -17,7 +18,6 @@ from reelm.moderation.service import check_category, content_info, content_ref, 
 from reelm.runtime import Runtime
 from reelm.staff.service import StaffDecision
 from reelm.text import clean_text, invalid
-from reelm.web.problems import Problem
 
 
 def legal_order_out(order: LegalOrder, realm: str, decision_ids: list[int]) -> LegalOrderOut:

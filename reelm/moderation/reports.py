@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
 from reelm.audit.service import pseudonym
+from reelm.errors import Problem, not_found
 from reelm.moderation.models import Appeal, Case, Category, Report, Source, TrustedFlagger
 from reelm.moderation.schemas import ReportReceipt
 from reelm.moderation.service import ContentRef, access_reportable, do_open_case, priority_of
 from reelm.runtime import Runtime
 from reelm.text import clean_text
-from reelm.web.problems import Problem, not_found
 
 # Per reporter and process (see reelm.ratelimit): enough for honest use, too few to flood a queue.
 REPORTS_PER_HOUR = 20

@@ -20,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.accounts.service import resolve_handle
+from reelm.accounts.viewer import Viewer
 from reelm.audit.service import STAFF_ACCESS, pseudonym, record_event
 from reelm.crypto.keys import RealmKeys
+from reelm.errors import Problem, not_found
 from reelm.messages.models import Message
 from reelm.messages.service import message_text
 from reelm.moderation import appeals, decisions, legal_orders, lists, reports, rules, statements
@@ -101,11 +103,9 @@ from reelm.web.deps import (
     Limiter,
     RuntimeDep,
     UserViewer,
-    Viewer,
     ViewerDep,
 )
 from reelm.web.pages import error_page, render
-from reelm.web.problems import Problem, not_found
 
 api = APIRouter(tags=["moderation"])
 pages = APIRouter(include_in_schema=False)
@@ -144,7 +144,6 @@ async def file_report(
     runtime: RuntimeDep, viewer: UserViewer, limiter: Limiter, body: ReportIn
 ) -> ReportReceipt:
     """Report a video, comment, account or message (the last by its recipient); returns the receipt."""
-    assert viewer.user is not None
     limiter.hit("report", str(viewer.user.id), limit=reports.REPORTS_PER_HOUR, per_seconds=3600)
     category = check_category(body.category)
     explanation = reports.check_explanation(body.explanation)
@@ -166,14 +165,12 @@ async def file_report(
 
 @api.get("/reports", response_model=ReportList)
 async def my_reports(runtime: RuntimeDep, viewer: UserViewer) -> ReportList:
-    assert viewer.user is not None
     return ReportList(items=await reports.my_reports(runtime, viewer.user.id))
 
 
 @api.get("/reports/{report_id}", response_model=ReportReceipt)
 async def get_report(runtime: RuntimeDep, viewer: UserViewer, report_id: str) -> ReportReceipt:
     """The receipt of one's own report, with the outcome once decided."""
-    assert viewer.user is not None
     realm, an_id = realm_of_id(runtime, report_id, "Report")
     async with runtime.databases.sessionmaker(realm)() as session:
         report = await reports.access_own_report(session, an_id, viewer.user.id)
@@ -186,7 +183,6 @@ async def file_reporter_appeal(
     runtime: RuntimeDep, viewer: UserViewer, report_id: str, body: AppealIn
 ) -> AppealOut:
     """Appeal the "no action" outcome of one's own report within six months (DSA Art. 20)."""
-    assert viewer.user is not None
     realm, an_id = realm_of_id(runtime, report_id, "Report")
     async with runtime.databases.transaction(realm) as session:
         report = await reports.access_own_report(session, an_id, viewer.user.id)
@@ -242,7 +238,6 @@ async def file_appeal(
     runtime: RuntimeDep, viewer: AppellantViewer, decision_id: str, body: AppealIn
 ) -> AppealOut:
     """Appeal a decision about one's own content within six months."""
-    assert viewer.user is not None
     realm, _ = realm_of_id(runtime, decision_id, "Decision")
     async with runtime.databases.transaction(realm) as session:
         decision = await statements.access_decision(session, decision_id)
@@ -1078,11 +1073,12 @@ async def statement_appeal(
     reason: Annotated[str, Form(max_length=4000)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    if viewer.user is None:
+    appellant = viewer.signed_in()
+    if appellant is None:
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     try:
         _check_form_csrf(request, runtime, csrf_token)
-        await file_appeal(runtime, viewer, decision_id, AppealIn(reason=reason))
+        await file_appeal(runtime, appellant, decision_id, AppealIn(reason=reason))
     except Problem as problem:
         return await _statement_page(request, runtime, viewer, decision_id, problem=problem)
     return RedirectResponse(f"/statements/{decision_id}?appealed=1", status_code=303)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
 from reelm.audit.service import record_event
+from reelm.errors import Problem, not_found
 from reelm.moderation.decisions import DecisionSpec, do_record_decision
 from reelm.moderation.models import (
     Action,
@@ -45,7 +46,6 @@ from reelm.moderation.service import (
 from reelm.runtime import Runtime
 from reelm.social.models import Comment
 from reelm.text import clean_text, invalid
-from reelm.web.problems import Problem, not_found
 
 MAX_PATTERN = 300
 

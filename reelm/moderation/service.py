@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.audit.service import STAFF_ACCESS, pseudonym, record_event
+from reelm.errors import not_found
 from reelm.messages.models import Conversation, ConversationMember, ConversationPeer, Message
 from reelm.moderation.models import URGENT_CATEGORIES, Case, CaseState, Category, ContentType
 from reelm.runtime import Runtime
@@ -28,7 +29,6 @@ from reelm.staff.policy import PolicyEngine, Uid
 from reelm.staff.service import StaffDecision, StaffMember, decide_as_staff, decision_details, denied
 from reelm.text import invalid
 from reelm.videos.models import Video, VideoStatus, Visibility
-from reelm.web.problems import not_found
 
 # Stable event types of the transparency log (beside audit.service's MODERATION_DECISION and LEGAL_ORDER).
 APPEAL_DECISION = "moderation.appeal"

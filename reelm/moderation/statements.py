@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
+from reelm.errors import not_found
 from reelm.moderation.models import (
     Action,
     Appeal,
@@ -29,7 +30,6 @@ from reelm.moderation.models import (
 )
 from reelm.moderation.schemas import StatementOut
 from reelm.runtime import Runtime
-from reelm.web.problems import not_found
 
 APPEAL_MONTHS = 6
 

@@ -20,9 +20,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.audit.service import pseudonym, record_event
+from reelm.errors import Problem
 from reelm.moderation.models import Decision, LegalOrder, Suspension
 from reelm.runtime import Runtime
-from reelm.web.problems import Problem
 
 ACCOUNT_SUSPENDED = "account-suspended"
 SUSPENSION_LIFTED = "moderation.suspension_lifted"  # stable event type of the transparency log

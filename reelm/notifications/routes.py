@@ -10,30 +10,26 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from reelm import ids
+from reelm.accounts.viewer import SignedInViewer
+from reelm.errors import Problem, not_found
 from reelm.messages.inbox import unread_counts
 from reelm.notifications import service
 from reelm.notifications.schemas import NotificationPage, UnreadCounts
 from reelm.runtime import Runtime
 from reelm.security import check_csrf
-from reelm.web.deps import CSRF_COOKIE, RuntimeDep, UserViewer, Viewer, ViewerDep
+from reelm.web.deps import CSRF_COOKIE, RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pages import error_page, render
 from reelm.web.pagination import decode_cursor, encode_cursor
-from reelm.web.problems import Problem, not_found
 
 router = APIRouter(tags=["notifications"])
 pages = APIRouter(include_in_schema=False)
 
 
-def _user_id(viewer: Viewer) -> int:
-    assert viewer.user is not None  # UserViewer guarantees it
-    return viewer.user.id
-
-
 async def notification_page(
-    runtime: Runtime, viewer: Viewer, cursor: str | None, limit: int
+    runtime: Runtime, viewer: SignedInViewer, cursor: str | None, limit: int
 ) -> NotificationPage:
     """Shared by the API and the page."""
-    user_id = _user_id(viewer)
+    user_id = viewer.user_id
     kind = f"notifications:{user_id}"
     before = None
     if cursor:
@@ -68,18 +64,18 @@ async def mark_read(runtime: RuntimeDep, viewer: UserViewer, notification_id: st
     if parsed is None:
         raise not_found("Notification")
     async with runtime.databases.transaction(viewer.realm) as session:
-        notification = await service.access_notification(session, _user_id(viewer), parsed)
-        await service.do_mark_read(session, _user_id(viewer), notification)
+        notification = await service.access_notification(session, viewer.user_id, parsed)
+        await service.do_mark_read(session, viewer.user_id, notification)
 
 
 @router.post("/notifications/read-all", status_code=204)
 async def mark_all_read(runtime: RuntimeDep, viewer: UserViewer) -> None:
     async with runtime.databases.transaction(viewer.realm) as session:
-        await service.do_mark_read(session, _user_id(viewer), None)
+        await service.do_mark_read(session, viewer.user_id, None)
 
 
-async def unread(runtime: Runtime, viewer: Viewer) -> UnreadCounts:
-    user_id = _user_id(viewer)
+async def unread(runtime: Runtime, viewer: SignedInViewer) -> UnreadCounts:
+    user_id = viewer.user_id
     async with runtime.databases.sessionmaker(viewer.realm)() as session:
         messages, requests = await unread_counts(session, user_id)
         notifications = await service.unread_count(session, user_id)
@@ -102,15 +98,15 @@ async def notifications_page(
     viewer: ViewerDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    if viewer.user is None:
+    if (me := viewer.signed_in()) is None:
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     try:
-        page = await notification_page(runtime, viewer, cursor, 50)
+        page = await notification_page(runtime, me, cursor, 50)
     except Problem as problem:  # a forged or stale cursor in the address
-        return error_page(request, viewer, problem)
+        return error_page(request, me, problem)
     return render(
         request,
-        viewer,
+        me,
         "notifications.html",
         notifications=[n.model_dump(mode="json") for n in page.items],
         next_cursor=page.next_cursor,

@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.crossrealm.views import public_profiles
+from reelm.errors import not_found
 from reelm.messages.events import Event, EventType, publish
 from reelm.messages.models import UserBlock
 from reelm.notifications.models import NO_OBJECT, Notification, NotificationActor, NotificationKind
 from reelm.notifications.schemas import NotificationOut
 from reelm.videos.schemas import Creator
 from reelm.videos.service import creator_out, public_creator
-from reelm.web.problems import not_found
 
 SHOWN_ACTORS = 2  # "alice and bob", then "alice and 3 others"
 

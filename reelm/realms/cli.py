@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from reelm.commands import USAGE_ERROR, load_settings, with_runtime
+from reelm.errors import Problem
 
 if TYPE_CHECKING:
     from reelm.realms.models import Capability
@@ -65,7 +66,6 @@ def _check_realm(settings: Settings, realm: str) -> str:
 
 def _check_capabilities(value: str) -> list[Capability]:
     from reelm.realms import service  # noqa: PLC0415 - see above
-    from reelm.web.problems import Problem  # noqa: PLC0415 - see above
 
     try:
         return service.parse_capabilities(value)
@@ -74,7 +74,6 @@ def _check_capabilities(value: str) -> list[Capability]:
 
 
 def _run(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
-    from reelm.web.problems import Problem  # noqa: PLC0415 - see above
 
     try:
         return with_runtime(settings, work)

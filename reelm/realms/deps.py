@@ -16,11 +16,12 @@ from fastapi.routing import APIRoute
 
 from reelm import ids
 from reelm.accounts.service import resolve_handle
+from reelm.accounts.viewer import Viewer
+from reelm.errors import Problem
 from reelm.realms.models import LABELS, Capability, SwitchState
 from reelm.realms.switches import Switch, Switchboard
 from reelm.runtime import Runtime
-from reelm.web.deps import Viewer, ViewerDep, identify
-from reelm.web.problems import Problem
+from reelm.web.deps import ViewerDep, identify
 
 CAPABILITY_OFF = "capability-off"
 

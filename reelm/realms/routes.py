@@ -13,6 +13,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
+from reelm.accounts.viewer import Viewer
+from reelm.errors import Problem, not_found
 from reelm.realms import service
 from reelm.realms.deps import SwitchboardDep
 from reelm.realms.models import LABELS, Capability
@@ -22,9 +24,8 @@ from reelm.realms.switches import Switch
 from reelm.runtime import Runtime
 from reelm.security import check_csrf
 from reelm.staff.service import StaffMember
-from reelm.web.deps import CSRF_COOKIE, RuntimeDep, UserViewer, Viewer, ViewerDep
+from reelm.web.deps import CSRF_COOKIE, RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pages import error_page, render
-from reelm.web.problems import Problem, not_found
 
 api = APIRouter(tags=["realms"])
 pages = APIRouter(include_in_schema=False)
@@ -44,7 +45,6 @@ def path_capability(capability: str) -> Capability:
 
 
 async def require_operator(runtime: RuntimeDep, viewer: UserViewer) -> StaffMember:
-    assert viewer.user is not None
     return await service.access_operator(runtime, viewer.user.id)
 
 
@@ -79,7 +79,6 @@ async def put_capability(
     body: SwitchIn,
 ) -> SwitchOut:
     """Switch a capability on, off (with a notice), or on for `percent` % of accounts."""
-    assert viewer.user is not None
     realm = path_realm(runtime, realm)
     checked = path_capability(capability)
     member = await service.access_operator(runtime, viewer.user.id, realm)

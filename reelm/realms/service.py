@@ -10,13 +10,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.audit.service import CAPABILITY_CHANGE, record_event
+from reelm.errors import Problem
 from reelm.realms.models import Capability, RealmCapability, SwitchState
 from reelm.realms.switches import CHANNEL, Switch
 from reelm.runtime import Runtime
 from reelm.staff.models import Role
 from reelm.staff.service import StaffMember, access_staff, actor_label, staff_actor
 from reelm.text import clean_text, invalid
-from reelm.web.problems import Problem
 
 ALL = "all"
 MAX_NOTICE = 500

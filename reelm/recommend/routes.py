@@ -14,7 +14,6 @@ router = APIRouter(tags=["feed"])
 @router.get("/me/interests", response_model=InterestsOut)
 async def get_interests(runtime: RuntimeDep, viewer: UserViewer) -> InterestsOut:
     """What the For You engine knows about the viewer's interests, and what they picked."""
-    assert viewer.user is not None
     async with runtime.databases.transaction(viewer.realm) as session:
         return await access_interests(session, viewer.user.id)
 
@@ -22,7 +21,6 @@ async def get_interests(runtime: RuntimeDep, viewer: UserViewer) -> InterestsOut
 @router.put("/me/interests", response_model=InterestsOut)
 async def put_interests(body: InterestsIn, runtime: RuntimeDep, viewer: UserViewer) -> InterestsOut:
     """Pick interests (hashtags): they seed the For You feed from the next page on."""
-    assert viewer.user is not None
     async with runtime.databases.transaction(viewer.realm) as session:
         return await do_pick_interests(session, viewer.user.id, body.hashtags)
 
@@ -30,6 +28,5 @@ async def put_interests(body: InterestsIn, runtime: RuntimeDep, viewer: UserView
 @router.delete("/me/interests", response_model=InterestsOut)
 async def delete_interests(runtime: RuntimeDep, viewer: UserViewer) -> InterestsOut:
     """Reset the interest profile: the next page is chosen as for a new viewer."""
-    assert viewer.user is not None
     async with runtime.databases.transaction(viewer.realm) as session:
         return await do_reset_interests(session, viewer.user.id)

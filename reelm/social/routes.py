@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.accounts.service import resolve_handle
+from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.service import (
     access_public_comment,
     access_public_profile,
     access_public_video,
     reader_realm,
 )
+from reelm.errors import Problem, not_found
 from reelm.moderation.rules import do_screen_comment
 from reelm.notifications.models import NotificationKind
 from reelm.realms.deps import require_capability
@@ -26,9 +28,8 @@ from reelm.social.notify import notify, notify_comment
 from reelm.social.schemas import CommentIn, CommentOut, CommentPage, FollowState, LikeState
 from reelm.videos.routes import video_realm
 from reelm.videos.service import access_video
-from reelm.web.deps import RuntimeDep, UserViewer, Viewer, ViewerDep
+from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor
-from reelm.web.problems import Problem, not_found
 
 router = APIRouter(tags=["social"])
 
@@ -132,7 +133,6 @@ async def get_comments(
 )
 async def post_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str, body: CommentIn) -> CommentOut:
     realm, vid = video_realm(runtime, video_id)
-    assert viewer.user is not None
     async with runtime.databases.transaction(viewer.realm) as session:
         if realm == viewer.realm:  # for update: serialises the counter update
             owner_id = (await access_video(session, viewer, vid, for_update=True)).owner_id

@@ -18,15 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
 from reelm.accounts.models import User
+from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.service import access_public_comment, do_remove_foreign_comment
 from reelm.crossrealm.views import public_comments, public_profiles
+from reelm.errors import Problem, not_found
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.social.schemas import CommentOut
 from reelm.text import clean_text
 from reelm.videos.models import Video
 from reelm.videos.service import public_creator
-from reelm.web.deps import Viewer
-from reelm.web.problems import Problem, not_found
 
 
 def is_local(an_id: int, realm_code: int) -> bool:

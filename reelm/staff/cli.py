@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from reelm.commands import load_settings, with_runtime
+from reelm.errors import Problem
 
 if TYPE_CHECKING:
     from reelm.runtime import Runtime
@@ -59,7 +60,6 @@ async def list_grants(runtime: Runtime) -> list[tuple[str, StaffRole]]:
 
 
 def _run(data_dir: Path | None, work: Callable[[Runtime], Awaitable[T]]) -> T:
-    from reelm.web.problems import Problem  # noqa: PLC0415 - loads the web stack only when needed
 
     try:
         return with_runtime(load_settings(data_dir), work)

@@ -34,7 +34,6 @@ async def get_policy_engine() -> PolicyEngine:
 
 
 async def require_staff(runtime: RuntimeDep, viewer: UserViewer) -> StaffMember:
-    assert viewer.user is not None
     return await service.access_staff(runtime, viewer.user.id)
 
 

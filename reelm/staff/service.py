@@ -22,13 +22,13 @@ from reelm.accounts.models import AuthSession, HandleEntry, User
 from reelm.accounts.service import resolve_handle
 from reelm.audit.service import JUSTIFICATION, STAFF_ACCESS, STAFF_ROLE_CHANGE, pseudonym, record_event
 from reelm.crypto.service import user_cipher
+from reelm.errors import Problem, not_found
 from reelm.runtime import Runtime
 from reelm.staff import policy
 from reelm.staff.models import AccessJustification, JustificationStatus, Purpose, Role, StaffRole
 from reelm.staff.policy import Decision, PolicyEngine, Uid
 from reelm.staff.schemas import JustificationOut, ProtectedOut, SessionOut
 from reelm.text import clean_text, invalid
-from reelm.web.problems import Problem, not_found
 
 
 def not_staff() -> Problem:

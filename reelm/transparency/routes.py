@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from reelm.audit.service import entries_about
+from reelm.errors import Problem, not_found
 from reelm.storage import ObjectMissingError, RealmStore
 from reelm.transparency import merkle, tiles
 from reelm.transparency.models import LogCheckpoint, LogEntry
@@ -17,7 +18,6 @@ from reelm.transparency.note import Signer
 from reelm.transparency.witnessing import store_tile_reader
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pages import render
-from reelm.web.problems import Problem, not_found
 
 router = APIRouter(tags=["transparency log"])
 api = APIRouter(tags=["transparency log"])

@@ -28,13 +28,13 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.models import User
+from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.views import public_profiles, public_videos
+from reelm.errors import Problem, not_found
 from reelm.moderation.models import Suspension
 from reelm.social.models import Follow, VideoLike
 from reelm.videos.models import Rendition, Video, VideoStatus, Visibility
 from reelm.videos.schemas import Counts, Creator, RenditionOut, VideoOut
-from reelm.web.deps import Viewer
-from reelm.web.problems import Problem, not_found
 
 # Progressive MP4 for players without HLS: the best rung up to this short edge, to spare mobile data.
 MP4_FALLBACK_MAX_SHORT_EDGE = 720

@@ -15,8 +15,10 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from reelm import ids
 from reelm.accounts.service import resolve_handle
+from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.service import access_public_video, do_tally, reader_realm
 from reelm.crossrealm.views import public_videos
+from reelm.errors import Problem, not_found
 from reelm.moderation.tasks import do_rescreen_caption
 from reelm.realms.deps import CapabilityRoute, handle_realm_in_path, require_capability, video_realm_in_path
 from reelm.realms.models import Capability
@@ -43,9 +45,8 @@ from reelm.videos.service import (
     media_limits,
     original_key,
 )
-from reelm.web.deps import Limiter, RuntimeDep, UserViewer, Viewer, ViewerDep, client_ip
+from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep, client_ip
 from reelm.web.pagination import decode_cursor, encode_cursor
-from reelm.web.problems import Problem, not_found
 
 # The route class checks the upload switch before the body is read: a refused upload stores nothing.
 router = APIRouter(tags=["videos"], route_class=CapabilityRoute)
@@ -82,7 +83,6 @@ async def upload_video(
     visibility: Annotated[str, Form(pattern="^(public|private)$")] = "public",
 ) -> VideoAccepted:
     """Accept a video file (multipart `file`, `caption`); transcoding continues in the background."""
-    assert viewer.user is not None
     limiter.hit("upload", str(viewer.user.id), limit=runtime.settings.uploads_per_hour, per_seconds=3600)
     caption = check_caption(caption)
     tmp_root = runtime.settings.data_dir / "tmp"

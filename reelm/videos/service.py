@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import jobs
 from reelm.accounts.models import User
+from reelm.accounts.viewer import Viewer
+from reelm.errors import Problem, not_found
 from reelm.moderation.models import Suspension
 from reelm.settings import Settings
 from reelm.social.models import Comment, VideoLike
@@ -17,8 +19,6 @@ from reelm.videos import media
 from reelm.videos.cards import age_restricted_problem, media_url
 from reelm.videos.models import Video, VideoStatus, Visibility
 from reelm.videos.schemas import Creator
-from reelm.web.deps import Viewer
-from reelm.web.problems import Problem, not_found
 
 
 def media_limits(settings: Settings) -> media.MediaLimits:

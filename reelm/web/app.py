@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from reelm.accounts.routes import router as accounts_router
 from reelm.db import libpq_url
+from reelm.errors import Problem
 from reelm.events.routes import router as events_router
 from reelm.exports.routes import router as exports_router
 from reelm.feed.routes import router as feed_router
@@ -46,7 +47,7 @@ from reelm.web.deps import RuntimeDep
 from reelm.web.limits import BodyLimitMiddleware
 from reelm.web.media import router as media_router
 from reelm.web.metrics import Metrics, MetricsMiddleware
-from reelm.web.problems import PROBLEM_JSON, Problem, install_handlers
+from reelm.web.problems import PROBLEM_JSON, install_handlers
 
 PACKAGE = Path(__file__).resolve().parent.parent
 API_PREFIX = "/api/v1"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -11,10 +10,11 @@ from fastapi import Depends, Request
 
 from reelm.accounts.models import AuthSession, User
 from reelm.accounts.service import resolve_session, session_suspension
+from reelm.accounts.viewer import SignedInViewer, Viewer
+from reelm.errors import Problem
 from reelm.ratelimit import RateLimiter
 from reelm.runtime import Runtime
 from reelm.security import check_csrf
-from reelm.web.problems import Problem
 
 SESSION_COOKIE = "reelm_session"
 CSRF_COOKIE = "reelm_csrf"
@@ -35,20 +35,6 @@ async def get_limiter(request: Request) -> RateLimiter:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 Limiter = Annotated[RateLimiter, Depends(get_limiter)]
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who is asking, and which realm they browse: their home realm, or the default one when anonymous."""
-
-    user: User | None
-    realm: str
-    token: str | None = None
-    via_cookie: bool = False
-
-    @property
-    def user_id(self) -> int | None:
-        return self.user.id if self.user else None
 
 
 def client_ip(request: Request) -> str:
@@ -151,8 +137,9 @@ async def _checked_viewer(request: Request, runtime: Runtime, *, allow_suspended
     return viewer
 
 
-async def require_user(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
-    if viewer.user is None:
+async def require_user(viewer: Annotated[Viewer, Depends(get_viewer)]) -> SignedInViewer:
+    signed_in = viewer.signed_in()
+    if signed_in is None:
         raise Problem(
             401,
             "login-required",
@@ -160,15 +147,15 @@ async def require_user(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer
             "Log in to do this.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return viewer
+    return signed_in
 
 
-async def require_appellant(viewer: Annotated[Viewer, Depends(get_appellant_viewer)]) -> Viewer:
+async def require_appellant(viewer: Annotated[Viewer, Depends(get_appellant_viewer)]) -> SignedInViewer:
     return await require_user(viewer)
 
 
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
-UserViewer = Annotated[Viewer, Depends(require_user)]
+UserViewer = Annotated[SignedInViewer, Depends(require_user)]
 # The statement-and-appeal routes, which a suspended account may still use (DSA Art. 17 and 20).
 AppellantViewerDep = Annotated[Viewer, Depends(get_appellant_viewer)]
-AppellantViewer = Annotated[Viewer, Depends(require_appellant)]
+AppellantViewer = Annotated[SignedInViewer, Depends(require_appellant)]

@@ -6,7 +6,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reelm.web.problems import Problem
+from reelm.errors import Problem
 
 
 class BodyTooLargeError(Problem):

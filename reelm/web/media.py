@@ -11,13 +11,13 @@ from email.utils import format_datetime
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
+from reelm.errors import Problem, not_found
 from reelm.realms.deps import check_capability
 from reelm.realms.models import Capability
 from reelm.storage import ObjectMissingError
 from reelm.videos.models import VideoStatus, Visibility
 from reelm.videos.service import access_video
 from reelm.web.deps import RuntimeDep, ViewerDep
-from reelm.web.problems import Problem, not_found
 
 router = APIRouter(include_in_schema=False)
 

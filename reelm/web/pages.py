@@ -18,8 +18,10 @@ from reelm import ids
 from reelm.accounts import service as accounts
 from reelm.accounts.routes import get_user, limit_logins, my_view, sign_up, store_avatar
 from reelm.accounts.schemas import SignUpIn
+from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.audit.service import entries_about
 from reelm.crossrealm.service import moved_to
+from reelm.errors import Problem
 from reelm.exports.routes import request_export
 from reelm.exports.schemas import export_out
 from reelm.exports.service import is_expired, latest_export
@@ -35,13 +37,11 @@ from reelm.web.deps import (
     SESSION_COOKIE,
     Limiter,
     RuntimeDep,
-    Viewer,
     ViewerDep,
     client_ip,
     forget_session,
 )
 from reelm.web.icons import ICON_PATHS
-from reelm.web.problems import Problem
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -152,11 +152,11 @@ async def for_you_page(request: Request, viewer: ViewerDep) -> Response:
 
 @router.get("/following")
 async def following_page(request: Request, viewer: ViewerDep) -> Response:
-    if viewer.user is None:
+    if (me := viewer.signed_in()) is None:
         return _login_redirect(request)
-    if refused := _refused(request, viewer, viewer.realm, Capability.WATCH):
+    if refused := _refused(request, me, me.realm, Capability.WATCH):
         return refused
-    return render(request, viewer, "feed.html", tab="following")
+    return render(request, me, "feed.html", tab="following")
 
 
 @router.get("/v/{video_id}")
@@ -221,11 +221,11 @@ async def tag_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, tag
 
 @router.get("/upload")
 async def upload_page(request: Request, viewer: ViewerDep) -> Response:
-    if viewer.user is None:
+    if (me := viewer.signed_in()) is None:
         return _login_redirect(request)
-    if refused := _refused(request, viewer, viewer.realm, Capability.UPLOAD):
+    if refused := _refused(request, me, me.realm, Capability.UPLOAD):
         return refused
-    return render(request, viewer, "upload.html")
+    return render(request, me, "upload.html")
 
 
 def _session_response(request: Request, token: str, target: str) -> RedirectResponse:
@@ -359,15 +359,14 @@ async def logout(
 
 @router.get("/settings")
 async def settings_form(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
-    if viewer.user is None:
+    if (me := viewer.signed_in()) is None:
         return _login_redirect(request)
-    return await _settings_page(request, runtime, viewer)
+    return await _settings_page(request, runtime, me)
 
 
 async def _settings_page(
-    request: Request, runtime: Runtime, viewer: Viewer, problem: Problem | None = None
+    request: Request, runtime: Runtime, viewer: SignedInViewer, problem: Problem | None = None
 ) -> HTMLResponse:
-    assert viewer.user is not None
     entries = await entries_about(runtime, viewer.realm, viewer.user.id)
     async with runtime.databases.sessionmaker(viewer.realm)() as session:
         export = await latest_export(session, viewer.user.id)
@@ -398,13 +397,13 @@ async def interests_submit(
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Pick the interests that seed For You, or reset everything the engine learnt."""
-    if viewer.user is None:
+    if (me := viewer.signed_in()) is None:
         return _login_redirect(request)
     try:
         _check_form_csrf(request, csrf_token)
-        async with runtime.databases.transaction(viewer.realm) as session:
+        async with runtime.databases.transaction(me.realm) as session:
             if reset:
-                await do_reset_interests(session, viewer.user.id)
+                await do_reset_interests(session, me.user.id)
             else:
                 tags = [
                     t.strip().lstrip("#").lower() for t in hashtags.replace(",", " ").split() if t.strip()
@@ -418,9 +417,9 @@ async def interests_submit(
                         "The request is not valid",
                         f"hashtags: up to {MAX_PICKED} words of letters, digits or _",
                     ) from exc
-                await do_pick_interests(session, viewer.user.id, picked.hashtags)
+                await do_pick_interests(session, me.user.id, picked.hashtags)
     except Problem as problem:
-        return await _settings_page(request, runtime, viewer, problem)
+        return await _settings_page(request, runtime, me, problem)
     return RedirectResponse("/settings#interests", status_code=303)
 
 
@@ -432,13 +431,13 @@ async def export_submit(
     viewer: ViewerDep,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    if viewer.user is None:
+    if (me := viewer.signed_in()) is None:
         return _login_redirect(request)
     try:
         _check_form_csrf(request, csrf_token)
-        await request_export(runtime, limiter, viewer)
+        await request_export(runtime, limiter, me)
     except Problem as problem:
-        return await _settings_page(request, runtime, viewer, problem)
+        return await _settings_page(request, runtime, me, problem)
     return RedirectResponse("/settings#export", status_code=303)
 
 
@@ -452,22 +451,22 @@ async def settings_submit(
     avatar: UploadFile | None = None,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    if viewer.user is None:
+    if (me := viewer.signed_in()) is None:
         return _login_redirect(request)
-    if refused := _refused(request, viewer, viewer.realm, Capability.PROFILE_EDIT):
+    if refused := _refused(request, me, me.realm, Capability.PROFILE_EDIT):
         return refused  # before the image is converted or stored
     try:
         _check_form_csrf(request, csrf_token)
         # The image first: if it is rejected, nothing of the form has been saved.
         avatar_key = None
         if avatar is not None and avatar.filename:
-            avatar_key = await store_avatar(runtime, viewer.realm, viewer.user.id, avatar)
-        async with runtime.databases.transaction(viewer.realm) as session:
+            avatar_key = await store_avatar(runtime, me.realm, me.user.id, avatar)
+        async with runtime.databases.transaction(me.realm) as session:
             await accounts.do_update_profile(
-                session, viewer.user, display_name=display_name, bio=bio, avatar_key=avatar_key
+                session, me.user, display_name=display_name, bio=bio, avatar_key=avatar_key
             )
-        if viewer.token is not None:
-            forget_session(request, viewer.token)
+        if me.token is not None:
+            forget_session(request, me.token)
     except Problem as problem:
-        return await _settings_page(request, runtime, viewer, problem)
-    return RedirectResponse(f"/@{viewer.user.handle}", status_code=303)
+        return await _settings_page(request, runtime, me, problem)
+    return RedirectResponse(f"/@{me.user.handle}", status_code=303)

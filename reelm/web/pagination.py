@@ -9,7 +9,7 @@ import json
 import zlib
 from typing import Any
 
-from reelm.web.problems import Problem
+from reelm.errors import Problem
 
 _MAC_BYTES = 12
 

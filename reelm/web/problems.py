@@ -1,51 +1,15 @@
-"""RFC 9457 problem details for every error the API returns."""
+"""RFC 9457 problem details: how the web layer renders every error the API returns (reelm.errors)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reelm.errors import Problem
+
 PROBLEM_JSON = "application/problem+json"
-
-
-class Problem(Exception):
-    """An error a client can act on: a stable `type` slug, a title and a human detail."""
-
-    def __init__(
-        self,
-        status: int,
-        type_: str,
-        title: str,
-        detail: str = "",
-        *,
-        headers: dict[str, str] | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(detail or title)
-        self.status = status
-        self.type = type_
-        self.title = title
-        self.detail = detail
-        self.headers = headers
-        self.extra = extra
-
-    def body(self, instance: str) -> dict[str, Any]:
-        return {
-            "type": f"/problems/{self.type}",
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail or self.title,
-            "instance": instance,
-            **self.extra,
-        }
-
-
-def not_found(what: str) -> Problem:
-    return Problem(404, "not-found", f"{what} not found", f"No such {what.lower()}.")
 
 
 def problem_response(problem: Problem, request: Request) -> JSONResponse:

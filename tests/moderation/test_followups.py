@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
+from reelm.accounts.viewer import Viewer
 from reelm.cli import app as cli_app
 from reelm.crossrealm.views import public_profiles, public_videos
 from reelm.feed.service import FeedRequest, GravityRanker
@@ -19,7 +20,6 @@ from reelm.moderation.models import Appeal, Suspension
 from reelm.moderation.suspensions import SUSPENSION_LIFTED, lift_expired_suspensions
 from reelm.notifications.models import Notification
 from reelm.videos.models import Video
-from reelm.web.deps import Viewer
 from tests import live
 from tests.conftest import PASSWORD, make_account
 from tests.factories import assert_problem, eventually, make_tiny_clip, publish

@@ -8,10 +8,10 @@ from typer.testing import CliRunner
 
 from reelm.audit.service import STAFF_ROLE_CHANGE
 from reelm.cli import app as cli_app
+from reelm.errors import Problem
 from reelm.staff import cli as staff_cli
 from reelm.staff.models import StaffRole
 from reelm.staff.service import list_roles
-from reelm.web.problems import Problem
 from tests.conftest import make_account
 from tests.staff.common import outbox, row_counts
 
