@@ -24,7 +24,7 @@ def run_app(app: FastAPI, port: int) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; the default action would skip atexit, leaving
     # this process listed as a user of the embedded PostgreSQL, which would then outlive the benchmark.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    # As `reelm serve` runs it (reelm/cli.py): no permessage-deflate on the live connections.
+    # As `reelm serve` runs it (reelm/cli/main.py): no permessage-deflate on the live connections.
     uvicorn.run(
         app,
         host=HOST,

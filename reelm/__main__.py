@@ -1,3 +1,3 @@
-from reelm.cli import main
+from reelm.cli.main import main
 
 main()

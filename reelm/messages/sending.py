@@ -1,5 +1,5 @@
 """Sending one message: the transaction shared by POST /conversations/{id}/messages and the live
-connection's `send` frames (reelm.messages.socket)."""
+connection's `send` frames (reelm.web.routes.live)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from reelm import ids
 from reelm.accounts.models import User
 from reelm.errors import Problem
 from reelm.messages import service
-from reelm.messages.deps import Messaging
+from reelm.messages.messaging import Messaging
 from reelm.messages.schemas import MessageIn, MessageOut
 from reelm.ratelimit import RateLimiter
 from reelm.runtime import Runtime

@@ -40,7 +40,7 @@ What leaves a realm
     publication of anything else, a FOR ALL TABLES publication, deliveries published otherwise, or an
     undeclared column in the outbound schema is a finding ("published").
 
-Exit status (see reelm.residency.cli): 1 on any finding, 0 otherwise, 2 on bad arguments.
+Exit status (see reelm.cli.residency): 1 on any finding, 0 otherwise, 2 on bad arguments.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ checkpoint. The witness answers, in the order the spec lists the checks:
 The state is compare-and-swap on the stored size, so two concurrent requests can never roll the
 witness back (the race the spec describes); a lost race answers 409 like any stale request.
 
+The witness's HTTP app is `reelm.web.witness`.
+
 Client side: `format_add_checkpoint` builds the request, `parse_size` reads a 409 answer and
 `parse_cosignatures` a 200 answer, whose lines `note.add_signatures` appends to the checkpoint.
 """
@@ -30,15 +32,9 @@ import os
 import re
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple, Protocol
-
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from reelm.transparency.checkpoint import Checkpoint
 from reelm.transparency.merkle import EMPTY_ROOT, HASH_SIZE, ProofError, verify_consistency
@@ -320,35 +316,3 @@ def _parse_request(body: bytes) -> tuple[int, list[bytes], str]:
         return parse_add_checkpoint(body)
     except WitnessRequestError as exc:
         raise _Refusal(400, str(exc)) from None
-
-
-# --- HTTP -----------------------------------------------------------------------------------------------
-
-
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The request body, or None when it is larger than `limit` bytes."""
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def witness_app(
-    witness: Witness, *, clock: Callable[[], int] | None = None, max_body: int = MAX_REQUEST_BYTES
-) -> Starlette:
-    """A Starlette app serving `POST /add-checkpoint`; mount it under the witness's submission prefix."""
-    now = clock or (lambda: int(time.time()))
-
-    async def add_checkpoint(request: Request) -> Response:
-        body = await _read_body(request, max_body)
-        if body is None:
-            return Response(b"request too large\n", 413, headers={"content-type": TEXT_CONTENT_TYPE})
-        answer = await witness.add_checkpoint(body, now())
-        # Set the header directly: Starlette would add a charset to text/x.tlog.size, which the spec fixes.
-        return Response(answer.body, status_code=answer.status, headers={"content-type": answer.content_type})
-
-    return Starlette(routes=[Route("/add-checkpoint", add_checkpoint, methods=["POST"])])

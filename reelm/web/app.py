@@ -13,41 +13,41 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
-from reelm.accounts.routes import router as accounts_router
 from reelm.db import libpq_url
 from reelm.errors import Problem
-from reelm.events.routes import router as events_router
-from reelm.exports.routes import router as exports_router
-from reelm.feed.routes import router as feed_router
 from reelm.feed.service import FeedRanker
-from reelm.messages.deps import build_messaging  # direct messages and their live hub
-from reelm.messages.routes import pages as messages_pages
-from reelm.messages.routes import router as messages_router
-from reelm.moderation.routes import api as moderation_api  # content review
-from reelm.moderation.routes import pages as moderation_pages
-from reelm.notifications.routes import pages as notifications_pages
-from reelm.notifications.routes import router as notifications_router
+from reelm.messages.messaging import build_messaging  # direct messages and their live hub
 from reelm.ratelimit import RateLimiter
-from reelm.realms.routes import api as realms_api
-from reelm.realms.routes import pages as realms_pages
 from reelm.realms.switches import Switchboard
 from reelm.recommend.ranker import PersonalizedRanker
-from reelm.recommend.routes import router as recommend_router
 from reelm.runtime import Runtime
-from reelm.social.routes import router as social_router
 from reelm.staff.policy import default_engine
-from reelm.staff.routes import router as staff_router  # staff access (Cedar-gated)
 from reelm.transparency.log import Sequencer, keep_sequencing, record_deployment
-from reelm.transparency.routes import api as log_api
-from reelm.transparency.routes import router as log_router
 from reelm.transparency.tiles import TileCache
-from reelm.videos.routes import router as videos_router
 from reelm.web import pages
 from reelm.web.deps import RuntimeDep
 from reelm.web.limits import BodyLimitMiddleware
 from reelm.web.media import router as media_router
 from reelm.web.metrics import Metrics, MetricsMiddleware
 from reelm.web.problems import PROBLEM_JSON, install_handlers
+from reelm.web.routes.accounts import router as accounts_router
+from reelm.web.routes.events import router as events_router
+from reelm.web.routes.exports import router as exports_router
+from reelm.web.routes.feed import router as feed_router
+from reelm.web.routes.messages import pages as messages_pages
+from reelm.web.routes.messages import router as messages_router
+from reelm.web.routes.moderation import api as moderation_api  # content review
+from reelm.web.routes.moderation import pages as moderation_pages
+from reelm.web.routes.notifications import pages as notifications_pages
+from reelm.web.routes.notifications import router as notifications_router
+from reelm.web.routes.realms import api as realms_api
+from reelm.web.routes.realms import pages as realms_pages
+from reelm.web.routes.recommend import router as recommend_router
+from reelm.web.routes.social import router as social_router
+from reelm.web.routes.staff import router as staff_router  # staff access (Cedar-gated)
+from reelm.web.routes.transparency import api as log_api
+from reelm.web.routes.transparency import router as log_router
+from reelm.web.routes.videos import router as videos_router
 
 PACKAGE = Path(__file__).resolve().parent.parent
 API_PREFIX = "/api/v1"

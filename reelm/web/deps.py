@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from reelm.accounts.models import AuthSession, User
 from reelm.accounts.service import resolve_session, session_suspension
 from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.errors import Problem
+from reelm.messages.messaging import Messaging
 from reelm.ratelimit import RateLimiter
 from reelm.runtime import Runtime
 from reelm.security import check_csrf
@@ -33,7 +35,13 @@ async def get_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
+async def get_messaging(connection: HTTPConnection) -> Messaging:  # requests and WebSockets alike
+    messaging: Messaging = connection.app.state.messaging
+    return messaging
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+MessagingDep = Annotated[Messaging, Depends(get_messaging)]
 Limiter = Annotated[RateLimiter, Depends(get_limiter)]
 
 
@@ -82,7 +90,7 @@ async def identify(request: Request, runtime: Runtime, *, allow_suspended: bool 
     """Who the token or cookie names, without the CSRF check and without reading the body.
 
     None for an unknown or expired bearer token. Service switches use this to refuse a request
-    before its body is read (see reelm.realms.deps); `get_viewer` adds the checks for acting.
+    before its body is read (see reelm.web.capabilities); `get_viewer` adds the checks for acting.
 
     A session of a suspended account (reelm.moderation.suspensions) is refused with a 403
     `account-suspended` problem linking the statement of reasons, except where `allow_suspended` (reading

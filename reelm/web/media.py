@@ -12,11 +12,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from reelm.errors import Problem, not_found
-from reelm.realms.deps import check_capability
 from reelm.realms.models import Capability
 from reelm.storage import ObjectMissingError
 from reelm.videos.models import VideoStatus, Visibility
 from reelm.videos.service import access_video
+from reelm.web.capabilities import check_capability
 from reelm.web.deps import RuntimeDep, ViewerDep
 
 router = APIRouter(include_in_schema=False)

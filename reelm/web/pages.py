@@ -16,22 +16,19 @@ from pydantic import ValidationError
 
 from reelm import ids
 from reelm.accounts import service as accounts
-from reelm.accounts.routes import get_user, limit_logins, my_view, sign_up, store_avatar
 from reelm.accounts.schemas import SignUpIn
 from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.audit.service import entries_about
 from reelm.crossrealm.service import moved_to
 from reelm.errors import Problem
-from reelm.exports.routes import request_export
 from reelm.exports.schemas import export_out
 from reelm.exports.service import is_expired, latest_export
-from reelm.realms.deps import refusal
 from reelm.realms.models import LABELS, Capability
 from reelm.recommend.schemas import MAX_PICKED, InterestsIn
 from reelm.recommend.service import access_interests, do_pick_interests, do_reset_interests
 from reelm.runtime import Runtime
 from reelm.security import check_csrf, csrf_token
-from reelm.videos.routes import get_video, hashtag_videos, user_videos
+from reelm.web.capabilities import refusal
 from reelm.web.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -42,6 +39,9 @@ from reelm.web.deps import (
     forget_session,
 )
 from reelm.web.icons import ICON_PATHS
+from reelm.web.routes.accounts import get_user, limit_logins, my_view, sign_up, store_avatar
+from reelm.web.routes.exports import request_export
+from reelm.web.routes.videos import get_video, hashtag_videos, user_videos
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from reelm.accounts.models import HandleEntry, User
 from reelm.audit.models import RealmAuditOutbox
-from reelm.cli import app as cli_app
+from reelm.cli.main import app as cli_app
 from reelm.db import libpq_url
 from reelm.social.models import Comment, Follow, VideoLike
 from tests.conftest import PASSWORD, make_account

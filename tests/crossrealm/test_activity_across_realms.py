@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from reelm.accounts.models import User
-from reelm.cli import app as cli_app
+from reelm.cli.main import app as cli_app
 from reelm.crossrealm.models import RealmFlow
 from reelm.crossrealm.replication import ensure_cross_realm, prepare_realm, realm_databases
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from reelm.cli import app as cli_app
+from reelm.cli.main import app as cli_app
 from tests import live
 
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from reelm.messages.deps import Messaging
+from reelm.messages.messaging import Messaging
 from reelm.messages.policy import MessagingSettings
 from reelm.realms.switches import Switchboard
 

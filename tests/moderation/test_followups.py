@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from reelm.accounts.viewer import Viewer
-from reelm.cli import app as cli_app
+from reelm.cli.main import app as cli_app
 from reelm.crossrealm.views import public_profiles, public_videos
 from reelm.feed.service import FeedRequest, GravityRanker
 from reelm.moderation.models import Appeal, Suspension

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from reelm.audit.service import MODERATION_DECISION
-from reelm.cli import app as cli_app
+from reelm.cli.main import app as cli_app
 from reelm.moderation import lists
 from reelm.moderation.hash_lists import HashListError
 from reelm.moderation.keyframes import extract_keyframes

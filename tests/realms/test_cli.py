@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reelm.audit.service import CAPABILITY_CHANGE
-from reelm.cli import app as cli_app
+from reelm.cli.main import app as cli_app
 from reelm.db import libpq_url
 from reelm.realms.models import Capability
 from tests import live

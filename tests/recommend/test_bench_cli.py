@@ -7,8 +7,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from reelm.cli import app
-from reelm.commands import USAGE_ERROR
+from reelm.cli.common import USAGE_ERROR
+from reelm.cli.main import app
 from tests.recommend.synthetic import planted_data, write_icme_folder
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstrain
 from typer.testing import CliRunner
 
 from reelm import ids
-from reelm.cli import app as cli_app
+from reelm.cli.main import app as cli_app
 from reelm.db import libpq_url
 from reelm.models import RealmBase
 from reelm.residency import scan

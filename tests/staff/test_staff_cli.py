@@ -7,7 +7,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from reelm.audit.service import STAFF_ROLE_CHANGE
-from reelm.cli import app as cli_app
+from reelm.cli.main import app as cli_app
 from reelm.errors import Problem
 from reelm.staff import cli as staff_cli
 from reelm.staff.models import StaffRole

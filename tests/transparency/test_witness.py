@@ -31,8 +31,8 @@ from reelm.transparency.witness import (
     parse_add_checkpoint,
     parse_cosignatures,
     parse_size,
-    witness_app,
 )
+from reelm.web.witness import witness_app
 
 ORIGIN = "example.com/log"
 LOG = Signer.generate(ORIGIN)

@@ -16,7 +16,6 @@ from fastapi.responses import RedirectResponse
 from reelm.accounts.viewer import Viewer
 from reelm.errors import Problem, not_found
 from reelm.realms import service
-from reelm.realms.deps import SwitchboardDep
 from reelm.realms.models import LABELS, Capability
 from reelm.realms.schemas import SwitchIn, SwitchList, SwitchOut
 from reelm.realms.service import MAX_NOTICE, MAX_REASON
@@ -24,6 +23,7 @@ from reelm.realms.switches import Switch
 from reelm.runtime import Runtime
 from reelm.security import check_csrf
 from reelm.staff.service import StaffMember
+from reelm.web.capabilities import SwitchboardDep
 from reelm.web.deps import CSRF_COOKIE, RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pages import error_page, render
 

@@ -28,11 +28,11 @@ from reelm.crossrealm.service import access_public_profile, reader_realm
 from reelm.errors import not_found
 from reelm.moderation.models import Suspension
 from reelm.ratelimit import RateLimiter
-from reelm.realms.deps import CapabilityRoute, check_capability, require_capability
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
 from reelm.social.service import is_following
 from reelm.videos.cards import media_url
+from reelm.web.capabilities import CapabilityRoute, check_capability, require_capability
 from reelm.web.deps import (
     Limiter,
     RuntimeDep,

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from reelm.feed.schemas import FeedItemOut, FeedPageOut
 from reelm.feed.service import MAX_REMEMBERED, FeedMode, FeedRanker, FeedRequest, following_page
-from reelm.realms.deps import require_capability
 from reelm.realms.models import Capability
+from reelm.web.capabilities import require_capability
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor
 

@@ -24,7 +24,8 @@ from reelm.transparency.note import (
     open_note,
 )
 from reelm.transparency.verify import LogClient, Report, VerificationError, VerifiedState, verify_log
-from reelm.transparency.witness import FileWitnessState, Witness, witness_app
+from reelm.transparency.witness import FileWitnessState, Witness
+from reelm.web.witness import witness_app
 
 audit_app = typer.Typer(help="Verify the transparency log from the outside.", no_args_is_help=True)
 witness_cli = typer.Typer(help="Run a witness that cosigns the log's checkpoints.", no_args_is_help=True)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from reelm.commands import USAGE_ERROR, load_settings, with_runtime
+from reelm.cli.common import USAGE_ERROR, load_settings, with_runtime
 from reelm.crypto.keys import Keys
 from reelm.crypto.vault import vault_keks
 from reelm.settings import Settings

@@ -21,15 +21,15 @@ from reelm.crossrealm.service import (
 from reelm.errors import Problem, not_found
 from reelm.moderation.rules import do_screen_comment
 from reelm.notifications.models import NotificationKind
-from reelm.realms.deps import require_capability
 from reelm.realms.models import Capability
 from reelm.social import service
 from reelm.social.notify import notify, notify_comment
 from reelm.social.schemas import CommentIn, CommentOut, CommentPage, FollowState, LikeState
-from reelm.videos.routes import video_realm
 from reelm.videos.service import access_video
+from reelm.web.capabilities import require_capability
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor
+from reelm.web.routes.videos import video_realm
 
 router = APIRouter(tags=["social"])
 

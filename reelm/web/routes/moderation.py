@@ -84,7 +84,6 @@ from reelm.security import check_csrf
 from reelm.social.models import Comment
 from reelm.staff import policy
 from reelm.staff.policy import PolicyEngine, default_engine
-from reelm.staff.routes import PolicyDep, StaffDep
 from reelm.staff.service import (
     StaffMember,
     access_realm_read,
@@ -106,6 +105,7 @@ from reelm.web.deps import (
     ViewerDep,
 )
 from reelm.web.pages import error_page, render
+from reelm.web.routes.staff import PolicyDep, StaffDep
 
 api = APIRouter(tags=["moderation"])
 pages = APIRouter(include_in_schema=False)

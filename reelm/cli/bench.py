@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from reelm.commands import USAGE_ERROR
+from reelm.cli.common import USAGE_ERROR
 
 if TYPE_CHECKING:
     from reelm.recommend.recs_bench import BenchReport

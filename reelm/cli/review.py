@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from reelm.commands import USAGE_ERROR, console, load_settings, with_runtime
+from reelm.cli.common import USAGE_ERROR, console, load_settings, with_runtime
 from reelm.errors import Problem
 
 if TYPE_CHECKING:

@@ -29,17 +29,17 @@ from reelm.accounts.models import User
 from reelm.accounts.service import resolve_session
 from reelm.errors import Problem, not_found
 from reelm.messages import live, service
-from reelm.messages.deps import Messaging
 from reelm.messages.events import Event, EventType, publish
+from reelm.messages.messaging import Messaging
 from reelm.messages.models import ConversationMember, MemberState
 from reelm.messages.schemas import HelloIn, SendIn, TypingIn
 from reelm.messages.sending import send_one
 from reelm.ratelimit import RateLimiter
-from reelm.realms.deps import capability_off
 from reelm.realms.models import Capability
 from reelm.realms.switches import Switchboard
 from reelm.runtime import Runtime
 from reelm.security import check_csrf
+from reelm.web.capabilities import capability_off
 from reelm.web.deps import CSRF_COOKIE, SESSION_COOKIE
 
 log = logging.getLogger(__name__)

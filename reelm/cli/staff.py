@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from reelm.commands import load_settings, with_runtime
+from reelm.cli.common import load_settings, with_runtime
 from reelm.errors import Problem
 
 if TYPE_CHECKING:

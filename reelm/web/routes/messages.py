@@ -1,4 +1,4 @@
-"""JSON API of conversations and messages, and the inbox pages (the live WebSocket: reelm.messages.socket).
+"""JSON API of conversations and messages, and the inbox pages (the live WebSocket: reelm.web.routes.live).
 
 Every conversation the viewer sees is their home realm's copy, so each route works in the viewer's
 realm: a conversation id minted elsewhere is simply not found. Sending is gated by the realm's `message`
@@ -20,8 +20,7 @@ from reelm.accounts.models import User
 from reelm.accounts.service import resolve_handle
 from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.errors import Problem, not_found
-from reelm.messages import inbox, sending, service, socket
-from reelm.messages.deps import MessagingDep
+from reelm.messages import inbox, sending, service
 from reelm.messages.inbox import Folder
 from reelm.messages.models import AllowFrom, ConversationMember, MemberState
 from reelm.messages.schemas import (
@@ -38,15 +37,16 @@ from reelm.messages.schemas import (
     MuteIn,
     ReadIn,
 )
-from reelm.realms.deps import require_capability
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
-from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep
+from reelm.web.capabilities import require_capability
+from reelm.web.deps import Limiter, MessagingDep, RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pages import render
 from reelm.web.pagination import decode_cursor, encode_cursor
+from reelm.web.routes import live
 
 router = APIRouter(tags=["messages"])
-router.include_router(socket.router)  # the live connection, /live
+router.include_router(live.router)  # the live connection, /live
 pages = APIRouter(include_in_schema=False)
 
 SEND = [require_capability(Capability.MESSAGE)]  # the sender's realm: every member's

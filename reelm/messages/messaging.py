@@ -1,12 +1,8 @@
-"""What the messaging routes share in a process: the operator's limits, the cipher cache, the live hub."""
+"""What messaging shares in a process: the operator's limits, the cipher cache, the live hub."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
-
-from fastapi import Depends
-from starlette.requests import HTTPConnection
 
 from reelm.messages.ciphers import CipherCache
 from reelm.messages.live import Hub
@@ -25,11 +21,3 @@ def build_messaging(runtime: Runtime, policy: MessagingSettings | None = None) -
     """Called once by the app factory; the hub opens its database connections only when first used."""
     ciphers = CipherCache(runtime.keys)
     return Messaging(policy=policy or MessagingSettings(), ciphers=ciphers, hub=Hub(runtime, ciphers))
-
-
-async def get_messaging(connection: HTTPConnection) -> Messaging:  # requests and WebSockets alike
-    messaging: Messaging = connection.app.state.messaging
-    return messaging
-
-
-MessagingDep = Annotated[Messaging, Depends(get_messaging)]

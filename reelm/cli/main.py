@@ -16,27 +16,27 @@ import typer
 import uvicorn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from reelm.commands import console, load_settings
-from reelm.crypto.cli import accounts_app, keys_app  # realm keys, account purge
-from reelm.moderation.cli import review_app  # content review: hash lists, transparency reports
-from reelm.realms.cli import realm_app  # service switches
-from reelm.recommend.bench_cli import bench_app  # offline benchmarks
-from reelm.residency.cli import residency_app  # data residency check
+from reelm.cli.audit import audit_app, witness_cli
+from reelm.cli.bench import bench_app  # offline benchmarks
+from reelm.cli.common import console, load_settings
+from reelm.cli.crypto import accounts_app, keys_app  # realm keys, account purge
+from reelm.cli.realms import realm_app  # service switches
+from reelm.cli.residency import residency_app  # data residency check
+from reelm.cli.review import review_app  # content review: hash lists, transparency reports
+from reelm.cli.staff import staff_app  # staff roles
 from reelm.runtime import Runtime
 from reelm.settings import Settings
-from reelm.staff.cli import staff_app  # staff roles
-from reelm.transparency.cli import audit_app, witness_cli
 
 app = typer.Typer(
     help="Reelm: a short-video platform whose realms keep their users' data at home.", no_args_is_help=True
 )
-app.add_typer(staff_app, name="staff")  # staff roles: reelm/staff/cli.py
-app.add_typer(realm_app, name="realm")  # service switches: reelm/realms/cli.py
-app.add_typer(keys_app, name="keys")  # realm key-encryption keys: reelm/crypto/cli.py
-app.add_typer(accounts_app, name="accounts")  # account purge: reelm/crypto/cli.py
-app.add_typer(residency_app, name="residency")  # data residency check: reelm/residency/cli.py
-app.add_typer(bench_app, name="bench")  # offline benchmarks: reelm/recommend/bench_cli.py
-app.add_typer(review_app, name="review")  # content review: reelm/moderation/cli.py
+app.add_typer(staff_app, name="staff")  # staff roles: reelm/cli/staff.py
+app.add_typer(realm_app, name="realm")  # service switches: reelm/cli/realms.py
+app.add_typer(keys_app, name="keys")  # realm key-encryption keys: reelm/cli/crypto.py
+app.add_typer(accounts_app, name="accounts")  # account purge: reelm/cli/crypto.py
+app.add_typer(residency_app, name="residency")  # data residency check: reelm/cli/residency.py
+app.add_typer(bench_app, name="bench")  # offline benchmarks: reelm/cli/bench.py
+app.add_typer(review_app, name="review")  # content review: reelm/cli/review.py
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="where the embedded database and files live")

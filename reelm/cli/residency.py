@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from reelm.commands import USAGE_ERROR, load_settings, with_runtime
+from reelm.cli.common import USAGE_ERROR, load_settings, with_runtime
 
 if TYPE_CHECKING:
     from reelm.residency.scan import Finding, Report

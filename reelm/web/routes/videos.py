@@ -20,7 +20,6 @@ from reelm.crossrealm.service import access_public_video, do_tally, reader_realm
 from reelm.crossrealm.views import public_videos
 from reelm.errors import Problem, not_found
 from reelm.moderation.tasks import do_rescreen_caption
-from reelm.realms.deps import CapabilityRoute, handle_realm_in_path, require_capability, video_realm_in_path
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
 from reelm.videos import media
@@ -44,6 +43,12 @@ from reelm.videos.service import (
     do_update_video,
     media_limits,
     original_key,
+)
+from reelm.web.capabilities import (
+    CapabilityRoute,
+    handle_realm_in_path,
+    require_capability,
+    video_realm_in_path,
 )
 from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep, client_ip
 from reelm.web.pagination import decode_cursor, encode_cursor

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from reelm.events.schemas import EventBatchIn, EventBatchOut
 from reelm.events.service import do_ingest_events
-from reelm.realms.deps import require_capability
 from reelm.realms.models import Capability
+from reelm.web.capabilities import require_capability
 from reelm.web.deps import Limiter, RuntimeDep, UserViewer
 
 router = APIRouter(tags=["events"])
