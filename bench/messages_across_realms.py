@@ -11,7 +11,7 @@ his inbox. Two further processes:
 
 - the app in uvicorn (this script in --serve mode, one worker, uvicorn's defaults), as bench/messages.py;
 - eu's receiving loop (this script in --receive mode): `reelm.crossrealm.deliveries.keep_receiving` for
-  eu with `reelm.jobs.delivery_handlers`, what `reelm.jobs.run_worker` starts in a long-running worker
+  eu with `reelm.worker.delivery_handlers`, what `reelm.worker.run_worker` starts in a long-running worker
   (without the job queue, which has nothing to do here). It records, for the breakdown below, when each
   delivery was taken and handled and how many SQL statements that took (wrappers around the module's
   functions; the loop itself is unchanged).
@@ -93,10 +93,10 @@ from reelm.crossrealm import deliveries
 from reelm.crossrealm.schema import ARRIVED
 from reelm.crossrealm.transit import ensure_transit_key
 from reelm.crossrealm.views import public_profiles, transit_keys
-from reelm.jobs import delivery_handlers
 from reelm.runtime import Runtime
 from reelm.settings import Settings
 from reelm.web.app import create_app
+from reelm.worker import delivery_handlers
 
 US, EU = "us", "eu"
 PASSWORD = "bench-password-0123"

@@ -16,12 +16,12 @@ from reelm.crossrealm.replication import ensure_cross_realm, realm_databases
 from reelm.crossrealm.schema import DIRECTED_TABLES, PROJECTION_TABLES, schema_of
 from reelm.crossrealm.transit import ensure_transit_key
 from reelm.db import Databases, RealmBase
-from reelm.jobs import run_worker
 from reelm.models import DirectoryBase
 from reelm.runtime import Runtime
 from reelm.settings import Settings
 from reelm.storage import Storage
 from reelm.web.app import create_app
+from reelm.worker import run_worker
 
 TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
 # A throwaway note key for the test log (the name is the test log's origin).

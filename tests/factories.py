@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from reelm.crossrealm.deliveries import receive
 from reelm.crossrealm.views import transit_keys
-from reelm.jobs import delivery_handlers
 from reelm.runtime import Runtime
+from reelm.worker import delivery_handlers
 from tests import clips
 from tests.conftest import Account, run_jobs
 

@@ -202,7 +202,7 @@ def worker(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
 ) -> None:
     """Process one realm's background jobs (transcoding), holding only that realm's credentials."""
-    from reelm.jobs import run_worker  # noqa: PLC0415
+    from reelm.worker import run_worker  # noqa: PLC0415 - loads every domain only in the worker process
 
     logging.basicConfig(
         level=log_level.upper(),

@@ -15,11 +15,11 @@ from reelm.accounts.models import User
 from reelm.crossrealm.deliveries import receive
 from reelm.crossrealm.transit import ensure_transit_key
 from reelm.crossrealm.views import transit_keys
-from reelm.jobs import delivery_handlers
 from reelm.messages import service
 from reelm.messages.ciphers import CipherCache
 from reelm.messages.policy import MessagingSettings
 from reelm.runtime import Runtime
+from reelm.worker import delivery_handlers
 
 # (sender, recipient(s), text); a handle of another realm makes a conversation across realms.
 SCRIPT = [

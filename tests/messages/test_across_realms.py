@@ -21,9 +21,9 @@ from reelm.crossrealm.models import RealmFlow
 from reelm.crossrealm.views import deliveries, public_profiles
 from reelm.crypto.models import UserKey
 from reelm.db import libpq_url
-from reelm.jobs import delivery_handlers
 from reelm.messages.models import Conversation, ConversationPeer, Message
 from reelm.runtime import Runtime
+from reelm.worker import delivery_handlers
 from tests.conftest import Account, make_account
 from tests.factories import assert_problem, delivered, eventually, take_deliveries, transit_ready
 from tests.messages.common import age_account, folder, history, live_client, send, serving, start

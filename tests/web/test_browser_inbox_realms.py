@@ -16,8 +16,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from reelm.crossrealm.deliveries import keep_receiving
-from reelm.jobs import delivery_handlers
 from reelm.runtime import Runtime
+from reelm.worker import delivery_handlers
 from tests.factories import transit_ready
 from tests.web import test_browser_inbox
 from tests.web.test_browser import Pages, sign_up
