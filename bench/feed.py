@@ -58,6 +58,7 @@ from reelm.accounts.service import do_log_in, do_sign_up
 from reelm.runtime import Runtime
 from reelm.settings import Settings
 from reelm.social.models import VideoLike
+from reelm.startup import start_runtime
 from reelm.videos.models import Rendition, Video, VideoStatus, Visibility
 from reelm.web.app import create_app
 
@@ -189,7 +190,7 @@ async def constant() -> dict[str, object]:
 def serve(port: int, data_dir: Path) -> None:
     """--serve mode: the app plus the baseline route, in one uvicorn worker."""
     # The parent already applied the migrations to this data dir.
-    runtime = Runtime.start(bench_settings(data_dir), apply_migrations=False)
+    runtime = Runtime.start(bench_settings(data_dir))
     app = create_app(runtime, own_runtime=True)
     app.add_api_route(BASELINE_PATH, constant, methods=["GET"], include_in_schema=False)
     # First in the route table, so the baseline is the app's floor and route matching is charged to the feed.
@@ -381,7 +382,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def bench(options: argparse.Namespace, data_dir: Path) -> dict[str, list[Phase]]:
-    runtime = Runtime.start(bench_settings(data_dir))
+    runtime = start_runtime(bench_settings(data_dir))
     try:
         token = asyncio.run(seed(runtime, random.Random(options.seed), options.videos))
         port = free_port()

@@ -72,6 +72,7 @@ from benchserver import (
 from reelm.audit.service import STAFF_ACCESS, canonical, pseudonym, record_event
 from reelm.runtime import Runtime
 from reelm.settings import Settings
+from reelm.startup import start_runtime
 from reelm.storage import RealmStore
 from reelm.transparency import merkle, tiles
 from reelm.transparency.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
@@ -248,7 +249,7 @@ def verdict(met: bool) -> str:
 
 def serve(port: int, data_dir: Path) -> None:
     """--serve mode: the app in one uvicorn worker."""
-    runtime = Runtime.start(bench_settings(data_dir), apply_migrations=False)  # the parent migrated
+    runtime = Runtime.start(bench_settings(data_dir))  # the parent migrated
     app = create_app(runtime, own_runtime=True)
     run_app(app, port)
 
@@ -604,7 +605,7 @@ def served_steps(options: argparse.Namespace, runtime: Runtime, data_dir: Path) 
 
 
 def bench(options: argparse.Namespace, data_dir: Path) -> None:
-    runtime = Runtime.start(bench_settings(data_dir))
+    runtime = start_runtime(bench_settings(data_dir))
     try:
         rounds = asyncio.run(
             with_runtime(runtime, lambda: append_bench(runtime, options.entries, options.rounds))

@@ -73,6 +73,7 @@ from reelm.accounts.models import AuthSession, HandleEntry, User
 from reelm.accounts.service import do_log_in, do_sign_up
 from reelm.runtime import Runtime
 from reelm.settings import Settings
+from reelm.startup import start_runtime
 from reelm.web.app import create_app
 
 REALM = "us"
@@ -191,7 +192,7 @@ async def constant() -> dict[str, object]:
 def serve(port: int, data_dir: Path) -> None:
     """--serve mode: the app plus the baseline route, in one uvicorn worker."""
     os.environ.update(SERVER_ENV)  # read by the app's messaging settings
-    runtime = Runtime.start(bench_settings(data_dir), apply_migrations=False)
+    runtime = Runtime.start(bench_settings(data_dir))
     app = create_app(runtime, own_runtime=True)
     app.add_api_route(BASELINE_PATH, constant, methods=["POST"], include_in_schema=False)
     app.router.routes.insert(0, app.router.routes.pop())
@@ -579,7 +580,7 @@ def parse_args() -> argparse.Namespace:
 def bench(options: argparse.Namespace, data_dir: Path) -> list[Run]:
     if options.gc_log:
         os.environ[GC_LOG_ENV] = "1"  # inherited by the server process
-    runtime = Runtime.start(bench_settings(data_dir))
+    runtime = start_runtime(bench_settings(data_dir))
     runs = []
     try:
         seeded = asyncio.run(seed(runtime, options.idle))

@@ -95,6 +95,7 @@ from reelm.crossrealm.transit import ensure_transit_key
 from reelm.crossrealm.views import public_profiles, transit_keys
 from reelm.runtime import Runtime
 from reelm.settings import Settings
+from reelm.startup import start_runtime
 from reelm.web.app import create_app
 from reelm.worker import delivery_handlers
 
@@ -186,7 +187,7 @@ async def public_in(runtime: Runtime, realm: str, handle: str) -> bool:
 def serve(port: int, data_dir: Path) -> None:
     """--serve mode: the app in one uvicorn worker."""
     os.environ.update(SERVER_ENV)
-    runtime = Runtime.start(bench_settings(data_dir), apply_migrations=False)
+    runtime = Runtime.start(bench_settings(data_dir))
     run_app(create_app(runtime, own_runtime=True), port)
 
 
@@ -211,7 +212,7 @@ class ReceiverLog:
 def receive_mode(data_dir: Path, log_path: Path) -> None:
     """--receive mode: eu's receiving loop until SIGTERM, then the log to `log_path`."""
     os.environ.update(SERVER_ENV)
-    runtime = Runtime.start(bench_settings(data_dir), apply_migrations=False, realms=[EU])
+    runtime = Runtime.start(bench_settings(data_dir), realms=[EU])
     log = ReceiverLog()
     asyncio.run(run_receiver(runtime, log))
     log_path.write_text(json.dumps({"handled": log.handled, "takes": log.takes, "receives": log.receives}))
@@ -774,7 +775,7 @@ def parse_args() -> argparse.Namespace:
 def bench(console: Console, options: argparse.Namespace, tmp: Path) -> tuple[list[Phase], dict[str, Any]]:
     data_dir = tmp / "data"
     with console.status("starting PostgreSQL, migrating, linking the realms, signing up"):
-        runtime = Runtime.start(bench_settings(data_dir))
+        runtime = start_runtime(bench_settings(data_dir))
     try:
         with console.status("signing up alice, bob and erik; waiting for replication"):
             seeded = asyncio.run(seed(runtime))

@@ -119,6 +119,7 @@ from reelm.recommend.profile import COUNTER_COLUMNS, empty_profile_values, learn
 from reelm.recommend.ranker import SPARE, PersonalizedRanker, load_viewer_state
 from reelm.recommend.training import TrainingResult, do_train
 from reelm.runtime import Runtime
+from reelm.startup import start_runtime
 
 REALM = "us"
 PAGE_SIZE = 10
@@ -1456,7 +1457,7 @@ def parse_args() -> argparse.Namespace:
 def bench(options: argparse.Namespace, data_dir: Path, console: Console) -> None:
     sizes = Sizes(options.videos, options.viewers, options.events, options.creators)
     started = time.perf_counter()
-    runtime = Runtime.start(bench_settings(data_dir))
+    runtime = start_runtime(bench_settings(data_dir))
     console.print(f"embedded PostgreSQL started and migrated in {time.perf_counter() - started:.1f} s")
     try:
         realm, build = build_realm(runtime, sizes, options.seed, console)

@@ -41,6 +41,7 @@ from reelm.feed.service import FeedRequest
 from reelm.recommend.ranker import PersonalizedRanker
 from reelm.recommend.training import do_train
 from reelm.runtime import Runtime
+from reelm.startup import start_runtime
 
 POLICIES = {"engine": ("us", "US"), "popularity": ("eu", "FR"), "random": ("global", "JP")}
 PAGE = 10
@@ -216,7 +217,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="reelm-bench-recs-") as tmp:
-        runtime = Runtime.start(bench_settings(Path(tmp) / "data"))
+        runtime = start_runtime(bench_settings(Path(tmp) / "data"))
         try:
             tallies = asyncio.run(run_and_close(options, runtime))
         finally:

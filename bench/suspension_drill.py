@@ -75,6 +75,7 @@ from reelm.realms.switches import CHANNEL, bucket
 from reelm.runtime import Runtime
 from reelm.settings import Settings
 from reelm.social.models import Comment, Follow, VideoLike
+from reelm.startup import start_runtime
 from reelm.transparency.log import load_signer
 from reelm.videos.models import Rendition, Video, VideoStatus
 from reelm.videos.service import original_key
@@ -1489,7 +1490,7 @@ def main() -> None:
     passed = False
     try:
         with console.status("Starting embedded PostgreSQL and applying migrations…"):
-            runtime = Runtime.start(settings)
+            runtime = start_runtime(settings)
         load_signer(settings)  # made once here: several servers starting at once would each make one
         passed = asyncio.run(drive(runtime, data_dir, plan, children))
     except DrillError as exc:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from reelm import embedded, migrate
-from reelm.crossrealm.replication import ensure_cross_realm, realm_databases
+from reelm import embedded
 from reelm.crypto.keys import Keys
 from reelm.crypto.vault import vault_keks
 from reelm.db import Databases, libpq_url
@@ -27,11 +27,16 @@ class Runtime:
 
     @classmethod
     def start(
-        cls, settings: Settings, *, apply_migrations: bool = True, realms: list[str] | None = None
+        cls,
+        settings: Settings,
+        *,
+        realms: list[str] | None = None,
+        prepare: Callable[[Settings, dict[str, str]], None] | None = None,
     ) -> Runtime:
         """Connect to (and in embedded mode start) the databases.
 
         `realms` limits which realm databases this process may reach: a worker passes only its own.
+        `prepare` runs with the database URLs before anything connects (reelm.startup migrates with it).
         """
         names = realms if realms is not None else settings.realm_names
         keys = Keys(settings.realm_key_root, create=settings.may_create_keys, keks=vault_keks(settings))
@@ -47,10 +52,8 @@ class Runtime:
         if settings.directory_url is not None:
             urls[""] = settings.directory_url
         urls |= {name: url for name, url in configured.items() if url is not None}
-        if apply_migrations:
-            migrate.upgrade_all(urls)
-            if set(names) == set(settings.realm_names):  # linking realms needs every realm's credentials
-                ensure_cross_realm(realm_databases(settings, urls))
+        if prepare is not None:
+            prepare(settings, urls)
         databases = Databases(directory_url=urls[""], realm_urls={k: v for k, v in urls.items() if k})
         return cls(
             settings=settings,

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from reelm.runtime import Runtime
 from reelm.settings import Settings
+from reelm.startup import start_runtime
 
 T = TypeVar("T")
 USAGE_ERROR = 2  # exit status for bad arguments or settings; nothing was changed
@@ -35,7 +36,7 @@ def with_runtime(
     settings: Settings, work: Callable[[Runtime], Awaitable[T]], *, realms: list[str] | None = None
 ) -> T:
     """Start a runtime (only `realms`' databases when given), run `work` on it, and close it again."""
-    runtime = Runtime.start(settings, realms=realms)
+    runtime = start_runtime(settings, realms=realms)
 
     async def run() -> T:
         try:

@@ -46,7 +46,11 @@ def rotate(realm: RealmOpt, data_dir: DataDir = None) -> None:
 
     settings = load_settings(data_dir)
     _check_realm(settings, realm)
-    version, count = with_runtime(settings, lambda runtime: rotate_realm_key(runtime, realm), realms=[realm])
+    version, count = with_runtime(
+        settings,
+        lambda runtime: rotate_realm_key(runtime.databases, runtime.keys.realm(realm), realm),
+        realms=[realm],
+    )
     console.print(
         f"{realm}: KEK v{version} now wraps all {count} rewrapped data keys; older versions are no longer"
         " referenced and may be archived once no backup you restore needs them."

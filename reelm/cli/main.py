@@ -26,6 +26,7 @@ from reelm.cli.review import review_app  # content review: hash lists, transpare
 from reelm.cli.staff import staff_app  # staff roles
 from reelm.runtime import Runtime
 from reelm.settings import Settings
+from reelm.startup import start_runtime
 
 app = typer.Typer(
     help="Reelm: a short-video platform whose realms keep their users' data at home.", no_args_is_help=True
@@ -160,7 +161,7 @@ def demo(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) 
     logging.basicConfig(level=logging.WARNING)
     settings = load_settings(data_dir or Path(".data/demo"), demo=True, base_url=f"http://{host}:{port}")
     with console.status("Starting embedded PostgreSQL and applying migrations…"):
-        runtime = Runtime.start(settings)
+        runtime = start_runtime(settings)
     asyncio.run(_seed_with_progress(runtime))
     # One transcode at a time per realm: three realms already keep two cores busy.
     workers = start_workers(settings, log_level="warning", concurrency=1)
@@ -184,7 +185,7 @@ def serve(
     """Run the web server (settings from REELM_* environment variables)."""
     logging.basicConfig(level=logging.INFO)
     settings = load_settings(data_dir)
-    runtime = Runtime.start(settings)
+    runtime = start_runtime(settings)
     children = start_workers(settings) if workers else []
     try:
         asyncio.run(_serve(settings, runtime, host, port, demo=False))
@@ -212,7 +213,7 @@ def worker(
     if realm not in settings.realm_names:
         console.print(f"[red]Unknown realm {realm!r}[/red]; configured: {', '.join(settings.realm_names)}")
         raise typer.Exit(2)
-    runtime = Runtime.start(settings, apply_migrations=False, realms=[realm])
+    runtime = Runtime.start(settings, realms=[realm])
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_worker(runtime, realm, concurrency=concurrency))
 
@@ -221,7 +222,7 @@ def worker(
 def migrate(data_dir: DataDir = None) -> None:
     """Apply database migrations to the directory and every realm."""
     settings = load_settings(data_dir)
-    Runtime.start(settings)
+    start_runtime(settings)
     console.print("Migrations applied to the directory and realms: " + ", ".join(settings.realm_names))
 
 

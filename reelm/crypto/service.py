@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm.crypto.fields import UserCipher
 from reelm.crypto.keys import KeyDestroyedError, RealmKeys
 from reelm.crypto.models import UserKey
-from reelm.runtime import Runtime
+from reelm.db import Databases
 
 
 async def do_create_user_key(session: AsyncSession, keys: RealmKeys, user_id: int) -> UserCipher:
@@ -45,13 +45,14 @@ async def do_destroy_user_key(session: AsyncSession, keys: RealmKeys, user_id: i
         row.destroyed_at = datetime.now(UTC)
 
 
-async def rewrap_batch(runtime: Runtime, realm: str, *, to_version: int, limit: int = 500) -> int:
+async def rewrap_batch(
+    databases: Databases, keys: RealmKeys, realm: str, *, to_version: int, limit: int = 500
+) -> int:
     """Rewrap up to `limit` data keys still under an older KEK version; one short transaction per batch.
 
     Reads go on meanwhile: every row names the KEK version that wrapped it, and old versions stay.
     """
-    keys = runtime.keys.realm(realm)
-    async with runtime.databases.transaction(realm) as session:
+    async with databases.transaction(realm) as session:
         rows = (
             await session.scalars(
                 select(UserKey)
@@ -67,11 +68,12 @@ async def rewrap_batch(runtime: Runtime, realm: str, *, to_version: int, limit: 
     return len(rows)
 
 
-async def rotate_realm_key(runtime: Runtime, realm: str, *, batch: int = 500) -> tuple[int, int]:
+async def rotate_realm_key(
+    databases: Databases, keys: RealmKeys, realm: str, *, batch: int = 500
+) -> tuple[int, int]:
     """Create a new KEK version (new keys use it at once) and rewrap every data key; (version, count)."""
-    keys = runtime.keys.realm(realm)
     version = await asyncio.to_thread(keys.kek.rotate)
     total = 0
-    while done := await rewrap_batch(runtime, realm, to_version=version, limit=batch):
+    while done := await rewrap_batch(databases, keys, realm, to_version=version, limit=batch):
         total += done
     return version, total

@@ -172,13 +172,13 @@ async def test_rotation_rewraps_in_batches_while_reads_and_log_ins_go_on(client,
     new = runtime.keys.realm("us").kek.rotate()
     assert new == 2
     await everyone_reads()  # nothing rewrapped yet
-    assert await rewrap_batch(runtime, "us", to_version=new, limit=2) == 2
+    assert await rewrap_batch(runtime.databases, runtime.keys.realm("us"), "us", to_version=new, limit=2) == 2
     assert sorted(await kek_versions(runtime)) == [1, 2, 2]
     await everyone_reads()  # mixed versions
     # A sign-up during the rotation is wrapped with the new version at once.
     await make_account(client, "dee")
-    assert await rewrap_batch(runtime, "us", to_version=new, limit=2) == 1
-    assert await rewrap_batch(runtime, "us", to_version=new, limit=2) == 0
+    assert await rewrap_batch(runtime.databases, runtime.keys.realm("us"), "us", to_version=new, limit=2) == 1
+    assert await rewrap_batch(runtime.databases, runtime.keys.realm("us"), "us", to_version=new, limit=2) == 0
     assert await kek_versions(runtime) == [2, 2, 2, 2]
     await everyone_reads()
     # Duplicate e-mails are still refused (the blind index does not depend on the KEK).
@@ -189,6 +189,6 @@ async def test_rotation_rewraps_in_batches_while_reads_and_log_ins_go_on(client,
     assert taken.status_code == 409
 
     # The whole command in one call: a third version, every key rewrapped.
-    assert await rotate_realm_key(runtime, "us", batch=3) == (3, 4)
+    assert await rotate_realm_key(runtime.databases, runtime.keys.realm("us"), "us", batch=3) == (3, 4)
     assert await kek_versions(runtime) == [3, 3, 3, 3]
     await everyone_reads()
