@@ -33,8 +33,9 @@ class Comment(RealmBase):
     like_count: Mapped[int] = public(Integer, default=0)
     reply_count: Mapped[int] = public(Integer, default=0)
     # Set by moderation (reelm.moderation): "visible", "held" (a rule matched) or "removed"; only visible
-    # comments are projected. A label is shown with the comment.
-    mod_state: Mapped[str] = public(String(8), default="visible")
+    # comments are projected. A label is shown with the comment. The server default is revision 0009's
+    # (it added the column to existing rows).
+    mod_state: Mapped[str] = public(String(8), default="visible", server_default="visible")
     mod_label: Mapped[str | None] = public(Text)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, relationship
 
@@ -54,10 +54,14 @@ class Video(RealmBase):
     share_count: Mapped[int] = public(Integer, default=0)
     view_count: Mapped[int] = public(BigInteger, default=0)
     # Set by moderation decisions (reelm.moderation); projected with the video, so every realm applies them.
+    # The server defaults are revision 0009's (it added these NOT NULL columns to existing rows): a writer
+    # that predates them, such as an older process during a deploy, still inserts videos.
     mod_label: Mapped[str | None] = public(Text)
-    age_restricted: Mapped[bool] = public(Boolean, default=False)
-    demoted: Mapped[bool] = public(Boolean, default=False)
-    restricted_realms: Mapped[list[str]] = public(ARRAY(Text), default=list)  # not shown in these realms
+    age_restricted: Mapped[bool] = public(Boolean, default=False, server_default=text("false"))
+    demoted: Mapped[bool] = public(Boolean, default=False, server_default=text("false"))
+    restricted_realms: Mapped[list[str]] = public(  # not shown in these realms
+        ARRAY(Text), default=list, server_default=text("'{}'")
+    )
 
     # The uploaded file never leaves the home realm; only renditions are public.
     original_key: Mapped[str] = protected(Text)
