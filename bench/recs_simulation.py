@@ -36,8 +36,8 @@ from sqlalchemy import update
 from reelm.accounts.models import User
 from reelm.accounts.viewer import Viewer
 from reelm.events.schemas import EventBatchIn
-from reelm.events.service import do_ingest_events
 from reelm.feed.service import FeedRequest
+from reelm.recommend.ingest import do_ingest_events
 from reelm.recommend.ranker import PersonalizedRanker
 from reelm.recommend.training import do_train
 from reelm.runtime import Runtime

@@ -1,6 +1,6 @@
 """Every model, imported once so that the metadata of both databases is complete."""
 
-from reelm.accounts.models import AuthSession, HandleEntry, User
+from reelm.accounts.models import AuthSession, HandleEntry, Suspension, User
 from reelm.audit.models import DirectoryAuditOutbox, RealmAuditOutbox
 from reelm.crossrealm.models import RealmFlow  # rows received from other realms
 from reelm.crypto.models import UserKey  # users' wrapped data keys
@@ -13,7 +13,6 @@ from reelm.messages.models import (  # direct messages
     HiddenMessage,
     Message,
     MessageSettings,
-    UserBlock,
 )
 from reelm.moderation.models import (  # content review
     Appeal,
@@ -25,12 +24,12 @@ from reelm.moderation.models import (  # content review
     Report,
     StoredHashEntry,
     StoredHashList,
-    Suspension,
     TrustedFlagger,
 )
 from reelm.notifications.models import Notification, NotificationActor
 from reelm.realms.models import RealmCapability  # service switches
 from reelm.recommend.models import RecommenderModel, VideoSignal, ViewerProfile  # the For You engine
+from reelm.safety.models import UserBlock
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.staff.models import AccessJustification, StaffRole  # staff access
 from reelm.transparency.models import LogCheckpoint, LogEntry

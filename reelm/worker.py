@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 
 from procrastinate import App, PsycopgConnector
 
-from reelm.accounts.deletion import purge_due_accounts
 from reelm.crossrealm.deliveries import Handler, keep_receiving
 from reelm.crossrealm.transit import ensure_transit_key
+from reelm.departures.purge import purge_due_accounts
 from reelm.exports.service import expire_exports
 from reelm.jobs import HEARTBEAT_S, MEDIA_QUEUE, MODELS_QUEUE, STALLED_AFTER_S, job_app, recover_stalled_jobs
 from reelm.messages.inbound import handlers as message_handlers

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped
@@ -60,3 +60,24 @@ class AuthSession(RealmBase):
     # Both encrypted like users.email.
     ip: Mapped[bytes | None] = protected(LargeBinary)
     user_agent: Mapped[bytes | None] = protected(LargeBinary)
+
+
+class Suspension(RealmBase):
+    """A suspended account of this realm: its profile, videos and comments are not public meanwhile.
+
+    Written by content review's decisions (reelm.moderation.decisions); kept with the account because log-in,
+    sessions and every read of the account's content ask about it.
+    """
+
+    __tablename__ = "moderation_suspensions"
+
+    user_id: Mapped[int] = public(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    decision_id: Mapped[int] = public(BigInteger)
+    starts_at: Mapped[datetime] = public(TZ, default=utcnow)
+    ends_at: Mapped[datetime | None] = public(TZ)
+
+
+def is_active(ends_at: datetime | None, now: datetime | None = None) -> bool:
+    """A suspension without an end lasts until reversed; one with an end is over once it has passed
+    (even before the sweep has deleted its row: log-in works again at once, content follows the sweep)."""
+    return ends_at is None or ends_at > (now or datetime.now(UTC))

@@ -16,17 +16,29 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids, security
-from reelm.accounts.models import AuthSession, HandleEntry, User
+from reelm.accounts.models import AuthSession, HandleEntry, Suspension, User, is_active
 from reelm.crypto.fields import UserCipher
 from reelm.crypto.service import do_create_user_key, user_cipher
 from reelm.errors import Problem
-from reelm.moderation.models import Suspension
-from reelm.moderation.suspensions import check_not_suspended, is_active, suspended_problem
 from reelm.runtime import Runtime
 from reelm.text import check_handle, clean_text, invalid
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,}$")
 STALE_RESERVATION = timedelta(minutes=10)
+
+
+class AccountSuspendedError(Exception):
+    """The account is suspended: raised at log-in after the password check, so only its holder learns it.
+
+    Content review (reelm.moderation.suspensions) turns it into the 403 problem that links the decision's
+    statement of reasons; accounts knows only that there is a decision.
+    """
+
+    def __init__(self, realm: str, decision_id: int, ends_at: datetime | None) -> None:
+        super().__init__(f"account suspended by decision {decision_id}")
+        self.realm = realm
+        self.decision_id = decision_id
+        self.ends_at = ends_at
 
 
 def check_email(value: str) -> str:
@@ -169,7 +181,9 @@ async def do_log_in(
     token = security.new_session_token(realm)
     async with runtime.databases.transaction(realm) as session:
         # After the password check, so only the account holder learns that (and why) it is suspended.
-        await check_not_suspended(session, user.id)
+        suspension = await session.get(Suspension, user.id)
+        if suspension is not None and is_active(suspension.ends_at):
+            raise AccountSuspendedError(realm, suspension.decision_id, suspension.ends_at)
         cipher = await user_cipher(session, runtime.keys.realm(realm), user.id)
         auth = AuthSession(
             token_hash=security.token_digest(token),
@@ -201,7 +215,7 @@ async def do_request_deletion(runtime: Runtime, realm: str, user: User, password
     """Schedule the account's deletion after the grace period and end every session of it.
 
     The password is asked again: a stolen session alone must not be able to erase an account. The purge
-    (reelm.accounts.deletion) does the irreversible part once the grace period is over.
+    (reelm.departures.purge) does the irreversible part once the grace period is over.
     """
     async with runtime.databases.transaction(realm) as session:
         current = await session.get(User, user.id, with_for_update=True)
@@ -232,15 +246,14 @@ async def resolve_session(
     return realm, user, auth
 
 
-async def session_suspension(runtime: Runtime, token: str) -> Problem | None:
-    """The 403 `account-suspended` problem (with the statement's link) when the token is a live session of a
-    suspended account; None otherwise. Asked only for a token that did not resolve."""
+async def session_suspension(runtime: Runtime, token: str) -> AccountSuspendedError | None:
+    """The suspension when the token is a live session of a suspended account; None otherwise. Asked only
+    for a token that did not resolve."""
     row = await _session_row(runtime, token)
     if row is None or row[3] is None:
         return None
     decision_id, ends_at = row[3]
-    async with runtime.databases.sessionmaker(row[0])() as session:
-        return await suspended_problem(session, decision_id, ends_at)
+    return AccountSuspendedError(row[0], decision_id, ends_at)
 
 
 async def _session_row(

@@ -8,12 +8,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.audit.models import DirectoryAuditOutbox, RealmAuditOutbox
-from reelm.runtime import Runtime
-from reelm.transparency.models import LogEntry
 
 # Entry bundles prefix each entry with a 16-bit length; entries are small records, far below it.
 MAX_ENTRY_BYTES = 16_384
@@ -75,26 +72,3 @@ async def record_event(
     outbox = RealmAuditOutbox if realm is not None else DirectoryAuditOutbox
     session.add(outbox(event_type=event_type, entry=entry))
     return entry
-
-
-async def entries_about(
-    runtime: Runtime, realm: str, user_id: int
-) -> list[tuple[int | None, dict[str, Any]]]:
-    """Entries naming this user's pseudonym, newest first: (log index, entry), index None while waiting."""
-    mine = pseudonym(runtime.settings.secret_key, realm, user_id)
-    async with runtime.databases.sessionmaker(realm)() as session:
-        waiting = [
-            json.loads(e)
-            for e in await session.scalars(
-                select(RealmAuditOutbox.entry).order_by(RealmAuditOutbox.id.desc())
-            )
-        ]
-    async with runtime.databases.sessionmaker(None)() as session:
-        logged = await session.execute(
-            select(LogEntry.idx, LogEntry.entry).where(LogEntry.subject == mine).order_by(LogEntry.idx.desc())
-        )
-        found: list[tuple[int | None, dict[str, Any]]] = [
-            (None, e) for e in waiting if e.get("subject") == mine
-        ]
-        found += [(idx, json.loads(entry)) for idx, entry in logged]
-    return found

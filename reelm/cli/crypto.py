@@ -60,7 +60,7 @@ def rotate(realm: RealmOpt, data_dir: DataDir = None) -> None:
 @accounts_app.command("purge")
 def purge(realm: RealmOpt, data_dir: DataDir = None) -> None:
     """Destroy the keys and remove the data of deleted accounts whose grace period is over."""
-    from reelm.accounts.deletion import purge_due_accounts  # noqa: PLC0415
+    from reelm.departures.purge import purge_due_accounts  # noqa: PLC0415 - loads the database stack
 
     settings = load_settings(data_dir)
     _check_realm(settings, realm)
@@ -76,7 +76,7 @@ def move(
     data_dir: DataDir = None,
 ) -> None:
     """Move an account's home realm: copy it (re-encrypted under a new key), then shred the old copy."""
-    from reelm.accounts.move import MoveRefusedError, move_account  # noqa: PLC0415
+    from reelm.departures.move import MoveRefusedError, move_account  # noqa: PLC0415 - loads the database stack
 
     settings = load_settings(data_dir)
     _check_realm(settings, to)

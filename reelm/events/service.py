@@ -14,7 +14,6 @@ from reelm.crossrealm.views import public_videos
 from reelm.errors import Problem
 from reelm.events.models import WatchEvent
 from reelm.events.schemas import EventBatchIn
-from reelm.recommend.profile import apply_events_to_profile, apply_events_to_signals
 
 # A client may report events it buffered while offline, but not from the future or the distant past.
 MAX_EVENT_AGE = timedelta(days=2)
@@ -31,12 +30,6 @@ class StoredEvent:
     loops: int
     duration_s: float
     hashtags: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    accepted: int
-    duplicates: int
 
 
 def invalid_batch(detail: str, errors: list[dict[str, str]]) -> Problem:
@@ -71,11 +64,10 @@ async def check_batch(
     return videos
 
 
-async def do_ingest_events(
-    session: AsyncSession, user_id: int, batch: EventBatchIn, *, now: datetime | None = None
-) -> IngestResult:
-    """Store the batch's new events (idempotent by client id) and learn from them; the caller commits."""
-    now = now or datetime.now(UTC)
+async def do_store_events(
+    session: AsyncSession, user_id: int, batch: EventBatchIn, now: datetime
+) -> list[StoredEvent]:
+    """Store the batch's new events (idempotent by client id) and return those that were new."""
     videos = await check_batch(session, batch, now)
     rows = []
     for event in batch.events:
@@ -101,7 +93,7 @@ async def do_ingest_events(
         .returning(WatchEvent.client_id)
     )
     inserted = set((await session.scalars(statement)).all())
-    fresh = [
+    return [
         StoredEvent(
             video_id=int(e.video_id),
             creator_id=videos[int(e.video_id)][0],
@@ -114,7 +106,3 @@ async def do_ingest_events(
         for e in batch.events
         if e.id in inserted
     ]
-    if fresh:
-        await apply_events_to_profile(session, user_id, fresh, now)
-        await apply_events_to_signals(session, fresh, now)
-    return IngestResult(accepted=len(fresh), duplicates=len(batch.events) - len(fresh))

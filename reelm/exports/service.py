@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids, jobs
 from reelm.accounts.models import AuthSession, User
-from reelm.audit.service import entries_about
 from reelm.crypto.service import user_cipher
 from reelm.errors import Problem, not_found
 from reelm.events.models import WatchEvent
@@ -25,7 +24,6 @@ from reelm.messages.models import (
     ConversationPeer,
     MemberState,
     MessageSettings,
-    UserBlock,
 )
 from reelm.messages.schemas import MessageOut
 from reelm.messages.service import messages_before, messages_out
@@ -33,7 +31,9 @@ from reelm.notifications.models import NO_OBJECT, Notification, NotificationActo
 from reelm.notifications.service import people_out
 from reelm.recommend.models import ViewerProfile
 from reelm.runtime import Runtime
+from reelm.safety.models import UserBlock
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
+from reelm.transparency.queries import entries_about
 from reelm.videos.models import Video
 
 BUILD_TASK = "build_data_export"

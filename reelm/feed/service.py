@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.views import public_videos
+from reelm.feed.cards import fetch_cards, public_card_select
 from reelm.social.models import Follow
-from reelm.videos.cards import fetch_cards, public_card_select
 from reelm.videos.schemas import VideoOut
 
 # The cursor remembers at most this many served ids; older ones may come back in a very long scroll.

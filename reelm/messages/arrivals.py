@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.crypto.fields import UserCipher
+from reelm.live.events import Event, EventType, publish
 from reelm.messages import service
 from reelm.messages.ciphers import BODY_COLUMN
-from reelm.messages.events import Event, EventType, publish
 from reelm.messages.models import Conversation, EventKind, Message
 
 

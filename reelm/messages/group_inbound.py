@@ -23,10 +23,10 @@ from reelm.crossrealm.deliveries import Inbound
 from reelm.crypto.fields import UserCipher
 from reelm.crypto.service import do_create_user_key
 from reelm.errors import Problem
+from reelm.live.events import Event, EventType, publish
 from reelm.messages import group_crossing, service
 from reelm.messages.arrivals import record_arrival
 from reelm.messages.ciphers import CipherCache
-from reelm.messages.events import Event, EventType, publish
 from reelm.messages.models import (
     Conversation,
     ConversationKind,

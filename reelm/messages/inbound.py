@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm.accounts.models import User
 from reelm.crossrealm.deliveries import Handler, Inbound
 from reelm.errors import Problem
+from reelm.live.events import Event, EventType, publish
 from reelm.messages import crossing, service
 from reelm.messages.arrivals import record_arrival
 from reelm.messages.ciphers import CipherCache
-from reelm.messages.events import Event, EventType, publish
 from reelm.messages.group_inbound import GroupTaking
 from reelm.messages.models import (
     Conversation,
@@ -37,6 +37,7 @@ from reelm.messages.policy import MAX_BODY_CHARS, MessagingSettings
 from reelm.notifications.models import NotificationActor, NotificationKind
 from reelm.notifications.service import do_notify
 from reelm.runtime import Runtime
+from reelm.safety.blocks import is_blocked_between
 
 # Why a message was not taken in; shown to its sender. The first three are check_may_message's types.
 REFUSALS = {"blocked", "messages-closed", "account-too-new", "unavailable"}
@@ -114,7 +115,7 @@ class _Taking:
             else None
         )
         if conversation is not None and member is not None and member.state != MemberState.LEFT:
-            if await service.is_blocked_between(session, sender.id, recipient.id):
+            if await is_blocked_between(session, sender.id, recipient.id):
                 raise Problem(403, "blocked", "Blocked")
             return conversation
         state = await service.check_may_message(session, self.policy, sender, recipient, now)

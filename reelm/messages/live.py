@@ -1,6 +1,6 @@
 """The live hub of one server process: its open connections, fed by LISTEN on each realm's database.
 
-Fan-out across processes is PostgreSQL's: every change commits with a NOTIFY (reelm.messages.events),
+Fan-out across processes is PostgreSQL's: every change commits with a NOTIFY (reelm.live.events),
 and every process LISTENs on the realm databases of the people connected to it (one connection per
 realm, opened when the first of them connects). A process forwards an event only to its own
 connections of the users the event names, reading the message once however many of them there are.
@@ -31,9 +31,9 @@ from typing import Any
 import psycopg
 
 from reelm import ids
+from reelm.live.events import CHANNEL, Event, EventType
 from reelm.messages import service
 from reelm.messages.ciphers import CipherCache
-from reelm.messages.events import CHANNEL, Event, EventType
 from reelm.messages.models import Conversation, ConversationMember, MemberState, Message
 from reelm.messages.schemas import Cursor, MessageOut
 from reelm.runtime import Runtime

@@ -38,7 +38,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
-from reelm.messages.events import CHANNEL, EventType
+from reelm.live.events import CHANNEL, EventType
 from reelm.messages.models import (
     Conversation,
     ConversationMember,
@@ -46,8 +46,8 @@ from reelm.messages.models import (
     EventKind,
     MemberState,
     Message,
-    UserBlock,
 )
+from reelm.safety.models import UserBlock
 
 
 def _table(model: type[Any]) -> Table:
@@ -146,7 +146,7 @@ def _sending() -> Select[Any]:
         .where(members.c.conversation_id == numbered.c.id, members.c.user_id == sender)
         .values(last_read_seq=numbered.c.seq)
     )
-    # The payload of reelm.messages.events.Event, built here because only here is the number known.
+    # The payload of reelm.live.events.Event, built here because only here is the number known.
     payload = func.json_build_object(
         *("t", EventType.MESSAGE.value, "u", numbered.c.listeners, "c", conversation_id),
         *("s", numbered.c.seq, "m", message_id),

@@ -3,7 +3,7 @@ reelm.messages.inbox).
 
 Each conversation numbers its events (see reelm.messages.models). A new number is taken under the
 conversation's row lock, held until commit, so numbers are gap-free and commit in order; the NOTIFY
-that tells the live hubs (reelm.messages.events) goes out with the same commit. A message is therefore
+that tells the live hubs (reelm.live.events) goes out with the same commit. A message is therefore
 accepted exactly when it is stored: a process killed before the commit loses a request, never a
 message it answered for.
 """
@@ -25,9 +25,9 @@ from reelm.crossrealm.views import public_profiles, public_videos
 from reelm.crypto.keys import KeyDestroyedError, RealmKeys
 from reelm.crypto.service import user_cipher
 from reelm.errors import Problem, not_found
+from reelm.live.events import Event, EventType, publish
 from reelm.messages import crossing, group_crossing, sending_sql
 from reelm.messages.ciphers import BODY_COLUMN, CipherCache
-from reelm.messages.events import Event, EventType, publish
 from reelm.messages.models import (
     AllowFrom,
     Conversation,
@@ -38,12 +38,12 @@ from reelm.messages.models import (
     MemberState,
     Message,
     MessageSettings,
-    UserBlock,
 )
 from reelm.messages.policy import MAX_BODY_CHARS, MAX_MEMBERS, MAX_TITLE_CHARS, MessagingSettings
 from reelm.messages.schemas import MessageOut
 from reelm.notifications.models import NotificationKind
 from reelm.notifications.service import do_notify, people_out
+from reelm.safety.blocks import is_blocked_between
 from reelm.social.models import Follow
 from reelm.text import clean_text, invalid
 from reelm.videos.schemas import Creator
@@ -79,16 +79,6 @@ async def public_person(session: AsyncSession, user_id: int) -> tuple[Person, st
 
 
 # --- who may message whom -----------------------------------------------------------------------------
-
-
-async def is_blocked_between(session: AsyncSession, a: int, b: int) -> bool:
-    found = await session.scalar(
-        select(UserBlock.blocker_id).where(
-            ((UserBlock.blocker_id == a) & (UserBlock.blocked_id == b))
-            | ((UserBlock.blocker_id == b) & (UserBlock.blocked_id == a))
-        )
-    )
-    return found is not None
 
 
 async def follows(session: AsyncSession, follower_id: int, followee_id: int) -> bool:
@@ -953,29 +943,7 @@ def gone(user_id: int) -> Creator:
     )
 
 
-# --- blocks and settings ------------------------------------------------------------------------------
-
-
-async def do_block(session: AsyncSession, blocker_id: int, blocked_id: int, *, block: bool) -> None:
-    if blocker_id == blocked_id:
-        raise invalid("handle", "you cannot block yourself")
-    if block:
-        await session.execute(
-            insert(UserBlock).values(blocker_id=blocker_id, blocked_id=blocked_id).on_conflict_do_nothing()
-        )
-    else:
-        await session.execute(
-            delete(UserBlock).where(UserBlock.blocker_id == blocker_id, UserBlock.blocked_id == blocked_id)
-        )
-
-
-async def is_blocking(session: AsyncSession, blocker_id: int, blocked_id: int) -> bool:
-    found = await session.scalar(
-        select(UserBlock.blocker_id).where(
-            UserBlock.blocker_id == blocker_id, UserBlock.blocked_id == blocked_id
-        )
-    )
-    return found is not None
+# --- settings ------------------------------------------------------------------------------
 
 
 async def do_set_allow_from(session: AsyncSession, user_id: int, value: AllowFrom, now: datetime) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids, jobs
-from reelm.accounts.models import User
+from reelm.accounts.models import Suspension, User
 from reelm.audit.service import MODERATION_DECISION, pseudonym, record_event
 from reelm.errors import Problem, not_found
 from reelm.messages.models import Conversation, Message
@@ -33,7 +33,6 @@ from reelm.moderation.models import (
     Ground,
     Report,
     Source,
-    Suspension,
 )
 from reelm.moderation.schemas import DecisionIn, DecisionOut
 from reelm.moderation.service import ContentRef, check_category, content_info

@@ -209,17 +209,6 @@ class TrustedFlagger(RealmBase):
     granted_by: Mapped[str] = public(String(64))
 
 
-class Suspension(RealmBase):
-    """A suspended account of this realm: its profile, videos and comments are not public meanwhile."""
-
-    __tablename__ = "moderation_suspensions"
-
-    user_id: Mapped[int] = public(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    decision_id: Mapped[int] = public(BigInteger)
-    starts_at: Mapped[datetime] = public(TZ, default=utcnow)
-    ends_at: Mapped[datetime | None] = public(TZ)
-
-
 # --- notices, cases and decisions -------------------------------------------------------------------------
 
 _OWNED_BY_CONTENT_OWNER = {"info": {"owner_column": "content_owner_id"}}

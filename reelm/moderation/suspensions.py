@@ -2,10 +2,11 @@
 
 A `suspend` decision stores a `moderation_suspensions` row (reelm.moderation.decisions). From then on:
 - the projections drop the account's profile, videos and comments (triggers on that table,
-  reelm.crossrealm.schema), and this realm's own reads leave its videos out (reelm.videos.cards,
+  reelm.crossrealm.schema), and this realm's own reads leave its videos out (reelm.feed.cards,
   reelm.videos.service);
-- log-in is refused, and so is every existing session of the account (reelm.accounts.service), with a
-  403 problem `account-suspended` that links the statement of reasons where the user may be told. The
+- log-in is refused, and so is every existing session of the account (reelm.accounts.service raises
+  AccountSuspendedError), which the web layer answers with a 403 problem `account-suspended` made here
+  (`suspended_problem`), linking the statement of reasons where the user may be told. The
   sessions are kept, not deleted: they work again once the suspension ends, like the content comes back.
 
 `lift_expired_suspensions` deletes the rows whose end has passed, which restores the projections in the
@@ -19,20 +20,15 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reelm.accounts.models import Suspension
 from reelm.audit.service import pseudonym, record_event
 from reelm.errors import Problem
-from reelm.moderation.models import Decision, LegalOrder, Suspension
+from reelm.moderation.models import Decision, LegalOrder
 from reelm.runtime import Runtime
 
 ACCOUNT_SUSPENDED = "account-suspended"
 SUSPENSION_LIFTED = "moderation.suspension_lifted"  # stable event type of the transparency log
 LIFT_BATCH = 500
-
-
-def is_active(ends_at: datetime | None, now: datetime | None = None) -> bool:
-    """A suspension without an end lasts until reversed; one with an end is over once it has passed
-    (even before the sweep has deleted its row: log-in works again at once, content follows the sweep)."""
-    return ends_at is None or ends_at > (now or datetime.now(UTC))
 
 
 async def statement_link(session: AsyncSession, decision_id: int) -> str | None:
@@ -64,13 +60,6 @@ async def suspended_problem(session: AsyncSession, decision_id: int, ends_at: da
         statement_url=link,
         ends_at=ends_at.isoformat() if ends_at is not None else None,
     )
-
-
-async def check_not_suspended(session: AsyncSession, user_id: int) -> None:
-    """403 `account-suspended` when the account is suspended now; nothing otherwise."""
-    suspension = await session.get(Suspension, user_id)
-    if suspension is not None and is_active(suspension.ends_at):
-        raise await suspended_problem(session, suspension.decision_id, suspension.ends_at)
 
 
 async def lift_expired_suspensions(runtime: Runtime, realm: str) -> int:

@@ -18,10 +18,10 @@ from reelm import ids
 from reelm.accounts.models import User
 from reelm.crossrealm.views import public_profiles
 from reelm.errors import not_found
-from reelm.messages.events import Event, EventType, publish
-from reelm.messages.models import UserBlock
+from reelm.live.events import Event, EventType, publish
 from reelm.notifications.models import NO_OBJECT, Notification, NotificationActor, NotificationKind
 from reelm.notifications.schemas import NotificationOut
+from reelm.safety.blocks import is_blocking
 from reelm.videos.schemas import Creator
 from reelm.videos.service import creator_out, public_creator
 
@@ -54,7 +54,7 @@ async def do_notify(
     """
     if actor_id == recipient_id:
         return
-    if actor_id is not None and await _blocks(session, recipient_id, actor_id):
+    if actor_id is not None and await is_blocking(session, recipient_id, actor_id):
         return
     now = datetime.now(UTC)
     statement = (
@@ -85,15 +85,6 @@ async def do_notify(
             .on_conflict_do_nothing()
         )
     await publish(session, Event(EventType.NOTIFICATIONS, (recipient_id,)))
-
-
-async def _blocks(session: AsyncSession, blocker_id: int, blocked_id: int) -> bool:
-    found = await session.scalar(
-        select(UserBlock.blocker_id).where(
-            UserBlock.blocker_id == blocker_id, UserBlock.blocked_id == blocked_id
-        )
-    )
-    return found is not None
 
 
 async def unread_count(session: AsyncSession, user_id: int) -> int:

@@ -11,17 +11,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.events.models import EventKind
+from reelm.events.service import StoredEvent
 from reelm.recommend.models import VideoSignal, ViewerProfile
-
-if TYPE_CHECKING:
-    from reelm.events.service import StoredEvent
 
 KEEP_POSITIVE = 50
 KEEP_SEEN = 400

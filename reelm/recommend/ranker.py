@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.crossrealm.views import public_videos
 from reelm.db import Databases
+from reelm.feed.cards import card_from_row, card_params, card_viewer, public_card_select
 from reelm.feed.service import FeedCandidate, FeedRequest
-from reelm.messages.models import UserBlock
 from reelm.recommend.artefact import ModelArtefact, latest_version, load_model
 from reelm.recommend.catalogue import COUNTS, Catalogue, load_catalogue, refresh_catalogue
 from reelm.recommend.engine import (
@@ -38,8 +38,8 @@ from reelm.recommend.engine import (
     undemoted_score,
 )
 from reelm.recommend.models import ViewerProfile
+from reelm.safety.models import UserBlock
 from reelm.social.models import Follow
-from reelm.videos.cards import card_from_row, card_params, card_viewer, public_card_select
 
 log = logging.getLogger(__name__)
 

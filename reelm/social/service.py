@@ -26,7 +26,7 @@ from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.social.schemas import CommentOut
 from reelm.text import clean_text
 from reelm.videos.models import Video
-from reelm.videos.service import public_creator
+from reelm.videos.service import do_delete_video_row, public_creator
 
 
 def is_local(an_id: int, realm_code: int) -> bool:
@@ -304,3 +304,17 @@ async def is_following(session: AsyncSession, follower_id: int, followee_id: int
         select(Follow.follower_id).where(Follow.follower_id == follower_id, Follow.followee_id == followee_id)
     )
     return found is not None
+
+
+async def forget_activity_on_videos(session: AsyncSession, video_ids: list[int]) -> None:
+    """This realm's likes and comments on videos that go away (activity may target any realm, so no
+    foreign key cascades it). Other realms' activity on them stays with its authors, no longer shown."""
+    await session.execute(delete(VideoLike).where(VideoLike.video_id.in_(video_ids)))
+    await session.execute(delete(Comment).where(Comment.video_id.in_(video_ids)))
+
+
+async def do_delete_video(session: AsyncSession, video: Video) -> None:
+    """A creator deletes a video: its rows, and this realm's likes and comments on it. The caller removes
+    the objects after commit (a rollback must not lose media)."""
+    await forget_activity_on_videos(session, [video.id])
+    await do_delete_video_row(session, video)

@@ -8,17 +8,29 @@ from sqlalchemy import Row, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import jobs
-from reelm.accounts.models import User
+from reelm.accounts.models import Suspension, User
 from reelm.accounts.viewer import Viewer
 from reelm.errors import Problem, not_found
-from reelm.moderation.models import Suspension
 from reelm.settings import Settings
-from reelm.social.models import Comment, VideoLike
 from reelm.text import clean_text, hashtags_of, mentions_of
 from reelm.videos import media
-from reelm.videos.cards import age_restricted_problem, media_url
 from reelm.videos.models import Video, VideoStatus, Visibility
 from reelm.videos.schemas import Creator
+
+
+def media_url(realm: str, key: str) -> str:
+    return f"/media/{realm}/{key}"
+
+
+def age_restricted_problem() -> Problem:
+    """What an anonymous visitor gets for an age-restricted video: log in (account holders are adults)."""
+    return Problem(
+        403,
+        "age-restricted",
+        "Log in to watch",
+        "This video is shown to adults only. Log in to watch it.",
+        login_url="/login",
+    )
 
 
 def media_limits(settings: Settings) -> media.MediaLimits:
@@ -112,21 +124,14 @@ async def do_update_video(video: Video, *, caption: str | None, visibility: str 
     return video
 
 
-async def do_delete_video(session: AsyncSession, video: Video) -> None:
-    """Delete the rows; the caller removes the objects after commit (a rollback must not lose media)."""
+async def do_delete_video_row(session: AsyncSession, video: Video) -> None:
+    """Delete the video's rows (renditions cascade) and uncount it; activity on it is social's to forget
+    (reelm.social.service.do_delete_video). The caller removes the objects after commit."""
     if video.published_at is not None:
         await session.execute(
             update(User).where(User.id == video.owner_id).values(video_count=User.video_count - 1)
         )
-    await forget_activity_on_videos(session, [video.id])
     await session.execute(delete(Video).where(Video.id == video.id))
-
-
-async def forget_activity_on_videos(session: AsyncSession, video_ids: list[int]) -> None:
-    """This realm's likes and comments on videos that go away (activity may target any realm, so no
-    foreign key cascades it). Other realms' activity on them stays with its authors, no longer shown."""
-    await session.execute(delete(VideoLike).where(VideoLike.video_id.in_(video_ids)))
-    await session.execute(delete(Comment).where(Comment.video_id.in_(video_ids)))
 
 
 def creator_out(realm: str, user: User, *, is_following: bool | None = None) -> Creator:

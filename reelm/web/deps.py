@@ -17,6 +17,7 @@ from reelm.messages.messaging import Messaging
 from reelm.ratelimit import RateLimiter
 from reelm.runtime import Runtime
 from reelm.security import check_csrf
+from reelm.web.suspensions import suspension_problem
 
 SESSION_COOKIE = "reelm_session"
 CSRF_COOKIE = "reelm_csrf"
@@ -109,7 +110,7 @@ async def identify(request: Request, runtime: Runtime, *, allow_suspended: bool 
         if via_cookie:  # an expired cookie (or a suspended account's) is just an anonymous visitor
             return Viewer(user=None, realm=runtime.settings.default_realm)
         if (suspended := await session_suspension(runtime, token)) is not None:
-            raise suspended
+            raise await suspension_problem(runtime, suspended)
         return None
     realm, user, _ = resolved
     return Viewer(user=user, realm=realm, token=token, via_cookie=via_cookie)

@@ -18,7 +18,6 @@ from reelm import ids
 from reelm.accounts import service as accounts
 from reelm.accounts.schemas import SignUpIn
 from reelm.accounts.viewer import SignedInViewer, Viewer
-from reelm.audit.service import entries_about
 from reelm.crossrealm.service import moved_to
 from reelm.errors import Problem
 from reelm.exports.schemas import export_out
@@ -28,6 +27,7 @@ from reelm.recommend.schemas import MAX_PICKED, InterestsIn
 from reelm.recommend.service import access_interests, do_pick_interests, do_reset_interests
 from reelm.runtime import Runtime
 from reelm.security import check_csrf, csrf_token
+from reelm.transparency.queries import entries_about
 from reelm.web.capabilities import refusal
 from reelm.web.deps import (
     CSRF_COOKIE,
@@ -42,6 +42,7 @@ from reelm.web.icons import ICON_PATHS
 from reelm.web.routes.accounts import get_user, limit_logins, my_view, sign_up, store_avatar
 from reelm.web.routes.exports import request_export
 from reelm.web.routes.videos import get_video, hashtag_videos, user_videos
+from reelm.web.suspensions import suspension_problem
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -243,14 +244,17 @@ def _session_response(request: Request, token: str, target: str) -> RedirectResp
 
 
 async def _web_log_in(request: Request, runtime: Runtime, login: str, password: str) -> str:
-    token, _, _ = await accounts.do_log_in(
-        runtime,
-        login=login,
-        password=password,
-        kind="web",
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent"),
-    )
+    try:
+        token, _, _ = await accounts.do_log_in(
+            runtime,
+            login=login,
+            password=password,
+            kind="web",
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+    except accounts.AccountSuspendedError as suspended:
+        raise await suspension_problem(runtime, suspended) from None
     return token
 
 

@@ -10,7 +10,6 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select, text
 
-from reelm.accounts.deletion import ACCOUNT_DELETION, purge_due_accounts
 from reelm.accounts.models import HandleEntry, User
 from reelm.accounts.service import read_email
 from reelm.audit.models import RealmAuditOutbox
@@ -18,6 +17,7 @@ from reelm.crypto.fields import UserCipher
 from reelm.crypto.keys import KeyDestroyedError, RealmKeys
 from reelm.crypto.models import UserKey
 from reelm.crypto.service import rewrap_batch, rotate_realm_key
+from reelm.departures.purge import ACCOUNT_DELETION, purge_due_accounts
 from reelm.storage import ObjectMissingError
 from tests.conftest import PASSWORD, make_account
 

@@ -14,13 +14,13 @@ import httpx
 import psycopg
 from sqlalchemy import func, select, text, update
 
-from reelm.accounts.deletion import purge_account
 from reelm.accounts.models import User
 from reelm.crossrealm.deliveries import keep_receiving, receive
 from reelm.crossrealm.models import RealmFlow
 from reelm.crossrealm.views import deliveries, public_profiles
 from reelm.crypto.models import UserKey
 from reelm.db import libpq_url
+from reelm.departures.purge import purge_account
 from reelm.messages.models import Conversation, ConversationPeer, Message
 from reelm.runtime import Runtime
 from reelm.worker import delivery_handlers

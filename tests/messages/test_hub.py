@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reelm.messages.events import Event, EventType
+from reelm.live.events import Event, EventType
 from reelm.messages.live import (
     QUEUE_FRAMES,
     TRY_AGAIN_LATER,

@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
+from reelm.accounts.models import Suspension
 from reelm.accounts.viewer import Viewer
 from reelm.cli.main import app as cli_app
 from reelm.crossrealm.views import public_profiles, public_videos
 from reelm.feed.service import FeedRequest, GravityRanker
-from reelm.moderation.models import Appeal, Suspension
+from reelm.moderation.models import Appeal
 from reelm.moderation.suspensions import SUSPENSION_LIFTED, lift_expired_suspensions
 from reelm.notifications.models import Notification
 from reelm.videos.models import Video

@@ -6,10 +6,10 @@ import re
 
 from sqlalchemy import func, select
 
-from reelm.messages.models import UserBlock
 from reelm.notifications.models import Notification, NotificationKind
 from reelm.notifications.service import do_notify, sentence
 from reelm.runtime import Runtime
+from reelm.safety.models import UserBlock
 from tests.conftest import Account, make_account
 from tests.factories import assert_problem
 from tests.web.test_security import browser_login

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from reelm.accounts.deletion import purge_due_accounts
 from reelm.db import libpq_url
+from reelm.departures.purge import purge_due_accounts
 from tests.conftest import PASSWORD, make_account
 from tests.factories import eventually, make_tiny_clip, publish
 from tests.residency.test_residency import report_of, run_check, where

@@ -3,7 +3,7 @@
 A like by a user of realm B on a video of realm A is stored in B (the actor's home realm), so the
 foreign keys from activity to its target can no longer hold: the target may live in another database.
 Local targets are cleaned up explicitly where a cascade used to do it (reelm.social.service,
-reelm.accounts.deletion). The projection schemas, publications and subscriptions depend on the realm
+reelm.departures.purge). The projection schemas, publications and subscriptions depend on the realm
 list and are kept by `reelm.crossrealm.replication.ensure_cross_realm`, run after the migrations.
 
 Revision ID: 0007

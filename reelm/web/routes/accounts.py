@@ -13,7 +13,7 @@ from sqlalchemy import Row
 
 from reelm import ids
 from reelm.accounts import avatars, service
-from reelm.accounts.models import User
+from reelm.accounts.models import Suspension, User
 from reelm.accounts.schemas import (
     DeletionIn,
     DeletionOut,
@@ -26,12 +26,11 @@ from reelm.accounts.schemas import (
 )
 from reelm.crossrealm.service import access_public_profile, reader_realm
 from reelm.errors import not_found
-from reelm.moderation.models import Suspension
 from reelm.ratelimit import RateLimiter
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
 from reelm.social.service import is_following
-from reelm.videos.cards import media_url
+from reelm.videos.service import media_url
 from reelm.web.capabilities import CapabilityRoute, check_capability, require_capability
 from reelm.web.deps import (
     Limiter,
@@ -42,6 +41,7 @@ from reelm.web.deps import (
     forget_session,
     forget_user_sessions,
 )
+from reelm.web.suspensions import suspension_problem
 
 # The route class checks the profile_edit switch before an avatar upload is read.
 router = APIRouter(tags=["accounts"], route_class=CapabilityRoute)
@@ -107,14 +107,17 @@ async def create_account(runtime: RuntimeDep, limiter: Limiter, request: Request
 async def create_session(runtime: RuntimeDep, limiter: Limiter, request: Request, body: LogInIn) -> TokenOut:
     """Log in; the returned bearer token authenticates API calls (`Authorization: Bearer …`)."""
     limit_logins(runtime, limiter, request)
-    token, auth, user = await service.do_log_in(
-        runtime,
-        login=body.login,
-        password=body.password,
-        kind="api",
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent"),
-    )
+    try:
+        token, auth, user = await service.do_log_in(
+            runtime,
+            login=body.login,
+            password=body.password,
+            kind="api",
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+    except service.AccountSuspendedError as suspended:
+        raise await suspension_problem(runtime, suspended) from None
     realm = runtime.settings.realm_of_id(user.id) or ""
     return TokenOut(token=token, expires_at=auth.expires_at, user=profile_out(realm, user))
 

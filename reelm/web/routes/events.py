@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from reelm.events.schemas import EventBatchIn, EventBatchOut
-from reelm.events.service import do_ingest_events
 from reelm.realms.models import Capability
+from reelm.recommend.ingest import do_ingest_events
 from reelm.web.capabilities import require_capability
 from reelm.web.deps import Limiter, RuntimeDep, UserViewer
 

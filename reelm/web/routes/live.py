@@ -28,8 +28,8 @@ from reelm import ids
 from reelm.accounts.models import User
 from reelm.accounts.service import resolve_session
 from reelm.errors import Problem, not_found
+from reelm.live.events import Event, EventType, publish
 from reelm.messages import live, service
-from reelm.messages.events import Event, EventType, publish
 from reelm.messages.messaging import Messaging
 from reelm.messages.models import ConversationMember, MemberState
 from reelm.messages.schemas import HelloIn, SendIn, TypingIn

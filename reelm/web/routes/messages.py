@@ -39,6 +39,7 @@ from reelm.messages.schemas import (
 )
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
+from reelm.safety.blocks import do_block, is_blocking
 from reelm.web.capabilities import require_capability
 from reelm.web.deps import Limiter, MessagingDep, RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pages import render
@@ -406,7 +407,7 @@ async def _set_block(runtime: Runtime, viewer: SignedInViewer, handle: str, *, b
     me = viewer.user
     user_id = await _user_id(runtime, handle)
     async with runtime.databases.transaction(viewer.realm) as session:
-        await service.do_block(session, me.id, user_id, block=block)
+        await do_block(session, me.id, user_id, block=block)
     return BlockState(blocked=block)
 
 
@@ -414,7 +415,7 @@ async def _set_block(runtime: Runtime, viewer: SignedInViewer, handle: str, *, b
 async def get_block(runtime: RuntimeDep, viewer: UserViewer, handle: str) -> BlockState:
     user_id = await _user_id(runtime, handle)
     async with runtime.databases.sessionmaker(viewer.realm)() as session:
-        return BlockState(blocked=await service.is_blocking(session, viewer.user.id, user_id))
+        return BlockState(blocked=await is_blocking(session, viewer.user.id, user_id))
 
 
 @router.post("/users/{handle}/block", response_model=BlockState)

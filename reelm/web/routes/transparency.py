@@ -9,12 +9,12 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from reelm.audit.service import entries_about
 from reelm.errors import Problem, not_found
 from reelm.storage import ObjectMissingError, RealmStore
 from reelm.transparency import merkle, tiles
 from reelm.transparency.models import LogCheckpoint, LogEntry
 from reelm.transparency.note import Signer
+from reelm.transparency.queries import entries_about
 from reelm.transparency.witnessing import store_tile_reader
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pages import render

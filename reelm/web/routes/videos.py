@@ -19,11 +19,7 @@ from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.service import access_public_video, do_tally, reader_realm
 from reelm.crossrealm.views import public_videos
 from reelm.errors import Problem, not_found
-from reelm.moderation.tasks import do_rescreen_caption
-from reelm.realms.models import Capability
-from reelm.runtime import Runtime
-from reelm.videos import media
-from reelm.videos.cards import (
+from reelm.feed.cards import (
     access_card,
     access_public_card,
     card_select,
@@ -32,6 +28,11 @@ from reelm.videos.cards import (
     public_card_select,
     visible_to,
 )
+from reelm.moderation.tasks import do_rescreen_caption
+from reelm.realms.models import Capability
+from reelm.runtime import Runtime
+from reelm.social.service import do_delete_video
+from reelm.videos import media
 from reelm.videos.models import Video, VideoStatus
 from reelm.videos.schemas import VideoAccepted, VideoOut, VideoPage, VideoUpdateIn
 from reelm.videos.service import (
@@ -39,7 +40,6 @@ from reelm.videos.service import (
     access_video,
     check_caption,
     do_create_video,
-    do_delete_video,
     do_update_video,
     media_limits,
     original_key,

@@ -18,12 +18,12 @@ from reelm.accounts.models import HandleEntry, User
 from reelm.audit.service import pseudonym, record_event
 from reelm.crypto.service import do_destroy_user_key
 from reelm.messages.crossing import forget_everywhere
-from reelm.messages.models import UserBlock
 from reelm.notifications.models import NotificationActor
 from reelm.runtime import Runtime
+from reelm.safety.models import UserBlock
 from reelm.social.models import Comment, Follow, VideoLike
+from reelm.social.service import forget_activity_on_videos
 from reelm.videos.models import Video
-from reelm.videos.service import forget_activity_on_videos
 
 ACCOUNT_DELETION = "account.deletion"
 

@@ -27,21 +27,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelm.accounts.models import User
+from reelm.accounts.models import Suspension, User
 from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.views import public_profiles, public_videos
-from reelm.errors import Problem, not_found
-from reelm.moderation.models import Suspension
+from reelm.errors import not_found
 from reelm.social.models import Follow, VideoLike
 from reelm.videos.models import Rendition, Video, VideoStatus, Visibility
 from reelm.videos.schemas import Counts, Creator, RenditionOut, VideoOut
+from reelm.videos.service import age_restricted_problem, media_url
 
 # Progressive MP4 for players without HLS: the best rung up to this short edge, to spare mobile data.
 MP4_FALLBACK_MAX_SHORT_EDGE = 720
-
-
-def media_url(realm: str, key: str) -> str:
-    return f"/media/{realm}/{key}"
 
 
 # The viewer is a bound parameter, so each of the two statements is built and compiled once per process.
@@ -265,17 +261,6 @@ def card_params(viewer: Viewer, realm: str) -> dict[str, object]:
     if viewer_id is not None:
         params["card_viewer_id"] = viewer_id
     return params
-
-
-def age_restricted_problem() -> Problem:
-    """What an anonymous visitor gets for an age-restricted video: log in (account holders are adults)."""
-    return Problem(
-        403,
-        "age-restricted",
-        "Log in to watch",
-        "This video is shown to adults only. Log in to watch it.",
-        login_url="/login",
-    )
 
 
 async def fetch_cards(

@@ -26,15 +26,15 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
-from reelm.accounts.deletion import Touched, forget_references, recount
 from reelm.accounts.models import AuthSession, HandleEntry, User
 from reelm.audit.service import pseudonym, record_event
 from reelm.crossrealm.views import moved_ids
 from reelm.crypto.service import do_create_user_key, do_destroy_user_key, user_cipher
+from reelm.departures.purge import Touched, forget_references, recount
 from reelm.runtime import Runtime
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
+from reelm.social.service import forget_activity_on_videos
 from reelm.videos.models import Rendition, Video, VideoStatus
-from reelm.videos.service import forget_activity_on_videos
 
 ACCOUNT_MOVE = "account.move"
 ENCRYPTED_USER_FIELDS = ("email",)  # sealed with the user's field key (reelm.crypto.fields)

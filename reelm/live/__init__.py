@@ -1,0 +1,1 @@
+"""Telling open pages what changed: one PostgreSQL NOTIFY channel that every server process listens to."""
