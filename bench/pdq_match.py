@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,17 +28,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-import imageio_ffmpeg
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from reelm import ffmpeg
 from reelm.moderation.hash_index import HashListMatcher, Matches, brute_force_search
 from reelm.moderation.hash_lists import HashList, ListAction, parse_hash_list
 from reelm.moderation.keyframes import MAX_KEYFRAMES, Keyframe, extract_keyframes
 from reelm.moderation.pdq import PdqHash, words_from_hex
 
 TARGET_MS = 100.0
+CLIP_TIMEOUT_S = 600
 WIDTH, HEIGHT = 720, 1280
 PLANTED_DISTANCES = (5, 20, 31, 32)
 SEED = 20261128
@@ -48,17 +48,9 @@ T = TypeVar("T")
 
 def make_clip(directory: Path, duration_s: float) -> Path:
     out = directory / "clip.mp4"
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
-    command += [
-        "-f",
-        "lavfi",
-        "-i",
-        f"mandelbrot=s={WIDTH}x{HEIGHT}:r=30,format=yuv420p",
-        "-t",
-        str(duration_s),
-    ]
-    command += ["-c:v", "libx264", "-preset", "ultrafast", str(out)]
-    subprocess.run(command, check=True)
+    args = ["-f", "lavfi", "-i", f"mandelbrot=s={WIDTH}x{HEIGHT}:r=30,format=yuv420p", "-t", str(duration_s)]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", str(out)]
+    ffmpeg.run_sync(args, timeout_s=CLIP_TIMEOUT_S).raise_if_failed()
     return out
 
 

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,9 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from reelm.ffmpeg import run_sync
 from reelm.videos import ffmpeg, media
 
 RATIO_TARGET = 1.10
+# Only a stuck ffmpeg run gets near this, even for long --duration clips on a busy machine.
+FFMPEG_TIMEOUT_S = 3600
 FIRST_PLAYABLE_TARGET = 0.5
 
 
@@ -41,8 +43,7 @@ def make_source(directory: Path, duration_s: float) -> Path:
 
 
 def run_ffmpeg(args: list[str]) -> None:
-    command = [media.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
-    subprocess.run(command, check=True)
+    run_sync(args, timeout_s=FFMPEG_TIMEOUT_S).raise_if_failed()
 
 
 @dataclass

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import random
 import struct
-import subprocess
 from pathlib import Path
 
-import imageio_ffmpeg
+from reelm import ffmpeg
 
 FRAME_RATE = 24
+# Each file takes well under a second; a shared, busy machine may be many times slower, but never this slow.
+_MAKE_TIMEOUT_S = 120
 
 
 def _ffmpeg(*args: str) -> None:
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
-    subprocess.run(command, check=True, capture_output=True)
+    ffmpeg.run_sync(args, timeout_s=_MAKE_TIMEOUT_S).raise_if_failed()
 
 
 def _lavfi(graph: str) -> list[str]:

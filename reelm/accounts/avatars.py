@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import av
 
+from reelm import ffmpeg
 from reelm.errors import Problem
-from reelm.videos.media import ffmpeg_exe
 
 MAX_AVATAR_BYTES = 5 * 1024 * 1024
 AVATAR_SIZE = 320
 _IMAGE_CODECS = frozenset({"png", "mjpeg", "webp", "gif", "bmp"})
+_CONVERT_TIMEOUT_S = 30
 
 
 def _reject(reason: str) -> Problem:
@@ -38,25 +38,9 @@ def make_avatar(source: Path, target: Path) -> None:
         raise _reject("The image must be between 16 and 8192 pixels on each side.")
     side = AVATAR_SIZE
     crop = f"scale={side}:{side}:force_original_aspect_ratio=increase,crop={side}:{side}"
-    result = subprocess.run(  # noqa: S603 - fixed arguments, the path is ours
-        [
-            ffmpeg_exe(),
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            str(source),
-            "-vf",
-            crop,
-            "-frames:v",
-            "1",
-            "-q:v",
-            "3",
-            str(target),
-        ],
-        capture_output=True,
-        timeout=30,
-        check=False,
+    result = ffmpeg.run_sync(
+        ["-i", str(source), "-vf", crop, "-frames:v", "1", "-q:v", "3", str(target)],
+        timeout_s=_CONVERT_TIMEOUT_S,
     )
     if result.returncode != 0 or not target.exists():
         raise _reject("The image could not be converted.")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
-import imageio_ffmpeg
+from reelm import ffmpeg
 
 FRAME_RATE = 30
+# A clip takes about a second; far more means ffmpeg is stuck, and seeding should fail rather than hang.
+_CLIP_TIMEOUT_S = 120
 _FONT_CANDIDATES = (
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
     Path("/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf"),
@@ -129,10 +130,4 @@ def generate_demo_clip(
         args += ["-f", "lavfi", "-i", f"sine=frequency={_tone_hz(index)}:sample_rate=48000"]
         args += ["-t", f"{duration_s:.3f}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23"]
         args += ["-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart", "-f", "mp4", str(path)]
-        _ffmpeg(args)
-
-
-def _ffmpeg(args: list[str]) -> None:
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
-    # No shell is involved and every argument is built here, so nothing from the caller is interpreted.
-    subprocess.run(command, check=True, capture_output=True)  # noqa: S603
+        ffmpeg.run_sync(args, timeout_s=_CLIP_TIMEOUT_S).raise_if_failed()

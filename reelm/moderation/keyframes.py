@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 
+from reelm import ffmpeg
 from reelm.moderation.pdq import MIN_QUALITY, PdqHash, pdq_hash
 
 MAX_KEYFRAMES = 30
@@ -38,9 +37,10 @@ MAX_FRAME_SIDE = 1920
 # that would have matched a dropped frame is within a few bits of matching the kept one.
 NEAR_DUPLICATE_DISTANCE = 6
 _FRAME_TIME = re.compile(r"\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:(\S+)")
-_STDERR_TAIL_LINES = 20
-# showinfo lines are a few hundred bytes; this only bounds a pathological line.
-_STDERR_LINE_LIMIT = 1 << 20
+# Every frame is decoded, usually many times faster than real time; past this ffmpeg is stuck, or the video
+# is far longer than the duration the upload probe found.
+_FFMPEG_MIN_S = 60.0
+_FFMPEG_S_PER_SOURCE_S = 5.0
 
 
 class KeyframeError(Exception):
@@ -91,7 +91,7 @@ def _filter_graph(size: tuple[int, int], duration_s: float, max_frames: int) -> 
 async def _hash_picked_frames(
     path: Path, size: tuple[int, int], duration_s: float, max_frames: int
 ) -> list[tuple[float, PdqHash]]:
-    args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-i", str(path), "-an", "-sn", "-dn"]
+    args = ["-i", str(path), "-an", "-sn", "-dn"]
     args += [
         "-vf",
         _filter_graph(size, duration_s, max_frames),
@@ -101,30 +101,28 @@ async def _hash_picked_frames(
         str(max_frames),
     ]
     args += ["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
-    proc = await asyncio.create_subprocess_exec(
-        imageio_ffmpeg.get_ffmpeg_exe(),
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        limit=_STDERR_LINE_LIMIT,
-    )
-    # Both are pipes, as asked above.
-    assert proc.stdout is not None
-    assert proc.stderr is not None
+    times: list[float] = []
+
+    def take_frame_time(line: str) -> bool:
+        found = _FRAME_TIME.search(line) if "showinfo" in line else None
+        if found:
+            times.append(float(found[1]))
+        return found is not None
+
     try:
-        # stderr is drained alongside stdout: a full stderr pipe would stall ffmpeg, and with it stdout.
-        log = asyncio.create_task(_read_log(proc.stderr))
-        hashes = await _hash_frames(proc.stdout, size)
-        times, tail = await log
-        returncode = await proc.wait()
-    except BaseException:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
-        raise
-    if returncode != 0:
-        raise KeyframeError(f"ffmpeg exited with {returncode}: " + " | ".join(tail))
+        hashes, result = await ffmpeg.run_reading(
+            args,
+            lambda stdout: _hash_frames(stdout, size),
+            timeout_s=_FFMPEG_MIN_S + _FFMPEG_S_PER_SOURCE_S * duration_s,
+            log_level="info",  # the level showinfo reports at
+            take_log_line=take_frame_time,
+        )
+    except ffmpeg.FfmpegTimeout as exc:
+        raise KeyframeError(str(exc)) from exc
+    if result.returncode != 0:
+        raise KeyframeError(
+            f"ffmpeg exited with {result.returncode}: " + result.stderr_tail.replace("\n", " | ")
+        )
     if len(times) != len(hashes):
         raise KeyframeError(f"ffmpeg reported {len(times)} frame times for {len(hashes)} frames")
     return list(zip(times, hashes, strict=True))
@@ -144,17 +142,3 @@ async def _hash_frames(stdout: asyncio.StreamReader, size: tuple[int, int]) -> l
         rgb = np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)
         # In a thread: tens of milliseconds of numpy per frame would otherwise stall the worker's event loop.
         hashes.append(await asyncio.to_thread(pdq_hash, rgb))
-
-
-async def _read_log(stderr: asyncio.StreamReader) -> tuple[list[float], deque[str]]:
-    """The time of each output frame (from showinfo), and the last other lines for an error message."""
-    times: list[float] = []
-    tail: deque[str] = deque(maxlen=_STDERR_TAIL_LINES)
-    async for raw in stderr:
-        line = raw.decode(errors="replace").rstrip()
-        found = _FRAME_TIME.search(line) if "showinfo" in line else None
-        if found:
-            times.append(float(found[1]))
-        else:
-            tail.append(line)
-    return times, tail

@@ -1,4 +1,4 @@
-"""Low-level plumbing for `reelm.videos.media`: ffmpeg command lines, the child runner, file inspection.
+"""Low-level plumbing for `reelm.videos.media`: ffmpeg command lines (run by `reelm.ffmpeg`), file inspection.
 
 Nothing here decides what a failure *means* (rejected upload or retryable error); `media` does that from the
 facts reported here.
@@ -6,19 +6,15 @@ facts reported here.
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import av
-import imageio_ffmpeg
 
-if TYPE_CHECKING:
-    from reelm.videos.media import Rung
+from reelm.ffmpeg import RunResult
 
 SEGMENT_S = 2
 PLAYLIST = "index.m3u8"
@@ -31,49 +27,30 @@ _MAX_FPS = 60
 # Far above the frames in one segment at _MAX_FPS, so x264 never adds a keyframe of its own between the forced
 # ones (that would split segments differently per rung).
 _GOP_FRAMES = 2 * SEGMENT_S * _MAX_FPS
-_STDERR_TAIL_LINES = 30
 _AAC_OBJECT_TYPES = {"LC": 2, "HE-AAC": 5, "HE-AACv2": 29}
-_BASE_ARGS = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y")
 _HLS_OPTIONS = (
     *("-f", "hls", "-hls_time", str(SEGMENT_S), "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4"),
     *("-hls_fmp4_init_filename", "init.mp4", "-hls_flags", "independent_segments"),
 )
 
 
-def ffmpeg_exe() -> str:
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
-
-
-@dataclass(frozen=True)
-class RunResult:
-    returncode: int
-    stderr_tail: str
+class RungSettings(Protocol):
+    """What an encode needs of a ladder rung (`reelm.videos.media.Rung`, which decides the values)."""
 
     @property
-    def input_damaged(self) -> bool:
-        """ffmpeg stopped because the input could not be decoded or opened (not a fault of ours)."""
-        unopenable = "Error opening input" in self.stderr_tail and "Invalid data found" in self.stderr_tail
-        return self.returncode == _EXIT_DECODE_ERRORS or (self.returncode != 0 and unopenable)
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def video_bitrate(self) -> int: ...
+    @property
+    def audio_bitrate(self) -> int: ...
 
 
-async def run(args: Sequence[str]) -> RunResult:
-    """Run ffmpeg; if the caller is cancelled the child is killed, so no orphan keeps writing."""
-    proc = await asyncio.create_subprocess_exec(
-        ffmpeg_exe(),
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        _, stderr = await proc.communicate()
-    except BaseException:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
-        raise
-    lines = deque(stderr.decode(errors="replace").splitlines(), maxlen=_STDERR_TAIL_LINES)
-    return RunResult(proc.returncode if proc.returncode is not None else -1, "\n".join(lines))
+def input_damaged(result: RunResult) -> bool:
+    """ffmpeg stopped because the input could not be decoded or opened (not a fault of ours)."""
+    unopenable = "Error opening input" in result.stderr_tail and "Invalid data found" in result.stderr_tail
+    return result.returncode == _EXIT_DECODE_ERRORS or (result.returncode != 0 and unopenable)
 
 
 @dataclass(frozen=True)
@@ -86,7 +63,7 @@ class PosterSpec:
 
 def ladder_args(
     source: Path,
-    rungs: Sequence[Rung],
+    rungs: Sequence[RungSettings],
     mp4_paths: Sequence[Path],
     *,
     has_audio: bool,
@@ -94,7 +71,7 @@ def ladder_args(
 ) -> list[str]:
     """One decode feeding every rung (and the poster) through a split, each rung a separate faststart MP4."""
     # Any undecodable packet fails the run (_EXIT_DECODE_ERRORS) instead of publishing glitched video.
-    args = [*_BASE_ARGS, "-max_error_rate", "0", "-i", str(source)]
+    args = ["-max_error_rate", "0", "-i", str(source)]
     args += ["-filter_complex", _filter_graph(rungs, poster)]
     for index, (rung, mp4) in enumerate(zip(rungs, mp4_paths, strict=True)):
         args += _rung_output_args(index, rung, mp4, has_audio=has_audio)
@@ -116,7 +93,7 @@ def ladder_args(
     return args
 
 
-def _filter_graph(rungs: Sequence[Rung], poster: PosterSpec | None) -> str:
+def _filter_graph(rungs: Sequence[RungSettings], poster: PosterSpec | None) -> str:
     branches = len(rungs) + (1 if poster else 0)
     # 0:V skips cover-art "video" streams, matching what probe() accepted as the video.
     labels = "".join(f"[s{i}]" for i in range(branches))
@@ -132,7 +109,7 @@ def _filter_graph(rungs: Sequence[Rung], poster: PosterSpec | None) -> str:
     return ";".join(parts)
 
 
-def _rung_output_args(index: int, rung: Rung, mp4: Path, *, has_audio: bool) -> list[str]:
+def _rung_output_args(index: int, rung: RungSettings, mp4: Path, *, has_audio: bool) -> list[str]:
     args = ["-map", f"[v{index}]"]
     args += ["-c:v", "libx264", "-preset", _PRESET, "-profile:v", "high", "-pix_fmt", "yuv420p"]
     # Capped CRF: easy content stays small, busy content is held at the rung's maxrate.
@@ -149,7 +126,7 @@ def _rung_output_args(index: int, rung: Rung, mp4: Path, *, has_audio: bool) -> 
 
 def hls_args(mp4_paths: Sequence[Path], hls_dirs: Sequence[Path]) -> list[str]:
     """Remux (no re-encode) every MP4 into its own fMP4 HLS VOD playlist, all in one process."""
-    args = list(_BASE_ARGS)
+    args: list[str] = []
     for mp4 in mp4_paths:
         args += ["-i", str(mp4)]
     for index, hls_dir in enumerate(hls_dirs):
@@ -213,7 +190,9 @@ def inspect_rendition(mp4: Path) -> RenditionInfo:
             object_type = _AAC_OBJECT_TYPES.get(container.streams.audio[0].profile or "LC", 2)
             codecs.append(f"mp4a.40.{object_type}")
         rate = video.average_rate or video.guessed_rate
-        return RenditionInfo(",".join(codecs), float(rate) if rate else 0.0)
+        if not rate:  # the master playlist's FRAME-RATE needs it
+            raise ValueError("rendition has no frame rate")
+        return RenditionInfo(",".join(codecs), float(rate))
 
 
 def _avc1_codec(avcc: bytes | None) -> str:

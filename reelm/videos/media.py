@@ -1,7 +1,7 @@
-"""Uploads to streamable video: validate by content, plan an ABR ladder, transcode to MP4 + HLS, playlists.
+"""Uploads to streamable video: validate by content, plan an ABR ladder, transcode to MP4 + HLS.
 
-Command lines, the child-process runner and file inspection live in `reelm.videos.ffmpeg`; this module owns
-the decisions (what is acceptable, which rungs, what a failure means).
+Command lines and file inspection live in `reelm.videos.ffmpeg`, and every ffmpeg child runs through
+`reelm.ffmpeg`; this module owns the decisions (what is acceptable, which rungs, what a failure means).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from av.container import InputContainer
 from av.stream import Disposition
 from av.video.stream import VideoStream
 
+import reelm.ffmpeg
 from reelm.videos import ffmpeg
 
 ALLOWED_VIDEO_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"})
@@ -34,6 +35,10 @@ _LADDER = (
     (1080, 4_500_000, 128_000),
 )
 _SMALL_RUNG_MIN_BITRATE = 150_000
+# Each ffmpeg child is killed past this: the full 1080p ladder takes about 0.9 s per source second
+# (bench/RESULTS.md), so only a stuck run, or a source far longer than its header claims, gets there.
+_FFMPEG_MIN_S = 120.0
+_FFMPEG_S_PER_SOURCE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -68,10 +73,6 @@ class ProbeResult:
     video_codec: str  # e.g. "h264"
     frame_rate: float
     has_audio: bool
-
-
-def ffmpeg_exe() -> str:
-    return ffmpeg.ffmpeg_exe()
 
 
 # --- probe ----------------------------------------------------------------------------------------
@@ -262,7 +263,7 @@ class RenditionOutput:
     average_bandwidth: int
     codecs: str  # RFC 6381, from the actual profile/level, e.g. "avc1.64001f,mp4a.40.2"
     size_bytes: int  # of the MP4
-    frame_rate: float = 0.0  # of the rendition, for FRAME-RATE in the master playlist; 0 if unknown
+    frame_rate: float  # of the rendition, for FRAME-RATE in the master playlist
 
 
 async def transcode_rungs(
@@ -286,11 +287,12 @@ async def _transcode(
     if poster is not None:
         at_s = min(_POSTER_AT_S, p.duration_s / 2)
         poster_spec = ffmpeg.PosterSpec(poster[0], poster[1].width, poster[1].height, at_s)
+    timeout_s = _FFMPEG_MIN_S + _FFMPEG_S_PER_SOURCE_S * p.duration_s
     args = ffmpeg.ladder_args(source, rungs, mp4s, has_audio=p.has_audio, poster=poster_spec)
-    _raise_for(await ffmpeg.run(args), decoding=True)
+    _raise_for(await _run_ffmpeg(args, timeout_s), decoding=True)
     for hls_dir in hls_dirs:
         hls_dir.mkdir(exist_ok=True)
-    _raise_for(await ffmpeg.run(ffmpeg.hls_args(mp4s, hls_dirs)), decoding=False)
+    _raise_for(await _run_ffmpeg(ffmpeg.hls_args(mp4s, hls_dirs), timeout_s), decoding=False)
     return [_describe(rung, mp4, hls) for rung, mp4, hls in zip(rungs, mp4s, hls_dirs, strict=True)]
 
 
@@ -302,10 +304,17 @@ def _prepare_rung_dir(out_dir: Path, rung: Rung) -> Path:
     return rung_dir
 
 
-def _raise_for(result: ffmpeg.RunResult, *, decoding: bool) -> None:
+async def _run_ffmpeg(args: Sequence[str], timeout_s: float) -> reelm.ffmpeg.RunResult:
+    try:
+        return await reelm.ffmpeg.run(args, timeout_s=timeout_s)
+    except reelm.ffmpeg.FfmpegTimeout as exc:  # a slow or stuck machine is not the creator's fault: retry
+        raise MediaError(str(exc)) from exc
+
+
+def _raise_for(result: reelm.ffmpeg.RunResult, *, decoding: bool) -> None:
     if result.returncode == 0:
         return
-    if decoding and result.input_damaged:
+    if decoding and ffmpeg.input_damaged(result):
         raise MediaRejected("corrupt_stream", "Part of the video data is damaged and cannot be decoded.")
     raise MediaError(f"ffmpeg exited with {result.returncode}:\n{result.stderr_tail}")
 
@@ -354,19 +363,3 @@ async def build_ladder(
         raise
     await on_ready(rest, None)
     return first + rest
-
-
-def master_playlist(outputs: Sequence[RenditionOutput], uri_for: Callable[[RenditionOutput], str]) -> str:
-    """HLS master playlist, highest rung first."""
-    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    for output in sorted(outputs, key=lambda o: o.rung.width * o.rung.height, reverse=True):
-        attributes = [
-            f"BANDWIDTH={output.bandwidth}",
-            f"AVERAGE-BANDWIDTH={output.average_bandwidth}",
-            f"RESOLUTION={output.rung.width}x{output.rung.height}",
-            f'CODECS="{output.codecs}"',
-        ]
-        if output.frame_rate > 0:
-            attributes.append(f"FRAME-RATE={output.frame_rate:.3f}")
-        lines += ["#EXT-X-STREAM-INF:" + ",".join(attributes), uri_for(output)]
-    return "\n".join(lines) + "\n"

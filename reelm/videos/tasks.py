@@ -51,16 +51,25 @@ def _rendition_row(video_id: int, output: media.RenditionOutput) -> dict[str, An
     }
 
 
-def master_playlist(renditions: list[Rendition]) -> str:
-    """HLS master playlist over every recorded rung, lowest first: players start with the first entry,
-    so playback begins fast and switches up as bandwidth allows."""
+def master_playlist(renditions: list[Rendition], frame_rate: float) -> str:
+    """HLS master playlist over every recorded rung of one video, at its frame rate.
+
+    Every rung is encoded from the same source with the same frame-rate cap, so the frame rate of the rungs
+    just made is also that of the rungs recorded by an earlier pass or attempt.
+    """
     lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    # Lowest first. RFC 8216 sets no order (6.3.1: "This document does not specify the treatment of Variant
+    # Streams by clients"), and players that start on the first variant listed then begin with the cheapest
+    # rung, so playback starts fast and switches up as bandwidth allows.
     for r in sorted(renditions, key=lambda r: r.width * r.height):
-        lines.append(
-            f"#EXT-X-STREAM-INF:BANDWIDTH={r.bandwidth},AVERAGE-BANDWIDTH={r.average_bandwidth},"
-            f'RESOLUTION={r.width}x{r.height},CODECS="{r.codecs}"'
-        )
-        lines.append(f"{r.name}/hls/index.m3u8")
+        attributes = [
+            f"BANDWIDTH={r.bandwidth}",
+            f"AVERAGE-BANDWIDTH={r.average_bandwidth}",
+            f"RESOLUTION={r.width}x{r.height}",
+            f'CODECS="{r.codecs}"',
+            f"FRAME-RATE={frame_rate:.3f}",  # RFC 8216 4.3.4.2: rounded to three decimal places
+        ]
+        lines += ["#EXT-X-STREAM-INF:" + ",".join(attributes), f"{r.name}/hls/index.m3u8"]
     return "\n".join(lines) + "\n"
 
 
@@ -90,10 +99,9 @@ class Publisher:
             if video is None:  # deleted while processing
                 return
             every = await session.scalars(select(Rendition).where(Rendition.video_id == self.video_id))
+            playlist = master_playlist(list(every), max(o.frame_rate for o in outputs))
             # Written inside the transaction: if storage fails, the new rungs are not recorded either.
-            await store.put_bytes(
-                f"videos/{self.video_id}/master.m3u8", master_playlist(list(every)).encode()
-            )
+            await store.put_bytes(f"videos/{self.video_id}/master.m3u8", playlist.encode())
             values: dict[str, Any] = {"status_detail": ""}
             if poster is not None:
                 values["poster_key"] = f"videos/{self.video_id}/poster.jpg"

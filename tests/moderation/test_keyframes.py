@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from reelm import ffmpeg
 from reelm.moderation.keyframes import KeyframeError, extract_keyframes
 from reelm.moderation.pdq import MIN_QUALITY, pdq_hash
 from tests import clips
@@ -30,8 +29,8 @@ def still(seed: int) -> Frame:
 
 def clip_of(directory: Path, shots: list[tuple[Frame, int]]) -> Path:
     """An H.264 MP4 of still shots, each (frame, number of frames) at FPS frames a second."""
-    out = directory / "shots.mp4"
-    raw = b"".join(frame.tobytes() * count for frame, count in shots)
+    out, raw = directory / "shots.mp4", directory / "shots.rgb"
+    raw.write_bytes(b"".join(frame.tobytes() * count for frame, count in shots))
     source = [
         "-f",
         "rawvideo",
@@ -42,11 +41,10 @@ def clip_of(directory: Path, shots: list[tuple[Frame, int]]) -> Path:
         "-r",
         str(FPS),
         "-i",
-        "pipe:0",
+        str(raw),
     ]
     encode = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", "mp4", str(out)]
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *source, *encode]
-    subprocess.run(command, input=raw, check=True, capture_output=True)
+    ffmpeg.run_sync([*source, *encode], timeout_s=120).raise_if_failed()
     return out
 
 

@@ -302,21 +302,6 @@ def test_poster_is_a_jpeg_at_the_top_rung_size(ladder: Ladder) -> None:
     assert (frame.width, frame.height) == (480, 854)
 
 
-def test_master_playlist_lists_every_rung(ladder: Ladder) -> None:
-    text = media.master_playlist(ladder.outputs, lambda o: f"{o.rung.name}/hls/index.m3u8")
-    lines = text.splitlines()
-    assert lines[:3] == ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    stream_lines = [i for i, line in enumerate(lines) if line.startswith("#EXT-X-STREAM-INF:")]
-    assert [lines[i + 1] for i in stream_lines] == ["480p/hls/index.m3u8", "360p/hls/index.m3u8"]
-    for index, output in zip(stream_lines, reversed(ladder.outputs), strict=True):
-        line = lines[index]
-        assert f"BANDWIDTH={output.bandwidth}," in line
-        assert f"AVERAGE-BANDWIDTH={output.average_bandwidth}," in line
-        assert f"RESOLUTION={output.rung.width}x{output.rung.height}" in line
-        assert f'CODECS="{output.codecs}"' in line
-        assert "FRAME-RATE=24.000" in line
-
-
 # --- transcoding: transcode_rungs -----------------------------------------------------------------
 
 
