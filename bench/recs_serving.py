@@ -112,8 +112,10 @@ from reelm.accounts.viewer import Viewer
 from reelm.db import libpq_url
 from reelm.events.models import EventKind
 from reelm.events.service import StoredEvent
-from reelm.feed.service import MAX_REMEMBERED, FeedCandidate, FeedRanker, FeedRequest, GravityRanker
+from reelm.feed.service import MAX_REMEMBERED
 from reelm.recommend import profile as profile_module
+from reelm.recommend.candidates import FeedCandidate, FeedRanker, FeedRequest
+from reelm.recommend.gravity import GravityRanker
 from reelm.recommend.models import ViewerProfile
 from reelm.recommend.profile import COUNTER_COLUMNS, empty_profile_values, learn
 from reelm.recommend.ranker import SPARE, PersonalizedRanker, load_viewer_state

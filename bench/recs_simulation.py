@@ -36,7 +36,7 @@ from sqlalchemy import update
 from reelm.accounts.models import User
 from reelm.accounts.viewer import Viewer
 from reelm.events.schemas import EventBatchIn
-from reelm.feed.service import FeedRequest
+from reelm.recommend.candidates import FeedRequest
 from reelm.recommend.ingest import do_ingest_events
 from reelm.recommend.ranker import PersonalizedRanker
 from reelm.recommend.training import do_train

@@ -19,7 +19,7 @@ from rich.table import Table
 from reelm.cli.common import USAGE_ERROR
 
 if TYPE_CHECKING:
-    from reelm.recommend.recs_bench import BenchReport
+    from reelm.recommend.offline.recs_bench import BenchReport
 
 bench_app = typer.Typer(help="Offline benchmarks.", no_args_is_help=True)
 DEFAULT_DATASET = Path("../shared/datasets/tiktok-icme2019")
@@ -63,8 +63,8 @@ def recs(
     ] = EvaluationProtocol.STANDARD,
 ) -> None:
     """Train on train rows, tune on val, report Recall/Precision/NDCG@20 on test: engine and baseline."""
-    from reelm.recommend.icme_dataset import DatasetError  # noqa: PLC0415 - see the module docstring
-    from reelm.recommend.recs_bench import run_recs_bench  # noqa: PLC0415
+    from reelm.recommend.offline.icme_dataset import DatasetError  # noqa: PLC0415 - see the module docstring
+    from reelm.recommend.offline.recs_bench import run_recs_bench  # noqa: PLC0415
 
     # With --json, stdout carries the JSON object only; progress goes to stderr either way.
     stderr = Console(stderr=True)

@@ -15,7 +15,7 @@ from reelm.accounts.models import User
 from reelm.crossrealm.deliveries import receive
 from reelm.crossrealm.transit import ensure_transit_key
 from reelm.crossrealm.views import transit_keys
-from reelm.messages import service
+from reelm.messages import conversations, sending
 from reelm.messages.ciphers import CipherCache
 from reelm.messages.policy import MessagingSettings
 from reelm.runtime import Runtime
@@ -64,7 +64,7 @@ async def converse(runtime: Runtime, people: dict[str, tuple[str, User]]) -> Non
             if everyone in groups:
                 conversation_id = groups[everyone]
             else:
-                started = await service.do_start(
+                started = await conversations.do_start(
                     session,
                     realm=realm,
                     realm_code=code,
@@ -77,7 +77,7 @@ async def converse(runtime: Runtime, people: dict[str, tuple[str, User]]) -> Non
                 if len(to) > 1:
                     started.conversation.title = GROUP_TITLE
                     groups[everyone] = conversation_id
-            await service.do_send(
+            await sending.do_send(
                 session,
                 realm=realm,
                 realm_code=code,

@@ -25,8 +25,8 @@ from reelm.messages.models import (
     MemberState,
     MessageSettings,
 )
+from reelm.messages.reading import messages_before, messages_out
 from reelm.messages.schemas import MessageOut
-from reelm.messages.service import messages_before, messages_out
 from reelm.notifications.models import NO_OBJECT, Notification, NotificationActor
 from reelm.notifications.service import people_out
 from reelm.recommend.models import ViewerProfile

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.crypto.fields import UserCipher
 from reelm.live.events import Event, EventType, publish
-from reelm.messages import service
+from reelm.messages import conversations
 from reelm.messages.ciphers import BODY_COLUMN
 from reelm.messages.models import Conversation, EventKind, Message
 
@@ -47,12 +47,12 @@ async def record_arrival(
         )
     )
     await session.flush()
-    members = await service.members_of(session, conversation.id)
+    members = await conversations.members_of(session, conversation.id)
     await publish(
         session,
         Event(
             EventType.MESSAGE,
-            service.listeners(members),
+            conversations.listeners(members),
             conversation_id=conversation.id,
             seq=conversation.last_seq,
             message_id=int(payload["id"]),

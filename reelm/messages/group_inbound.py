@@ -24,7 +24,7 @@ from reelm.crypto.fields import UserCipher
 from reelm.crypto.service import do_create_user_key
 from reelm.errors import Problem
 from reelm.live.events import Event, EventType, publish
-from reelm.messages import group_crossing, service
+from reelm.messages import conversations, group_crossing, permissions
 from reelm.messages.arrivals import record_arrival
 from reelm.messages.ciphers import CipherCache
 from reelm.messages.models import (
@@ -45,7 +45,7 @@ class GroupTaking:
         self.policy = policy
         self.ciphers = ciphers
 
-    async def message(self, session: AsyncSession, inbound: Inbound, sender: service.Person) -> None:
+    async def message(self, session: AsyncSession, inbound: Inbound, sender: permissions.Person) -> None:
         p = inbound.payload
         now = datetime.now(UTC)
         conversation = await self.copy(session, inbound, p["group"], sender, now)
@@ -56,7 +56,7 @@ class GroupTaking:
 
     async def group(self, session: AsyncSession, inbound: Inbound) -> None:
         """People were added or the title changed, in another realm."""
-        found = await service.public_person(session, int(inbound.payload["by"]))
+        found = await permissions.public_person(session, int(inbound.payload["by"]))
         if found is not None:
             await self.copy(session, inbound, inbound.payload, found[0], datetime.now(UTC))
 
@@ -92,12 +92,12 @@ class GroupTaking:
         )
         if moved.first() is None:
             return
-        members = await service.members_of(session, conversation.id)
+        members = await conversations.members_of(session, conversation.id)
         await publish(
             session,
             Event(
                 EventType.READ,
-                service.listeners(members),
+                conversations.listeners(members),
                 conversation_id=conversation.id,
                 seq=message.seq,
                 actor_id=reader_id,
@@ -111,7 +111,7 @@ class GroupTaking:
         session: AsyncSession,
         inbound: Inbound,
         part: dict[str, Any],
-        actor: service.Person,
+        actor: permissions.Person,
         now: datetime,
     ) -> Conversation | None:
         """This realm's copy of the group, locked, made or brought up to date from `part`; None when none of
@@ -129,7 +129,9 @@ class GroupTaking:
         }
         conversation = await self._find(session, int(part["origin"]))
         members = (
-            {m.user_id: m for m in await service.members_of(session, conversation.id)} if conversation else {}
+            {m.user_id: m for m in await conversations.members_of(session, conversation.id)}
+            if conversation
+            else {}
         )
         joining = [
             u
@@ -139,7 +141,9 @@ class GroupTaking:
         if conversation is None:
             if not joining:
                 return None
-            conversation = service.new_conversation(code, ConversationKind.GROUP, joining[0].id, None, now)
+            conversation = conversations.new_conversation(
+                code, ConversationKind.GROUP, joining[0].id, None, now
+            )
             conversation.origin_id = int(part["origin"])
             session.add(conversation)
             await session.flush()
@@ -147,12 +151,12 @@ class GroupTaking:
         changed = bool(joining) or title != conversation.title
         conversation.title = title
         for user in joining:
-            await service.join(session, self.policy, conversation, None, actor, user, now)
+            await conversations.join(session, self.policy, conversation, None, actor, user, now)
         peers = {p.user_id for p in await group_crossing.peers_of(session, conversation.id)}
         for user_id in named:
             if user_id in local or user_id in peers or ids.realm_code_of(user_id) == code:
                 continue
-            found = await service.public_person(session, user_id)
+            found = await permissions.public_person(session, user_id)
             if found is not None:
                 group_crossing.add_peer(session, conversation.id, user_id, found[1], now)
                 changed = True
@@ -163,9 +167,9 @@ class GroupTaking:
             return None  # everyone here left it
         return conversation
 
-    async def _may(self, session: AsyncSession, actor: service.Person, user: User, now: datetime) -> bool:
+    async def _may(self, session: AsyncSession, actor: permissions.Person, user: User, now: datetime) -> bool:
         try:
-            await service.check_may_message(session, self.policy, actor, user, now)
+            await permissions.check_may_message(session, self.policy, actor, user, now)
         except Problem:
             return False  # their rules keep them out: they are not in this realm's copy
         return True
@@ -177,8 +181,8 @@ class GroupTaking:
         return found
 
     async def _announce(self, session: AsyncSession, conversation: Conversation, joined: list[int]) -> None:
-        members = await service.members_of(session, conversation.id)
-        everyone = tuple(sorted({*service.listeners(members), *joined}))
+        members = await conversations.members_of(session, conversation.id)
+        everyone = tuple(sorted({*conversations.listeners(members), *joined}))
         await publish(session, Event(EventType.CONVERSATION, everyone, conversation_id=conversation.id))
 
     async def _copy_cipher(self, session: AsyncSession, realm: str, conversation_id: int) -> UserCipher:

@@ -20,7 +20,7 @@ from reelm.accounts.models import User
 from reelm.crossrealm.deliveries import Handler, Inbound
 from reelm.errors import Problem
 from reelm.live.events import Event, EventType, publish
-from reelm.messages import crossing, service
+from reelm.messages import conversations, crossing, permissions, sending
 from reelm.messages.arrivals import record_arrival
 from reelm.messages.ciphers import CipherCache
 from reelm.messages.group_inbound import GroupTaking
@@ -75,7 +75,7 @@ class _Taking:
             raise ValueError(f"message {message_id}: malformed body")
         if await session.get(Message, message_id) is not None:
             return  # taken in before
-        found = await service.public_person(session, sender_id)
+        found = await permissions.public_person(session, sender_id)
         if found is None or found[1] != inbound.source:
             return  # the sender is not (or no longer) a public user of that realm: nobody to deliver from
         sender, _ = found
@@ -101,11 +101,11 @@ class _Taking:
             await _peer_read(session, conversation, sender.id, int(p["read_through"]))
 
     async def _conversation(
-        self, session: AsyncSession, realm: str, sender: service.Person, recipient: User, now: datetime
+        self, session: AsyncSession, realm: str, sender: permissions.Person, recipient: User, now: datetime
     ) -> Conversation:
         """The recipient's copy of the direct conversation, locked; made (or re-joined) under the rules of
         this realm. A Problem says why the message is refused."""
-        pair = service.direct_pair(sender.id, recipient.id)
+        pair = conversations.direct_pair(sender.id, recipient.id)
         conversation = await session.scalar(
             select(Conversation).where(Conversation.direct_pair == pair).with_for_update()
         )
@@ -118,15 +118,15 @@ class _Taking:
             if await is_blocked_between(session, sender.id, recipient.id):
                 raise Problem(403, "blocked", "Blocked")
             return conversation
-        state = await service.check_may_message(session, self.policy, sender, recipient, now)
+        state = await permissions.check_may_message(session, self.policy, sender, recipient, now)
         if conversation is None:
-            conversation = service.new_conversation(
+            conversation = conversations.new_conversation(
                 self._code(realm), ConversationKind.DIRECT, recipient.id, pair, now, sender.id
             )
             session.add(conversation)
             await session.flush()
         if member is None:
-            session.add(service.member_row(conversation.id, recipient.id, state, now))
+            session.add(conversations.member_row(conversation.id, recipient.id, state, now))
         else:  # they had deleted it: it comes back as a new one would land
             member.state = state
         await session.flush()
@@ -149,7 +149,7 @@ class _Taking:
             return
         conversation = await session.get(Conversation, message.conversation_id, with_for_update=True)
         if conversation is not None:
-            await service.record_unsend(
+            await sending.record_unsend(
                 session, self._code(inbound.realm), conversation, message, datetime.now(UTC)
             )
 
@@ -214,12 +214,12 @@ async def _peer_read(
     ):
         return
     conversation.peer_read_seq = message.seq
-    members = await service.members_of(session, conversation.id)
+    members = await conversations.members_of(session, conversation.id)
     await publish(
         session,
         Event(
             EventType.READ,
-            service.listeners(members),
+            conversations.listeners(members),
             conversation_id=conversation.id,
             seq=message.seq,
             actor_id=reader_id,

@@ -19,8 +19,8 @@ from reelm.messages.models import (
     MemberState,
     Message,
 )
+from reelm.messages.reading import gone, messages_before, messages_out
 from reelm.messages.schemas import ConversationOut, MemberOut
-from reelm.messages.service import gone, messages_before, messages_out
 from reelm.notifications.service import people_out
 
 

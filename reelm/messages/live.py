@@ -32,7 +32,7 @@ import psycopg
 
 from reelm import ids
 from reelm.live.events import CHANNEL, Event, EventType
-from reelm.messages import service
+from reelm.messages import reading
 from reelm.messages.ciphers import CipherCache
 from reelm.messages.models import Conversation, ConversationMember, MemberState, Message
 from reelm.messages.schemas import Cursor, MessageOut
@@ -215,12 +215,12 @@ class Hub:
                 conversation = await session.get(Conversation, conversation_id)
                 if member is None or conversation is None or member.state == MemberState.LEFT:
                     continue  # not theirs (or no longer): nothing to say, not even that it exists
-                events = await service.events_after(session, member, after, CATCH_UP_MAX + 1)
+                events = await reading.events_after(session, member, after, CATCH_UP_MAX + 1)
                 if len(events) > CATCH_UP_MAX:
                     subscriber.floors[conversation_id] = conversation.last_seq
                     frames.append(frame({"type": "reset", "conversation_id": str(conversation_id)}))
                     continue
-                outs = await service.messages_out(session, subscriber.realm, self._ciphers, events)
+                outs = await reading.messages_out(session, subscriber.realm, self._ciphers, events)
                 frames.extend(
                     self._message_frame(out.model_dump(mode="json"), conversation_id) for out in outs
                 )
@@ -268,7 +268,7 @@ class Hub:
             message = await session.get(Message, event.message_id)
             if message is None:  # expired or removed since: the client's next reload shows the truth
                 return None
-            (out,) = await service.messages_out(session, realm, self._ciphers, [message])
+            (out,) = await reading.messages_out(session, realm, self._ciphers, [message])
         return self._message_frame(out.model_dump(mode="json"), event.conversation_id)
 
 

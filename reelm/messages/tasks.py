@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reelm.messages.models import Message
 from reelm.messages.policy import MessagingSettings
-from reelm.messages.service import do_expire_messages
 from reelm.runtime import Runtime
 
 BATCH = 1000  # rows per transaction: short locks, steady progress
@@ -30,3 +33,13 @@ async def expire_messages(
         total += done
         if done < BATCH:
             return total
+
+
+async def do_expire_messages(session: AsyncSession, *, older_than: datetime, limit: int) -> int:
+    """Delete up to `limit` messages (and unsend events) created before `older_than`; how many went.
+
+    Numbers are never reused, so a client holding an expired number simply receives what is left.
+    """
+    doomed = select(Message.id).where(Message.created_at < older_than).limit(limit).scalar_subquery()
+    deleted = await session.execute(delete(Message).where(Message.id.in_(doomed)).returning(Message.id))
+    return len(deleted.all())

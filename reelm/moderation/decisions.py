@@ -20,7 +20,7 @@ from reelm.accounts.models import Suspension, User
 from reelm.audit.service import MODERATION_DECISION, pseudonym, record_event
 from reelm.errors import Problem, not_found
 from reelm.messages.models import Conversation, Message
-from reelm.messages.service import take_back
+from reelm.messages.sending import take_back
 from reelm.moderation.models import (
     REVIEWER_ACTIONS,
     Action,

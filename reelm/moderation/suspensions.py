@@ -2,7 +2,7 @@
 
 A `suspend` decision stores a `moderation_suspensions` row (reelm.moderation.decisions). From then on:
 - the projections drop the account's profile, videos and comments (triggers on that table,
-  reelm.crossrealm.schema), and this realm's own reads leave its videos out (reelm.feed.cards,
+  reelm.crossrealm.schema), and this realm's own reads leave its videos out (reelm.social.cards,
   reelm.videos.service);
 - log-in is refused, and so is every existing session of the account (reelm.accounts.service raises
   AccountSuspendedError), which the web layer answers with a 403 problem `account-suspended` made here

@@ -1,4 +1,4 @@
-"""The trained model artefact: what the periodic job learns from a realm's events, versioned in the realm.
+"""The trained model artefact: what the periodic job learns from a realm's events (stored by model_store).
 
 - co-engagement neighbours per video (EASE over the most engaged videos, see item_similarity), kept only
   between videos that enough distinct viewers engaged with;
@@ -13,12 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from reelm.recommend.models import RecommenderModel
-
-KEEP_VERSIONS = 3
 
 
 @dataclass(frozen=True)
@@ -85,41 +79,3 @@ class ModelArtefact:
                 priors=Priors(completion, like, share, skip),
                 version=version,
             )
-
-
-async def do_store_model(
-    session: AsyncSession, artefact: ModelArtefact, *, events_used: int, metrics: dict[str, float]
-) -> int:
-    """Save a new version and drop all but the newest few; returns the version."""
-    row = RecommenderModel(
-        kind="for-you",
-        events_used=events_used,
-        items=len(artefact.item_ids),
-        metrics=metrics,
-        artefact=artefact.to_bytes(),
-    )
-    session.add(row)
-    await session.flush()  # to learn the version the database assigned
-    keep = select(RecommenderModel.version).order_by(RecommenderModel.version.desc()).limit(KEEP_VERSIONS)
-    await session.execute(
-        delete(RecommenderModel).where(RecommenderModel.version.not_in(keep.scalar_subquery()))
-    )
-    return row.version
-
-
-async def latest_version(session: AsyncSession) -> int:
-    version = await session.scalar(
-        select(RecommenderModel.version).order_by(RecommenderModel.version.desc()).limit(1)
-    )
-    return int(version or 0)
-
-
-async def load_model(session: AsyncSession, version: int | None = None) -> ModelArtefact | None:
-    query = select(RecommenderModel.version, RecommenderModel.artefact)
-    query = (
-        query.where(RecommenderModel.version == version)
-        if version
-        else query.order_by(RecommenderModel.version.desc())
-    )
-    row = (await session.execute(query.limit(1))).first()
-    return ModelArtefact.from_bytes(row.artefact, int(row.version)) if row else None

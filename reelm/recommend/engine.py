@@ -5,7 +5,7 @@
 2. filters: already seen, hidden creators, blocked accounts, "not interested";
 3. ranking: predicted completion, like, share and skip per candidate, combined with configurable weights
    (follower counts and creator fame are not features); a video moderation demoted has its score
-   multiplied by `DEMOTED_SCORE_FACTOR` (reelm.feed.service) and gets no exploration slot;
+   multiplied by `DEMOTED_SCORE_FACTOR` (below) and gets no exploration slot;
 4. exploration: a share of the slots goes to fresh videos, fewest impressions first until each has its
    minimum; after that a Thompson-sampling bandit on completion and like rates decides which keep going;
 5. re-ranking: never the same creator twice in a row, a penalty for repeating hashtags;
@@ -22,9 +22,13 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from reelm.feed.service import DEMOTED_SCORE_FACTOR
 from reelm.recommend.artefact import ModelArtefact, Priors
 from reelm.recommend.catalogue import COUNTS, SIGNALS, Catalogue
+
+# A video that moderation demoted (reelm.moderation: "recommended less often") has its ranking score
+# multiplied by this in For You, here and in the gravity baseline. A multiplier rather than a removal: it
+# still shows where little competes with it, and an equal, undemoted video always ranks above it.
+DEMOTED_SCORE_FACTOR = 0.5
 
 Mode = Literal["for_you", "popular", "latest"]
 

@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.crossrealm.views import public_videos
 from reelm.db import Databases
-from reelm.feed.cards import card_from_row, card_params, card_viewer, public_card_select
-from reelm.feed.service import FeedCandidate, FeedRequest
-from reelm.recommend.artefact import ModelArtefact, latest_version, load_model
-from reelm.recommend.catalogue import COUNTS, Catalogue, load_catalogue, refresh_catalogue
+from reelm.recommend.artefact import ModelArtefact
+from reelm.recommend.candidates import FeedCandidate, FeedRequest
+from reelm.recommend.catalogue import COUNTS, Catalogue
+from reelm.recommend.catalogue_reads import load_catalogue, refresh_catalogue
 from reelm.recommend.engine import (
     Engine,
     Pick,
@@ -37,8 +37,10 @@ from reelm.recommend.engine import (
     rerank,
     undemoted_score,
 )
+from reelm.recommend.model_store import latest_version, load_model
 from reelm.recommend.models import ViewerProfile
 from reelm.safety.models import UserBlock
+from reelm.social.cards import card_from_row, card_params, card_viewer, public_card_select
 from reelm.social.models import Follow
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,9 @@ from sqlalchemy import Float, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.events.models import EventKind, WatchEvent
-from reelm.recommend.artefact import ModelArtefact, Priors, do_store_model
+from reelm.recommend.artefact import ModelArtefact, Priors
 from reelm.recommend.item_similarity import ItemSimilarityModel, ItemSimilarityParams
+from reelm.recommend.model_store import do_store_model
 from reelm.recommend.models import VideoSignal
 from reelm.recommend.ranking import top_k
 

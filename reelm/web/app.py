@@ -15,10 +15,10 @@ from sqlalchemy import text
 
 from reelm.db import libpq_url
 from reelm.errors import Problem
-from reelm.feed.service import FeedRanker
 from reelm.messages.messaging import build_messaging  # direct messages and their live hub
 from reelm.ratelimit import RateLimiter
 from reelm.realms.switches import Switchboard
+from reelm.recommend.candidates import FeedRanker
 from reelm.recommend.ranker import PersonalizedRanker
 from reelm.runtime import Runtime
 from reelm.staff.policy import default_engine

@@ -16,10 +16,11 @@ from reelm.accounts.models import Suspension
 from reelm.accounts.viewer import Viewer
 from reelm.cli.main import app as cli_app
 from reelm.crossrealm.views import public_profiles, public_videos
-from reelm.feed.service import FeedRequest, GravityRanker
 from reelm.moderation.models import Appeal
 from reelm.moderation.suspensions import SUSPENSION_LIFTED, lift_expired_suspensions
 from reelm.notifications.models import Notification
+from reelm.recommend.candidates import FeedRequest
+from reelm.recommend.gravity import GravityRanker
 from reelm.videos.models import Video
 from tests import live
 from tests.conftest import PASSWORD, make_account

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from reelm.recommend.artefact import load_model
+from reelm.recommend.model_store import load_model
 from reelm.recommend.models import RecommenderModel
 from reelm.recommend.training import do_train
 from tests.conftest import make_account, run_jobs

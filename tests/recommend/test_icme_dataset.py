@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelm.recommend.icme_dataset import DatasetError, load_icme_dataset
+from reelm.recommend.offline.icme_dataset import DatasetError, load_icme_dataset
 
 GOOD_ROWS = "user_id\titem_id\tsplit\n0\t0\ttrain\n0\t1\ttrain\n0\t2\ttest\n1\t1\ttrain\n1\t0\tval\n"
 

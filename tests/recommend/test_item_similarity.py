@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from reelm.recommend.baselines import PopularityRecommender
 from reelm.recommend.item_similarity import ItemSimilarityModel, ItemSimilarityParams
-from reelm.recommend.protocol import EvaluationTask, evaluate
+from reelm.recommend.offline.baselines import PopularityRecommender
+from reelm.recommend.offline.protocol import EvaluationTask, evaluate
 from tests.recommend.synthetic import ITEMS_PER_GROUP, planted_data
 
 

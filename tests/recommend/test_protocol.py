@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from reelm.recommend.protocol import EvaluationTask, evaluate, ranking_metrics
+from reelm.recommend.offline.protocol import EvaluationTask, evaluate, ranking_metrics
 from reelm.recommend.ranking import top_k
 
 

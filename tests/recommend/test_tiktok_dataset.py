@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from reelm.recommend.baselines import PopularityRecommender
-from reelm.recommend.icme_dataset import load_icme_dataset
 from reelm.recommend.item_similarity import ItemSimilarityModel
-from reelm.recommend.protocol import evaluate, standard_task
+from reelm.recommend.offline.baselines import PopularityRecommender
+from reelm.recommend.offline.icme_dataset import load_icme_dataset
+from reelm.recommend.offline.protocol import evaluate, standard_task
 
 DATASET = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "tiktok-icme2019"
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from reelm.recommend.icme_dataset import IcmeDataset
-from reelm.recommend.protocol import EvaluationTask, evaluate
-from reelm.recommend.tuning import TuningGrid, tune
+from reelm.recommend.offline.icme_dataset import IcmeDataset
+from reelm.recommend.offline.protocol import EvaluationTask, evaluate
+from reelm.recommend.offline.tuning import TuningGrid, tune
 from tests.recommend.synthetic import planted_data
 
 GRID = TuningGrid(

@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy import func, select
 
 from reelm.audit.models import DirectoryAuditOutbox, RealmAuditOutbox
+from reelm.cli import staff as staff_cli
 from reelm.runtime import Runtime
-from reelm.staff import cli as staff_cli
 from reelm.staff.models import AccessJustification, StaffRole
 from tests.conftest import Account, make_account
 

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import cedarpy
 import pytest
 
-from reelm.staff import policy, routes
+from reelm.staff import policy
 from reelm.staff.policy import POLICY_DIR, PolicyError, load_policies
+from reelm.web.routes import staff as routes
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 STAFF, OTHER_STAFF, SUBJECT, OTHER_SUBJECT, JUSTIFICATION = 11, 12, 21, 22, 31

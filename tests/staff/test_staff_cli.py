@@ -7,9 +7,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from reelm.audit.service import STAFF_ROLE_CHANGE
+from reelm.cli import staff as staff_cli
 from reelm.cli.main import app as cli_app
 from reelm.errors import Problem
-from reelm.staff import cli as staff_cli
 from reelm.staff.models import StaffRole
 from reelm.staff.service import list_roles
 from tests.conftest import make_account

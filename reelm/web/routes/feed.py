@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from reelm.feed.schemas import FeedItemOut, FeedPageOut
-from reelm.feed.service import MAX_REMEMBERED, FeedMode, FeedRanker, FeedRequest, following_page
+from reelm.feed.service import MAX_REMEMBERED, following_page
 from reelm.realms.models import Capability
+from reelm.recommend.candidates import FeedMode, FeedRanker, FeedRequest
 from reelm.web.capabilities import require_capability
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor

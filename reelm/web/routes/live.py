@@ -29,7 +29,7 @@ from reelm.accounts.models import User
 from reelm.accounts.service import resolve_session
 from reelm.errors import Problem, not_found
 from reelm.live.events import Event, EventType, publish
-from reelm.messages import live, service
+from reelm.messages import conversations, live
 from reelm.messages.messaging import Messaging
 from reelm.messages.models import ConversationMember, MemberState
 from reelm.messages.schemas import HelloIn, SendIn, TypingIn
@@ -236,12 +236,12 @@ class Connection:
             member = await session.get(ConversationMember, (conversation_id, self.user.id))
             if member is None or member.state != MemberState.ACCEPTED:
                 return  # not theirs, or a request not accepted yet: a stranger's typing is not shown
-            members = await service.members_of(session, conversation_id)
+            members = await conversations.members_of(session, conversation_id)
             await publish(
                 session,
                 Event(
                     EventType.TYPING,
-                    service.listeners(members),
+                    conversations.listeners(members),
                     conversation_id=conversation_id,
                     actor_id=self.user.id,
                 ),

@@ -7,22 +7,26 @@ switch (451 when off); reading what one already has stays possible, as with comm
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, NamedTuple
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.accounts.service import resolve_handle
 from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.errors import Problem, not_found
-from reelm.messages import inbox, sending, service
+from reelm.messages import conversations, inbox, permissions, reading, sending
 from reelm.messages.inbox import Folder
-from reelm.messages.models import AllowFrom, ConversationMember, MemberState
+from reelm.messages.models import AllowFrom, Conversation, ConversationMember, MemberState
 from reelm.messages.schemas import (
     BlockState,
     ConversationIn,
@@ -64,6 +68,56 @@ def _conversation_id(viewer: Viewer, runtime: Runtime, text: str) -> int:
     return parsed
 
 
+class Access(NamedTuple):
+    session: AsyncSession
+    conversation: Conversation
+    member: ConversationMember
+
+
+@dataclass(frozen=True)
+class ConversationAccess:
+    """The conversation named in the path, as the signed-in viewer may act on it (404 for anyone else).
+
+    Every conversation route goes through it: `read()` in a plain session, `change()` in the request's one
+    transaction, both resolving the conversation and the viewer's membership with
+    `conversations.access_conversation`.
+    """
+
+    runtime: Runtime
+    viewer: SignedInViewer
+    conversation_id: int
+
+    @property
+    def realm(self) -> str:
+        return self.viewer.realm
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Access]:
+        async with self.runtime.databases.sessionmaker(self.realm)() as session:
+            yield await self._access(session, lock=False)
+
+    @asynccontextmanager
+    async def change(self, *, lock: bool = False) -> AsyncIterator[Access]:
+        """`lock` holds the conversation's row until commit, as taking an event number or leaving needs."""
+        async with self.runtime.databases.transaction(self.realm) as session:
+            yield await self._access(session, lock=lock)
+
+    async def _access(self, session: AsyncSession, *, lock: bool) -> Access:
+        conversation, member = await conversations.access_conversation(
+            session, self.viewer.user_id, self.conversation_id, for_update=lock
+        )
+        return Access(session, conversation, member)
+
+
+async def conversation_access(
+    runtime: RuntimeDep, viewer: UserViewer, conversation_id: str
+) -> ConversationAccess:
+    return ConversationAccess(runtime, viewer, _conversation_id(viewer, runtime, conversation_id))
+
+
+ConversationDep = Annotated[ConversationAccess, Depends(conversation_access)]
+
+
 def _message_id(text: str) -> int:
     parsed = ids.parse_id(text)
     if parsed is None:
@@ -99,7 +153,7 @@ async def start_conversation(
     me = viewer.user
     first = body.message
     video_id = sending.video_id_of(first.video_id) if first is not None else None
-    text = service.check_body(first.body, video_id) if first is not None else None
+    text = permissions.check_body(first.body, video_id) if first is not None else None
     recipients = await _recipients(runtime, body.handles)
     policy = messaging.policy
     limiter.hit("conversation", str(me.id), limit=policy.new_conversations_per_hour, per_seconds=3600)
@@ -111,7 +165,7 @@ async def start_conversation(
         async with runtime.databases.transaction(viewer.realm) as session:
             # Read afresh: the viewer's row comes from a short-lived cache, and its age decides here.
             me = await session.get(User, me.id) or me
-            started = await service.do_start(
+            started = await conversations.do_start(
                 session,
                 realm=viewer.realm,
                 realm_code=realm_code,
@@ -125,8 +179,8 @@ async def start_conversation(
             assert member is not None  # the start made or rejoined it
             if first is not None:
                 if video_id is not None:
-                    await service.check_shared_video(session, video_id)
-                await service.do_send(
+                    await permissions.check_shared_video(session, video_id)
+                await sending.do_send(
                     session,
                     realm=viewer.realm,
                     realm_code=realm_code,
@@ -181,25 +235,18 @@ async def list_conversations(
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
-async def get_conversation(
-    runtime: RuntimeDep, viewer: UserViewer, messaging: MessagingDep, conversation_id: str
-) -> ConversationOut:
-    me = viewer.user
-    cid = _conversation_id(viewer, runtime, conversation_id)
-    async with runtime.databases.sessionmaker(viewer.realm)() as session:
-        conversation, member = await service.access_conversation(session, me.id, cid)
+async def get_conversation(access: ConversationDep, messaging: MessagingDep) -> ConversationOut:
+    async with access.read() as (session, conversation, member):
         (out,) = await inbox.conversations_out(
-            session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]
+            session, access.realm, messaging.ciphers, access.viewer.user_id, [(conversation, member)]
         )
     return out
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=MessagePage)
 async def get_messages(
-    runtime: RuntimeDep,
-    viewer: UserViewer,
+    access: ConversationDep,
     messaging: MessagingDep,
-    conversation_id: str,
     before_seq: Annotated[int | None, Query(ge=1)] = None,
     after_seq: Annotated[int | None, Query(ge=0)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 30,
@@ -213,21 +260,18 @@ async def get_messages(
         raise Problem(
             422, "invalid-request", "The request is not valid", "Give before_seq or after_seq, not both."
         )
-    me = viewer.user
-    cid = _conversation_id(viewer, runtime, conversation_id)
-    async with runtime.databases.sessionmaker(viewer.realm)() as session:
-        conversation, member = await service.access_conversation(session, me.id, cid)
+    async with access.read() as (session, conversation, member):
         if after_seq is not None:
-            rows = await service.events_after(session, member, after_seq, limit + 1)
+            rows = await reading.events_after(session, member, after_seq, limit + 1)
             has_more = len(rows) > limit
             rows = rows[:limit]
             through = rows[-1].seq if has_more else conversation.last_seq
         else:
-            rows = await service.messages_before(session, member, before_seq, limit + 1)
+            rows = await reading.messages_before(session, member, before_seq, limit + 1)
             has_more = len(rows) > limit
             rows = rows[-limit:]
             through = conversation.last_seq
-        items = await service.messages_out(session, viewer.realm, messaging.ciphers, rows)
+        items = await reading.messages_out(session, access.realm, messaging.ciphers, rows)
     return MessagePage(items=items, through_seq=through, has_more=has_more)
 
 
@@ -235,136 +279,100 @@ async def get_messages(
     "/conversations/{conversation_id}/messages", status_code=201, response_model=MessageOut, dependencies=SEND
 )
 async def send_message(
-    runtime: RuntimeDep,
-    viewer: UserViewer,
-    limiter: Limiter,
-    messaging: MessagingDep,
-    conversation_id: str,
-    body: MessageIn,
-    response: Response,
+    access: ConversationDep, limiter: Limiter, messaging: MessagingDep, body: MessageIn, response: Response
 ) -> MessageOut:
     """Send text (emoji welcome) and/or share a video. 201 once stored; a retry with the same
     `client_key` gets the same message back with 200. A live connection can send too (`send` frames)."""
-    cid = _conversation_id(viewer, runtime, conversation_id)
-    out, created = await sending.send_one(runtime, messaging, limiter, viewer.realm, viewer.user, cid, body)
+    viewer = access.viewer
+    out, created = await sending.send_one(
+        access.runtime, messaging, limiter, viewer.realm, viewer.user, access.conversation_id, body
+    )
     if not created:
         response.status_code = 200
     return out
 
 
 @router.post("/conversations/{conversation_id}/messages/{message_id}/unsend", response_model=MessageOut)
-async def unsend_message(
-    runtime: RuntimeDep, viewer: UserViewer, messaging: MessagingDep, conversation_id: str, message_id: str
-) -> MessageOut:
+async def unsend_message(access: ConversationDep, messaging: MessagingDep, message_id: str) -> MessageOut:
     """Take a message back for everyone; answers with the unsend event (which names it in `target_seq`)."""
-    me = viewer.user
-    cid = _conversation_id(viewer, runtime, conversation_id)
-    async with runtime.databases.transaction(viewer.realm) as session:
-        conversation, _ = await service.access_conversation(session, me.id, cid, for_update=True)
-        message = await service.access_message(session, conversation, _message_id(message_id))
-        event = await service.do_unsend(
+    async with access.change(lock=True) as (session, conversation, _):
+        message = await sending.access_message(session, conversation, _message_id(message_id))
+        event = await sending.do_unsend(
             session,
-            realm=viewer.realm,
-            realm_code=runtime.settings.realm(viewer.realm).code,
+            realm=access.realm,
+            realm_code=access.runtime.settings.realm(access.realm).code,
             conversation=conversation,
-            sender=me,
+            sender=access.viewer.user,
             message=message,
             now=datetime.now(UTC),
         )
-        (out,) = await service.messages_out(session, viewer.realm, messaging.ciphers, [event])
+        (out,) = await reading.messages_out(session, access.realm, messaging.ciphers, [event])
     return out
 
 
 @router.delete("/conversations/{conversation_id}/messages/{message_id}", status_code=204)
-async def delete_message_for_me(
-    runtime: RuntimeDep, viewer: UserViewer, conversation_id: str, message_id: str
-) -> None:
-    me = viewer.user
-    cid = _conversation_id(viewer, runtime, conversation_id)
-    async with runtime.databases.transaction(viewer.realm) as session:
-        conversation, member = await service.access_conversation(session, me.id, cid)
-        message = await service.access_message(session, conversation, _message_id(message_id))
+async def delete_message_for_me(access: ConversationDep, message_id: str) -> None:
+    async with access.change() as (session, conversation, member):
+        message = await sending.access_message(session, conversation, _message_id(message_id))
         if message.seq <= member.cleared_seq:
             raise not_found("Message")
-        await service.do_hide(session, me.id, message)
+        await reading.do_hide(session, access.viewer.user_id, message)
 
 
 @router.post("/conversations/{conversation_id}/read", status_code=204)
-async def mark_read(runtime: RuntimeDep, viewer: UserViewer, conversation_id: str, body: ReadIn) -> None:
-    me = viewer.user
-    cid = _conversation_id(viewer, runtime, conversation_id)
-    async with runtime.databases.transaction(viewer.realm) as session:
-        conversation, member = await service.access_conversation(session, me.id, cid)
-        await service.do_mark_read(session, viewer.realm, conversation, member, body.seq)
+async def mark_read(access: ConversationDep, body: ReadIn) -> None:
+    async with access.change() as (session, conversation, member):
+        await reading.do_mark_read(session, access.realm, conversation, member, body.seq)
 
 
 @router.post("/conversations/{conversation_id}/accept", response_model=ConversationOut)
-async def accept_request(
-    runtime: RuntimeDep, viewer: UserViewer, messaging: MessagingDep, conversation_id: str
-) -> ConversationOut:
+async def accept_request(access: ConversationDep, messaging: MessagingDep) -> ConversationOut:
     """Move a message request into the inbox; its sender then sees when it is read."""
-    me = viewer.user
-    cid = _conversation_id(viewer, runtime, conversation_id)
-    async with runtime.databases.transaction(viewer.realm) as session:
-        conversation, member = await service.access_conversation(session, me.id, cid)
-        await service.do_accept(session, conversation, member)
+    async with access.change() as (session, conversation, member):
+        await conversations.do_accept(session, conversation, member)
         (out,) = await inbox.conversations_out(
-            session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]
+            session, access.realm, messaging.ciphers, access.viewer.user_id, [(conversation, member)]
         )
     return out
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204)
-async def leave_conversation(runtime: RuntimeDep, viewer: UserViewer, conversation_id: str) -> None:
+async def leave_conversation(access: ConversationDep) -> None:
     """Delete the conversation for yourself (decline a request, leave a group)."""
-    me = viewer.user
-    cid = _conversation_id(viewer, runtime, conversation_id)
-    async with runtime.databases.transaction(viewer.realm) as session:
-        conversation, member = await service.access_conversation(session, me.id, cid, for_update=True)
-        await service.do_leave(session, viewer.realm, conversation, member)
+    async with access.change(lock=True) as (session, conversation, member):
+        await conversations.do_leave(session, access.realm, conversation, member)
 
 
 @router.patch("/conversations/{conversation_id}", response_model=ConversationOut, dependencies=SEND)
-async def rename_group(
-    runtime: RuntimeDep, viewer: UserViewer, messaging: MessagingDep, conversation_id: str, body: GroupIn
-) -> ConversationOut:
+async def rename_group(access: ConversationDep, messaging: MessagingDep, body: GroupIn) -> ConversationOut:
     """Name a group (any member); an empty title removes the name."""
-    me = viewer.user
-    cid = _conversation_id(viewer, runtime, conversation_id)
-    async with runtime.databases.transaction(viewer.realm) as session:
-        conversation, member = await service.access_conversation(session, me.id, cid, for_update=True)
-        await service.do_rename(session, viewer.realm, conversation, me.id, body.title)
+    me = access.viewer.user_id
+    async with access.change(lock=True) as (session, conversation, member):
+        await conversations.do_rename(session, access.realm, conversation, me, body.title)
         (out,) = await inbox.conversations_out(
-            session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]
+            session, access.realm, messaging.ciphers, me, [(conversation, member)]
         )
     return out
 
 
 @router.post("/conversations/{conversation_id}/members", response_model=ConversationOut, dependencies=SEND)
 async def add_members(
-    runtime: RuntimeDep,
-    viewer: UserViewer,
-    limiter: Limiter,
-    messaging: MessagingDep,
-    conversation_id: str,
-    body: MembersIn,
+    access: ConversationDep, limiter: Limiter, messaging: MessagingDep, body: MembersIn
 ) -> ConversationOut:
     """Add people to a group: each lands in their inbox or requests as a new conversation would, and sees
     what is said from now on (not the earlier history)."""
-    me = viewer.user
-    cid = _conversation_id(viewer, runtime, conversation_id)
-    recipients = await _recipients(runtime, body.handles)
+    me = access.viewer.user
+    recipients = await _recipients(access.runtime, body.handles)
     policy = messaging.policy
     limiter.hit("conversation", str(me.id), limit=policy.new_conversations_per_hour, per_seconds=3600)
-    async with runtime.databases.transaction(viewer.realm) as session:
-        conversation, member = await service.access_conversation(session, me.id, cid, for_update=True)
+    async with access.change(lock=True) as (session, conversation, member):
         if member.state != MemberState.ACCEPTED:
             raise Problem(403, "forbidden", "Not allowed", "Accept the request before adding people.")
-        local, foreign = await service.people_named(session, viewer.realm, recipients)
+        local, foreign = await conversations.people_named(session, access.realm, recipients)
         me = await session.get(User, me.id) or me  # its age decides, as when starting a conversation
-        await service.do_add_members(
+        await conversations.do_add_members(
             session,
-            realm=viewer.realm,
+            realm=access.realm,
             policy=policy,
             conversation=conversation,
             adder=me,
@@ -373,21 +381,16 @@ async def add_members(
             now=datetime.now(UTC),
         )
         (out,) = await inbox.conversations_out(
-            session, viewer.realm, messaging.ciphers, me.id, [(conversation, member)]
+            session, access.realm, messaging.ciphers, me.id, [(conversation, member)]
         )
     return out
 
 
 @router.put("/conversations/{conversation_id}/mute", response_model=MuteIn)
-async def mute_conversation(
-    runtime: RuntimeDep, viewer: UserViewer, conversation_id: str, body: MuteIn
-) -> MuteIn:
+async def mute_conversation(access: ConversationDep, body: MuteIn) -> MuteIn:
     """A muted conversation still receives messages but no longer counts in the unread badge."""
-    me = viewer.user
-    cid = _conversation_id(viewer, runtime, conversation_id)
-    async with runtime.databases.transaction(viewer.realm) as session:
-        _, member = await service.access_conversation(session, me.id, cid)
-        member.muted = body.muted
+    async with access.change() as (_, _, member):
+        conversations.do_mute(member, muted=body.muted)
     return body
 
 
@@ -432,7 +435,7 @@ async def unblock_user(runtime: RuntimeDep, viewer: UserViewer, handle: str) -> 
 @router.get("/me/message-settings", response_model=MessageSettingsIO)
 async def get_message_settings(runtime: RuntimeDep, viewer: UserViewer) -> MessageSettingsIO:
     async with runtime.databases.sessionmaker(viewer.realm)() as session:
-        return MessageSettingsIO(allow_from=await service.allow_from(session, viewer.user.id))
+        return MessageSettingsIO(allow_from=await permissions.allow_from(session, viewer.user.id))
 
 
 @router.put("/me/message-settings", response_model=MessageSettingsIO)
@@ -442,7 +445,7 @@ async def put_message_settings(
     """Who may start a conversation with you: everyone (strangers land in requests), people you follow,
     or nobody."""
     async with runtime.databases.transaction(viewer.realm) as session:
-        await service.do_set_allow_from(
+        await permissions.do_set_allow_from(
             session, viewer.user.id, AllowFrom(body.allow_from), datetime.now(UTC)
         )
     return body

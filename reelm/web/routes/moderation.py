@@ -25,7 +25,7 @@ from reelm.audit.service import STAFF_ACCESS, pseudonym, record_event
 from reelm.crypto.keys import RealmKeys
 from reelm.errors import Problem, not_found
 from reelm.messages.models import Message
-from reelm.messages.service import message_text
+from reelm.messages.reading import message_text
 from reelm.moderation import appeals, decisions, legal_orders, lists, reports, rules, statements
 from reelm.moderation.models import (
     REVIEWER_ACTIONS,

@@ -19,7 +19,10 @@ from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.service import access_public_video, do_tally, reader_realm
 from reelm.crossrealm.views import public_videos
 from reelm.errors import Problem, not_found
-from reelm.feed.cards import (
+from reelm.moderation.tasks import do_rescreen_caption
+from reelm.realms.models import Capability
+from reelm.runtime import Runtime
+from reelm.social.cards import (
     access_card,
     access_public_card,
     card_select,
@@ -28,9 +31,6 @@ from reelm.feed.cards import (
     public_card_select,
     visible_to,
 )
-from reelm.moderation.tasks import do_rescreen_caption
-from reelm.realms.models import Capability
-from reelm.runtime import Runtime
 from reelm.social.service import do_delete_video
 from reelm.videos import media
 from reelm.videos.models import Video, VideoStatus

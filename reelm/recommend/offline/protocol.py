@@ -19,8 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from reelm.recommend.icme_dataset import IcmeDataset, Split
 from reelm.recommend.interactions import Interactions, item_counts
+from reelm.recommend.offline.icme_dataset import IcmeDataset, Split
 from reelm.recommend.ranking import top_k
 
 CUTOFF = 20

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import product
 
-from reelm.recommend.icme_dataset import IcmeDataset, Modality
 from reelm.recommend.item_similarity import ItemSimilarityModel, ItemSimilarityParams
-from reelm.recommend.protocol import EvaluationTask, RankingMetrics, evaluate
+from reelm.recommend.offline.icme_dataset import IcmeDataset, Modality
+from reelm.recommend.offline.protocol import EvaluationTask, RankingMetrics, evaluate
 
 
 @dataclass(frozen=True)

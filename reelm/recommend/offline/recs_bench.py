@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-from reelm.recommend.baselines import PopularityRecommender, RandomRecommender
-from reelm.recommend.icme_dataset import IcmeDataset, load_icme_dataset
 from reelm.recommend.item_similarity import ItemSimilarityModel
-from reelm.recommend.protocol import (
+from reelm.recommend.offline.baselines import PopularityRecommender, RandomRecommender
+from reelm.recommend.offline.icme_dataset import IcmeDataset, load_icme_dataset
+from reelm.recommend.offline.protocol import (
     EvaluationTask,
     RankingMetrics,
     Recommender,
@@ -23,7 +23,7 @@ from reelm.recommend.protocol import (
     evaluate,
     standard_task,
 )
-from reelm.recommend.tuning import COLD_ITEMS_GRID, STANDARD_GRID, TunedModel, tune
+from reelm.recommend.offline.tuning import COLD_ITEMS_GRID, STANDARD_GRID, TunedModel, tune
 
 ProtocolName = Literal["standard", "cold-items"]
 
