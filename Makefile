@@ -25,4 +25,6 @@ test: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check reelm tests bench
+	$(BIN)/ruff format --check reelm tests bench
 	$(BIN)/mypy reelm
+	$(BIN)/lint-imports

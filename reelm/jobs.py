@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 # process never uses it, because it defers through the connection of the request's transaction.
 job_app = App(
     connector=PsycopgConnector(),
-    import_paths=["reelm.videos.tasks", "reelm.exports.tasks", "reelm.recommend.tasks"],
+    import_paths=["reelm.publishing.tasks", "reelm.exports.tasks", "reelm.recommend.tasks"],
 )
 
 MEDIA_QUEUE = "media"

@@ -128,7 +128,7 @@ def check_decision(runtime: Runtime, content_type: ContentType, body: DecisionIn
 
 async def _publish_held(session: AsyncSession, video: Video) -> None:
     # `video_count` counts ready videos: a held one was never counted, or was uncounted when held
-    # (an edited caption, reelm.moderation.tasks.do_rescreen_caption).
+    # (an edited caption, reelm.moderation.screening.do_rescreen_caption).
     if video.status != VideoStatus.HELD:
         return
     video.status = VideoStatus.READY
@@ -220,7 +220,7 @@ async def _apply_to_video(
         await _remove_video(session, video, removal_notice(tell_user=tell_user))
         return
     if action in (Action.HOLD, Action.BLOCK, Action.SUSPEND):
-        return  # a hold or block is set by the screening itself (reelm.moderation.tasks)
+        return  # a hold or block is set by the screening itself (reelm.moderation.screening)
     await _publish_held(session, video)
     if action is Action.LABEL:
         video.mod_label = decision.label

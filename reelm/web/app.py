@@ -24,12 +24,12 @@ from reelm.runtime import Runtime
 from reelm.staff.policy import default_engine
 from reelm.transparency.log import Sequencer, keep_sequencing, record_deployment
 from reelm.transparency.tiles import TileCache
-from reelm.web import pages
 from reelm.web.deps import RuntimeDep
 from reelm.web.limits import BodyLimitMiddleware
 from reelm.web.media import router as media_router
 from reelm.web.metrics import Metrics, MetricsMiddleware
 from reelm.web.problems import PROBLEM_JSON, install_handlers
+from reelm.web.routes import pages
 from reelm.web.routes.accounts import router as accounts_router
 from reelm.web.routes.events import router as events_router
 from reelm.web.routes.exports import router as exports_router

@@ -11,7 +11,7 @@ import httpx
 
 from reelm.runtime import Runtime
 from reelm.videos.models import Rendition
-from reelm.videos.tasks import master_playlist
+from reelm.videos.transcode import master_playlist
 from tests import clips
 from tests.conftest import make_account, run_jobs
 from tests.factories import upload

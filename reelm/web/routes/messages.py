@@ -46,8 +46,8 @@ from reelm.runtime import Runtime
 from reelm.safety.blocks import do_block, is_blocking
 from reelm.web.capabilities import require_capability
 from reelm.web.deps import Limiter, MessagingDep, RuntimeDep, UserViewer, ViewerDep
-from reelm.web.pages import render
 from reelm.web.pagination import decode_cursor, encode_cursor
+from reelm.web.rendering import render
 from reelm.web.routes import live
 
 router = APIRouter(tags=["messages"])

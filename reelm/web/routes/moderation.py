@@ -104,7 +104,7 @@ from reelm.web.deps import (
     UserViewer,
     ViewerDep,
 )
-from reelm.web.pages import error_page, render
+from reelm.web.rendering import error_page, render
 from reelm.web.routes.staff import PolicyDep, StaffDep
 
 api = APIRouter(tags=["moderation"])

@@ -18,8 +18,8 @@ from reelm.notifications.schemas import NotificationPage, UnreadCounts
 from reelm.runtime import Runtime
 from reelm.security import check_csrf
 from reelm.web.deps import CSRF_COOKIE, RuntimeDep, UserViewer, ViewerDep
-from reelm.web.pages import error_page, render
 from reelm.web.pagination import decode_cursor, encode_cursor
+from reelm.web.rendering import error_page, render
 
 router = APIRouter(tags=["notifications"])
 pages = APIRouter(include_in_schema=False)

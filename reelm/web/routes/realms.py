@@ -25,7 +25,7 @@ from reelm.security import check_csrf
 from reelm.staff.service import StaffMember
 from reelm.web.capabilities import SwitchboardDep
 from reelm.web.deps import CSRF_COOKIE, RuntimeDep, UserViewer, ViewerDep
-from reelm.web.pages import error_page, render
+from reelm.web.rendering import error_page, render
 
 api = APIRouter(tags=["realms"])
 pages = APIRouter(include_in_schema=False)

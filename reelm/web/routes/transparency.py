@@ -17,7 +17,7 @@ from reelm.transparency.note import Signer
 from reelm.transparency.queries import entries_about
 from reelm.transparency.witnessing import store_tile_reader
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
-from reelm.web.pages import render
+from reelm.web.rendering import render
 
 router = APIRouter(tags=["transparency log"])
 api = APIRouter(tags=["transparency log"])

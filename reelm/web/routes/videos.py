@@ -19,7 +19,7 @@ from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.service import access_public_video, do_tally, reader_realm
 from reelm.crossrealm.views import public_videos
 from reelm.errors import Problem, not_found
-from reelm.moderation.tasks import do_rescreen_caption
+from reelm.moderation.screening import do_rescreen_caption
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
 from reelm.social.cards import (

@@ -1,4 +1,9 @@
-"""The transcode job: original → ladder of renditions + HLS + poster, publishing the lowest rung first."""
+"""Transcoding an upload: original → ladder of renditions + HLS + poster, publishing the lowest rung first.
+
+A new upload is screened before anything of it is published; the screening is content review's
+(reelm.moderation.screening), passed in by the job that runs this (reelm.publishing.tasks), so videos
+need not know about review.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,12 @@ import logging
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from reelm.accounts.models import User
-from reelm.jobs import MEDIA_QUEUE, MEDIA_RETRY, job_app, realm_of, runtime_of
-from reelm.moderation.tasks import BLOCKED, screen_upload
 from reelm.runtime import Runtime
 from reelm.storage import RealmStore
 from reelm.videos import media
@@ -21,6 +24,22 @@ from reelm.videos.models import Rendition, Video, VideoStatus
 from reelm.videos.service import media_limits
 
 log = logging.getLogger(__name__)
+
+
+class Screening(Protocol):
+    """Screens a new upload before it is published: True to go on, False when it must go no further."""
+
+    async def __call__(
+        self,
+        runtime: Runtime,
+        realm: str,
+        video_id: int,
+        source: Path,
+        *,
+        width: int,
+        height: int,
+        duration_s: float,
+    ) -> bool: ...
 
 
 def rendition_prefix(video_id: int, rung: media.Rung) -> str:
@@ -113,12 +132,12 @@ class Publisher:
             await session.execute(update(Video).where(Video.id == self.video_id).values(**values))
 
 
-async def _set_status(runtime: Runtime, realm: str, video_id: int, **values: Any) -> None:
+async def set_status(runtime: Runtime, realm: str, video_id: int, **values: Any) -> None:
     async with runtime.databases.transaction(realm) as session:
         await session.execute(update(Video).where(Video.id == video_id).values(**values))
 
 
-async def transcode(runtime: Runtime, realm: str, video_id: int) -> None:
+async def transcode(runtime: Runtime, realm: str, video_id: int, screen: Screening) -> None:
     """Idempotent: a retry after a crash redoes only the rungs that are not recorded yet."""
     async with runtime.databases.transaction(realm) as session:
         video = await session.get(Video, video_id)
@@ -138,7 +157,7 @@ async def transcode(runtime: Runtime, realm: str, video_id: int) -> None:
             if not was_ready:
                 # Before anything is published: the realm's hash lists and caption rules may hold the
                 # video for review (it is transcoded, not published) or block it (nothing more is done).
-                screened = await screen_upload(
+                go_on = await screen(
                     runtime,
                     realm,
                     video_id,
@@ -147,12 +166,12 @@ async def transcode(runtime: Runtime, realm: str, video_id: int) -> None:
                     height=probe.height,
                     duration_s=probe.duration_s,
                 )
-                if screened == BLOCKED:
+                if not go_on:
                     return
             missing = [rung for rung in ladder if rung.name not in done]
             if not missing:
                 return
-            await _set_status(runtime, realm, video_id, status_detail="transcoding")
+            await set_status(runtime, realm, video_id, status_detail="transcoding")
             publisher = Publisher(runtime, realm, video_id)
             out_dir = Path(tmp) / "out"
             if was_ready and ladder[0].name in done:
@@ -162,7 +181,7 @@ async def transcode(runtime: Runtime, realm: str, video_id: int) -> None:
                 await media.build_ladder(source, probe, out_dir, publisher)
         except media.MediaRejected as exc:
             log.info("video %s rejected: %s", video_id, exc.reason)
-            await _set_status(
+            await set_status(
                 runtime,
                 realm,
                 video_id,
@@ -171,25 +190,3 @@ async def transcode(runtime: Runtime, realm: str, video_id: int) -> None:
                 reject_reason=exc.reason,
                 status_detail="",
             )
-
-
-@job_app.task(name="transcode_video", queue=MEDIA_QUEUE, retry=MEDIA_RETRY, pass_context=True)
-async def transcode_video(context: Any, video_id: int) -> None:
-    runtime, realm = runtime_of(context), realm_of(context)
-    try:
-        await transcode(runtime, realm, video_id)
-    except Exception:
-        # On the last attempt, tell the creator instead of leaving the video processing forever.
-        if context.job.attempts + 1 >= MEDIA_RETRY.max_attempts:
-            log.exception("transcode of %s failed for good", video_id)
-            await _set_status(
-                runtime,
-                realm,
-                video_id,
-                status=VideoStatus.REJECTED,
-                reject_code="processing_failed",
-                reject_reason="We could not process this video. Please try uploading it again.",
-                status_detail="",
-            )
-            return
-        raise

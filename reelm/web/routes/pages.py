@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import secrets
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from reelm import ids
@@ -22,15 +17,12 @@ from reelm.crossrealm.service import moved_to
 from reelm.errors import Problem
 from reelm.exports.schemas import export_out
 from reelm.exports.service import is_expired, latest_export
-from reelm.realms.models import LABELS, Capability
+from reelm.realms.models import Capability
 from reelm.recommend.schemas import MAX_PICKED, InterestsIn
 from reelm.recommend.service import access_interests, do_pick_interests, do_reset_interests
 from reelm.runtime import Runtime
-from reelm.security import check_csrf, csrf_token
 from reelm.transparency.queries import entries_about
-from reelm.web.capabilities import refusal
 from reelm.web.deps import (
-    CSRF_COOKIE,
     SESSION_COOKIE,
     Limiter,
     RuntimeDep,
@@ -38,115 +30,26 @@ from reelm.web.deps import (
     client_ip,
     forget_session,
 )
-from reelm.web.icons import ICON_PATHS
+from reelm.web.rendering import (
+    check_form_csrf,
+    error_page,
+    login_redirect,
+    refused_page,
+    render,
+    safe_next,
+    script_json,
+)
 from reelm.web.routes.accounts import get_user, limit_logins, my_view, sign_up, store_avatar
 from reelm.web.routes.exports import request_export
 from reelm.web.routes.videos import get_video, hashtag_videos, user_videos
 from reelm.web.suspensions import suspension_problem
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
-templates.env.globals["icon_paths"] = ICON_PATHS
-STATIC_VERSION = secrets.token_hex(4)
-
-
-def _script_json(data: Any) -> str:
-    """JSON that is safe inside a <script> element: no '<', '>' or '&' can close it or open a comment."""
-    text = json.dumps(data, default=str)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect would let a phishing link borrow our login page.
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
-
-
-def render(
-    request: Request, viewer: Viewer, template: str, status_code: int = 200, **context: Any
-) -> HTMLResponse:
-    runtime = request.app.state.runtime
-    board = getattr(request.app.state, "switchboard", None)
-    nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-    viewer_view = None
-    if viewer.user is not None:
-        avatar = f"/media/{viewer.realm}/{viewer.user.avatar_key}" if viewer.user.avatar_key else None
-        viewer_view = {
-            "id": str(viewer.user.id),
-            "handle": viewer.user.handle,
-            "display_name": viewer.user.display_name,
-            "avatar_url": avatar,
-        }
-    response = templates.TemplateResponse(
-        request,
-        template,
-        {
-            "viewer": viewer_view,
-            "csrf_token": csrf_token(runtime.settings.secret_key, nonce),
-            "realm": viewer.realm,
-            "realm_title": runtime.settings.realm(viewer.realm).title,
-            "base_url": runtime.settings.base_url.rstrip("/"),
-            "static_version": STATIC_VERSION,
-            # What of the viewer's realm is off or partly back, for the banner on every page.
-            "realm_limits": [
-                {
-                    "label": LABELS[s.capability],
-                    "state": s.state.value,
-                    "percent": s.percent,
-                    "notice": s.notice,
-                }
-                for s in (board.limited(viewer.realm) if board is not None else [])
-            ],
-            **context,
-        },
-        status_code=status_code,
-    )
-    if CSRF_COOKIE not in request.cookies:
-        response.set_cookie(
-            CSRF_COOKIE, nonce, httponly=True, samesite="lax", secure=runtime.settings.cookie_secure
-        )
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-        "style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-    return response
-
-
-def _login_redirect(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-
-
-def _check_form_csrf(request: Request, token: str) -> None:
-    if not check_csrf(request.app.state.runtime.settings.secret_key, request.cookies.get(CSRF_COOKIE), token):
-        raise Problem(403, "csrf", "CSRF check failed", "Reload the page and try again.")
-
-
-def error_page(request: Request, viewer: Viewer, problem: Problem) -> HTMLResponse:
-    response = render(
-        request,
-        viewer,
-        "error.html",
-        problem.status,
-        status=problem.status,
-        title=problem.title,
-        detail=problem.detail or problem.title,
-    )
-    response.headers.update(problem.headers or {})  # a 451's Link to the notice, for one
-    return response
-
-
-def _refused(request: Request, viewer: Viewer, realm: str, capability: Capability) -> HTMLResponse | None:
-    """The 451 page with the operator's notice when a switch keeps this viewer out, else None."""
-    problem = refusal(request, realm, capability, viewer.user_id)
-    return error_page(request, viewer, problem) if problem is not None else None
 
 
 @router.get("/")
 async def for_you_page(request: Request, viewer: ViewerDep) -> Response:
-    if refused := _refused(request, viewer, viewer.realm, Capability.WATCH):
+    if refused := refused_page(request, viewer, viewer.realm, Capability.WATCH):
         return refused
     return render(request, viewer, "feed.html", tab="for_you")
 
@@ -154,8 +57,8 @@ async def for_you_page(request: Request, viewer: ViewerDep) -> Response:
 @router.get("/following")
 async def following_page(request: Request, viewer: ViewerDep) -> Response:
     if (me := viewer.signed_in()) is None:
-        return _login_redirect(request)
-    if refused := _refused(request, me, me.realm, Capability.WATCH):
+        return login_redirect(request)
+    if refused := refused_page(request, me, me.realm, Capability.WATCH):
         return refused
     return render(request, me, "feed.html", tab="following")
 
@@ -164,7 +67,7 @@ async def following_page(request: Request, viewer: ViewerDep) -> Response:
 async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> Response:
     parsed = ids.parse_id(video_id)
     realm = runtime.settings.realm_of_id(parsed) if parsed is not None else None
-    if realm is not None and (refused := _refused(request, viewer, realm, Capability.WATCH)):
+    if realm is not None and (refused := refused_page(request, viewer, realm, Capability.WATCH)):
         return refused  # the content's realm decides whether it may be watched
     try:
         video = (await get_video(runtime, viewer, video_id)).model_dump(mode="json")
@@ -173,14 +76,14 @@ async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, v
         if problem.status == 404 and moved is not None:  # its creator moved realm: the video has a new id
             return RedirectResponse(f"/v/{moved}", status_code=301)
         if problem.type == "age-restricted":  # adults only: account holders may watch it after log-in
-            return _login_redirect(request)
+            return login_redirect(request)
         return error_page(request, viewer, problem)
     return render(
         request,
         viewer,
         "video.html",
         video=video,
-        video_json=_script_json(video),
+        video_json=script_json(video),
         is_owner=viewer.user_id is not None and video["creator"]["id"] == str(viewer.user_id),
     )
 
@@ -189,7 +92,7 @@ async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, v
 async def profile_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, handle: str) -> Response:
     try:
         profile = await get_user(runtime, viewer, handle)
-        if refused := _refused(request, viewer, profile.realm, Capability.WATCH):
+        if refused := refused_page(request, viewer, profile.realm, Capability.WATCH):
             return refused
         page = await user_videos(runtime, viewer, handle, cursor=None, limit=24)
     except Problem as problem:
@@ -207,7 +110,7 @@ async def profile_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep,
 
 @router.get("/tag/{tag}")
 async def tag_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, tag: str) -> Response:
-    if refused := _refused(request, viewer, viewer.realm, Capability.SEARCH):
+    if refused := refused_page(request, viewer, viewer.realm, Capability.SEARCH):
         return refused
     page = await hashtag_videos(runtime, viewer, tag, cursor=None, limit=24)
     return render(
@@ -223,14 +126,14 @@ async def tag_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, tag
 @router.get("/upload")
 async def upload_page(request: Request, viewer: ViewerDep) -> Response:
     if (me := viewer.signed_in()) is None:
-        return _login_redirect(request)
-    if refused := _refused(request, me, me.realm, Capability.UPLOAD):
+        return login_redirect(request)
+    if refused := refused_page(request, me, me.realm, Capability.UPLOAD):
         return refused
     return render(request, me, "upload.html")
 
 
 def _session_response(request: Request, token: str, target: str) -> RedirectResponse:
-    response = RedirectResponse(_safe_next(target), status_code=303)
+    response = RedirectResponse(safe_next(target), status_code=303)
     settings = request.app.state.runtime.settings
     response.set_cookie(
         SESSION_COOKIE,
@@ -269,13 +172,13 @@ def _form_error(
         problem.status,
         error=problem.detail,
         values=values,
-        next=_safe_next(target),
+        next=safe_next(target),
     )
 
 
 @router.get("/login")
 async def login_form(request: Request, viewer: ViewerDep, next: str = "/") -> Response:
-    return render(request, viewer, "login.html", error=None, values={}, next=_safe_next(next))
+    return render(request, viewer, "login.html", error=None, values={}, next=safe_next(next))
 
 
 @router.post("/login")
@@ -291,7 +194,7 @@ async def login_submit(
 ) -> Response:
     values = {"login": login}
     try:
-        _check_form_csrf(request, csrf_token)
+        check_form_csrf(request, csrf_token)
         limit_logins(runtime, limiter, request)
         token = await _web_log_in(request, runtime, login, password)
     except Problem as problem:
@@ -301,7 +204,7 @@ async def login_submit(
 
 @router.get("/signup")
 async def signup_form(request: Request, viewer: ViewerDep, next: str = "/") -> Response:
-    return render(request, viewer, "signup.html", error=None, values={}, next=_safe_next(next))
+    return render(request, viewer, "signup.html", error=None, values={}, next=safe_next(next))
 
 
 @router.post("/signup")
@@ -320,7 +223,7 @@ async def signup_submit(
 ) -> Response:
     values = {"handle": handle, "email": email, "country": country, "display_name": display_name}
     try:
-        _check_form_csrf(request, csrf_token)
+        check_form_csrf(request, csrf_token)
         try:
             body = SignUpIn(
                 handle=handle,
@@ -352,7 +255,7 @@ async def logout(
     viewer: ViewerDep,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    _check_form_csrf(request, csrf_token)
+    check_form_csrf(request, csrf_token)
     if viewer.token is not None:
         await accounts.do_log_out(runtime, viewer.token)
         forget_session(request, viewer.token)
@@ -364,7 +267,7 @@ async def logout(
 @router.get("/settings")
 async def settings_form(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
     if (me := viewer.signed_in()) is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     return await _settings_page(request, runtime, me)
 
 
@@ -402,9 +305,9 @@ async def interests_submit(
 ) -> Response:
     """Pick the interests that seed For You, or reset everything the engine learnt."""
     if (me := viewer.signed_in()) is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     try:
-        _check_form_csrf(request, csrf_token)
+        check_form_csrf(request, csrf_token)
         async with runtime.databases.transaction(me.realm) as session:
             if reset:
                 await do_reset_interests(session, me.user.id)
@@ -436,9 +339,9 @@ async def export_submit(
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     if (me := viewer.signed_in()) is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     try:
-        _check_form_csrf(request, csrf_token)
+        check_form_csrf(request, csrf_token)
         await request_export(runtime, limiter, me)
     except Problem as problem:
         return await _settings_page(request, runtime, me, problem)
@@ -456,11 +359,11 @@ async def settings_submit(
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     if (me := viewer.signed_in()) is None:
-        return _login_redirect(request)
-    if refused := _refused(request, me, me.realm, Capability.PROFILE_EDIT):
+        return login_redirect(request)
+    if refused := refused_page(request, me, me.realm, Capability.PROFILE_EDIT):
         return refused  # before the image is converted or stored
     try:
-        _check_form_csrf(request, csrf_token)
+        check_form_csrf(request, csrf_token)
         # The image first: if it is rejected, nothing of the form has been saved.
         avatar_key = None
         if avatar is not None and avatar.filename:
