@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from reelm.realms.models import Capability, RealmCapability
 from reelm.cli import staff as staff_cli
+from reelm.realms.models import Capability, RealmCapability
 from tests.conftest import PASSWORD, make_account
 from tests.factories import assert_problem
 from tests.realms.common import NOTICE, capability_entries, count
