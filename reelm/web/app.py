@@ -36,13 +36,15 @@ from reelm.web.routes.exports import router as exports_router
 from reelm.web.routes.feed import router as feed_router
 from reelm.web.routes.messages import pages as messages_pages
 from reelm.web.routes.messages import router as messages_router
-from reelm.web.routes.moderation import api as moderation_api  # content review
-from reelm.web.routes.moderation import pages as moderation_pages
 from reelm.web.routes.notifications import pages as notifications_pages
 from reelm.web.routes.notifications import router as notifications_router
 from reelm.web.routes.realms import api as realms_api
 from reelm.web.routes.realms import pages as realms_pages
 from reelm.web.routes.recommend import router as recommend_router
+from reelm.web.routes.reports import api as reports_api  # content review, as users and the public see it
+from reelm.web.routes.reports import pages as reports_pages
+from reelm.web.routes.review_api import api as review_api  # content review, for staff
+from reelm.web.routes.review_pages import pages as review_pages
 from reelm.web.routes.social import router as social_router
 from reelm.web.routes.staff import router as staff_router  # staff access (Cedar-gated)
 from reelm.web.routes.transparency import api as log_api
@@ -151,19 +153,25 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         log_api,
         staff_router,
         realms_api,
-        moderation_api,
+        reports_api,
+        review_api,
     )
     for router in routers:
         api.include_router(router)
-    app.include_router(api)
-    app.include_router(log_router)
-    app.include_router(media_router)
-    app.include_router(ops)
-    app.include_router(pages.router)
-    app.include_router(realms_pages)  # /admin
-    app.include_router(messages_pages)  # /inbox
-    app.include_router(notifications_pages)  # /notifications
-    app.include_router(moderation_pages)  # /review, /statements, /transparency
+    outside_api = (
+        api,
+        log_router,
+        media_router,
+        ops,
+        pages.router,
+        realms_pages,  # /admin
+        messages_pages,  # /inbox
+        notifications_pages,  # /notifications
+        review_pages,  # /review
+        reports_pages,  # /statements, /transparency
+    )
+    for router in outside_api:
+        app.include_router(router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:

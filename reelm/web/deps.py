@@ -14,6 +14,7 @@ from reelm.accounts.service import resolve_session, session_suspension
 from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.errors import Problem
 from reelm.messages.messaging import Messaging
+from reelm.moderation.models import Action
 from reelm.ratelimit import RateLimiter
 from reelm.runtime import Runtime
 from reelm.security import check_csrf
@@ -168,3 +169,10 @@ UserViewer = Annotated[SignedInViewer, Depends(require_user)]
 # The statement-and-appeal routes, which a suspended account may still use (DSA Art. 17 and 20).
 AppellantViewerDep = Annotated[Viewer, Depends(get_appellant_viewer)]
 AppellantViewer = Annotated[SignedInViewer, Depends(require_appellant)]
+
+
+def forget_sessions_after(request: Request, action: str) -> None:
+    """After a suspension, this process's cached sessions must not outlive it (other processes drop theirs
+    within reelm.web.deps.SESSION_CACHE_TTL_S, as after a log-out). Suspensions are rare: the cache goes."""
+    if action == Action.SUSPEND.value:
+        request.app.state.session_cache.clear()

@@ -21,11 +21,10 @@ from reelm.realms.schemas import SwitchIn, SwitchList, SwitchOut
 from reelm.realms.service import MAX_NOTICE, MAX_REASON
 from reelm.realms.switches import Switch
 from reelm.runtime import Runtime
-from reelm.security import check_csrf
 from reelm.staff.service import StaffMember
 from reelm.web.capabilities import SwitchboardDep
-from reelm.web.deps import CSRF_COOKIE, RuntimeDep, UserViewer, ViewerDep
-from reelm.web.rendering import error_page, render
+from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
+from reelm.web.rendering import check_form_csrf, error_page, render
 
 api = APIRouter(tags=["realms"])
 pages = APIRouter(include_in_schema=False)
@@ -184,17 +183,12 @@ async def admin_switch(
     if isinstance(member, Response):
         return member
     try:
-        _check_form_csrf(request, runtime, csrf_token)
+        check_form_csrf(request, csrf_token)
         await _apply_form(runtime, member, realm, action, capability or [], percent, notice, reason)
     except Problem as problem:
         return await _admin_page(request, runtime, viewer, member, problem=problem)
     await board.reload()
     return RedirectResponse(f"/admin?changed={realm}#realm-{realm}", status_code=303)
-
-
-def _check_form_csrf(request: Request, runtime: Runtime, token: str) -> None:
-    if not check_csrf(runtime.settings.secret_key, request.cookies.get(CSRF_COOKIE), token):
-        raise Problem(403, "csrf", "CSRF check failed", "Reload the page and try again.")
 
 
 async def _apply_form(
