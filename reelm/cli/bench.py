@@ -64,7 +64,7 @@ def recs(
 ) -> None:
     """Train on train rows, tune on val, report Recall/Precision/NDCG@20 on test: engine and baseline."""
     from reelm.recommend.offline.icme_dataset import DatasetError  # noqa: PLC0415 - see the module docstring
-    from reelm.recommend.offline.recs_bench import run_recs_bench  # noqa: PLC0415
+    from reelm.recommend.offline.recs_bench import run_recs_bench  # noqa: PLC0415 - the offline benchmark (SciPy, datasets) loads only for `reelm bench recs`
 
     # With --json, stdout carries the JSON object only; progress goes to stderr either way.
     stderr = Console(stderr=True)

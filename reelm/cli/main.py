@@ -111,7 +111,7 @@ async def _seed_with_progress(runtime: Runtime) -> None:
 
 
 async def _report_transcodes(runtime: Runtime) -> None:
-    from reelm.demo.seed import transcode_progress  # noqa: PLC0415
+    from reelm.demo.seed import transcode_progress  # noqa: PLC0415 - the demo's seed loads only for `reelm demo`
 
     with progress_bar() as progress:
         task = progress.add_task("Transcoding videos", total=None)
@@ -145,7 +145,7 @@ async def _serve(settings: Settings, runtime: Runtime, host: str, port: int, *, 
         return
     console.print(f"\n[bold green]Reelm is running:[/bold green] {settings.base_url}/  (Ctrl-C stops it)")
     if demo:
-        from reelm.demo.seed import CREATORS, DEMO_PASSWORD  # noqa: PLC0415
+        from reelm.demo.seed import CREATORS, DEMO_PASSWORD  # noqa: PLC0415 - the demo's seed loads only for `reelm demo`
 
         console.print(
             f"Log in as [bold]{CREATORS[0][0]}[/bold] with password [bold]{DEMO_PASSWORD}[/bold], or sign up."

@@ -177,9 +177,9 @@ def flows_command(
 ) -> None:
     """Rows of public projections that crossed from each realm to each other realm, per day and table."""
     import dataclasses  # noqa: PLC0415 - see the note on imports above
-    import json  # noqa: PLC0415
+    import json  # noqa: PLC0415 - loaded only by `reelm realm flows`
 
-    from reelm.crossrealm.flows import flows  # noqa: PLC0415
+    from reelm.crossrealm.flows import flows  # noqa: PLC0415 - loaded only by `reelm realm flows`
 
     found = with_runtime(_settings(data_dir), lambda runtime: flows(runtime, days=days))
     if as_json:

@@ -60,7 +60,7 @@ def import_command(
 ) -> None:
     """Import (or replace) a hash list; a bad line rejects the file with its number, nothing imported."""
     from reelm.moderation import lists  # noqa: PLC0415 - see above
-    from reelm.moderation.hash_lists import HashListError  # noqa: PLC0415
+    from reelm.moderation.hash_lists import HashListError  # noqa: PLC0415 - loaded only by the command that needs it, to keep `reelm --help` fast
 
     settings = load_settings(data_dir)
     if realm not in settings.realm_names:
@@ -130,7 +130,7 @@ def export_command(
     """The realm's statements of reasons of a period (both days included, by decision date) in the DSA
     Transparency Database's JSON schema, without personal data: what /transparency-db answers auditors."""
     from reelm.moderation.statements import transparency_db_export  # noqa: PLC0415 - see above
-    from reelm.moderation.transparency_report import period_bounds  # noqa: PLC0415
+    from reelm.moderation.transparency_report import period_bounds  # noqa: PLC0415 - loaded only by the command that needs it, to keep `reelm --help` fast
 
     settings = load_settings(data_dir)
     if realm not in settings.realm_names:
@@ -164,7 +164,7 @@ def report_command(
     data_dir: DataDir = None,
 ) -> None:
     """A realm's transparency report for a period: the same figures as /transparency/<realm>."""
-    from reelm.moderation.transparency_report import build_report, to_csv  # noqa: PLC0415
+    from reelm.moderation.transparency_report import build_report, to_csv  # noqa: PLC0415 - loaded only by the command that needs it, to keep `reelm --help` fast
 
     settings = load_settings(data_dir)
     if realm not in settings.realm_names:

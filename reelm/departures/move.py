@@ -161,6 +161,7 @@ async def _create_copy(runtime: Runtime, plan: MovePlan) -> None:
                     }
                 )
             )
+        # The videos must exist before the renditions that refer to them.
         await new.flush()
         for rendition in renditions:
             values = _columns(rendition) | {"video_id": plan.videos[rendition.video_id]}

@@ -46,6 +46,7 @@ async def record_arrival(
             refusal=None,
         )
     )
+    # The message must be in the table before members_of and the live NOTIFY read what the copy holds.
     await session.flush()
     members = await conversations.members_of(session, conversation.id)
     await publish(

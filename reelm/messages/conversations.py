@@ -148,6 +148,7 @@ async def do_start_conversation(
         session.add(member_row(conversation.id, user_id, state, now))
     for person, person_realm in foreign:
         group_crossing.add_peer(session, conversation.id, person.id, person_realm, now)
+    # Members and peers must be in their tables before tell_group reads who the group reaches.
     await session.flush()
     if foreign:
         await group_crossing.tell_group(session, realm, conversation, sender.id)
@@ -252,8 +253,10 @@ async def do_start_with_peer(
         return Started(existing, created=False)
     conversation = new_conversation(realm_code, ConversationKind.DIRECT, sender.id, pair, now, peer.id)
     session.add(conversation)
+    # The conversation needs its row before its member refers to it.
     await session.flush()
     session.add(member_row(conversation.id, sender.id, MemberState.ACCEPTED, now))
+    # The member row must exist before the live NOTIFY makes open pages ask for the conversation.
     await session.flush()
     await publish(session, Event(EventType.CONVERSATION, (sender.id,), conversation_id=conversation.id))
     return Started(conversation, created=True)
@@ -359,6 +362,7 @@ async def do_add_members(
         if await is_blocked_between(session, adder.id, someone.id):
             raise blocked_problem(someone)
         group_crossing.add_peer(session, conversation.id, someone.id, someone_realm, now)
+    # The new peers must be in their table before tell_group reads who the group reaches.
     await session.flush()
     if arriving or peers:
         await group_crossing.tell_group(session, realm, conversation, adder.id)

@@ -146,6 +146,7 @@ class GroupTaking:
             )
             conversation.origin_id = int(part["origin"])
             session.add(conversation)
+            # The copy needs its id before members and peers refer to it.
             await session.flush()
         title = clean_text("title", part.get("title") or "", max_len=MAX_TITLE_CHARS) or None
         changed = bool(joining) or title != conversation.title
@@ -160,6 +161,7 @@ class GroupTaking:
             if found is not None:
                 group_crossing.add_peer(session, conversation.id, user_id, found[1], now)
                 changed = True
+        # The new members and peers must be visible to the SQL that announces and counts them below.
         await session.flush()
         if changed:  # open pages reload the conversation (its title, its people)
             await self._announce(session, conversation, [u.id for u in joining])

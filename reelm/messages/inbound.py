@@ -124,11 +124,13 @@ class _Taking:
                 self._code(realm), ConversationKind.DIRECT, recipient.id, pair, now, sender.id
             )
             session.add(conversation)
+            # The conversation needs its row before its member refers to it.
             await session.flush()
         if member is None:
             session.add(conversations.member_row(conversation.id, recipient.id, state, now))
         else:  # they had deleted it: it comes back as a new one would land
             member.state = state
+        # The member row must be stored before the notice and the live NOTIFY that point to it.
         await session.flush()
         if state == MemberState.REQUEST:
             await do_notify(

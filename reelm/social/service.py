@@ -19,10 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.accounts.viewer import Viewer
-from reelm.crossrealm.service import access_public_comment, do_remove_foreign_comment
+from reelm.crossrealm.service import access_public_comment, access_public_profile, do_remove_foreign_comment
 from reelm.crossrealm.views import public_comments, public_profiles
 from reelm.errors import Problem, not_found
+from reelm.notifications.models import NotificationKind
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
+from reelm.social.notify import notify
 from reelm.social.schemas import CommentOut
 from reelm.text import clean_text
 from reelm.videos.models import Video
@@ -297,6 +299,36 @@ async def do_follow(
             update(User).where(User.id == follower_id).values(following_count=User.following_count + delta)
         )
     return changed
+
+
+async def do_set_follow(
+    session: AsyncSession,
+    realm: str,
+    follower_id: int,
+    followee_id: int,
+    *,
+    same_realm: bool,
+    realm_code: int,
+    follow: bool,
+) -> tuple[bool, int]:
+    """Follow or unfollow, notify a new follow, and say (following, the followee's follower count).
+
+    A followee of this realm is locked first, so the count returned is the one this change leaves; another
+    realm's count is its projection's, and reaches that realm as a tally (eventually consistent).
+    """
+    if same_realm:
+        followee = await session.get(User, followee_id, with_for_update=True)
+        if followee is None:
+            raise not_found("User")
+        followers = followee.follower_count
+    else:
+        followers = (await access_public_profile(session, followee_id)).follower_count
+    changed = await do_follow(session, follower_id, followee_id, realm_code=realm_code, follow=follow)
+    if changed:
+        followers += 1 if follow else -1
+        if follow:
+            await notify(session, realm, followee_id, NotificationKind.FOLLOW, follower_id, None)
+    return follow, max(0, followers)
 
 
 async def is_following(session: AsyncSession, follower_id: int, followee_id: int) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Row, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -122,6 +122,12 @@ async def do_update_video(video: Video, *, caption: str | None, visibility: str 
     if visibility is not None:
         video.visibility = Visibility(visibility)
     return video
+
+
+async def do_count(session: AsyncSession, video: Video, what: Literal["shares", "views"]) -> None:
+    """One more share or view of a video of this realm, counted in the database (no lost updates)."""
+    column = Video.share_count if what == "shares" else Video.view_count
+    await session.execute(update(Video).where(Video.id == video.id).values({column: column + 1}))
 
 
 async def do_delete_video_row(session: AsyncSession, video: Video) -> None:

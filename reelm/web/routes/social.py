@@ -9,12 +9,10 @@ from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
-from reelm.accounts.models import User
 from reelm.accounts.service import resolve_handle
 from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.service import (
     access_public_comment,
-    access_public_profile,
     access_public_video,
     reader_realm,
 )
@@ -208,29 +206,17 @@ async def _set_follow(runtime: RuntimeDep, viewer: UserViewer, handle: str, *, f
     entry = await resolve_handle(runtime, handle)
     if entry is None:
         raise not_found("User")
-    assert viewer.user_id is not None
     async with runtime.databases.transaction(viewer.realm) as session:
-        if entry.realm == viewer.realm:
-            followee = await session.get(User, entry.user_id, with_for_update=True)
-            if followee is None:
-                raise not_found("User")
-            followers = followee.follower_count
-        else:
-            followers = (await access_public_profile(session, entry.user_id)).follower_count
-        changed = await service.do_follow(
+        following, followers = await service.do_set_follow(
             session,
+            viewer.realm,
             viewer.user_id,
             entry.user_id,
+            same_realm=entry.realm == viewer.realm,
             realm_code=runtime.settings.realm(viewer.realm).code,
             follow=follow,
         )
-        if changed:
-            followers += 1 if follow else -1
-            if follow:
-                await notify(
-                    session, viewer.realm, entry.user_id, NotificationKind.FOLLOW, viewer.user_id, None
-                )
-        return FollowState(following=follow, follower_count=max(0, followers))
+    return FollowState(following=following, follower_count=followers)
 
 
 @router.post("/users/{handle}/follow", response_model=FollowState)

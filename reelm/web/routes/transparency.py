@@ -7,14 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import func, select
 
 from reelm.errors import Problem, not_found
 from reelm.storage import ObjectMissingError, RealmStore
 from reelm.transparency import merkle, tiles
-from reelm.transparency.models import LogCheckpoint, LogEntry
 from reelm.transparency.note import Signer
-from reelm.transparency.queries import entries_about
+from reelm.transparency.queries import entries_about, log_overview, published_size
 from reelm.transparency.witnessing import store_tile_reader
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.rendering import render
@@ -77,17 +75,6 @@ class ConsistencyProof(BaseModel):
     proof: list[str]
 
 
-async def _published_size(runtime: RuntimeDep) -> int:
-    async with runtime.databases.sessionmaker(None)() as session:
-        size = await session.scalar(
-            select(LogCheckpoint.size)
-            .where(LogCheckpoint.published)
-            .order_by(LogCheckpoint.size.desc())
-            .limit(1)
-        )
-    return size or 0
-
-
 async def _served_size(request: Request) -> int:
     """The size of the checkpoint /log/checkpoint serves (the latest published), without a database query."""
     try:
@@ -125,7 +112,7 @@ async def consistency(
     first: Annotated[int, Query(ge=1)],
     second: Annotated[int, Query(ge=1)],
 ) -> ConsistencyProof:
-    if first > second or second > await _published_size(runtime):
+    if first > second or second > await published_size(runtime.databases):
         raise Problem(
             422, "bad-proof-request", "No such proof", "Sizes must satisfy 1 ≤ first ≤ second ≤ log size."
         )
@@ -153,19 +140,7 @@ async def my_access_log(runtime: RuntimeDep, viewer: UserViewer) -> list[MyAcces
 @router.get("/log", include_in_schema=False)
 async def log_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
     """The auditor's overview: checkpoint history and entry counts by type, realm and day."""
-    day = func.date_trunc("day", LogEntry.sequenced_at)
-    async with runtime.databases.sessionmaker(None)() as session:
-        counts = (
-            await session.execute(
-                select(day.label("day"), LogEntry.event_type, LogEntry.realm, func.count().label("count"))
-                .group_by(day, LogEntry.event_type, LogEntry.realm)
-                .order_by(day.desc(), LogEntry.event_type, LogEntry.realm)
-                .limit(500)
-            )
-        ).all()
-        checkpoints = list(
-            await session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.size.desc()).limit(50))
-        )
+    counts, checkpoints = await log_overview(runtime.databases)
     return render(
         request,
         viewer,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
-from sqlalchemy import ColumnElement, Select, update
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from reelm import ids
@@ -39,6 +39,7 @@ from reelm.videos.service import (
     access_own_video,
     access_video,
     check_caption,
+    do_count,
     do_create_video,
     do_update_video,
     media_limits,
@@ -170,8 +171,7 @@ async def count_share(runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> 
         await _count_foreign(runtime, viewer, vid, "video_shares")
         return Response(status_code=204)
     async with runtime.databases.transaction(realm) as session:
-        await access_video(session, viewer, vid)
-        await session.execute(update(Video).where(Video.id == vid).values(share_count=Video.share_count + 1))
+        await do_count(session, await access_video(session, viewer, vid), "shares")
     return Response(status_code=204)
 
 
@@ -197,8 +197,7 @@ async def count_view(
         await _count_foreign(runtime, viewer, vid, "video_views")
         return Response(status_code=204)
     async with runtime.databases.transaction(realm) as session:
-        await access_video(session, viewer, vid)
-        await session.execute(update(Video).where(Video.id == vid).values(view_count=Video.view_count + 1))
+        await do_count(session, await access_video(session, viewer, vid), "views")
     return Response(status_code=204)
 
 
