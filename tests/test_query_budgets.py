@@ -1,0 +1,254 @@
+"""Statement budgets of the hot routes: each reads a page in a fixed number of SQL statements per database,
+whatever the page's length, so an N+1 (a statement per item shown) fails here.
+
+Every count is of one warm request (its caches filled by the same request just before), with the server's
+short-lived session cache emptied first, so that resolving the bearer token is always counted and the
+counts do not depend on how long the test took. The data is made through the API as clients make it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from reelm.runtime import Runtime
+from tests.conftest import Account, make_account, run_jobs
+from tests.factories import eventually, make_tiny_clip, upload
+from tests.querycount import QueryCount, count_queries
+
+Budget = Mapping[str, int]  # the most statements one request may send to each database; none to another
+
+# Budgets: the statements counted when they were set (a warm request of the viewer in realm us, by
+# database, listed after each) plus HEADROOM per database read, so that a small change passes while a
+# statement per item does not (that also fails the page-length comparison, whatever the budget).
+HEADROOM = 1
+# The recommender checks for a newer model at most every 30 s, in whichever request comes then.
+MODEL_CHECK = 1
+FOR_YOU = {"us": 4 + MODEL_CHECK + HEADROOM}  # session, catalogue delta, viewer state, cards
+FOLLOWING = {"us": 2 + HEADROOM}  # session, cards
+FEED_PAGE = {"us": 1 + HEADROOM}  # "/" and "/following" (the script asks the API): session
+VIDEO = {"us": 2 + HEADROOM}  # session, card (its own realm's, or another realm's from the projections)
+VIDEO_PAGE = {"us": 2 + HEADROOM}  # as the API
+# Session, video (and its renditions, loaded with it though unused), creator's suspension, comments,
+# authors, the viewer's likes of them.
+COMMENTS = {"us": 7 + HEADROOM}
+# Handle; session, user, suspension, whether the viewer follows.
+PROFILE = {"directory": 1 + HEADROOM, "us": 4 + HEADROOM}
+# Handle, twice (the capability check and the route each look it up); session, cards.
+PROFILE_VIDEOS = {"directory": 2 + HEADROOM, "us": 2 + HEADROOM}
+PROFILE_PAGE = {"directory": 2 + HEADROOM, "us": 5 + HEADROOM}  # the profile and its videos, as above
+# Session, conversations, members, peers of other realms, people, unread counts, latest messages, their
+# senders. Measured: 7 + one per conversation (15 for 8; see the xfail below); the budget counts the
+# latest messages as one statement, what a version reading them together measured (8).
+INBOX = {"us": 8 + HEADROOM}
+INBOX_PAGE = {"us": 1 + HEADROOM}  # the script asks the API: session
+
+SHORT, LONG = 5, 20  # page lengths compared: a route whose count grows between them has an N+1
+
+
+class OverBudget(AssertionError):
+    """A route sent more statements than its budget, or more for a longer page."""
+
+
+def forget_sessions(client: httpx.AsyncClient) -> None:
+    """Empty the server's cache of resolved sessions (kept for a few seconds), so the look-up counts."""
+    client.app.state.session_cache.clear()  # type: ignore[attr-defined]  # the app, set by conftest
+
+
+async def counted_get(
+    client: httpx.AsyncClient, runtime: Runtime, account: Account, url: str, **params: Any
+) -> tuple[httpx.Response, QueryCount]:
+    """The response to a warm request and its statements: the same request is made once before."""
+    for _ in range(2):
+        forget_sessions(client)
+        with count_queries(runtime.databases) as counted:
+            response = await client.get(url, params=params, headers=account.auth)
+        assert response.status_code == 200, (url, response.text)
+    return response, counted
+
+
+class Budgets:
+    """Checks of many requests, reported together: which routes went over budget or grew, with their SQL."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def within(self, name: str, counted: QueryCount, budget: Budget) -> None:
+        over = {db: n for db, n in counted.per_database().items() if n > budget.get(db, 0)}
+        if over:
+            self.problems.append(f"{name}: over its budget {dict(budget)} with {over}\n{counted.report()}")
+
+    def flat(self, name: str, short: QueryCount, long: QueryCount) -> None:
+        """The longer page (or the busier item) costs no more statements, in any database."""
+        grew = {db: (short[db], n) for db, n in long.per_database().items() if n > short[db]}
+        if grew:
+            self.problems.append(
+                f"{name}: statements grow with the page, (short, long) {grew}\n"
+                f"short:\n{short.report()}\nlong:\n{long.report()}"
+            )
+
+    def check(self) -> None:
+        if self.problems:
+            raise OverBudget("\n\n".join(self.problems))
+
+
+# --- a platform with some life in it, made through the API ----------------------------------------------
+
+
+async def post(client: httpx.AsyncClient, account: Account, url: str, **json: Any) -> dict[str, Any]:
+    response = await client.post(url, headers=account.auth, json=json or None)
+    assert response.status_code in (200, 201, 204), (url, response.text)
+    body: dict[str, Any] = response.json() if response.content else {}
+    return body
+
+
+async def follow(client: httpx.AsyncClient, account: Account, handle: str) -> None:
+    await post(client, account, f"/api/v1/users/{handle}/follow")
+
+
+async def comment(
+    client: httpx.AsyncClient, account: Account, video_id: str, body: str, parent_id: str | None = None
+) -> str:
+    created = await post(
+        client, account, f"/api/v1/videos/{video_id}/comments", body=body, parent_id=parent_id
+    )
+    comment_id: str = created["id"]
+    return comment_id
+
+
+async def item_ids(client: httpx.AsyncClient, account: Account, url: str, **params: Any) -> list[str]:
+    response = await client.get(url, params=params, headers=account.auth)
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["items"]]
+
+
+async def test_feeds_videos_and_profiles_read_a_page_in_fixed_statements(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
+    clip = make_tiny_clip(tmp_path)
+    viewer = await make_account(client, "viewer")
+    fans = [await make_account(client, f"fan{i}") for i in range(3)]
+    # One prolific creator (a long profile), two occasional ones and one of another realm: 26 videos.
+    prolific = await make_account(client, "prolific")
+    occasional = [await make_account(client, f"maker{i}") for i in range(2)]
+    abroad = await make_account(client, "abroad", country="JP")
+    videos = [await upload(client, prolific, clip, caption=f"clip {i} #daily") for i in range(20)]
+    for creator in [*occasional, abroad]:
+        videos += [await upload(client, creator, clip, caption=f"{creator.handle} {i}") for i in range(2)]
+    await run_jobs(runtime, prolific.realm)
+    await run_jobs(runtime, abroad.realm)
+
+    for creator in [prolific, *occasional, abroad]:
+        await follow(client, viewer, creator.handle)
+    await follow(client, fans[0], prolific.handle)
+    for n, video_id in enumerate(videos):  # 0 to 4 likes each, the viewer's among them
+        for liker in [viewer, *fans][: n % 5]:
+            await post(client, liker, f"/api/v1/videos/{video_id}/like")
+    busy, quiet, foreign = videos[0], videos[20], videos[-1]  # quiet: no like, no comment
+    comment_ids = [
+        await comment(client, [viewer, *fans, prolific, abroad][n % 6], busy, f"comment {n}")
+        for n in range(22)
+    ]
+    for n, comment_id in enumerate(comment_ids[:6]):
+        await comment(client, fans[n % 3], busy, "a reply", parent_id=comment_id)
+        await post(client, viewer, f"/api/v1/videos/{busy}/comments/{comment_id}/like")
+    await comment(client, fans[1], foreign, "from abroad")
+
+    async def everything_arrived() -> bool:  # the other realm's videos come by replication
+        return len(await item_ids(client, viewer, "/api/v1/feed/following", limit=30)) == len(videos)
+
+    await eventually(everything_arrived)
+
+    budgets = Budgets()
+    page_lengths: dict[str, list[int]] = {}
+
+    async def short_and_long(name: str, url: str, budget: Budget) -> None:
+        short, counted_short = await counted_get(client, runtime, viewer, url, limit=SHORT)
+        long, counted_long = await counted_get(client, runtime, viewer, url, limit=LONG)
+        page_lengths[name] = [len(short.json()["items"]), len(long.json()["items"])]
+        budgets.within(f"{name}, {LONG} items", counted_long, budget)
+        budgets.flat(name, counted_short, counted_long)
+
+    async def one(name: str, url: str, budget: Budget) -> QueryCount:
+        _, counted = await counted_get(client, runtime, viewer, url)
+        budgets.within(name, counted, budget)
+        return counted
+
+    # The recommender's catalogue is loaded by the first request of the pair, before anything is counted.
+    await short_and_long("For You API", "/api/v1/feed/for-you", FOR_YOU)
+    await short_and_long("Following API", "/api/v1/feed/following", FOLLOWING)
+    await one("For You page", "/", FEED_PAGE)
+    await one("Following page", "/following", FEED_PAGE)
+    await one("inbox page", "/inbox", INBOX_PAGE)
+
+    budgets.flat(
+        "video API",
+        await one("video API, quiet", f"/api/v1/videos/{quiet}", VIDEO),
+        await one("video API, busy", f"/api/v1/videos/{busy}", VIDEO),
+    )
+    await one("video API, another realm's", f"/api/v1/videos/{foreign}", VIDEO)
+    budgets.flat(
+        "video page",
+        await one("video page, quiet", f"/v/{quiet}", VIDEO_PAGE),
+        await one("video page, busy", f"/v/{busy}", VIDEO_PAGE),
+    )
+    await one("video page, another realm's", f"/v/{foreign}", VIDEO_PAGE)
+    await short_and_long("comments API", f"/api/v1/videos/{busy}/comments", COMMENTS)
+
+    await one("profile API", f"/api/v1/users/{prolific.handle}", PROFILE)
+    await one("profile API, another realm's", f"/api/v1/users/{abroad.handle}", PROFILE)
+    await short_and_long("profile videos API", f"/api/v1/users/{prolific.handle}/videos", PROFILE_VIDEOS)
+    budgets.flat(
+        "profile page",
+        await one("profile page, 2 videos", f"/@{occasional[0].handle}", PROFILE_PAGE),
+        await one("profile page, 20 videos", f"/@{prolific.handle}", PROFILE_PAGE),
+    )
+    await one("profile page, another realm's", f"/@{abroad.handle}", PROFILE_PAGE)
+
+    assert page_lengths == {name: [SHORT, LONG] for name in page_lengths}, "a page compared was not full"
+    budgets.check()
+
+
+@pytest.mark.xfail(
+    raises=OverBudget,  # only the known N+1: anything else this test asserts still fails it
+    strict=True,  # fixed, it passes and so fails: then remove this mark, and the test keeps it fixed
+    reason="N+1: reelm.messages.inbox._latest_messages reads each conversation's latest message in its own "
+    "statement (messages_before per member), so a page of N conversations costs N + 7 statements",
+)
+async def test_inbox_reads_a_page_of_conversations_in_fixed_statements(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    viewer = await make_account(client, "viewer")
+    # Eight friends: with the viewer, as many log-ins as the server allows one client per minute, but one.
+    friends = [await make_account(client, f"friend{i}") for i in range(8)]
+    for friend in friends:  # new accounts may message only their followers
+        await follow(client, viewer, friend.handle)
+        await follow(client, friend, viewer.handle)
+    for n, friend in enumerate(friends):  # eight direct conversations, some answered
+        started = await post(
+            client, viewer, "/api/v1/conversations", handles=[friend.handle], message={"body": f"hi {n}"}
+        )
+        for reply in range(n % 3):
+            await post(client, friend, f"/api/v1/conversations/{started['id']}/messages", body=f"re {reply}")
+    group = await post(
+        client,
+        viewer,
+        "/api/v1/conversations",
+        handles=[f.handle for f in friends[:3]],
+        message={"body": "all"},
+    )
+    for friend in friends[:3]:
+        await post(client, friend, f"/api/v1/conversations/{group['id']}/messages", body="here")
+    await post(client, viewer, f"/api/v1/conversations/{group['id']}/read", seq=group["last_seq"])
+
+    budgets = Budgets()
+    short, counted_short = await counted_get(client, runtime, viewer, "/api/v1/conversations", limit=2)
+    long, counted_long = await counted_get(client, runtime, viewer, "/api/v1/conversations", limit=8)
+    assert [len(short.json()["items"]), len(long.json()["items"])] == [2, 8]
+    budgets.within("inbox API, 8 conversations", counted_long, INBOX)
+    budgets.flat("inbox API", counted_short, counted_long)
+    budgets.check()
