@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from reelm.events.models import WatchEvent
 from reelm.recommend.models import VideoSignal, ViewerProfile
+from reelm.runtime import Runtime
 from tests.conftest import make_account
 from tests.factories import assert_problem, eventually, make_tiny_clip, publish
 
@@ -16,20 +19,22 @@ EVENTS = "/api/v1/events"
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("events"))
 
 
-def event(video_id: str, kind: str, **extra) -> dict:
+def event(video_id: str, kind: str, **extra: object) -> dict[str, object]:
     return {"id": uuid.uuid4().hex, "video_id": video_id, "kind": kind, **extra}
 
 
-async def count_events(runtime, realm: str) -> int:
+async def count_events(runtime: Runtime, realm: str) -> int:
     async with runtime.databases.transaction(realm) as session:
         return int(await session.scalar(select(func.count()).select_from(WatchEvent)) or 0)
 
 
-async def test_a_batch_is_stored_once_in_the_viewers_realm(client, runtime, clip):
+async def test_a_batch_is_stored_once_in_the_viewers_realm(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "maker")
     viewer = await make_account(client, "viewer", country="FR")  # home realm eu
     video = await publish(client, runtime, creator, clip, caption="hello #cats")
@@ -68,7 +73,7 @@ async def test_a_batch_is_stored_once_in_the_viewers_realm(client, runtime, clip
     assert profile.tag_weights["cats"] > 0
 
 
-async def test_a_bad_batch_is_refused_whole(client, runtime, clip):
+async def test_a_bad_batch_is_refused_whole(client: httpx.AsyncClient, runtime: Runtime, clip: Path) -> None:
     creator = await make_account(client, "maker")
     video = await publish(client, runtime, creator, clip)
     good = event(video, "impression")
@@ -96,7 +101,9 @@ async def test_a_bad_batch_is_refused_whole(client, runtime, clip):
     assert unknown.json()["errors"] == [{"field": "events.1.video_id", "message": "no such public video"}]
 
 
-async def test_events_need_a_login_and_are_rate_limited(client, runtime, clip):
+async def test_events_need_a_login_and_are_rate_limited(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "maker")
     video = await publish(client, runtime, creator, clip)
     anonymous = await client.post(EVENTS, json={"events": [event(video, "play")]})

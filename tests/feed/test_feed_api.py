@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import httpx
 import pytest
 
+from reelm.runtime import Runtime
 from tests.conftest import make_account, run_jobs
 from tests.factories import eventually, make_tiny_clip, publish, upload
 
@@ -13,13 +18,20 @@ FOLLOWING = "/api/v1/feed/following"
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("feed"))
 
 
-async def scroll(client, url: str, *, headers=None, limit: int = 2, max_pages: int = 20) -> list[dict]:
+async def scroll(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    limit: int = 2,
+    max_pages: int = 20,
+) -> list[dict[str, Any]]:
     """Every page of a feed, following next_cursor until the feed ends; returns the pages' bodies."""
-    pages: list[dict] = []
+    pages: list[dict[str, Any]] = []
     cursor = None
     for _ in range(max_pages):
         params = {"limit": limit} | ({"cursor": cursor} if cursor else {})
@@ -32,11 +44,13 @@ async def scroll(client, url: str, *, headers=None, limit: int = 2, max_pages: i
     pytest.fail(f"the feed did not end within {max_pages} pages")
 
 
-def ids_of(pages: list[dict]) -> list[str]:
+def ids_of(pages: list[dict[str, Any]]) -> list[str]:
     return [item["id"] for page in pages for item in page["items"]]
 
 
-async def test_for_you_shows_ready_public_videos_of_every_realm(client, runtime, clip):
+async def test_for_you_shows_ready_public_videos_of_every_realm(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     us_creator = await make_account(client, "usmaker", country="US")
     jp_creator = await make_account(client, "jpmaker", country="JP")
     us_public = [await upload(client, us_creator, clip, caption=f"us {i}") for i in range(3)]
@@ -72,7 +86,9 @@ async def test_for_you_shows_ready_public_videos_of_every_realm(client, runtime,
     assert {us_private, us_processing, jp_processing}.isdisjoint(ids_of(as_us) + ids_of(anonymous))
 
 
-async def test_for_you_pages_never_repeat_and_end(client, runtime, clip):
+async def test_for_you_pages_never_repeat_and_end(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     published = [await upload(client, creator, clip, caption=f"video {i}") for i in range(5)]
     await run_jobs(runtime, "us")
@@ -85,7 +101,9 @@ async def test_for_you_pages_never_repeat_and_end(client, runtime, clip):
     assert pages[-1] == {"items": [], "next_cursor": None, "personalized": False}
 
 
-async def test_engagement_ranks_higher_among_equally_old_videos(client, runtime, clip):
+async def test_engagement_ranks_higher_among_equally_old_videos(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     fan = await make_account(client, "fan")
     videos = [await upload(client, creator, clip, caption=f"video {i}") for i in range(3)]
@@ -103,7 +121,9 @@ async def test_engagement_ranks_higher_among_equally_old_videos(client, runtime,
     assert sorted(i["id"] for i in after) == sorted(videos)
 
 
-async def test_tampered_cursor_is_a_400_problem(client, runtime, clip):
+async def test_tampered_cursor_is_a_400_problem(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     for i in range(2):
         await upload(client, creator, clip, caption=f"video {i}")
@@ -123,7 +143,9 @@ async def test_tampered_cursor_is_a_400_problem(client, runtime, clip):
     assert following_cursor.status_code == 400
 
 
-async def test_following_feed_requires_login_and_shows_followed_creators_newest_first(client, runtime, clip):
+async def test_following_feed_requires_login_and_shows_followed_creators_newest_first(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     viewer = await make_account(client, "viewer")
     followed = await make_account(client, "followed")
     other = await make_account(client, "other")
