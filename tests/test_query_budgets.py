@@ -42,8 +42,7 @@ PROFILE = {"directory": 1 + HEADROOM, "us": 4 + HEADROOM}
 PROFILE_VIDEOS = {"directory": 2 + HEADROOM, "us": 2 + HEADROOM}
 PROFILE_PAGE = {"directory": 2 + HEADROOM, "us": 5 + HEADROOM}  # the profile and its videos, as above
 # Session, conversations, members, peers of other realms, people, unread counts, latest messages, their
-# senders. Measured: 7 + one per conversation (15 for 8; see the xfail below); the budget counts the
-# latest messages as one statement, what a version reading them together measured (8).
+# senders. Measured: 8 whatever the number of conversations (the latest messages in one statement).
 INBOX = {"us": 8 + HEADROOM}
 INBOX_PAGE = {"us": 1 + HEADROOM}  # the script asks the API: session
 
@@ -213,12 +212,6 @@ async def test_feeds_videos_and_profiles_read_a_page_in_fixed_statements(
     budgets.check()
 
 
-@pytest.mark.xfail(
-    raises=OverBudget,  # only the known N+1: anything else this test asserts still fails it
-    strict=True,  # fixed, it passes and so fails: then remove this mark, and the test keeps it fixed
-    reason="N+1: reelm.messages.inbox._latest_messages reads each conversation's latest message in its own "
-    "statement (messages_before per member), so a page of N conversations costs N + 7 statements",
-)
 async def test_inbox_reads_a_page_of_conversations_in_fixed_statements(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:

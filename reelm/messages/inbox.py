@@ -6,8 +6,10 @@ import enum
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import and_, exists, func, select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from reelm.messages.ciphers import CipherCache
 from reelm.messages.models import (
@@ -16,10 +18,11 @@ from reelm.messages.models import (
     ConversationMember,
     ConversationPeer,
     EventKind,
+    HiddenMessage,
     MemberState,
     Message,
 )
-from reelm.messages.reading import gone, messages_before, messages_out
+from reelm.messages.reading import gone, messages_out
 from reelm.messages.schemas import ConversationOut, MemberOut
 from reelm.notifications.service import people_out
 
@@ -160,13 +163,28 @@ async def _unread_by_conversation(
 async def _latest_messages(
     session: AsyncSession, members: Sequence[ConversationMember]
 ) -> dict[int, Message]:
-    """Each conversation's latest message this member can see (the inbox's preview line)."""
-    found: dict[int, Message] = {}
-    for member in members:
-        rows = await messages_before(session, member, None, 1)
-        if rows:
-            found[member.conversation_id] = rows[0]
-    return found
+    """Each conversation's latest message this member can see (the inbox's preview line), in one query
+    whatever the number of conversations: the newest visible message per conversation (DISTINCT ON)."""
+    if not members:
+        return {}
+    user_id = members[0].user_id
+    member = aliased(ConversationMember)
+    rows = await session.scalars(
+        select(Message)
+        .join(
+            member,
+            and_(member.conversation_id == Message.conversation_id, member.user_id == user_id),
+        )
+        .where(
+            Message.conversation_id.in_([m.conversation_id for m in members]),
+            Message.kind == EventKind.MESSAGE,
+            Message.seq > member.cleared_seq,
+            ~exists().where(HiddenMessage.user_id == user_id, HiddenMessage.message_id == Message.id),
+        )
+        .ext(distinct_on(Message.conversation_id))
+        .order_by(Message.conversation_id, Message.seq.desc())
+    )
+    return {message.conversation_id: message for message in rows}
 
 
 async def unread_counts(session: AsyncSession, user_id: int) -> tuple[int, int]:
