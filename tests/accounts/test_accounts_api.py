@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import av
+import httpx
 import pytest
 from sqlalchemy import func, select, text
 
 from reelm.accounts.models import AuthSession, HandleEntry, User
 from reelm.accounts.service import read_email
+from reelm.runtime import Runtime
 from tests import clips
 from tests.conftest import PASSWORD, make_account
+from tests.factories import assert_problem
 
-PROBLEM_JSON = "application/problem+json"
 REALMS = ("us", "eu", "global")
 
 
@@ -27,21 +31,21 @@ def sign_up_body(
     }
 
 
-async def sign_up(client, handle: str, **kwargs: str):
+async def sign_up(client: httpx.AsyncClient, handle: str, **kwargs: str) -> httpx.Response:
     return await client.post("/api/v1/accounts", json=sign_up_body(handle, **kwargs))
 
 
-async def realm_users(runtime, realm: str) -> list[User]:
+async def realm_users(runtime: Runtime, realm: str) -> list[User]:
     async with runtime.databases.sessionmaker(realm)() as session:
         return list((await session.scalars(select(User).order_by(User.handle))).all())
 
 
-async def directory_entries(runtime) -> list[HandleEntry]:
+async def directory_entries(runtime: Runtime) -> list[HandleEntry]:
     async with runtime.databases.sessionmaker(None)() as session:
         return list((await session.scalars(select(HandleEntry).order_by(HandleEntry.handle))).all())
 
 
-async def row_counts(runtime) -> dict[str, int]:
+async def row_counts(runtime: Runtime) -> dict[str, int]:
     """Rows of every account table in every database, to show that a refused request wrote nothing."""
     counts: dict[str, int] = {}
     for realm in REALMS:
@@ -55,19 +59,12 @@ async def row_counts(runtime) -> dict[str, int]:
     return counts
 
 
-def assert_problem(response, status: int, type_suffix: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body = response.json()
-    assert body["status"] == status
-    assert body["type"].endswith(type_suffix), body
-    return body
-
-
 # --- sign-up ---------------------------------------------------------------------------------------
 
 
-async def test_signup_picks_home_realm_from_country_and_writes_only_there(client, runtime):
+async def test_signup_picks_home_realm_from_country_and_writes_only_there(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     homes = {"sam": ("US", "us"), "dora": ("DE", "eu"), "kenji": ("JP", "global")}
     for handle, (country, _) in homes.items():
         created = await sign_up(client, handle, country=country)
@@ -105,7 +102,9 @@ async def test_signup_picks_home_realm_from_country_and_writes_only_there(client
     assert "sam@example.org" not in {str(v) for v in row.values()}
 
 
-async def test_duplicate_handle_is_refused_case_insensitively(client, runtime):
+async def test_duplicate_handle_is_refused_case_insensitively(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     assert (await sign_up(client, "Alice")).status_code == 201
     before = await row_counts(runtime)
 
@@ -119,7 +118,9 @@ async def test_duplicate_handle_is_refused_case_insensitively(client, runtime):
     ]
 
 
-async def test_duplicate_email_is_refused_and_releases_the_handle(client, runtime):
+async def test_duplicate_email_is_refused_and_releases_the_handle(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     assert (await sign_up(client, "alice", email="shared@example.org")).status_code == 201
 
     dup = await sign_up(client, "bob", email="Shared@Example.org")
@@ -132,7 +133,9 @@ async def test_duplicate_email_is_refused_and_releases_the_handle(client, runtim
     assert [u.handle for u in await realm_users(runtime, "us")] == ["alice", "bob"]
 
 
-async def test_duplicate_email_in_another_realm_is_refused(client, runtime):
+async def test_duplicate_email_in_another_realm_is_refused(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     """An e-mail address identifies one account, whichever realm holds it: log-in by e-mail looks in
     every realm and takes the first match, so a second account with that address could never log in by it."""
     assert (await sign_up(client, "alice", email="shared@example.org", country="US")).status_code == 201
@@ -159,7 +162,9 @@ async def test_duplicate_email_in_another_realm_is_refused(client, runtime):
         ({"display_name": "bell\x07"}, "display_name"),
     ],
 )
-async def test_invalid_signup_is_422_naming_the_field_and_writes_nothing(client, runtime, overrides, field):
+async def test_invalid_signup_is_422_naming_the_field_and_writes_nothing(
+    client: httpx.AsyncClient, runtime: Runtime, overrides: dict[str, str], field: str
+) -> None:
     body = sign_up_body("valid_handle") | overrides
     refused = await client.post("/api/v1/accounts", json=body)
     problem = assert_problem(refused, 422, "invalid-request")
@@ -171,7 +176,9 @@ async def test_invalid_signup_is_422_naming_the_field_and_writes_nothing(client,
 # --- log-in and sessions ----------------------------------------------------------------------------
 
 
-async def test_login_by_handle_or_email_and_wrong_password(client, runtime):
+async def test_login_by_handle_or_email_and_wrong_password(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     assert (await sign_up(client, "alice")).status_code == 201
 
     by_handle = await client.post("/api/v1/sessions", json={"login": "@Alice", "password": PASSWORD})
@@ -207,7 +214,7 @@ async def test_login_by_handle_or_email_and_wrong_password(client, runtime):
     assert (await row_counts(runtime))["us.sessions"] == 2  # the refused attempts opened no session
 
 
-async def test_bearer_token_reads_me_until_logout(client):
+async def test_bearer_token_reads_me_until_logout(client: httpx.AsyncClient) -> None:
     alice = await make_account(client, "alice")
     me = await client.get("/api/v1/me", headers=alice.auth)
     assert me.status_code == 200, me.text
@@ -229,7 +236,7 @@ async def test_bearer_token_reads_me_until_logout(client):
 # --- profile -----------------------------------------------------------------------------------------
 
 
-async def test_patch_me_validates_and_updates_profile(client, runtime):
+async def test_patch_me_validates_and_updates_profile(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     updated = await client.patch(
         "/api/v1/me", headers=alice.auth, json={"display_name": "  Alice Á  ", "bio": "line one\nline two"}
@@ -258,7 +265,9 @@ async def test_patch_me_validates_and_updates_profile(client, runtime):
     assert "email" not in profile
 
 
-async def test_avatar_accepts_png_as_jpeg_and_refuses_text(client, runtime, tmp_path):
+async def test_avatar_accepts_png_as_jpeg_and_refuses_text(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
     alice = await make_account(client, "alice")
     not_image = tmp_path / "avatar.png"
     not_image.write_text("definitely not a picture\n")
@@ -299,7 +308,7 @@ async def test_avatar_accepts_png_as_jpeg_and_refuses_text(client, runtime, tmp_
 # --- rate limits --------------------------------------------------------------------------------------
 
 
-async def test_login_is_rate_limited(client, runtime):
+async def test_login_is_rate_limited(client: httpx.AsyncClient, runtime: Runtime) -> None:
     assert (await sign_up(client, "alice")).status_code == 201
     runtime.settings.login_attempts_per_minute = 3
     for _ in range(3):
@@ -312,7 +321,7 @@ async def test_login_is_rate_limited(client, runtime):
     assert (await row_counts(runtime))["us.sessions"] == 0
 
 
-async def test_signup_is_rate_limited(client, runtime):
+async def test_signup_is_rate_limited(client: httpx.AsyncClient, runtime: Runtime) -> None:
     runtime.settings.signups_per_hour = 2
     assert (await sign_up(client, "alice")).status_code == 201
     assert (await sign_up(client, "bob")).status_code == 201

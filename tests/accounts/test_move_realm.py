@@ -4,39 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner
+from sqlalchemy.sql import ColumnElement
+from typer.testing import CliRunner, Result
 
 from reelm.accounts.models import HandleEntry, User
 from reelm.audit.models import RealmAuditOutbox
 from reelm.cli.main import app as cli_app
-from reelm.db import libpq_url
+from reelm.db import RealmBase, libpq_url
+from reelm.runtime import Runtime
 from reelm.social.models import Comment, Follow, VideoLike
-from tests.conftest import PASSWORD, make_account
+from tests.conftest import PASSWORD, Account, make_account
 from tests.factories import eventually, make_tiny_clip, publish
 from tests.residency.test_residency import command_env, report_of, run_check
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("move"))
 
 
-def move(runtime, *args: str):
+def move(runtime: Runtime, *args: str) -> Result:
     return CliRunner().invoke(cli_app, ["accounts", "move", *args], env=command_env(runtime))
 
 
-async def count(runtime, realm: str, model, *where) -> int:
+async def count(runtime: Runtime, realm: str, model: type[RealmBase], *where: ColumnElement[bool]) -> int:
     async with runtime.databases.sessionmaker(realm)() as session:
         return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 async def test_an_account_moves_with_its_videos_and_audience_and_the_old_copy_is_shredded(
-    client, runtime, clip
-):
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     mover = await make_account(client, "mover", country="US")
     neighbour = await make_account(client, "neighbour", country="US")
     fan = await make_account(client, "fan", country="JP")
@@ -103,8 +107,8 @@ async def test_an_account_moves_with_its_videos_and_audience_and_the_old_copy_is
     assert old_link.headers["location"] == f"/v/{new_video}"
 
     # Recorded in the transparency log, and nothing protected is left outside its home realm.
-    async with runtime.databases.sessionmaker("us")() as session:
-        entries = await session.scalars(
+    async with runtime.databases.sessionmaker("us")() as db:
+        entries = await db.scalars(
             select(RealmAuditOutbox.entry).where(RealmAuditOutbox.event_type == "account.move")
         )
         moves = [json.loads(entry) for entry in entries]
@@ -115,7 +119,9 @@ async def test_an_account_moves_with_its_videos_and_audience_and_the_old_copy_is
     assert report_of(check)["findings"] == []
 
 
-async def test_a_move_that_cannot_start_changes_nothing(client, runtime, clip):
+async def test_a_move_that_cannot_start_changes_nothing(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     await make_account(client, "stayer", country="US")
     for args, message in (
         (("stayer", "--to", "us", "--reason", "x"), "already lives in us"),
@@ -130,11 +136,11 @@ async def test_a_move_that_cannot_start_changes_nothing(client, runtime, clip):
     assert await count(runtime, "eu", User) == 0
 
 
-async def _visible(client, account, video_id: str) -> bool:
+async def _visible(client: httpx.AsyncClient, account: Account, video_id: str) -> bool:
     return (await client.get(f"/api/v1/videos/{video_id}", headers=account.auth)).status_code == 200
 
 
-async def _wrapped_key(runtime, realm: str, user_id: int) -> bytes | None:
+async def _wrapped_key(runtime: Runtime, realm: str, user_id: int) -> bytes | None:
     with psycopg.connect(libpq_url(runtime.databases.realm_urls[realm])) as conn:
         row = conn.execute("SELECT wrapped_key FROM user_keys WHERE user_id = %s", (user_id,)).fetchone()
     return row[0] if row else None

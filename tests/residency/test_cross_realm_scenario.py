@@ -6,23 +6,28 @@ and no protected value ends up outside its owner's home realm; only the outbound
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
 from reelm.db import libpq_url
 from reelm.departures.purge import purge_due_accounts
-from tests.conftest import PASSWORD, make_account
+from reelm.runtime import Runtime
+from tests.conftest import PASSWORD, Account, make_account
 from tests.factories import eventually, make_tiny_clip, publish
 from tests.residency.test_residency import report_of, run_check, where
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("scenario"))
 
 
-async def test_a_cross_realm_scenario_leaves_every_protected_value_at_home(client, runtime, clip):
+async def test_a_cross_realm_scenario_leaves_every_protected_value_at_home(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     people = {
         "us": [
             await make_account(client, "ana", country="US"),
@@ -116,5 +121,5 @@ async def test_a_cross_realm_scenario_leaves_every_protected_value_at_home(clien
     assert ("eu", "publication:leak:public.users.email", "", "published") in where(report_of(leaked))
 
 
-async def _visible(client, account, video_id: str) -> bool:
+async def _visible(client: httpx.AsyncClient, account: Account, video_id: str) -> bool:
     return (await client.get(f"/api/v1/videos/{video_id}", headers=account.auth)).status_code == 200

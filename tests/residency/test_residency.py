@@ -14,24 +14,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, func, select
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from reelm import ids
 from reelm.cli.main import app as cli_app
 from reelm.db import libpq_url
 from reelm.models import RealmBase
 from reelm.residency import scan
+from reelm.runtime import Runtime
 from tests import live
 from tests.conftest import Account, make_account
 from tests.factories import make_tiny_clip, publish
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("residency"))
 
 
@@ -46,7 +48,7 @@ class World:
     eu_video: str
 
 
-async def _interact(client, fan: Account, creator: Account, video_id: str) -> None:
+async def _interact(client: httpx.AsyncClient, fan: Account, creator: Account, video_id: str) -> None:
     liked = await client.post(f"/api/v1/videos/{video_id}/like", headers=fan.auth)
     assert liked.status_code == 200, liked.text
     followed = await client.post(f"/api/v1/users/{creator.handle}/follow", headers=fan.auth)
@@ -62,7 +64,7 @@ async def _interact(client, fan: Account, creator: Account, video_id: str) -> No
 
 
 @pytest.fixture
-async def world(client, runtime, clip) -> World:
+async def world(client: httpx.AsyncClient, runtime: Runtime, clip: Path) -> World:
     us, us_fan = await make_account(client, "ada"), await make_account(client, "bo")
     eu = await make_account(client, "chloe", country="DE")
     eu_fan = await make_account(client, "dirk", country="FR")
@@ -75,7 +77,7 @@ async def world(client, runtime, clip) -> World:
     return World(us, us_fan, eu, eu_fan, elsewhere, us_video, eu_video)
 
 
-def plant(runtime, realm: str, sql: str, params: tuple[Any, ...]) -> None:
+def plant(runtime: Runtime, realm: str, sql: str, params: tuple[Any, ...]) -> None:
     """Write straight into a realm's database, past foreign keys, as a replication stream would."""
     with psycopg.connect(libpq_url(runtime.databases.realm_urls[realm]), autocommit=True) as conn:
         conn.execute("SET session_replication_role = replica")
@@ -83,7 +85,7 @@ def plant(runtime, realm: str, sql: str, params: tuple[Any, ...]) -> None:
 
 
 def copy_rows(
-    runtime, source: str, target: str, table: str, column: str, value: Any, **changes: Any
+    runtime: Runtime, source: str, target: str, table: str, column: str, value: Any, **changes: Any
 ) -> list[dict[str, Any]]:
     """Copy a realm's rows byte for byte into another realm (with `changes`); returns the copies.
 
@@ -113,12 +115,12 @@ def shown_values(rows: list[dict[str, Any]]) -> list[str]:
     return shown
 
 
-def invoke(runtime, *args: str) -> Any:
+def invoke(runtime: Runtime, *args: str) -> Result:
     """`reelm residency check …` in this process, against the test databases and buckets."""
     return CliRunner().invoke(cli_app, ["residency", "check", *args], env=command_env(runtime))
 
 
-def command_env(runtime) -> dict[str, str]:
+def command_env(runtime: Runtime) -> dict[str, str]:
     return live.external_env(runtime) | {
         "COLUMNS": "250",  # Rich would wrap the tables at 80
         # Starting a runtime checks the realms' keys (reelm.crypto.keys): share the test runtime's folder.
@@ -127,13 +129,13 @@ def command_env(runtime) -> dict[str, str]:
     }
 
 
-def key_root(runtime) -> Path:
+def key_root(runtime: Runtime) -> Path:
     # Settings without realm keys ignore both variables; the default folder is then as good as any.
     root: Path = getattr(runtime.settings, "realm_key_root", runtime.settings.data_dir / "keys" / "realms")
     return root
 
 
-async def run_check(runtime, *args: str) -> Any:
+async def run_check(runtime: Runtime, *args: str) -> Result:
     # The command runs its own event loop, so it cannot run on the test's.
     result = await asyncio.to_thread(invoke, runtime, *args)
     # An exit status of 1 must mean findings, not a crash that Click caught.
@@ -142,7 +144,7 @@ async def run_check(runtime, *args: str) -> Any:
     return result
 
 
-def report_of(result: Any) -> dict[str, Any]:
+def report_of(result: Result) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(result.output)
     return body
 
@@ -151,7 +153,7 @@ def where(report: dict[str, Any]) -> set[tuple[str, str, str, str]]:
     return {(f["realm"], f["location"], f["owner_realm"], f["kind"]) for f in report["findings"]}
 
 
-async def protected_rows(runtime, realm: str) -> int:
+async def protected_rows(runtime: Runtime, realm: str) -> int:
     total = 0
     async with runtime.databases.sessionmaker(realm)() as session:
         for table in RealmBase.metadata.sorted_tables:
@@ -160,12 +162,12 @@ async def protected_rows(runtime, realm: str) -> int:
     return total
 
 
-def stored_objects(runtime, realm: str) -> int:
+def stored_objects(runtime: Runtime, realm: str) -> int:
     root = runtime.settings.data_dir / "objects" / realm
     return sum(1 for p in root.rglob("*") if p.is_file()) if root.exists() else 0
 
 
-async def test_a_clean_world_passes_with_sensible_counts(runtime, world):
+async def test_a_clean_world_passes_with_sensible_counts(runtime: Runtime, world: World) -> None:
     result = await run_check(runtime, "--json")
     assert result.exit_code == 0, result.output
     report = report_of(result)
@@ -189,7 +191,9 @@ async def test_a_clean_world_passes_with_sensible_counts(runtime, world):
     assert "No protected data outside its home realm" in table.output
 
 
-async def test_a_session_of_a_us_user_in_eu_is_caught_without_showing_it(runtime, world):
+async def test_a_session_of_a_us_user_in_eu_is_caught_without_showing_it(
+    runtime: Runtime, world: World
+) -> None:
     copies = copy_rows(runtime, "us", "eu", "sessions", "user_id", int(world.us.id))
     result = await run_check(runtime, "--json")
     assert result.exit_code == 1, result.output
@@ -215,7 +219,7 @@ async def test_a_session_of_a_us_user_in_eu_is_caught_without_showing_it(runtime
             assert secret not in text
 
 
-async def test_a_like_and_a_follow_made_by_a_us_user_in_eu_are_caught(runtime, world):
+async def test_a_like_and_a_follow_made_by_a_us_user_in_eu_are_caught(runtime: Runtime, world: World) -> None:
     plant(
         runtime,
         "eu",
@@ -237,7 +241,7 @@ async def test_a_like_and_a_follow_made_by_a_us_user_in_eu_are_caught(runtime, w
     assert {owner for _, _, owner, _ in found} == {"us"}
 
 
-async def test_a_us_original_copied_into_the_eu_bucket_is_caught(runtime, world):
+async def test_a_us_original_copied_into_the_eu_bucket_is_caught(runtime: Runtime, world: World) -> None:
     us_store, eu_store = runtime.storage.realm("us"), runtime.storage.realm("eu")
     original = f"videos/{world.us_video}/original"
     await eu_store.put_bytes(original, await us_store.read(original))
@@ -248,14 +252,14 @@ async def test_a_us_original_copied_into_the_eu_bucket_is_caught(runtime, world)
     assert where(report_of(result)) == {("eu", f"object:{original}", "us", "misplaced")}
 
 
-async def test_an_object_of_no_known_shape_fails_closed(runtime, world):
+async def test_an_object_of_no_known_shape_fails_closed(runtime: Runtime, world: World) -> None:
     await runtime.storage.realm("global").put_bytes("exports/dump.json", b"{}")
     result = await run_check(runtime, "--json")
     assert result.exit_code == 1, result.output
     assert where(report_of(result)) == {("global", "object:exports/dump.json", "?", "unattributed")}
 
 
-async def test_a_copied_user_row_is_caught_and_never_shown(runtime, world):
+async def test_a_copied_user_row_is_caught_and_never_shown(runtime: Runtime, world: World) -> None:
     us_code, eu_code = runtime.settings.realm("us").code, runtime.settings.realm("eu").code
     copies = copy_rows(
         runtime, "us", "eu", "users", "id", int(world.us.id), id=ids.new_id(us_code), handle="shadow1"
@@ -278,7 +282,7 @@ async def test_a_copied_user_row_is_caught_and_never_shown(runtime, world):
     assert all(f["location"].startswith("users.") for f in report_of(warned)["shared"])
 
 
-async def test_fingerprints_are_fresh_each_run(runtime, world):
+async def test_fingerprints_are_fresh_each_run(runtime: Runtime, world: World) -> None:
     copy_rows(runtime, "us", "global", "follows", "follower_id", int(world.us_fan.id))
     first = report_of(await run_check(runtime, "--json"))
     second = report_of(await run_check(runtime, "--json"))
@@ -288,7 +292,7 @@ async def test_fingerprints_are_fresh_each_run(runtime, world):
     )
 
 
-async def test_the_command_runs_as_its_own_process(runtime, world):
+async def test_the_command_runs_as_its_own_process(runtime: Runtime, world: World) -> None:
     plant(
         runtime,
         "global",
@@ -310,13 +314,13 @@ async def test_the_command_runs_as_its_own_process(runtime, world):
     }
 
 
-def test_bad_arguments_exit_2(runtime):
+def test_bad_arguments_exit_2(runtime: Runtime) -> None:
     result = invoke(runtime, "--realm", "mars")
     assert result.exit_code == 2
     assert "Unknown realm" in result.output
 
 
-def test_every_protected_realm_table_has_an_owner():
+def test_every_protected_realm_table_has_an_owner() -> None:
     # A new table of protected data needs an owner the check can find, or every run fails (closed).
     unowned = [
         t.name
@@ -330,7 +334,7 @@ def test_every_protected_realm_table_has_an_owner():
     assert scan.owner_column(tables["access_justifications"]) is tables["access_justifications"].c.subject_id
 
 
-def test_only_single_record_values_are_compared_across_realms():
+def test_only_single_record_values_are_compared_across_realms() -> None:
     metadata = MetaData()
     table = Table(
         "throwaway",
@@ -350,7 +354,7 @@ def test_only_single_record_values_are_compared_across_realms():
     assert not scan.identifying(sessions, sessions.c.user_id)
 
 
-def test_a_fingerprint_depends_on_key_location_and_value():
+def test_a_fingerprint_depends_on_key_location_and_value() -> None:
     key = b"k" * 32
     base = scan.fingerprint(key, "users.email", "a@example.org")
     assert base == scan.fingerprint(key, "users.email", "a@example.org")

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from reelm.accounts.models import User
+from reelm.runtime import Runtime
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.videos.models import Video
-from tests.conftest import make_account
+from tests.conftest import Account, make_account
 from tests.factories import assert_problem, eventually, make_tiny_clip, publish
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("social"))
 
 
-async def social_rows(runtime, realm: str) -> dict[str, int]:
+async def social_rows(runtime: Runtime, realm: str) -> dict[str, int]:
     async with runtime.databases.sessionmaker(realm)() as session:
         return {
             model.__tablename__: await session.scalar(select(func.count()).select_from(model)) or 0
@@ -25,34 +30,39 @@ async def social_rows(runtime, realm: str) -> dict[str, int]:
         }
 
 
-async def db_video(runtime, realm: str, video_id: str) -> Video:
+async def db_video(runtime: Runtime, realm: str, video_id: str) -> Video:
     async with runtime.databases.sessionmaker(realm)() as session:
         video = await session.get(Video, int(video_id))
     assert video is not None
     return video
 
 
-async def db_user(runtime, realm: str, user_id: str) -> User:
+async def db_user(runtime: Runtime, realm: str, user_id: str) -> User:
     async with runtime.databases.sessionmaker(realm)() as session:
         user = await session.get(User, int(user_id))
     assert user is not None
     return user
 
 
-async def comment(client, account, video_id: str, body: str, parent_id: str | None = None) -> dict:
+async def comment(
+    client: httpx.AsyncClient, account: Account, video_id: str, body: str, parent_id: str | None = None
+) -> dict[str, Any]:
     posted = await client.post(
         f"/api/v1/videos/{video_id}/comments",
         headers=account.auth,
         json={"body": body, "parent_id": parent_id},
     )
     assert posted.status_code == 201, posted.text
-    return posted.json()
+    created: dict[str, Any] = posted.json()
+    return created
 
 
 # --- likes -------------------------------------------------------------------------------------------
 
 
-async def test_like_and_unlike_are_idempotent_and_keep_counts(client, runtime, clip):
+async def test_like_and_unlike_are_idempotent_and_keep_counts(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     fan = await make_account(client, "fan")
     video_id = await publish(client, runtime, creator, clip)
@@ -87,7 +97,9 @@ async def test_like_and_unlike_are_idempotent_and_keep_counts(client, runtime, c
 # --- comments ----------------------------------------------------------------------------------------
 
 
-async def test_comments_list_oldest_first_with_cursor_pages(client, runtime, clip):
+async def test_comments_list_oldest_first_with_cursor_pages(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     video_id = await publish(client, runtime, creator, clip)
     posted = [await comment(client, creator, video_id, f"comment {i}") for i in range(5)]
@@ -117,7 +129,9 @@ async def test_comments_list_oldest_first_with_cursor_pages(client, runtime, cli
     assert_problem(tampered, 400, "bad-cursor")
 
 
-async def test_replies_are_one_level_deep_and_counted(client, runtime, clip):
+async def test_replies_are_one_level_deep_and_counted(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     fan = await make_account(client, "fan")
     video_id = await publish(client, runtime, creator, clip)
@@ -146,7 +160,7 @@ async def test_replies_are_one_level_deep_and_counted(client, runtime, clip):
     assert (await db_video(runtime, "us", video_id)).comment_count == 4
 
 
-async def test_comment_likes_are_idempotent(client, runtime, clip):
+async def test_comment_likes_are_idempotent(client: httpx.AsyncClient, runtime: Runtime, clip: Path) -> None:
     creator = await make_account(client, "creator")
     fan = await make_account(client, "fan")
     video_id = await publish(client, runtime, creator, clip)
@@ -171,7 +185,9 @@ async def test_comment_likes_are_idempotent(client, runtime, clip):
     assert (await social_rows(runtime, "us"))["comment_likes"] == 0
 
 
-async def test_comment_delete_by_author_or_creator_but_not_others(client, runtime, clip):
+async def test_comment_delete_by_author_or_creator_but_not_others(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     author = await make_account(client, "author")
     stranger = await make_account(client, "stranger")
@@ -197,7 +213,9 @@ async def test_comment_delete_by_author_or_creator_but_not_others(client, runtim
     assert_problem(await client.delete(url.format(second["id"]), headers=creator.auth), 404, "not-found")
 
 
-async def test_deleting_a_thread_removes_its_replies_from_the_count(client, runtime, clip):
+async def test_deleting_a_thread_removes_its_replies_from_the_count(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     video_id = await publish(client, runtime, creator, clip)
     top = await comment(client, creator, video_id, "thread")
@@ -211,7 +229,9 @@ async def test_deleting_a_thread_removes_its_replies_from_the_count(client, runt
     assert (await db_video(runtime, "us", video_id)).comment_count == 0
 
 
-async def test_comment_body_is_validated_and_html_kept_as_text(client, runtime, clip):
+async def test_comment_body_is_validated_and_html_kept_as_text(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     video_id = await publish(client, runtime, creator, clip)
     url = f"/api/v1/videos/{video_id}/comments"
@@ -237,7 +257,9 @@ async def test_comment_body_is_validated_and_html_kept_as_text(client, runtime, 
         assert await session.scalar(select(Comment.body)) == html
 
 
-async def test_comments_on_invisible_videos_are_404(client, runtime, clip):
+async def test_comments_on_invisible_videos_are_404(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     fan = await make_account(client, "fan")
     private_id = await publish(client, runtime, creator, clip, visibility="private")
@@ -256,7 +278,7 @@ async def test_comments_on_invisible_videos_are_404(client, runtime, clip):
 # --- follows -----------------------------------------------------------------------------------------
 
 
-async def test_follow_and_unfollow_update_counts(client, runtime):
+async def test_follow_and_unfollow_update_counts(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
 

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 import pytest
 
-from tests.conftest import make_account
+from reelm.runtime import Runtime
+from tests.conftest import Account, make_account
 from tests.factories import eventually, make_tiny_clip, publish
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("notify"))
 
 
-async def texts(client, account) -> list[str]:
+async def texts(client: httpx.AsyncClient, account: Account) -> list[str]:
     page = await client.get("/api/v1/notifications", headers=account.auth)
     assert page.status_code == 200, page.text
     return [n["text"] for n in page.json()["items"]]
 
 
-async def test_activity_notifies_grouped_and_only_within_the_realm(client, runtime, clip):
+async def test_activity_notifies_grouped_and_only_within_the_realm(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     maya = await make_account(client, "maya")
     ada, bo = await make_account(client, "ada"), await make_account(client, "bo")
     faraway = await make_account(client, "faraway", country="DE")
@@ -50,5 +56,5 @@ async def test_activity_notifies_grouped_and_only_within_the_realm(client, runti
     assert not any("faraway" in t for t in await texts(client, maya))
 
 
-async def _visible(client, account, video_id: str) -> bool:
+async def _visible(client: httpx.AsyncClient, account: Account, video_id: str) -> bool:
     return (await client.get(f"/api/v1/videos/{video_id}", headers=account.auth)).status_code == 200
