@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
+from typing import TypeVar
 
+import httpx
 import pytest
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
@@ -13,19 +16,23 @@ from reelm.accounts.models import User
 from reelm.cli.main import app as cli_app
 from reelm.crossrealm.models import RealmFlow
 from reelm.crossrealm.replication import ensure_cross_realm, prepare_realm, realm_databases
+from reelm.db import RealmBase
+from reelm.runtime import Runtime
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.videos.models import Video
-from tests.conftest import PASSWORD, make_account
+from tests.conftest import PASSWORD, Account, make_account
 from tests.factories import assert_problem, eventually, make_tiny_clip, publish
 from tests.residency.test_residency import command_env
 
+M = TypeVar("M", bound=RealmBase)
+
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("crossrealm"))
 
 
-async def rows(runtime, realm: str) -> dict[str, int]:
+async def rows(runtime: Runtime, realm: str) -> dict[str, int]:
     async with runtime.databases.sessionmaker(realm)() as session:
         return {
             model.__tablename__: await session.scalar(select(func.count()).select_from(model)) or 0
@@ -33,16 +40,20 @@ async def rows(runtime, realm: str) -> dict[str, int]:
         }
 
 
-async def db_get(runtime, realm: str, model, key: str):
+async def db_get(runtime: Runtime, realm: str, model: type[M], key: str) -> M:
     async with runtime.databases.sessionmaker(realm)() as session:
-        return await session.get(model, int(key))
+        row = await session.get(model, int(key))
+    assert row is not None, f"no {model.__name__} {key} in {realm}"
+    return row
 
 
-async def visible(client, account, video_id: str) -> bool:
+async def visible(client: httpx.AsyncClient, account: Account, video_id: str) -> bool:
     return (await client.get(f"/api/v1/videos/{video_id}", headers=account.auth)).status_code == 200
 
 
-async def test_activity_is_stored_at_home_and_only_counts_reach_the_video_realm(client, runtime, clip):
+async def test_activity_is_stored_at_home_and_only_counts_reach_the_video_realm(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator", country="US")
     visitor = await make_account(client, "visitor", country="DE")
     bystander = await make_account(client, "bystander", country="JP")
@@ -130,14 +141,18 @@ async def test_activity_is_stored_at_home_and_only_counts_reach_the_video_realm(
     await eventually(taken_back)
 
 
-async def _bodies(client, video_id: str, viewer, parent_id: str, expected: list[str]) -> bool:
+async def _bodies(
+    client: httpx.AsyncClient, video_id: str, viewer: Account, parent_id: str, expected: list[str]
+) -> bool:
     page = await client.get(
         f"/api/v1/videos/{video_id}/comments", params={"parent_id": parent_id}, headers=viewer.auth
     )
     return [c["body"] for c in page.json()["items"]] == expected
 
 
-async def test_other_realms_appear_in_for_you_following_and_hashtags(client, runtime, clip):
+async def test_other_realms_appear_in_for_you_following_and_hashtags(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator", country="US")
     viewer = await make_account(client, "viewer", country="FR")
     video_id = await publish(client, runtime, creator, clip, caption="sunset #beach")
@@ -159,7 +174,9 @@ async def test_other_realms_appear_in_for_you_following_and_hashtags(client, run
     assert [v["id"] for v in videos["items"]] == [video_id]
 
 
-async def test_private_and_deleted_videos_leave_every_other_realm(client, runtime, clip):
+async def test_private_and_deleted_videos_leave_every_other_realm(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator", country="US")
     visitor = await make_account(client, "visitor", country="DE")
     video_id = await publish(client, runtime, creator, clip)
@@ -200,12 +217,14 @@ async def test_private_and_deleted_videos_leave_every_other_realm(client, runtim
         assert await _public_count(runtime, realm, "public_videos") == 0
 
 
-async def _public_count(runtime, realm: str, view: str) -> int:
+async def _public_count(runtime: Runtime, realm: str, view: str) -> int:
     async with runtime.databases.sessionmaker(realm)() as session:
         return await session.scalar(text(f"SELECT count(*) FROM {view}")) or 0
 
 
-async def test_a_creator_removes_another_realms_comment_from_their_video(client, runtime, clip):
+async def test_a_creator_removes_another_realms_comment_from_their_video(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator", country="US")
     visitor = await make_account(client, "visitor", country="DE")
     stranger = await make_account(client, "stranger", country="JP")
@@ -235,7 +254,9 @@ async def test_a_creator_removes_another_realms_comment_from_their_video(client,
     await eventually(lambda: counted(0))
 
 
-async def test_unknown_targets_in_other_realms_are_refused_and_write_nothing(client, runtime, clip):
+async def test_unknown_targets_in_other_realms_are_refused_and_write_nothing(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator", country="US")
     visitor = await make_account(client, "visitor", country="DE")
     video_id = await publish(client, runtime, creator, clip)
@@ -267,12 +288,14 @@ async def test_unknown_targets_in_other_realms_are_refused_and_write_nothing(cli
     assert set((await rows(runtime, "eu")).values()) == {0}
 
 
-async def _bodies_top(client, video_id: str, viewer, expected: list[str]) -> bool:
+async def _bodies_top(client: httpx.AsyncClient, video_id: str, viewer: Account, expected: list[str]) -> bool:
     page = await client.get(f"/api/v1/videos/{video_id}/comments", headers=viewer.auth)
     return [c["body"] for c in page.json()["items"]] == expected
 
 
-async def test_an_account_pending_deletion_disappears_from_every_realm(client, runtime, clip):
+async def test_an_account_pending_deletion_disappears_from_every_realm(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator", country="US")
     visitor = await make_account(client, "visitor", country="DE")
     video_id = await publish(client, runtime, creator, clip)
@@ -294,7 +317,7 @@ OWN_SUBSCRIPTIONS = (
 )
 
 
-async def test_only_the_outbound_schema_is_published(runtime):
+async def test_only_the_outbound_schema_is_published(runtime: Runtime) -> None:
     for realm in runtime.settings.realm_names:
         async with runtime.databases.sessionmaker(realm)() as session:
             published = set(
@@ -310,7 +333,9 @@ async def test_only_the_outbound_schema_is_published(runtime):
         assert subscriptions == {f"reelm_{other}_to_{realm}" for other in others}
 
 
-async def test_crossings_are_listed_per_realm_pair_and_day(client, runtime, clip):
+async def test_crossings_are_listed_per_realm_pair_and_day(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator", country="US")
     visitor = await make_account(client, "visitor", country="DE")
     video_id = await publish(client, runtime, creator, clip)
@@ -333,7 +358,7 @@ async def test_crossings_are_listed_per_realm_pair_and_day(client, runtime, clip
     assert all(f["rows"] > 0 and f["source"] != f["destination"] for f in flows)
 
 
-async def test_preparing_an_unchanged_realm_again_takes_no_locks(runtime):
+async def test_preparing_an_unchanged_realm_again_takes_no_locks(runtime: Runtime) -> None:
     """Every start prepares the realms; replacing triggers under live traffic deadlocked, so an
     unchanged database must be left alone (its digest says so)."""
     databases = realm_databases(runtime.settings, runtime.databases.realm_urls)

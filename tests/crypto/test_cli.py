@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from reelm.cli.main import app as cli_app
+from reelm.crypto.keys import FileKeyEncryptionKey
+from reelm.runtime import Runtime
 from tests import live
 
 
 @pytest.fixture
-def reelm(runtime):
+def reelm(runtime: Runtime) -> Callable[..., Result]:
     env = live.external_env(runtime) | {"COLUMNS": "250"}
 
-    def invoke(*args: str) -> Any:
+    def invoke(*args: str) -> Result:
         return CliRunner().invoke(cli_app, list(args), env=env)
 
     return invoke
 
 
-def test_rotate_adds_a_key_version_and_purge_runs(reelm, runtime):
+def file_kek(runtime: Runtime, realm: str) -> FileKeyEncryptionKey:
+    kek = runtime.keys.realm(realm).kek
+    assert isinstance(kek, FileKeyEncryptionKey)  # the test runtime keeps its keys in files
+    return kek
+
+
+def test_rotate_adds_a_key_version_and_purge_runs(reelm: Callable[..., Result], runtime: Runtime) -> None:
     rotated = reelm("keys", "rotate", "--realm", "us")
     assert rotated.exit_code == 0, rotated.output
     assert "KEK v2" in rotated.output
-    assert runtime.keys.realm("us").kek.versions() == [1, 2]  # the old version is kept
-    assert runtime.keys.realm("eu").kek.versions() == [1]
+    assert file_kek(runtime, "us").versions() == [1, 2]  # the old version is kept
+    assert file_kek(runtime, "eu").versions() == [1]
 
     purged = reelm("accounts", "purge", "--realm", "us")
     assert purged.exit_code == 0, purged.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import stat
+from pathlib import Path
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -13,7 +14,7 @@ from reelm.crypto.keys import KeyDestroyedError, Keys, MissingKeyError
 from tests.conftest import make_settings
 
 
-def test_round_trip_with_a_fresh_nonce_each_time():
+def test_round_trip_with_a_fresh_nonce_each_time() -> None:
     cipher = UserCipher(secrets.token_bytes(32), user_id=7)
     first = cipher.seal("users.email", "ana@example.org")
     second = cipher.seal("users.email", "ana@example.org")
@@ -25,7 +26,7 @@ def test_round_trip_with_a_fresh_nonce_each_time():
     assert cipher.open_optional("sessions.ip", None) is None
 
 
-def test_associated_data_binds_a_ciphertext_to_its_column_and_user():
+def test_associated_data_binds_a_ciphertext_to_its_column_and_user() -> None:
     key = secrets.token_bytes(32)
     sealed = UserCipher(key, user_id=7).seal("sessions.ip", "192.0.2.1")
     with pytest.raises(InvalidTag):
@@ -41,7 +42,7 @@ def test_associated_data_binds_a_ciphertext_to_its_column_and_user():
         UserCipher(key, user_id=7).open("sessions.ip", b"\x02" + sealed[1:])
 
 
-def test_key_files_are_private_and_never_made_outside_demo_unless_asked(tmp_path):
+def test_key_files_are_private_and_never_made_outside_demo_unless_asked(tmp_path: Path) -> None:
     with pytest.raises(MissingKeyError, match="keys init"):
         Keys(tmp_path, create=False).realm("us")
     assert not (tmp_path / "us").exists()
@@ -59,7 +60,9 @@ def test_key_files_are_private_and_never_made_outside_demo_unless_asked(tmp_path
     assert make_settings(tmp_path).realm_key_root == tmp_path / "keys" / "realms"
 
 
-def test_a_wrapped_key_unwraps_only_for_its_user_and_only_while_the_shred_secret_exists(tmp_path):
+def test_a_wrapped_key_unwraps_only_for_its_user_and_only_while_the_shred_secret_exists(
+    tmp_path: Path,
+) -> None:
     keys = Keys(tmp_path, create=True).realm("us")
     version, wrapped = keys.new_user_key(41)
     field_key = keys.field_key(41, version, wrapped)

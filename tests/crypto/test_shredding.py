@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select, text
@@ -18,13 +21,14 @@ from reelm.crypto.keys import KeyDestroyedError, RealmKeys
 from reelm.crypto.models import UserKey
 from reelm.crypto.service import rewrap_batch, rotate_realm_key
 from reelm.departures.purge import ACCOUNT_DELETION, purge_due_accounts
+from reelm.runtime import Runtime
 from reelm.storage import ObjectMissingError
 from tests.conftest import PASSWORD, make_account
 
 LATER = timedelta(days=8)  # past the default grace period of 7 days
 
 
-async def raw_rows(runtime, realm: str, table: str, user_id: int) -> list[dict]:
+async def raw_rows(runtime: Runtime, realm: str, table: str, user_id: int) -> list[dict[str, Any]]:
     """Rows as a database dump holds them (column → stored value)."""
     key = "id" if table == "users" else "user_id"
     async with runtime.databases.sessionmaker(realm)() as session:
@@ -32,7 +36,9 @@ async def raw_rows(runtime, realm: str, table: str, user_id: int) -> list[dict]:
         return [dict(row) for row in result.mappings()]
 
 
-async def test_the_database_holds_only_ciphertext_and_the_owner_reads_plaintext(client, runtime):
+async def test_the_database_holds_only_ciphertext_and_the_owner_reads_plaintext(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     ana = await make_account(client, "ana")
     uid = int(ana.id)
     rows = [
@@ -53,7 +59,9 @@ async def test_the_database_holds_only_ciphertext_and_the_owner_reads_plaintext(
     assert "ana@example.org" in settings_page.text
 
 
-async def test_a_ciphertext_copied_onto_another_user_does_not_decrypt(client, runtime):
+async def test_a_ciphertext_copied_onto_another_user_does_not_decrypt(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     ana, ben = await make_account(client, "ana"), await make_account(client, "ben")
     async with runtime.databases.transaction("us") as session:
         stolen = await session.scalar(select(User.email).where(User.id == int(ana.id)))
@@ -67,7 +75,9 @@ async def test_a_ciphertext_copied_onto_another_user_does_not_decrypt(client, ru
         await read_email(runtime, "us", ben_row)
 
 
-def restore_from_dump(runtime, realm: str, kek_copy, dump: dict[str, list[dict]]) -> str:
+def restore_from_dump(
+    runtime: Runtime, realm: str, kek_copy: Path, dump: dict[str, list[dict[str, Any]]]
+) -> str:
     """Decrypt a dumped e-mail the way whoever holds the dump and the KEK files would have to."""
     keys = RealmKeys(realm, kek_copy, create=False)
     # The shred secrets are in the realm's key store, which database dumps never contain.
@@ -77,7 +87,9 @@ def restore_from_dump(runtime, realm: str, kek_copy, dump: dict[str, list[dict]]
     return cipher.open("users.email", user["email"])
 
 
-async def test_a_dump_taken_before_deletion_cannot_be_decrypted_after_shredding(client, runtime, tmp_path):
+async def test_a_dump_taken_before_deletion_cannot_be_decrypted_after_shredding(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
     ana = await make_account(client, "ana")
     bob = await make_account(client, "bob")
     uid = int(ana.id)
@@ -113,7 +125,8 @@ async def test_a_dump_taken_before_deletion_cannot_be_decrypted_after_shredding(
         restore_from_dump(runtime, "us", kek_copy, dump)
     (user,), (key,) = dump["users"], dump["user_keys"]
     guess = RealmKeys("us", kek_copy, create=False)
-    guess.shreds.get = lambda _user_id: bytes(32)  # type: ignore[method-assign]
+    # Any secret in place of the destroyed one (assigned on the instance, which mypy does not allow).
+    guess.shreds.get = lambda user_id: bytes(32)  # type: ignore[method-assign]
     with pytest.raises(InvalidTag):
         UserCipher(guess.field_key(uid, key["kek_version"], key["wrapped_key"]), uid).open(
             "users.email", user["email"]
@@ -143,7 +156,9 @@ async def test_a_dump_taken_before_deletion_cannot_be_decrypted_after_shredding(
     assert (await client.get("/api/v1/me", headers=bob.auth)).json()["email"] == "bob@example.org"
 
 
-async def test_logging_in_during_the_grace_period_cancels_the_deletion(client, runtime):
+async def test_logging_in_during_the_grace_period_cancels_the_deletion(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     ana = await make_account(client, "ana")
     deleted = await client.request("DELETE", "/api/v1/me", headers=ana.auth, json={"password": PASSWORD})
     assert deleted.status_code == 202
@@ -154,12 +169,14 @@ async def test_logging_in_during_the_grace_period_cancels_the_deletion(client, r
     assert await purge_due_accounts(runtime, "us", now=datetime.now(UTC) + LATER) == 0
 
 
-async def kek_versions(runtime) -> list[int]:
+async def kek_versions(runtime: Runtime) -> list[int]:
     async with runtime.databases.sessionmaker("us")() as session:
         return list(await session.scalars(select(UserKey.kek_version).order_by(UserKey.user_id)))
 
 
-async def test_rotation_rewraps_in_batches_while_reads_and_log_ins_go_on(client, runtime):
+async def test_rotation_rewraps_in_batches_while_reads_and_log_ins_go_on(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     accounts = [await make_account(client, name) for name in ("ana", "ben", "cai")]
 
     async def everyone_reads() -> None:

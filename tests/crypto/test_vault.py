@@ -13,6 +13,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -69,6 +70,7 @@ def vault() -> Iterator[tuple[str, Transit]]:
         def _answer(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
+            payload: dict[str, object]
             if self.headers.get("X-Vault-Token") != TOKEN:
                 status, payload = 403, {"errors": ["permission denied"]}
             else:
@@ -97,7 +99,7 @@ def vault() -> Iterator[tuple[str, Transit]]:
     server.server_close()
 
 
-def test_data_keys_wrap_in_vault_and_survive_rotation(vault, tmp_path):
+def test_data_keys_wrap_in_vault_and_survive_rotation(vault: tuple[str, Transit], tmp_path: Path) -> None:
     address, transit = vault
     kek = VaultTransitKek(address, TOKEN, "realm-eu")
     keys = RealmKeys("eu", tmp_path / "eu", create=True, kek=kek)
@@ -119,7 +121,7 @@ def test_data_keys_wrap_in_vault_and_survive_rotation(vault, tmp_path):
     assert len(transit.keys["realm-eu"]) == 2
 
 
-def test_vault_refusals_are_clear_errors(vault, tmp_path):
+def test_vault_refusals_are_clear_errors(vault: tuple[str, Transit], tmp_path: Path) -> None:
     address, _ = vault
     with pytest.raises(VaultError, match="403"):
         VaultTransitKek(address, "s.wrong", "realm-eu").current_version()
@@ -129,7 +131,7 @@ def test_vault_refusals_are_clear_errors(vault, tmp_path):
         VaultTransitKek("http://127.0.0.1:9", TOKEN, "realm-eu", timeout_s=1).current_version()
 
 
-def test_settings_choose_vault_per_realm(vault, tmp_path):
+def test_settings_choose_vault_per_realm(vault: tuple[str, Transit], tmp_path: Path) -> None:
     address, _ = vault
     realms = [
         {"name": "us", "code": 1, "title": "US", "countries": ["US"]},
