@@ -417,7 +417,7 @@ async def append_chunk(store: RealmStore, size: int, entries: list[bytes]) -> li
 async def grow_log(runtime: Runtime, sequencer: Sequencer, target: int) -> tuple[int, float]:
     """Extend the sequenced log to `target` entries in its store; returns (the sequenced size, seconds)."""
     started = time.perf_counter()
-    async with runtime.databases.sessionmaker(None)() as session:
+    async with runtime.databases.read(None) as session:
         latest = await session.scalar(select(LogCheckpoint).order_by(LogCheckpoint.size.desc()).limit(1))
     compact = merkle.CompactRange.from_bytes(latest.compact_range) if latest else merkle.CompactRange()
     sequenced = compact.size

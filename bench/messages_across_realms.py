@@ -168,7 +168,7 @@ async def transit_keys_everywhere(runtime: Runtime) -> bool:
         table = transit_keys(source)
         newest = set()
         for reader in realms:
-            async with runtime.databases.sessionmaker(reader)() as session:
+            async with runtime.databases.read(reader) as session:
                 newest.add(await session.scalar(select(func.max(table.c.version))))
         if len(newest) != 1 or None in newest:
             return False
@@ -176,7 +176,7 @@ async def transit_keys_everywhere(runtime: Runtime) -> bool:
 
 
 async def public_in(runtime: Runtime, realm: str, handle: str) -> bool:
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         found = await session.scalar(select(public_profiles.c.id).where(public_profiles.c.handle == handle))
     return found is not None
 

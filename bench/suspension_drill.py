@@ -823,7 +823,7 @@ class Drill:
         return step
 
     async def switch_written(self, capabilities: tuple[Capability, ...]) -> float:
-        async with self.runtime.databases.sessionmaker(None)() as session:
+        async with self.runtime.databases.read(None) as session:
             stamps = list(
                 await session.scalars(
                     select(RealmCapability.changed_at).where(
@@ -881,7 +881,7 @@ def list_objects(root: Path) -> set[str]:
 async def snapshot(runtime: Runtime) -> Snapshot:
     state: Snapshot = {}
     for realm in runtime.settings.realm_names:
-        async with runtime.databases.sessionmaker(realm)() as session:
+        async with runtime.databases.read(realm) as session:
             videos = (await session.execute(select(Video.id, Video.status, Video.poster_key))).all()
             likes = (await session.execute(select(VideoLike.user_id, VideoLike.video_id))).all()
             follows = (await session.execute(select(Follow.follower_id, Follow.followee_id))).all()
@@ -1360,7 +1360,7 @@ async def run_drill(runtime: Runtime, data_dir: Path, plan: Plan, children: list
         )
 
         async def count_in_flight() -> None:
-            async with runtime.databases.sessionmaker(REALM)() as session:
+            async with runtime.databases.read(REALM) as session:
                 processing = select(Video.id).where(
                     Video.id.in_(list(burst)), Video.status == VideoStatus.PROCESSING
                 )

@@ -88,7 +88,7 @@ async def _check_email_free(runtime: Runtime, email: str) -> None:
     realms, two simultaneous sign-ups with one address in different countries could both pass.
     """
     for realm in runtime.settings.realm_names:
-        async with runtime.databases.sessionmaker(realm)() as session:
+        async with runtime.databases.read(realm) as session:
             index = runtime.keys.realm(realm).email_index(email)
             if await session.scalar(select(User.id).where(User.email_index == index)) is not None:
                 raise Problem(409, "email-taken", *EMAIL_TAKEN)
@@ -145,7 +145,7 @@ async def _release_handle(runtime: Runtime, handle: str, user_id: int) -> None:
 
 
 async def resolve_handle(runtime: Runtime, handle: str) -> HandleEntry | None:
-    async with runtime.databases.sessionmaker(None)() as directory:
+    async with runtime.databases.read(None) as directory:
         entry = await directory.get(HandleEntry, handle.lower().lstrip("@"))
     return entry if entry is not None and entry.state == "active" else None
 
@@ -156,7 +156,7 @@ async def _find_login(runtime: Runtime, login: str) -> tuple[str, User] | None:
         # E-mail addresses are protected and live only in their home realm; each realm checks its own.
         for realm in runtime.settings.realm_names:
             index = runtime.keys.realm(realm).email_index(login)
-            async with runtime.databases.sessionmaker(realm)() as session:
+            async with runtime.databases.read(realm) as session:
                 user = await session.scalar(select(User).where(User.email_index == index))
             if user is not None:
                 return realm, user
@@ -164,7 +164,7 @@ async def _find_login(runtime: Runtime, login: str) -> tuple[str, User] | None:
     entry = await resolve_handle(runtime, login)
     if entry is None:
         return None
-    async with runtime.databases.sessionmaker(entry.realm)() as session:
+    async with runtime.databases.read(entry.realm) as session:
         user = await session.get(User, entry.user_id)
     return (entry.realm, user) if user is not None else None
 
@@ -203,7 +203,7 @@ async def do_log_in(
 
 async def cipher_of(runtime: Runtime, realm: str, user_id: int) -> UserCipher:
     """The user's cipher, read in its own short transaction (for pages and API answers)."""
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         return await user_cipher(session, runtime.keys.realm(realm), user_id)
 
 
@@ -263,7 +263,7 @@ async def _session_row(
     realm = security.token_realm(token)
     if realm not in runtime.databases.realm_urls:
         return None
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         row = (
             await session.execute(
                 select(AuthSession, User, Suspension.decision_id, Suspension.ends_at)

@@ -139,7 +139,7 @@ def export_command(
     lo, hi = period_bounds(first, last)
 
     async def work(runtime: Runtime) -> list[dict[str, Any]]:
-        async with runtime.databases.sessionmaker(realm)() as session:
+        async with runtime.databases.read(realm) as session:
             return await transparency_db_export(session, runtime, realm, lo, hi)
 
     records = with_runtime(settings, work, realms=[realm])
@@ -174,7 +174,7 @@ def report_command(
     first, last = _period(start, end)
 
     async def work(runtime: Runtime) -> Any:
-        async with runtime.databases.sessionmaker(realm)() as session:
+        async with runtime.databases.read(realm) as session:
             return await build_report(session, realm, first, last)
 
     report = with_runtime(settings, work, realms=[realm])

@@ -29,7 +29,7 @@ async def flows(runtime: Runtime, *, days: int) -> list[Flow]:
     since = datetime.now(UTC).date() - timedelta(days=days - 1)
     found: list[Flow] = []
     for destination in runtime.databases.realm_urls:
-        async with runtime.databases.sessionmaker(destination)() as session:
+        async with runtime.databases.read(destination) as session:
             rows = await session.execute(
                 select(RealmFlow.day, RealmFlow.source_realm, RealmFlow.relation, func.sum(RealmFlow.rows))
                 .where(RealmFlow.day >= since)

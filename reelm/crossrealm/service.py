@@ -90,7 +90,7 @@ async def do_remove_foreign_comment(
 
 async def moved_to(runtime: Runtime, realm: str, old_id: int) -> int | None:
     """The new id of something whose account moved realm (reelm.departures.move), as `realm` has heard."""
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         new: int | None = await session.scalar(
             select(public_moved_ids.c.new_id).where(public_moved_ids.c.old_id == old_id)
         )

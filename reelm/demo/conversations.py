@@ -41,7 +41,7 @@ async def _keys_everywhere(runtime: Runtime) -> None:
         for source in runtime.settings.realm_names:
             table = transit_keys(source)
             while True:
-                async with runtime.databases.sessionmaker(reader)() as session:
+                async with runtime.databases.read(reader) as session:
                     if await session.scalar(select(func.count()).select_from(table)):
                         break
                 if asyncio.get_running_loop().time() > deadline:

@@ -67,7 +67,7 @@ CAPTIONS = [
 
 
 async def is_seeded(runtime: Runtime) -> bool:
-    async with runtime.databases.sessionmaker(None)() as directory:
+    async with runtime.databases.read(None) as directory:
         return bool(await directory.scalar(select(func.count()).select_from(HandleEntry)))
 
 
@@ -155,7 +155,7 @@ async def transcode_progress(runtime: Runtime) -> tuple[int, int]:
     """(finished, total) videos over all realms."""
     finished = total = 0
     for realm in runtime.settings.realm_names:
-        async with runtime.databases.sessionmaker(realm)() as session:
+        async with runtime.databases.read(realm) as session:
             rows = (await session.execute(select(Video.status, func.count()).group_by(Video.status))).all()
         for status, count in rows:
             total += count

@@ -68,14 +68,14 @@ def _columns(row: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
 async def _plan(runtime: Runtime, handle: str, target: str) -> MovePlan:
     if target not in runtime.settings.realm_names:
         raise MoveRefusedError(f"unknown realm {target!r}")
-    async with runtime.databases.sessionmaker(None)() as directory:
+    async with runtime.databases.read(None) as directory:
         entry = await directory.scalar(select(HandleEntry).where(HandleEntry.handle == handle.lower()))
     if entry is None or entry.state != "active":
         raise MoveRefusedError(f"no account @{handle}")
     if entry.realm == target:
         raise MoveRefusedError(f"@{handle} already lives in {target}")
     code = runtime.settings.realm(target).code
-    async with runtime.databases.sessionmaker(entry.realm)() as session:
+    async with runtime.databases.read(entry.realm) as session:
         user = await session.get(User, entry.user_id)
         if user is None or user.deletion_due_at is not None:
             raise MoveRefusedError(f"@{handle} is being deleted and cannot move")
@@ -121,7 +121,7 @@ async def _create_copy(runtime: Runtime, plan: MovePlan) -> None:
     """The account, its videos and its own activity in the new realm, with a new data key."""
     source_keys, target_keys = runtime.keys.realm(plan.source), runtime.keys.realm(plan.target)
     mapped = {**plan.videos, **plan.comments, plan.old_user: plan.new_user}
-    async with runtime.databases.sessionmaker(plan.source)() as old:
+    async with runtime.databases.read(plan.source) as old:
         user = await old.get(User, plan.old_user)
         assert user is not None  # checked by _plan
         cipher = await user_cipher(old, source_keys, user.id)

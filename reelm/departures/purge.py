@@ -29,7 +29,7 @@ ACCOUNT_DELETION = "account.deletion"
 
 
 async def due_accounts(runtime: Runtime, realm: str, now: datetime, limit: int) -> list[int]:
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         rows = await session.scalars(
             select(User.id).where(User.deletion_due_at <= now).order_by(User.deletion_due_at).limit(limit)
         )

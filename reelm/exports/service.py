@@ -326,7 +326,7 @@ async def gather(runtime: Runtime, realm: str, user_id: int) -> tuple[dict[str, 
 
     Runs in the home realm, the only place the protected fields can be decrypted.
     """
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         user = await session.get(User, user_id)
         if user is None:
             raise LookupError(f"user {user_id} is gone")

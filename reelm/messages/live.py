@@ -209,7 +209,7 @@ class Hub:
                 wanted[conversation_id] = max(cursor.seq, wanted.get(conversation_id, 0))
         if not wanted:
             return frames
-        async with self._runtime.databases.sessionmaker(subscriber.realm)() as session:
+        async with self._runtime.databases.read(subscriber.realm) as session:
             for conversation_id, after in wanted.items():
                 member = await session.get(ConversationMember, (conversation_id, subscriber.user_id))
                 conversation = await session.get(Conversation, conversation_id)
@@ -264,7 +264,7 @@ class Hub:
             return None
         if (remembered := self._recent.pop((event.conversation_id, event.message_id), None)) is not None:
             return remembered
-        async with self._runtime.databases.sessionmaker(realm)() as session:
+        async with self._runtime.databases.read(realm) as session:
             message = await session.get(Message, event.message_id)
             if message is None:  # expired or removed since: the client's next reload shows the truth
                 return None

@@ -352,7 +352,7 @@ async def _stored_before(
     runtime: Runtime, messaging: Messaging, realm: str, me: User, conversation_id: int, client_key: str | None
 ) -> MessageOut | None:
     """The message a retried send stored the first time (its answer was lost on the way)."""
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         stored = await find_retry(session, me.id, client_key)
         if stored is None:
             return None

@@ -126,7 +126,7 @@ async def my_reports(runtime: Runtime, reporter_id: int, *, limit: int = 50) -> 
     """The reporter's reports in every realm (each is kept where its content lives), newest first."""
     found: list[ReportReceipt] = []
     for realm in runtime.databases.realm_urls:
-        async with runtime.databases.sessionmaker(realm)() as session:
+        async with runtime.databases.read(realm) as session:
             rows = list(
                 await session.scalars(
                     select(Report)

@@ -193,7 +193,7 @@ async def case_detail(runtime: Runtime, engine: PolicyEngine, member: StaffMembe
         verdict = await access_case_read(runtime, engine, member, session, case, realm)
     if not verdict.decision.allowed:
         raise denied("reviewing this case", verdict.decision)
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         found = await session.scalars(
             select(Report).where(Report.case_id == case.id).order_by(Report.created_at)
         )
@@ -311,7 +311,7 @@ async def appeal_detail(
         )
     if not verdict.decision.allowed:
         raise denied("reviewing this appeal", verdict.decision)
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         appeal = await appeals.access_appeal(session, appeal_id)
         decision = await session.get(Decision, appeal.decision_id)
         assert decision is not None  # the foreign key cascades

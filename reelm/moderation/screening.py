@@ -90,7 +90,7 @@ async def screen_upload(
     runtime: Runtime, realm: str, video_id: int, source: Path, *, width: int, height: int, duration_s: float
 ) -> str:
     """Screen one upload; returns CLEAR, HELD, BLOCKED, LABELLED or SKIPPED. Raises KeyframeError to retry."""
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         video = await session.get(Video, video_id)
         if (
             video is None

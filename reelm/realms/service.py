@@ -208,7 +208,7 @@ async def do_restore(
 async def list_switches(runtime: Runtime, realm: str | None = None) -> list[Switch]:
     """Every capability of every configured realm (or of one), as stored; unstored ones are on."""
     realms = [check_realm(runtime, realm)] if realm is not None else runtime.settings.realm_names
-    async with runtime.databases.sessionmaker(None)() as session:
+    async with runtime.databases.read(None) as session:
         rows = await session.scalars(
             select(RealmCapability).where(
                 RealmCapability.realm.in_(realms),
@@ -224,7 +224,7 @@ async def list_switches(runtime: Runtime, realm: str | None = None) -> list[Swit
 
 
 async def get_switch(runtime: Runtime, realm: str, capability: Capability) -> Switch:
-    async with runtime.databases.sessionmaker(None)() as session:
+    async with runtime.databases.read(None) as session:
         row = await session.get(RealmCapability, (check_realm(runtime, realm), capability.value))
     return switch_of(row) if row is not None else Switch(realm=realm, capability=capability)
 

@@ -68,7 +68,7 @@ def staff_actor(user_id: int, realm: str, roles: frozenset[str]) -> dict[str, An
 
 
 async def staff_member(runtime: Runtime, user_id: int) -> StaffMember | None:
-    async with runtime.databases.sessionmaker(None)() as directory:
+    async with runtime.databases.read(None) as directory:
         rows = (await directory.scalars(select(StaffRole).where(StaffRole.user_id == user_id))).all()
     grants: dict[str, set[str]] = {}
     for row in rows:
@@ -233,7 +233,7 @@ def actor_label(actor: dict[str, Any]) -> str:
 
 async def list_roles(runtime: Runtime) -> list[tuple[str, StaffRole]]:
     """Every grant with the holder's handle, ordered by handle, realm and role."""
-    async with runtime.databases.sessionmaker(None)() as directory:
+    async with runtime.databases.read(None) as directory:
         rows = (
             await directory.execute(
                 select(HandleEntry.handle, StaffRole).join(
@@ -435,7 +435,7 @@ async def do_read_protected(
     realm = entry.realm
     now = datetime.now(UTC)
 
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         if not await _existing_user(session, entry.user_id):
             raise not_found("User")
         # A justification is looked up where it must live, the subject's realm; any other id is none.
@@ -475,7 +475,7 @@ async def do_read_protected(
     if not verdict.decision.allowed:
         raise denied("reading this person's protected data", verdict.decision)
 
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         user = await session.get(User, entry.user_id)
         if user is None:  # deleted between the decision and the read
             raise not_found("User")
@@ -530,7 +530,7 @@ def access_realm_read(engine: PolicyEngine, member: StaffMember, *, action: str,
 
 
 async def aggregates(runtime: Runtime, realm: str) -> dict[str, dict[str, int]]:
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         by_status = (
             await session.execute(
                 select(AccessJustification.status, func.count()).group_by(AccessJustification.status)
@@ -541,7 +541,7 @@ async def aggregates(runtime: Runtime, realm: str) -> dict[str, dict[str, int]]:
                 select(AccessJustification.purpose, func.count()).group_by(AccessJustification.purpose)
             )
         ).all()
-    async with runtime.databases.sessionmaker(None)() as directory:
+    async with runtime.databases.read(None) as directory:
         roles = (await directory.scalars(select(StaffRole.role).where(StaffRole.staff_realm == realm))).all()
     return {
         "justifications_by_status": {s.value: 0 for s in JustificationStatus}

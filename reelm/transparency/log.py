@@ -135,7 +135,7 @@ class Sequencer:
             (DIRECTORY_SOURCE, None, DirectoryAuditOutbox)
         ] + [(realm, realm, RealmAuditOutbox) for realm in self.runtime.databases.realm_urls]
         for source, realm, model in sources:
-            async with self.runtime.databases.sessionmaker(realm)() as session:
+            async with self.runtime.databases.read(realm) as session:
                 rows = await session.execute(
                     select(model.id, model.event_type, model.entry, model.created_at)
                     .order_by(model.id)

@@ -19,14 +19,14 @@ async def entries_about(
 ) -> list[tuple[int | None, dict[str, Any]]]:
     """Entries naming this user's pseudonym, newest first: (log index, entry), index None while waiting."""
     mine = pseudonym(runtime.settings.secret_key, realm, user_id)
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         waiting = [
             json.loads(e)
             for e in await session.scalars(
                 select(RealmAuditOutbox.entry).order_by(RealmAuditOutbox.id.desc())
             )
         ]
-    async with runtime.databases.sessionmaker(None)() as session:
+    async with runtime.databases.read(None) as session:
         logged = await session.execute(
             select(LogEntry.idx, LogEntry.entry).where(LogEntry.subject == mine).order_by(LogEntry.idx.desc())
         )
@@ -39,7 +39,7 @@ async def entries_about(
 
 async def published_size(databases: Databases) -> int:
     """The size of the newest published checkpoint (0 before the first)."""
-    async with databases.sessionmaker(None)() as session:
+    async with databases.read(None) as session:
         size = await session.scalar(
             select(LogCheckpoint.size)
             .where(LogCheckpoint.published)
@@ -52,7 +52,7 @@ async def published_size(databases: Databases) -> int:
 async def log_overview(databases: Databases) -> tuple[list[Row[Any]], list[LogCheckpoint]]:
     """The auditor's overview: entry counts by day, type and realm (newest 500), the last 50 checkpoints."""
     day = func.date_trunc("day", LogEntry.sequenced_at)
-    async with databases.sessionmaker(None)() as session:
+    async with databases.read(None) as session:
         counts = (
             await session.execute(
                 select(day.label("day"), LogEntry.event_type, LogEntry.realm, func.count().label("count"))

@@ -63,7 +63,7 @@ async def healthz(runtime: RuntimeDep) -> dict[str, object]:
     checks: dict[str, str] = {}
     for realm in [None, *runtime.databases.realm_urls]:
         try:
-            async with runtime.databases.sessionmaker(realm)() as session:
+            async with runtime.databases.read(realm) as session:
                 await session.execute(text("SELECT 1"))
             checks[realm or "directory"] = "ok"
         except Exception as exc:

@@ -64,7 +64,7 @@ async def serve_media(
     if servable["video"] is not None:
         check_capability(request, realm, Capability.WATCH, viewer.user_id)  # the content's realm decides
         # Media of private or unpublished videos is for their creator only, as in the API.
-        async with runtime.databases.sessionmaker(realm)() as session:
+        async with runtime.databases.read(realm) as session:
             video = await access_video(session, viewer, int(servable["video"]))
             public = video.visibility == Visibility.PUBLIC and video.status == VideoStatus.READY
             public = public and not video.age_restricted  # no shared cache may hand it to a visitor

@@ -10,5 +10,5 @@ from reelm.runtime import Runtime
 
 async def suspension_problem(runtime: Runtime, suspended: AccountSuspendedError) -> Problem:
     """The 403 `account-suspended` problem, linking the statement of reasons where the user may be told."""
-    async with runtime.databases.sessionmaker(suspended.realm)() as session:
+    async with runtime.databases.read(suspended.realm) as session:
         return await suspended_problem(session, suspended.decision_id, suspended.ends_at)

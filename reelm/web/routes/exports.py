@@ -38,14 +38,14 @@ async def create_export(runtime: RuntimeDep, limiter: Limiter, viewer: UserViewe
 
 @router.get("/me/exports/{export_id}", response_model=ExportOut)
 async def get_export(runtime: RuntimeDep, viewer: UserViewer, export_id: str) -> ExportOut:
-    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+    async with runtime.databases.read(viewer.realm) as session:
         export = await access_export(session, viewer.user.id, export_id)
     return export_out(export, expired=is_expired(export, datetime.now(UTC)))
 
 
 @router.get("/me/exports/{export_id}/download", response_class=Response)
 async def download_export(runtime: RuntimeDep, viewer: UserViewer, export_id: str) -> Response:
-    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+    async with runtime.databases.read(viewer.realm) as session:
         export = await access_export(session, viewer.user.id, export_id)
     if is_expired(export, datetime.now(UTC)):
         raise Problem(410, "export-expired", "Export expired", "This archive has expired; request a new one.")

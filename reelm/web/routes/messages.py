@@ -93,7 +93,7 @@ class ConversationAccess:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Access]:
-        async with self.runtime.databases.sessionmaker(self.realm)() as session:
+        async with self.runtime.databases.read(self.realm) as session:
             yield await self._access(session, lock=False)
 
     @asynccontextmanager
@@ -222,7 +222,7 @@ async def list_conversations(
     if cursor:
         state = decode_cursor(runtime.settings.secret_key, cursor, kind)
         before = (datetime.fromisoformat(state["at"]), int(state["id"]))
-    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+    async with runtime.databases.read(viewer.realm) as session:
         rows = await inbox.list_conversations(session, me.id, folder=folder, before=before, limit=limit + 1)
         items = await inbox.conversations_out(session, viewer.realm, messaging.ciphers, me.id, rows[:limit])
     next_cursor = None
@@ -417,7 +417,7 @@ async def _set_block(runtime: Runtime, viewer: SignedInViewer, handle: str, *, b
 @router.get("/users/{handle}/block", response_model=BlockState)
 async def get_block(runtime: RuntimeDep, viewer: UserViewer, handle: str) -> BlockState:
     user_id = await _user_id(runtime, handle)
-    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+    async with runtime.databases.read(viewer.realm) as session:
         return BlockState(blocked=await is_blocking(session, viewer.user.id, user_id))
 
 
@@ -434,7 +434,7 @@ async def unblock_user(runtime: RuntimeDep, viewer: UserViewer, handle: str) -> 
 
 @router.get("/me/message-settings", response_model=MessageSettingsIO)
 async def get_message_settings(runtime: RuntimeDep, viewer: UserViewer) -> MessageSettingsIO:
-    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+    async with runtime.databases.read(viewer.realm) as session:
         return MessageSettingsIO(allow_from=await permissions.allow_from(session, viewer.user.id))
 
 

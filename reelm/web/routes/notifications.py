@@ -35,7 +35,7 @@ async def notification_page(
     if cursor:
         state = decode_cursor(runtime.settings.secret_key, cursor, kind)
         before = (datetime.fromisoformat(state["at"]), int(state["id"]))
-    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+    async with runtime.databases.read(viewer.realm) as session:
         rows = await service.list_notifications(session, user_id, before=before, limit=limit + 1)
         items = await service.notifications_out(session, viewer.realm, rows[:limit])
     next_cursor = None
@@ -76,7 +76,7 @@ async def mark_all_read(runtime: RuntimeDep, viewer: UserViewer) -> None:
 
 async def unread(runtime: Runtime, viewer: SignedInViewer) -> UnreadCounts:
     user_id = viewer.user_id
-    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+    async with runtime.databases.read(viewer.realm) as session:
         messages, requests = await unread_counts(session, user_id)
         notifications = await service.unread_count(session, user_id)
     return UnreadCounts(notifications=notifications, messages=messages, requests=requests)

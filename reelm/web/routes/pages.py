@@ -275,7 +275,7 @@ async def _settings_page(
     request: Request, runtime: Runtime, viewer: SignedInViewer, problem: Problem | None = None
 ) -> HTMLResponse:
     entries = await entries_about(runtime, viewer.realm, viewer.user.id)
-    async with runtime.databases.sessionmaker(viewer.realm)() as session:
+    async with runtime.databases.read(viewer.realm) as session:
         export = await latest_export(session, viewer.user.id)
         interests = await access_interests(session, viewer.user.id)
     return render(

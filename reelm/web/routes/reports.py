@@ -82,7 +82,7 @@ async def my_reports(runtime: RuntimeDep, viewer: UserViewer) -> ReportList:
 async def get_report(runtime: RuntimeDep, viewer: UserViewer, report_id: str) -> ReportReceipt:
     """The receipt of one's own report, with the outcome once decided."""
     realm, an_id = realm_of_id(runtime, report_id, "Report")
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         report = await reports.access_own_report(session, an_id, viewer.user.id)
         appeals = await reports.appeals_of(session, [report.id])
     return reports.receipt(report, realm, appeals.get(report.id))
@@ -108,7 +108,7 @@ async def get_statement(
 ) -> StatementOut:
     """The statement of reasons (DSA Art. 17) for the person the decision concerns."""
     realm, _ = realm_of_id(runtime, decision_id, "Decision")
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         decision, realm, _ = await access_statement(session, runtime, engine, viewer, decision_id)
         return await statements.statement_of(session, runtime, decision, realm)
 
@@ -134,7 +134,7 @@ async def get_appeal(
     runtime: RuntimeDep, engine: PolicyDep, viewer: AppellantViewer, appeal_id: str
 ) -> AppealOut:
     realm, _ = realm_of_id(runtime, appeal_id, "Appeal")
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         appeal = await appeals.access_appeal(session, appeal_id)
     if appeal.appellant_id != viewer.user_id and await reviewer_of(runtime, engine, viewer, realm) is None:
         raise not_found("Appeal")
@@ -167,7 +167,7 @@ async def _statement_page(
 ) -> Response:
     try:
         realm, _ = realm_of_id(runtime, decision_id, "Decision")
-        async with runtime.databases.sessionmaker(realm)() as session:
+        async with runtime.databases.read(realm) as session:
             decision, realm, mine = await access_statement(
                 session, runtime, default_engine(), viewer, decision_id
             )
@@ -222,7 +222,7 @@ async def transparency_page(
         first, last = check_period(start, end)
     except Problem as problem:
         return error_page(request, viewer, problem)
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         report = await build_report(session, realm, first, last)
     category_bars = bars(
         {k: v for k, v in report.notices_by_category.items() if v}, label=lambda k: Category(k).label

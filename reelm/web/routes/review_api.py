@@ -65,7 +65,7 @@ async def get_queue(runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, rea
     """Open cases of the realm, trusted flaggers' and urgent ones first, then oldest first."""
     realm = check_realm(runtime, realm)
     access_queue(engine, staff, REVIEW_CONTENT, realm)
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         return QueueOut(realm=realm, items=await queue(session, realm))
 
 
@@ -89,7 +89,7 @@ async def post_decision(
 async def get_open_appeals(runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: str) -> AppealList:
     realm = check_realm(runtime, realm)
     access_queue(engine, staff, REVIEW_CONTENT, realm)
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         items = [appeals.appeal_out(a, realm) for a in await appeals.open_appeals(session)]
     return AppealList(realm=realm, items=items)
 
@@ -132,7 +132,7 @@ async def get_legal_orders(
 ) -> LegalOrderList:
     realm = check_realm(runtime, realm)
     access_queue(engine, staff, RECORD_LEGAL_ORDER, realm)
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         return LegalOrderList(realm=realm, items=await legal_orders.list_orders(session, realm))
 
 
@@ -152,7 +152,7 @@ async def post_rule(
 async def get_rules(runtime: RuntimeDep, realm: str) -> RuleList:
     """A realm's rules are its published policy: anyone may read them."""
     realm = check_realm(runtime, realm)
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         found = await session.scalars(select(ContentRule).order_by(ContentRule.name))
         return RuleList(realm=realm, items=[rules.rule_out(r) for r in found])
 
@@ -235,7 +235,7 @@ async def get_hash_lists(
 ) -> dict[str, Any]:
     realm = check_realm(runtime, realm)
     access_queue(engine, staff, MANAGE_MODERATION, realm)
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         return {"realm": realm, "items": await lists.list_summaries(session)}
 
 
@@ -253,7 +253,7 @@ async def get_transparency_db(
     access_realm_read(engine, staff, action=policy.READ_AGGREGATES, realm=realm)
     first, last = check_period(start, end)
     lo, hi = period_bounds(first, last)
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         records = await statements.transparency_db_export(session, runtime, realm, lo, hi)
     return {"statements": records}
 
@@ -269,7 +269,7 @@ async def get_transparency_report(
     """A realm's transparency report for a period (default: the last 30 days), as JSON or CSV."""
     realm = check_realm(runtime, realm)
     first, last = check_period(start, end)
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         report = await build_report(session, realm, first, last)
     if format == "csv":
         name = f"reelm-transparency-{realm}-{first}-{last}.csv"

@@ -88,7 +88,7 @@ async def review_page(
             ),
         )
     chosen = realm if realm in realms else realms[0]
-    async with runtime.databases.sessionmaker(chosen)() as session:
+    async with runtime.databases.read(chosen) as session:
         cases = await queue(session, chosen)
         waiting = [appeals.appeal_out(a, chosen) for a in await appeals.open_appeals(session)]
     return render(
@@ -248,7 +248,7 @@ async def review_appeals_page(
         verdict = decide_on_queue(engine, member, REVIEW_CONTENT, viewer.realm)
         return error_page(request, viewer, denied("reviewing appeals", verdict.decision))
     chosen = realm if realm in realms else realms[0]
-    async with runtime.databases.sessionmaker(chosen)() as session:
+    async with runtime.databases.read(chosen) as session:
         waiting = [appeals.appeal_out(a, chosen) for a in await appeals.open_appeals(session)]
     return render(
         request,
@@ -317,7 +317,7 @@ async def review_media(
     an_id = ids.parse_id(video_id)
     if an_id is None or name not in ("poster.jpg", "video.mp4"):
         raise not_found("File")
-    async with runtime.databases.sessionmaker(realm)() as session:
+    async with runtime.databases.read(realm) as session:
         video = await session.get(Video, an_id)
     if video is None:
         raise not_found("File")
