@@ -101,13 +101,13 @@ class Databases:
     @asynccontextmanager
     async def transaction(self, realm: str | None) -> AsyncIterator[AsyncSession]:
         """One transaction, committed when the block ends without an exception."""
-        async with self.read(realm) as session, session.begin():
+        async with self.sessionmaker(realm)() as session, session.begin():
             yield session
 
     @asynccontextmanager
     async def read(self, realm: str | None) -> AsyncIterator[AsyncSession]:
         """A session for reading: nothing done in it is committed (it rolls back when the block ends)."""
-        async with self.read(realm) as session:
+        async with self.sessionmaker(realm)() as session:
             yield session
 
     async def dispose(self) -> None:
