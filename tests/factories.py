@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from reelm.crossrealm.deliveries import receive
@@ -61,6 +62,13 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, seconds: float = 1
     while not await check():
         assert asyncio.get_running_loop().time() < deadline, "not replicated in time"
         await asyncio.sleep(0.05)
+
+
+def app_of(client: httpx.AsyncClient) -> FastAPI:
+    """The app behind the `client` fixture, which conftest keeps on the client as `app`."""
+    app = vars(client)["app"]
+    assert isinstance(app, FastAPI)
+    return app
 
 
 PROBLEM_JSON = "application/problem+json"

@@ -18,6 +18,7 @@ from reelm.moderation.models import (
 )
 from reelm.runtime import Runtime
 from reelm.videos.models import Video
+from tests.conftest import Account
 from tests.staff.common import make_staff, outbox
 
 API = "/api/v1"
@@ -29,7 +30,7 @@ __all__ = ["make_staff", "outbox"]
 
 async def report(
     client: httpx.AsyncClient,
-    account: Any,
+    account: Account,
     content_id: str,
     *,
     content_type: str = "video",
@@ -48,11 +49,11 @@ async def report(
     return await client.post(f"{API}/reports", headers=account.auth, json=body)
 
 
-async def queue(client: httpx.AsyncClient, staff: Any, realm: str) -> httpx.Response:
+async def queue(client: httpx.AsyncClient, staff: Account, realm: str) -> httpx.Response:
     return await client.get(f"{API}/moderation/realms/{realm}/queue", headers=staff.auth)
 
 
-async def decide(client: httpx.AsyncClient, staff: Any, case_id: str, **fields: Any) -> httpx.Response:
+async def decide(client: httpx.AsyncClient, staff: Account, case_id: str, **fields: Any) -> httpx.Response:
     body: dict[str, Any] = {
         "action": "remove",
         "category": CATEGORY,

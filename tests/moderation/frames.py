@@ -11,6 +11,7 @@ This module needs numpy only, so the reference script can run it from a scratch 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -187,7 +188,7 @@ def _flat(rng: np.random.Generator, height: int, width: int) -> Picture:
     return np.broadcast_to(_colour(rng), (height, width, 3)).copy()
 
 
-_PAINTERS = {
+_PAINTERS: dict[str, Callable[[np.random.Generator, int, int], Picture]] = {
     "gradient": _gradient,
     "shapes": _shapes,
     "texture": _texture,

@@ -22,9 +22,13 @@ import numpy as np
 import pdqhash  # type: ignore[import-not-found]  # only in the scratch virtualenv, see above
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent.parent))  # the project root, without installing the project
 
-from frames import REFERENCE_SPECS, frame_digest, make_frame  # noqa: E402 - found through the path above
+from tests.moderation.frames import (  # noqa: E402 - found through the path above
+    REFERENCE_SPECS,
+    frame_digest,
+    make_frame,
+)
 
 OUTPUT = HERE / "pdq_reference.json"
 

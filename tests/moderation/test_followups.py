@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select, update
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from reelm.accounts.models import Suspension
 from reelm.accounts.viewer import Viewer
@@ -21,10 +23,11 @@ from reelm.moderation.suspensions import SUSPENSION_LIFTED, lift_expired_suspens
 from reelm.notifications.models import Notification
 from reelm.recommend.candidates import FeedRequest
 from reelm.recommend.gravity import GravityRanker
+from reelm.runtime import Runtime
 from reelm.videos.models import Video
 from tests import live
-from tests.conftest import PASSWORD, make_account
-from tests.factories import assert_problem, eventually, make_tiny_clip, publish
+from tests.conftest import PASSWORD, Account, make_account
+from tests.factories import app_of, assert_problem, eventually, make_tiny_clip, publish
 from tests.moderation.common import (
     API,
     CATEGORY,
@@ -42,11 +45,14 @@ EVIL = '<script>alert("x")</script>'
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("followups"))
 
 
-async def reported(client, runtime, clip, *, caption: str = "fight"):
+async def reported(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path, *, caption: str = "fight"
+) -> tuple[Account, Account, Account, str, str, str]:
+    """A published video reported by alice: (creator, alice, reviewer, video id, case id, report id)."""
     creator = await make_account(client, "creator")
     video_id = await publish(client, runtime, creator, clip, caption=caption)
     alice = await make_account(client, "alice")
@@ -57,7 +63,7 @@ async def reported(client, runtime, clip, *, caption: str = "fight"):
     return creator, alice, reviewer, video_id, case["id"], filed.json()["id"]
 
 
-async def projected(runtime, reader: str, video_id: str) -> bool:
+async def projected(runtime: Runtime, reader: str, video_id: str) -> bool:
     async with runtime.databases.sessionmaker(reader)() as session:
         row = (
             await session.execute(select(public_videos).where(public_videos.c.id == int(video_id)))
@@ -65,7 +71,7 @@ async def projected(runtime, reader: str, video_id: str) -> bool:
     return row is not None
 
 
-async def profile_projected(runtime, reader: str, user_id: str) -> bool:
+async def profile_projected(runtime: Runtime, reader: str, user_id: str) -> bool:
     async with runtime.databases.sessionmaker(reader)() as session:
         row = (
             await session.execute(select(public_profiles).where(public_profiles.c.id == int(user_id)))
@@ -73,14 +79,16 @@ async def profile_projected(runtime, reader: str, user_id: str) -> bool:
     return row is not None
 
 
-async def log_in(client, handle: str):
+async def log_in(client: httpx.AsyncClient, handle: str) -> httpx.Response:
     return await client.post("/api/v1/sessions", json={"login": handle, "password": PASSWORD})
 
 
 # --- 1. suspended accounts -----------------------------------------------------------------------------
 
 
-async def test_a_suspension_stops_the_account_until_the_sweep_lifts_it(client, runtime, clip):
+async def test_a_suspension_stops_the_account_until_the_sweep_lifts_it(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator, alice, reviewer, video_id, case_id, _ = await reported(client, runtime, clip)
     await eventually(lambda: projected(runtime, "eu", video_id))
     before = await counts(runtime, "us")
@@ -131,7 +139,7 @@ async def test_a_suspension_stops_the_account_until_the_sweep_lifts_it(client, r
     assert lifted["actor"] == {"kind": "automated", "system": "suspension-sweep"}
     assert "creator" not in json.dumps(lifted)
 
-    client.app.state.session_cache.clear()  # this process's 5-second cache, as it expires
+    app_of(client).state.session_cache.clear()  # this process's 5-second cache, as it expires
     assert (await client.get(f"{API}/me", headers=creator.auth)).status_code == 200
     assert (await log_in(client, "creator")).status_code == 201
     assert (await client.get(f"{API}/videos/{video_id}")).status_code == 200
@@ -139,16 +147,18 @@ async def test_a_suspension_stops_the_account_until_the_sweep_lifts_it(client, r
     await eventually(lambda: projected(runtime, "eu", video_id))
 
 
-async def _gone(runtime, reader, video_id) -> bool:
+async def _gone(runtime: Runtime, reader: str, video_id: str) -> bool:
     return not await projected(runtime, reader, video_id)
 
 
-async def test_a_suspended_browser_sees_what_a_visitor_sees(client, runtime, clip):
+async def test_a_suspended_browser_sees_what_a_visitor_sees(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     _, _, reviewer, _, case_id, _ = await reported(client, runtime, clip)
     await browser_login(client, "creator")
     assert 'data-testid="nav-review"' not in (await client.get("/")).text
     assert (await decide(client, reviewer, case_id, action="suspend")).status_code == 201
-    client.app.state.session_cache.clear()
+    app_of(client).state.session_cache.clear()
     page = await client.get("/")
     assert page.status_code == 200  # the cookie no longer logs anyone in, the public site still shows
     assert (await client.get("/upload")).status_code == 303
@@ -157,7 +167,9 @@ async def test_a_suspended_browser_sees_what_a_visitor_sees(client, runtime, cli
 # --- 2. labels and age restrictions --------------------------------------------------------------------
 
 
-async def test_labels_and_age_restrictions_show_on_cards_and_comments(client, runtime, clip):
+async def test_labels_and_age_restrictions_show_on_cards_and_comments(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator, alice, reviewer, video_id, case_id, _ = await reported(client, runtime, clip)
     decided = await decide(client, reviewer, case_id, action="label", label=EVIL)
     assert decided.status_code == 201, decided.text
@@ -195,7 +207,9 @@ async def test_labels_and_age_restrictions_show_on_cards_and_comments(client, ru
     assert [(c["body"], c["label"]) for c in listed] == [("look at this", "Off topic")]
 
 
-async def test_age_restricted_videos_are_for_logged_in_viewers_only(client, runtime, clip):
+async def test_age_restricted_videos_are_for_logged_in_viewers_only(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     _, alice, reviewer, video_id, case_id, _ = await reported(client, runtime, clip)
     other = await publish(client, runtime, await make_account(client, "other"), clip, caption="calm")
     assert (await decide(client, reviewer, case_id, action="age_restrict")).status_code == 201
@@ -219,7 +233,9 @@ async def test_age_restricted_videos_are_for_logged_in_viewers_only(client, runt
 # --- 3. demotion ---------------------------------------------------------------------------------------
 
 
-async def test_a_demoted_video_ranks_below_an_otherwise_equal_one(client, runtime, clip):
+async def test_a_demoted_video_ranks_below_an_otherwise_equal_one(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     older = await publish(client, runtime, creator, clip, caption="one")
     newer = await publish(client, runtime, creator, clip, caption="two")
@@ -244,7 +260,9 @@ async def test_a_demoted_video_ranks_below_an_otherwise_equal_one(client, runtim
 # --- 4. appeals by reporters, and the appeals console --------------------------------------------------
 
 
-async def test_a_reporter_appeals_no_action_and_another_reviewer_removes(client, runtime, clip):
+async def test_a_reporter_appeals_no_action_and_another_reviewer_removes(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator, alice, reviewer, video_id, case_id, report_id = await reported(client, runtime, clip)
     appeal_url = f"{API}/reports/{report_id}/appeals"
     assert_problem(
@@ -311,7 +329,9 @@ async def test_a_reporter_appeals_no_action_and_another_reviewer_removes(client,
     assert_problem(await client.post(decide_url, headers=other.auth, json=body), 409, "appeal-decided")
 
 
-async def test_an_owners_appeal_takes_no_new_decision(client, runtime, clip):
+async def test_an_owners_appeal_takes_no_new_decision(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator, _, reviewer, _, case_id, _ = await reported(client, runtime, clip)
     decision = (await decide(client, reviewer, case_id)).json()
     appeal = (
@@ -335,7 +355,9 @@ async def test_an_owners_appeal_takes_no_new_decision(client, runtime, clip):
     assert stored.state == "open"
 
 
-async def test_reporters_cannot_appeal_an_action_taken(client, runtime, clip):
+async def test_reporters_cannot_appeal_an_action_taken(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     _, alice, reviewer, _, case_id, report_id = await reported(client, runtime, clip)
     assert (await decide(client, reviewer, case_id)).status_code == 201
     assert_problem(
@@ -345,7 +367,9 @@ async def test_reporters_cannot_appeal_an_action_taken(client, runtime, clip):
     )
 
 
-async def test_the_appeals_console_lists_shows_escaped_and_decides_with_csrf(client, runtime, clip):
+async def test_the_appeals_console_lists_shows_escaped_and_decides_with_csrf(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     _, alice, reviewer, _, case_id, report_id = await reported(client, runtime, clip)
     assert (await decide(client, reviewer, case_id, action="no_action")).status_code == 201
     filed = await client.post(f"{API}/reports/{report_id}/appeals", headers=alice.auth, json={"reason": EVIL})
@@ -387,7 +411,9 @@ async def test_the_appeals_console_lists_shows_escaped_and_decides_with_csrf(cli
     )
     assert bogus.status_code == 422
     async with runtime.databases.sessionmaker("us")() as session:
-        assert (await session.get(Appeal, int(appeal_id))).state == "open"  # type: ignore[union-attr]
+        appeal = await session.get(Appeal, int(appeal_id))
+    assert appeal is not None
+    assert appeal.state == "open"
 
     done = await client.post(f"/review/appeals/{appeal_id}", data=form | {"csrf_token": token})
     assert (done.status_code, done.headers["location"]) == (303, f"/review/appeals/{appeal_id}")
@@ -401,7 +427,9 @@ async def test_the_appeals_console_lists_shows_escaped_and_decides_with_csrf(cli
 # --- 5. edited captions --------------------------------------------------------------------------------
 
 
-async def test_edited_captions_meet_the_caption_rules(client, runtime, clip):
+async def test_edited_captions_meet_the_caption_rules(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     operator = await make_staff(client, runtime, "otto", "operator", "us")
     rules_url = f"{API}/moderation/realms/us/rules"
     rule = {
@@ -445,12 +473,14 @@ async def test_edited_captions_meet_the_caption_rules(client, runtime, clip):
 # --- 6. the Transparency Database export on the command line ---------------------------------------------
 
 
-async def test_review_export_writes_the_transparency_database_json(client, runtime, clip, tmp_path):
+async def test_review_export_writes_the_transparency_database_json(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path, tmp_path: Path
+) -> None:
     _, _, reviewer, _, case_id, _ = await reported(client, runtime, clip)
     assert (await decide(client, reviewer, case_id, facts="Fight, ask @alice")).status_code == 201
     env = live.external_env(runtime) | {"COLUMNS": "250"}
 
-    def reelm(*args: str):
+    def reelm(*args: str) -> Result:
         return CliRunner().invoke(cli_app, list(args), env=env)
 
     today = datetime.now(UTC).date().isoformat()
@@ -476,7 +506,9 @@ async def test_review_export_writes_the_transparency_database_json(client, runti
 # --- 7. notifications ----------------------------------------------------------------------------------
 
 
-async def test_the_creator_is_notified_of_a_decision_on_their_video(client, runtime, clip):
+async def test_the_creator_is_notified_of_a_decision_on_their_video(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator, _, reviewer, video_id, case_id, _ = await reported(client, runtime, clip)
     assert (await decide(client, reviewer, case_id)).status_code == 201
     async with runtime.databases.sessionmaker("us")() as session:

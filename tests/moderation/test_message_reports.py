@@ -3,9 +3,14 @@ that message (and only it), and removing it erases it in every copy, the other r
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
+
 from reelm.messages.policy import MessagingSettings
-from tests.conftest import make_account
-from tests.factories import assert_problem, delivered
+from reelm.runtime import Runtime
+from tests.conftest import Account, make_account
+from tests.factories import app_of, assert_problem, delivered
 from tests.messages.common import follow, history, start
 from tests.messages.test_across_realms import people_of_two_realms
 from tests.moderation.common import API, decide, make_staff, queue, report
@@ -13,7 +18,9 @@ from tests.moderation.common import API, decide, make_staff, queue, report
 SPAM = "STATEMENT_CATEGORY_SCAMS_AND_FRAUD"
 
 
-async def _case_of(client, reviewer, realm: str, message_id: str) -> dict:
+async def _case_of(
+    client: httpx.AsyncClient, reviewer: Account, realm: str, message_id: str
+) -> dict[str, Any]:
     items = (await queue(client, reviewer, realm)).json()["items"]
     (case,) = [c for c in items if c["content_id"] == message_id]
     detail = await client.get(f"{API}/moderation/cases/{case['id']}", headers=reviewer.auth)
@@ -21,8 +28,10 @@ async def _case_of(client, reviewer, realm: str, message_id: str) -> dict:
     return dict(detail.json())
 
 
-async def test_a_reported_message_is_shown_to_reviewers_and_removed_for_everyone(client, runtime):
-    client.app.state.messaging.policy = MessagingSettings(min_account_age_hours=0)
+async def test_a_reported_message_is_shown_to_reviewers_and_removed_for_everyone(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    app_of(client).state.messaging.policy = MessagingSettings(min_account_age_hours=0)
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     mallory = await make_account(client, "mallory")
@@ -51,7 +60,9 @@ async def test_a_reported_message_is_shown_to_reviewers_and_removed_for_everyone
         assert (shown["unsent"], shown["body"]) == (True, None)
 
 
-async def test_a_message_from_another_realm_is_reported_to_the_senders_realm(client, runtime):
+async def test_a_message_from_another_realm_is_reported_to_the_senders_realm(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice, erik = await people_of_two_realms(client, runtime)
     mine = await start(client, alice, "erik", body="Send me your password")
 

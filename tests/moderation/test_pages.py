@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 import pytest
 
+from reelm.runtime import Runtime
 from tests.conftest import make_account
 from tests.factories import make_tiny_clip, publish
 from tests.moderation.common import decide, make_staff, queue, report
@@ -13,11 +17,13 @@ EVIL = '<script>alert("x")</script>'
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("pages"))
 
 
-async def test_console_shows_the_case_escaped_and_decides_through_the_form(client, runtime, clip):
+async def test_console_shows_the_case_escaped_and_decides_through_the_form(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     video_id = await publish(client, runtime, creator, clip, caption=EVIL)
     alice = await make_account(client, "alice")
@@ -58,7 +64,9 @@ async def test_console_shows_the_case_escaped_and_decides_through_the_form(clien
     assert "decided by a person" in statement.text
 
 
-async def test_statement_page_lets_the_creator_appeal(client, runtime, clip):
+async def test_statement_page_lets_the_creator_appeal(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     video_id = await publish(client, runtime, creator, clip)
     alice = await make_account(client, "alice")
@@ -78,14 +86,18 @@ async def test_statement_page_lets_the_creator_appeal(client, runtime, clip):
     assert 'data-testid="appeal-state"' in after.text
 
 
-async def test_others_cannot_open_the_console_or_statements(client, runtime, clip):
+async def test_others_cannot_open_the_console_or_statements(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     await make_account(client, "mallory")
     await browser_login(client, "mallory")
     assert (await client.get("/review")).status_code == 403
     assert (await client.get("/statements/123")).status_code == 404
 
 
-async def test_transparency_page_has_charts_and_downloads(client, runtime, clip):
+async def test_transparency_page_has_charts_and_downloads(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     video_id = await publish(client, runtime, creator, clip)
     await report(client, await make_account(client, "alice"), video_id)

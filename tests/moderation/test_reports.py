@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 import pytest
 
 from reelm.moderation.reports import REPORTS_PER_HOUR
+from reelm.runtime import Runtime
 from tests.conftest import make_account
 from tests.factories import assert_problem, make_tiny_clip, publish
 from tests.moderation.common import API, CATEGORY, counts, make_staff, queue, report
@@ -12,11 +16,13 @@ from tests.web.test_security import browser_login
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("reports"))
 
 
-async def test_a_report_gets_a_receipt_and_duplicates_join_one_case(client, runtime, clip):
+async def test_a_report_gets_a_receipt_and_duplicates_join_one_case(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     video_id = await publish(client, runtime, creator, clip, caption="street")
     alice = await make_account(client, "alice")
@@ -51,7 +57,9 @@ async def test_a_report_gets_a_receipt_and_duplicates_join_one_case(client, runt
     assert (await counts(runtime, "eu"))["moderation_reports"] == 0  # nothing kept in the reporter's realm
 
 
-async def test_trusted_flaggers_cases_come_first(client, runtime, clip):
+async def test_trusted_flaggers_cases_come_first(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     first = await publish(client, runtime, creator, clip)
     second = await publish(client, runtime, creator, clip)
@@ -75,7 +83,7 @@ async def test_trusted_flaggers_cases_come_first(client, runtime, clip):
     assert items[0]["trusted"] is True
 
 
-async def test_bad_reports_change_nothing(client, runtime, clip):
+async def test_bad_reports_change_nothing(client: httpx.AsyncClient, runtime: Runtime, clip: Path) -> None:
     creator = await make_account(client, "creator")
     video_id = await publish(client, runtime, creator, clip)
     private_id = await publish(client, runtime, creator, clip, visibility="private")
@@ -97,7 +105,7 @@ async def test_bad_reports_change_nothing(client, runtime, clip):
     assert await counts(runtime, "us") == before
 
 
-async def test_report_spam_is_rate_limited(client, runtime, clip):
+async def test_report_spam_is_rate_limited(client: httpx.AsyncClient, runtime: Runtime, clip: Path) -> None:
     creator = await make_account(client, "creator")
     video_id = await publish(client, runtime, creator, clip)
     spammer = await make_account(client, "spammer")
@@ -109,7 +117,9 @@ async def test_report_spam_is_rate_limited(client, runtime, clip):
     assert (await counts(runtime, "us"))["moderation_reports"] == 0
 
 
-async def test_cookie_reports_need_the_csrf_token(client, runtime, clip):
+async def test_cookie_reports_need_the_csrf_token(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     video_id = await publish(client, runtime, creator, clip)
     await make_account(client, "alice")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from reelm.audit.service import LEGAL_ORDER, MODERATION_DECISION, STAFF_ACCESS, pseudonym
 from reelm.crossrealm.views import public_videos
 from reelm.moderation.service import APPEAL_DECISION
-from tests.conftest import TEST_SECRET, make_account
+from reelm.runtime import Runtime
+from tests.conftest import TEST_SECRET, Account, make_account
 from tests.factories import assert_problem, eventually, make_tiny_clip, publish
 from tests.moderation.common import (
     API,
@@ -24,18 +29,21 @@ from tests.moderation.common import (
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("review"))
 
 
-async def projected(runtime, reader: str, video_id: str):
+async def projected(runtime: Runtime, reader: str, video_id: str) -> Row[Any] | None:
     async with runtime.databases.sessionmaker(reader)() as session:
         return (
             await session.execute(select(public_videos).where(public_videos.c.id == int(video_id)))
         ).first()
 
 
-async def reported_case(client, runtime, clip, *, caption: str = "fight"):
+async def reported_case(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path, *, caption: str = "fight"
+) -> tuple[Account, Account, Account, str, str, str]:
+    """A published video reported by alice: (creator, alice, reviewer, video id, case id, report id)."""
     creator = await make_account(client, "creator")
     video_id = await publish(client, runtime, creator, clip, caption=caption)
     alice = await make_account(client, "alice")
@@ -46,7 +54,9 @@ async def reported_case(client, runtime, clip, *, caption: str = "fight"):
     return creator, alice, reviewer, video_id, case["id"], filed.json()["id"]
 
 
-async def test_removal_reaches_every_realm_with_a_statement_and_a_logged_decision(client, runtime, clip):
+async def test_removal_reaches_every_realm_with_a_statement_and_a_logged_decision(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator, alice, reviewer, video_id, case_id, report_id = await reported_case(client, runtime, clip)
     await eventually(lambda: _is_projected(runtime, "eu", video_id))
 
@@ -96,15 +106,17 @@ async def test_removal_reaches_every_realm_with_a_statement_and_a_logged_decisio
     assert_problem(await decide(client, reviewer, case_id), 409, "case-closed")
 
 
-async def _is_projected(runtime, reader, video_id) -> bool:
+async def _is_projected(runtime: Runtime, reader: str, video_id: str) -> bool:
     return await projected(runtime, reader, video_id) is not None
 
 
-async def _is_gone(runtime, reader, video_id) -> bool:
+async def _is_gone(runtime: Runtime, reader: str, video_id: str) -> bool:
     return await projected(runtime, reader, video_id) is None
 
 
-async def test_geo_restriction_label_and_age_flag_travel_with_the_projection(client, runtime, clip):
+async def test_geo_restriction_label_and_age_flag_travel_with_the_projection(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     _, _, reviewer, video_id, case_id, _ = await reported_case(client, runtime, clip)
     decided = await decide(client, reviewer, case_id, action="geo_restrict", restricted_realms=["eu"])
     assert decided.status_code == 201, decided.text
@@ -117,7 +129,9 @@ async def test_geo_restriction_label_and_age_flag_travel_with_the_projection(cli
     assert (await video_row(runtime, "us", video_id)).status == "ready"
 
 
-async def test_bad_decisions_and_unauthorised_staff_change_nothing(client, runtime, clip):
+async def test_bad_decisions_and_unauthorised_staff_change_nothing(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     _, alice, reviewer, video_id, case_id, _ = await reported_case(client, runtime, clip)
     before = await counts(runtime, "us")
     assert_problem(await decide(client, reviewer, case_id, action="explode"), 422, "invalid-request")
@@ -156,7 +170,9 @@ async def test_bad_decisions_and_unauthorised_staff_change_nothing(client, runti
     assert (await video_row(runtime, "us", video_id)).status == "ready"
 
 
-async def test_appeals_go_to_another_reviewer_and_a_reversal_restores(client, runtime, clip):
+async def test_appeals_go_to_another_reviewer_and_a_reversal_restores(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator, alice, reviewer, video_id, case_id, _ = await reported_case(client, runtime, clip)
     decision = (await decide(client, reviewer, case_id)).json()
     appeal_url = f"{API}/moderation/decisions/{decision['id']}/appeals"
@@ -187,7 +203,9 @@ async def test_appeals_go_to_another_reviewer_and_a_reversal_restores(client, ru
     assert_problem(await client.post(decide_url, headers=other.auth, json=body), 409, "appeal-decided")
 
 
-async def test_legal_order_is_applied_logged_and_kept_from_the_user_when_gagged(client, runtime, clip):
+async def test_legal_order_is_applied_logged_and_kept_from_the_user_when_gagged(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     creator = await make_account(client, "creator")
     video_id = await publish(client, runtime, creator, clip)
     operator = await make_staff(client, runtime, "otto", "operator", "us")
@@ -219,7 +237,9 @@ async def test_legal_order_is_applied_logged_and_kept_from_the_user_when_gagged(
     assert "creator" not in str(entry)
 
 
-async def test_transparency_report_and_database_export(client, runtime, clip):
+async def test_transparency_report_and_database_export(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     _, _, reviewer, _, case_id, _ = await reported_case(client, runtime, clip)
     await decide(client, reviewer, case_id, facts="Fight shown, see @alice or mail a@b.org")
     report_json = (await client.get(f"{API}/moderation/realms/us/transparency-report")).json()

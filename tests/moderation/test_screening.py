@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from reelm.audit.service import MODERATION_DECISION
 from reelm.cli.main import app as cli_app
 from reelm.moderation import lists
 from reelm.moderation.hash_lists import HashListError
 from reelm.moderation.keyframes import extract_keyframes
+from reelm.moderation.lists import ImportResult
 from reelm.moderation.models import StoredHashList
 from reelm.moderation.rules import do_screen_comment
+from reelm.runtime import Runtime
 from reelm.social.models import Comment
 from tests import live
 from tests.conftest import make_account
@@ -24,25 +30,25 @@ OTHER_HASH = "f" * 64
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("screening"))
 
 
 @pytest.fixture(scope="module")
-async def clip_hash(clip):
+async def clip_hash(clip: Path) -> str:
     [first, *_] = await extract_keyframes(clip, width=144, height=256, duration_s=1.0)
     return first.hash.hex
 
 
-async def import_list(runtime, name, action, text):
+async def import_list(runtime: Runtime, name: str, action: str, text: str) -> ImportResult:
     return await lists.do_import_hash_list(
         runtime, "us", name=name, action=action, data=text.encode(), actor=CLI_ACTOR
     )
 
 
 async def test_a_hold_list_match_holds_the_video_until_a_reviewer_releases_it(
-    client, runtime, clip, clip_hash
-):
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path, clip_hash: str
+) -> None:
     await import_list(runtime, "known", "hold", f"# test list\n{OTHER_HASH}\n{clip_hash},90,frame.jpg\n")
     creator = await make_account(client, "creator")
     video_id = await publish(client, runtime, creator, clip)
@@ -81,7 +87,9 @@ async def test_a_hold_list_match_holds_the_video_until_a_reviewer_releases_it(
     assert (await client.get(f"{API}/videos/{video_id}")).status_code == 200
 
 
-async def test_a_block_list_match_rejects_with_a_stable_code(client, runtime, clip, clip_hash):
+async def test_a_block_list_match_rejects_with_a_stable_code(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path, clip_hash: str
+) -> None:
     await import_list(runtime, "blocked", "block", f"pdq {clip_hash}\n")
     creator = await make_account(client, "creator")
     video_id = await publish(client, runtime, creator, clip)
@@ -92,8 +100,8 @@ async def test_a_block_list_match_rejects_with_a_stable_code(client, runtime, cl
 
 
 async def test_unmatched_uploads_publish_and_other_realms_lists_do_not_apply(
-    client, runtime, clip, clip_hash
-):
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path, clip_hash: str
+) -> None:
     await import_list(runtime, "other", "block", f"{OTHER_HASH}\n")
     await lists.do_import_hash_list(
         runtime, "eu", name="eu-list", action="block", data=clip_hash.encode(), actor=CLI_ACTOR
@@ -103,7 +111,9 @@ async def test_unmatched_uploads_publish_and_other_realms_lists_do_not_apply(
     assert (await video_row(runtime, "us", video_id)).status == "ready"
 
 
-async def test_caption_and_comment_rules_label_or_hold(client, runtime, clip):
+async def test_caption_and_comment_rules_label_or_hold(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     operator = await make_staff(client, runtime, "otto", "operator", "us")
     rules_url = f"{API}/moderation/realms/us/rules"
     label_rule = {
@@ -155,16 +165,18 @@ async def test_caption_and_comment_rules_label_or_hold(client, runtime, clip):
 
 
 @pytest.fixture
-def reelm(runtime):
+def reelm(runtime: Runtime) -> Callable[..., Result]:
     env = live.external_env(runtime) | {"COLUMNS": "250"}
 
-    def invoke(*args: str):
+    def invoke(*args: str) -> Result:
         return CliRunner().invoke(cli_app, list(args), env=env)
 
     return invoke
 
 
-def test_cli_imports_a_list_and_refuses_a_bad_file_with_its_line(reelm, runtime, tmp_path):
+def test_cli_imports_a_list_and_refuses_a_bad_file_with_its_line(
+    reelm: Callable[..., Result], runtime: Runtime, tmp_path: Path
+) -> None:
     good = tmp_path / "good.csv"
     good.write_text(f"signal_type,signal_str,quality\npdq,{OTHER_HASH},100\npdq,{'0f' * 32},10\n")
     result = reelm(
@@ -196,7 +208,7 @@ def test_cli_imports_a_list_and_refuses_a_bad_file_with_its_line(reelm, runtime,
     assert reelm("review", "report", "--realm", "eu", "--from", "2026-13-01").exit_code == 2
 
 
-async def test_the_bad_import_left_the_list_as_it_was(runtime):
+async def test_the_bad_import_left_the_list_as_it_was(runtime: Runtime) -> None:
     await lists.do_import_hash_list(
         runtime, "eu", name="kept", action="hold", data=f"{OTHER_HASH}\n".encode(), actor=CLI_ACTOR
     )

@@ -4,6 +4,7 @@ paths, and the operational endpoints."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -11,19 +12,20 @@ import pytest
 from sqlalchemy import select
 
 from reelm.accounts.models import User
+from reelm.runtime import Runtime
 from tests.conftest import PASSWORD, make_account
-from tests.factories import assert_problem, make_tiny_clip, publish, upload
+from tests.factories import app_of, assert_problem, make_tiny_clip, publish, upload
 
 XSS = "<script>alert(1)</script>"
 META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("security"))
 
 
-async def login_page_csrf(client) -> str:
+async def login_page_csrf(client: httpx.AsyncClient) -> str:
     """GET /login, as a browser would: sets the `reelm_csrf` cookie; returns the page's CSRF token."""
     page = await client.get("/login")
     assert page.status_code == 200, page.text
@@ -33,7 +35,7 @@ async def login_page_csrf(client) -> str:
     return match.group(1)
 
 
-async def browser_login(client, handle: str, next_path: str = "/") -> str:
+async def browser_login(client: httpx.AsyncClient, handle: str, next_path: str = "/") -> str:
     """Log in through the HTML form, leaving the `reelm_session` cookie; returns the page's CSRF token."""
     token = await login_page_csrf(client)
     response = await client.post(
@@ -44,7 +46,7 @@ async def browser_login(client, handle: str, next_path: str = "/") -> str:
     return token
 
 
-async def display_name(runtime, handle: str) -> str:
+async def display_name(runtime: Runtime, handle: str) -> str:
     async with runtime.databases.sessionmaker("us")() as session:
         name = await session.scalar(select(User.display_name).where(User.handle == handle))
     assert name is not None
@@ -54,7 +56,9 @@ async def display_name(runtime, handle: str) -> str:
 # --- CSRF --------------------------------------------------------------------------------------------
 
 
-async def test_cookie_session_needs_csrf_token_for_unsafe_requests(client, runtime):
+async def test_cookie_session_needs_csrf_token_for_unsafe_requests(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     await make_account(client, "alice")
     token = await browser_login(client, "alice")
     me = await client.get("/api/v1/me")  # safe methods need no token
@@ -80,12 +84,14 @@ async def test_cookie_session_needs_csrf_token_for_unsafe_requests(client, runti
     assert await display_name(runtime, "alice") == "Alice"
 
 
-async def test_csrf_token_is_bound_to_the_browsers_cookie(client, runtime):
+async def test_csrf_token_is_bound_to_the_browsers_cookie(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     """A token copied from another browser's page is worthless without that browser's `reelm_csrf` cookie."""
     await make_account(client, "alice")
     await browser_login(client, "alice")
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=client.app), base_url="http://test"
+        transport=httpx.ASGITransport(app=app_of(client)), base_url="http://test"
     ) as attacker:
         attackers_token = await login_page_csrf(attacker)
     refused = await client.patch(
@@ -95,7 +101,7 @@ async def test_csrf_token_is_bound_to_the_browsers_cookie(client, runtime):
     assert await display_name(runtime, "alice") == "alice"
 
 
-async def test_html_form_posts_need_the_csrf_field(client, runtime):
+async def test_html_form_posts_need_the_csrf_field(client: httpx.AsyncClient, runtime: Runtime) -> None:
     await make_account(client, "alice")
     await login_page_csrf(client)
     refused = await client.post("/login", data={"login": "alice", "password": PASSWORD})
@@ -115,14 +121,14 @@ async def test_html_form_posts_need_the_csrf_field(client, runtime):
     assert await display_name(runtime, "alice") == "Alice"
 
 
-async def test_bearer_requests_need_no_csrf_token(client, runtime):
+async def test_bearer_requests_need_no_csrf_token(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     updated = await client.patch("/api/v1/me", headers=alice.auth, json={"display_name": "Via API"})
     assert updated.status_code == 200, updated.text
     assert await display_name(runtime, "alice") == "Via API"
 
 
-async def test_login_redirects_only_to_local_paths(client):
+async def test_login_redirects_only_to_local_paths(client: httpx.AsyncClient) -> None:
     assert (
         await client.post(
             "/api/v1/accounts",
@@ -153,7 +159,9 @@ async def test_login_redirects_only_to_local_paths(client):
     assert '<input type="hidden" name="next" value="/">' in page.text
 
 
-async def test_settings_form_with_a_bad_avatar_changes_nothing(client, runtime, tmp_path):
+async def test_settings_form_with_a_bad_avatar_changes_nothing(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
     """Bad input gets a clear error and changes nothing else (DESIGN.md, convention 11)."""
     await make_account(client, "alice")
     token = await browser_login(client, "alice")
@@ -173,7 +181,9 @@ async def test_settings_form_with_a_bad_avatar_changes_nothing(client, runtime, 
 # --- escaping ----------------------------------------------------------------------------------------
 
 
-async def test_caption_html_is_verbatim_in_json_and_escaped_in_the_page(client, runtime, clip):
+async def test_caption_html_is_verbatim_in_json_and_escaped_in_the_page(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     alice = await make_account(client, "alice")
     video_id = await publish(client, runtime, alice, clip, caption=f"look {XSS} & <b>bold</b>")
 
@@ -195,7 +205,7 @@ async def test_caption_html_is_verbatim_in_json_and_escaped_in_the_page(client, 
 # --- who may see and change what ----------------------------------------------------------------------
 
 
-async def test_unknown_video_and_profile_pages_are_404(client):
+async def test_unknown_video_and_profile_pages_are_404(client: httpx.AsyncClient) -> None:
     for path in ("/v/123456789", "/v/not-a-number", "/v/99999999999999999999", "/@nobody", "/@a%20b"):
         page = await client.get(path)
         assert page.status_code == 404, path
@@ -204,7 +214,9 @@ async def test_unknown_video_and_profile_pages_are_404(client):
     assert (await client.get("/api/v1/videos/123456789")).status_code == 404
 
 
-async def test_private_video_is_404_for_others_and_visible_to_its_owner(client, runtime, clip):
+async def test_private_video_is_404_for_others_and_visible_to_its_owner(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     owner = await make_account(client, "owner")
     other = await make_account(client, "other")
     video_id = await publish(client, runtime, owner, clip, caption="secret", visibility="private")
@@ -226,7 +238,9 @@ async def test_private_video_is_404_for_others_and_visible_to_its_owner(client, 
     assert "secret" in page.text
 
 
-async def test_others_cannot_edit_delete_or_see_processing_videos(client, runtime, clip):
+async def test_others_cannot_edit_delete_or_see_processing_videos(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     owner = await make_account(client, "owner")
     other = await make_account(client, "other")
     ready = await publish(client, runtime, owner, clip, caption="original caption")
@@ -263,7 +277,9 @@ async def test_others_cannot_edit_delete_or_see_processing_videos(client, runtim
 # --- media paths ---------------------------------------------------------------------------------------
 
 
-async def test_media_route_refuses_traversal_and_originals(client, runtime, clip):
+async def test_media_route_refuses_traversal_and_originals(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     alice = await make_account(client, "alice")
     video_id = await publish(client, runtime, alice, clip)
     poster = (await client.get(f"/api/v1/videos/{video_id}")).json()["poster_url"]
@@ -287,7 +303,9 @@ async def test_media_route_refuses_traversal_and_originals(client, runtime, clip
     assert (await client.head(f"/media/us/videos/{video_id}/original")).status_code == 404
 
 
-async def test_original_is_not_served_through_a_trailing_slash(client, runtime, clip):
+async def test_original_is_not_served_through_a_trailing_slash(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     """The original upload is protected; a key that names it with a trailing '/' must not reach the store."""
     alice = await make_account(client, "alice")
     processing = await upload(client, alice, clip)  # not even published yet
@@ -296,7 +314,9 @@ async def test_original_is_not_served_through_a_trailing_slash(client, runtime, 
         assert (await client.head(path)).status_code == 404, path
 
 
-async def test_media_of_private_videos_is_not_served_to_others(client, runtime, clip):
+async def test_media_of_private_videos_is_not_served_to_others(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     """Private videos are protected data: their renditions and poster must not be fetchable by anyone who
     learns (or guesses: ids are a timestamp and 16 random bits) the video id."""
     owner = await make_account(client, "owner")
@@ -310,7 +330,7 @@ async def test_media_of_private_videos_is_not_served_to_others(client, runtime, 
 # --- operational endpoints ---------------------------------------------------------------------------
 
 
-async def test_openapi_lists_the_main_paths(client):
+async def test_openapi_lists_the_main_paths(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/openapi.json")
     assert response.status_code == 200
     paths = response.json()["paths"]
@@ -334,7 +354,7 @@ async def test_openapi_lists_the_main_paths(client):
     assert not any(p.startswith(("/media", "/login", "/v/", "/healthz", "/metrics")) for p in paths)
 
 
-async def test_metrics_count_requests_by_route_template(client):
+async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).status_code == 200
     assert (await client.get("/api/v1/videos/123456789")).status_code == 404
     metrics = await client.get("/metrics")
@@ -345,7 +365,7 @@ async def test_metrics_count_requests_by_route_template(client):
     assert "123456789" not in metrics.text
 
 
-async def test_healthz_checks_every_database(client):
+async def test_healthz_checks_every_database(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {
