@@ -24,6 +24,7 @@ from reelm.moderation.suspensions import lift_expired_suspensions
 from reelm.notifications.inbound import take_notice
 from reelm.recommend.tasks import schedule_retraining
 from reelm.runtime import Runtime
+from reelm.scratch import sweep_scratch
 from reelm.social.notify import NOTICE
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurr
     """Process the jobs of one realm, with that realm's database credentials only; a long-running worker
     also takes in what other realms deliver to this one."""
     await ensure_transit_key(runtime, realm)
+    if left := sweep_scratch(runtime.settings.data_dir):
+        log.info("removed %d scratch folders of processes that died", left)
     connector = PsycopgConnector(conninfo=runtime.realm_url(realm), min_size=1, max_size=concurrency + 2)
     queues = [MEDIA_QUEUE]
     if wait:

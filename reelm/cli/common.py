@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -20,11 +21,26 @@ USAGE_ERROR = 2  # exit status for bad arguments or settings; nothing was change
 console = Console()
 
 
+# `reelm demo` leaves this file in its data directory, so that every command pointed at that directory runs
+# with demo settings without being told; a directory without it never falls back to demo settings.
+DEMO_MARKER = "reelm-demo"
+
+
+def data_dir_of(data_dir: Path | None) -> Path:
+    """The data directory a command works on: its option, else REELM_DATA_DIR, else the default."""
+    if data_dir is not None:
+        return data_dir
+    return Path(os.environ.get("REELM_DATA_DIR") or Settings.model_fields["data_dir"].default)
+
+
 def load_settings(data_dir: Path | None, **overrides: object) -> Settings:
     """Settings from REELM_* variables, with command-line options taking precedence."""
     values = {k: v for k, v in overrides.items() if v is not None}
     if data_dir is not None:
         values["data_dir"] = data_dir
+    marked = (data_dir_of(data_dir) / DEMO_MARKER).is_file()
+    if marked and "demo" not in values and "REELM_DEMO" not in os.environ:
+        values["demo"] = True
     try:
         return Settings(**values)  # type: ignore[arg-type]
     except ValueError as exc:

@@ -5,10 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -18,12 +14,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from reelm.cli.audit import audit_app, witness_cli
 from reelm.cli.bench import bench_app  # offline benchmarks
-from reelm.cli.common import console, load_settings
+from reelm.cli.common import DEMO_MARKER, USAGE_ERROR, console, load_settings
 from reelm.cli.crypto import accounts_app, keys_app  # realm keys, account purge
 from reelm.cli.realms import realm_app  # service switches
 from reelm.cli.residency import residency_app  # data residency check
 from reelm.cli.review import review_app  # content review: hash lists, transparency reports
 from reelm.cli.staff import staff_app  # staff roles
+from reelm.cli.workers import WorkersAlreadyRunningError, WorkerSupervisor, die_with_supervisor
 from reelm.runtime import Runtime
 from reelm.settings import Settings
 from reelm.startup import start_runtime
@@ -44,49 +41,6 @@ DataDir = Annotated[
 ]
 Host = Annotated[str, typer.Option(help="address to listen on")]
 Port = Annotated[int, typer.Option(help="port to listen on")]
-
-
-def _worker_env(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    env["REELM_DATA_DIR"] = str(settings.data_dir.resolve())
-    env["REELM_DEMO"] = "true" if settings.demo else "false"
-    env["REELM_SECRET_KEY"] = settings.secret_key
-    return env
-
-
-def start_workers(
-    settings: Settings, *, log_level: str = "info", concurrency: int = 2
-) -> list[subprocess.Popen[bytes]]:
-    """One worker process per realm, each pinned to its realm."""
-    return [
-        subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "reelm",
-                "worker",
-                "--realm",
-                realm,
-                "--log-level",
-                log_level,
-                "--concurrency",
-                str(concurrency),
-            ],
-            env=_worker_env(settings),
-        )
-        for realm in settings.realm_names
-    ]
-
-
-def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
-    for worker in workers:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-    for worker in workers:
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
 
 
 def progress_bar() -> Progress:
@@ -155,23 +109,46 @@ async def _serve(settings: Settings, runtime: Runtime, host: str, port: int, *, 
     await serving
 
 
+def _claim(supervisor: WorkerSupervisor) -> None:
+    try:
+        supervisor.claim()
+    except WorkersAlreadyRunningError as exc:
+        console.print(f"[red]Another reelm process already runs the workers of {exc}[/red]; stop it first.")
+        raise typer.Exit(USAGE_ERROR) from exc
+
+
+def _claim_for_demo(data_dir: Path, *, default: bool) -> None:
+    """Mark the data directory as a demo's, refusing one given that holds anything else (a production one).
+    The default folder is only ever a demo's (made before the marker existed, if it has no marker)."""
+    marker = data_dir / DEMO_MARKER
+    if not default and not marker.exists() and data_dir.is_dir() and any(data_dir.iterdir()):
+        console.print(f"[red]{data_dir} holds data that is not a demo's[/red]; give the demo its own folder.")
+        raise typer.Exit(USAGE_ERROR)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text("made by `reelm demo`: commands pointed at this folder use demo settings\n")
+
+
 @app.command()
 def demo(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Start everything on this machine: embedded PostgreSQL, demo data, the web server and workers."""
     logging.basicConfig(level=logging.WARNING)
-    settings = load_settings(data_dir or Path(".data/demo"), demo=True, base_url=f"http://{host}:{port}")
+    folder = data_dir or Path(".data/demo")
+    _claim_for_demo(folder, default=data_dir is None)
+    settings = load_settings(folder, demo=True, base_url=f"http://{host}:{port}")
+    # One transcode at a time per realm: three realms already keep two cores busy.
+    workers = WorkerSupervisor(settings, log_level="warning", concurrency=1)
+    _claim(workers)  # before anything starts: one set of workers per data directory
     with console.status("Starting embedded PostgreSQL and applying migrations…"):
         runtime = start_runtime(settings)
     asyncio.run(_seed_with_progress(runtime))
-    # One transcode at a time per realm: three realms already keep two cores busy.
-    workers = start_workers(settings, log_level="warning", concurrency=1)
+    workers.start()
     try:
         asyncio.run(_serve(settings, runtime, host, port, demo=True))
     except KeyboardInterrupt:
         pass
     finally:
         console.print("Stopping workers…")
-        stop_workers(workers)
+        workers.stop()
     console.print("Stopped. Data is kept in " + str(settings.data_dir))
 
 
@@ -185,14 +162,19 @@ def serve(
     """Run the web server (settings from REELM_* environment variables)."""
     logging.basicConfig(level=logging.INFO)
     settings = load_settings(data_dir)
+    supervisor = WorkerSupervisor(settings) if workers else None
+    if supervisor is not None:
+        _claim(supervisor)
     runtime = start_runtime(settings)
-    children = start_workers(settings) if workers else []
+    if supervisor is not None:
+        supervisor.start()
     try:
         asyncio.run(_serve(settings, runtime, host, port, demo=False))
     except KeyboardInterrupt:
         pass
     finally:
-        stop_workers(children)
+        if supervisor is not None:
+            supervisor.stop()
 
 
 @app.command()
@@ -203,6 +185,7 @@ def worker(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
 ) -> None:
     """Process one realm's background jobs (transcoding), holding only that realm's credentials."""
+    die_with_supervisor()  # started by `reelm demo` or `serve --workers`: go when they go
     from reelm.worker import run_worker  # noqa: PLC0415 - loads every domain only in the worker process
 
     logging.basicConfig(

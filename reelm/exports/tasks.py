@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import tempfile
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ from reelm.exports.models import DataExport, ExportStatus
 from reelm.exports.service import BUILD_TASK, export_key, gather
 from reelm.jobs import MEDIA_QUEUE, MEDIA_RETRY, job_app, realm_of, runtime_of
 from reelm.runtime import Runtime
+from reelm.scratch import scratch
 from reelm.storage import ObjectMissingError
 
 log = logging.getLogger(__name__)
@@ -54,13 +54,11 @@ async def build(runtime: Runtime, realm: str, export_id: int) -> None:
     data, media = await gather(runtime, realm, user_id)
     await _set(runtime, realm, export_id, progress=GATHERED)
     store = runtime.storage.realm(realm)
-    tmp_root = runtime.settings.data_dir / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
-        archive = Path(tmp) / "export.zip"
+    with scratch(runtime.settings.data_dir) as tmp:
+        archive = tmp / "export.zip"
         await asyncio.to_thread(_write_json, archive, data)
         for done, (key, name) in enumerate(media, start=1):
-            source = Path(tmp) / "media"
+            source = tmp / "media"
             try:
                 await store.download(key, source)
             except ObjectMissingError:

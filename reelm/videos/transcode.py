@@ -8,7 +8,6 @@ need not know about review.
 from __future__ import annotations
 
 import logging
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from reelm.accounts.models import User
 from reelm.runtime import Runtime
+from reelm.scratch import scratch
 from reelm.storage import RealmStore
 from reelm.videos import media
 from reelm.videos.models import Rendition, Video, VideoStatus
@@ -146,10 +146,8 @@ async def transcode(runtime: Runtime, realm: str, video_id: int, screen: Screeni
         done = set(await session.scalars(select(Rendition.name).where(Rendition.video_id == video_id)))
         key, was_ready = video.original_key, video.status == VideoStatus.READY
     limits = media_limits(runtime.settings)
-    tmp_root = runtime.settings.data_dir / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
-        source = Path(tmp) / "original"
+    with scratch(runtime.settings.data_dir) as tmp:
+        source = tmp / "original"
         await runtime.storage.realm(realm).download(key, source)
         try:
             probe = media.probe(source, limits)
@@ -173,7 +171,7 @@ async def transcode(runtime: Runtime, realm: str, video_id: int, screen: Screeni
                 return
             await set_status(runtime, realm, video_id, status_detail="transcoding")
             publisher = Publisher(runtime, realm, video_id)
-            out_dir = Path(tmp) / "out"
+            out_dir = tmp / "out"
             if was_ready and ladder[0].name in done:
                 outputs = await media.transcode_rungs(source, probe, missing, out_dir)
                 await publisher(outputs, None)

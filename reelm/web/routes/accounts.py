@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response, UploadFile
@@ -29,6 +27,7 @@ from reelm.errors import not_found
 from reelm.ratelimit import RateLimiter
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
+from reelm.scratch import scratch
 from reelm.social.service import is_following
 from reelm.videos.service import media_url
 from reelm.web.capabilities import CapabilityRoute, check_capability, require_capability
@@ -165,10 +164,8 @@ async def store_avatar(runtime: Runtime, realm: str, user_id: int, file: UploadF
     Nothing refers to the object until the caller records the key, so a later failure leaves only an
     unreferenced file, never a broken profile.
     """
-    tmp_root = runtime.settings.data_dir / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
-        source, target = Path(tmp) / "in", Path(tmp) / "avatar.jpg"
+    with scratch(runtime.settings.data_dir) as tmp:
+        source, target = tmp / "in", tmp / "avatar.jpg"
         data = await file.read(avatars.MAX_AVATAR_BYTES + 1)
         await asyncio.to_thread(source.write_bytes, data)
         await asyncio.to_thread(avatars.make_avatar, source, target)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
@@ -22,6 +21,7 @@ from reelm.errors import Problem, not_found
 from reelm.moderation.screening import do_rescreen_caption
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
+from reelm.scratch import scratch
 from reelm.social.cards import (
     access_card,
     access_public_card,
@@ -91,10 +91,8 @@ async def upload_video(
     """Accept a video file (multipart `file`, `caption`); transcoding continues in the background."""
     limiter.hit("upload", str(viewer.user.id), limit=runtime.settings.uploads_per_hour, per_seconds=3600)
     caption = check_caption(caption)
-    tmp_root = runtime.settings.data_dir / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
-        path = Path(tmp) / "upload"
+    with scratch(runtime.settings.data_dir) as tmp:
+        path = tmp / "upload"
         size = await asyncio.to_thread(_copy_to_file, file.file, path)
         try:
             # The content decides, never the file name or the declared Content-Type.
