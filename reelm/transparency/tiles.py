@@ -286,34 +286,52 @@ FetchTile = Callable[[int, int, int], Awaitable[bytes]]
 
 
 class TileHashReader:
-    """A `merkle.HashReader` for the tree of `size` leaves, reading through `fetch_tile`."""
+    """A `merkle.HashReader` for the tree of `size` leaves, reading through `fetch_tile`.
 
-    def __init__(self, fetch_tile: FetchTile, size: int, cache: TileCache | None = None) -> None:
+    `stored_size` (default `size`) is a tree size whose tiles exist: a log keeps the tiles of the sizes it
+    grew to, not of every size in between (a batch of 10 leaves writes `.p/10`, never `.p/3`), and may
+    drop a partial tile once the full one exists. The tree of `size` is a prefix of the stored one, so
+    its tile hashes are the first hashes of the stored tree's tiles: a proof for an old tree size (an
+    auditor's saved checkpoint) reads the tiles of the latest one.
+    """
+
+    def __init__(
+        self,
+        fetch_tile: FetchTile,
+        size: int,
+        cache: TileCache | None = None,
+        *,
+        stored_size: int | None = None,
+    ) -> None:
+        if stored_size is not None and stored_size < size:
+            raise ValueError(f"tiles of a tree of size {stored_size} cannot serve one of size {size}")
         self.size = size
+        self.stored_size = size if stored_size is None else stored_size
         self._fetch = fetch_tile
         self._cache = cache if cache is not None else TileCache()
 
-    def _width(self, level: int, index: int) -> int:
-        full, partial = divmod(_level_count(self.size, level), TILE_WIDTH)
+    def _width(self, level: int, index: int, size: int) -> int:
+        full, partial = divmod(_level_count(size, level), TILE_WIDTH)
         if index < full:
             return TILE_WIDTH
         if index == full and partial:
             return partial
-        raise ValueError(f"tile ({level}, {index}) is not in a tree of size {self.size}")
+        raise ValueError(f"tile ({level}, {index}) is not in a tree of size {size}")
 
     async def tile(self, level: int, index: int) -> list[bytes]:
         """The hashes of tile `index` at `level` as this tree size has it."""
-        width = self._width(level, index)
-        cached = self._cache.get(level, index, width)
-        if cached is not None:
-            return cached
-        hashes = split_tile(await self._fetch(level, index, width), width)
-        self._cache.put(level, index, hashes, width)
-        return hashes
+        width = self._width(level, index, self.size)
+        stored = self._width(level, index, self.stored_size)
+        cached = self._cache.get(level, index, stored)
+        if cached is None:
+            cached = split_tile(await self._fetch(level, index, stored), stored)
+            self._cache.put(level, index, cached, stored)
+        return cached if stored == width else cached[:width]
 
     async def _tile_levels(self, level: int, index: int) -> list[list[bytes]]:
         hashes = await self.tile(level, index)
-        levels = self._cache.levels(level, index, len(hashes))
+        width = self._width(level, index, self.stored_size)
+        levels = self._cache.levels(level, index, width)
         # Evicted in between only under a tiny cache: compute without caching then.
         return levels if levels is not None else tile_levels(hashes)
 
@@ -323,7 +341,9 @@ class TileHashReader:
         tile_index, offset = divmod(first, TILE_WIDTH)
         levels = await self._tile_levels(level, tile_index)
         position = offset >> height_in_tile
-        if height_in_tile >= len(levels) or position >= len(levels[height_in_tile]):
+        # Complete in this tree, not merely in the stored one, whose tiles may hold more.
+        incomplete = (index + 1) << height > self.size
+        if incomplete or height_in_tile >= len(levels) or position >= len(levels[height_in_tile]):
             raise ValueError(f"node ({height}, {index}) is not complete in a tree of size {self.size}")
         return levels[height_in_tile][position]
 

@@ -19,12 +19,15 @@ TIMEOUT_S = 5.0
 
 
 def store_tile_reader(
-    store: RealmStore, size: int, cache: tiles.TileCache | None = None
+    store: RealmStore, size: int, cache: tiles.TileCache | None = None, *, stored_size: int | None = None
 ) -> tiles.TileHashReader:
+    """A reader of the tree of `size` leaves from the log's tiles; `stored_size` (a size the log has
+    published, so whose tiles exist) serves proofs for any smaller tree."""
+
     async def fetch(level: int, index: int, width: int) -> bytes:
         return await store.read("log/" + tiles.tile_path(level, index, width))
 
-    return tiles.TileHashReader(fetch, size, cache)
+    return tiles.TileHashReader(fetch, size, cache, stored_size=stored_size)
 
 
 class WitnessClient:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import random
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -229,6 +233,68 @@ async def test_tiles_are_cached_by_width_so_partial_ones_are_shared_too() -> Non
     store.write(build_tiles(300, bigger[300:], store.partials(300, 301)))
     assert await TileHashReader(store.fetch, 301, cache).node(0, 300) == bigger[300]
     assert store.fetches == 3
+
+
+# The leaves of RFC 6962's test tree, of which the conformance vectors (../shared/conformance/merkle) speak.
+RFC6962_LEAVES = [
+    leaf_hash(bytes.fromhex(h))
+    for h in (
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    )
+]
+
+
+def _happy_vectors(root: Path, kind: str) -> list[dict[str, Any]]:
+    cases = [json.loads(f.read_text()) for f in sorted((root / kind).glob("[0-9]*/happy-path.json"))]
+    assert cases, kind
+    return cases
+
+
+async def test_proofs_for_every_older_size_come_from_the_latest_tiles(merkle_conformance: Path) -> None:
+    """A log grown in one batch to 8 leaves holds the tile `.p/8` only; the vectors' proofs for trees of 1,
+    2, 3, 5 and 6 leaves must come from it (they once asked for `.p/3` and the like, which never existed)."""
+    store = TileStore()
+    _grow(store, RFC6962_LEAVES, [8])
+    assert set(store.files) == {tile_path(0, 0, 8)}
+    cache = TileCache()
+    for case in _happy_vectors(merkle_conformance, "inclusion"):
+        size, index = case["treeSize"], case["leafIdx"]
+        reader = TileHashReader(store.fetch, size, cache, stored_size=8)
+        proof = await inclusion_proof(index, size, reader)
+        assert [base64.b64encode(h).decode() for h in proof] == (case["proof"] or []), case
+        assert await root_hash(size, reader) == base64.b64decode(case["root"])
+    for case in _happy_vectors(merkle_conformance, "consistency"):
+        first, second = case["size1"], case["size2"]
+        reader = TileHashReader(store.fetch, second, cache, stored_size=8)
+        proof = await consistency_proof(first, second, reader)
+        assert [base64.b64encode(h).decode() for h in proof] == (case["proof"] or []), case
+    # Without the stored size, the reader asks for a tile no log of these batches ever wrote.
+    with pytest.raises(KeyError, match=r"\.p/3"):
+        await inclusion_proof(2, 3, TileHashReader(store.fetch, 3))
+
+
+async def test_an_older_tree_reads_full_tiles_and_never_nodes_beyond_its_size() -> None:
+    leaves = [leaf_hash(str(i).encode()) for i in range(600)]
+    store = TileStore()
+    _grow(store, leaves, [600])  # tiles: two full ones and .p/88 at level 0, .p/2 at level 1
+    for size in (1, 255, 256, 257, 300, 512, 599):
+        reader = TileHashReader(store.fetch, size, stored_size=600)
+        assert await root_hash(size, reader) == root_of(leaves[:size])
+        for index in {0, size // 2, size - 1}:
+            proof = await inclusion_proof(index, size, reader)
+            verify_inclusion(leaves[index], index, size, proof, root_of(leaves[:size]))
+    reader = TileHashReader(store.fetch, 10, stored_size=600)
+    with pytest.raises(ValueError, match="not complete"):
+        await reader.node(2, 2)  # leaves 8-11: the stored tile has them, the tree of 10 does not
+    with pytest.raises(ValueError, match="cannot serve"):
+        TileHashReader(store.fetch, 601, stored_size=600)
 
 
 def test_tile_cache_evicts_the_least_recently_used() -> None:

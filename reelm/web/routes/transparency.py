@@ -99,7 +99,8 @@ async def inclusion(
     size = tree_size or published
     if index >= size or size > published:
         raise Problem(422, "bad-proof-request", "No such proof", "The index or tree size is beyond the log.")
-    reader = store_tile_reader(_store(request), size, request.app.state.log_tile_cache)
+    # Any size up to the published one: an auditor proves against the checkpoint it holds, however old.
+    reader = store_tile_reader(_store(request), size, request.app.state.log_tile_cache, stored_size=published)
     proof = await merkle.inclusion_proof(index, size, reader)
     leaf = await reader.node(0, index)
     return InclusionProof(index=index, tree_size=size, leaf_hash=_b64(leaf), proof=[_b64(h) for h in proof])
@@ -112,11 +113,14 @@ async def consistency(
     first: Annotated[int, Query(ge=1)],
     second: Annotated[int, Query(ge=1)],
 ) -> ConsistencyProof:
-    if first > second or second > await published_size(runtime.databases):
+    published = await published_size(runtime.databases)
+    if first > second or second > published:
         raise Problem(
             422, "bad-proof-request", "No such proof", "Sizes must satisfy 1 ≤ first ≤ second ≤ log size."
         )
-    reader = store_tile_reader(_store(request), second, request.app.state.log_tile_cache)
+    reader = store_tile_reader(
+        _store(request), second, request.app.state.log_tile_cache, stored_size=published
+    )
     proof = await merkle.consistency_proof(first, second, reader)
     return ConsistencyProof(first=first, second=second, proof=[_b64(h) for h in proof])
 
