@@ -102,14 +102,18 @@ class Settings(BaseSettings):
     max_side_px: int = 4096
 
     session_days: int = 30
-    login_attempts_per_minute: int = 10
+    login_attempts_per_minute: int = 10  # per client address, across all server processes
+    login_attempts_per_account_per_minute: int = 10  # per login name, from any address
     signups_per_hour: int = 20
     uploads_per_hour: int = 30
     # An archive holds every original upload, so building one is costly: a few a day are plenty.
     exports_per_day: int = 5
     # How long a finished data export can be downloaded before it is refused (and may be removed).
     export_days: float = Field(default=7.0, gt=0, le=30)
+    # Forced on when base_url is https (cookies then never travel over plain http).
     cookie_secure: bool = False
+    # The bearer token Prometheus presents to /metrics; without one, /metrics exists only in demo mode.
+    metrics_token: str | None = None
 
     # Transparency log. The signing key is a note signer key (PRIVATE+KEY+name+id+key); demo mode
     # generates one in the data dir on first start.
@@ -167,6 +171,8 @@ class Settings(BaseSettings):
             )
         if self.log_witness_quorum > len(self.log_witnesses):
             raise ValueError("log_witness_quorum exceeds the number of configured witnesses")
+        if self.base_url.startswith("https://"):
+            self.cookie_secure = True
         return self
 
     @property

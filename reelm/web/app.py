@@ -25,9 +25,11 @@ from reelm.staff.policy import default_engine
 from reelm.transparency.log import Sequencer, keep_sequencing, record_deployment
 from reelm.transparency.tiles import TileCache
 from reelm.web.deps import RuntimeDep
+from reelm.web.headers import SecurityHeadersMiddleware
 from reelm.web.limits import BodyLimitMiddleware
 from reelm.web.media import router as media_router
 from reelm.web.metrics import Metrics, MetricsMiddleware
+from reelm.web.metrics import router as metrics_router
 from reelm.web.problems import PROBLEM_JSON, install_handlers
 from reelm.web.routes import pages
 from reelm.web.routes.accounts import router as accounts_router
@@ -169,17 +171,16 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         notifications_pages,  # /notifications
         review_pages,  # /review
         reports_pages,  # /statements, /transparency
+        metrics_router,  # /metrics
     )
     for router in outside_api:
         app.include_router(router)
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics_endpoint() -> Response:
-        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     app.mount("/static", RevalidatedStaticFiles(directory=PACKAGE / "static"), name="static")
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(
         BodyLimitMiddleware, prefixes=(f"{API_PREFIX}/videos",), limit=runtime.settings.max_upload_bytes
     )
+    # Outermost, so that every response gets them, errors of the layers inside included.
+    app.add_middleware(SecurityHeadersMiddleware, https=runtime.settings.base_url.startswith("https://"))
     return app

@@ -79,8 +79,9 @@ async def serve_media(
         "Last-Modified": format_datetime(info.last_modified, usegmt=True),
         "Cache-Control": _cache_control(key, public=public),
         "Accept-Ranges": "bytes",
-        "Access-Control-Allow-Origin": "*",
     }
+    if public:  # players on other sites may fetch public renditions (HLS needs CORS); nothing else
+        headers["Access-Control-Allow-Origin"] = "*"
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     start, end, status = 0, info.size, 200

@@ -1,12 +1,18 @@
-"""Prometheus metrics: request counts and latencies by route, per app instance (no global registry)."""
+"""Prometheus metrics: request counts and latencies by route, per app instance (no global registry), served
+to the operator's scraper at /metrics."""
 
 from __future__ import annotations
 
+import hmac
 import re
 import time
 
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reelm.errors import Problem
+from reelm.web.deps import RuntimeDep
 
 
 class Metrics:
@@ -70,3 +76,27 @@ class MetricsMiddleware:
             route = route_template(scope)
             self.metrics.requests.labels(scope["method"], route, str(status)).inc()
             self.metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/metrics")
+async def metrics_endpoint(request: Request, runtime: RuntimeDep) -> Response:
+    """For the operator's scraper only: its bearer token (REELM_METRICS_TOKEN), or open in demo mode.
+    Without a token outside demo mode there is nothing here (404), as for any unknown path."""
+    token = runtime.settings.metrics_token
+    if token is None and not runtime.settings.demo:
+        raise Problem(404, "not-found", "Not found", "No such page.")
+    if token is not None:
+        presented = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(presented.encode(), token.encode()):
+            raise Problem(
+                401,
+                "bad-token",
+                "Invalid token",
+                "Metrics need the operator's token.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+    metrics: Metrics = request.app.state.metrics
+    return Response(metrics.render(), media_type="text/plain; version=0.0.4")

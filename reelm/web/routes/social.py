@@ -10,18 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
 from reelm.accounts.service import resolve_handle
-from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.service import (
     access_public_comment,
-    access_public_video,
     reader_realm,
 )
 from reelm.errors import Problem, not_found
 from reelm.moderation.rules import do_screen_comment
-from reelm.notifications.models import NotificationKind
 from reelm.realms.models import Capability
-from reelm.social import service
-from reelm.social.notify import notify, notify_comment
+from reelm.social import actions, service
+from reelm.social.models import Comment
 from reelm.social.schemas import CommentIn, CommentOut, CommentPage, FollowState, LikeState
 from reelm.videos.service import access_video
 from reelm.web.capabilities import require_capability
@@ -41,26 +38,10 @@ def _comment_id(text: str) -> int:
 
 async def _set_like(runtime: RuntimeDep, viewer: UserViewer, video_id: str, *, like: bool) -> LikeState:
     realm, vid = video_realm(runtime, video_id)
-    assert viewer.user_id is not None
-    delta = 1 if like else -1
-    # Every like is stored in the liker's realm; a video of another realm is checked in its projection.
+    # Every like is stored in the liker's realm.
     async with runtime.databases.transaction(viewer.realm) as session:
-        if realm == viewer.realm:
-            video = await access_video(session, viewer, vid, for_update=True)
-            if await service.do_set_video_like(session, viewer.user_id, vid, like=like):
-                await service.count_like(session, video, delta)
-                if like:
-                    await notify(
-                        session, viewer.realm, video.owner_id, NotificationKind.LIKE, viewer.user_id, vid
-                    )
-            await session.refresh(video)
-            return LikeState(liked=like, like_count=video.like_count)
-        public = await access_public_video(session, vid)
-        changed = await service.do_set_video_like(session, viewer.user_id, vid, like=like)
-        if changed and like:
-            await notify(session, viewer.realm, public.owner_id, NotificationKind.LIKE, viewer.user_id, vid)
-        # The video's realm counts it a moment later; answer with the count as it will be.
-        return LikeState(liked=like, like_count=max(0, public.like_count + (delta if changed else 0)))
+        count = await actions.do_like_video(session, viewer, realm, vid, like=like)
+    return LikeState(liked=like, like_count=count)
 
 
 @router.post("/videos/{video_id}/like", response_model=LikeState)
@@ -71,17 +52,6 @@ async def like_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str) -> 
 @router.delete("/videos/{video_id}/like", response_model=LikeState)
 async def unlike_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str) -> LikeState:
     return await _set_like(runtime, viewer, video_id, like=False)
-
-
-async def _check_video(
-    session: AsyncSession, viewer: Viewer, realm: str, video_id: int, *, home: str | None = None
-) -> int:
-    """The video's creator, if this viewer may see it: from its row in `home` (the session's realm,
-    the viewer's by default) when it lives there, else from its projection."""
-    if realm == (home or viewer.realm):
-        return (await access_video(session, viewer, video_id)).owner_id
-    owner_id: int = (await access_public_video(session, video_id)).owner_id
-    return owner_id
 
 
 @router.get("/videos/{video_id}/comments", response_model=CommentPage)
@@ -101,7 +71,7 @@ async def get_comments(
         after = (datetime.fromisoformat(state["at"]), int(state["id"]))
     home = reader_realm(viewer, realm)
     async with runtime.databases.transaction(home) as session:
-        await _check_video(session, viewer, realm, vid, home=home)
+        await actions.check_video(session, viewer, realm, vid, home=home)
         comments = await service.list_comments(
             session,
             home,
@@ -131,21 +101,21 @@ async def get_comments(
 )
 async def post_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str, body: CommentIn) -> CommentOut:
     realm, vid = video_realm(runtime, video_id)
+
+    async def screen(session: AsyncSession, comment: Comment) -> bool:
+        return await do_screen_comment(session, runtime, viewer.realm, comment) == "visible"  # realm's rules
+
     async with runtime.databases.transaction(viewer.realm) as session:
-        if realm == viewer.realm:  # for update: serialises the counter update
-            owner_id = (await access_video(session, viewer, vid, for_update=True)).owner_id
-        else:
-            owner_id = (await access_public_video(session, vid)).owner_id
-        comment = await service.do_comment(
+        comment = await actions.do_post_comment(
             session,
+            viewer,
+            realm,
+            vid,
             realm_code=runtime.settings.realm(viewer.realm).code,
-            author=viewer.user,
-            video_id=vid,
             body=body.body,
             parent_id=_comment_id(body.parent_id) if body.parent_id else None,
+            screen=screen,
         )
-        if await do_screen_comment(session, runtime, viewer.realm, comment) == "visible":  # realm's rules
-            await notify_comment(session, viewer.realm, comment, owner_id)
         return (await service.comments_out(session, [comment], viewer))[0]
 
 
@@ -156,7 +126,7 @@ async def delete_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str,
     cid = _comment_id(comment_id)
     code = runtime.settings.realm(viewer.realm).code
     async with runtime.databases.transaction(viewer.realm) as session:
-        owner_id = await _check_video(session, viewer, realm, vid)
+        owner_id = await actions.check_video(session, viewer, realm, vid)
         if service.is_local(cid, code):
             comment = await service.access_comment(session, cid, vid)
             await service.do_delete_comment(session, viewer, code, owner_id, comment)
@@ -174,20 +144,12 @@ async def _set_comment_like(
     runtime: RuntimeDep, viewer: UserViewer, video_id: str, comment_id: str, *, like: bool
 ) -> LikeState:
     realm, vid = video_realm(runtime, video_id)
-    cid = _comment_id(comment_id)
-    assert viewer.user_id is not None
-    delta = 1 if like else -1
+    code = runtime.settings.realm(viewer.realm).code
     async with runtime.databases.transaction(viewer.realm) as session:
-        await _check_video(session, viewer, realm, vid)
-        if service.is_local(cid, runtime.settings.realm(viewer.realm).code):
-            comment = await service.access_comment(session, cid, vid)
-            if await service.do_set_comment_like(session, viewer.user_id, cid, like=like):
-                await service.count_comment_like(session, comment, delta)
-            await session.refresh(comment)
-            return LikeState(liked=like, like_count=comment.like_count)
-        public = await access_public_comment(session, cid, vid)
-        changed = await service.do_set_comment_like(session, viewer.user_id, cid, like=like)
-        return LikeState(liked=like, like_count=max(0, public.like_count + (delta if changed else 0)))
+        count = await actions.do_like_comment(
+            session, viewer, realm, vid, _comment_id(comment_id), realm_code=code, like=like
+        )
+    return LikeState(liked=like, like_count=count)
 
 
 @router.post("/videos/{video_id}/comments/{comment_id}/like", response_model=LikeState)
