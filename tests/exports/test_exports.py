@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
 import zipfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import update
 
@@ -16,8 +20,9 @@ from reelm.exports.models import DataExport
 from reelm.exports.service import expire_exports
 from reelm.exports.tasks import build
 from reelm.messages.policy import MessagingSettings
-from tests.conftest import make_account, run_jobs
-from tests.factories import make_tiny_clip, publish
+from reelm.runtime import Runtime
+from tests.conftest import Account, make_account, run_jobs
+from tests.factories import app_of, make_tiny_clip, publish
 from tests.messages.common import send, start
 from tests.web.test_security import browser_login
 
@@ -25,11 +30,11 @@ PROBLEM_JSON = "application/problem+json"
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("exports"))
 
 
-async def request_export(client, account) -> str:
+async def request_export(client: httpx.AsyncClient, account: Account) -> str:
     response = await client.post("/api/v1/me/exports", headers=account.auth)
     assert response.status_code == 202, response.text
     body = response.json()
@@ -38,7 +43,9 @@ async def request_export(client, account) -> str:
     return str(body["id"])
 
 
-async def test_export_holds_profile_activity_and_the_original_upload(client, runtime, clip):
+async def test_export_holds_profile_activity_and_the_original_upload(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     video_id = await publish(client, runtime, alice, clip, caption="my first #clip")
@@ -78,7 +85,7 @@ async def test_export_holds_profile_activity_and_the_original_upload(client, run
 
     # The original, byte for byte, stored rather than recompressed; the poster beside it.
     original = data["videos"][0]["original_file"]
-    assert archive.read(original) == clip.read_bytes()
+    assert archive.read(original) == await asyncio.to_thread(clip.read_bytes)
     assert archive.getinfo(original).compress_type == zipfile.ZIP_STORED
     assert archive.read(data["videos"][0]["poster_file"]).startswith(b"\xff\xd8")
     assert f"media/videos/{video_id}/original" == original
@@ -92,24 +99,27 @@ async def test_export_holds_profile_activity_and_the_original_upload(client, run
     assert media.status_code == 404
 
 
-async def exported_data(client, runtime, account) -> tuple[dict, str]:
+async def exported_data(
+    client: httpx.AsyncClient, runtime: Runtime, account: Account
+) -> tuple[dict[str, Any], str]:
     """Request an export, build it, download it: data.json parsed, and as the text stored."""
     export_id = await request_export(client, account)
     await run_jobs(runtime, account.realm)
     download = await client.get(f"/api/v1/me/exports/{export_id}/download", headers=account.auth)
     assert download.status_code == 200, download.text
     text = zipfile.ZipFile(io.BytesIO(download.content)).read("data.json").decode()
-    return json.loads(text), text
+    data: dict[str, Any] = json.loads(text)
+    return data, text
 
 
 async def test_export_holds_messages_notifications_signals_blocks_and_settings(
-    client, runtime, clip, monkeypatch
-):
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Tiny pages, so that reading history and events across several pages is what is tested.
     monkeypatch.setattr(service, "MESSAGE_BATCH", 2)
     monkeypatch.setattr(service, "EVENT_BATCH", 1)
     # Test accounts are minutes old; the account-age rule would refuse the requests made here.
-    client.app.state.messaging.policy = MessagingSettings(min_account_age_hours=0)
+    app_of(client).state.messaging.policy = MessagingSettings(min_account_age_hours=0)
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     carol = await make_account(client, "carol")
@@ -189,7 +199,9 @@ async def test_export_holds_messages_notifications_signals_blocks_and_settings(
     assert data["message_settings"]["allow_from"] == "following"
 
 
-async def test_one_export_at_a_time_and_a_new_one_once_it_is_done(client, runtime):
+async def test_one_export_at_a_time_and_a_new_one_once_it_is_done(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice = await make_account(client, "alice")
     first = await request_export(client, alice)
     again = await client.post("/api/v1/me/exports", headers=alice.auth)
@@ -214,7 +226,7 @@ async def test_one_export_at_a_time_and_a_new_one_once_it_is_done(client, runtim
     assert second != first
 
 
-async def test_expired_export_is_gone(client, runtime):
+async def test_expired_export_is_gone(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     export_id = await request_export(client, alice)
     await run_jobs(runtime, "us")
@@ -242,13 +254,13 @@ async def test_expired_export_is_gone(client, runtime):
     assert (export.status, export.object_key) == ("expired", None)
 
 
-async def test_anonymous_cannot_request_an_export(client):
+async def test_anonymous_cannot_request_an_export(client: httpx.AsyncClient) -> None:
     response = await client.post("/api/v1/me/exports")
     assert response.status_code == 401
     assert (await client.get("/api/v1/me/exports/123")).status_code == 401
 
 
-async def test_exports_are_rate_limited(client, runtime):
+async def test_exports_are_rate_limited(client: httpx.AsyncClient, runtime: Runtime) -> None:
     runtime.settings.exports_per_day = 1
     alice = await make_account(client, "alice")
     await request_export(client, alice)
@@ -256,7 +268,9 @@ async def test_exports_are_rate_limited(client, runtime):
     assert (await client.post("/api/v1/me/exports", headers=alice.auth)).status_code == 429
 
 
-async def test_settings_page_requests_and_links_the_export(client, runtime):
+async def test_settings_page_requests_and_links_the_export(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     await make_account(client, "alice")
     csrf = await browser_login(client, "alice")
     page = await client.get("/settings")

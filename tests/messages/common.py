@@ -98,7 +98,7 @@ async def start(
 
 async def send(
     client: httpx.AsyncClient, sender: Account, conversation_id: str, body: str, **extra: Any
-) -> dict:
+) -> dict[str, Any]:
     response = await client.post(
         f"/api/v1/conversations/{conversation_id}/messages", headers=sender.auth, json={"body": body, **extra}
     )
@@ -114,7 +114,9 @@ async def folder(client: httpx.AsyncClient, account: Account, name: str = "inbox
     return items
 
 
-async def history(client: httpx.AsyncClient, account: Account, conversation_id: str, **params: Any) -> dict:
+async def history(
+    client: httpx.AsyncClient, account: Account, conversation_id: str, **params: Any
+) -> dict[str, Any]:
     response = await client.get(
         f"/api/v1/conversations/{conversation_id}/messages", headers=account.auth, params=params
     )

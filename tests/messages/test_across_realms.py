@@ -8,6 +8,7 @@ realm decide (requests, blocks, closed messages, account age) and a refusal come
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -25,7 +26,7 @@ from reelm.messages.models import Conversation, ConversationPeer, Message
 from reelm.runtime import Runtime
 from reelm.worker import delivery_handlers
 from tests.conftest import Account, make_account
-from tests.factories import assert_problem, delivered, eventually, take_deliveries, transit_ready
+from tests.factories import app_of, assert_problem, delivered, eventually, take_deliveries, transit_ready
 from tests.messages.common import age_account, folder, history, live_client, send, serving, start
 from tests.residency.test_residency import report_of, run_check, where
 
@@ -38,7 +39,7 @@ async def people_of_two_realms(client: httpx.AsyncClient, runtime: Runtime) -> t
         await age_account(runtime, account, days=3)
     await transit_ready(runtime)
     for account, reader in ((alice, "eu"), (erik, "us")):
-        await eventually(lambda a=account, r=reader: _public_in(runtime, r, a))
+        await eventually(functools.partial(_public_in, runtime, reader, account))
     return alice, erik
 
 
@@ -62,7 +63,9 @@ async def _waiting(runtime: Runtime, realm: str, source: str) -> int:
         return int(await session.scalar(select(func.count()).select_from(table)) or 0)
 
 
-async def test_a_conversation_across_realms_lives_in_both_and_crosses_sealed(client, runtime):
+async def test_a_conversation_across_realms_lives_in_both_and_crosses_sealed(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice, erik = await people_of_two_realms(client, runtime)
     mine = await start(client, alice, "erik", body="hej 👋")
     assert mine["members"][0]["user"]["handle"] == "erik"
@@ -144,15 +147,17 @@ async def test_a_conversation_across_realms_lives_in_both_and_crosses_sealed(cli
     assert arrived == 3  # the message, her read receipt and the unsend (his answer went the other way)
 
 
-async def test_the_recipients_realm_decides_and_its_refusal_comes_back(client, runtime):
+async def test_the_recipients_realm_decides_and_its_refusal_comes_back(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice, erik = await people_of_two_realms(client, runtime)
     blocked = await client.post("/api/v1/users/alice/block", headers=erik.auth)  # erik blocks someone of us
     assert blocked.status_code == 200, blocked.text
     mine = await start(client, alice, "erik", body="are you there?")  # us cannot know: it accepts
 
     async def refused() -> bool:
-        items = (await history(client, alice, mine["id"]))["items"]
-        return items[0]["refusal"] == "blocked"
+        refusal: str | None = (await history(client, alice, mine["id"]))["items"][0]["refusal"]
+        return refusal == "blocked"
 
     await delivered(runtime, refused)
     assert await _messages(runtime, "eu") == []  # nothing of it was kept in eu
@@ -184,7 +189,9 @@ async def test_the_recipients_realm_decides_and_its_refusal_comes_back(client, r
     await delivered(runtime, too_new)
 
 
-async def test_a_block_in_the_senders_realm_refuses_at_once(client, runtime):
+async def test_a_block_in_the_senders_realm_refuses_at_once(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice, _ = await people_of_two_realms(client, runtime)
     assert (await client.post("/api/v1/users/erik/block", headers=alice.auth)).status_code == 200
     body = assert_problem(
@@ -198,7 +205,9 @@ async def test_a_block_in_the_senders_realm_refuses_at_once(client, runtime):
     assert await _messages(runtime, "us") == []
 
 
-async def test_follows_and_notices_cross_to_the_recipients_realm(client, runtime):
+async def test_follows_and_notices_cross_to_the_recipients_realm(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice, erik = await people_of_two_realms(client, runtime)
     followed = await client.post("/api/v1/users/alice/follow", headers=erik.auth)
     assert followed.status_code == 200, followed.text
@@ -222,7 +231,9 @@ async def _nothing_waiting(runtime: Runtime) -> bool:
     return all([await _waiting(runtime, r, s) == 0 for r in ("us", "eu") for s in ("us", "eu") if r != s])
 
 
-async def test_a_purged_account_is_forgotten_in_the_other_realm(client, runtime):
+async def test_a_purged_account_is_forgotten_in_the_other_realm(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice, _ = await people_of_two_realms(client, runtime)
     await start(client, alice, "erik", body="remember me?")
 
@@ -246,7 +257,9 @@ async def test_a_purged_account_is_forgotten_in_the_other_realm(client, runtime)
         assert await session.scalar(select(func.count()).select_from(Conversation)) == 1
 
 
-async def test_a_worker_takes_deliveries_in_as_they_arrive(client, runtime):
+async def test_a_worker_takes_deliveries_in_as_they_arrive(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice, _ = await people_of_two_realms(client, runtime)
     receiver = asyncio.create_task(keep_receiving(runtime, "eu", delivery_handlers(runtime)))
     try:
@@ -260,7 +273,9 @@ async def test_a_worker_takes_deliveries_in_as_they_arrive(client, runtime):
         receiver.cancel()
 
 
-async def test_a_delivery_replayed_on_another_route_does_not_open(client, runtime):
+async def test_a_delivery_replayed_on_another_route_does_not_open(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice, _ = await people_of_two_realms(client, runtime)
     mine = await start(client, alice, "erik", body="for eu only")
     await eventually(lambda: _copy_waiting(runtime))
@@ -284,14 +299,17 @@ async def _copy_waiting(runtime: Runtime) -> bool:
     return await _waiting(runtime, "eu", "us") == 1
 
 
-async def test_every_copy_stays_with_its_owner_and_deliveries_go_only_where_addressed(client, runtime):
+async def test_every_copy_stays_with_its_owner_and_deliveries_go_only_where_addressed(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice, erik = await people_of_two_realms(client, runtime)
     mine = await start(client, alice, "erik", body="residency, please")
     await client.post("/api/v1/users/alice/follow", headers=erik.auth)  # a notice crosses to us
     await client.post("/api/v1/users/alice/block", headers=erik.auth)  # a block of someone of us, in eu
 
     async def refused() -> bool:
-        return (await history(client, alice, mine["id"]))["items"][0]["refusal"] == "blocked"
+        refusal: str | None = (await history(client, alice, mine["id"]))["items"][0]["refusal"]
+        return refusal == "blocked"
 
     await delivered(runtime, refused)
     await client.delete("/api/v1/users/alice/block", headers=erik.auth)
@@ -332,7 +350,9 @@ async def test_every_copy_stays_with_its_owner_and_deliveries_go_only_where_addr
     assert not any("outbound_us_to_eu" in location for _, location, _, _ in found)
 
 
-async def test_messages_wait_out_a_cut_link_and_arrive_once_in_order(client, runtime):
+async def test_messages_wait_out_a_cut_link_and_arrive_once_in_order(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice, erik = await people_of_two_realms(client, runtime)
     mine = await start(client, alice, "erik", body="message 0")
 
@@ -365,13 +385,15 @@ async def test_messages_wait_out_a_cut_link_and_arrive_once_in_order(client, run
     assert bodies == [f"message {n}" for n in range(6)]
 
 
-async def test_the_recipients_live_connection_gets_their_own_copy(client, runtime):
+async def test_the_recipients_live_connection_gets_their_own_copy(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice, erik = await people_of_two_realms(client, runtime)
     await client.post("/api/v1/users/alice/follow", headers=erik.auth)  # so it lands in his inbox
     mine = await start(client, alice, "erik", body="first")
     await delivered(runtime, lambda: _copies(runtime, 1))
     (theirs,) = await folder(client, erik)
-    async with serving(client.app) as host, live_client(host, erik) as live:
+    async with serving(app_of(client)) as host, live_client(host, erik) as live:
         await live.next("ready")
         # alice sends through this very process, with no live connection of her own: the process remembers
         # her copy's frame, and must not hand it to erik, whose copy has another conversation id.
@@ -386,7 +408,9 @@ async def _copies(runtime: Runtime, count: int) -> bool:
     return len(await _messages(runtime, "eu")) == count
 
 
-async def test_a_group_across_realms_has_a_copy_in_each_and_converges(client, runtime):
+async def test_a_group_across_realms_has_a_copy_in_each_and_converges(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice, erik = await people_of_two_realms(client, runtime)
     bob = await make_account(client, "bob")
     kenji = await make_account(client, "kenji", country="JP")
@@ -471,7 +495,9 @@ async def test_a_group_across_realms_has_a_copy_in_each_and_converges(client, ru
     assert kenji_bodies == ["Welcome kenji", "after erik"]
 
 
-async def test_a_purged_group_members_messages_go_in_the_other_realms(client, runtime):
+async def test_a_purged_group_members_messages_go_in_the_other_realms(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice, _ = await people_of_two_realms(client, runtime)
     bob = await make_account(client, "bob", country="SE")
     await age_account(runtime, bob, days=3)
@@ -501,7 +527,9 @@ async def test_a_purged_group_members_messages_go_in_the_other_realms(client, ru
     assert (conversation.kind, peers) == ("group", 0)
 
 
-async def test_a_receiving_worker_that_loses_its_connection_catches_up(client, runtime):
+async def test_a_receiving_worker_that_loses_its_connection_catches_up(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice, _ = await people_of_two_realms(client, runtime)
     receiver = asyncio.create_task(keep_receiving(runtime, "eu", delivery_handlers(runtime)))
     try:

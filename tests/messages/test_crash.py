@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy import select
 
 from reelm.messages.models import Message
+from reelm.runtime import Runtime
 from tests import live
 from tests.conftest import PASSWORD
 
@@ -33,7 +34,7 @@ async def account(http: httpx.AsyncClient, handle: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {session.json()['token']}"}
 
 
-async def test_killing_a_server_mid_burst_loses_no_accepted_message(runtime, tmp_path: Path):
+async def test_killing_a_server_mid_burst_loses_no_accepted_message(runtime: Runtime, tmp_path: Path) -> None:
     server, base = live.start_server(runtime, tmp_path / "server.log", extra_env=SETTINGS)
     try:
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:

@@ -9,28 +9,37 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Origin
 
+from reelm.messages.messaging import Messaging
 from reelm.messages.policy import MessagingSettings
 from reelm.notifications.models import NotificationKind
 from reelm.notifications.service import do_notify
+from reelm.realms.switches import Switchboard
+from reelm.runtime import Runtime
 from reelm.web.app import create_app
 from tests.conftest import make_account
+from tests.factories import app_of
 from tests.messages.common import follow, live_client, send, serving, start
 from tests.realms.common import set_switch
 from tests.web.test_security import browser_login
 
 
-async def test_two_clients_exchange_messages_read_receipts_and_typing(client, runtime):
+async def test_two_clients_exchange_messages_read_receipts_and_typing(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     await follow(runtime, bob, alice)
     cid = (await start(client, alice, "bob"))["id"]
-    async with serving(client.app) as host, live_client(host, alice) as a, live_client(host, bob) as b:
+    async with serving(app_of(client)) as host, live_client(host, alice) as a, live_client(host, bob) as b:
         await a.next("ready")
         await b.next("ready")
 
@@ -48,7 +57,7 @@ async def test_two_clients_exchange_messages_read_receipts_and_typing(client, ru
         assert typing == {"type": "typing", "conversation_id": cid, "user_id": bob.id}
         # Bob's own connection hears no echo of his typing.
         await send(client, alice, cid, "after typing")
-        seen = []
+        seen: list[dict[str, Any]] = []
         while not seen or seen[-1].get("message", {}).get("body") != "after typing":
             seen.append(await b.next())
         assert [f["type"] for f in seen] == ["read", "message"]  # his own read, then the message
@@ -57,14 +66,14 @@ async def test_two_clients_exchange_messages_read_receipts_and_typing(client, ru
         assert (await b.next("error"))["detail"] == "Unknown or malformed frame."
 
 
-async def test_events_fan_out_across_server_processes(client, runtime):
+async def test_events_fan_out_across_server_processes(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     cid = (await start(client, alice, "bob"))["id"]
     other_process = create_app(runtime)
     other_process.state.messaging.policy = MessagingSettings(min_account_age_hours=0)
     async with (
-        serving(client.app) as host_a,
+        serving(app_of(client)) as host_a,
         serving(other_process) as host_b,
         live_client(host_b, bob) as b,
         live_client(host_a, alice) as a,
@@ -76,12 +85,14 @@ async def test_events_fan_out_across_server_processes(client, runtime):
         assert other_process.state.messaging.hub.connections == 1
 
 
-async def test_a_reconnecting_client_gets_what_it_missed_in_order_exactly_once(client, runtime, messaging):
+async def test_a_reconnecting_client_gets_what_it_missed_in_order_exactly_once(
+    client: httpx.AsyncClient, runtime: Runtime, messaging: Messaging
+) -> None:
     messaging.policy = MessagingSettings(min_account_age_hours=0, messages_per_minute=1000)
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     cid = (await start(client, alice, "bob"))["id"]
-    async with serving(client.app) as host:
+    async with serving(app_of(client)) as host:
         async with live_client(host, bob, {cid: 0}) as b:
             await b.next("ready")
             for n in range(3):
@@ -113,7 +124,9 @@ async def test_a_reconnecting_client_gets_what_it_missed_in_order_exactly_once(c
             assert [m["seq"] for m in await b.messages(1)] == [9]
 
 
-async def test_messages_sent_while_connecting_arrive_once_and_in_order(client, runtime, messaging):
+async def test_messages_sent_while_connecting_arrive_once_and_in_order(
+    client: httpx.AsyncClient, runtime: Runtime, messaging: Messaging
+) -> None:
     """The catch-up and the live stream overlap while a client connects; the client sees no seam."""
     messaging.policy = MessagingSettings(min_account_age_hours=0, messages_per_minute=1000)
     alice = await make_account(client, "alice")
@@ -129,11 +142,11 @@ async def test_messages_sent_while_connecting_arrive_once_and_in_order(client, r
             if n == 4:
                 under_way.set()
 
-    async with serving(client.app) as host:
+    async with serving(app_of(client)) as host:
         sending = asyncio.create_task(keep_sending())
         await under_way.wait()
         async with live_client(host, bob, {cid: 2}) as b:
-            seqs = []
+            seqs: list[int] = []
             while not seqs or seqs[-1] < total:
                 frame = await b.next()
                 if frame["type"] == "message":
@@ -142,10 +155,10 @@ async def test_messages_sent_while_connecting_arrive_once_and_in_order(client, r
         assert seqs == list(range(3, total + 1))
 
 
-async def test_notifications_reach_open_pages(client, runtime):
+async def test_notifications_reach_open_pages(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
-    async with serving(client.app) as host, live_client(host, bob) as b:
+    async with serving(app_of(client)) as host, live_client(host, bob) as b:
         await b.next("ready")
         async with runtime.databases.transaction("us") as session:
             await do_notify(
@@ -154,10 +167,12 @@ async def test_notifications_reach_open_pages(client, runtime):
         assert await b.next() == {"type": "notifications"}
 
 
-async def test_losing_the_database_notifications_makes_clients_reconnect(client, runtime):
+async def test_losing_the_database_notifications_makes_clients_reconnect(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     await make_account(client, "alice")
     bob = await make_account(client, "bob")
-    async with serving(client.app) as host, live_client(host, bob) as b:
+    async with serving(app_of(client)) as host, live_client(host, bob) as b:
         await b.next("ready")
         async with runtime.databases.transaction("us") as session:
             await session.execute(
@@ -175,20 +190,20 @@ async def test_losing_the_database_notifications_makes_clients_reconnect(client,
             assert (await again.next())["type"] == "ready"
 
 
-async def test_who_may_connect(client, runtime):
+async def test_who_may_connect(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     cid = (await start(client, alice, "bob", body="for alice and bob only"))["id"]
     mallory = await make_account(client, "mallory")
     csrf = await browser_login(client, "alice")
     cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
-    async with serving(client.app) as host:
+    async with serving(app_of(client)) as host:
         url = f"ws://{host}/api/v1/live"
         for headers, origin in (
             ({}, None),  # no credentials
             ({"Authorization": "Bearer us.not-a-token"}, None),
             ({"Cookie": cookie}, None),  # a cookie without an Origin: not a browser page of ours
-            ({"Cookie": cookie}, "http://evil.example"),  # another site's page riding the cookie
+            ({"Cookie": cookie}, Origin("http://evil.example")),  # another site's page riding the cookie
         ):
             with pytest.raises(InvalidStatus) as refused:
                 async with connect(url, additional_headers=headers, origin=origin, proxy=None):
@@ -197,7 +212,7 @@ async def test_who_may_connect(client, runtime):
 
         hello = {"type": "hello", "cursors": [{"conversation_id": cid, "seq": 0}]}
         async with connect(
-            url, additional_headers={"Cookie": cookie}, origin="http://test", proxy=None
+            url, additional_headers={"Cookie": cookie}, origin=Origin("http://test"), proxy=None
         ) as ws:
             await ws.send(json.dumps(hello))  # a cookie session without its CSRF token
             with pytest.raises(ConnectionClosed) as closed:
@@ -205,7 +220,7 @@ async def test_who_may_connect(client, runtime):
             assert closed.value.rcvd is not None
             assert closed.value.rcvd.code == 1008
         async with connect(
-            url, additional_headers={"Cookie": cookie}, origin="http://test", proxy=None
+            url, additional_headers={"Cookie": cookie}, origin=Origin("http://test"), proxy=None
         ) as ws:
             await ws.send(json.dumps(hello | {"csrf": csrf}))
             assert json.loads(await ws.recv())["message"]["body"] == "for alice and bob only"
@@ -219,11 +234,13 @@ async def test_who_may_connect(client, runtime):
             assert (await b.next())["message"]["body"] == "still private"
 
 
-async def test_sending_over_the_live_connection(client, runtime, board):
+async def test_sending_over_the_live_connection(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard
+) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     cid = (await start(client, alice, "bob"))["id"]
-    async with serving(client.app) as host, live_client(host, alice) as a, live_client(host, bob) as b:
+    async with serving(app_of(client)) as host, live_client(host, alice) as a, live_client(host, bob) as b:
         await a.next("ready")
         await b.next("ready")
 

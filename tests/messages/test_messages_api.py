@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 
+from reelm.messages.messaging import Messaging
 from reelm.messages.models import ConversationMember, Message
 from reelm.messages.policy import MessagingSettings
 from reelm.notifications.models import Notification
 from reelm.realms.models import Capability
+from reelm.realms.switches import Switchboard
+from reelm.runtime import Runtime
 from tests.conftest import make_account
 from tests.factories import assert_problem
 from tests.messages.common import (
@@ -28,7 +32,9 @@ from tests.messages.common import (
 from tests.realms.common import assert_capability_off, set_switch
 
 
-async def test_a_direct_conversation_between_people_who_follow_each_other(client, runtime):
+async def test_a_direct_conversation_between_people_who_follow_each_other(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     await follow(runtime, bob, alice)  # bob follows alice: her message reaches his inbox
@@ -67,7 +73,7 @@ async def test_a_direct_conversation_between_people_who_follow_each_other(client
     assert again["id"] == cid
 
 
-async def test_message_bodies_are_stored_encrypted(client, runtime):
+async def test_message_bodies_are_stored_encrypted(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     cid = (await start(client, alice, "bob", body="the secret recipe"))["id"]
@@ -78,7 +84,7 @@ async def test_message_bodies_are_stored_encrypted(client, runtime):
     assert (await history(client, bob, cid))["items"][0]["body"] == "the secret recipe"
 
 
-async def test_strangers_land_in_requests_until_accepted(client, runtime):
+async def test_strangers_land_in_requests_until_accepted(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     cid = (await start(client, alice, "bob", body="Hello stranger"))["id"]
@@ -106,7 +112,7 @@ async def test_strangers_land_in_requests_until_accepted(client, runtime):
     assert await folder(client, bob, "requests") == []
 
 
-async def test_replying_to_a_request_accepts_it(client, runtime):
+async def test_replying_to_a_request_accepts_it(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     cid = (await start(client, alice, "bob", body="Hello"))["id"]
@@ -114,7 +120,9 @@ async def test_replying_to_a_request_accepts_it(client, runtime):
     assert [c["id"] for c in await folder(client, bob)] == [cid]
 
 
-async def test_declining_a_request_and_deleting_a_conversation(client, runtime):
+async def test_declining_a_request_and_deleting_a_conversation(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     cid = (await start(client, alice, "bob", body="one"))["id"]
@@ -133,7 +141,7 @@ async def test_declining_a_request_and_deleting_a_conversation(client, runtime):
     assert [m["body"] for m in (await history(client, alice, cid))["items"]] == ["one", "two"]
 
 
-async def test_only_members_see_a_conversation(client, runtime):
+async def test_only_members_see_a_conversation(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     await make_account(client, "bob")
     mallory = await make_account(client, "mallory")
@@ -160,7 +168,9 @@ async def test_only_members_see_a_conversation(client, runtime):
     assert await message_rows(runtime) == 1
 
 
-async def test_bad_messages_are_refused_and_change_nothing(client, runtime):
+async def test_bad_messages_are_refused_and_change_nothing(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice = await make_account(client, "alice")
     await make_account(client, "bob")
     cid = (await start(client, alice, "bob"))["id"]
@@ -186,7 +196,9 @@ async def test_bad_messages_are_refused_and_change_nothing(client, runtime):
     assert (await client.get(f"/api/v1/conversations/{cid}", headers=alice.auth)).json()["last_seq"] == 0
 
 
-async def test_starting_a_conversation_checks_who_and_how_many(client, runtime):
+async def test_starting_a_conversation_checks_who_and_how_many(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice = await make_account(client, "alice")
     await make_account(client, "bob")
     assert_problem(
@@ -213,7 +225,9 @@ async def test_starting_a_conversation_checks_who_and_how_many(client, runtime):
     assert await message_rows(runtime) == 0
 
 
-async def test_a_group_of_members_who_each_see_it_their_way(client, runtime):
+async def test_a_group_of_members_who_each_see_it_their_way(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     carol = await make_account(client, "carol")
@@ -233,7 +247,9 @@ async def test_a_group_of_members_who_each_see_it_their_way(client, runtime):
     assert await folder(client, bob) == []  # a group left stays left
 
 
-async def test_a_group_is_named_and_grows_and_newcomers_see_only_what_follows(client, runtime):
+async def test_a_group_is_named_and_grows_and_newcomers_see_only_what_follows(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     carol = await make_account(client, "carol")
@@ -290,7 +306,7 @@ async def test_a_group_is_named_and_grows_and_newcomers_see_only_what_follows(cl
     assert (await client.get(f"/api/v1/conversations/{cid}", headers=alice.auth)).json()["title"] == "Trip 🏔️"
 
 
-async def test_a_group_holds_at_most_32_people(client, runtime):
+async def test_a_group_holds_at_most_32_people(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     handles = [f"member{i:02d}" for i in range(32)]
     for handle in handles:
@@ -308,7 +324,7 @@ async def test_a_group_holds_at_most_32_people(client, runtime):
     assert len((await client.get(f"/api/v1/conversations/{cid}", headers=alice.auth)).json()["members"]) == 31
 
 
-async def test_unsend_removes_the_content_for_everyone(client, runtime):
+async def test_unsend_removes_the_content_for_everyone(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     cid = (await start(client, alice, "bob", body="oops, wrong chat"))["id"]
@@ -333,7 +349,9 @@ async def test_unsend_removes_the_content_for_everyone(client, runtime):
     assert stored.body is None
 
 
-async def test_delete_for_me_hides_a_message_from_me_only(client, runtime):
+async def test_delete_for_me_hides_a_message_from_me_only(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     cid = (await start(client, alice, "bob", body="keep"))["id"]
@@ -344,7 +362,9 @@ async def test_delete_for_me_hides_a_message_from_me_only(client, runtime):
     assert [m["body"] for m in (await history(client, alice, cid))["items"]] == ["keep", "hide me"]
 
 
-async def test_history_pages_back_and_events_follow_a_number(client, runtime, messaging):
+async def test_history_pages_back_and_events_follow_a_number(
+    client: httpx.AsyncClient, runtime: Runtime, messaging: Messaging
+) -> None:
     messaging.policy = MessagingSettings(min_account_age_hours=0, messages_per_minute=100)
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
@@ -373,7 +393,9 @@ async def test_history_pages_back_and_events_follow_a_number(client, runtime, me
     )
 
 
-async def test_a_retried_send_with_the_same_key_is_stored_once(client, runtime):
+async def test_a_retried_send_with_the_same_key_is_stored_once(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice = await make_account(client, "alice")
     await make_account(client, "bob")
     cid = (await start(client, alice, "bob"))["id"]
@@ -386,7 +408,7 @@ async def test_a_retried_send_with_the_same_key_is_stored_once(client, runtime):
     assert await message_rows(runtime) == 1
 
 
-async def test_sharing_a_video(client, runtime):
+async def test_sharing_a_video(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     public = await make_video(runtime, bob)
@@ -405,7 +427,7 @@ async def test_sharing_a_video(client, runtime):
     assert await message_rows(runtime) == 2
 
 
-async def test_blocking_stops_messages_both_ways(client, runtime):
+async def test_blocking_stops_messages_both_ways(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     cid = (await start(client, alice, "bob", body="hi"))["id"]
@@ -434,7 +456,9 @@ async def test_blocking_stops_messages_both_ways(client, runtime):
     await send(client, alice, cid, "friends again?")
 
 
-async def test_the_recipients_settings_decide_who_may_write(client, runtime):
+async def test_the_recipients_settings_decide_who_may_write(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     url = "/api/v1/me/message-settings"
@@ -462,7 +486,9 @@ async def test_the_recipients_settings_decide_who_may_write(client, runtime):
     )
 
 
-async def test_new_accounts_may_write_only_to_their_followers(client, runtime, messaging):
+async def test_new_accounts_may_write_only_to_their_followers(
+    client: httpx.AsyncClient, runtime: Runtime, messaging: Messaging
+) -> None:
     messaging.policy = MessagingSettings(min_account_age_hours=24)
     fresh = await make_account(client, "fresh")
     bob = await make_account(client, "bob")
@@ -480,7 +506,9 @@ async def test_new_accounts_may_write_only_to_their_followers(client, runtime, m
     assert [c["state"] for c in await folder(client, bob, "requests")] == ["request"]
 
 
-async def test_messaging_switched_off_refuses_sending_but_not_reading(client, runtime, board):
+async def test_messaging_switched_off_refuses_sending_but_not_reading(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard
+) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     cid = (await start(client, alice, "bob", body="before the order"))["id"]
@@ -503,7 +531,9 @@ async def test_messaging_switched_off_refuses_sending_but_not_reading(client, ru
     await send(client, alice, cid, "service is back")
 
 
-async def test_sending_is_rate_limited(client, runtime, messaging):
+async def test_sending_is_rate_limited(
+    client: httpx.AsyncClient, runtime: Runtime, messaging: Messaging
+) -> None:
     messaging.policy = MessagingSettings(min_account_age_hours=0, messages_per_minute=3)
     alice = await make_account(client, "alice")
     await make_account(client, "bob")
@@ -518,7 +548,7 @@ async def test_sending_is_rate_limited(client, runtime, messaging):
     assert await message_rows(runtime) == 3
 
 
-async def test_muted_conversations_leave_the_badge(client, runtime):
+async def test_muted_conversations_leave_the_badge(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     await follow(runtime, bob, alice)
@@ -530,7 +560,7 @@ async def test_muted_conversations_leave_the_badge(client, runtime):
     assert (await folder(client, bob))[0]["muted"] is True
 
 
-async def test_the_inbox_pages_through_conversations(client, runtime):
+async def test_the_inbox_pages_through_conversations(client: httpx.AsyncClient, runtime: Runtime) -> None:
     alice = await make_account(client, "alice")
     for n in range(3):
         await make_account(client, f"friend{n}")
@@ -547,8 +577,10 @@ async def test_the_inbox_pages_through_conversations(client, runtime):
     )
 
 
-async def test_retention_removes_old_messages_of_that_realm_only(client, runtime):
-    from reelm.messages.tasks import expire_messages  # noqa: PLC0415
+async def test_retention_removes_old_messages_of_that_realm_only(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    from reelm.messages.tasks import expire_messages  # noqa: PLC0415 - the retention sweep, here only
 
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
@@ -564,7 +596,9 @@ async def test_retention_removes_old_messages_of_that_realm_only(client, runtime
 
 
 @pytest.mark.parametrize("kind", ["read", "accept"])
-async def test_reading_and_accepting_are_idempotent(client, runtime, kind):
+async def test_reading_and_accepting_are_idempotent(
+    client: httpx.AsyncClient, runtime: Runtime, kind: str
+) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
     cid = (await start(client, alice, "bob", body="x"))["id"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 
 from reelm.notifications.models import Notification, NotificationKind
@@ -35,19 +37,19 @@ async def notify(
         )
 
 
-async def listed(client, account: Account) -> list[dict]:
+async def listed(client: httpx.AsyncClient, account: Account) -> list[dict[str, Any]]:
     response = await client.get("/api/v1/notifications", headers=account.auth)
     assert response.status_code == 200, response.text
-    items: list[dict] = response.json()["items"]
+    items: list[dict[str, Any]] = response.json()["items"]
     return items
 
 
-async def unread(client, account: Account) -> int:
+async def unread(client: httpx.AsyncClient, account: Account) -> int:
     count: int = (await client.get("/api/v1/me/unread", headers=account.auth)).json()["notifications"]
     return count
 
 
-async def test_likes_on_one_video_are_grouped_until_read(client, runtime):
+async def test_likes_on_one_video_are_grouped_until_read(client: httpx.AsyncClient, runtime: Runtime) -> None:
     creator = await make_account(client, "creator")
     fans = [await make_account(client, f"fan{n}") for n in range(4)]
     for fan in fans:
@@ -73,7 +75,7 @@ async def test_likes_on_one_video_are_grouped_until_read(client, runtime):
     assert (latest["read"], earlier["read"]) == (False, True)
 
 
-async def test_kinds_and_objects_group_separately(client, runtime):
+async def test_kinds_and_objects_group_separately(client: httpx.AsyncClient, runtime: Runtime) -> None:
     creator = await make_account(client, "creator")
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob")
@@ -92,7 +94,9 @@ async def test_kinds_and_objects_group_separately(client, runtime):
     assert await unread(client, creator) == 4
 
 
-async def test_nothing_for_ones_own_acts_or_from_blocked_accounts(client, runtime):
+async def test_nothing_for_ones_own_acts_or_from_blocked_accounts(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     creator = await make_account(client, "creator")
     troll = await make_account(client, "troll")
     await notify(runtime, creator, NotificationKind.LIKE, creator)
@@ -102,7 +106,7 @@ async def test_nothing_for_ones_own_acts_or_from_blocked_accounts(client, runtim
     assert await listed(client, creator) == []
 
 
-async def test_review_outcomes_have_no_actor(client, runtime):
+async def test_review_outcomes_have_no_actor(client: httpx.AsyncClient, runtime: Runtime) -> None:
     creator = await make_account(client, "creator")
     await notify(runtime, creator, NotificationKind.REVIEW_OUTCOME, None)
     (notice,) = await listed(client, creator)
@@ -110,7 +114,7 @@ async def test_review_outcomes_have_no_actor(client, runtime):
     assert notice["actors"] == []
 
 
-async def test_a_notification_belongs_to_its_recipient(client, runtime):
+async def test_a_notification_belongs_to_its_recipient(client: httpx.AsyncClient, runtime: Runtime) -> None:
     creator = await make_account(client, "creator")
     fan = await make_account(client, "fan")
     await notify(runtime, creator, NotificationKind.LIKE, fan)
@@ -125,7 +129,7 @@ async def test_a_notification_belongs_to_its_recipient(client, runtime):
     assert await unread(client, creator) == 0
 
 
-async def test_the_list_pages_through(client, runtime):
+async def test_the_list_pages_through(client: httpx.AsyncClient, runtime: Runtime) -> None:
     creator = await make_account(client, "creator")
     fan = await make_account(client, "fan")
     for n in range(5):
@@ -139,7 +143,9 @@ async def test_the_list_pages_through(client, runtime):
     assert rest["next_cursor"] is None
 
 
-async def test_the_page_lists_them_escaped_and_marks_all_read(client, runtime):
+async def test_the_page_lists_them_escaped_and_marks_all_read(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     creator = await make_account(client, "creator")
     fan = await make_account(client, "fan")
     await notify(runtime, creator, NotificationKind.LIKE, fan)
@@ -162,7 +168,7 @@ async def test_the_page_lists_them_escaped_and_marks_all_read(client, runtime):
     assert still_unread == 0
 
 
-def test_sentences():
+def test_sentences() -> None:
     assert sentence(NotificationKind.LIKE, ["a"], 1) == "@a liked your video"
     assert sentence(NotificationKind.LIKE, ["a", "b"], 2) == "@a and @b liked your video"
     assert sentence(NotificationKind.LIKE, ["a", "b"], 3) == "@a and 2 others liked your video"
