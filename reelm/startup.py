@@ -6,6 +6,7 @@ Kept apart from `reelm.runtime` (core), because linking realms is the cross-real
 from __future__ import annotations
 
 from reelm import migrate
+from reelm.accounts import names
 from reelm.crossrealm.replication import ensure_cross_realm, realm_databases
 from reelm.runtime import Runtime
 from reelm.settings import Settings
@@ -17,6 +18,8 @@ def migrate_and_link(settings: Settings, urls: dict[str, str]) -> None:
     # Linking needs every realm's credentials: a worker, which holds only its own, does not link.
     if {name for name in urls if name} == set(settings.realm_names):
         ensure_cross_realm(realm_databases(settings, urls))
+        # So do the look-alike keys of names recorded before revision 0013 (display names live in the realms).
+        names.backfill(urls)
 
 
 def start_runtime(settings: Settings, *, realms: list[str] | None = None) -> Runtime:

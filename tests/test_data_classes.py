@@ -53,6 +53,7 @@ def test_directory_holds_nothing_protected():
     assert columns_of_class(DirectoryBase.metadata, DataClass.PROTECTED) == set()
     assert set(DirectoryBase.metadata.tables) == {
         "handles",
+        "name_skeletons",  # look-alike digests of handles and display names, both public
         "staff_roles",
         "audit_outbox",
         "log_entries",

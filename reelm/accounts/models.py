@@ -23,6 +23,27 @@ class HandleEntry(DirectoryBase):
     created_at: Mapped[datetime] = public(TZ, default=utcnow)
 
 
+class NameSkeleton(DirectoryBase):
+    """The look-alike digest (reelm.text.lookalike_digest) of each account's handle and display name.
+
+    Kept in the directory, beside the handles, so that a new name is compared with every realm's names in one
+    indexed look-up. The rows hang on the account's handle entry: they go when it is deleted (purge, a
+    sign-up that failed, a stale reservation reclaimed) and follow it to a new user id when the account
+    moves. A name is public, and so is its digest.
+    """
+
+    __tablename__ = "name_skeletons"
+    __table_args__ = (Index("ix_name_skeletons_digest", "digest"),)
+
+    user_id: Mapped[int] = public(
+        BigInteger,
+        ForeignKey("handles.user_id", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+    )
+    kind: Mapped[str] = public(String(12), primary_key=True)  # "handle" or "display_name"
+    digest: Mapped[bytes] = public(LargeBinary)
+
+
 class User(RealmBase):
     __tablename__ = "users"
 

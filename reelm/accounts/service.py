@@ -13,15 +13,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids, security
+from reelm.accounts import names
 from reelm.accounts.models import AuthSession, HandleEntry, Suspension, User, is_active
 from reelm.crypto.fields import UserCipher
 from reelm.crypto.service import do_create_user_key, user_cipher
 from reelm.errors import Problem
 from reelm.runtime import Runtime
-from reelm.text import check_handle, clean_text, invalid
+from reelm.text import check_handle, check_visible, clean_name, clean_text, invalid, lookalike_digest
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,}$")
 STALE_RESERVATION = timedelta(minutes=10)
@@ -43,6 +43,8 @@ class AccountSuspendedError(Exception):
 
 def check_email(value: str) -> str:
     email = value.strip().lower()
+    # An address is a log-in name: one with a hidden character would look like another's, or like no one's.
+    check_visible("email", email)
     if not EMAIL_RE.match(email):
         raise invalid("email", "is not an e-mail address")
     return email
@@ -62,18 +64,22 @@ def check_country(value: str) -> str:
     return country
 
 
-async def _reserve_handle(runtime: Runtime, handle: str, user_id: int, realm: str) -> None:
+async def _reserve_handle(runtime: Runtime, handle: str, name: str, user_id: int, realm: str) -> None:
+    """Reserve the handle and claim it and the display name against look-alikes, in one transaction."""
+    stale_before = datetime.now(UTC) - STALE_RESERVATION
     async with runtime.databases.transaction(None) as directory:
         existing = await directory.get(HandleEntry, handle, with_for_update=True)
         if existing is not None:
-            stale = (
-                existing.state == "reserved" and existing.created_at < datetime.now(UTC) - STALE_RESERVATION
-            )
+            stale = existing.state == "reserved" and existing.created_at < stale_before
             if not stale:
                 raise Problem(409, "handle-taken", "Handle taken", f"@{handle} is already taken.")
             await directory.delete(existing)
             await directory.flush()  # the stale row must be gone before the new one is inserted
         directory.add(HandleEntry(handle=handle, user_id=user_id, realm=realm, state="reserved"))
+        await directory.flush()  # the names' rows refer to the handle entry
+        await names.claim_names(
+            directory, user_id, {names.HANDLE: handle, names.DISPLAY_NAME: name}, stale_before=stale_before
+        )
 
 
 EMAIL_TAKEN = ("E-mail in use", "An account with this e-mail already exists.")
@@ -101,12 +107,17 @@ async def do_sign_up(
     email = check_email(email)
     country = check_country(country)
     check_password(password, handle)
-    name = clean_text("display_name", display_name or handle, max_len=50, multiline=False) or handle
+    # No name given (or only spaces): the handle stands for it.
+    name = (
+        clean_name("display_name", display_name, max_len=50)
+        if display_name and display_name.strip()
+        else handle
+    )
     realm = runtime.settings.realm_for_country(country)
     user_id = ids.new_id(runtime.settings.realm(realm).code)
 
     await _check_email_free(runtime, email)
-    await _reserve_handle(runtime, handle, user_id, realm)
+    await _reserve_handle(runtime, handle, name, user_id, realm)
     keys = runtime.keys.realm(realm)
     try:
         async with runtime.databases.transaction(realm) as session:
@@ -152,6 +163,7 @@ async def resolve_handle(runtime: Runtime, handle: str) -> HandleEntry | None:
 
 async def _find_login(runtime: Runtime, login: str) -> tuple[str, User] | None:
     login = login.strip().lower()
+    check_visible("login", login)  # no handle or address holds such characters: say so rather than "wrong"
     if "@" in login.lstrip("@"):
         # E-mail addresses are protected and live only in their home realm; each realm checks its own.
         for realm in runtime.settings.realm_names:
@@ -289,19 +301,47 @@ async def do_log_out(runtime: Runtime, token: str) -> None:
 
 
 async def do_update_profile(
-    session: AsyncSession, user: User, *, display_name: str | None, bio: str | None, avatar_key: str | None
+    runtime: Runtime,
+    realm: str,
+    user: User,
+    *,
+    display_name: str | None,
+    bio: str | None,
+    avatar_key: str | None,
 ) -> User:
+    """Change the profile; a new display name is first claimed against look-alikes in the directory.
+
+    Owns its transactions, as sign-up does (two databases): the claim commits in the directory, then the
+    realm's row changes; if that fails, the claim of the previous name is put back. A name whose look-alike
+    key is unchanged (the same name, or another case of it) is not claimed again: keeping one's own name is
+    never refused, even where it predates the check and resembles someone else's.
+    """
     values: dict[str, object] = {}
+    renamed: str | None = None
     if display_name is not None:
-        values["display_name"] = clean_text(
-            "display_name", display_name, max_len=50, allow_empty=False, multiline=False
-        )
+        values["display_name"] = name = clean_name("display_name", display_name, max_len=50)
+        if lookalike_digest(name) != lookalike_digest(user.display_name):
+            renamed = name
     if bio is not None:
         values["bio"] = clean_text("bio", bio, max_len=300)
     if avatar_key is not None:
         values["avatar_key"] = avatar_key
-    if values:
-        await session.execute(update(User).where(User.id == user.id).values(**values))
-    refreshed = await session.get(User, user.id, populate_existing=True)
+    if renamed is not None:
+        async with runtime.databases.transaction(None) as directory:
+            stale_before = datetime.now(UTC) - STALE_RESERVATION
+            await names.claim_names(
+                directory, user.id, {names.DISPLAY_NAME: renamed}, stale_before=stale_before
+            )
+    try:
+        async with runtime.databases.transaction(realm) as session:
+            if values:
+                await session.execute(update(User).where(User.id == user.id).values(**values))
+            refreshed = await session.get(User, user.id, populate_existing=True)
+    except BaseException:
+        if renamed is not None:
+            async with runtime.databases.transaction(None) as directory:
+                previous = {names.DISPLAY_NAME: lookalike_digest(user.display_name)}
+                await names.record_names(directory, user.id, previous)
+        raise
     assert refreshed is not None
     return refreshed

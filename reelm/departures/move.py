@@ -243,6 +243,7 @@ async def move_account(runtime: Runtime, handle: str, target: str, *, reason: st
         runtime.keys.realm(plan.target).shreds.destroy(plan.new_user)
         raise
     async with runtime.databases.transaction(None) as directory:
+        # The account's look-alike digests (name_skeletons) follow the new user id by cascade.
         await directory.execute(
             update(HandleEntry)
             .where(HandleEntry.handle == plan.handle)

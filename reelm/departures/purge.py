@@ -59,7 +59,8 @@ async def purge_account(runtime: Runtime, realm: str, user_id: int, now: datetim
             await store.delete_prefix(f"videos/{video_id}/")
         await store.delete_prefix(f"avatars/{user_id}/")
         await store.delete_prefix(f"exports/{user_id}/")  # archives hold the same data
-        # The handle goes before the row, so no moment exists where it resolves to a removed account.
+        # The handle goes before the row, so no moment exists where it resolves to a removed account. Its
+        # look-alike digests (name_skeletons) go with it by cascade: the names are free again.
         async with runtime.databases.transaction(None) as directory:
             await directory.execute(delete(HandleEntry).where(HandleEntry.user_id == user_id))
         touched = await Touched.read(session, user_id)

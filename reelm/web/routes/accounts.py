@@ -150,10 +150,9 @@ async def delete_me(
 async def update_me(
     runtime: RuntimeDep, viewer: UserViewer, body: ProfileUpdateIn, request: Request
 ) -> MeOut:
-    async with runtime.databases.transaction(viewer.realm) as session:
-        user = await service.do_update_profile(
-            session, viewer.user, display_name=body.display_name, bio=body.bio, avatar_key=None
-        )
+    user = await service.do_update_profile(
+        runtime, viewer.realm, viewer.user, display_name=body.display_name, bio=body.bio, avatar_key=None
+    )
     forget_session(request, viewer.token or "")
     return await my_view(runtime, viewer.realm, user)
 
@@ -182,10 +181,9 @@ async def put_avatar(
     request: Request,
 ) -> MeOut:
     key = await store_avatar(runtime, viewer.realm, viewer.user.id, file)
-    async with runtime.databases.transaction(viewer.realm) as session:
-        user = await service.do_update_profile(
-            session, viewer.user, display_name=None, bio=None, avatar_key=key
-        )
+    user = await service.do_update_profile(
+        runtime, viewer.realm, viewer.user, display_name=None, bio=None, avatar_key=key
+    )
     forget_session(request, viewer.token or "")
     return await my_view(runtime, viewer.realm, user)
 

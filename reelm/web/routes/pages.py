@@ -368,10 +368,9 @@ async def settings_submit(
         avatar_key = None
         if avatar is not None and avatar.filename:
             avatar_key = await store_avatar(runtime, me.realm, me.user.id, avatar)
-        async with runtime.databases.transaction(me.realm) as session:
-            await accounts.do_update_profile(
-                session, me.user, display_name=display_name, bio=bio, avatar_key=avatar_key
-            )
+        await accounts.do_update_profile(
+            runtime, me.realm, me.user, display_name=display_name, bio=bio, avatar_key=avatar_key
+        )
         if me.token is not None:
             forget_session(request, me.token)
     except Problem as problem:
