@@ -148,7 +148,12 @@ class GroupTaking:
             session.add(conversation)
             # The copy needs its id before members and peers refer to it.
             await session.flush()
-        title = clean_text("title", part.get("title") or "", max_len=MAX_TITLE_CHARS) or None
+        try:
+            title = clean_text("title", part.get("title") or "", max_len=MAX_TITLE_CHARS) or None
+        except Problem:
+            # A title the sending realm stored under older rules (a bidi override, refused since): the
+            # copy keeps its own, and the message still arrives; refusing would hold the delivery forever.
+            title = conversation.title
         changed = bool(joining) or title != conversation.title
         conversation.title = title
         for user in joining:

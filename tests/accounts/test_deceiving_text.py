@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from reelm.accounts import names
 from reelm.accounts.models import NameSkeleton
@@ -18,11 +18,14 @@ from reelm.accounts.service import check_email
 from reelm.departures.move import move_account
 from reelm.departures.purge import purge_due_accounts
 from reelm.errors import Problem
+from reelm.messages.models import Conversation
 from reelm.runtime import Runtime
 from reelm.text import lookalike_digest
 from tests.accounts.test_accounts_api import realm_users, row_counts, sign_up
 from tests.conftest import PASSWORD, make_account
-from tests.factories import assert_problem, make_tiny_clip
+from tests.factories import assert_problem, delivered, make_tiny_clip
+from tests.messages.common import folder, history, send, start
+from tests.messages.test_across_realms import people_of_two_realms
 
 RLO = "\u202e"
 ZWSP = "\u200b"
@@ -267,3 +270,27 @@ async def test_accounts_made_before_the_check_get_their_names_recorded(
     assert await skeleton_rows(runtime) == recorded
     assert await asyncio.to_thread(names.backfill, database_urls) == 0
     looks_like(await sign_up(client, "rnaya.moves"), "handle", "maya.moves")
+
+
+async def test_a_group_title_stored_under_older_rules_does_not_hold_its_messages(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """A title with a bidi override, stored before the rule, crosses with every message of its group: the
+    receiving realm keeps its own title instead and takes the message in (refusing would hold it forever)."""
+    alice, erik = await people_of_two_realms(client, runtime)
+    bob = await make_account(client, "bob")
+    group = await start(client, alice, "bob", "erik", body="first")
+
+    async def erik_has(count: int) -> bool:
+        items = await folder(client, erik, "requests")
+        return bool(items) and len((await history(client, erik, items[0]["id"]))["items"]) == count
+
+    await delivered(runtime, lambda: erik_has(1))
+    async with runtime.databases.transaction("us") as session:
+        await session.execute(
+            update(Conversation).where(Conversation.id == int(group["id"])).values(title=f"{RLO}evil")
+        )
+    await send(client, bob, group["id"], "second")
+    await delivered(runtime, lambda: erik_has(2))
+    (theirs,) = await folder(client, erik, "requests")
+    assert theirs["title"] is None
