@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, text
 
-from reelm.db import DataClass
+from reelm.db import Databases, DataClass
 from reelm.models import DirectoryBase, RealmBase
+from reelm.runtime import Runtime
 
 DECLARED = {DataClass.PUBLIC, DataClass.PROTECTED}
 
@@ -31,12 +32,12 @@ def columns_of_class(metadata: MetaData, data_class: DataClass) -> set[str]:
 
 
 @pytest.mark.parametrize("base", [RealmBase, DirectoryBase], ids=["realm", "directory"])
-def test_every_column_declares_its_data_class(base):
+def test_every_column_declares_its_data_class(base: type[RealmBase | DirectoryBase]) -> None:
     assert base.metadata.sorted_tables, "no tables: were the models imported?"
     assert undeclared_columns(base.metadata) == []
 
 
-def test_the_check_reports_undeclared_and_invalid_columns():
+def test_the_check_reports_undeclared_and_invalid_columns() -> None:
     metadata = MetaData()
     Table(
         "throwaway",
@@ -49,11 +50,12 @@ def test_the_check_reports_undeclared_and_invalid_columns():
     assert undeclared_columns(metadata) == ["throwaway.secret", "throwaway.typo"]
 
 
-def test_directory_holds_nothing_protected():
+def test_directory_holds_nothing_protected() -> None:
     assert columns_of_class(DirectoryBase.metadata, DataClass.PROTECTED) == set()
     assert set(DirectoryBase.metadata.tables) == {
         "handles",
         "name_skeletons",  # look-alike digests of handles and display names, both public
+        "login_attempts",  # keyed digests of addresses and login names, for a few minutes (shared limits)
         "staff_roles",
         "audit_outbox",
         "log_entries",
@@ -62,7 +64,7 @@ def test_directory_holds_nothing_protected():
     }
 
 
-def test_sensitive_columns_are_protected():
+def test_sensitive_columns_are_protected() -> None:
     protected = columns_of_class(RealmBase.metadata, DataClass.PROTECTED)
     tables = RealmBase.metadata.tables
     expected = {
@@ -88,7 +90,7 @@ def test_sensitive_columns_are_protected():
     } <= public
 
 
-async def _schema(databases, realm: str | None) -> dict[str, set[str]]:
+async def _schema(databases: Databases, realm: str | None) -> dict[str, set[str]]:
     async with databases.sessionmaker(realm)() as session:
         rows = await session.execute(
             text(
@@ -105,7 +107,7 @@ def _model_schema(metadata: MetaData) -> dict[str, set[str]]:
     return {table.name: {c.name for c in table.columns} for table in metadata.sorted_tables}
 
 
-async def test_live_schema_matches_the_models(runtime):
+async def test_live_schema_matches_the_models(runtime: Runtime) -> None:
     realm_models = _model_schema(RealmBase.metadata)
     for realm in runtime.databases.realm_urls:
         live = await _schema(runtime.databases, realm)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped
 
 from reelm.db import TZ, DirectoryBase, RealmBase, protected, public, utcnow
@@ -21,6 +21,20 @@ class HandleEntry(DirectoryBase):
     # "reserved" while the realm row is being created; only "active" entries resolve.
     state: Mapped[str] = public(String(10), default="reserved")
     created_at: Mapped[datetime] = public(TZ, default=utcnow)
+
+
+class LoginAttempt(DirectoryBase):
+    """One log-in attempt, per client address or login name, only as a keyed digest
+    (reelm.accounts.login_limits); rows live a few minutes."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_key", "bucket", "key_digest", "at"),)
+
+    id: Mapped[int] = public(BigInteger, Identity(), primary_key=True)
+    bucket: Mapped[str] = public(String(8))  # "address" or "account"
+    # HMAC-SHA256 under the server's secret: neither the address nor the name can be read back.
+    key_digest: Mapped[bytes] = public(LargeBinary(32))
+    at: Mapped[datetime] = public(TZ)
 
 
 class NameSkeleton(DirectoryBase):

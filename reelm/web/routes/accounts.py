@@ -11,6 +11,7 @@ from sqlalchemy import Row
 
 from reelm import ids
 from reelm.accounts import avatars, service
+from reelm.accounts.login_limits import check_login_rate
 from reelm.accounts.models import Suspension, User
 from reelm.accounts.schemas import (
     DeletionIn,
@@ -24,7 +25,6 @@ from reelm.accounts.schemas import (
 )
 from reelm.crossrealm.service import access_public_profile, reader_realm
 from reelm.errors import not_found
-from reelm.ratelimit import RateLimiter
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
 from reelm.scratch import scratch
@@ -92,8 +92,9 @@ async def sign_up(runtime: Runtime, limiter: Limiter, request: Request, body: Si
     )
 
 
-def limit_logins(runtime: Runtime, limiter: RateLimiter, request: Request) -> None:
-    limiter.hit("login", client_ip(request), limit=runtime.settings.login_attempts_per_minute, per_seconds=60)
+async def limit_logins(runtime: Runtime, request: Request, login: str) -> None:
+    """Count a password check against the address and the account, in every process at once."""
+    await check_login_rate(runtime, address=client_ip(request), login=login)
 
 
 @router.post("/accounts", status_code=201, response_model=MeOut)
@@ -103,9 +104,9 @@ async def create_account(runtime: RuntimeDep, limiter: Limiter, request: Request
 
 
 @router.post("/sessions", status_code=201, response_model=TokenOut)
-async def create_session(runtime: RuntimeDep, limiter: Limiter, request: Request, body: LogInIn) -> TokenOut:
+async def create_session(runtime: RuntimeDep, request: Request, body: LogInIn) -> TokenOut:
     """Log in; the returned bearer token authenticates API calls (`Authorization: Bearer …`)."""
-    limit_logins(runtime, limiter, request)
+    await limit_logins(runtime, request, body.login)
     try:
         token, auth, user = await service.do_log_in(
             runtime,
@@ -136,11 +137,12 @@ async def get_me(runtime: RuntimeDep, viewer: UserViewer) -> MeOut:
 
 @router.delete("/me", status_code=202, response_model=DeletionOut)
 async def delete_me(
-    runtime: RuntimeDep, limiter: Limiter, viewer: UserViewer, request: Request, body: DeletionIn
+    runtime: RuntimeDep, viewer: UserViewer, request: Request, body: DeletionIn
 ) -> DeletionOut:
     """Delete the account: every session ends now; after the grace period its data key is destroyed
     and its data removed. Logging in again before then cancels the deletion."""
-    limit_logins(runtime, limiter, request)  # the password check must not become a guessing oracle
+    # The password check must not become a guessing oracle.
+    await limit_logins(runtime, request, viewer.user.handle)
     due = await service.do_request_deletion(runtime, viewer.realm, viewer.user, body.password)
     forget_user_sessions(request, viewer.user.id)
     return DeletionOut(deletion_due_at=due)

@@ -186,7 +186,6 @@ async def login_submit(
     request: Request,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    limiter: Limiter,
     login: Annotated[str, Form(max_length=254)],
     password: Annotated[str, Form(max_length=200)],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
@@ -195,7 +194,7 @@ async def login_submit(
     values = {"login": login}
     try:
         check_form_csrf(request, csrf_token)
-        limit_logins(runtime, limiter, request)
+        await limit_logins(runtime, request, login)
         token = await _web_log_in(request, runtime, login, password)
     except Problem as problem:
         return _form_error(request, viewer, "login.html", problem, values, next)
