@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 
 from reelm.cli import staff as staff_cli
 from reelm.realms.models import Capability, RealmCapability
+from reelm.realms.switches import Switchboard
+from reelm.runtime import Runtime
 from tests.conftest import PASSWORD, make_account
 from tests.factories import assert_problem
 from tests.realms.common import NOTICE, capability_entries, count
@@ -17,16 +20,18 @@ API = "/api/v1/admin/realms"
 META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
 
-async def browser_login(client, handle: str) -> str:
+async def browser_login(client: httpx.AsyncClient, handle: str) -> str:
     """Log in through the form, leaving the session cookie; returns the page's CSRF token."""
     page = await client.get("/login")
-    token = META_CSRF.search(page.text).group(1)
+    match = META_CSRF.search(page.text)
+    assert match, "the page has no csrf-token meta tag"
+    token = match.group(1)
     response = await client.post("/login", data={"login": handle, "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 303, response.text
     return token
 
 
-async def test_reading_a_switch_needs_an_operator(client, runtime):
+async def test_reading_a_switch_needs_an_operator(client: httpx.AsyncClient, runtime: Runtime) -> None:
     plain = await make_account(client, "plain")
     auditor = await make_staff(client, runtime, "audrey", "auditor", "us")
     eu_operator = await make_staff(client, runtime, "otto", "operator", "eu", country="DE")
@@ -55,7 +60,9 @@ async def test_reading_a_switch_needs_an_operator(client, runtime):
     )
 
 
-async def test_an_operator_of_the_realm_switches_and_the_change_is_logged(client, runtime, board):
+async def test_an_operator_of_the_realm_switches_and_the_change_is_logged(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard
+) -> None:
     otto = await make_staff(client, runtime, "otto", "operator", "us")
     eu_operator = await make_staff(client, runtime, "eve", "operator", "eu", country="DE")
     url = f"{API}/us/capabilities/upload"
@@ -104,7 +111,9 @@ async def test_an_operator_of_the_realm_switches_and_the_change_is_logged(client
         ({"state": "off", "notice": "x" * 501}, 422, "invalid-request"),
     ],
 )
-async def test_bad_changes_are_refused_and_change_nothing(client, runtime, body, status, type_suffix):
+async def test_bad_changes_are_refused_and_change_nothing(
+    client: httpx.AsyncClient, runtime: Runtime, body: dict[str, object], status: int, type_suffix: str
+) -> None:
     otto = await make_staff(client, runtime, "otto", "operator", "us")
     response = await client.put(f"{API}/us/capabilities/watch", json=body, headers=otto.auth)
     assert_problem(response, status, type_suffix)
@@ -112,7 +121,7 @@ async def test_bad_changes_are_refused_and_change_nothing(client, runtime, body,
     assert await capability_entries(runtime) == []
 
 
-async def test_the_admin_page_is_for_operators(client, runtime):
+async def test_the_admin_page_is_for_operators(client: httpx.AsyncClient, runtime: Runtime) -> None:
     assert (await client.get("/admin")).headers["location"] == "/login?next=/admin"
     await make_account(client, "plain")
     await browser_login(client, "plain")
@@ -121,7 +130,9 @@ async def test_the_admin_page_is_for_operators(client, runtime):
     assert "text/html" in refused.headers["content-type"]
 
 
-async def test_an_operator_suspends_and_restores_from_the_admin_page(client, runtime, board):
+async def test_an_operator_suspends_and_restores_from_the_admin_page(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard
+) -> None:
     otto = await make_account(client, "otto")
     await staff_cli.grant(runtime, handle="otto", role="operator", realm="us")
     token = await browser_login(client, "otto")

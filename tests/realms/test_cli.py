@@ -7,51 +7,57 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-from typer.testing import CliRunner
+from psycopg.rows import TupleRow
+from typer.testing import CliRunner, Result
 
 from reelm.audit.service import CAPABILITY_CHANGE
 from reelm.cli.main import app as cli_app
 from reelm.db import libpq_url
 from reelm.realms.models import Capability
+from reelm.runtime import Runtime
 from tests import live
 from tests.realms.common import DEADLINE_S, NOTICE
 
+Directory = psycopg.Connection[TupleRow]  # the directory database, in autocommit
+
 
 @pytest.fixture
-def reelm(runtime):
+def reelm(runtime: Runtime) -> Callable[..., Result]:
     """Run `reelm …` in this process against the test databases; returns the result."""
     env = live.external_env(runtime) | {"COLUMNS": "250"}  # Rich would wrap the table at 80
 
-    def invoke(*args: str) -> Any:
+    def invoke(*args: str) -> Result:
         return CliRunner().invoke(cli_app, list(args), env=env)
 
     return invoke
 
 
 @pytest.fixture
-def directory(runtime):
+def directory(runtime: Runtime) -> Iterator[Directory]:
     with psycopg.connect(libpq_url(runtime.databases.directory_url), autocommit=True) as conn:
         yield conn
 
 
-def switches(directory) -> dict[tuple[str, str], tuple[str, int, str]]:
+def switches(directory: Directory) -> dict[tuple[str, str], tuple[str, int, str]]:
     rows = directory.execute("SELECT realm, capability, state, percent, notice FROM realm_capabilities")
     return {(r, c): (s, p, n) for r, c, s, p, n in rows}
 
 
-def log_entries(directory) -> list[dict[str, Any]]:
+def log_entries(directory: Directory) -> list[dict[str, Any]]:
     rows = directory.execute(
         "SELECT entry FROM audit_outbox WHERE event_type = %s ORDER BY id", (CAPABILITY_CHANGE,)
     )
     return [json.loads(bytes(entry)) for (entry,) in rows]
 
 
-def test_suspend_restore_and_status(reelm, directory):
+def test_suspend_restore_and_status(reelm: Callable[..., Result], directory: Directory) -> None:
     suspended = reelm(
         "realm", "suspend", "us", "--capability", "all", "--notice", NOTICE, "--reason", "Order 7"
     )
@@ -102,7 +108,9 @@ def test_suspend_restore_and_status(reelm, directory):
         (["status", "mars"], "Unknown realm 'mars'"),
     ],
 )
-def test_bad_input_is_a_clear_error_that_changes_nothing(reelm, directory, args, message):
+def test_bad_input_is_a_clear_error_that_changes_nothing(
+    reelm: Callable[..., Result], directory: Directory, args: list[str], message: str
+) -> None:
     result = reelm("realm", *args)
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())  # Rich wraps long lines
@@ -110,7 +118,7 @@ def test_bad_input_is_a_clear_error_that_changes_nothing(reelm, directory, args,
     assert log_entries(directory) == []
 
 
-def test_the_realm_commands_are_registered():
+def test_the_realm_commands_are_registered() -> None:
     result = CliRunner().invoke(cli_app, ["realm", "--help"])
     assert result.exit_code == 0, result.output
     assert all(command in result.output for command in ("suspend", "restore", "status"))
@@ -126,7 +134,9 @@ def wait_for_status(url: str, status: int) -> httpx.Response:
         time.sleep(0.05)
 
 
-def test_a_running_server_follows_the_command_line(reelm, runtime, tmp_path):
+def test_a_running_server_follows_the_command_line(
+    reelm: Callable[..., Result], runtime: Runtime, tmp_path: Path
+) -> None:
     server, base = live.start_server(runtime, tmp_path / "server.log")
     try:
         url = f"{base}/api/v1/hashtags/sunset/videos"  # anonymous visitors search the global realm

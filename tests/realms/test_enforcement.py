@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
+from collections.abc import AsyncIterator
+from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
 from reelm.accounts.models import HandleEntry, User
 from reelm.realms.models import Capability
-from reelm.realms.switches import bucket
+from reelm.realms.switches import Switchboard, bucket
+from reelm.runtime import Runtime
 from reelm.social.models import Comment
 from reelm.videos.models import Video, VideoStatus
 from tests import clips
@@ -21,16 +26,16 @@ US = "us"
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("switches"))
 
 
-def stored_files(runtime, *parts: str) -> list[str]:
+def stored_files(runtime: Runtime, *parts: str) -> list[str]:
     root = runtime.settings.data_dir.joinpath(*parts)
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
-def assert_notice_page(response, *, realm: str = US) -> None:
+def assert_notice_page(response: httpx.Response, *, realm: str = US) -> None:
     """The HTML error page for a refusal: status 451, the notice, and the RFC 7725 link."""
     assert response.status_code == 451, response.text
     assert response.headers["content-type"].startswith("text/html")
@@ -42,7 +47,9 @@ def signup_body(handle: str, country: str) -> dict[str, str]:
     return {"handle": handle, "email": f"{handle}@example.org", "password": PASSWORD, "country": country}
 
 
-async def test_signup_off_refuses_newcomers_of_that_realm_only(client, runtime, board):
+async def test_signup_off_refuses_newcomers_of_that_realm_only(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard
+) -> None:
     await set_switch(runtime, board, US, "signup", 0)
 
     refused = await client.post("/api/v1/accounts", json=signup_body("amy", "US"))
@@ -59,7 +66,9 @@ async def test_signup_off_refuses_newcomers_of_that_realm_only(client, runtime, 
     assert (await client.post("/api/v1/accounts", json=signup_body("amy", "US"))).status_code == 201
 
 
-async def test_the_signup_form_shows_the_notice_page(client, runtime, board):
+async def test_the_signup_form_shows_the_notice_page(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard
+) -> None:
     await set_switch(runtime, board, US, "signup", 0)
     page = await client.get("/signup")
     token = page.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
@@ -68,7 +77,9 @@ async def test_the_signup_form_shows_the_notice_page(client, runtime, board):
     assert await count(runtime, US, User) == 0
 
 
-async def test_watch_off_refuses_the_content_of_that_realm(client, runtime, board, clip):
+async def test_watch_off_refuses_the_content_of_that_realm(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard, clip: Path
+) -> None:
     alice = await make_account(client, "alice")  # us
     bob = await make_account(client, "bob", country="DE")  # eu
     video_id = await publish(client, runtime, alice, clip, caption="#sunset")
@@ -102,22 +113,25 @@ async def test_watch_off_refuses_the_content_of_that_realm(client, runtime, boar
     assert (await client.get("/", headers=alice.auth)).status_code == 200
 
 
-async def test_a_refused_upload_is_answered_before_its_body_is_read(client, runtime, board, clip):
+async def test_a_refused_upload_is_answered_before_its_body_is_read(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard, clip: Path
+) -> None:
     alice = await make_account(client, "alice")
     await set_switch(runtime, board, US, "upload", 0)
 
     boundary = "reelm-test-boundary"
+    video = await asyncio.to_thread(clip.read_bytes)
     payload = (
         (
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="clip.mp4"\r\n'
             f"Content-Type: video/mp4\r\n\r\n"
         ).encode()
-        + clip.read_bytes()
+        + video
         + f"\r\n--{boundary}--\r\n".encode()
     )
     sent: list[int] = []
 
-    async def body():
+    async def body() -> AsyncIterator[bytes]:
         sent.append(len(payload))
         yield payload
 
@@ -144,7 +158,9 @@ async def test_a_refused_upload_is_answered_before_its_body_is_read(client, runt
     assert await count(runtime, US, Video) == 1
 
 
-async def test_work_accepted_before_a_suspension_finishes_and_data_stays(client, runtime, board, clip):
+async def test_work_accepted_before_a_suspension_finishes_and_data_stays(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard, clip: Path
+) -> None:
     alice = await make_account(client, "alice")
     video_id = await upload(client, alice, clip, caption="made before the switch")
     await set_switch(runtime, board, US, "all", 0)
@@ -159,7 +175,9 @@ async def test_work_accepted_before_a_suspension_finishes_and_data_stays(client,
     assert (video["status"], video["caption"]) == ("ready", "made before the switch")
 
 
-async def test_comment_off_refuses_new_comments(client, runtime, board, clip):
+async def test_comment_off_refuses_new_comments(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard, clip: Path
+) -> None:
     alice = await make_account(client, "alice")
     video_id = await publish(client, runtime, alice, clip)
     await set_switch(runtime, board, US, "comment", 0)
@@ -175,7 +193,9 @@ async def test_comment_off_refuses_new_comments(client, runtime, board, clip):
     assert posted.status_code == 201, posted.text
 
 
-async def test_profile_edit_off_refuses_every_way_of_editing(client, runtime, board, tmp_path):
+async def test_profile_edit_off_refuses_every_way_of_editing(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard, tmp_path: Path
+) -> None:
     alice = await make_account(client, "alice")
     await set_switch(runtime, board, US, "profile_edit", 0)
     png = clips.make_image(tmp_path)
@@ -199,7 +219,9 @@ async def test_profile_edit_off_refuses_every_way_of_editing(client, runtime, bo
     assert patched.json()["display_name"] == "Changed"
 
 
-async def test_search_off_refuses_hashtag_listings_of_the_viewers_realm(client, runtime, board):
+async def test_search_off_refuses_hashtag_listings_of_the_viewers_realm(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard
+) -> None:
     alice = await make_account(client, "alice")
     bob = await make_account(client, "bob", country="DE")
     await set_switch(runtime, board, US, "search", 0)
@@ -213,7 +235,9 @@ async def test_search_off_refuses_hashtag_listings_of_the_viewers_realm(client, 
     assert (await client.get("/api/v1/hashtags/sunset/videos", headers=alice.auth)).status_code == 200
 
 
-async def test_a_partial_rollout_admits_exactly_the_accounts_in_its_buckets(client, runtime, board, clip):
+async def test_a_partial_rollout_admits_exactly_the_accounts_in_its_buckets(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard, clip: Path
+) -> None:
     accounts = [await make_account(client, handle) for handle in ("ann", "ben", "cat")]
     by_bucket = sorted(accounts, key=lambda a: bucket(US, Capability.COMMENT, int(a.id)))
     low, high = by_bucket[0], by_bucket[-1]
@@ -236,7 +260,9 @@ async def test_a_partial_rollout_admits_exactly_the_accounts_in_its_buckets(clie
     assert await count(runtime, US, Comment) == 3
 
 
-async def test_pages_show_a_banner_while_the_viewers_realm_is_limited(client, runtime, board):
+async def test_pages_show_a_banner_while_the_viewers_realm_is_limited(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard
+) -> None:
     alice = await make_account(client, "alice")
     assert 'data-testid="realm-banner"' not in (await client.get("/login")).text
     await set_switch(runtime, board, US, "upload,comment", 0)

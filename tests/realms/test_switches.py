@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
+from typing import Protocol
 
 import psycopg
 import pytest
@@ -21,8 +22,14 @@ from tests.realms.common import NOTICE, eventually, set_switch
 US = "us"
 
 
+class Boards(Protocol):
+    """The `boards` fixture: starts another switchboard."""
+
+    async def __call__(self, *, refresh_s: float = ...) -> Switchboard: ...
+
+
 @pytest.fixture
-async def boards(runtime: Runtime) -> AsyncIterator[Callable[..., object]]:
+async def boards(runtime: Runtime) -> AsyncIterator[Boards]:
     """Start switchboards of their own (each with its own listening connection); all stop at the end."""
     async with AsyncExitStack() as stack:
 
@@ -38,7 +45,7 @@ async def boards(runtime: Runtime) -> AsyncIterator[Callable[..., object]]:
         yield make
 
 
-def test_buckets_are_stable_and_a_rollout_admits_about_its_share():
+def test_buckets_are_stable_and_a_rollout_admits_about_its_share() -> None:
     users = [ids.new_id(1) for _ in range(20_000)]
     assert [bucket(US, Capability.WATCH, u) for u in users[:100]] == [
         bucket(US, Capability.WATCH, u) for u in users[:100]
@@ -58,7 +65,7 @@ def test_buckets_are_stable_and_a_rollout_admits_about_its_share():
     assert {u for u in users if decide(ten, u)} != {u for u in users if decide(upload_ten, u)}
 
 
-def test_on_off_and_anonymous_visitors():
+def test_on_off_and_anonymous_visitors() -> None:
     on = Switch(realm=US, capability=Capability.WATCH)
     off = Switch(realm=US, capability=Capability.WATCH, state=SwitchState.OFF, percent=0)
     most = Switch(realm=US, capability=Capability.WATCH, state=SwitchState.PERCENT, percent=99)
@@ -68,7 +75,7 @@ def test_on_off_and_anonymous_visitors():
     assert not decide(most, None)  # anonymous visitors wait until a capability is fully back
 
 
-async def test_a_fresh_switchboard_reads_the_stored_switches(runtime, boards):
+async def test_a_fresh_switchboard_reads_the_stored_switches(runtime: Runtime, boards: Boards) -> None:
     await set_switch(runtime, None, US, "upload,comment", 0)
     await set_switch(runtime, None, "eu", "watch", 25)
     board = await boards()
@@ -81,7 +88,7 @@ async def test_a_fresh_switchboard_reads_the_stored_switches(runtime, boards):
     assert board.limited("global") == []
 
 
-async def test_a_change_reaches_other_switchboards_by_notification(runtime, boards):
+async def test_a_change_reaches_other_switchboards_by_notification(runtime: Runtime, boards: Boards) -> None:
     first, second = await boards(), await boards()
     await set_switch(runtime, None, US, "all", 0)
     await eventually(
@@ -99,7 +106,7 @@ async def test_a_change_reaches_other_switchboards_by_notification(runtime, boar
     assert not second.allowed(US, Capability.WATCH, 1)
 
 
-async def test_a_rolled_back_change_is_never_seen(runtime, boards):
+async def test_a_rolled_back_change_is_never_seen(runtime: Runtime, boards: Boards) -> None:
     board = await boards()
 
     async def change_then_fail() -> None:
@@ -126,7 +133,9 @@ async def test_a_rolled_back_change_is_never_seen(runtime, boards):
     assert board.allowed(US, Capability.UPLOAD, 1)
 
 
-async def test_the_listener_reconnects_after_its_connection_is_dropped(runtime, boards):
+async def test_the_listener_reconnects_after_its_connection_is_dropped(
+    runtime: Runtime, boards: Boards
+) -> None:
     board = await boards()
     dropped = board.listener_pid
     async with runtime.databases.transaction(None) as session:
@@ -140,7 +149,7 @@ async def test_the_listener_reconnects_after_its_connection_is_dropped(runtime, 
     await eventually(lambda: board.allowed(US, Capability.COMMENT, 1), "a change on the new connection")
 
 
-async def test_the_table_is_reread_even_without_a_notification(runtime, boards):
+async def test_the_table_is_reread_even_without_a_notification(runtime: Runtime, boards: Boards) -> None:
     board = await boards(refresh_s=0.2)
     async with runtime.databases.transaction(None) as session:  # no pg_notify: as if one were lost
         session.add(
@@ -158,7 +167,7 @@ async def test_the_table_is_reread_even_without_a_notification(runtime, boards):
     await eventually(lambda: board.switch(US, Capability.WATCH).percent == 30, "the periodic re-read")
 
 
-async def test_a_process_that_cannot_read_its_switches_does_not_start():
+async def test_a_process_that_cannot_read_its_switches_does_not_start() -> None:
     board = Switchboard("postgresql://postgres@127.0.0.1:1/directory?connect_timeout=2", ["us"])
     with pytest.raises(psycopg.OperationalError):
         await board.start()

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import sparse
+
+from reelm.recommend.interactions import Interactions
 
 GROUPS = 5
 ITEMS_PER_GROUP = 10
@@ -19,10 +22,10 @@ SEEN_PER_USER = 4
 
 @dataclass(frozen=True)
 class PlantedData:
-    train: sparse.csr_array
-    val: sparse.csr_array
-    test: sparse.csr_array
-    features: np.ndarray  # items x 8
+    train: Interactions
+    val: Interactions
+    test: Interactions
+    features: NDArray[np.float32]  # items x 8
     group_of_user: np.ndarray
     group_of_item: np.ndarray
     cold_item: int  # in group 0, never in train; the val and test item of some group-0 users
@@ -49,7 +52,7 @@ def planted_data(users: int = 400, seed: int = 0) -> PlantedData:
     directions = rng.normal(size=(GROUPS, 8))
     features = directions[group_of_item] + 0.3 * rng.normal(size=(n_items, 8))
 
-    def matrix(split: str) -> sparse.csr_array:
+    def matrix(split: str) -> Interactions:
         users_, items = np.array(rows[split]).T
         ones = np.ones(len(users_), dtype=np.float32)
         return sparse.csr_array((ones, (users_, items)), shape=(users, n_items))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from reelm.recommend.engine import (
     EXPLORE_POSITION,
     MIN_IMPRESSIONS,
     Engine,
+    Mode,
     Pick,
     ViewerState,
     rerank,
@@ -28,7 +30,7 @@ NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 TAGS = ["dance", "cooking", "travel", "pets", "diy"]
 
 
-def video(i: int, owner: int, *, hours_old: float, tags: tuple[str, ...], **signals: int) -> dict:
+def video(i: int, owner: int, *, hours_old: float, tags: tuple[str, ...], **signals: int) -> dict[str, Any]:
     return {
         "id": 1000 + i,
         "owner_id": owner,
@@ -68,11 +70,17 @@ def seeded_catalogue(seed: int = 7, videos: int = 120) -> Catalogue:
     return catalogue
 
 
-def page(engine: Engine, state: ViewerState, size: int = 10, mode="for_you", exclude=None) -> list[Pick]:
+def page(
+    engine: Engine,
+    state: ViewerState,
+    size: int = 10,
+    mode: Mode = "for_you",
+    exclude: set[int] | None = None,
+) -> list[Pick]:
     return engine.shortlist(state, exclude or set(), mode, size, NOW.timestamp(), seed=1)
 
 
-def test_no_creator_twice_in_a_row_and_hashtags_vary():
+def test_no_creator_twice_in_a_row_and_hashtags_vary() -> None:
     engine = Engine(seeded_catalogue(), ModelArtefact.empty())
     picks = page(engine, ViewerState(user_id=1), size=30)
     assert len(picks) == 30
@@ -82,7 +90,7 @@ def test_no_creator_twice_in_a_row_and_hashtags_vary():
         assert len({p.tags for p in picks[start : start + 5]}) > 1
 
 
-def test_rerank_spreads_one_creators_videos():
+def test_rerank_spreads_one_creators_videos() -> None:
     picks = [
         Pick(i, i, owner_id=1 if i < 5 else 2, tags=(), source="trending", reasons=["r"], score=10 - i)
         for i in range(8)
@@ -91,7 +99,7 @@ def test_rerank_spreads_one_creators_videos():
     assert owners[:6] == [1, 2, 1, 2, 1, 2]  # alternates while both have videos left
 
 
-def test_exploration_slots_go_to_new_videos_fewest_impressions_first():
+def test_exploration_slots_go_to_new_videos_fewest_impressions_first() -> None:
     catalogue = seeded_catalogue()
     engine = Engine(catalogue, ModelArtefact.empty())
     picks = page(engine, ViewerState(user_id=1), size=15)
@@ -103,7 +111,7 @@ def test_exploration_slots_go_to_new_videos_fewest_impressions_first():
     assert all(not p.explore for i, p in enumerate(picks) if i not in slots)
 
 
-def test_a_new_video_stops_being_owed_once_it_has_its_minimum():
+def test_a_new_video_stops_being_owed_once_it_has_its_minimum() -> None:
     catalogue = seeded_catalogue()
     row = catalogue.row_of[1000 + 120]
     catalogue.signals[row, SIGNALS.index("impressions")] = (
@@ -114,7 +122,7 @@ def test_a_new_video_stops_being_owed_once_it_has_its_minimum():
     assert 1000 + 120 not in [p.video_id for p in picks if p.explore]
 
 
-def test_filters_seen_hidden_blocked_and_not_interested():
+def test_filters_seen_hidden_blocked_and_not_interested() -> None:
     catalogue = seeded_catalogue()
     engine = Engine(catalogue, ModelArtefact.empty())
     everything = {int(i) for i in catalogue.ids}
@@ -136,11 +144,14 @@ def test_filters_seen_hidden_blocked_and_not_interested():
     assert all(int(catalogue.owners[catalogue.row_of[v]]) not in {3, 4} for v in popular)
 
 
-def test_interests_lift_their_hashtag_and_are_explained():
+def test_interests_lift_their_hashtag_and_are_explained() -> None:
     engine = Engine(seeded_catalogue(), ModelArtefact.empty())
     cold = page(engine, ViewerState(user_id=1))
     picked = page(engine, ViewerState(user_id=1, picked_interests=("cooking",)))
-    share = lambda picks: sum("cooking" in p.tags for p in picks if not p.explore)  # noqa: E731
+
+    def share(picks: list[Pick]) -> int:
+        return sum("cooking" in p.tags for p in picks if not p.explore)
+
     assert share(picked) > share(cold)
     cooking = next(p for p in picked if "cooking" in p.tags)
     assert cooking.source == "interest"
@@ -149,7 +160,7 @@ def test_interests_lift_their_hashtag_and_are_explained():
     assert not any(p.personalized for p in cold)
 
 
-def test_latest_mode_is_newest_first_and_popular_ignores_the_profile():
+def test_latest_mode_is_newest_first_and_popular_ignores_the_profile() -> None:
     catalogue = seeded_catalogue()
     engine = Engine(catalogue, ModelArtefact.empty())
     latest = page(engine, ViewerState(user_id=1), mode="latest", size=5)
@@ -162,7 +173,7 @@ def test_latest_mode_is_newest_first_and_popular_ignores_the_profile():
     ]
 
 
-def test_co_engagement_neighbours_become_a_source():
+def test_co_engagement_neighbours_become_a_source() -> None:
     # Viewers 0-9 engage with videos 1000 and 1001 together; 10-19 with 1002 and 1003.
     users, videos = [], []
     for user in range(20):
@@ -188,7 +199,7 @@ def test_co_engagement_neighbours_become_a_source():
     assert with_seed.index(1001) < without.index(1001)
 
 
-def test_events_update_the_profile():
+def test_events_update_the_profile() -> None:
     profile = ViewerProfile(
         user_id=1,
         picked_interests=[],
@@ -201,10 +212,16 @@ def test_events_update_the_profile():
         events=0,
     )
 
-    def ev(video_id: int, kind: str, creator: int = 5, tags=("dance",), **extra) -> StoredEvent:
-        return StoredEvent(
-            video_id, creator, kind, extra.get("watched_s", 0.0), extra.get("loops", 0), 10.0, tags
-        )
+    def ev(
+        video_id: int,
+        kind: str,
+        creator: int = 5,
+        tags: tuple[str, ...] = ("dance",),
+        *,
+        watched_s: float = 0.0,
+        loops: int = 0,
+    ) -> StoredEvent:
+        return StoredEvent(video_id, creator, kind, watched_s, loops, 10.0, tags)
 
     learn(profile, [ev(1, "impression"), ev(1, "watch", watched_s=10.0, loops=1), ev(1, "like")])
     assert profile.recent_seen == [1]
@@ -223,7 +240,7 @@ def test_events_update_the_profile():
     assert profile.events == 7
 
 
-def test_a_viewer_who_has_seen_everything_gets_rewatches_not_an_empty_feed():
+def test_a_viewer_who_has_seen_everything_gets_rewatches_not_an_empty_feed() -> None:
     catalogue = Catalogue.empty()
     catalogue.add([video(i, owner=i, hours_old=48 + i, tags=(TAGS[i],)) for i in range(4)])
     engine = Engine(catalogue, ModelArtefact.empty())

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
 from reelm.recommend.model_store import load_model
 from reelm.recommend.models import RecommenderModel
 from reelm.recommend.training import do_train
-from tests.conftest import make_account, run_jobs
-from tests.factories import assert_problem, eventually, make_tiny_clip, upload
+from reelm.runtime import Runtime
+from tests.conftest import Account, make_account, run_jobs
+from tests.factories import app_of, assert_problem, eventually, make_tiny_clip, upload
 from tests.web.test_security import browser_login
 
 FOR_YOU = "/api/v1/feed/for-you"
@@ -21,15 +25,17 @@ INTERESTS = "/api/v1/me/interests"
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_clip(tmp_path_factory.mktemp("foryou"))
 
 
-def event(video_id: str, kind: str, **extra) -> dict:
+def event(video_id: str, kind: str, **extra: object) -> dict[str, object]:
     return {"id": uuid.uuid4().hex, "video_id": video_id, "kind": kind, **extra}
 
 
-async def two_kinds(client, runtime, clip) -> tuple[list[str], list[str], object, object]:
+async def two_kinds(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> tuple[list[str], list[str], Account, Account]:
     """Two creators in realm us: one posts #cooking, the other #dance (three videos each)."""
     cook = await make_account(client, "cook")
     dancer = await make_account(client, "dancer")
@@ -39,13 +45,16 @@ async def two_kinds(client, runtime, clip) -> tuple[list[str], list[str], object
     return cooking, dance, cook, dancer
 
 
-async def page(client, account, **params) -> dict:
+async def page(client: httpx.AsyncClient, account: Account, **params: str | int) -> dict[str, Any]:
     response = await client.get(FOR_YOU, params={"limit": 6, **params}, headers=account.auth)
     assert response.status_code == 200, response.text
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
-async def test_events_from_a_viewer_change_their_next_page(client, runtime, clip):
+async def test_events_from_a_viewer_change_their_next_page(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     cooking, dance, _, _ = await two_kinds(client, runtime, clip)
     viewer = await make_account(client, "viewer")
     before = await page(client, viewer)
@@ -71,7 +80,9 @@ async def test_events_from_a_viewer_change_their_next_page(client, runtime, clip
     assert all(a != b for a, b in itertools.pairwise(owners))
 
 
-async def test_not_interested_and_hide_creator_take_effect_on_the_next_page(client, runtime, clip):
+async def test_not_interested_and_hide_creator_take_effect_on_the_next_page(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     cooking, dance, cook, _ = await two_kinds(client, runtime, clip)
     viewer = await make_account(client, "viewer")
     assert dance[1] in [i["id"] for i in (await page(client, viewer))["items"]]
@@ -88,7 +99,9 @@ async def test_not_interested_and_hide_creator_take_effect_on_the_next_page(clie
     assert cook.handle == "cook"
 
 
-async def test_modes_are_not_personalised_and_latest_is_newest_first(client, runtime, clip):
+async def test_modes_are_not_personalised_and_latest_is_newest_first(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     cooking, dance, _, _ = await two_kinds(client, runtime, clip)
     viewer = await make_account(client, "viewer")
     put = await client.put(INTERESTS, json={"hashtags": ["cooking"]}, headers=viewer.auth)
@@ -106,7 +119,9 @@ async def test_modes_are_not_personalised_and_latest_is_newest_first(client, run
     )
 
 
-async def test_interests_can_be_picked_seen_and_reset(client, runtime, clip):
+async def test_interests_can_be_picked_seen_and_reset(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     cooking, _, _, _ = await two_kinds(client, runtime, clip)
     viewer = await make_account(client, "viewer")
     assert_problem(await client.get(INTERESTS), 401, "login-required")
@@ -136,7 +151,9 @@ async def test_interests_can_be_picked_seen_and_reset(client, runtime, clip):
     assert (await page(client, viewer))["personalized"] is False
 
 
-async def test_models_learn_only_from_their_realms_events(client, runtime, clip):
+async def test_models_learn_only_from_their_realms_events(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     cooking, dance, _, _ = await two_kinds(client, runtime, clip)
     fans = [await make_account(client, f"fan{i}", country="FR") for i in range(4)]  # realm eu
 
@@ -169,7 +186,9 @@ async def test_models_learn_only_from_their_realms_events(client, runtime, clip)
         assert (await load_model(session)).trending_ids.size == 0  # type: ignore[union-attr]
 
 
-async def test_model_versions_are_kept_and_served(client, runtime, clip):
+async def test_model_versions_are_kept_and_served(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
     cooking, _, _, _ = await two_kinds(client, runtime, clip)
     viewers = [await make_account(client, f"fan{i}") for i in range(3)]
     for viewer in viewers:
@@ -188,7 +207,7 @@ async def test_model_versions_are_kept_and_served(client, runtime, clip):
     assert kept == versions[1:]
     # A viewer who liked cooking[0] is offered cooking[1] as a co-engagement neighbour by the new model.
     newcomer = await make_account(client, "newcomer")
-    client.app.state.ranker.forget()  # the app would notice the new version within a minute
+    app_of(client).state.ranker.forget()  # the app would notice the new version within a minute
     await client.post(EVENTS, json={"events": [event(cooking[0], "like")]}, headers=newcomer.auth)
     items = (await page(client, newcomer))["items"]
     neighbour = next(i for i in items if i["id"] == cooking[1])
@@ -196,7 +215,9 @@ async def test_model_versions_are_kept_and_served(client, runtime, clip):
     assert "Viewers who enjoyed a video you enjoyed also enjoyed this" in neighbour["reasons"]
 
 
-async def test_the_settings_page_shows_picks_and_resets_the_interest_profile(client, runtime):
+async def test_the_settings_page_shows_picks_and_resets_the_interest_profile(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     viewer = await make_account(client, "picker")
     csrf = await browser_login(client, "picker")
     page = await client.get("/settings")

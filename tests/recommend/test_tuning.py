@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 from scipy import sparse
 
-from reelm.recommend.offline.icme_dataset import IcmeDataset
+from reelm.recommend.offline.icme_dataset import IcmeDataset, Modality
 from reelm.recommend.offline.protocol import EvaluationTask, evaluate
 from reelm.recommend.offline.tuning import TuningGrid, tune
 from tests.recommend.synthetic import planted_data
@@ -24,8 +25,12 @@ def _dataset() -> IcmeDataset:
     data = planted_data()
     n_users, n_items = data.train.shape
     # The test rows are emptied: tuning must not need them.
-    no_test = sparse.csr_array((n_users, n_items), dtype=np.float32)
-    features = {"image": data.features, "audio": data.features[:, ::-1].copy()}
+    # (From dense zeros: scipy-stubs type `csr_array((n_users, n_items))` as one-dimensional.)
+    no_test = sparse.csr_array(np.zeros((n_users, n_items), dtype=np.float32))
+    features: dict[Modality, NDArray[np.float32]] = {
+        "image": data.features,
+        "audio": data.features[:, ::-1].copy(),
+    }
     return IcmeDataset(n_users, n_items, data.train, data.val, no_test, features)
 
 
