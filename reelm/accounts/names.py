@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Exists,
     LargeBinary,
     String,
     bindparam,
@@ -127,48 +128,40 @@ def backfill(urls: Mapping[str, str], *, batch: int = 1000) -> int:
             missing = connection.execute(
                 select(HandleEntry.user_id, HandleEntry.handle, HandleEntry.realm).where(
                     HandleEntry.state == "active",
-                    ~exists().where(NameSkeleton.user_id == HandleEntry.user_id),
+                    or_(*(~_has(kind) for kind in (HANDLE, DISPLAY_NAME))),
                 )
             ).all()
-        by_realm: dict[str, dict[int, str]] = {}
+        handles: dict[str, dict[int, str]] = {}
         for user_id, handle, realm in missing:
-            by_realm.setdefault(realm, {})[user_id] = handle
+            handles.setdefault(realm, {})[user_id] = handle
         rows = []
-        for realm, handles in by_realm.items():
+        for realm, of_realm in handles.items():
             if realm not in urls:
                 continue  # a realm no longer configured: its accounts cannot be read here
-            engine = create_engine(async_url(urls[realm]))
-            try:
-                with engine.connect() as connection:
-                    ids = list(handles)
-                    for start in range(0, len(ids), batch):
-                        chunk = ids[start : start + batch]
-                        found = connection.execute(
-                            select(User.id, User.display_name).where(User.id.in_(chunk))
-                        ).all()
-                        for user_id, display_name in found:
-                            rows.append(
-                                {
-                                    "user_id": user_id,
-                                    "kind": HANDLE,
-                                    "digest": lookalike_digest(handles[user_id]),
-                                }
-                            )
-                            rows.append(
-                                {
-                                    "user_id": user_id,
-                                    "kind": DISPLAY_NAME,
-                                    "digest": lookalike_digest(display_name),
-                                }
-                            )
-            finally:
-                engine.dispose()
-        if rows:
-            with directory.begin() as connection:
-                for start in range(0, len(rows), batch):
-                    connection.execute(
-                        _insert_if_handle().on_conflict_do_nothing(), rows[start : start + batch]
-                    )
+            for user_id, display_name in _display_names(urls[realm], list(of_realm), batch):
+                for kind, name in ((HANDLE, of_realm[user_id]), (DISPLAY_NAME, display_name)):
+                    rows.append({"user_id": user_id, "kind": kind, "digest": lookalike_digest(name)})
+        with directory.begin() as connection:
+            for start in range(0, len(rows), batch):
+                connection.execute(_insert_if_handle().on_conflict_do_nothing(), rows[start : start + batch])
         return len(rows) // 2
     finally:
         directory.dispose()
+
+
+def _has(kind: str) -> Exists:
+    return exists().where(NameSkeleton.user_id == HandleEntry.user_id, NameSkeleton.kind == kind)
+
+
+def _display_names(url: str, user_ids: list[int], batch: int) -> list[tuple[int, str]]:
+    engine = create_engine(async_url(url))
+    try:
+        with engine.connect() as connection:
+            found: list[tuple[int, str]] = []
+            for start in range(0, len(user_ids), batch):
+                chunk = user_ids[start : start + batch]
+                rows = connection.execute(select(User.id, User.display_name).where(User.id.in_(chunk)))
+                found.extend((user_id, name) for user_id, name in rows)
+            return found
+    finally:
+        engine.dispose()

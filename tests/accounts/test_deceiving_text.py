@@ -269,6 +269,11 @@ async def test_accounts_made_before_the_check_get_their_names_recorded(
     assert await asyncio.to_thread(names.backfill, database_urls) == 2
     assert await skeleton_rows(runtime) == recorded
     assert await asyncio.to_thread(names.backfill, database_urls) == 0
+    # An account with one of its two rows (a display name edited before the backfill ran) gets the other.
+    async with runtime.databases.transaction(None) as directory:
+        await directory.execute(delete(NameSkeleton).where(NameSkeleton.kind == names.HANDLE))
+    assert await asyncio.to_thread(names.backfill, database_urls) == 2
+    assert await skeleton_rows(runtime) == recorded
     looks_like(await sign_up(client, "rnaya.moves"), "handle", "maya.moves")
 
 
