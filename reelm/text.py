@@ -228,9 +228,14 @@ def check_handle(value: str) -> str:
     handle = value.strip().lower().lstrip("@")
     if not HANDLE_RE.match(handle) or len(handle) < 2:
         raise invalid("handle", "use 2-24 letters, digits, '_' or '.', not starting or ending with '.'")
-    if handle in RESERVED_HANDLES:
-        raise invalid("handle", "this handle is reserved")
+    if handle in RESERVED_HANDLES or lookalike_key(handle) in _reserved_keys():
+        raise invalid("handle", "this handle is reserved")  # or looks like one: "adrnin", "supp0rt"
     return handle
+
+
+@functools.cache
+def _reserved_keys() -> frozenset[str]:
+    return frozenset(lookalike_key(handle) for handle in RESERVED_HANDLES)
 
 
 def hashtags_of(text: str) -> list[str]:

@@ -8,7 +8,15 @@ from collections.abc import Callable
 import pytest
 
 from reelm.errors import Problem
-from reelm.text import _prototypes, check_visible, clean_name, clean_text, lookalike_key, skeleton
+from reelm.text import (
+    _prototypes,
+    check_handle,
+    check_visible,
+    clean_name,
+    clean_text,
+    lookalike_key,
+    skeleton,
+)
 
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE
 ZWSP = "\u200b"  # ZERO WIDTH SPACE
@@ -162,3 +170,13 @@ def test_the_skeleton_is_its_own_skeleton() -> None:
     assert table[CYRILLIC_Y] == "y"
     assert table["m"] == "rn"
     assert [source for source in table if skeleton(skeleton(source)) != skeleton(source)] == []
+
+
+@pytest.mark.parametrize("handle", ["admin", "adrnin", "supp0rt", "1ogin", "ree1m"])
+def test_a_handle_that_looks_like_a_reserved_one_is_reserved(handle: str) -> None:
+    assert refused(check_handle, handle) == "handle: this handle is reserved"
+
+
+def test_handles_near_reserved_ones_are_free() -> None:
+    assert check_handle("admins") == "admins"
+    assert check_handle("@Support_Team") == "support_team"
