@@ -6,10 +6,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from reelm.runtime import Runtime
 from reelm.storage import ObjectMissingError, ObstoreRealmStore, Storage, open_store
 from tests import clips, live
 from tests.conftest import make_account, run_jobs
@@ -54,7 +56,7 @@ def s3_url(endpoint: str, prefix: str) -> str:
 
 
 @pytest.mark.usefixtures("s3_env")
-async def test_store_operations(s3_endpoint: str, tmp_path) -> None:
+async def test_store_operations(s3_endpoint: str, tmp_path: Path) -> None:
     store = ObstoreRealmStore(open_store(s3_url(s3_endpoint, "ops")))
     source = tmp_path / "blob"
     source.write_bytes(bytes(range(256)) * 4096)
@@ -79,7 +81,9 @@ async def test_store_operations(s3_endpoint: str, tmp_path) -> None:
 
 
 @pytest.mark.usefixtures("s3_env")
-async def test_upload_pipeline_on_s3(client, runtime, s3_endpoint: str, tmp_path) -> None:
+async def test_upload_pipeline_on_s3(
+    client: httpx.AsyncClient, runtime: Runtime, s3_endpoint: str, tmp_path: Path
+) -> None:
     realms = [
         r.model_copy(update={"storage_url": s3_url(s3_endpoint, "pipeline")} if r.name == "us" else {})
         for r in runtime.settings.realms

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import cedarpy
 import pytest
 
 from reelm.staff import policy
-from reelm.staff.policy import POLICY_DIR, PolicyError, load_policies
+from reelm.staff.policy import POLICY_DIR, Decision, PolicyError, load_policies
 from reelm.web.routes import staff as routes
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -18,14 +20,14 @@ STAFF, OTHER_STAFF, SUBJECT, OTHER_SUBJECT, JUSTIFICATION = 11, 12, 21, 22, 31
 
 
 @pytest.fixture
-def policy_dir(tmp_path):
+def policy_dir(tmp_path: Path) -> Path:
     """A copy of the shipped policies to break."""
     target = tmp_path / "policies"
     shutil.copytree(POLICY_DIR, target)
     return target
 
 
-def test_shipped_policies_validate_against_the_schema():
+def test_shipped_policies_validate_against_the_schema() -> None:
     engine = load_policies()
     schema = cedarpy.Schema.from_str((POLICY_DIR / "schema.cedarschema").read_text())
     for name, text in engine.files.items():
@@ -41,21 +43,21 @@ def test_shipped_policies_validate_against_the_schema():
     }
 
 
-def test_policy_hash_is_sha256sum_of_the_files():
+def test_policy_hash_is_sha256sum_of_the_files() -> None:
     """`LC_ALL=C sha256sum *.cedar schema.cedarschema | sha256sum` gives the same hash."""
     names = [*sorted(p.name for p in POLICY_DIR.glob("*.cedar")), "schema.cedarschema"]
     lines = "".join(f"{hashlib.sha256((POLICY_DIR / n).read_bytes()).hexdigest()}  {n}\n" for n in names)
     assert load_policies().policy_hash == hashlib.sha256(lines.encode()).hexdigest()
 
 
-def test_policy_hash_changes_with_any_policy_file(policy_dir):
+def test_policy_hash_changes_with_any_policy_file(policy_dir: Path) -> None:
     before = load_policies(policy_dir).policy_hash
     path = policy_dir / "audit.cedar"
     path.write_text(path.read_text() + "\n// a comment changes the hash too\n")
     assert load_policies(policy_dir).policy_hash != before
 
 
-def test_a_policy_with_a_syntax_error_fails_to_load_naming_the_file(policy_dir):
+def test_a_policy_with_a_syntax_error_fails_to_load_naming_the_file(policy_dir: Path) -> None:
     (policy_dir / "zz_broken.cedar").write_text(
         '@id("broken") permit (principal, action == Reelm::Action::"ReadProtected", resource)\n'
         "when { principal.roles.contains( };\n"
@@ -64,7 +66,7 @@ def test_a_policy_with_a_syntax_error_fails_to_load_naming_the_file(policy_dir):
         load_policies(policy_dir)
 
 
-def test_a_policy_that_does_not_type_check_fails_with_cedars_error(policy_dir):
+def test_a_policy_that_does_not_type_check_fails_with_cedars_error(policy_dir: Path) -> None:
     (policy_dir / "zz_typo.cedar").write_text(
         '@id("typo-in-attribute")\n'
         'permit (principal, action == Reelm::Action::"ReadProtected", resource)\n'
@@ -78,7 +80,9 @@ def test_a_policy_that_does_not_type_check_fails_with_cedars_error(policy_dir):
     assert "attribute `staff_region` on entity type `Reelm::Staff` not found" in message
 
 
-def test_a_bad_schema_and_unnamed_or_duplicate_policies_fail_to_load(policy_dir, tmp_path):
+def test_a_bad_schema_and_unnamed_or_duplicate_policies_fail_to_load(
+    policy_dir: Path, tmp_path: Path
+) -> None:
     broken_schema = tmp_path / "broken-schema"
     shutil.copytree(policy_dir, broken_schema)
     (broken_schema / "schema.cedarschema").write_text("namespace Reelm { entity Staff = { roles: Set< }; }")
@@ -105,7 +109,9 @@ def test_a_bad_schema_and_unnamed_or_duplicate_policies_fail_to_load(policy_dir,
         load_policies(policy_dir)
 
 
-async def test_the_server_start_loads_the_policies_and_stops_on_a_bad_one(monkeypatch, policy_dir):
+async def test_the_server_start_loads_the_policies_and_stops_on_a_bad_one(
+    monkeypatch: pytest.MonkeyPatch, policy_dir: Path
+) -> None:
     (policy_dir / "zz_broken.cedar").write_text("permit (principal, action, resource) when {")
     monkeypatch.setattr(routes, "default_engine", lambda: load_policies(policy_dir))
     with pytest.raises(PolicyError, match=r"zz_broken\.cedar"):
@@ -116,12 +122,20 @@ async def test_the_server_start_loads_the_policies_and_stops_on_a_bad_one(monkey
 # --- decisions, straight from the engine -------------------------------------------------------------------
 
 
-def read(roles, *, staff_realm="us", home_realm="us", purpose="support", justification=None, now=NOW):
+def read(
+    roles: set[str],
+    *,
+    staff_realm: str = "us",
+    home_realm: str = "us",
+    purpose: str = "support",
+    justification: dict[str, Any] | None = None,
+    now: datetime = NOW,
+) -> Decision:
     entities = [
         policy.staff_entity(STAFF, roles=set(roles), staff_realm=staff_realm),
         policy.user_entity(SUBJECT, home_realm=home_realm),
     ]
-    context = {"purpose": purpose, "now": policy.epoch(now)}
+    context: dict[str, Any] = {"purpose": purpose, "now": policy.epoch(now)}
     if justification is not None:
         entities.append(justification)
         context["justification"] = policy.justification_uid(JUSTIFICATION).attr()
@@ -132,13 +146,13 @@ def read(roles, *, staff_realm="us", home_realm="us", purpose="support", justifi
 
 def justification(
     *,
-    status="approved",
-    purpose="support",
-    requester=STAFF,
-    approver=OTHER_STAFF,
-    subject=SUBJECT,
-    expires=NOW + timedelta(hours=1),
-):
+    status: str = "approved",
+    purpose: str = "support",
+    requester: int = STAFF,
+    approver: int | None = OTHER_STAFF,
+    subject: int = SUBJECT,
+    expires: datetime | None = NOW + timedelta(hours=1),
+) -> dict[str, Any]:
     return policy.justification_entity(
         JUSTIFICATION,
         status=status,
@@ -150,7 +164,7 @@ def justification(
     )
 
 
-def test_support_needs_an_approved_unexpired_justification_for_the_subject_in_its_realm():
+def test_support_needs_an_approved_unexpired_justification_for_the_subject_in_its_realm() -> None:
     allowed = read({"support"}, justification=justification())
     assert allowed.allowed, allowed
     assert allowed.reasons == ["support-reads-own-realm-with-approved-justification"]
@@ -171,7 +185,7 @@ def test_support_needs_an_approved_unexpired_justification_for_the_subject_in_it
     assert {why: d.allowed for why, d in denials.items()} == dict.fromkeys(denials, False)
 
 
-def test_operator_break_glass_works_in_any_realm_only_with_another_s_approval():
+def test_operator_break_glass_works_in_any_realm_only_with_another_s_approval() -> None:
     legal = justification(purpose="legal")
     assert read({"operator"}, home_realm="eu", purpose="legal", justification=legal).reasons == [
         "operator-break-glass-with-approved-justification"
@@ -184,14 +198,14 @@ def test_operator_break_glass_works_in_any_realm_only_with_another_s_approval():
     assert denied.reasons == ["justification-used-only-by-its-requester-and-approved-by-another"]
 
 
-def test_the_auditor_forbid_overrides_every_permit():
+def test_the_auditor_forbid_overrides_every_permit() -> None:
     denied = read({"auditor", "operator", "support"}, justification=justification())
     assert not denied.allowed
     assert denied.reasons == ["auditor-never-reads-protected-data"]
 
 
-def test_only_another_operator_approves_a_pending_justification():
-    def approve(roles, *, requester=OTHER_STAFF, status="pending"):
+def test_only_another_operator_approves_a_pending_justification() -> None:
+    def approve(roles: set[str], *, requester: int = OTHER_STAFF, status: str = "pending") -> Decision:
         pending = justification(status=status, requester=requester, approver=None, expires=None)
         return load_policies().decide(
             policy.staff_uid(STAFF),
@@ -209,7 +223,7 @@ def test_only_another_operator_approves_a_pending_justification():
     assert not approve({"operator", "auditor"}).allowed
 
 
-def test_malformed_requests_are_denied_with_cedars_error():
+def test_malformed_requests_are_denied_with_cedars_error() -> None:
     engine = load_policies()
     decision = engine.decide(
         policy.staff_uid(STAFF),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import update
 
 from reelm import ids
 from reelm.audit.service import JUSTIFICATION, STAFF_ACCESS, pseudonym
+from reelm.runtime import Runtime
 from reelm.staff.models import AccessJustification
 from reelm.staff.policy import default_engine
 from tests.conftest import TEST_SECRET, make_account
@@ -28,11 +31,11 @@ from tests.staff.common import (
 )
 
 
-async def staff_access_entries(runtime, realm):
+async def staff_access_entries(runtime: Runtime, realm: str) -> list[dict[str, Any]]:
     return await outbox(runtime, realm, STAFF_ACCESS)
 
 
-async def expire(runtime, realm, justification_id):
+async def expire(runtime: Runtime, realm: str, justification_id: str) -> None:
     async with runtime.databases.transaction(realm) as session:
         await session.execute(
             update(AccessJustification)
@@ -44,7 +47,9 @@ async def expire(runtime, realm, justification_id):
 # --- the happy path ---------------------------------------------------------------------------------------
 
 
-async def test_support_with_approved_justification_reads_after_one_logged_allow(client, runtime):
+async def test_support_with_approved_justification_reads_after_one_logged_allow(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     samira = await make_account(client, "samira")
     sue = await make_staff(client, runtime, "sue", "support")
     otto = await make_staff(client, runtime, "otto", "operator")
@@ -111,7 +116,9 @@ async def test_support_with_approved_justification_reads_after_one_logged_allow(
                 assert secret not in raw, (realm, raw)
 
 
-async def test_approval_lasts_as_long_as_the_setting_says(client, runtime):
+async def test_approval_lasts_as_long_as_the_setting_says(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     await make_account(client, "samira")
     sue = await make_staff(client, runtime, "sue", "support")
     otto = await make_staff(client, runtime, "otto", "operator")
@@ -125,7 +132,9 @@ async def test_approval_lasts_as_long_as_the_setting_says(client, runtime):
 # --- denials ------------------------------------------------------------------------------------------------
 
 
-async def test_reads_without_a_valid_justification_are_denied_and_logged(client, runtime):
+async def test_reads_without_a_valid_justification_are_denied_and_logged(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     samira = await make_account(client, "samira")
     await make_account(client, "pat")
     sue = await make_staff(client, runtime, "sue", "support")
@@ -170,7 +179,7 @@ async def test_reads_without_a_valid_justification_are_denied_and_logged(client,
     assert (await read_protected(client, sue, "samira", justification_id=for_samira)).status_code == 200
 
 
-async def test_support_cannot_reach_another_realm(client, runtime):
+async def test_support_cannot_reach_another_realm(client: httpx.AsyncClient, runtime: Runtime) -> None:
     await make_account(client, "dora", country="DE")
     sue = await make_staff(client, runtime, "sue", "support")
     denied = await request_justification(client, sue, "dora")
@@ -187,7 +196,9 @@ async def test_support_cannot_reach_another_realm(client, runtime):
     assert [e["details"]["decision"] for e in await staff_access_entries(runtime, "eu")] == ["deny"]
 
 
-async def test_auditor_is_always_denied_protected_data_but_reads_policies_and_aggregates(client, runtime):
+async def test_auditor_is_always_denied_protected_data_but_reads_policies_and_aggregates(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     samira = await make_account(client, "samira")
     audrey = await make_staff(client, runtime, "audrey", "auditor")
     otto = await make_staff(client, runtime, "otto", "operator")
@@ -233,7 +244,7 @@ async def test_auditor_is_always_denied_protected_data_but_reads_policies_and_ag
     assert "samira" not in figures.text
 
 
-async def test_reviewer_gets_no_protected_data(client, runtime):
+async def test_reviewer_gets_no_protected_data(client: httpx.AsyncClient, runtime: Runtime) -> None:
     await make_account(client, "samira")
     rita = await make_staff(client, runtime, "rita", "reviewer")
     assert_problem(await request_justification(client, rita, "samira"), 403, "access-denied")
@@ -244,7 +255,9 @@ async def test_reviewer_gets_no_protected_data(client, runtime):
     assert [e["details"]["decision"] for e in await outbox(runtime, "us")] == ["deny", "deny"]
 
 
-async def test_non_staff_get_a_plain_403_and_nothing_is_logged(client, runtime):
+async def test_non_staff_get_a_plain_403_and_nothing_is_logged(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     await make_account(client, "samira")
     mallory = await make_account(client, "mallory")
     before = await row_counts(runtime)
@@ -266,7 +279,9 @@ async def test_non_staff_get_a_plain_403_and_nothing_is_logged(client, runtime):
 # --- approvals ----------------------------------------------------------------------------------------
 
 
-async def test_an_operator_cannot_approve_their_own_justification(client, runtime):
+async def test_an_operator_cannot_approve_their_own_justification(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     await make_account(client, "samira")
     otto = await make_staff(client, runtime, "otto", "operator")
     olga = await make_staff(client, runtime, "olga", "operator")
@@ -305,7 +320,9 @@ async def test_an_operator_cannot_approve_their_own_justification(client, runtim
     )
 
 
-async def test_break_glass_across_realms_works_only_with_approval(client, runtime):
+async def test_break_glass_across_realms_works_only_with_approval(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     dora = await make_account(client, "dora", country="DE")
     otto = await make_staff(client, runtime, "otto", "operator", "us")
     emil = await make_staff(client, runtime, "emil", "operator", "eu", country="DE")
@@ -359,7 +376,14 @@ async def test_break_glass_across_realms_works_only_with_approval(client, runtim
         ({"subject_handle": "nobody"}, 404, "not-found", None),
     ],
 )
-async def test_bad_justification_requests_write_nothing(client, runtime, body, status, type_suffix, field):
+async def test_bad_justification_requests_write_nothing(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    body: dict[str, str],
+    status: int,
+    type_suffix: str,
+    field: str | None,
+) -> None:
     await make_account(client, "samira")
     sue = await make_staff(client, runtime, "sue", "support")
     before = await row_counts(runtime)
@@ -371,7 +395,7 @@ async def test_bad_justification_requests_write_nothing(client, runtime, body, s
     assert await row_counts(runtime) == before
 
 
-async def test_bad_reads_and_approvals_write_nothing(client, runtime):
+async def test_bad_reads_and_approvals_write_nothing(client: httpx.AsyncClient, runtime: Runtime) -> None:
     await make_account(client, "samira")
     sue = await make_staff(client, runtime, "sue", "support")
     otto = await make_staff(client, runtime, "otto", "operator")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -10,13 +11,14 @@ from reelm.audit.service import STAFF_ROLE_CHANGE
 from reelm.cli import staff as staff_cli
 from reelm.cli.main import app as cli_app
 from reelm.errors import Problem
+from reelm.runtime import Runtime
 from reelm.staff.models import StaffRole
 from reelm.staff.service import list_roles
 from tests.conftest import make_account
 from tests.staff.common import outbox, row_counts
 
 
-async def grants(runtime):
+async def grants(runtime: Runtime) -> list[tuple[int, str, str, str]]:
     async with runtime.databases.sessionmaker(None)() as session:
         return [
             (g.user_id, g.role, g.staff_realm, g.granted_by)
@@ -24,7 +26,9 @@ async def grants(runtime):
         ]
 
 
-async def test_grant_and_revoke_are_recorded_in_the_directory_outbox(client, runtime):
+async def test_grant_and_revoke_are_recorded_in_the_directory_outbox(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     sue = await make_account(client, "sue")
     grant = await staff_cli.grant(runtime, handle="@Sue", role="support", realm="us")
     assert (grant.user_id, grant.role, grant.staff_realm, grant.granted_by) == (
@@ -61,7 +65,15 @@ async def test_grant_and_revoke_are_recorded_in_the_directory_outbox(client, run
         ("sue", "auditor", "eu", 409, "role-conflict"),  # auditors hold no other role
     ],
 )
-async def test_refused_grants_change_nothing(client, runtime, handle, role, realm, status, type_suffix):
+async def test_refused_grants_change_nothing(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    handle: str,
+    role: str,
+    realm: str,
+    status: int,
+    type_suffix: str,
+) -> None:
     await make_account(client, "sue")
     await staff_cli.grant(runtime, handle="sue", role="support", realm="us")
     before = await row_counts(runtime)
@@ -71,7 +83,9 @@ async def test_refused_grants_change_nothing(client, runtime, handle, role, real
     assert await row_counts(runtime) == before
 
 
-async def test_an_auditor_takes_no_other_role_and_revoking_an_absent_grant_is_refused(client, runtime):
+async def test_an_auditor_takes_no_other_role_and_revoking_an_absent_grant_is_refused(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     await make_account(client, "audrey")
     await staff_cli.grant(runtime, handle="audrey", role="auditor", realm="us")
     await staff_cli.grant(runtime, handle="audrey", role="auditor", realm="eu")  # auditing two realms is fine
@@ -84,7 +98,7 @@ async def test_an_auditor_takes_no_other_role_and_revoking_an_absent_grant_is_re
     assert await row_counts(runtime) == before
 
 
-def test_the_staff_commands_are_registered():
+def test_the_staff_commands_are_registered() -> None:
     result = CliRunner().invoke(cli_app, ["staff", "--help"])
     assert result.exit_code == 0, result.output
     for command in ("grant", "revoke", "list"):

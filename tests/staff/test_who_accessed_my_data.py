@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import httpx
+
+from reelm.runtime import Runtime
 from reelm.transparency.log import Sequencer
 from tests.conftest import make_account
 from tests.staff.common import approve, make_staff, new_justification, read_protected
 
 
-async def test_a_user_sees_who_accessed_their_data(client, runtime):
+async def test_a_user_sees_who_accessed_their_data(client: httpx.AsyncClient, runtime: Runtime) -> None:
     samira = await make_account(client, "samira")
     bystander = await make_account(client, "bystander")
     sue = await make_staff(client, runtime, "sue", "support")

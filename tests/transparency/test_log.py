@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -11,16 +12,18 @@ from sqlalchemy import func, select
 
 from reelm.audit.models import DirectoryAuditOutbox, RealmAuditOutbox
 from reelm.audit.service import STAFF_ACCESS, record_event
+from reelm.runtime import Runtime
+from reelm.storage import RealmStore
 from reelm.transparency import merkle, tiles
 from reelm.transparency.checkpoint import Checkpoint, sign_checkpoint
 from reelm.transparency.log import Sequencer, open_log_store
 from reelm.transparency.models import LogCheckpoint, LogEntry
 from reelm.transparency.note import Signer, Verifier
-from reelm.transparency.verify import LogClient, VerificationError, VerifiedState, verify_log
+from reelm.transparency.verify import LogClient, Report, VerificationError, VerifiedState, verify_log
 from reelm.web.app import create_app
 
 
-async def add_events(runtime, count: int, *, realm: str | None = "us", start: int = 0) -> None:
+async def add_events(runtime: Runtime, count: int, *, realm: str | None = "us", start: int = 0) -> None:
     async with runtime.databases.transaction(realm) as session:
         for i in range(start, start + count):
             await record_event(
@@ -34,28 +37,32 @@ async def add_events(runtime, count: int, *, realm: str | None = "us", start: in
 
 
 @pytest.fixture
-def sequencer(runtime) -> Sequencer:
+def sequencer(runtime: Runtime) -> Sequencer:
     return Sequencer(runtime)
 
 
 @pytest.fixture
-async def log_http(runtime):
+async def log_http(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(runtime)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
         yield http
 
 
-def fresh_state(runtime, sequencer: Sequencer) -> VerifiedState:
+def fresh_state(runtime: Runtime, sequencer: Sequencer) -> VerifiedState:
     return VerifiedState(origin=sequencer.origin, vkey=sequencer.signer.vkey)
 
 
-async def verify(log_http, sequencer, state):
+async def verify(
+    log_http: httpx.AsyncClient, sequencer: Sequencer, state: VerifiedState
+) -> tuple[Report, VerifiedState]:
     return await verify_log(
         LogClient(log_http, "http://test/log"), Verifier.from_vkey(sequencer.signer.vkey), state
     )
 
 
-async def test_outbox_entries_become_a_verifiable_log(runtime, sequencer, log_http):
+async def test_outbox_entries_become_a_verifiable_log(
+    runtime: Runtime, sequencer: Sequencer, log_http: httpx.AsyncClient
+) -> None:
     await add_events(runtime, 5, realm="us")
     await add_events(runtime, 3, realm=None, start=100)
     assert await sequencer.run_once() == 8
@@ -92,7 +99,9 @@ async def test_outbox_entries_become_a_verifiable_log(runtime, sequencer, log_ht
     assert state.size == 559
 
 
-async def test_inclusion_and_consistency_proofs_from_the_api(runtime, sequencer, log_http):
+async def test_inclusion_and_consistency_proofs_from_the_api(
+    runtime: Runtime, sequencer: Sequencer, log_http: httpx.AsyncClient
+) -> None:
     await add_events(runtime, 300)
     await sequencer.run_once()
     await add_events(runtime, 20, start=300)
@@ -100,6 +109,7 @@ async def test_inclusion_and_consistency_proofs_from_the_api(runtime, sequencer,
     async with runtime.databases.sessionmaker(None)() as session:
         cps = {c.size: c.root for c in await session.scalars(select(LogCheckpoint))}
         leaf = await session.scalar(select(LogEntry.leaf_hash).where(LogEntry.idx == 257))
+    assert leaf is not None
     proof = (await log_http.get("/api/v1/log/proof/inclusion", params={"index": 257})).json()
     assert proof["tree_size"] == 320
     merkle.verify_inclusion(leaf, 257, 320, [base64.b64decode(h) for h in proof["proof"]], cps[320])
@@ -109,7 +119,7 @@ async def test_inclusion_and_consistency_proofs_from_the_api(runtime, sequencer,
     assert bad.status_code == 422
 
 
-async def test_a_crash_after_integration_does_not_log_twice(runtime, sequencer):
+async def test_a_crash_after_integration_does_not_log_twice(runtime: Runtime, sequencer: Sequencer) -> None:
     await add_events(runtime, 4)
     pending = await sequencer._pending(100)
     async with runtime.databases.transaction(None) as session:
@@ -124,16 +134,16 @@ async def test_a_crash_after_integration_does_not_log_twice(runtime, sequencer):
 # --- Tampering: every change to what the log serves is caught by the verifier -----------------------
 
 
-async def _bundle(store, index: int, width: int) -> list[bytes]:
+async def _bundle(store: RealmStore, index: int, width: int) -> list[bytes]:
     return tiles.decode_bundle(await store.read("log/" + tiles.entries_path(index, width)))
 
 
-async def _put_bundle(store, index: int, entries: list[bytes]) -> None:
+async def _put_bundle(store: RealmStore, index: int, entries: list[bytes]) -> None:
     await store.put_bytes("log/" + tiles.entries_path(index, len(entries)), tiles.encode_bundle(entries))
 
 
 @pytest.fixture
-async def published(runtime, sequencer):
+async def published(runtime: Runtime, sequencer: Sequencer) -> RealmStore:
     await add_events(runtime, 10)
     await sequencer.run_once()
     return open_log_store(runtime.settings)
@@ -153,21 +163,31 @@ def _changed(entry: bytes) -> bytes:
         pytest.param(lambda e: [*e[:3], *e[4:], e[3]], id="entry moved to the end"),
     ],
 )
-async def test_tampered_entries_are_detected(runtime, sequencer, log_http, published, tamper):
+async def test_tampered_entries_are_detected(
+    runtime: Runtime,
+    sequencer: Sequencer,
+    log_http: httpx.AsyncClient,
+    published: RealmStore,
+    tamper: Callable[[list[bytes]], list[bytes]],
+) -> None:
     entries = await _bundle(published, 0, 10)
     await _put_bundle(published, 0, tamper(entries))
     with pytest.raises(VerificationError):
         await verify(log_http, sequencer, fresh_state(runtime, sequencer))
 
 
-async def test_a_deleted_entry_is_detected(runtime, sequencer, log_http, published):
+async def test_a_deleted_entry_is_detected(
+    runtime: Runtime, sequencer: Sequencer, log_http: httpx.AsyncClient, published: RealmStore
+) -> None:
     entries = await _bundle(published, 0, 10)
     await _put_bundle(published, 0, entries[:4] + entries[5:] + [entries[9]])  # same count, one gone
     with pytest.raises(VerificationError):
         await verify(log_http, sequencer, fresh_state(runtime, sequencer))
 
 
-async def test_forked_and_rolled_back_checkpoints_are_detected(runtime, sequencer, log_http, published):
+async def test_forked_and_rolled_back_checkpoints_are_detected(
+    runtime: Runtime, sequencer: Sequencer, log_http: httpx.AsyncClient, published: RealmStore
+) -> None:
     _, state = await verify(log_http, sequencer, fresh_state(runtime, sequencer))
     # A fork: the log's own key signs another tree of the same size.
     forked = Checkpoint(origin=sequencer.origin, size=10, root=merkle.leaf_hash(b"another history"))
@@ -188,8 +208,8 @@ async def test_forked_and_rolled_back_checkpoints_are_detected(runtime, sequence
 
 
 async def test_a_rewritten_history_with_a_valid_signature_fails_consistency(
-    runtime, sequencer, log_http, published
-):
+    runtime: Runtime, sequencer: Sequencer, log_http: httpx.AsyncClient, published: RealmStore
+) -> None:
     """An operator who rewrites old entries and re-signs a bigger tree cannot pass the consistency check."""
     _, state = await verify(log_http, sequencer, fresh_state(runtime, sequencer))
     async with runtime.databases.transaction(None) as session:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from reelm.audit.service import KEY_ROTATION, POLICY_CHANGE
+from reelm.runtime import Runtime
 from reelm.settings import WitnessConfig
 from reelm.transparency import tiles
 from reelm.transparency.checkpoint import open_checkpoint
@@ -23,7 +24,7 @@ from tests import live
 from tests.transparency.test_log import add_events
 
 
-async def test_deployment_facts_are_logged_when_they_change(runtime):
+async def test_deployment_facts_are_logged_when_they_change(runtime: Runtime) -> None:
     first = await record_deployment(runtime, policy_hash="aaa", log_vkey="k1")
     assert first == [POLICY_CHANGE, KEY_ROTATION]
     assert await record_deployment(runtime, policy_hash="aaa", log_vkey="k1") == []
@@ -66,7 +67,7 @@ def start_witness(
             time.sleep(0.2)
 
 
-async def test_checkpoints_wait_for_the_witness_quorum(runtime, tmp_path):
+async def test_checkpoints_wait_for_the_witness_quorum(runtime: Runtime, tmp_path: Path) -> None:
     witness_key = CosignatureSigner.generate("witness.test")
     sequencer = Sequencer(runtime)
     process, url = start_witness(witness_key, sequencer.signer.vkey, tmp_path / "w.json", tmp_path / "w.log")
@@ -126,7 +127,9 @@ def audit(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def test_the_audit_command_verifies_a_served_log_and_catches_tampering(runtime, tmp_path):
+async def test_the_audit_command_verifies_a_served_log_and_catches_tampering(
+    runtime: Runtime, tmp_path: Path
+) -> None:
     server, base = live.start_server(runtime, tmp_path / "server.log")
     http = httpx.AsyncClient()
     try:
@@ -175,5 +178,5 @@ async def test_the_audit_command_verifies_a_served_log_and_catches_tampering(run
 
 
 @pytest.fixture(autouse=True)
-def _fast(runtime):
+def _fast(runtime: Runtime) -> None:
     runtime.settings.log_sequence_interval_s = 0.2

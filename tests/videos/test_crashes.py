@@ -6,25 +6,30 @@ import asyncio
 import signal
 import socket
 import time
+from pathlib import Path
 
+import httpx
 from procrastinate import PsycopgConnector
 from sqlalchemy import func, select, text
 
 from reelm.jobs import job_app, recover_stalled_jobs
+from reelm.runtime import Runtime
 from reelm.videos.models import Video
 from tests import clips, live
 from tests.conftest import make_account, run_jobs
 from tests.videos.test_upload_api import upload
 
 
-async def _job_status(runtime, realm: str) -> list[str]:
+async def _job_status(runtime: Runtime, realm: str) -> list[str]:
     async with runtime.databases.sessionmaker(realm)() as session:
         # Transcode jobs only: a long-running worker also schedules periodic jobs (model retraining).
         jobs = "SELECT status::text FROM procrastinate_jobs WHERE task_name = 'transcode_video'"
         return list(await session.scalars(text(jobs)))
 
 
-async def test_worker_killed_mid_transcode_is_retried(client, runtime, tmp_path):
+async def test_worker_killed_mid_transcode_is_retried(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
     alice = await make_account(client, "alice")
     # Big enough that the transcode is surely still running when the worker is killed.
     clip = clips.make_clip(tmp_path, width=720, height=1280, duration_s=8.0)
@@ -60,7 +65,9 @@ async def test_worker_killed_mid_transcode_is_retried(client, runtime, tmp_path)
     assert (await client.get("/api/v1/users/alice")).json()["video_count"] == 1
 
 
-async def test_server_killed_mid_upload_leaves_no_video(client, runtime, tmp_path):
+async def test_server_killed_mid_upload_leaves_no_video(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
     alice = await make_account(client, "alice")
     server, base = live.start_server(runtime, tmp_path / "server.log")
     try:

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
+
+from reelm.runtime import Runtime
 from tests import clips
-from tests.conftest import make_account, run_jobs
+from tests.conftest import Account, make_account, run_jobs
 from tests.factories import eventually
 
 
-async def upload(client, account, path: Path, caption: str = "hello #First @nobody", **extra):
+async def upload(
+    client: httpx.AsyncClient,
+    account: Account,
+    path: Path,
+    caption: str = "hello #First @nobody",
+    **extra: str,
+) -> httpx.Response:
     with path.open("rb") as f:
         return await client.post(
             "/api/v1/videos",
@@ -19,7 +28,9 @@ async def upload(client, account, path: Path, caption: str = "hello #First @nobo
         )
 
 
-async def test_upload_transcodes_and_publishes(client, runtime, tmp_path):
+async def test_upload_transcodes_and_publishes(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
     alice = await make_account(client, "alice")
     clip = clips.make_clip(tmp_path, width=180, height=320, duration_s=1.5)
     accepted = await upload(client, alice, clip)
@@ -60,7 +71,7 @@ async def test_upload_transcodes_and_publishes(client, runtime, tmp_path):
     assert [i["id"] for i in feed["items"]] == [video_id]
 
 
-async def test_original_is_never_served(client, runtime, tmp_path):
+async def test_original_is_never_served(client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path) -> None:
     alice = await make_account(client, "alice")
     accepted = await upload(client, alice, clips.make_clip(tmp_path))
     video_id = accepted.json()["id"]
@@ -68,7 +79,7 @@ async def test_original_is_never_served(client, runtime, tmp_path):
     assert r.status_code == 404
 
 
-async def test_hashtag_page_and_api(client, runtime, tmp_path):
+async def test_hashtag_page_and_api(client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path) -> None:
     alice = await make_account(client, "alice")
     tagged = (await upload(client, alice, clips.make_clip(tmp_path), caption="sunset #Beach")).json()["id"]
     other = clips.make_clip(tmp_path, name="b.mp4")
@@ -82,7 +93,9 @@ async def test_hashtag_page_and_api(client, runtime, tmp_path):
     assert f'data-video-id="{untagged}"' not in html.text
 
 
-async def test_views_count_once_per_viewer(client, runtime, tmp_path):
+async def test_views_count_once_per_viewer(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
     alice = await make_account(client, "alice")
     video_id = (await upload(client, alice, clips.make_clip(tmp_path))).json()["id"]
     await run_jobs(runtime, "us")
@@ -92,7 +105,7 @@ async def test_views_count_once_per_viewer(client, runtime, tmp_path):
 
     # The anonymous visitor browses from realm global: their view reaches us as a tally, a moment later.
     async def counted() -> bool:
-        counts = (await client.get(f"/api/v1/videos/{video_id}")).json()["counts"]
+        counts: dict[str, int] = (await client.get(f"/api/v1/videos/{video_id}")).json()["counts"]
         return counts["views"] == 2  # alice once, the anonymous visitor once
 
     await eventually(counted)

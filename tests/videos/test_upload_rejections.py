@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from reelm.runtime import Runtime
 from reelm.videos.models import Video
 from reelm.web.app import create_app
 from tests import clips
@@ -16,12 +17,12 @@ from tests.conftest import make_account, run_jobs
 from tests.videos.test_upload_api import upload
 
 
-async def stored_objects(runtime, realm: str) -> list[Path]:
+async def stored_objects(runtime: Runtime, realm: str) -> list[Path]:
     root = runtime.settings.data_dir / "objects" / realm
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
-async def video_rows(runtime, realm: str) -> int:
+async def video_rows(runtime: Runtime, realm: str) -> int:
     async with runtime.databases.sessionmaker(realm)() as session:
         return int(await session.scalar(select(func.count()).select_from(Video)) or 0)
 
@@ -39,8 +40,8 @@ async def video_rows(runtime, realm: str) -> int:
     ],
 )
 async def test_rejected_at_upload_with_reason(
-    client, runtime, tmp_path, make: Callable[[Path], Path], code: str
-):
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path, make: Callable[[Path], Path], code: str
+) -> None:
     alice = await make_account(client, "alice")
     response = await upload(client, alice, make(tmp_path))
     assert response.status_code == 422, response.text
@@ -52,7 +53,7 @@ async def test_rejected_at_upload_with_reason(
     assert await stored_objects(runtime, "us") == []
 
 
-async def test_too_long_and_too_big(client, runtime, tmp_path):
+async def test_too_long_and_too_big(client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path) -> None:
     alice = await make_account(client, "alice")
     runtime.settings.max_duration_s = 2.0
     long = await upload(client, alice, clips.make_long(tmp_path, 4.0))
@@ -71,7 +72,9 @@ async def test_too_long_and_too_big(client, runtime, tmp_path):
     assert await video_rows(runtime, "us") == 0
 
 
-async def test_lying_name_and_type_is_judged_by_content(client, runtime, tmp_path):
+async def test_lying_name_and_type_is_judged_by_content(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
     alice = await make_account(client, "alice")
     clip = clips.make_clip(tmp_path)
     with clip.open("rb") as f:
@@ -81,7 +84,9 @@ async def test_lying_name_and_type_is_judged_by_content(client, runtime, tmp_pat
     assert response.status_code == 202
 
 
-async def test_corrupt_stream_is_rejected_by_the_job(client, runtime, tmp_path):
+async def test_corrupt_stream_is_rejected_by_the_job(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
     alice = await make_account(client, "alice")
     accepted = await upload(client, alice, clips.make_corrupt(tmp_path))
     assert accepted.status_code == 202, accepted.text
@@ -95,7 +100,7 @@ async def test_corrupt_stream_is_rejected_by_the_job(client, runtime, tmp_path):
     assert profile["video_count"] == 0
 
 
-async def test_upload_requires_login_and_a_file(client, tmp_path):
+async def test_upload_requires_login_and_a_file(client: httpx.AsyncClient, tmp_path: Path) -> None:
     clip = clips.make_clip(tmp_path)
     with clip.open("rb") as f:
         anonymous = await client.post("/api/v1/videos", files={"file": ("c.mp4", f, "video/mp4")})
@@ -106,7 +111,7 @@ async def test_upload_requires_login_and_a_file(client, tmp_path):
     assert missing.headers["content-type"] == "application/problem+json"
 
 
-async def test_upload_rate_limit(client, runtime, tmp_path):
+async def test_upload_rate_limit(client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path) -> None:
     alice = await make_account(client, "alice")
     runtime.settings.uploads_per_hour = 1
     clip = clips.make_clip(tmp_path)
