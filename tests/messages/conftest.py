@@ -11,11 +11,12 @@ import pytest
 from reelm.messages.messaging import Messaging
 from reelm.messages.policy import MessagingSettings
 from reelm.realms.switches import Switchboard
+from tests.factories import app_of
 
 
 @pytest.fixture(autouse=True)
 def messaging(client: httpx.AsyncClient) -> Messaging:
-    state: Messaging = client.app.state.messaging  # type: ignore[attr-defined]
+    state: Messaging = app_of(client).state.messaging
     state.policy = MessagingSettings(min_account_age_hours=0)
     return state
 
@@ -23,7 +24,7 @@ def messaging(client: httpx.AsyncClient) -> Messaging:
 @pytest.fixture
 async def board(client: httpx.AsyncClient) -> AsyncIterator[Switchboard]:
     """The app's switchboard, loaded and listening (the test client runs no lifespan)."""
-    switchboard: Switchboard = client.app.state.switchboard  # type: ignore[attr-defined]
+    switchboard: Switchboard = app_of(client).state.switchboard
     await switchboard.start()
     yield switchboard
     await switchboard.stop()

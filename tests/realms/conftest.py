@@ -8,12 +8,13 @@ import httpx
 import pytest
 
 from reelm.realms.switches import Switchboard
+from tests.factories import app_of
 
 
 @pytest.fixture
 async def board(client: httpx.AsyncClient) -> AsyncIterator[Switchboard]:
     """The switchboard of `client`'s app, loaded and listening (the test client runs no lifespan)."""
-    switchboard: Switchboard = client.app.state.switchboard  # type: ignore[attr-defined]
+    switchboard: Switchboard = app_of(client).state.switchboard
     await switchboard.start()
     yield switchboard
     await switchboard.stop()

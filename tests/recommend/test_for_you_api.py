@@ -183,7 +183,9 @@ async def test_models_learn_only_from_their_realms_events(
     assert model.version == eu.version
     assert set(model.trending_ids.tolist()) == {int(v) for v in (cooking[0], cooking[1], dance[0])}
     async with runtime.databases.transaction("us") as session:
-        assert (await load_model(session)).trending_ids.size == 0  # type: ignore[union-attr]
+        us_model = await load_model(session)
+    assert us_model is not None
+    assert us_model.trending_ids.size == 0
 
 
 async def test_model_versions_are_kept_and_served(

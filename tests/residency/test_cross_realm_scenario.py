@@ -5,6 +5,7 @@ and no protected value ends up outside its owner's home realm; only the outbound
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -50,9 +51,7 @@ async def test_a_cross_realm_scenario_leaves_every_protected_value_at_home(
         for realm, video_id in videos.items():
             if creators[realm] is account:
                 continue
-            await eventually(
-                lambda a=account, v=video_id: _visible(client, a, v)  # type: ignore[misc]
-            )
+            await eventually(functools.partial(_visible, client, account, video_id))
             assert (
                 await client.post(f"/api/v1/videos/{video_id}/view", headers=account.auth)
             ).status_code == 204
