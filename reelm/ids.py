@@ -8,13 +8,18 @@ because JavaScript numbers lose precision above 2**53.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 
 EPOCH_MS = 1_735_689_600_000  # 2025-01-01T00:00:00Z
 _REALM_BITS = 6
 _RANDOM_BITS = 16
-_MAX_ID = (1 << 63) - 1
+MAX_ID = (1 << 63) - 1  # ids are PostgreSQL bigints
+# An id as text: ASCII digits only. `str.isdigit` also takes "²" (U+00B2), which int() refuses, and
+# Arabic-Indic digits, which int() reads; the web layer's path, query and body types use this pattern.
+ID_PATTERN = r"^[0-9]{1,19}$"
+_ID_TEXT = re.compile(r"[0-9]{1,19}")
 
 
 def new_id(realm_code: int, *, now_ms: int | None = None) -> int:
@@ -30,7 +35,7 @@ def realm_code_of(an_id: int) -> int:
 
 def parse_id(text: str) -> int | None:
     """An id from a URL or JSON string, or None when it cannot be one."""
-    if not text.isdigit() or len(text) > 19:
+    if _ID_TEXT.fullmatch(text) is None:
         return None
     value = int(text)
-    return value if 0 < value <= _MAX_ID else None
+    return value if 0 < value <= MAX_ID else None

@@ -6,18 +6,20 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from reelm.inputs import COUNTRY_PATTERN, EMAIL_PATTERN, Handle, Line, Secret, Text
+
 
 class SignUpIn(BaseModel):
-    handle: str = Field(min_length=2, max_length=25)
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=10, max_length=200)
-    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2; picks the home realm")
-    display_name: str | None = Field(default=None, max_length=50)
+    handle: Handle = Field(min_length=2, max_length=25)
+    email: Line = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
+    password: Secret = Field(min_length=10, max_length=200)
+    country: str = Field(pattern=COUNTRY_PATTERN, description="ISO 3166-1 alpha-2; picks the home realm")
+    display_name: Line | None = Field(default=None, max_length=50)
 
 
 class LogInIn(BaseModel):
-    login: str = Field(min_length=2, max_length=254, description="handle or e-mail")
-    password: str = Field(min_length=1, max_length=200)
+    login: Line = Field(min_length=2, max_length=254, description="handle or e-mail")
+    password: Secret = Field(min_length=1, max_length=200)
 
 
 class TokenOut(BaseModel):
@@ -49,7 +51,7 @@ class MeOut(ProfileOut):
 
 
 class DeletionIn(BaseModel):
-    password: str = Field(min_length=1, max_length=200, description="the account's password, again")
+    password: Secret = Field(min_length=1, max_length=200, description="the account's password, again")
 
 
 class DeletionOut(BaseModel):
@@ -57,5 +59,5 @@ class DeletionOut(BaseModel):
 
 
 class ProfileUpdateIn(BaseModel):
-    display_name: str | None = Field(default=None, max_length=50)
-    bio: str | None = Field(default=None, max_length=300)
+    display_name: Line | None = Field(default=None, min_length=1, max_length=50)
+    bio: Text | None = Field(default=None, max_length=300)

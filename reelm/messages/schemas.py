@@ -7,22 +7,23 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from reelm.inputs import Handle, Id, Line, Text
 from reelm.messages.models import AllowFrom
 from reelm.messages.policy import MAX_BODY_CHARS, MAX_MEMBERS, MAX_TITLE_CHARS
 from reelm.videos.schemas import Creator
 
-ID_PATTERN = r"^[0-9]{1,19}$"
+MAX_SEQ = 2**31 - 1  # event numbers are PostgreSQL integers
 
 
 class MessageIn(BaseModel):
-    body: str = Field(default="", max_length=MAX_BODY_CHARS, description="text and emoji")
-    video_id: str | None = Field(default=None, pattern=ID_PATTERN, description="share this video")
+    body: Text = Field(default="", max_length=MAX_BODY_CHARS, description="text and emoji")
+    video_id: Id | None = Field(default=None, description="share this video")
     # A retry of a send whose answer was lost gives the same key and gets the first message back.
     client_key: str | None = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class ConversationIn(BaseModel):
-    handles: list[str] = Field(min_length=1, max_length=MAX_MEMBERS - 1, description="everyone but you")
+    handles: list[Handle] = Field(min_length=1, max_length=MAX_MEMBERS - 1, description="everyone but you")
     message: MessageIn | None = Field(default=None, description="the first message")
 
 
@@ -75,15 +76,15 @@ class ConversationPage(BaseModel):
 
 
 class GroupIn(BaseModel):
-    title: str = Field(max_length=MAX_TITLE_CHARS * 2, description="the group's name; empty removes it")
+    title: Line = Field(max_length=MAX_TITLE_CHARS * 2, description="the group's name; empty removes it")
 
 
 class MembersIn(BaseModel):
-    handles: list[str] = Field(min_length=1, max_length=MAX_MEMBERS - 1, description="people to add")
+    handles: list[Handle] = Field(min_length=1, max_length=MAX_MEMBERS - 1, description="people to add")
 
 
 class ReadIn(BaseModel):
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=MAX_SEQ)
 
 
 class MuteIn(BaseModel):
@@ -101,25 +102,25 @@ class MessageSettingsIO(BaseModel):
 class Cursor(BaseModel):
     """Where a live client is in one conversation: the last event number it holds."""
 
-    conversation_id: str = Field(pattern=ID_PATTERN)
-    seq: int = Field(ge=0)
+    conversation_id: Id
+    seq: int = Field(ge=0, le=MAX_SEQ)
 
 
 class HelloIn(BaseModel):
     """The first frame of a live connection."""
 
     type: Literal["hello"]
-    csrf: str | None = Field(default=None, max_length=100)  # required when the connection used a cookie
+    csrf: Line | None = Field(default=None, max_length=100)  # required when the connection used a cookie
     cursors: list[Cursor] = Field(default_factory=list, max_length=200)
 
 
 class TypingIn(BaseModel):
     type: Literal["typing"]
-    conversation_id: str = Field(pattern=ID_PATTERN)
+    conversation_id: Id
 
 
 class SendIn(MessageIn):
     """A message sent over the live connection."""
 
     type: Literal["send"]
-    conversation_id: str = Field(pattern=ID_PATTERN)
+    conversation_id: Id

@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
+
+from reelm.inputs import REALM_PATTERN, Id, IdRef, Line, Text
+from reelm.moderation.models import Category, ContentType
+
+RealmName = Annotated[str, StringConstraints(pattern=REALM_PATTERN)]
 
 
 class ReportIn(BaseModel):
-    content_type: str = Field(max_length=10, description="video, comment, account or message")
-    content_id: str = Field(max_length=20)
-    category: str = Field(max_length=80, description="a DSA statement category, STATEMENT_CATEGORY_…")
-    explanation: str = Field(max_length=4000, description="why the content should be reviewed")
-    legal_ground: str | None = Field(
+    # The route checks the type and category after counting the report against the reporter's rate, so a
+    # flood of bad reports is limited too; the document states what it takes.
+    content_type: Line = Field(
+        max_length=10,
+        description="video, comment, account or message",
+        json_schema_extra={"enum": [t.value for t in ContentType]},
+    )
+    content_id: IdRef = Field(description="an unknown or malformed id is a 404, as in a path")
+    category: Line = Field(
+        max_length=80,
+        description="a DSA statement category, STATEMENT_CATEGORY_…",
+        json_schema_extra={"enum": [c.value for c in Category]},
+    )
+    explanation: Text = Field(max_length=4000, description="why the content should be reviewed")
+    legal_ground: Text | None = Field(
         default=None, max_length=1000, description="for illegal content: the law it breaks"
     )
 
@@ -69,16 +84,16 @@ class ReportView(BaseModel):
 
 
 class DecisionIn(BaseModel):
-    action: str = Field(max_length=16)
-    category: str = Field(max_length=80)
-    ground: str = Field(
+    action: Line = Field(max_length=16)
+    category: Line = Field(max_length=80)
+    ground: Line = Field(
         max_length=40, description="DECISION_GROUND_ILLEGAL_CONTENT or …_INCOMPATIBLE_CONTENT"
     )
-    facts: str = Field(max_length=6000, description="the facts relied on; no personal data")
-    legal_ground: str | None = Field(default=None, max_length=1000)
-    terms_ground: str | None = Field(default=None, max_length=1000)
-    label: str | None = Field(default=None, max_length=200)
-    restricted_realms: list[str] = Field(default_factory=list, max_length=64)
+    facts: Text = Field(max_length=6000, description="the facts relied on; no personal data")
+    legal_ground: Text | None = Field(default=None, max_length=1000)
+    terms_ground: Text | None = Field(default=None, max_length=1000)
+    label: Line | None = Field(default=None, max_length=200)
+    restricted_realms: list[RealmName] = Field(default_factory=list, max_length=64)
     suspend_days: int | None = Field(default=None, ge=1, le=3650)
 
 
@@ -143,7 +158,7 @@ class StatementOut(BaseModel):
 
 
 class AppealIn(BaseModel):
-    reason: str = Field(max_length=4000)
+    reason: Text = Field(max_length=4000)
 
 
 class AppealOut(BaseModel):
@@ -161,7 +176,7 @@ class AppealOut(BaseModel):
 
 class AppealDecisionIn(BaseModel):
     outcome: str = Field(pattern="^(upheld|reversed)$")
-    explanation: str = Field(max_length=4000)
+    explanation: Text = Field(max_length=4000)
     decision: DecisionIn | None = Field(
         default=None,
         description='for a reporter\'s appeal that succeeds: the decision that replaces "no action"',
@@ -174,18 +189,18 @@ class AppealList(BaseModel):
 
 
 class OrderTargetIn(BaseModel):
-    content_type: str = Field(max_length=10)
-    content_id: str = Field(max_length=20)
+    content_type: Line = Field(max_length=10)
+    content_id: Id
 
 
 class LegalOrderIn(BaseModel):
-    authority: str = Field(max_length=500)
-    legal_basis: str = Field(max_length=1000)
-    reference: str = Field(max_length=200)
-    scope: str = Field(max_length=4000, description="what the order requires, in its words")
+    authority: Line = Field(max_length=500)
+    legal_basis: Text = Field(max_length=1000)
+    reference: Line = Field(max_length=200)
+    scope: Text = Field(max_length=4000, description="what the order requires, in its words")
     action: str = Field(pattern="^(remove|geo_restrict|suspend)$")
-    territorial_scope: list[str] = Field(default_factory=list, max_length=64)
-    category: str = Field(max_length=80)
+    territorial_scope: list[RealmName] = Field(default_factory=list, max_length=64)
+    category: Line = Field(max_length=80)
     targets: list[OrderTargetIn] = Field(min_length=1, max_length=500)
     notify_users: bool = True
     received_at: datetime | None = None
@@ -212,13 +227,13 @@ class LegalOrderList(BaseModel):
 
 
 class RuleIn(BaseModel):
-    name: str = Field(max_length=64)
+    name: Line = Field(max_length=64)
     scope: str = Field(pattern="^(caption|comment|both)$")
     kind: str = Field(pattern="^(term|pattern)$")
-    value: str = Field(max_length=300)
+    value: Line = Field(max_length=300)
     action: str = Field(pattern="^(hold|label)$")
-    label: str | None = Field(default=None, max_length=200)
-    category: str = Field(max_length=80)
+    label: Line | None = Field(default=None, max_length=200)
+    category: Line = Field(max_length=80)
 
 
 class RuleOut(BaseModel):
@@ -239,7 +254,7 @@ class RuleList(BaseModel):
 
 
 class TrustedFlaggerIn(BaseModel):
-    name: str = Field(max_length=100)
+    name: Line = Field(max_length=100)
 
 
 class TrustedFlaggerOut(BaseModel):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from reelm.inputs import Text
 from reelm.realms.models import Capability, SwitchState
 from reelm.realms.service import MAX_NOTICE, MAX_REASON
 from reelm.realms.switches import Switch
@@ -41,13 +43,26 @@ class SwitchList(BaseModel):
     items: list[SwitchOut]
 
 
+def _percent_only_when_partial_schema(schema: dict[str, Any]) -> None:
+    """The rule of `SwitchIn._percent_only_when_partial`, in the OpenAPI document."""
+    schema["oneOf"] = [
+        {"properties": {"state": {"enum": ["on", "off"]}, "percent": {"type": "null"}}},
+        {
+            "properties": {"state": {"const": "percent"}, "percent": {"type": "integer"}},
+            "required": ["state", "percent"],
+        },
+    ]
+
+
 class SwitchIn(BaseModel):
     """`on`; `off` with a notice (or the one already set); `percent` with `percent` from 1 to 99."""
 
+    model_config = ConfigDict(json_schema_extra=_percent_only_when_partial_schema)
+
     state: SwitchState
     percent: int | None = Field(default=None, ge=1, le=99)
-    notice: str | None = Field(default=None, max_length=MAX_NOTICE)
-    reason: str = Field(default="", max_length=MAX_REASON)
+    notice: Text | None = Field(default=None, max_length=MAX_NOTICE)
+    reason: Text = Field(default="", max_length=MAX_REASON)
 
     @model_validator(mode="after")
     def _percent_only_when_partial(self) -> SwitchIn:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^\w+$")]
+from reelm.inputs import Tag
+
 MAX_PICKED = 20
 
 

@@ -6,12 +6,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from reelm.inputs import Id, Text
 from reelm.videos.schemas import Creator
 
 
 class CommentIn(BaseModel):
-    body: str = Field(min_length=1, max_length=1000)
-    parent_id: str | None = Field(default=None, description="reply to this comment (one level deep)")
+    body: Text = Field(min_length=1, max_length=1000)
+    parent_id: Id | None = Field(default=None, description="reply to this comment (one level deep)")
 
 
 class CommentOut(BaseModel):

@@ -6,13 +6,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from reelm.inputs import Handle, Text
 from reelm.staff.models import Purpose
 
 
 class JustificationIn(BaseModel):
-    subject_handle: str = Field(min_length=1, max_length=25)
+    subject_handle: Handle = Field(min_length=1, max_length=25)
     purpose: Purpose
-    reason: str = Field(min_length=1, max_length=500, description="why access is needed; kept in the realm")
+    reason: Text = Field(min_length=1, max_length=500, description="why access is needed; kept in the realm")
 
 
 class JustificationOut(BaseModel):

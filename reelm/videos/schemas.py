@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from reelm.inputs import Text
+
 
 class Creator(BaseModel):
     id: str
@@ -68,7 +70,7 @@ class VideoAccepted(BaseModel):
 
 
 class VideoUpdateIn(BaseModel):
-    caption: str | None = Field(default=None, max_length=2200)
+    caption: Text | None = Field(default=None, max_length=2200)
     visibility: str | None = Field(default=None, pattern="^(public|private)$")
 
 

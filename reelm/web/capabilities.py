@@ -8,6 +8,7 @@ to the realm's public switch list.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
@@ -18,12 +19,14 @@ from reelm import ids
 from reelm.accounts.service import resolve_handle
 from reelm.accounts.viewer import Viewer
 from reelm.errors import Problem
+from reelm.inputs import HANDLE_PATTERN
 from reelm.realms.models import LABELS, Capability, SwitchState
 from reelm.realms.switches import Switch, Switchboard
 from reelm.runtime import Runtime
 from reelm.web.deps import ViewerDep, identify
 
 CAPABILITY_OFF = "capability-off"
+_HANDLE = re.compile(HANDLE_PATTERN.removeprefix("^").removesuffix("$"))
 
 
 async def get_switchboard(request: Request) -> Switchboard:
@@ -92,7 +95,10 @@ async def video_realm_in_path(request: Request, _: Viewer) -> str | None:
 
 async def handle_realm_in_path(request: Request, _: Viewer) -> str | None:
     """The home realm of the `handle` in the path: where that creator's videos live."""
-    entry = await resolve_handle(request.app.state.runtime, str(request.path_params.get("handle", "")))
+    handle = str(request.path_params.get("handle", ""))
+    if _HANDLE.fullmatch(handle) is None:  # gates run before the path is validated: let the route say 404
+        return None
+    entry = await resolve_handle(request.app.state.runtime, handle)
     return entry.realm if entry is not None else None
 
 

@@ -23,10 +23,11 @@ router = APIRouter(include_in_schema=False)
 
 # Only what may be public: renditions, HLS parts, posters, master playlists and avatars. The original
 # upload is protected and never matches.
+# ASCII digits only ([0-9], not \d, which takes every script's digits).
 _SERVABLE = re.compile(
-    r"^videos/(?P<video>\d{1,19})/(?:poster\.jpg|master\.m3u8|\d{3,4}p/video\.mp4"
-    r"|\d{3,4}p/hls/(?:index\.m3u8|init\.mp4|seg_\d{1,6}\.m4s))"
-    r"|avatars/\d{1,19}/\d{1,19}\.jpg$"
+    r"^videos/(?P<video>[0-9]{1,19})/(?:poster\.jpg|master\.m3u8|[0-9]{3,4}p/video\.mp4"
+    r"|[0-9]{3,4}p/hls/(?:index\.m3u8|init\.mp4|seg_[0-9]{1,6}\.m4s))"
+    r"|avatars/[0-9]{1,19}/[0-9]{1,19}\.jpg$"
 )
 # Renditions, segments and posters never change once written (new content gets new keys), except
 # the master playlist, which gains rungs while the video is finishing.
@@ -42,7 +43,7 @@ def _cache_control(key: str, *, public: bool) -> str:
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:
     """(start, end exclusive) of a single-range `bytes=` header, or None when it cannot be satisfied."""
-    match = re.fullmatch(r"bytes=(\d*)-(\d*)", header.strip())
+    match = re.fullmatch(r"bytes=([0-9]*)-([0-9]*)", header.strip())
     if match is None or (not match[1] and not match[2]):
         return None
     if not match[1]:  # suffix range: the last N bytes

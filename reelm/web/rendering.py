@@ -19,6 +19,7 @@ from reelm.security import check_csrf, csrf_token
 from reelm.web.capabilities import refusal
 from reelm.web.deps import (
     CSRF_COOKIE,
+    identify,
 )
 from reelm.web.icons import ICON_PATHS
 
@@ -113,6 +114,16 @@ def error_page(request: Request, viewer: Viewer, problem: Problem) -> HTMLRespon
     )
     response.headers.update(problem.headers or {})  # a 451's Link to the notice, for one
     return response
+
+
+async def page_for_problem(request: Request, problem: Problem) -> HTMLResponse:
+    """The error page for a problem found before a page's route ran (a malformed address or form field)."""
+    runtime = request.app.state.runtime
+    try:
+        viewer = await identify(request, runtime)
+    except Problem:  # a suspended account's session: it sees what a visitor sees
+        viewer = None
+    return error_page(request, viewer or Viewer(user=None, realm=runtime.settings.default_realm), problem)
 
 
 def refused_page(request: Request, viewer: Viewer, realm: str, capability: Capability) -> HTMLResponse | None:

@@ -40,6 +40,7 @@ from reelm.web.deps import (
     forget_session,
     forget_user_sessions,
 )
+from reelm.web.params import HandlePath
 from reelm.web.suspensions import suspension_problem
 
 # The route class checks the profile_edit switch before an avatar upload is read.
@@ -191,7 +192,7 @@ async def put_avatar(
 
 
 @router.get("/users/{handle}", response_model=ProfileOut)
-async def get_user(runtime: RuntimeDep, viewer: ViewerDep, handle: str) -> ProfileOut:
+async def get_user(runtime: RuntimeDep, viewer: ViewerDep, handle: HandlePath) -> ProfileOut:
     entry = await service.resolve_handle(runtime, handle)
     if entry is None:
         raise not_found("User")

@@ -18,6 +18,7 @@ from reelm.exports.service import access_export, do_request_export, is_expired
 from reelm.runtime import Runtime
 from reelm.storage import ObjectMissingError
 from reelm.web.deps import Limiter, RuntimeDep, UserViewer
+from reelm.web.params import IdPath
 
 router = APIRouter(tags=["exports"])
 
@@ -37,14 +38,14 @@ async def create_export(runtime: RuntimeDep, limiter: Limiter, viewer: UserViewe
 
 
 @router.get("/me/exports/{export_id}", response_model=ExportOut)
-async def get_export(runtime: RuntimeDep, viewer: UserViewer, export_id: str) -> ExportOut:
+async def get_export(runtime: RuntimeDep, viewer: UserViewer, export_id: IdPath) -> ExportOut:
     async with runtime.databases.read(viewer.realm) as session:
         export = await access_export(session, viewer.user.id, export_id)
     return export_out(export, expired=is_expired(export, datetime.now(UTC)))
 
 
 @router.get("/me/exports/{export_id}/download", response_class=Response)
-async def download_export(runtime: RuntimeDep, viewer: UserViewer, export_id: str) -> Response:
+async def download_export(runtime: RuntimeDep, viewer: UserViewer, export_id: IdPath) -> Response:
     async with runtime.databases.read(viewer.realm) as session:
         export = await access_export(session, viewer.user.id, export_id)
     if is_expired(export, datetime.now(UTC)):

@@ -14,10 +14,11 @@ from reelm.recommend.candidates import FeedMode, FeedRanker, FeedRequest
 from reelm.web.capabilities import require_capability
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor
+from reelm.web.params import FeedCursor
 
 router = APIRouter(tags=["feed"])
 
-Cursor = Annotated[str | None, Query(max_length=8000)]
+Cursor = FeedCursor
 Limit = Annotated[int, Query(ge=1, le=30)]
 # The non-personalised switch (DSA Art. 38): regional popular or latest, never using the viewer's profile.
 Mode = Annotated[FeedMode, Query()]

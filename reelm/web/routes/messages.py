@@ -28,6 +28,7 @@ from reelm.messages import conversations, inbox, permissions, reading, sending
 from reelm.messages.inbox import Folder
 from reelm.messages.models import AllowFrom, Conversation, ConversationMember, MemberState
 from reelm.messages.schemas import (
+    MAX_SEQ,
     BlockState,
     ConversationIn,
     ConversationOut,
@@ -47,6 +48,7 @@ from reelm.safety.blocks import do_block, is_blocking
 from reelm.web.capabilities import require_capability
 from reelm.web.deps import Limiter, MessagingDep, RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor
+from reelm.web.params import Cursor, HandlePath, IdPath
 from reelm.web.rendering import render
 from reelm.web.routes import live
 
@@ -110,7 +112,7 @@ class ConversationAccess:
 
 
 async def conversation_access(
-    runtime: RuntimeDep, viewer: UserViewer, conversation_id: str
+    runtime: RuntimeDep, viewer: UserViewer, conversation_id: IdPath
 ) -> ConversationAccess:
     return ConversationAccess(runtime, viewer, _conversation_id(viewer, runtime, conversation_id))
 
@@ -212,7 +214,7 @@ async def list_conversations(
     viewer: UserViewer,
     messaging: MessagingDep,
     folder: Folder = Folder.INBOX,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> ConversationPage:
     """The inbox (or the requests folder), latest activity first."""
@@ -247,8 +249,8 @@ async def get_conversation(access: ConversationDep, messaging: MessagingDep) -> 
 async def get_messages(
     access: ConversationDep,
     messaging: MessagingDep,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
-    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ)] = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 30,
 ) -> MessagePage:
     """History (the latest messages, or those `before_seq`), or with `after_seq` every event since then.
@@ -293,7 +295,7 @@ async def send_message(
 
 
 @router.post("/conversations/{conversation_id}/messages/{message_id}/unsend", response_model=MessageOut)
-async def unsend_message(access: ConversationDep, messaging: MessagingDep, message_id: str) -> MessageOut:
+async def unsend_message(access: ConversationDep, messaging: MessagingDep, message_id: IdPath) -> MessageOut:
     """Take a message back for everyone; answers with the unsend event (which names it in `target_seq`)."""
     async with access.change(lock=True) as (session, conversation, _):
         message = await sending.access_message(session, conversation, _message_id(message_id))
@@ -311,7 +313,7 @@ async def unsend_message(access: ConversationDep, messaging: MessagingDep, messa
 
 
 @router.delete("/conversations/{conversation_id}/messages/{message_id}", status_code=204)
-async def delete_message_for_me(access: ConversationDep, message_id: str) -> None:
+async def delete_message_for_me(access: ConversationDep, message_id: IdPath) -> None:
     async with access.change() as (session, conversation, member):
         message = await sending.access_message(session, conversation, _message_id(message_id))
         if message.seq <= member.cleared_seq:
@@ -415,20 +417,20 @@ async def _set_block(runtime: Runtime, viewer: SignedInViewer, handle: str, *, b
 
 
 @router.get("/users/{handle}/block", response_model=BlockState)
-async def get_block(runtime: RuntimeDep, viewer: UserViewer, handle: str) -> BlockState:
+async def get_block(runtime: RuntimeDep, viewer: UserViewer, handle: HandlePath) -> BlockState:
     user_id = await _user_id(runtime, handle)
     async with runtime.databases.read(viewer.realm) as session:
         return BlockState(blocked=await is_blocking(session, viewer.user.id, user_id))
 
 
 @router.post("/users/{handle}/block", response_model=BlockState)
-async def block_user(runtime: RuntimeDep, viewer: UserViewer, handle: str) -> BlockState:
+async def block_user(runtime: RuntimeDep, viewer: UserViewer, handle: HandlePath) -> BlockState:
     """They can no longer message you or start a conversation with you, and you hear nothing from them."""
     return await _set_block(runtime, viewer, handle, block=True)
 
 
 @router.delete("/users/{handle}/block", response_model=BlockState)
-async def unblock_user(runtime: RuntimeDep, viewer: UserViewer, handle: str) -> BlockState:
+async def unblock_user(runtime: RuntimeDep, viewer: UserViewer, handle: HandlePath) -> BlockState:
     return await _set_block(runtime, viewer, handle, block=False)
 
 
@@ -466,7 +468,7 @@ async def inbox_page(request: Request, viewer: ViewerDep) -> Response:
 
 
 @pages.get("/inbox/{conversation_id}")
-async def conversation_page(request: Request, viewer: ViewerDep, conversation_id: str) -> Response:
+async def conversation_page(request: Request, viewer: ViewerDep, conversation_id: IdPath) -> Response:
     """The inbox with one conversation open; the script checks it exists (and is the viewer's)."""
     if viewer.user is None:
         return _login_redirect(request)

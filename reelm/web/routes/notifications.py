@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from reelm import ids
@@ -19,6 +19,7 @@ from reelm.runtime import Runtime
 from reelm.security import check_csrf
 from reelm.web.deps import CSRF_COOKIE, RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor
+from reelm.web.params import CsrfForm, Cursor, IdPath
 from reelm.web.rendering import error_page, render
 
 router = APIRouter(tags=["notifications"])
@@ -51,7 +52,7 @@ async def notification_page(
 async def list_notifications(
     runtime: RuntimeDep,
     viewer: UserViewer,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> NotificationPage:
     """Grouped notifications, latest first: "@alice and 3 others liked your video"."""
@@ -59,7 +60,7 @@ async def list_notifications(
 
 
 @router.post("/notifications/{notification_id}/read", status_code=204)
-async def mark_read(runtime: RuntimeDep, viewer: UserViewer, notification_id: str) -> None:
+async def mark_read(runtime: RuntimeDep, viewer: UserViewer, notification_id: IdPath) -> None:
     parsed = ids.parse_id(notification_id)
     if parsed is None:
         raise not_found("Notification")
@@ -96,7 +97,7 @@ async def notifications_page(
     request: Request,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
 ) -> Response:
     if (me := viewer.signed_in()) is None:
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
@@ -118,7 +119,7 @@ async def notifications_read_all_form(
     request: Request,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfForm = "",
 ) -> Response:
     """The page's "Mark all as read" without JavaScript."""
     if viewer.user is None:

@@ -17,6 +17,7 @@ from reelm.crossrealm.service import moved_to
 from reelm.errors import Problem
 from reelm.exports.schemas import export_out
 from reelm.exports.service import is_expired, latest_export
+from reelm.inputs import Line, Secret, Text
 from reelm.realms.models import Capability
 from reelm.recommend.schemas import MAX_PICKED, InterestsIn
 from reelm.recommend.service import access_interests, do_pick_interests, do_reset_interests
@@ -30,6 +31,7 @@ from reelm.web.deps import (
     client_ip,
     forget_session,
 )
+from reelm.web.params import CsrfForm, HandlePath, IdPath, NextForm, NextQuery, TagPath
 from reelm.web.rendering import (
     check_form_csrf,
     error_page,
@@ -64,7 +66,7 @@ async def following_page(request: Request, viewer: ViewerDep) -> Response:
 
 
 @router.get("/v/{video_id}")
-async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> Response:
+async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, video_id: IdPath) -> Response:
     parsed = ids.parse_id(video_id)
     realm = runtime.settings.realm_of_id(parsed) if parsed is not None else None
     if realm is not None and (refused := refused_page(request, viewer, realm, Capability.WATCH)):
@@ -89,7 +91,9 @@ async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, v
 
 
 @router.get("/@{handle}")
-async def profile_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, handle: str) -> Response:
+async def profile_page(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, handle: HandlePath
+) -> Response:
     try:
         profile = await get_user(runtime, viewer, handle)
         if refused := refused_page(request, viewer, profile.realm, Capability.WATCH):
@@ -109,7 +113,7 @@ async def profile_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep,
 
 
 @router.get("/tag/{tag}")
-async def tag_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, tag: str) -> Response:
+async def tag_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, tag: TagPath) -> Response:
     if refused := refused_page(request, viewer, viewer.realm, Capability.SEARCH):
         return refused
     page = await hashtag_videos(runtime, viewer, tag, cursor=None, limit=24)
@@ -177,7 +181,7 @@ def _form_error(
 
 
 @router.get("/login")
-async def login_form(request: Request, viewer: ViewerDep, next: str = "/") -> Response:
+async def login_form(request: Request, viewer: ViewerDep, next: NextQuery = "/") -> Response:
     return render(request, viewer, "login.html", error=None, values={}, next=safe_next(next))
 
 
@@ -186,10 +190,10 @@ async def login_submit(
     request: Request,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    login: Annotated[str, Form(max_length=254)],
-    password: Annotated[str, Form(max_length=200)],
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",
+    login: Annotated[Line, Form(max_length=254)],
+    password: Annotated[Secret, Form(max_length=200)],
+    csrf_token: CsrfForm = "",
+    next: NextForm = "/",
 ) -> Response:
     values = {"login": login}
     try:
@@ -202,7 +206,7 @@ async def login_submit(
 
 
 @router.get("/signup")
-async def signup_form(request: Request, viewer: ViewerDep, next: str = "/") -> Response:
+async def signup_form(request: Request, viewer: ViewerDep, next: NextQuery = "/") -> Response:
     return render(request, viewer, "signup.html", error=None, values={}, next=safe_next(next))
 
 
@@ -212,13 +216,13 @@ async def signup_submit(
     runtime: RuntimeDep,
     viewer: ViewerDep,
     limiter: Limiter,
-    handle: Annotated[str, Form(max_length=30)],
-    email: Annotated[str, Form(max_length=254)],
-    password: Annotated[str, Form(max_length=200)],
-    country: Annotated[str, Form(max_length=2)],
-    display_name: Annotated[str, Form(max_length=50)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",
+    handle: Annotated[Line, Form(max_length=30)],
+    email: Annotated[Line, Form(max_length=254)],
+    password: Annotated[Secret, Form(max_length=200)],
+    country: Annotated[Line, Form(max_length=2)],
+    display_name: Annotated[Line, Form(max_length=50)] = "",
+    csrf_token: CsrfForm = "",
+    next: NextForm = "/",
 ) -> Response:
     values = {"handle": handle, "email": email, "country": country, "display_name": display_name}
     try:
@@ -252,7 +256,7 @@ async def logout(
     request: Request,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfForm = "",
 ) -> Response:
     check_form_csrf(request, csrf_token)
     if viewer.token is not None:
@@ -298,9 +302,9 @@ async def interests_submit(
     request: Request,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    hashtags: Annotated[str, Form(max_length=1100)] = "",
-    reset: Annotated[str, Form(max_length=5)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    hashtags: Annotated[Line, Form(max_length=1100)] = "",
+    reset: Annotated[Line, Form(max_length=5)] = "",
+    csrf_token: CsrfForm = "",
 ) -> Response:
     """Pick the interests that seed For You, or reset everything the engine learnt."""
     if (me := viewer.signed_in()) is None:
@@ -335,7 +339,7 @@ async def export_submit(
     runtime: RuntimeDep,
     limiter: Limiter,
     viewer: ViewerDep,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfForm = "",
 ) -> Response:
     if (me := viewer.signed_in()) is None:
         return login_redirect(request)
@@ -352,10 +356,10 @@ async def settings_submit(
     request: Request,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    display_name: Annotated[str, Form(max_length=50)],
-    bio: Annotated[str, Form(max_length=300)] = "",
+    display_name: Annotated[Line, Form(max_length=50)],
+    bio: Annotated[Text, Form(max_length=300)] = "",
     avatar: UploadFile | None = None,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: CsrfForm = "",
 ) -> Response:
     if (me := viewer.signed_in()) is None:
         return login_redirect(request)

@@ -7,6 +7,7 @@ it after the redirect) and reaches every other process through the notification.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -15,6 +16,7 @@ from fastapi.responses import RedirectResponse
 
 from reelm.accounts.viewer import Viewer
 from reelm.errors import Problem, not_found
+from reelm.inputs import Line, Text
 from reelm.realms import service
 from reelm.realms.models import LABELS, Capability
 from reelm.realms.schemas import SwitchIn, SwitchList, SwitchOut
@@ -24,6 +26,7 @@ from reelm.runtime import Runtime
 from reelm.staff.service import StaffMember
 from reelm.web.capabilities import SwitchboardDep
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
+from reelm.web.params import CsrfForm, RealmChoice, RealmPath
 from reelm.web.rendering import check_form_csrf, error_page, render
 
 api = APIRouter(tags=["realms"])
@@ -36,19 +39,12 @@ def path_realm(runtime: Runtime, realm: str) -> str:
     return realm
 
 
-def path_capability(capability: str) -> Capability:
-    try:
-        return Capability(capability)
-    except ValueError:
-        raise not_found("Capability") from None
-
-
 async def require_operator(runtime: RuntimeDep, viewer: UserViewer) -> StaffMember:
     return await service.access_operator(runtime, viewer.user.id)
 
 
 @api.get("/realms/{realm}/capabilities", response_model=SwitchList)
-async def realm_capabilities(runtime: RuntimeDep, realm: str) -> SwitchList:
+async def realm_capabilities(runtime: RuntimeDep, realm: RealmPath) -> SwitchList:
     """Every capability of a realm and its switch, for anyone: refusals link here (RFC 7725)."""
     realm = path_realm(runtime, realm)
     switches = await service.list_switches(runtime, realm)
@@ -62,10 +58,8 @@ async def realm_capabilities(runtime: RuntimeDep, realm: str) -> SwitchList:
     response_model=SwitchOut,
     dependencies=[Depends(require_operator)],
 )
-async def get_capability(runtime: RuntimeDep, realm: str, capability: str) -> SwitchOut:
-    return SwitchOut.of(
-        await service.get_switch(runtime, path_realm(runtime, realm), path_capability(capability))
-    )
+async def get_capability(runtime: RuntimeDep, realm: RealmPath, capability: Capability) -> SwitchOut:
+    return SwitchOut.of(await service.get_switch(runtime, path_realm(runtime, realm), capability))
 
 
 @api.put("/admin/realms/{realm}/capabilities/{capability}", response_model=SwitchOut)
@@ -73,18 +67,17 @@ async def put_capability(
     runtime: RuntimeDep,
     board: SwitchboardDep,
     viewer: UserViewer,
-    realm: str,
-    capability: str,
+    realm: RealmPath,
+    capability: Capability,
     body: SwitchIn,
 ) -> SwitchOut:
     """Switch a capability on, off (with a notice), or on for `percent` % of accounts."""
     realm = path_realm(runtime, realm)
-    checked = path_capability(capability)
     member = await service.access_operator(runtime, viewer.user.id, realm)
     [switch] = await service.do_set_switches(
         runtime,
         realm=realm,
-        capabilities=[checked],
+        capabilities=[capability],
         percent=body.target_percent(),
         notice=body.notice,
         reason=body.reason,
@@ -156,7 +149,7 @@ async def _page_operator(request: Request, runtime: Runtime, viewer: Viewer) -> 
 
 @pages.get("/admin")
 async def admin_page(
-    request: Request, runtime: RuntimeDep, viewer: ViewerDep, changed: str | None = None
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, changed: RealmChoice = None
 ) -> Response:
     member = await _page_operator(request, runtime, viewer)
     if isinstance(member, Response):
@@ -170,13 +163,13 @@ async def admin_switch(
     runtime: RuntimeDep,
     board: SwitchboardDep,
     viewer: ViewerDep,
-    realm: str,
+    realm: RealmPath,
     action: Annotated[str, Form(pattern="^(suspend|restore)$")],
-    capability: Annotated[list[str] | None, Form()] = None,
-    percent: Annotated[str, Form(max_length=3)] = "100",
-    notice: Annotated[str, Form(max_length=MAX_NOTICE)] = "",
-    reason: Annotated[str, Form(max_length=MAX_REASON)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    capability: Annotated[list[Line] | None, Form()] = None,
+    percent: Annotated[Line, Form(max_length=3)] = "100",
+    notice: Annotated[Text, Form(max_length=MAX_NOTICE)] = "",
+    reason: Annotated[Text, Form(max_length=MAX_REASON)] = "",
+    csrf_token: CsrfForm = "",
 ) -> Response:
     """Suspend or restore the ticked capabilities of one realm (an operator of that realm only)."""
     member = await _page_operator(request, runtime, viewer)
@@ -210,7 +203,7 @@ async def _apply_form(
             runtime, realm=realm, capabilities=capabilities, notice=notice, reason=reason, actor=actor
         )
         return
-    if not percent.strip().isdigit():
+    if not re.fullmatch(r"\s*[0-9]{1,3}\s*", percent):  # ASCII digits: int() refuses "²"
         raise Problem(422, "invalid-request", "The request is not valid", "percent: a whole number")
     await service.do_restore(
         runtime,

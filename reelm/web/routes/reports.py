@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 
 from reelm.accounts.viewer import Viewer
 from reelm.errors import Problem, not_found
+from reelm.inputs import Text
 from reelm.moderation import appeals, reports, statements
 from reelm.moderation.models import (
     Category,
@@ -42,6 +43,7 @@ from reelm.web.deps import (
     UserViewer,
     ViewerDep,
 )
+from reelm.web.params import CsrfForm, IdPath, RealmPath
 from reelm.web.rendering import check_form_csrf, error_page, render
 from reelm.web.routes.staff import PolicyDep
 
@@ -79,7 +81,7 @@ async def my_reports(runtime: RuntimeDep, viewer: UserViewer) -> ReportList:
 
 
 @api.get("/reports/{report_id}", response_model=ReportReceipt)
-async def get_report(runtime: RuntimeDep, viewer: UserViewer, report_id: str) -> ReportReceipt:
+async def get_report(runtime: RuntimeDep, viewer: UserViewer, report_id: IdPath) -> ReportReceipt:
     """The receipt of one's own report, with the outcome once decided."""
     realm, an_id = realm_of_id(runtime, report_id, "Report")
     async with runtime.databases.read(realm) as session:
@@ -90,7 +92,7 @@ async def get_report(runtime: RuntimeDep, viewer: UserViewer, report_id: str) ->
 
 @api.post("/reports/{report_id}/appeals", status_code=201, response_model=AppealOut)
 async def file_reporter_appeal(
-    runtime: RuntimeDep, viewer: UserViewer, report_id: str, body: AppealIn
+    runtime: RuntimeDep, viewer: UserViewer, report_id: IdPath, body: AppealIn
 ) -> AppealOut:
     """Appeal the "no action" outcome of one's own report within six months (DSA Art. 20)."""
     realm, an_id = realm_of_id(runtime, report_id, "Report")
@@ -104,7 +106,7 @@ async def file_reporter_appeal(
 
 @api.get("/moderation/decisions/{decision_id}/statement", response_model=StatementOut)
 async def get_statement(
-    runtime: RuntimeDep, engine: PolicyDep, viewer: AppellantViewer, decision_id: str
+    runtime: RuntimeDep, engine: PolicyDep, viewer: AppellantViewer, decision_id: IdPath
 ) -> StatementOut:
     """The statement of reasons (DSA Art. 17) for the person the decision concerns."""
     realm, _ = realm_of_id(runtime, decision_id, "Decision")
@@ -115,7 +117,7 @@ async def get_statement(
 
 @api.post("/moderation/decisions/{decision_id}/appeals", status_code=201, response_model=AppealOut)
 async def file_appeal(
-    runtime: RuntimeDep, viewer: AppellantViewer, decision_id: str, body: AppealIn
+    runtime: RuntimeDep, viewer: AppellantViewer, decision_id: IdPath, body: AppealIn
 ) -> AppealOut:
     """Appeal a decision about one's own content within six months."""
     realm, _ = realm_of_id(runtime, decision_id, "Decision")
@@ -131,7 +133,7 @@ async def file_appeal(
 
 @api.get("/moderation/appeals/{appeal_id}", response_model=AppealOut)
 async def get_appeal(
-    runtime: RuntimeDep, engine: PolicyDep, viewer: AppellantViewer, appeal_id: str
+    runtime: RuntimeDep, engine: PolicyDep, viewer: AppellantViewer, appeal_id: IdPath
 ) -> AppealOut:
     realm, _ = realm_of_id(runtime, appeal_id, "Appeal")
     async with runtime.databases.read(realm) as session:
@@ -149,7 +151,7 @@ PeriodEnd = Annotated[date | None, Query(alias="to")]
 
 @pages.get("/statements/{decision_id}")
 async def statement_page(
-    request: Request, runtime: RuntimeDep, viewer: AppellantViewerDep, decision_id: str
+    request: Request, runtime: RuntimeDep, viewer: AppellantViewerDep, decision_id: IdPath
 ) -> Response:
     if viewer.user is None:
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
@@ -193,9 +195,9 @@ async def statement_appeal(
     request: Request,
     runtime: RuntimeDep,
     viewer: AppellantViewerDep,
-    decision_id: str,
-    reason: Annotated[str, Form(max_length=4000)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    decision_id: IdPath,
+    reason: Annotated[Text, Form(max_length=4000)] = "",
+    csrf_token: CsrfForm = "",
 ) -> Response:
     appellant = viewer.signed_in()
     if appellant is None:
@@ -213,7 +215,7 @@ async def transparency_page(
     request: Request,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    realm: str,
+    realm: RealmPath,
     start: Period = None,
     end: PeriodEnd = None,
 ) -> Response:

@@ -54,6 +54,7 @@ from reelm.web.deps import (
     RuntimeDep,
     forget_sessions_after,
 )
+from reelm.web.params import HandlePath, IdPath, RealmPath
 from reelm.web.routes.reports import Period, PeriodEnd
 from reelm.web.routes.staff import PolicyDep, StaffDep
 
@@ -61,7 +62,7 @@ api = APIRouter(tags=["moderation"])
 
 
 @api.get("/moderation/realms/{realm}/queue", response_model=QueueOut)
-async def get_queue(runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: str) -> QueueOut:
+async def get_queue(runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: RealmPath) -> QueueOut:
     """Open cases of the realm, trusted flaggers' and urgent ones first, then oldest first."""
     realm = check_realm(runtime, realm)
     access_queue(engine, staff, REVIEW_CONTENT, realm)
@@ -70,14 +71,19 @@ async def get_queue(runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, rea
 
 
 @api.get("/moderation/cases/{case_id}", response_model=CaseOut)
-async def get_case(runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, case_id: str) -> CaseOut:
+async def get_case(runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, case_id: IdPath) -> CaseOut:
     """A case for review: the content, its reports (reporters as pseudonyms), prior decisions, the policy."""
     return await case_detail(runtime, engine, staff, case_id)
 
 
 @api.post("/moderation/cases/{case_id}/decision", status_code=201, response_model=DecisionOut)
 async def post_decision(
-    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, request: Request, case_id: str, body: DecisionIn
+    runtime: RuntimeDep,
+    engine: PolicyDep,
+    staff: StaffDep,
+    request: Request,
+    case_id: IdPath,
+    body: DecisionIn,
 ) -> DecisionOut:
     """Decide a case: no action, label, age-restrict, demote, restrict in some realms, remove, suspend."""
     decision = await decide_case(runtime, engine, staff, case_id, body)
@@ -86,7 +92,9 @@ async def post_decision(
 
 
 @api.get("/moderation/realms/{realm}/appeals", response_model=AppealList)
-async def get_open_appeals(runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: str) -> AppealList:
+async def get_open_appeals(
+    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: RealmPath
+) -> AppealList:
     realm = check_realm(runtime, realm)
     access_queue(engine, staff, REVIEW_CONTENT, realm)
     async with runtime.databases.read(realm) as session:
@@ -100,7 +108,7 @@ async def post_appeal_decision(
     engine: PolicyDep,
     staff: StaffDep,
     request: Request,
-    appeal_id: str,
+    appeal_id: IdPath,
     body: AppealDecisionIn,
 ) -> AppealOut:
     """Uphold or reverse an appeal; only a reviewer other than the one who decided may. Reversing a
@@ -113,7 +121,12 @@ async def post_appeal_decision(
 
 @api.post("/moderation/realms/{realm}/legal-orders", status_code=201, response_model=LegalOrderOut)
 async def post_legal_order(
-    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, request: Request, realm: str, body: LegalOrderIn
+    runtime: RuntimeDep,
+    engine: PolicyDep,
+    staff: StaffDep,
+    request: Request,
+    realm: RealmPath,
+    body: LegalOrderIn,
 ) -> LegalOrderOut:
     """Record an authority's order and apply it to its targets, all in this realm."""
     realm = check_realm(runtime, realm)
@@ -128,7 +141,7 @@ async def post_legal_order(
 
 @api.get("/moderation/realms/{realm}/legal-orders", response_model=LegalOrderList)
 async def get_legal_orders(
-    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: str
+    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: RealmPath
 ) -> LegalOrderList:
     realm = check_realm(runtime, realm)
     access_queue(engine, staff, RECORD_LEGAL_ORDER, realm)
@@ -138,7 +151,7 @@ async def get_legal_orders(
 
 @api.post("/moderation/realms/{realm}/rules", status_code=201, response_model=RuleOut)
 async def post_rule(
-    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: str, body: RuleIn
+    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: RealmPath, body: RuleIn
 ) -> RuleOut:
     """Add a caption or comment rule (a term or pattern that holds or labels what matches)."""
     realm = check_realm(runtime, realm)
@@ -149,7 +162,7 @@ async def post_rule(
 
 
 @api.get("/moderation/realms/{realm}/rules", response_model=RuleList)
-async def get_rules(runtime: RuntimeDep, realm: str) -> RuleList:
+async def get_rules(runtime: RuntimeDep, realm: RealmPath) -> RuleList:
     """A realm's rules are its published policy: anyone may read them."""
     realm = check_realm(runtime, realm)
     async with runtime.databases.read(realm) as session:
@@ -159,7 +172,7 @@ async def get_rules(runtime: RuntimeDep, realm: str) -> RuleList:
 
 @api.delete("/moderation/realms/{realm}/rules/{rule_id}", status_code=204)
 async def delete_rule(
-    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: str, rule_id: str
+    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: RealmPath, rule_id: IdPath
 ) -> Response:
     realm = check_realm(runtime, realm)
     verdict = access_queue(engine, staff, MANAGE_MODERATION, realm)
@@ -170,7 +183,12 @@ async def delete_rule(
 
 @api.put("/moderation/realms/{realm}/trusted-flaggers/{handle}", response_model=TrustedFlaggerOut)
 async def put_trusted_flagger(
-    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: str, handle: str, body: TrustedFlaggerIn
+    runtime: RuntimeDep,
+    engine: PolicyDep,
+    staff: StaffDep,
+    realm: RealmPath,
+    handle: HandlePath,
+    body: TrustedFlaggerIn,
 ) -> TrustedFlaggerOut:
     """Name an account a trusted flagger of this realm (its reports are reviewed first)."""
     realm = check_realm(runtime, realm)
@@ -203,7 +221,7 @@ async def put_trusted_flagger(
 
 @api.delete("/moderation/realms/{realm}/trusted-flaggers/{handle}", status_code=204)
 async def delete_trusted_flagger(
-    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: str, handle: str
+    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: RealmPath, handle: HandlePath
 ) -> Response:
     realm = check_realm(runtime, realm)
     verdict = access_queue(engine, staff, MANAGE_MODERATION, realm)
@@ -231,7 +249,7 @@ async def delete_trusted_flagger(
 
 @api.get("/moderation/realms/{realm}/hash-lists")
 async def get_hash_lists(
-    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: str
+    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: RealmPath
 ) -> dict[str, Any]:
     realm = check_realm(runtime, realm)
     access_queue(engine, staff, MANAGE_MODERATION, realm)
@@ -244,7 +262,7 @@ async def get_transparency_db(
     runtime: RuntimeDep,
     engine: PolicyDep,
     staff: StaffDep,
-    realm: str,
+    realm: RealmPath,
     start: Period = None,
     end: PeriodEnd = None,
 ) -> dict[str, Any]:
@@ -261,7 +279,7 @@ async def get_transparency_db(
 @api.get("/moderation/realms/{realm}/transparency-report")
 async def get_transparency_report(
     runtime: RuntimeDep,
-    realm: str,
+    realm: RealmPath,
     start: Period = None,
     end: PeriodEnd = None,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",

@@ -6,13 +6,14 @@ from collections.abc import Awaitable
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
 from reelm import ids
 from reelm.accounts.viewer import Viewer
 from reelm.errors import Problem, not_found
+from reelm.inputs import Line, Text
 from reelm.moderation import appeals
 from reelm.moderation.models import (
     REVIEWER_ACTIONS,
@@ -53,6 +54,7 @@ from reelm.web.deps import (
     ViewerDep,
     forget_sessions_after,
 )
+from reelm.web.params import IdPath, RealmChoice, RealmPath
 from reelm.web.rendering import check_form_csrf, error_page, render
 
 pages = APIRouter(include_in_schema=False)
@@ -72,7 +74,7 @@ async def review_page(
     request: Request,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    realm: Annotated[str | None, Query(max_length=16)] = None,
+    realm: RealmChoice = None,
 ) -> Response:
     member = await _page_staff(request, runtime, viewer)
     if isinstance(member, Response):
@@ -146,7 +148,7 @@ async def _decision_page(
 
 @pages.get("/review/cases/{case_id}")
 async def review_case_page(
-    request: Request, runtime: RuntimeDep, viewer: ViewerDep, case_id: str
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, case_id: IdPath
 ) -> Response:
     member = await _page_staff(request, runtime, viewer)
     if isinstance(member, Response):
@@ -158,23 +160,25 @@ class _DecisionFields(BaseModel):
     """The decision fields of the reviewer console's forms, as posted: empty fields are absent, days are
     typed as text. Echoed back into the form when the decision is refused."""
 
-    category: str = Field("", max_length=80)
-    ground: str = Field("", max_length=40)
-    facts: str = Field("", max_length=6000)
-    action: str = Field("", max_length=16)
-    legal_ground: str = Field("", max_length=1000)
-    terms_ground: str = Field("", max_length=1000)
-    label: str = Field("", max_length=200)
-    restricted_realms: list[str] = Field(default_factory=list)
-    suspend_days: str = Field("", max_length=5)
-    csrf_token: str = Field("", max_length=100)
+    category: Line = Field("", max_length=80)
+    ground: Line = Field("", max_length=40)
+    facts: Text = Field("", max_length=6000)
+    action: Line = Field("", max_length=16)
+    legal_ground: Text = Field("", max_length=1000)
+    terms_ground: Text = Field("", max_length=1000)
+    label: Line = Field("", max_length=200)
+    restricted_realms: list[Annotated[Line, Field(max_length=16)]] = Field(
+        default_factory=list, max_length=64
+    )
+    suspend_days: Line = Field("", max_length=5)
+    csrf_token: Line = Field("", max_length=100)
 
     def values(self) -> dict[str, Any]:
         return self.model_dump(exclude={"restricted_realms", "suspend_days", "csrf_token"})
 
     def decision(self) -> DecisionIn:
         days = self.suspend_days.strip()
-        if days and not days.isdigit():
+        if days and not (days.isascii() and days.isdigit()):  # int() refuses "²", which isdigit() takes
             raise invalid("suspend_days", "a whole number of days")
         return DecisionIn(
             action=self.action,
@@ -190,17 +194,17 @@ class _DecisionFields(BaseModel):
 
 
 class CaseDecisionForm(_DecisionFields):
-    action: str = Field(max_length=16)
-    category: str = Field(max_length=80)
-    ground: str = Field(max_length=40)
-    facts: str = Field(max_length=6000)
+    action: Line = Field(max_length=16)
+    category: Line = Field(max_length=80)
+    ground: Line = Field(max_length=40)
+    facts: Text = Field(max_length=6000)
 
 
 class AppealDecisionForm(_DecisionFields):
     """An appeal's outcome, with the new decision when a reporter's appeal reverses one."""
 
-    outcome: str = Field(max_length=10)
-    explanation: str = Field("", max_length=4000)
+    outcome: Line = Field(max_length=10)
+    explanation: Text = Field("", max_length=4000)
 
 
 @pages.post("/review/cases/{case_id}")
@@ -208,7 +212,7 @@ async def review_case_decide(
     request: Request,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    case_id: str,
+    case_id: IdPath,
     form: Annotated[CaseDecisionForm, Form()],
 ) -> Response:
     member = await _page_staff(request, runtime, viewer)
@@ -236,7 +240,7 @@ async def review_appeals_page(
     request: Request,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    realm: Annotated[str | None, Query(max_length=16)] = None,
+    realm: RealmChoice = None,
 ) -> Response:
     """Open appeals of a realm, oldest first: who appealed (creator or reporter), when, against what."""
     member = await _page_staff(request, runtime, viewer)
@@ -263,7 +267,7 @@ async def review_appeals_page(
 
 @pages.get("/review/appeals/{appeal_id}")
 async def review_appeal_page(
-    request: Request, runtime: RuntimeDep, viewer: ViewerDep, appeal_id: str
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, appeal_id: IdPath
 ) -> Response:
     member = await _page_staff(request, runtime, viewer)
     if isinstance(member, Response):
@@ -276,7 +280,7 @@ async def review_appeal_decide(
     request: Request,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    appeal_id: str,
+    appeal_id: IdPath,
     form: Annotated[AppealDecisionForm, Form()],
 ) -> Response:
     """Uphold or reverse an appeal from the reviewer console (a reporter's reversal with the new decision)."""
@@ -306,7 +310,11 @@ async def review_appeal_decide(
 
 @pages.get("/review/media/{realm}/{video_id}/{name}")
 async def review_media(
-    runtime: RuntimeDep, viewer: ViewerDep, realm: str, video_id: str, name: str
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    realm: RealmPath,
+    video_id: IdPath,
+    name: Annotated[str, Path(pattern=r"^(poster\.jpg|video\.mp4)$")],
 ) -> Response:
     """A video's poster or lowest rendition for reviewers, whatever its state (held ones are not public)."""
     if viewer.user is None:
@@ -315,7 +323,7 @@ async def review_media(
     member = await access_staff(runtime, viewer.user.id)
     access_queue(default_engine(), member, REVIEW_CONTENT, realm)
     an_id = ids.parse_id(video_id)
-    if an_id is None or name not in ("poster.jpg", "video.mp4"):
+    if an_id is None:
         raise not_found("File")
     async with runtime.databases.read(realm) as session:
         video = await session.get(Video, an_id)

@@ -24,6 +24,7 @@ from reelm.videos.service import access_video
 from reelm.web.capabilities import require_capability
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor
+from reelm.web.params import Cursor, HandlePath, IdPath, IdQuery
 from reelm.web.routes.videos import video_realm
 
 router = APIRouter(tags=["social"])
@@ -45,12 +46,12 @@ async def _set_like(runtime: RuntimeDep, viewer: UserViewer, video_id: str, *, l
 
 
 @router.post("/videos/{video_id}/like", response_model=LikeState)
-async def like_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str) -> LikeState:
+async def like_video(runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath) -> LikeState:
     return await _set_like(runtime, viewer, video_id, like=True)
 
 
 @router.delete("/videos/{video_id}/like", response_model=LikeState)
-async def unlike_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str) -> LikeState:
+async def unlike_video(runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath) -> LikeState:
     return await _set_like(runtime, viewer, video_id, like=False)
 
 
@@ -58,9 +59,9 @@ async def unlike_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str) -
 async def get_comments(
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    video_id: str,
-    parent_id: Annotated[str | None, Query(max_length=20)] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    video_id: IdPath,
+    parent_id: IdQuery = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 30,
 ) -> CommentPage:
     """Top-level comments oldest first, or with `parent_id` the replies to one comment; every realm's."""
@@ -99,7 +100,9 @@ async def get_comments(
     response_model=CommentOut,
     dependencies=[require_capability(Capability.COMMENT)],  # the commenter's realm, where it is stored
 )
-async def post_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str, body: CommentIn) -> CommentOut:
+async def post_comment(
+    runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath, body: CommentIn
+) -> CommentOut:
     realm, vid = video_realm(runtime, video_id)
 
     async def screen(session: AsyncSession, comment: Comment) -> bool:
@@ -120,7 +123,9 @@ async def post_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str, b
 
 
 @router.delete("/videos/{video_id}/comments/{comment_id}", status_code=204)
-async def delete_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str, comment_id: str) -> None:
+async def delete_comment(
+    runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath, comment_id: IdPath
+) -> None:
     """The author deletes their comment; the creator deletes any comment on their video, from any realm."""
     realm, vid = video_realm(runtime, video_id)
     cid = _comment_id(comment_id)
@@ -153,13 +158,15 @@ async def _set_comment_like(
 
 
 @router.post("/videos/{video_id}/comments/{comment_id}/like", response_model=LikeState)
-async def like_comment(runtime: RuntimeDep, viewer: UserViewer, video_id: str, comment_id: str) -> LikeState:
+async def like_comment(
+    runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath, comment_id: IdPath
+) -> LikeState:
     return await _set_comment_like(runtime, viewer, video_id, comment_id, like=True)
 
 
 @router.delete("/videos/{video_id}/comments/{comment_id}/like", response_model=LikeState)
 async def unlike_comment(
-    runtime: RuntimeDep, viewer: UserViewer, video_id: str, comment_id: str
+    runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath, comment_id: IdPath
 ) -> LikeState:
     return await _set_comment_like(runtime, viewer, video_id, comment_id, like=False)
 
@@ -182,10 +189,10 @@ async def _set_follow(runtime: RuntimeDep, viewer: UserViewer, handle: str, *, f
 
 
 @router.post("/users/{handle}/follow", response_model=FollowState)
-async def follow(runtime: RuntimeDep, viewer: UserViewer, handle: str) -> FollowState:
+async def follow(runtime: RuntimeDep, viewer: UserViewer, handle: HandlePath) -> FollowState:
     return await _set_follow(runtime, viewer, handle, follow=True)
 
 
 @router.delete("/users/{handle}/follow", response_model=FollowState)
-async def unfollow(runtime: RuntimeDep, viewer: UserViewer, handle: str) -> FollowState:
+async def unfollow(runtime: RuntimeDep, viewer: UserViewer, handle: HandlePath) -> FollowState:
     return await _set_follow(runtime, viewer, handle, follow=False)

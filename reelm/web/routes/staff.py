@@ -20,6 +20,7 @@ from reelm.staff.policy import PolicyEngine, default_engine
 from reelm.staff.schemas import AggregatesOut, JustificationIn, JustificationOut, PoliciesOut, ProtectedOut
 from reelm.staff.service import StaffMember
 from reelm.web.deps import RuntimeDep, UserViewer
+from reelm.web.params import HandlePath, IdPath, IdQuery, RealmQuery
 
 
 @asynccontextmanager
@@ -54,7 +55,7 @@ async def create_justification(
 
 
 async def _decide_justification(
-    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, justification_id: str, *, approve: bool
+    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, justification_id: IdPath, *, approve: bool
 ) -> JustificationOut:
     return await service.do_decide_justification(
         runtime,
@@ -68,14 +69,14 @@ async def _decide_justification(
 
 @router.post("/justifications/{justification_id}/approve", response_model=JustificationOut)
 async def approve_justification(
-    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, justification_id: str
+    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, justification_id: IdPath
 ) -> JustificationOut:
     return await _decide_justification(runtime, engine, staff, justification_id, approve=True)
 
 
 @router.post("/justifications/{justification_id}/reject", response_model=JustificationOut)
 async def reject_justification(
-    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, justification_id: str
+    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, justification_id: IdPath
 ) -> JustificationOut:
     return await _decide_justification(runtime, engine, staff, justification_id, approve=False)
 
@@ -85,9 +86,9 @@ async def read_protected(
     runtime: RuntimeDep,
     engine: PolicyDep,
     staff: StaffDep,
-    handle: str,
+    handle: HandlePath,
     purpose: Annotated[Purpose, Query()],
-    justification_id: Annotated[str | None, Query(max_length=20)] = None,
+    justification_id: IdQuery = None,
 ) -> ProtectedOut:
     """A person's e-mail, country and sessions, returned only after the decision has been logged."""
     return await service.do_read_protected(
@@ -105,7 +106,7 @@ async def get_policies(engine: PolicyDep, staff: StaffDep) -> PoliciesOut:
 
 @router.get("/aggregates", response_model=AggregatesOut)
 async def get_aggregates(
-    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: Annotated[str, Query(max_length=16)]
+    runtime: RuntimeDep, engine: PolicyDep, staff: StaffDep, realm: RealmQuery
 ) -> AggregatesOut:
     """Counts without personal data: justifications by status and purpose, staff by role."""
     realm = service.check_realm(runtime, realm)

@@ -21,6 +21,7 @@ router = APIRouter(tags=["transparency log"])
 api = APIRouter(tags=["transparency log"])
 
 _IMMUTABLE = "public, max-age=31536000, immutable"
+MAX_SIZE = 2**63 - 1  # log indexes and sizes are PostgreSQL bigints
 
 
 def _store(request: Request) -> RealmStore:
@@ -91,8 +92,8 @@ def _b64(data: bytes) -> str:
 @api.get("/log/proof/inclusion", response_model=InclusionProof)
 async def inclusion(
     request: Request,
-    index: Annotated[int, Query(ge=0)],
-    tree_size: Annotated[int | None, Query(ge=1)] = None,
+    index: Annotated[int, Query(ge=0, le=MAX_SIZE)],
+    tree_size: Annotated[int | None, Query(ge=1, le=MAX_SIZE)] = None,
 ) -> InclusionProof:
     """Proof that entry `index` is in the tree of `tree_size` (default: the latest published)."""
     published = await _served_size(request)
@@ -110,8 +111,8 @@ async def inclusion(
 async def consistency(
     runtime: RuntimeDep,
     request: Request,
-    first: Annotated[int, Query(ge=1)],
-    second: Annotated[int, Query(ge=1)],
+    first: Annotated[int, Query(ge=1, le=MAX_SIZE)],
+    second: Annotated[int, Query(ge=1, le=MAX_SIZE)],
 ) -> ConsistencyProof:
     published = await published_size(runtime.databases)
     if first > second or second > published:

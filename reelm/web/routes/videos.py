@@ -18,6 +18,7 @@ from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.service import access_public_video, do_tally, reader_realm
 from reelm.crossrealm.views import public_videos
 from reelm.errors import Problem, not_found
+from reelm.inputs import Text
 from reelm.moderation.screening import do_rescreen_caption
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
@@ -53,6 +54,7 @@ from reelm.web.capabilities import (
 )
 from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep, client_ip
 from reelm.web.pagination import decode_cursor, encode_cursor
+from reelm.web.params import Cursor, HandlePath, IdPath, TagPath
 
 # The route class checks the upload switch before the body is read: a refused upload stores nothing.
 router = APIRouter(tags=["videos"], route_class=CapabilityRoute)
@@ -85,7 +87,7 @@ async def upload_video(
     limiter: Limiter,
     request: Request,
     file: UploadFile,
-    caption: Annotated[str, Form(max_length=2200)] = "",
+    caption: Annotated[Text, Form(max_length=2200)] = "",
     visibility: Annotated[str, Form(pattern="^(public|private)$")] = "public",
 ) -> VideoAccepted:
     """Accept a video file (multipart `file`, `caption`); transcoding continues in the background."""
@@ -126,7 +128,7 @@ async def upload_video(
     response_model=VideoOut,
     dependencies=[require_capability(Capability.WATCH, video_realm_in_path)],
 )
-async def get_video(runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> VideoOut:
+async def get_video(runtime: RuntimeDep, viewer: ViewerDep, video_id: IdPath) -> VideoOut:
     realm, vid = video_realm(runtime, video_id)
     if reader_realm(viewer, realm) != realm:  # another realm's video: its public projection, read at home
         async with runtime.databases.transaction(viewer.realm) as session:
@@ -136,7 +138,9 @@ async def get_video(runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> Vi
 
 
 @router.patch("/videos/{video_id}", response_model=VideoOut)
-async def edit_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str, body: VideoUpdateIn) -> VideoOut:
+async def edit_video(
+    runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath, body: VideoUpdateIn
+) -> VideoOut:
     realm, vid = video_realm(runtime, video_id)
     async with runtime.databases.transaction(realm) as session:
         video = await access_own_video(session, viewer, vid)
@@ -150,7 +154,7 @@ async def edit_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str, bod
 
 
 @router.delete("/videos/{video_id}", status_code=204)
-async def delete_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str) -> Response:
+async def delete_video(runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath) -> Response:
     realm, vid = video_realm(runtime, video_id)
     async with runtime.databases.transaction(realm) as session:
         video = await access_own_video(session, viewer, vid)
@@ -162,7 +166,7 @@ async def delete_video(runtime: RuntimeDep, viewer: UserViewer, video_id: str) -
 
 
 @router.post("/videos/{video_id}/share", status_code=204)
-async def count_share(runtime: RuntimeDep, viewer: ViewerDep, video_id: str) -> Response:
+async def count_share(runtime: RuntimeDep, viewer: ViewerDep, video_id: IdPath) -> Response:
     """Counted when a viewer copies or sends the link; anonymous viewers count too."""
     realm, vid = video_realm(runtime, video_id)
     if reader_realm(viewer, realm) != realm:
@@ -182,7 +186,7 @@ async def _count_foreign(runtime: Runtime, viewer: Viewer, video_id: int, metric
 
 @router.post("/videos/{video_id}/view", status_code=204)
 async def count_view(
-    runtime: RuntimeDep, viewer: ViewerDep, limiter: Limiter, request: Request, video_id: str
+    runtime: RuntimeDep, viewer: ViewerDep, limiter: Limiter, request: Request, video_id: IdPath
 ) -> Response:
     """Counted when playback starts; one view per viewer and video every 10 minutes."""
     realm, vid = video_realm(runtime, video_id)
@@ -207,8 +211,8 @@ async def count_view(
 async def user_videos(
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    handle: str,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    handle: HandlePath,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 24,
 ) -> VideoPage:
     """A creator's videos, newest first; the creator also sees their processing, rejected and private ones."""
@@ -233,8 +237,8 @@ async def user_videos(
 async def hashtag_videos(
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    tag: str,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    tag: TagPath,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 24,
 ) -> VideoPage:
     """Public videos of every realm carrying #tag, newest first."""
