@@ -323,3 +323,9 @@ def lookalike_key(name: str) -> str:
 def lookalike_digest(name: str) -> bytes:
     """SHA-256 of `lookalike_key`: a fixed-size key to index and compare names by."""
     return hashlib.sha256(lookalike_key(name).encode()).digest()
+
+
+def spelling_digest(name: str) -> bytes:
+    """SHA-256 of the name as spelled, case aside (NFKC, case-folded): two names with one look-alike digest
+    and different spellings are confusable (UTS #39); with one spelling they are simply the same name."""
+    return hashlib.sha256(unicodedata.normalize("NFKC", name).casefold().encode()).digest()

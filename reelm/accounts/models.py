@@ -56,6 +56,9 @@ class NameSkeleton(DirectoryBase):
     )
     kind: Mapped[str] = public(String(12), primary_key=True)  # "handle" or "display_name"
     digest: Mapped[bytes] = public(LargeBinary)
+    # reelm.text.spelling_digest: the same name spelled the same way is no imitation (two people may both be
+    # called "Alex"); only a look-alike spelled otherwise is refused.
+    spelling: Mapped[bytes] = public(LargeBinary)
 
 
 class User(RealmBase):

@@ -1,9 +1,12 @@
-"""Look-alike names: a new handle or display name may not look like another account's handle or display name.
+"""Look-alike names: a new handle or display name may not imitate another account's handle or display name.
 
-Two names look alike when their UTS #39 skeletons, case-folded, are equal (reelm.text.lookalike_key):
-"maya.moves" with a Cyrillic letter, an invisible character, fullwidth letters or "rn" for "m". The directory
-keeps the SHA-256 of that key for every account's handle and display name (`name_skeletons`), so a new name
-is compared with the names of every realm in one indexed look-up, never by reading profiles.
+Two names are confusable, as UTS #39 defines it, when their skeletons (case-folded) are equal but they are
+spelled differently (reelm.text.lookalike_key, spelling_digest): "maya.moves" with a Cyrillic letter, an
+invisible character, fullwidth letters or "rn" for "m". The same name spelled the same way is not an
+imitation: display names are not unique (two people may both be called "Alex"), and the @handle beside them
+tells the accounts apart. The directory keeps both digests of every account's handle and display name
+(`name_skeletons`), so a new name is compared with the names of every realm in one indexed look-up, never by
+reading profiles.
 
 Claiming a name locks its digest (a transaction-scoped advisory lock), so two sign-ups with look-alike names
 cannot both pass, then looks for another account holding it, then writes the account's own row. The rows hang
@@ -34,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm.accounts.models import HandleEntry, NameSkeleton, User
 from reelm.db import async_url
 from reelm.errors import Problem
-from reelm.text import lookalike_digest
+from reelm.text import lookalike_digest, spelling_digest
 
 HANDLE = "handle"
 DISPLAY_NAME = "display_name"
@@ -63,40 +66,45 @@ async def claim_names(
     A reservation older than `stale_before` (a sign-up that crashed half-way) holds no name.
     """
     digests = {kind: lookalike_digest(name) for kind, name in names.items()}
+    spellings = {kind: spelling_digest(name) for kind, name in names.items()}
     for digest in sorted(set(digests.values())):  # one order in every transaction: no deadlock
         key = int.from_bytes(digest[:4], "big", signed=True)
         await directory.execute(
             text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": _LOCK_SPACE, "key": key}
         )
-    taken: dict[bytes, str] = dict(
-        (
-            await directory.execute(
-                select(NameSkeleton.digest, HandleEntry.handle)
-                .join(HandleEntry, HandleEntry.user_id == NameSkeleton.user_id)
-                .where(
-                    NameSkeleton.digest.in_(set(digests.values())),
-                    NameSkeleton.user_id != user_id,
-                    or_(HandleEntry.state == "active", HandleEntry.created_at >= stale_before),
-                )
+    taken = (
+        await directory.execute(
+            select(NameSkeleton.digest, NameSkeleton.spelling, HandleEntry.handle)
+            .join(HandleEntry, HandleEntry.user_id == NameSkeleton.user_id)
+            .where(
+                NameSkeleton.digest.in_(set(digests.values())),
+                NameSkeleton.user_id != user_id,
+                or_(HandleEntry.state == "active", HandleEntry.created_at >= stale_before),
             )
-        ).all()
-    )
+        )
+    ).all()
     for kind, digest in digests.items():
-        if digest in taken:
-            raise looks_alike(kind, taken[digest])
-    await record_names(directory, user_id, digests)
+        for other_digest, other_spelling, handle in taken:
+            if other_digest == digest and other_spelling != spellings[kind]:
+                raise looks_alike(kind, handle)
+    await record_names(directory, user_id, {kind: (digests[kind], spellings[kind]) for kind in names})
 
 
-async def record_names(directory: AsyncSession, user_id: int, digests: Mapping[str, bytes]) -> None:
-    """Write the account's digests (kind → digest) unchecked: after `claim_names` checked them, or to put
-    back the name an edit that failed had replaced. Nothing is written for an account without a handle entry
-    (the rows hang on it)."""
-    rows = [{"user_id": user_id, "kind": kind, "digest": digest} for kind, digest in digests.items()]
+async def record_names(
+    directory: AsyncSession, user_id: int, digests: Mapping[str, tuple[bytes, bytes]]
+) -> None:
+    """Write the account's digests (kind → look-alike and spelling digests) unchecked: after `claim_names`
+    checked them, or to put back the name an edit that failed had replaced. Nothing is written for an account
+    without a handle entry (the rows hang on it)."""
+    rows = [
+        {"user_id": user_id, "kind": kind, "digest": digest, "spelling": spelling}
+        for kind, (digest, spelling) in digests.items()
+    ]
     statement = _insert_if_handle()
     await directory.execute(
         statement.on_conflict_do_update(
             index_elements=[NameSkeleton.user_id, NameSkeleton.kind],
-            set_={"digest": statement.excluded.digest},
+            set_={"digest": statement.excluded.digest, "spelling": statement.excluded.spelling},
         ),
         rows,
     )
@@ -106,12 +114,15 @@ def _insert_if_handle() -> Insert:
     """INSERT of one (user_id, kind, digest) row, bound per row, that inserts nothing when the account has no
     handle entry (gone meanwhile, or never made through sign-up) instead of breaking the foreign key."""
     user_id = bindparam("user_id", type_=BigInteger)
-    row = select(user_id, bindparam("kind", type_=String), bindparam("digest", type_=LargeBinary)).where(
-        exists().where(HandleEntry.user_id == user_id)
-    )
+    row = select(
+        user_id,
+        bindparam("kind", type_=String),
+        bindparam("digest", type_=LargeBinary),
+        bindparam("spelling", type_=LargeBinary),
+    ).where(exists().where(HandleEntry.user_id == user_id))
     # Core, not ORM: the ORM takes a list of rows for a bulk INSERT of values, which has no FROM SELECT.
     return insert(NameSkeleton.metadata.tables[NameSkeleton.__tablename__]).from_select(
-        ["user_id", "kind", "digest"], row
+        ["user_id", "kind", "digest", "spelling"], row
     )
 
 
@@ -140,7 +151,8 @@ def backfill(urls: Mapping[str, str], *, batch: int = 1000) -> int:
                 continue  # a realm no longer configured: its accounts cannot be read here
             for user_id, display_name in _display_names(urls[realm], list(of_realm), batch):
                 for kind, name in ((HANDLE, of_realm[user_id]), (DISPLAY_NAME, display_name)):
-                    rows.append({"user_id": user_id, "kind": kind, "digest": lookalike_digest(name)})
+                    digest, spelling = lookalike_digest(name), spelling_digest(name)
+                    rows.append({"user_id": user_id, "kind": kind, "digest": digest, "spelling": spelling})
         with directory.begin() as connection:
             for start in range(0, len(rows), batch):
                 connection.execute(_insert_if_handle().on_conflict_do_nothing(), rows[start : start + batch])

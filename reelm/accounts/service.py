@@ -21,7 +21,15 @@ from reelm.crypto.fields import UserCipher
 from reelm.crypto.service import do_create_user_key, user_cipher
 from reelm.errors import Problem
 from reelm.runtime import Runtime
-from reelm.text import check_handle, check_visible, clean_name, clean_text, invalid, lookalike_digest
+from reelm.text import (
+    check_handle,
+    check_visible,
+    clean_name,
+    clean_text,
+    invalid,
+    lookalike_digest,
+    spelling_digest,
+)
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,}$")
 STALE_RESERVATION = timedelta(minutes=10)
@@ -312,15 +320,16 @@ async def do_update_profile(
     """Change the profile; a new display name is first claimed against look-alikes in the directory.
 
     Owns its transactions, as sign-up does (two databases): the claim commits in the directory, then the
-    realm's row changes; if that fails, the claim of the previous name is put back. A name whose look-alike
-    key is unchanged (the same name, or another case of it) is not claimed again: keeping one's own name is
-    never refused, even where it predates the check and resembles someone else's.
+    realm's row changes; if that fails, the claim of the previous name is put back. A name whose spelling is
+    unchanged (the same name, or another case of it) is not checked again: keeping one's own name is never
+    refused, even where it predates the check and resembles someone else's. Any other spelling is checked, a
+    respelling of one's own name included (else "alex" could become "alex" with a Cyrillic "a").
     """
     values: dict[str, object] = {}
     renamed: str | None = None
     if display_name is not None:
         values["display_name"] = name = clean_name("display_name", display_name, max_len=50)
-        if lookalike_digest(name) != lookalike_digest(user.display_name):
+        if spelling_digest(name) != spelling_digest(user.display_name):
             renamed = name
     if bio is not None:
         values["bio"] = clean_text("bio", bio, max_len=300)
@@ -340,7 +349,8 @@ async def do_update_profile(
     except BaseException:
         if renamed is not None:
             async with runtime.databases.transaction(None) as directory:
-                previous = {names.DISPLAY_NAME: lookalike_digest(user.display_name)}
+                old = user.display_name
+                previous = {names.DISPLAY_NAME: (lookalike_digest(old), spelling_digest(old))}
                 await names.record_names(directory, user.id, previous)
         raise
     assert refreshed is not None

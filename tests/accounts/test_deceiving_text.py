@@ -30,7 +30,7 @@ from tests.messages.test_across_realms import people_of_two_realms
 RLO = "\u202e"
 ZWSP = "\u200b"
 TECHNOLOGIST = "\U0001f469\u200d\U0001f4bb"  # woman, ZWJ, laptop: one emoji
-CYRILLIC_A, CYRILLIC_Y = "\u0430", "\u0443"
+CYRILLIC_A, CYRILLIC_E, CYRILLIC_Y = "\u0430", "\u0435", "\u0443"
 
 
 async def skeleton_rows(runtime: Runtime) -> dict[tuple[int, str], bytes]:
@@ -161,9 +161,8 @@ async def test_a_handle_that_looks_like_another_is_refused_naming_it(
     [
         f"ma{CYRILLIC_Y}a.moves",  # a Cyrillic letter
         f"m{CYRILLIC_A}y{CYRILLIC_A} Moves",  # Cyrillic letters, other case and a space: "Maya Moves"
-        "\uff4d\uff41\uff59\uff41.\uff4d\uff4f\uff56\uff45\uff53",  # fullwidth forms (NFKC makes them ASCII)
         "maya.moves\ufe0e",  # an invisible variation selector after a visible letter
-        "MAYA.MOVES",
+        "MAYA.RNOVES",  # "rn" for "m", in another case
     ],
 )
 async def test_a_display_name_that_looks_like_another_accounts_name_is_refused_naming_it(
@@ -187,6 +186,23 @@ async def test_a_display_name_that_looks_like_another_accounts_name_is_refused_n
     assert {u.handle: u.display_name for u in await realm_users(runtime, "us")}["bob"] == "bob"
     rows = await skeleton_rows(runtime)
     assert rows[(int(bob.id), names.DISPLAY_NAME)] == lookalike_digest("bob")  # the refused name left nothing
+
+
+async def test_the_same_name_spelled_the_same_is_no_imitation(client: httpx.AsyncClient) -> None:
+    """Display names are not unique: two people may both be called Alex, and one may be called what another's
+    handle says; the @handle beside the name tells the accounts apart. A look-alike spelling is refused."""
+    alex = await make_account(client, "alex")
+    renamed = await client.patch("/api/v1/me", headers=alex.auth, json={"display_name": "Alex"})
+    assert renamed.status_code == 200, renamed.text
+    other = await make_account(client, "alex.b")
+    for same in ("Alex", "ALEX", "alex"):
+        saved = await client.patch("/api/v1/me", headers=other.auth, json={"display_name": same})
+        assert saved.status_code == 200, (same, saved.text)
+    looks_like(
+        await client.patch("/api/v1/me", headers=other.auth, json={"display_name": f"Al{CYRILLIC_E}x"}),
+        "display_name",
+        "alex",
+    )
 
 
 async def test_keeping_ones_own_name_is_not_imitating_oneself(

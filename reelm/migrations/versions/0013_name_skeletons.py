@@ -1,6 +1,7 @@
 """Look-alike names: the UTS #39 skeleton digest of every account's handle and display name (directory only).
 
-A new handle or display name whose digest another account already holds is refused (reelm.accounts.names).
+A new handle or display name whose digest another account already holds, spelled otherwise, is refused
+(reelm.accounts.names).
 The rows hang on the handle entry (cascade on delete and on a move's new user id). Accounts made before this
 revision get theirs from `reelm migrate` (reelm.accounts.names.backfill), which needs every realm.
 
@@ -28,6 +29,7 @@ def upgrade(role: str) -> None:
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("kind", sa.String(length=12), nullable=False),
         sa.Column("digest", sa.LargeBinary(), nullable=False),
+        sa.Column("spelling", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["handles.user_id"],
