@@ -78,8 +78,12 @@ def bare(source: Path, probed: media.ProbeResult, out_dir: Path) -> Timing:
     top = rungs[-1]
     poster = ffmpeg.PosterSpec(out_dir / "poster.jpg", top.width, top.height, 1.0)
     with Stopwatch() as watch:
-        run_ffmpeg(ffmpeg.ladder_args(source, rungs, mp4s, has_audio=probed.has_audio, poster=poster))
-        run_ffmpeg(ffmpeg.hls_args(mp4s, hls_dirs))
+        run_ffmpeg(
+            ffmpeg.ladder_args(
+                source, rungs, mp4s, has_audio=probed.has_audio, poster=poster, duration_s=probed.duration_s
+            )
+        )
+        run_ffmpeg(ffmpeg.hls_args(mp4s, hls_dirs, duration_s=probed.duration_s))
     return Timing(watch.wall_s, watch.cpu_s)
 
 
@@ -113,7 +117,10 @@ def main() -> None:
             bare_runs.append(bare(source, probed, scratch / f"bare{round_no}"))
             pipeline_runs.append(pipeline(source, probed, scratch / f"pipeline{round_no}"))
             print(f"round {round_no}: bare {_show(bare_runs[-1])}; pipeline {_show(pipeline_runs[-1])}")
+        work = media.megapixel_frames(probed, media.plan_ladder(probed))
     report(options.duration, bare_runs, pipeline_runs)
+    # What media.cpu_budget_s allows per megapixel-frame should stay well above this.
+    print(f"cpu per megapixel-frame:   {min(t.cpu_s for t in bare_runs) / work:.4f} s")
 
 
 def _show(timing: Timing) -> str:

@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     max_duration_s: float = 600.0
     min_side_px: int = 144
     max_side_px: int = 4096
+    # The CPU time one ffmpeg run of a transcode may use: this much, plus the next figure per megapixel of
+    # every frame it decodes or encodes (reelm.videos.media.cpu_budget_s). A run over it is killed, and the
+    # video rejected.
+    transcode_cpu_base_s: float = Field(default=60.0, ge=0)
+    transcode_cpu_s_per_megapixel_frame: float = Field(default=0.1, ge=0)
 
     session_days: int = 30
     login_attempts_per_minute: int = 10  # per client address, across all server processes

@@ -160,3 +160,65 @@ def make_long(directory: Path, seconds: float) -> Path:
     source = _lavfi(f"color=c=teal:s=144x256:r=1:d={seconds}")
     _ffmpeg(*source, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(out))
     return out
+
+
+def make_lying_duration(directory: Path, *, declared_s: float = 10.0, last_frame_s: float = 36_000.0) -> Path:
+    """A tiny MP4 whose headers declare `declared_s` while its last frame is stamped at `last_frame_s`.
+
+    Ten seconds at FRAME_RATE, the last frame moved to `last_frame_s` (10 hours by default): constant frame
+    rate output of it would pad over 800,000 duplicate frames. Written without an edit list (which would hide
+    the far frame), then the movie, track and media durations (mvhd, tkhd, mdhd) are set to `declared_s`.
+    """
+    out = directory / "lying.mp4"
+    frames = 10 * FRAME_RATE
+    moved = f"setpts='if(gte(N,{frames - 1}),{last_frame_s}/TB,PTS)'"
+    args = [*_lavfi(f"testsrc2=s=144x256:r={FRAME_RATE}:d=10"), "-vf", moved, "-fps_mode", "passthrough"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-use_editlist", "0"]
+    _ffmpeg(*args, "-f", "mp4", str(out))
+    data = bytearray(out.read_bytes())
+    _declare_duration(data, 0, len(data), declared_s, movie_timescale=None)
+    out.write_bytes(data)
+    return out
+
+
+_MP4_CONTAINER_BOXES = {b"moov", b"trak", b"mdia"}
+
+
+def _declare_duration(
+    data: bytearray, start: int, end: int, seconds: float, movie_timescale: int | None
+) -> int | None:
+    """Overwrite the duration fields of the mvhd, tkhd and mdhd boxes between `start` and `end`, each in its
+    own timescale (tkhd's is the movie's, from mvhd, which comes first in moov)."""
+    offset = start
+    while offset + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        body, stop = offset + 8, offset + size
+        if kind in _MP4_CONTAINER_BOXES:
+            movie_timescale = _declare_duration(data, body, stop, seconds, movie_timescale)
+        elif kind in (b"mvhd", b"tkhd", b"mdhd"):
+            version = data[body]
+            field = body + 4 + (16 if version else 8)  # after version, flags, creation and modification times
+            if kind == b"tkhd":
+                field += 8  # track id and a reserved word
+                timescale = movie_timescale
+            else:
+                (timescale,) = struct.unpack(">I", data[field : field + 4])
+                field += 4
+                if kind == b"mvhd":
+                    movie_timescale = timescale
+            assert timescale is not None, "tkhd before mvhd"
+            struct.pack_into(">Q" if version else ">I", data, field, round(seconds * timescale))
+        offset = stop
+    return movie_timescale
+
+
+def make_slow_to_transcode(directory: Path, *, seconds: int = 90) -> Path:
+    """A video that one ffmpeg run takes many seconds to transcode, made in about a second: 360x640 (a
+    one-rung ladder, so one encoder runs throughout) at 60 frames/s (as many as a rendition keeps), no audio;
+    two encoded seconds repeated by stream copy."""
+    piece, out = directory / "piece.mp4", directory / "slow.mp4"
+    args = [*_lavfi("testsrc2=s=360x640:r=60:d=2"), "-c:v", "libx264", "-preset", "ultrafast", "-crf", "30"]
+    _ffmpeg(*args, "-pix_fmt", "yuv420p", "-g", "60", "-f", "mp4", str(piece))
+    _ffmpeg("-stream_loop", str(seconds // 2 - 1), "-i", str(piece), "-c", "copy", "-f", "mp4", str(out))
+    piece.unlink()
+    return out

@@ -37,8 +37,7 @@ MAX_FRAME_SIDE = 1920
 # that would have matched a dropped frame is within a few bits of matching the kept one.
 NEAR_DUPLICATE_DISTANCE = 6
 _FRAME_TIME = re.compile(r"\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:(\S+)")
-# Every frame is decoded, usually many times faster than real time; past this ffmpeg is stuck, or the video
-# is far longer than the duration the upload probe found.
+# Every frame is decoded, usually many times faster than real time; past this ffmpeg is stuck.
 _FFMPEG_MIN_S = 60.0
 _FFMPEG_S_PER_SOURCE_S = 5.0
 
@@ -91,7 +90,8 @@ def _filter_graph(size: tuple[int, int], duration_s: float, max_frames: int) -> 
 async def _hash_picked_frames(
     path: Path, size: tuple[int, int], duration_s: float, max_frames: int
 ) -> list[tuple[float, PdqHash]]:
-    args = ["-i", str(path), "-an", "-sn", "-dn"]
+    # Capped to the duration the probe accepted, whatever timestamps the file holds beyond it.
+    args = ["-t", ffmpeg.seconds_arg(duration_s), "-i", str(path), "-an", "-sn", "-dn"]
     args += [
         "-vf",
         _filter_graph(size, duration_s, max_frames),

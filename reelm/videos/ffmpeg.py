@@ -14,7 +14,7 @@ from typing import Protocol
 
 import av
 
-from reelm.ffmpeg import RunResult
+from reelm.ffmpeg import RunResult, seconds_arg
 
 SEGMENT_S = 2
 PLAYLIST = "index.m3u8"
@@ -23,10 +23,10 @@ _EXIT_DECODE_ERRORS = 69
 
 _PRESET = "veryfast"
 _CRF = "23"
-_MAX_FPS = 60
-# Far above the frames in one segment at _MAX_FPS, so x264 never adds a keyframe of its own between the forced
+MAX_FPS = 60  # renditions never have more frames per second than this (-fpsmax)
+# Far above the frames in one segment at MAX_FPS, so x264 never adds a keyframe of its own between the forced
 # ones (that would split segments differently per rung).
-_GOP_FRAMES = 2 * SEGMENT_S * _MAX_FPS
+_GOP_FRAMES = 2 * SEGMENT_S * MAX_FPS
 _AAC_OBJECT_TYPES = {"LC": 2, "HE-AAC": 5, "HE-AACv2": 29}
 _HLS_OPTIONS = (
     *("-f", "hls", "-hls_time", str(SEGMENT_S), "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4"),
@@ -68,16 +68,22 @@ def ladder_args(
     *,
     has_audio: bool,
     poster: PosterSpec | None,
+    duration_s: float,
 ) -> list[str]:
-    """One decode feeding every rung (and the poster) through a split, each rung a separate faststart MP4."""
+    """One decode feeding every rung (and the poster) through a split, each rung a separate faststart MP4.
+
+    `duration_s` caps the input read and every output written (`-t`), so timestamps past it cost nothing.
+    """
+    cap = ["-t", seconds_arg(duration_s)]
     # Any undecodable packet fails the run (_EXIT_DECODE_ERRORS) instead of publishing glitched video.
-    args = ["-max_error_rate", "0", "-i", str(source)]
+    args = ["-max_error_rate", "0", *cap, "-i", str(source)]
     args += ["-filter_complex", _filter_graph(rungs, poster)]
     for index, (rung, mp4) in enumerate(zip(rungs, mp4_paths, strict=True)):
-        args += _rung_output_args(index, rung, mp4, has_audio=has_audio)
+        args += _rung_output_args(index, rung, mp4, has_audio=has_audio, cap=cap)
     if poster is not None:
         # -update 1: each selected frame overwrites the file, so the last one (see _filter_graph) is kept.
         args += [
+            *cap,
             "-map",
             "[poster]",
             "-update",
@@ -109,14 +115,16 @@ def _filter_graph(rungs: Sequence[RungSettings], poster: PosterSpec | None) -> s
     return ";".join(parts)
 
 
-def _rung_output_args(index: int, rung: RungSettings, mp4: Path, *, has_audio: bool) -> list[str]:
-    args = ["-map", f"[v{index}]"]
+def _rung_output_args(
+    index: int, rung: RungSettings, mp4: Path, *, has_audio: bool, cap: list[str]
+) -> list[str]:
+    args = [*cap, "-map", f"[v{index}]"]
     args += ["-c:v", "libx264", "-preset", _PRESET, "-profile:v", "high", "-pix_fmt", "yuv420p"]
     # Capped CRF: easy content stays small, busy content is held at the rung's maxrate.
     args += ["-crf", _CRF, "-maxrate", str(rung.video_bitrate), "-bufsize", str(2 * rung.video_bitrate)]
     # Keyframes exactly every SEGMENT_S seconds and nowhere else, so every rung segments identically.
     args += ["-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_S})", "-sc_threshold", "0"]
-    args += ["-g", str(_GOP_FRAMES), "-fpsmax", str(_MAX_FPS)]
+    args += ["-g", str(_GOP_FRAMES), "-fpsmax", str(MAX_FPS)]
     if has_audio:
         args += ["-map", "0:a:0", "-c:a", "aac", "-b:a", str(rung.audio_bitrate), "-ac", "2"]
     # Phones embed GPS location and device details in metadata; renditions are public, so drop it all.
@@ -124,15 +132,17 @@ def _rung_output_args(index: int, rung: RungSettings, mp4: Path, *, has_audio: b
     return args
 
 
-def hls_args(mp4_paths: Sequence[Path], hls_dirs: Sequence[Path]) -> list[str]:
-    """Remux (no re-encode) every MP4 into its own fMP4 HLS VOD playlist, all in one process."""
+def hls_args(mp4_paths: Sequence[Path], hls_dirs: Sequence[Path], *, duration_s: float) -> list[str]:
+    """Remux (no re-encode) every MP4 into its own fMP4 HLS VOD playlist, all in one process, each output
+    capped to `duration_s` (`-t`) like the encode that made the MP4s."""
+    cap = ["-t", seconds_arg(duration_s)]
     args: list[str] = []
     for mp4 in mp4_paths:
         args += ["-i", str(mp4)]
     for index, hls_dir in enumerate(hls_dirs):
         # '%' in a directory name would otherwise be read as part of the segment number pattern.
         pattern = str(hls_dir).replace("%", "%%") + "/seg_%05d.m4s"
-        args += ["-map", str(index), "-c", "copy", *_HLS_OPTIONS]
+        args += [*cap, "-map", str(index), "-c", "copy", *_HLS_OPTIONS]
         args += ["-hls_segment_filename", pattern, str(hls_dir / PLAYLIST)]
     return args
 

@@ -7,9 +7,10 @@ Command lines and file inspection live in `reelm.videos.ffmpeg`, and every ffmpe
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import shutil
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,6 @@ from reelm.videos import ffmpeg
 
 ALLOWED_VIDEO_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"})
 MIN_DURATION_S = 0.5
-# Decoding a few frames proves the stream really decodes, without paying for the whole file.
 _FRAMES_TO_DECODE = 3
 _PACKETS_TO_TRY = 60
 _POSTER_AT_S = 1.0
@@ -36,9 +36,13 @@ _LADDER = (
 )
 _SMALL_RUNG_MIN_BITRATE = 150_000
 # Each ffmpeg child is killed past this: the full 1080p ladder takes about 0.9 s per source second
-# (bench/RESULTS.md), so only a stuck run, or a source far longer than its header claims, gets there.
+# (bench/RESULTS.md), so only a stuck run or a starved machine gets there.
 _FFMPEG_MIN_S = 120.0
 _FFMPEG_S_PER_SOURCE_S = 10.0
+# Frames may run this far past the duration the file declares (rounding, B-frame reordering without an edit
+# list); further, the headers understate what decoding the file costs, and it is rejected.
+_DURATION_SLACK_S = 1.0
+_DURATION_SLACK_SHARE = 0.02
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,20 @@ class MediaLimits:
     max_duration_s: float = 600.0
     min_side: int = 144
     max_side: int = 4096
+    # Phones record slow motion at 240 frames/s; the transcode keeps at most 60 of them per second.
+    max_frame_rate: float = 240.0
+    # The CPU time (user + system, every thread) one ffmpeg run of a transcode may use: a fixed allowance plus
+    # this much per megapixel of every frame decoded and every frame encoded (see `cpu_budget_s`).
+    cpu_base_s: float = 60.0
+    cpu_s_per_megapixel_frame: float = 0.1
+
+    @property
+    def max_frames(self) -> int:
+        """The most video frames a file may hold: the longest video at the highest frame rate."""
+        return math.ceil(self.max_duration_s * self.max_frame_rate)
+
+
+_DEFAULT_LIMITS = MediaLimits()
 
 
 class MediaRejected(Exception):
@@ -69,10 +87,13 @@ class MediaError(Exception):
 class ProbeResult:
     width: int  # display width, after applying rotation metadata (phones record rotated)
     height: int  # display height
+    # What will be decoded: the span of the video stream's own timestamps (or the declared duration, where the
+    # frames stop earlier, as in recordings whose picture stood still); every ffmpeg run is capped to it.
     duration_s: float
     video_codec: str  # e.g. "h264"
     frame_rate: float
     has_audio: bool
+    frames: int = 0  # video packets (frames) in the file, counted while probing; 0: not counted
 
 
 # --- probe ----------------------------------------------------------------------------------------
@@ -125,14 +146,20 @@ def _inspect(container: InputContainer, size: int, limits: MediaLimits) -> Probe
         raise MediaRejected(
             "unsupported_codec", f"Videos encoded as {codec} are not supported; use H.264, HEVC, VP9 or AV1."
         )
-    duration_s = _duration_s(container, video)
-    if duration_s > limits.max_duration_s:
-        raise MediaRejected("too_long", f"Videos can be at most {limits.max_duration_s:g} seconds long.")
-    if duration_s < MIN_DURATION_S:
-        raise MediaRejected("too_short", f"Videos must be at least {MIN_DURATION_S:g} seconds long.")
+    declared_s = _declared_duration_s(container, video)
+    if declared_s is not None:  # cheap to refuse before reading any frame
+        _check_duration(declared_s, limits)
     if _index_end(container) > size:
         raise MediaRejected("corrupt_stream", "The video file is incomplete. Please upload it again.")
-    width, height = _display_size(container, video)
+    scan = _scan_video(container, video, limits)
+    duration_s = _accepted_duration_s(declared_s, scan.span_s, limits)
+    if scan.frames > duration_s * limits.max_frame_rate + 1:
+        raise MediaRejected(
+            "too_many_frames",
+            f"The video has {scan.frames} frames in {duration_s:.1f} seconds; at most "
+            f"{limits.max_frame_rate:g} frames per second are supported.",
+        )
+    width, height = _display_size(video, scan.first_frame)
     rate = video.average_rate or video.guessed_rate
     return ProbeResult(
         width=width,
@@ -141,6 +168,7 @@ def _inspect(container: InputContainer, size: int, limits: MediaLimits) -> Probe
         video_codec=codec,
         frame_rate=float(rate) if rate else 0.0,
         has_audio=_has_usable_audio(container),
+        frames=scan.frames,
     )
 
 
@@ -158,12 +186,84 @@ def _has_usable_audio(container: InputContainer) -> bool:
     return bool(audio) and audio[0].codec_context is not None
 
 
-def _duration_s(container: InputContainer, video: VideoStream) -> float:
+def _declared_duration_s(container: InputContainer, video: VideoStream) -> float | None:
+    """The duration the headers declare: a claim, which _accepted_duration_s checks against the frames."""
     if container.duration is not None:
-        return container.duration / av.time_base
+        return float(container.duration / av.time_base)
     if video.duration is not None and video.time_base is not None:
         return float(video.duration * video.time_base)
-    raise MediaRejected("corrupt_stream", "We could not tell how long this video is; it may be damaged.")
+    return None
+
+
+def _check_duration(duration_s: float, limits: MediaLimits) -> None:
+    if duration_s > limits.max_duration_s:
+        raise MediaRejected("too_long", f"Videos can be at most {limits.max_duration_s:g} seconds long.")
+
+
+@dataclass(frozen=True)
+class _Scan:
+    first_frame: av.VideoFrame | None
+    frames: int  # video packets with data
+    span_s: float | None  # from the earliest timestamp to the end of the latest packet; None without any
+
+
+def _scan_video(container: InputContainer, video: VideoStream, limits: MediaLimits) -> _Scan:
+    """Demux every packet of the video stream (no decoding, but of the first few frames): how many there are
+    and how far their timestamps run is what a transcode will decode, whatever the headers say.
+
+    Reading stops past `limits.max_frames` packets, so a file of countless tiny frames costs a bounded scan.
+    """
+    decoded: list[av.VideoFrame] = []
+    frames = 0
+    start: int | None = None
+    end: int | None = None
+    for packet in container.demux(video):
+        if packet.size:  # not the empty packet that ends the stream
+            frames += 1
+            if frames > limits.max_frames:
+                raise MediaRejected(
+                    "too_many_frames",
+                    f"The video has more than {limits.max_frames} frames, more than a "
+                    f"{limits.max_duration_s:g}-second video can have.",
+                )
+            timestamp = packet.pts if packet.pts is not None else packet.dts
+            if timestamp is not None:
+                start = timestamp if start is None else min(start, timestamp)
+                stop = timestamp + max(packet.duration or 0, 0)
+                end = stop if end is None else max(end, stop)
+        # Decoding a few frames proves the stream really decodes, without paying for the whole file.
+        if len(decoded) < _FRAMES_TO_DECODE and frames <= _PACKETS_TO_TRY:
+            decoded.extend(video.decode(packet if packet.size else None))
+    span_s = None
+    if start is not None and end is not None and video.time_base is not None:
+        span_s = float((end - start) * video.time_base)
+    return _Scan(decoded[0] if decoded else None, frames, span_s)
+
+
+def _accepted_duration_s(declared_s: float | None, span_s: float | None, limits: MediaLimits) -> float:
+    """How long the video is, for every limit and every ffmpeg run: the frames' span, checked against the
+    headers' claim.
+
+    Frames that run past the declared duration are rejected (a file declaring 10 s whose last frame is stamped
+    at 10 hours would have constant-frame-rate output pad a million duplicates). Frames that stop earlier are
+    accepted, at the declared duration: a screen recording whose picture stood still has its last frame long
+    before its sound ends, and that costs nothing more to transcode.
+    """
+    if span_s is None and declared_s is None:
+        raise MediaRejected("corrupt_stream", "We could not tell how long this video is; it may be damaged.")
+    if span_s is not None and declared_s is not None:
+        slack_s = max(_DURATION_SLACK_S, _DURATION_SLACK_SHARE * declared_s)
+        if span_s > declared_s + slack_s:
+            raise MediaRejected(
+                "duration_mismatch",
+                f"The file says the video lasts {declared_s:.1f} seconds, but its frames run for "
+                f"{span_s:.1f} seconds; it may be damaged. Please export it again.",
+            )
+    duration_s = max(d for d in (declared_s, span_s) if d is not None)
+    _check_duration(duration_s, limits)
+    if duration_s < MIN_DURATION_S:
+        raise MediaRejected("too_short", f"Videos must be at least {MIN_DURATION_S:g} seconds long.")
+    return duration_s
 
 
 def _index_end(container: InputContainer) -> int:
@@ -174,11 +274,9 @@ def _index_end(container: InputContainer) -> int:
     )
 
 
-def _display_size(container: InputContainer, video: VideoStream) -> tuple[int, int]:
-    frames = list(_first_frames(container, video))
-    if not frames:
+def _display_size(video: VideoStream, frame: av.VideoFrame | None) -> tuple[int, int]:
+    if frame is None:
         raise MediaRejected("corrupt_stream", "The video data is damaged and cannot be played.")
-    frame = frames[0]
     width, height = frame.width, frame.height
     sar = video.sample_aspect_ratio
     if sar and sar != 1:  # anamorphic: pixels are not square, the picture is shown wider or narrower
@@ -186,16 +284,6 @@ def _display_size(container: InputContainer, video: VideoStream) -> tuple[int, i
     if frame.rotation % 180 != 0:
         width, height = height, width
     return width, height
-
-
-def _first_frames(container: InputContainer, video: VideoStream) -> Iterator[av.VideoFrame]:
-    produced = 0
-    for count, packet in enumerate(container.demux(video), start=1):
-        for frame in video.decode(packet if packet.size else None):
-            produced += 1
-            yield frame
-        if produced >= _FRAMES_TO_DECODE or count >= _PACKETS_TO_TRY:
-            return
 
 
 def _check_dimensions(result: ProbeResult, limits: MediaLimits) -> None:
@@ -266,8 +354,33 @@ class RenditionOutput:
     frame_rate: float  # of the rendition, for FRAME-RATE in the master playlist
 
 
+def megapixel_frames(p: ProbeResult, rungs: Sequence[Rung]) -> float:
+    """The most work one ladder run over `rungs` can be: every source frame decoded (and split) at the
+    source's size, plus at most MAX_FPS frames a second of the accepted duration encoded at each rung's
+    size."""
+    decoded = p.frames or math.ceil(p.duration_s * max(p.frame_rate, 1.0))
+    encoded = p.duration_s * ffmpeg.MAX_FPS
+    return (decoded * p.width * p.height + encoded * sum(r.width * r.height for r in rungs)) / 1_000_000
+
+
+def cpu_budget_s(p: ProbeResult, rungs: Sequence[Rung], limits: MediaLimits) -> float:
+    """The CPU time one ladder run over `rungs` may use, from the accepted duration and the sizes involved.
+
+    x264 `veryfast` with decoding and scaling takes under 0.01 CPU-second per megapixel-frame (bench/
+    transcode.py prints the rate), so the default allows ten times that: room for slower CPUs and busy
+    content, while a file crafted to cost far more than its length and size is stopped at a bound those set.
+    """
+    return limits.cpu_base_s + limits.cpu_s_per_megapixel_frame * megapixel_frames(p, rungs)
+
+
 async def transcode_rungs(
-    source: Path, p: ProbeResult, rungs: list[Rung], out_dir: Path, *, poster_path: Path | None = None
+    source: Path,
+    p: ProbeResult,
+    rungs: list[Rung],
+    out_dir: Path,
+    *,
+    poster_path: Path | None = None,
+    limits: MediaLimits = _DEFAULT_LIMITS,
 ) -> list[RenditionOutput]:
     """One ffmpeg process (one decode) for all `rungs`, then an HLS remux of each, into out_dir/<rung.name>/.
     The optional JPEG poster is taken at the largest given rung's size."""
@@ -275,11 +388,16 @@ async def transcode_rungs(
         return []
     largest = max(rungs, key=lambda r: r.width * r.height)
     poster = (poster_path, largest) if poster_path is not None else None
-    return await _transcode(source, p, rungs, out_dir, poster)
+    return await _transcode(source, p, rungs, out_dir, poster, limits)
 
 
 async def _transcode(
-    source: Path, p: ProbeResult, rungs: Sequence[Rung], out_dir: Path, poster: tuple[Path, Rung] | None
+    source: Path,
+    p: ProbeResult,
+    rungs: Sequence[Rung],
+    out_dir: Path,
+    poster: tuple[Path, Rung] | None,
+    limits: MediaLimits,
 ) -> list[RenditionOutput]:
     mp4s = [_prepare_rung_dir(out_dir, rung) / "video.mp4" for rung in rungs]
     hls_dirs = [mp4.parent / "hls" for mp4 in mp4s]
@@ -288,11 +406,16 @@ async def _transcode(
         at_s = min(_POSTER_AT_S, p.duration_s / 2)
         poster_spec = ffmpeg.PosterSpec(poster[0], poster[1].width, poster[1].height, at_s)
     timeout_s = _FFMPEG_MIN_S + _FFMPEG_S_PER_SOURCE_S * p.duration_s
-    args = ffmpeg.ladder_args(source, rungs, mp4s, has_audio=p.has_audio, poster=poster_spec)
-    _raise_for(await _run_ffmpeg(args, timeout_s), decoding=True)
+    # Every run is capped to the accepted duration, whatever timestamps the file holds beyond it.
+    args = ffmpeg.ladder_args(
+        source, rungs, mp4s, has_audio=p.has_audio, poster=poster_spec, duration_s=p.duration_s
+    )
+    _raise_for(await _run_ffmpeg(args, timeout_s, cpu_budget_s(p, rungs, limits)), decoding=True)
     for hls_dir in hls_dirs:
         hls_dir.mkdir(exist_ok=True)
-    _raise_for(await _run_ffmpeg(ffmpeg.hls_args(mp4s, hls_dirs), timeout_s), decoding=False)
+    # A remux copies packets: the fixed allowance is far more than it takes.
+    remux = ffmpeg.hls_args(mp4s, hls_dirs, duration_s=p.duration_s)
+    _raise_for(await _run_ffmpeg(remux, timeout_s, limits.cpu_base_s), decoding=False)
     return [_describe(rung, mp4, hls) for rung, mp4, hls in zip(rungs, mp4s, hls_dirs, strict=True)]
 
 
@@ -304,11 +427,19 @@ def _prepare_rung_dir(out_dir: Path, rung: Rung) -> Path:
     return rung_dir
 
 
-async def _run_ffmpeg(args: Sequence[str], timeout_s: float) -> reelm.ffmpeg.RunResult:
+async def _run_ffmpeg(args: Sequence[str], timeout_s: float, cpu_budget_s: float) -> reelm.ffmpeg.RunResult:
     try:
-        return await reelm.ffmpeg.run(args, timeout_s=timeout_s)
+        return await reelm.ffmpeg.run(args, timeout_s=timeout_s, cpu_budget_s=cpu_budget_s)
     except reelm.ffmpeg.FfmpegTimeout as exc:  # a slow or stuck machine is not the creator's fault: retry
         raise MediaError(str(exc)) from exc
+    except reelm.ffmpeg.FfmpegOverBudget as exc:
+        # CPU time hardly depends on how busy the machine is, so a retry would cost as much again: the file
+        # itself is far costlier to decode than its length and size allow.
+        raise MediaRejected(
+            "too_costly",
+            "Processing this video took far more computing time than a video of its length and size "
+            "should; it may be damaged. Please export it again.",
+        ) from exc
 
 
 def _raise_for(result: reelm.ffmpeg.RunResult, *, decoding: bool) -> None:
@@ -342,18 +473,20 @@ async def build_ladder(
     p: ProbeResult,
     out_dir: Path,
     on_ready: Callable[[list[RenditionOutput], Path | None], Awaitable[None]],
+    *,
+    limits: MediaLimits = _DEFAULT_LIMITS,
 ) -> list[RenditionOutput]:
     """Lowest rung + poster first, so the video can be published early, then the other rungs in one process.
     `on_ready` is awaited once per group, in that order; returns every output, lowest first."""
     rungs = plan_ladder(p)
     poster_path = out_dir / "poster.jpg"
     # The poster is one frame, so it is cheap to take it at the top rung's size already in the first pass.
-    first = await _transcode(source, p, rungs[:1], out_dir, (poster_path, rungs[-1]))
+    first = await _transcode(source, p, rungs[:1], out_dir, (poster_path, rungs[-1]), limits)
     if len(rungs) == 1:
         await on_ready(first, poster_path)
         return first
     # Start the rest right away: it then overlaps with publishing the first rung (uploads, database).
-    rest_task = asyncio.create_task(_transcode(source, p, rungs[1:], out_dir, None))
+    rest_task = asyncio.create_task(_transcode(source, p, rungs[1:], out_dir, None, limits))
     try:
         await on_ready(first, poster_path)
         rest = await rest_task

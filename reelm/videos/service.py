@@ -40,6 +40,8 @@ def media_limits(settings: Settings) -> media.MediaLimits:
         max_duration_s=settings.max_duration_s,
         min_side=settings.min_side_px,
         max_side=settings.max_side_px,
+        cpu_base_s=settings.transcode_cpu_base_s,
+        cpu_s_per_megapixel_frame=settings.transcode_cpu_s_per_megapixel_frame,
     )
 
 

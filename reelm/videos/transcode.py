@@ -7,6 +7,7 @@ need not know about review.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,7 +151,8 @@ async def transcode(runtime: Runtime, realm: str, video_id: int, screen: Screeni
         source = tmp / "original"
         await runtime.storage.realm(realm).download(key, source)
         try:
-            probe = media.probe(source, limits)
+            # In a thread: probing reads every packet of the file, which must not stall the worker's loop.
+            probe = await asyncio.to_thread(media.probe, source, limits)
             ladder = media.plan_ladder(probe)
             if not was_ready:
                 # Before anything is published: the realm's hash lists and caption rules may hold the
@@ -173,10 +175,10 @@ async def transcode(runtime: Runtime, realm: str, video_id: int, screen: Screeni
             publisher = Publisher(runtime, realm, video_id)
             out_dir = tmp / "out"
             if was_ready and ladder[0].name in done:
-                outputs = await media.transcode_rungs(source, probe, missing, out_dir)
+                outputs = await media.transcode_rungs(source, probe, missing, out_dir, limits=limits)
                 await publisher(outputs, None)
             else:
-                await media.build_ladder(source, probe, out_dir, publisher)
+                await media.build_ladder(source, probe, out_dir, publisher, limits=limits)
         except media.MediaRejected as exc:
             log.info("video %s rejected: %s", video_id, exc.reason)
             await set_status(
