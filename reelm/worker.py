@@ -17,7 +17,15 @@ from reelm.crossrealm.deliveries import Handler, keep_receiving
 from reelm.crossrealm.transit import ensure_transit_key
 from reelm.departures.purge import purge_due_accounts
 from reelm.exports.service import expire_exports
-from reelm.jobs import HEARTBEAT_S, MEDIA_QUEUE, MODELS_QUEUE, STALLED_AFTER_S, job_app, recover_stalled_jobs
+from reelm.jobs import (
+    HEARTBEAT_S,
+    MEDIA_QUEUE,
+    MODELS_QUEUE,
+    STALLED_AFTER_S,
+    STOP_GRACE_S,
+    job_app,
+    recover_stalled_jobs,
+)
 from reelm.messages.inbound import handlers as message_handlers
 from reelm.messages.tasks import expire_messages
 from reelm.moderation.suspensions import lift_expired_suspensions
@@ -105,6 +113,8 @@ async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurr
                     additional_context={"runtime": runtime, "realm": realm},
                     update_heartbeat_interval=HEARTBEAT_S,
                     stalled_worker_timeout=STALLED_AFTER_S,
+                    # Then running jobs are cancelled (their ffmpeg children killed) and requeued.
+                    shutdown_graceful_timeout=STOP_GRACE_S,
                 )
             finally:
                 for side_task in (sweeper, purger, receiver):

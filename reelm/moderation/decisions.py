@@ -43,6 +43,7 @@ from reelm.settings import RealmConfig
 from reelm.social.models import Comment
 from reelm.text import clean_text, invalid
 from reelm.videos.models import Video, VideoStatus
+from reelm.videos.service import TRANSCODE_TASK, transcode_job_options
 
 MAX_FACTS = 5000  # the Transparency Database's limit for decision_facts
 MAX_GROUND = 500
@@ -279,7 +280,8 @@ async def _undo_on_video(session: AsyncSession, decision: Decision, action: Acti
         video.reject_code = video.reject_reason = None
         video.status_detail = "queued"
         await session.flush()  # the row is updated before the job that reads it is queued
-        await jobs.defer(session, "transcode_video", video_id=video.id)
+        options = await transcode_job_options(session, video.owner_id)  # the uploader's turn, as at upload
+        await jobs.defer(session, TRANSCODE_TASK, options=options, video_id=video.id)
     elif action is Action.LABEL:
         video.mod_label = None
     elif action is Action.AGE_RESTRICT:

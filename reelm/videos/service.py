@@ -17,6 +17,8 @@ from reelm.videos import media
 from reelm.videos.models import Video, VideoStatus, Visibility
 from reelm.videos.schemas import Creator
 
+TRANSCODE_TASK = "transcode_video"  # registered by reelm.publishing.tasks
+
 
 def media_url(realm: str, key: str) -> str:
     return f"/media/{realm}/{key}"
@@ -83,8 +85,25 @@ async def do_create_video(
     )
     session.add(video)
     await session.flush()  # the row must exist before the job that refers to it
-    await jobs.defer(session, "transcode_video", video_id=video_id)
+    options = await transcode_job_options(session, owner.id)
+    await jobs.defer(session, TRANSCODE_TASK, options=options, video_id=video_id)
     return video
+
+
+def uploader_lock(owner_id: int) -> str:
+    return f"uploader:{owner_id}"
+
+
+async def transcode_job_options(session: AsyncSession, owner_id: int) -> jobs.JobOptions:
+    """Fair turns for uploaders in a realm's media queue.
+
+    One lock per uploader: their transcodes run one at a time, so one person never holds more than one of the
+    worker's slots. And each job's priority is minus the number of that uploader's jobs already waiting or
+    running: everyone's first waiting upload comes before anyone's second, so a batch of fifty waits behind
+    the single upload of someone who came later, instead of the other way round.
+    """
+    lock = uploader_lock(owner_id)
+    return jobs.JobOptions(lock=lock, priority=-await jobs.count_unfinished(session, lock))
 
 
 def can_see(video: Video, viewer: Viewer) -> bool:

@@ -1,5 +1,5 @@
-"""Prometheus metrics: request counts and latencies by route, per app instance (no global registry), served
-to the operator's scraper at /metrics."""
+"""Prometheus metrics, per app instance (no global registry), served to the operator's scraper at /metrics:
+request counts and latencies by route, and how long the oldest job of each realm's media queue has waited."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import re
 import time
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelm.errors import Problem
+from reelm.jobs import MEDIA_QUEUE, oldest_waiting_s
+from reelm.runtime import Runtime
 from reelm.web.deps import RuntimeDep
 
 
@@ -31,6 +33,19 @@ class Metrics:
         self.uploads = Counter(
             "reelm_uploads_accepted", "Uploads accepted", ["realm"], registry=self.registry
         )
+        # Read from each realm's queue at every scrape: a realm whose worker falls behind (or is stuck on one
+        # upload) shows here while its uploads wait.
+        self.media_queue_age = Gauge(
+            "reelm_media_queue_oldest_waiting_seconds",
+            "How long the oldest due job of the realm's media queue (transcodes, exports) has waited",
+            ["realm"],
+            registry=self.registry,
+        )
+
+    async def read_queues(self, runtime: Runtime) -> None:
+        for realm in runtime.settings.realm_names:
+            async with runtime.databases.read(realm) as session:
+                self.media_queue_age.labels(realm).set(await oldest_waiting_s(session, MEDIA_QUEUE))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -99,4 +114,5 @@ async def metrics_endpoint(request: Request, runtime: RuntimeDep) -> Response:
                 headers={"WWW-Authenticate": "Bearer"},
             )
     metrics: Metrics = request.app.state.metrics
+    await metrics.read_queues(runtime)
     return Response(metrics.render(), media_type="text/plain; version=0.0.4")

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from reelm.accounts.models import HandleEntry, User
+from reelm.publishing.tasks import PAUSED_DETAIL
 from reelm.realms.models import Capability
 from reelm.realms.switches import Switchboard, bucket
 from reelm.runtime import Runtime
@@ -158,19 +159,23 @@ async def test_a_refused_upload_is_answered_before_its_body_is_read(
     assert await count(runtime, US, Video) == 1
 
 
-async def test_work_accepted_before_a_suspension_finishes_and_data_stays(
+async def test_work_accepted_before_a_suspension_waits_for_the_restore_and_data_stays(
     client: httpx.AsyncClient, runtime: Runtime, board: Switchboard, clip: Path
 ) -> None:
     alice = await make_account(client, "alice")
     video_id = await upload(client, alice, clip, caption="made before the switch")
     await set_switch(runtime, board, US, "all", 0)
-    await run_jobs(runtime, US)  # the transcode accepted before the suspension still runs
+    await run_jobs(runtime, US)  # uploads off: the transcode accepted before waits, its video kept
     async with runtime.databases.sessionmaker(US)() as session:
-        assert (
-            await session.scalar(select(Video.status).where(Video.id == int(video_id))) == VideoStatus.READY
-        )
+        waiting = (await session.execute(select(Video.status, Video.status_detail))).one()
+    assert tuple(waiting) == (VideoStatus.PROCESSING, PAUSED_DETAIL)
 
     await set_switch(runtime, board, US, "all", 100)
+    # The waiting job looks again PAUSED_RECHECK_S after it stopped; here that time has come at once.
+    async with runtime.databases.transaction(US) as session:
+        due = "UPDATE procrastinate_jobs SET scheduled_at = now() WHERE status = 'todo'"
+        await session.execute(text(due))
+    await run_jobs(runtime, US)
     video = (await client.get(f"/api/v1/videos/{video_id}", headers=alice.auth)).json()
     assert (video["status"], video["caption"]) == ("ready", "made before the switch")
 
