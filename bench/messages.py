@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,7 +80,7 @@ from reelm.web.app import create_app
 REALM = "us"
 PASSWORD = "bench-password-0123"
 BASELINE_PATH = "/bench/constant"
-CONSTANT = {"ok": True}
+CONSTANT: dict[str, object] = {"ok": True}
 P99_TARGET_MS = 50.0
 WARMUP_MESSAGES = 200
 OPEN_BATCH = 50  # connections opened at once
@@ -266,11 +267,13 @@ async def hold_idle(host: str, tokens: list[str], compression: str | None) -> li
     return held
 
 
-async def open_loop(rate: float, seconds: float, fire: Any) -> tuple[int, float]:
+async def open_loop(
+    rate: float, seconds: float, fire: Callable[[int, float], Coroutine[Any, Any, None]]
+) -> tuple[int, float]:
     """Call `fire(n, scheduled_time)` at `rate` per second, on schedule whatever the answers take."""
     count = int(rate * seconds)
     started = time.perf_counter()
-    tasks = []
+    tasks: list[asyncio.Task[None]] = []
     for n in range(count):
         due = started + n / rate
         delay = due - time.perf_counter()

@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -51,7 +52,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,7 @@ async def seed(runtime: Runtime) -> Seeded:
         await wait_until(lambda: transit_keys_everywhere(runtime), "transit keys replicated to every realm")
         for handle, reader in (("alice", EU), ("erik", US)):
             await wait_until(
-                lambda h=handle, r=reader: public_in(runtime, r, h),
+                functools.partial(public_in, runtime, reader, handle),
                 f"@{handle}'s profile visible in {reader}",
             )
         return Seeded(tokens)
@@ -319,11 +320,13 @@ async def live(host: str, token: str) -> ClientConnection:
     return connection
 
 
-async def open_loop(rate: float, count: int, fire: Callable[[int, float], Awaitable[None]]) -> float:
+async def open_loop(
+    rate: float, count: int, fire: Callable[[int, float], Coroutine[Any, Any, None]]
+) -> float:
     """Call `fire(n, scheduled_time)` `count` times at `rate` per second, on schedule whatever the answers
     take; returns the seconds until every call returned."""
     started = time.perf_counter()
-    tasks = []
+    tasks: list[asyncio.Task[None]] = []
     for n in range(count):
         due = started + n / rate
         delay = due - time.perf_counter()
@@ -402,7 +405,7 @@ class Sender:
 
     async def send(self, conversation_id: str, body: str) -> tuple[float, str, int]:
         """When alice was told the message is stored, its id and its number in her copy."""
-        ack = asyncio.get_running_loop().create_future()
+        ack: asyncio.Future[tuple[float, str, int]] = asyncio.get_running_loop().create_future()
         self.acks[body] = ack
         frame = {"type": "send", "conversation_id": conversation_id, "body": body, "client_key": body}
         await self.connection.send(json.dumps(frame))
@@ -462,7 +465,7 @@ class Phase:
 
     @property
     def latencies_s(self) -> list[float]:
-        first = {}
+        first: dict[str, float] = {}
         for arrival in self.arrivals:
             first.setdefault(arrival.body, arrival.at)
         return [first[body] - due for body, due in self.scheduled.items() if body in first]
@@ -519,7 +522,8 @@ class Bench:
                     phases.append(phase)
         finally:
             await self.in_eu.stop()
-            for closing in (sender, *inboxes.values()):
+            closers: list[Sender | Inbox] = [sender, *inboxes.values()]
+            for closing in closers:
                 await closing.close()
         check_copies(phases, conversations["erik"])
         return phases

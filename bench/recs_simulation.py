@@ -85,8 +85,8 @@ async def run(options: argparse.Namespace, runtime: Runtime) -> dict[str, Tally]
         viewers[policy] = []
         for i in range(options.viewers):
             user = await do_sign_up_quick(runtime, f"sim_{policy[:3]}_{i:03d}", country)
-            liked = rng.sample(TAGS, 2)
-            viewers[policy].append((user, {t: (1.0 if t in liked else -0.3) for t in TAGS}))
+            favourites = rng.sample(TAGS, 2)
+            viewers[policy].append((user, {t: (1.0 if t in favourites else -0.3) for t in TAGS}))
     code = runtime.settings.realm("us").code
     videos: dict[int, tuple[Creator, list[str]]] = {}
 
