@@ -26,5 +26,5 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check reelm tests bench
 	$(BIN)/ruff format --check reelm tests bench
-	$(BIN)/mypy reelm
+	$(BIN)/mypy reelm tests bench
 	$(BIN)/lint-imports
