@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from reelm.runtime import Runtime
 from tests.conftest import Account, make_account, run_jobs
