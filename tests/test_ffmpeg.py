@@ -73,7 +73,7 @@ async def test_a_run_past_its_time_limit_is_killed() -> None:
 async def test_cancelling_the_awaiting_task_kills_ffmpeg() -> None:
     task = asyncio.create_task(ffmpeg.run(ENDLESS, timeout_s=600))
     # Nothing signals "ffmpeg has started", so watch our own child processes.
-    while not ffmpeg_children() and not task.done():  # noqa: ASYNC110
+    while not ffmpeg_children() and not task.done():  # noqa: ASYNC110 - polling a child process, which has no event to await
         await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -398,7 +398,7 @@ def test_cancelling_a_transcode_kills_ffmpeg(tmp_path: Path) -> None:
     async def start_then_cancel() -> None:
         task = asyncio.create_task(media.transcode_rungs(source, probed, media.plan_ladder(probed), tmp_path))
         # Nothing signals "ffmpeg has started", so watch our own child processes.
-        while not psutil.Process().children() and not task.done():  # noqa: ASYNC110
+        while not psutil.Process().children() and not task.done():  # noqa: ASYNC110 - polling a child process, which has no event to await
             await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
