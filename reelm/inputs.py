@@ -7,6 +7,8 @@ that breaks one is refused before any service or database sees it, with a 422 th
 - text never holds NUL (PostgreSQL text cannot), another control character but tab and line ends, or a
   lone surrogate (JSON can escape one; no encoding can store it). Line ends arrive as CR LF from HTML
   forms and are kept as LF; one-line text (names, titles, log-in names) holds no line end at all.
+- free text is NFC before its length is measured, as the services measure it (reelm.text.clean_text),
+  so a field's maxLength is the services' limit whichever way a client composed its accents.
 
 Domain rules that need more than a pattern (reserved handles, look-alike names, bidi controls) stay with
 the services (reelm.text), which these types spare from ever seeing unstorable characters.
@@ -14,6 +16,7 @@ the services (reelm.text), which these types spare from ever seeing unstorable c
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -89,41 +92,48 @@ def _is_control(code: int) -> bool:
     return code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF
 
 
-def check_text(value: str) -> str:
+def check_text(value: Any) -> Any:
     """Free text: refuse NUL, control characters other than tab and line ends, and lone surrogates;
-    CR LF and lone CR become LF."""
+    CR LF and lone CR become LF, and the whole NFC. (Anything but a string is the str schema's to refuse.)"""
+    if not isinstance(value, str):
+        return value
     for ch in value:
         if _is_control(ord(ch)) and ch not in _KEPT_IN_TEXT:
             _refuse(ch)
-    return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", value)
 
 
-def check_line(value: str) -> str:
+def check_line(value: Any) -> Any:
     """One line of text: no control character at all (tab and line ends included), no lone surrogate."""
-    for ch in value:
-        if _is_control(ord(ch)):
-            _refuse(ch)
+    if isinstance(value, str):
+        for ch in value:
+            if _is_control(ord(ch)):
+                _refuse(ch)
     return value
 
 
-def check_secret(value: str) -> str:
+def check_secret(value: Any) -> Any:
     """A password: any character may be in it, but it must be encodable (it is hashed as UTF-8)."""
-    for ch in value:
-        if 0xD800 <= ord(ch) <= 0xDFFF or ch == "\x00":
-            _refuse(ch)
+    if isinstance(value, str):
+        for ch in value:
+            if 0xD800 <= ord(ch) <= 0xDFFF or ch == "\x00":
+                _refuse(ch)
     return value
 
 
 @dataclass(frozen=True)
 class Checked:
-    """A pydantic annotation: run `check` after the string's own constraints, and state `pattern` in the
-    JSON schema. The check, not the pattern, decides, so that the 422 says which character is wrong."""
+    """A pydantic annotation: run `check` before the string's own constraints (so that lengths are those
+    of the checked, normalised text), and state `pattern` in the JSON schema. The check, not the pattern,
+    decides, so that the 422 says which character is wrong."""
 
-    check: Callable[[str], str]
+    check: Callable[[Any], Any]
     pattern: str | None = None
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        return core_schema.no_info_after_validator_function(self.check, handler(source))
+        return core_schema.no_info_before_validator_function(self.check, handler(source))
 
     def __get_pydantic_json_schema__(
         self, schema: CoreSchema, handler: GetJsonSchemaHandler

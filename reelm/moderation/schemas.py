@@ -27,9 +27,9 @@ class ReportIn(BaseModel):
         description="a DSA statement category, STATEMENT_CATEGORY_…",
         json_schema_extra={"enum": [c.value for c in Category]},
     )
-    explanation: Text = Field(max_length=4000, description="why the content should be reviewed")
+    explanation: Text = Field(min_length=1, max_length=2000, description="why the content should be reviewed")
     legal_ground: Text | None = Field(
-        default=None, max_length=1000, description="for illegal content: the law it breaks"
+        default=None, max_length=500, description="for illegal content: the law it breaks"
     )
 
 
@@ -89,9 +89,9 @@ class DecisionIn(BaseModel):
     ground: Line = Field(
         max_length=40, description="DECISION_GROUND_ILLEGAL_CONTENT or …_INCOMPATIBLE_CONTENT"
     )
-    facts: Text = Field(max_length=6000, description="the facts relied on; no personal data")
-    legal_ground: Text | None = Field(default=None, max_length=1000)
-    terms_ground: Text | None = Field(default=None, max_length=1000)
+    facts: Text = Field(max_length=5000, description="the facts relied on; no personal data")
+    legal_ground: Text | None = Field(default=None, max_length=500)
+    terms_ground: Text | None = Field(default=None, max_length=500)
     label: Line | None = Field(default=None, max_length=200)
     restricted_realms: list[RealmName] = Field(default_factory=list, max_length=64)
     suspend_days: int | None = Field(default=None, ge=1, le=3650)
@@ -158,7 +158,7 @@ class StatementOut(BaseModel):
 
 
 class AppealIn(BaseModel):
-    reason: Text = Field(max_length=4000)
+    reason: Text = Field(max_length=2000)
 
 
 class AppealOut(BaseModel):
@@ -176,7 +176,7 @@ class AppealOut(BaseModel):
 
 class AppealDecisionIn(BaseModel):
     outcome: str = Field(pattern="^(upheld|reversed)$")
-    explanation: Text = Field(max_length=4000)
+    explanation: Text = Field(max_length=2000)
     decision: DecisionIn | None = Field(
         default=None,
         description='for a reporter\'s appeal that succeeds: the decision that replaces "no action"',

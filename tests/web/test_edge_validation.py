@@ -17,6 +17,12 @@ import pytest
 
 from reelm.ids import new_id
 from reelm.inputs import HANDLE_PATTERN, ID_PATTERN, REALM_PATTERN, TAG_PATTERN
+from reelm.messages.policy import MAX_BODY_CHARS
+from reelm.messages.schemas import MessageIn
+from reelm.moderation.appeals import MAX_REASON
+from reelm.moderation.decisions import MAX_FACTS, MAX_GROUND, MAX_LABEL
+from reelm.moderation.reports import MAX_EXPLANATION, MAX_LEGAL_GROUND
+from reelm.moderation.schemas import AppealDecisionIn, AppealIn, DecisionIn, ReportIn
 from reelm.runtime import Runtime
 from tests.conftest import Account, make_account
 from tests.factories import assert_problem
@@ -294,3 +300,29 @@ async def test_every_route_answers_405_with_its_allow_header(
         answer = await client.request("TRACE", url, headers=alice.auth)
         assert answer.status_code == 405, (path, answer.status_code)
         assert set(answer.headers["allow"].split(", ")) == methods, path
+
+
+def test_body_limits_are_the_services_limits() -> None:
+    """A schema that allows more than its service takes promises what is then refused (schemathesis found
+    a report's legal ground allowed 1000 characters where the service takes 500)."""
+
+    def limit(model: type[Any], field: str) -> int:
+        schema = model.model_json_schema()["properties"][field]
+        lengths = [s["maxLength"] for s in [schema, *schema.get("anyOf", [])] if "maxLength" in s]
+        return int(lengths[0])
+
+    assert limit(ReportIn, "explanation") == MAX_EXPLANATION
+    assert limit(ReportIn, "legal_ground") == MAX_LEGAL_GROUND
+    assert limit(AppealIn, "reason") == MAX_REASON
+    assert limit(AppealDecisionIn, "explanation") == MAX_REASON
+    assert limit(DecisionIn, "facts") == MAX_FACTS
+    assert limit(DecisionIn, "legal_ground") == limit(DecisionIn, "terms_ground") == MAX_GROUND
+    assert limit(DecisionIn, "label") == MAX_LABEL
+    assert limit(MessageIn, "body") == MAX_BODY_CHARS
+
+
+async def test_text_is_measured_after_nfc(client: httpx.AsyncClient, alice: Account) -> None:
+    decomposed = "e\u0301" * 300  # 600 code points, 300 characters once composed: the bio's limit
+    answer = await client.patch(f"{API}/me", json={"bio": decomposed}, headers=alice.auth)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["bio"] == "\u00e9" * 300

@@ -196,7 +196,7 @@ async def statement_appeal(
     runtime: RuntimeDep,
     viewer: AppellantViewerDep,
     decision_id: IdPath,
-    reason: Annotated[Text, Form(max_length=4000)] = "",
+    reason: Annotated[Text, Form(max_length=2000)] = "",  # as AppealIn
     csrf_token: CsrfForm = "",
 ) -> Response:
     appellant = viewer.signed_in()

@@ -162,10 +162,10 @@ class _DecisionFields(BaseModel):
 
     category: Line = Field("", max_length=80)
     ground: Line = Field("", max_length=40)
-    facts: Text = Field("", max_length=6000)
+    facts: Text = Field("", max_length=5000)
     action: Line = Field("", max_length=16)
-    legal_ground: Text = Field("", max_length=1000)
-    terms_ground: Text = Field("", max_length=1000)
+    legal_ground: Text = Field("", max_length=500)
+    terms_ground: Text = Field("", max_length=500)
     label: Line = Field("", max_length=200)
     restricted_realms: list[Annotated[Line, Field(max_length=16)]] = Field(
         default_factory=list, max_length=64
@@ -197,14 +197,14 @@ class CaseDecisionForm(_DecisionFields):
     action: Line = Field(max_length=16)
     category: Line = Field(max_length=80)
     ground: Line = Field(max_length=40)
-    facts: Text = Field(max_length=6000)
+    facts: Text = Field(max_length=5000)
 
 
 class AppealDecisionForm(_DecisionFields):
     """An appeal's outcome, with the new decision when a reporter's appeal reverses one."""
 
     outcome: Line = Field(max_length=10)
-    explanation: Text = Field("", max_length=4000)
+    explanation: Text = Field("", max_length=2000)
 
 
 @pages.post("/review/cases/{case_id}")
