@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from argon2 import PasswordHasher, profiles
 from sqlalchemy import text
 
-from reelm import embedded, migrate
+from reelm import embedded, migrate, security
 from reelm.crossrealm.replication import ensure_cross_realm, realm_databases
 from reelm.crossrealm.schema import DIRECTED_TABLES, PROJECTION_TABLES, schema_of
 from reelm.crossrealm.transit import ensure_transit_key
@@ -40,6 +41,20 @@ def pytest_configure(config: pytest.Config) -> None:
     # ignore the width CLI tests give CliRunner. A test process starts with the terminal's size unset.
     for name in ("COLUMNS", "LINES"):
         os.environ.pop(name, None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2id at the least work it allows (argon2's own profile for tests) instead of the production cost.
+
+    The same code still hashes and verifies every password. At the production cost a hash takes ~0.2 s of
+    CPU on two threads, and `make_account` makes two: hashing was half of the API tests' time (70 s of 134 s
+    for tests/social and the messages API), and parallel workers only competed for it. Server processes
+    that tests start keep the production cost.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+        yield
 
 
 @pytest.fixture(scope="session")
