@@ -39,6 +39,7 @@ __all__ = [
     "TAG_PATTERN",
     "TAG_WORD_PATTERN",
     "TEXT_PATTERN",
+    "CursorText",
     "Handle",
     "Id",
     "IdRef",
@@ -152,5 +153,8 @@ Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 # An id of something a route looks up and answers 404 for when it names nothing, malformed or not (as a
 # path's id): the pattern is stated, text that cannot be stored is refused here, the route does the rest.
 IdRef = Annotated[str, StringConstraints(max_length=32), Checked(check_line, ID_PATTERN)]
+# A cursor: the route answers 400 bad-cursor for any it did not sign, malformed or not (reelm.web.pagination
+# decodes any string safely); the pattern is stated, and text that cannot be stored is refused here.
+CursorText = Annotated[str, Checked(check_line, CURSOR_PATTERN)]
 Handle = Annotated[str, StringConstraints(pattern=HANDLE_PATTERN)]
 Tag = Annotated[str, StringConstraints(pattern=TAG_WORD_PATTERN)]

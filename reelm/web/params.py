@@ -13,11 +13,11 @@ from typing import Annotated
 from fastapi import Form, Path, Query
 
 from reelm.inputs import (
-    CURSOR_PATTERN,
     HANDLE_PATTERN,
     ID_PATTERN,
     REALM_PATTERN,
     TAG_PATTERN,
+    CursorText,
     Line,
 )
 
@@ -28,10 +28,10 @@ HandlePath = Annotated[
 TagPath = Annotated[str, Path(pattern=TAG_PATTERN, description="a hashtag, with or without its '#'")]
 RealmPath = Annotated[str, Path(pattern=REALM_PATTERN, description="a realm's name, e.g. 'eu'")]
 
-# Opaque cursors from a page's `next_cursor`; a signed one is checked by its route (400 when forged).
-Cursor = Annotated[str | None, Query(max_length=200, pattern=CURSOR_PATTERN)]
+# Opaque cursors from a page's `next_cursor`: the route answers 400 bad-cursor for one it did not sign.
+Cursor = Annotated[CursorText | None, Query(max_length=200)]
 # The For You cursor carries the ids already served (reelm.web.routes.feed).
-FeedCursor = Annotated[str | None, Query(max_length=8000, pattern=CURSOR_PATTERN)]
+FeedCursor = Annotated[CursorText | None, Query(max_length=8000)]
 IdQuery = Annotated[str | None, Query(pattern=ID_PATTERN)]
 RealmQuery = Annotated[str, Query(pattern=REALM_PATTERN)]
 RealmChoice = Annotated[str | None, Query(pattern=REALM_PATTERN)]  # a page's realm picker

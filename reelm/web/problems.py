@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Match, Mount
 
 from reelm.errors import Problem, not_found
 from reelm.web.rendering import page_for_problem
@@ -40,7 +40,8 @@ _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 def allowed_methods(routes: list[BaseRoute], request: Request) -> list[str]:
     """Every method some route serves at this request's path (asked of each route as the router asks it,
-    so routes inside included routers count too)."""
+    so routes inside included routers count too). A mount (static files) takes any method to its app, which
+    says itself what it allows."""
     allowed = []
     for method in _METHODS:
         probe = {
@@ -49,7 +50,7 @@ def allowed_methods(routes: list[BaseRoute], request: Request) -> list[str]:
             "root_path": request.scope.get("root_path", ""),
             "method": method,
         }
-        if any(route.matches(probe)[0] is Match.FULL for route in routes):
+        if any(not isinstance(route, Mount) and route.matches(probe)[0] is Match.FULL for route in routes):
             allowed.append(method)
     return allowed
 
@@ -125,8 +126,8 @@ def install_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         headers = dict(exc.headers) if exc.headers else {}
-        if exc.status_code == 405:
-            headers["Allow"] = ", ".join(allowed_methods(app.router.routes, request))
+        if exc.status_code == 405 and (methods := allowed_methods(app.router.routes, request)):
+            headers["Allow"] = ", ".join(methods)
         problem = Problem(
             exc.status_code, f"http-{exc.status_code}", str(exc.detail), headers=headers or None
         )
