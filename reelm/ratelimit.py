@@ -12,6 +12,18 @@ from reelm.errors import Problem
 SWEEP_EVERY = 10_000
 
 
+def rate_limited(what: str, retry_after: int) -> Problem:
+    """The 429 every limit answers: what was too many, and when to try again (also as Retry-After)."""
+    return Problem(
+        429,
+        "rate-limited",
+        "Too many requests",
+        f"{what}; try again in {retry_after} s.",
+        headers={"Retry-After": str(retry_after)},
+        retry_after=retry_after,
+    )
+
+
 @dataclass
 class RateLimiter:
     """Counts recent hits per key in this process.
@@ -36,14 +48,7 @@ class RateLimiter:
             window.popleft()
         if len(window) >= limit:
             retry_after = max(1, math.ceil(window[0] + per_seconds - now))
-            raise Problem(
-                429,
-                "rate-limited",
-                "Too many requests",
-                f"Too many {bucket} attempts; try again in {retry_after} s.",
-                headers={"Retry-After": str(retry_after)},
-                retry_after=retry_after,
-            )
+            raise rate_limited(f"Too many {bucket} attempts", retry_after)
         window.append(now)
 
     def _sweep(self, now: float) -> None:

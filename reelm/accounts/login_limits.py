@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.models import LoginAttempt
-from reelm.errors import Problem
+from reelm.ratelimit import rate_limited
 from reelm.runtime import Runtime
 
 WINDOW = timedelta(minutes=1)
@@ -66,13 +66,6 @@ async def check_login_rate(
             )
             if wait:
                 what = "for this account" if bucket == "account" else "from this address"
-                raise Problem(
-                    429,
-                    "rate-limited",
-                    "Too many requests",
-                    f"Too many log-in attempts {what}; try again in {wait} s.",
-                    headers={"Retry-After": str(wait)},
-                    retry_after=wait,
-                )
+                raise rate_limited(f"Too many log-in attempts {what}", wait)
         if random.random() < SWEEP_SHARE:  # noqa: S311 - spreading housekeeping, not security
             await directory.execute(delete(LoginAttempt).where(LoginAttempt.at < now - KEEP))

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm import ids
 from reelm.accounts.models import User
 from reelm.accounts.viewer import Viewer
-from reelm.audit.service import STAFF_ACCESS, pseudonym, record_event
 from reelm.crypto.keys import RealmKeys
 from reelm.errors import not_found
 from reelm.messages.models import Message
@@ -45,16 +44,15 @@ from reelm.moderation.schemas import (
 from reelm.moderation.service import (
     REVIEW_CONTENT,
     ContentRef,
-    access_case_read,
     access_queue,
     decide_on_queue,
+    log_review_read,
 )
 from reelm.runtime import Runtime
 from reelm.social.models import Comment
 from reelm.staff.policy import PolicyEngine
 from reelm.staff.service import (
     StaffMember,
-    decision_details,
     denied,
     staff_member,
 )
@@ -190,7 +188,9 @@ async def case_detail(runtime: Runtime, engine: PolicyEngine, member: StaffMembe
     realm, _ = realm_of_id(runtime, case_id, "Case")
     async with runtime.databases.transaction(realm) as session:
         case = await decisions.access_case(session, case_id)
-        verdict = await access_case_read(runtime, engine, member, session, case, realm)
+        verdict = await log_review_read(
+            runtime, engine, member, session, realm, case.content_owner_id, case=str(case.id)
+        )
     if not verdict.decision.allowed:
         raise denied("reviewing this case", verdict.decision)
     async with runtime.databases.read(realm) as session:
@@ -300,14 +300,8 @@ async def appeal_detail(
     realm, _ = realm_of_id(runtime, appeal_id, "Appeal")
     async with runtime.databases.transaction(realm) as session:
         appeal = await appeals.access_appeal(session, appeal_id)
-        verdict = decide_on_queue(engine, member, REVIEW_CONTENT, realm)
-        await record_event(
-            session,
-            realm=realm,
-            event_type=STAFF_ACCESS,
-            actor=verdict.actor(member.user_id),
-            subject=pseudonym(runtime.settings.secret_key, realm, appeal.content_owner_id),
-            details=decision_details(engine, verdict.decision, action=REVIEW_CONTENT, appeal=str(appeal.id)),
+        verdict = await log_review_read(
+            runtime, engine, member, session, realm, appeal.content_owner_id, appeal=str(appeal.id)
         )
     if not verdict.decision.allowed:
         raise denied("reviewing this appeal", verdict.decision)

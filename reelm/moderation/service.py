@@ -84,17 +84,19 @@ def access_queue(engine: PolicyEngine, member: StaffMember, action: str, realm: 
     return verdict
 
 
-async def access_case_read(
+async def log_review_read(
     runtime: Runtime,
     engine: PolicyEngine,
     member: StaffMember,
     session: AsyncSession,
-    case: Case,
     realm: str,
+    content_owner_id: int,
+    **what: str,
 ) -> StaffDecision:
-    """Decide whether the member may read a case (protected: reports about a person) and log the decision.
+    """Decide whether the member may read a case or an appeal (protected: reports about a person, a
+    complaint about a decision on their content) and log the decision, naming `what` (case=..., appeal=...).
 
-    The entry goes to the outbox in the caller's transaction, which must commit before the case is shown
+    The entry goes to the outbox in the caller's transaction, which must commit before anything is shown
     (the page and the API render after their transaction ends); a denial is committed by the caller too.
     """
     verdict = decide_on_queue(engine, member, REVIEW_CONTENT, realm)
@@ -103,8 +105,8 @@ async def access_case_read(
         realm=realm,
         event_type=STAFF_ACCESS,
         actor=verdict.actor(member.user_id),
-        subject=pseudonym(runtime.settings.secret_key, realm, case.content_owner_id),
-        details=decision_details(engine, verdict.decision, action=REVIEW_CONTENT, case=str(case.id)),
+        subject=pseudonym(runtime.settings.secret_key, realm, content_owner_id),
+        details=decision_details(engine, verdict.decision, action=REVIEW_CONTENT, **what),
     )
     return verdict
 
