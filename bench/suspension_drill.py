@@ -1006,9 +1006,11 @@ def verify(
             for task, status in final[realm].jobs.values()
             if task == "transcode_video" and status == "succeeded"
         )
+        # A transcode that an upload suspension paused is taken up again by a later job once uploads are back,
+        # so a video may have had more than one; each must have ended well.
         verdicts.check(
-            f"{realm} jobs: every one succeeded, one transcode per video",
-            set(statuses) <= {"succeeded"} and transcoded == len(videos),
+            f"{realm} jobs: every one succeeded, at least one transcode per video",
+            set(statuses) <= {"succeeded"} and transcoded >= len(videos),
             f"{dict(statuses)}; {transcoded} transcodes for {len(videos)} videos",
         )
     by_phase: Counter[str] = Counter()
