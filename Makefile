@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-dev lint
+.PHONY: demo test install install-dev lint i18n-extract i18n-update
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,13 @@ lint: install-dev
 	$(BIN)/ruff format --check reelm tests bench
 	$(BIN)/mypy reelm tests bench
 	$(BIN)/lint-imports
+
+# The interface's messages: extract them from templates, scripts and Python into messages.pot, then merge
+# that into each language's catalogue (new messages arrive empty, changed ones fuzzy, for a translator).
+LOCALES := reelm/locale
+i18n-extract: install
+	$(BIN)/pybabel extract -F babel.cfg -k t -k tn:1,2 --sort-by-file --no-wrap \
+		--project Reelm --copyright-holder "Reelm" -o $(LOCALES)/messages.pot .
+
+i18n-update: i18n-extract
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-wrap --ignore-obsolete

@@ -74,6 +74,8 @@ class User(RealmBase):
     following_count: Mapped[int] = public(Integer, default=0)
     video_count: Mapped[int] = public(Integer, default=0)
     likes_received: Mapped[int] = public(BigInteger, default=0)
+    # The interface language the person picked (reelm.i18n.SUPPORTED); None follows the browser's.
+    locale: Mapped[str | None] = public(String(8))
 
     # AES-256-GCM under the user's field key (reelm.crypto.fields); look-ups go through the blind index.
     email: Mapped[bytes] = protected(LargeBinary)

@@ -36,6 +36,7 @@ from reelm.web.routes.accounts import router as accounts_router
 from reelm.web.routes.events import router as events_router
 from reelm.web.routes.exports import router as exports_router
 from reelm.web.routes.feed import router as feed_router
+from reelm.web.routes.language import router as language_router
 from reelm.web.routes.messages import pages as messages_pages
 from reelm.web.routes.messages import router as messages_router
 from reelm.web.routes.notifications import pages as notifications_pages
@@ -166,6 +167,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         media_router,
         ops,
         pages.router,
+        language_router,  # /language, the picker
         realms_pages,  # /admin
         messages_pages,  # /inbox
         notifications_pages,  # /notifications

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import secrets
+from contextvars import ContextVar
+from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -12,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from reelm import i18n
 from reelm.accounts.viewer import Viewer
 from reelm.errors import Problem
 from reelm.realms.models import LABELS, Capability
@@ -25,6 +29,64 @@ from reelm.web.icons import ICON_PATHS
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 templates.env.globals["icon_paths"] = ICON_PATHS
+LOCALE_COOKIE = "reelm_locale"
+# The locale of the page being rendered. The environment is shared by concurrent requests, so its gettext
+# and format callables are installed once and read the locale from here; a render runs synchronously inside
+# `render`, which sets it around the call (macros imported without context see it too).
+page_locale: ContextVar[str] = ContextVar("page_locale", default=i18n.DEFAULT)
+
+
+def _gettext(message: str) -> str:
+    return i18n.translations(page_locale.get()).gettext(message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return i18n.translations(page_locale.get()).ngettext(singular, plural, n)
+
+
+def _as_datetime(value: datetime | date | str) -> datetime | date:
+    # API models dumped to JSON hand templates ISO strings.
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _number(value: float) -> str:
+    return i18n.format_number(value, page_locale.get())
+
+
+def _compact(value: float | None) -> str:
+    return i18n.format_compact(int(value or 0), page_locale.get())
+
+
+def _share(value: float) -> str:
+    return i18n.format_share(value, page_locale.get())
+
+
+def _day(value: datetime | date | str, length: str = "medium") -> str:
+    return i18n.format_day(_as_datetime(value), page_locale.get(), length)
+
+
+def _moment(value: datetime | date | str, length: str = "medium") -> str:
+    moment = _as_datetime(value)
+    if not isinstance(moment, datetime):
+        return i18n.format_day(moment, page_locale.get(), length)
+    return i18n.format_moment(moment, page_locale.get(), length)
+
+
+def _ago(value: datetime | str) -> str:
+    moment = _as_datetime(value)
+    if not isinstance(moment, datetime):
+        return i18n.format_day(moment, page_locale.get())
+    return i18n.format_ago(datetime.now(UTC) - moment, page_locale.get())
+
+
+templates.env.add_extension("jinja2.ext.i18n")
+# New-style gettext: `_("Hi %(name)s", name=x)` formats after translating and autoescapes the values.
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
+    _gettext, _ngettext, newstyle=True
+)
+templates.env.filters.update(
+    number=_number, compact=_compact, share=_share, day=_day, moment=_moment, ago=_ago
+)
 STATIC_VERSION = secrets.token_hex(4)
 
 
@@ -39,6 +101,19 @@ def safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     return target
+
+
+def choose_locale(request: Request, viewer: Viewer) -> str:
+    """The locale of a page: the picker's cookie, else the account's saved choice, else Accept-Language."""
+    cookie = request.cookies.get(LOCALE_COOKIE)
+    saved = viewer.user.locale if viewer.user is not None else None
+    preferred = cookie if i18n.is_supported(cookie) else saved
+    return i18n.negotiate(request.headers.get("accept-language"), preferred)
+
+
+@cache
+def _script_catalogue_json(locale: str) -> str:
+    return script_json(i18n.script_catalogue(locale))
 
 
 def render(
@@ -56,30 +131,39 @@ def render(
             "display_name": viewer.user.display_name,
             "avatar_url": avatar,
         }
-    response = templates.TemplateResponse(
-        request,
-        template,
-        {
-            "viewer": viewer_view,
-            "csrf_token": csrf_token(runtime.settings.secret_key, nonce),
-            "realm": viewer.realm,
-            "realm_title": runtime.settings.realm(viewer.realm).title,
-            "base_url": runtime.settings.base_url.rstrip("/"),
-            "static_version": STATIC_VERSION,
-            # What of the viewer's realm is off or partly back, for the banner on every page.
-            "realm_limits": [
-                {
-                    "label": LABELS[s.capability],
-                    "state": s.state.value,
-                    "percent": s.percent,
-                    "notice": s.notice,
-                }
-                for s in (board.limited(viewer.realm) if board is not None else [])
-            ],
-            **context,
-        },
-        status_code=status_code,
-    )
+    locale = choose_locale(request, viewer)
+    token = page_locale.set(locale)
+    try:
+        response = templates.TemplateResponse(
+            request,
+            template,
+            {
+                "viewer": viewer_view,
+                "csrf_token": csrf_token(runtime.settings.secret_key, nonce),
+                "realm": viewer.realm,
+                "realm_title": runtime.settings.realm(viewer.realm).title,
+                "base_url": runtime.settings.base_url.rstrip("/"),
+                "static_version": STATIC_VERSION,
+                # What of the viewer's realm is off or partly back, for the banner on every page.
+                "realm_limits": [
+                    {
+                        "label": LABELS[s.capability],
+                        "state": s.state.value,
+                        "percent": s.percent,
+                        "notice": s.notice,
+                    }
+                    for s in (board.limited(viewer.realm) if board is not None else [])
+                ],
+                "locale": locale,
+                "direction": i18n.direction(locale),
+                "languages": i18n.NAMES,
+                "script_catalogue": _script_catalogue_json(locale),
+                **context,
+            },
+            status_code=status_code,
+        )
+    finally:
+        page_locale.reset(token)
     if CSRF_COOKIE not in request.cookies:
         response.set_cookie(
             CSRF_COOKIE, nonce, httponly=True, samesite="lax", secure=runtime.settings.cookie_secure
@@ -90,6 +174,7 @@ def render(
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    response.headers["Content-Language"] = locale
     return response
 
 

@@ -19,6 +19,11 @@ for (const counter of document.querySelectorAll("[data-counter-for]")) {
   update();
 }
 
+// The language picker applies a choice at once; its button stays for browsers without scripts.
+for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+  select.addEventListener("change", () => select.form && select.form.requestSubmit());
+}
+
 // <time data-relative datetime="..."> shows "3h", "2d"...
 for (const time of document.querySelectorAll("time[data-relative]")) {
   const text = relativeTime(time.getAttribute("datetime"));
