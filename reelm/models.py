@@ -1,6 +1,6 @@
 """Every model, imported once so that the metadata of both databases is complete."""
 
-from reelm.accounts.models import AuthSession, HandleEntry, Suspension, User
+from reelm.accounts.models import AuthSession, EmailChange, HandleEntry, Suspension, User
 from reelm.audit.models import DirectoryAuditOutbox, RealmAuditOutbox
 from reelm.crossrealm.models import RealmFlow  # rows received from other realms
 from reelm.crypto.models import UserKey  # users' wrapped data keys
@@ -26,11 +26,11 @@ from reelm.moderation.models import (  # content review
     StoredHashList,
     TrustedFlagger,
 )
-from reelm.notifications.models import Notification, NotificationActor
+from reelm.notifications.models import Notification, NotificationActor, NotificationMute
 from reelm.realms.models import RealmCapability  # service switches
 from reelm.recommend.models import RecommenderModel, VideoSignal, ViewerProfile  # the For You engine
 from reelm.safety.models import UserBlock
-from reelm.social.models import Comment, CommentLike, Follow, VideoLike
+from reelm.social.models import Comment, CommentLike, Follow, PinnedVideo, VideoLike
 from reelm.staff.models import AccessJustification, StaffRole  # staff access
 from reelm.transparency.models import LogCheckpoint, LogEntry
 from reelm.videos.models import Rendition, Video
@@ -49,6 +49,7 @@ __all__ = [
     "Decision",
     "DirectoryAuditOutbox",
     "DirectoryBase",
+    "EmailChange",
     "Follow",
     "HandleEntry",
     "HiddenMessage",
@@ -60,6 +61,8 @@ __all__ = [
     "MessageSettings",
     "Notification",
     "NotificationActor",
+    "NotificationMute",
+    "PinnedVideo",
     "RealmAuditOutbox",
     "RealmBase",
     "RealmCapability",

@@ -143,6 +143,12 @@ class Settings(BaseSettings):
     vault_mount: str = "transit"
     # How long a deleted account waits before its data key is destroyed and its rows are removed.
     deletion_grace_days: float = Field(default=7.0, ge=0, le=90)
+    # Outgoing mail (reelm.mail): smtp://[user:password@]host[:port], or smtps:// for TLS from the start;
+    # without one (the demo) every message is written as an .eml file under <data_dir>/outbox instead.
+    smtp_url: SecretStr | None = None
+    mail_from: str = "Reelm <no-reply@reelm.invalid>"
+    # How long the link that confirms a new e-mail address works.
+    email_change_hours: float = Field(default=24.0, gt=0, le=24 * 7)
 
     @field_validator("realms", "log_witnesses", mode="before")
     @classmethod

@@ -121,3 +121,18 @@ def is_active(ends_at: datetime | None, now: datetime | None = None) -> bool:
     """A suspension without an end lasts until reversed; one with an end is over once it has passed
     (even before the sweep has deleted its row: log-in works again at once, content follows the sweep)."""
     return ends_at is None or ends_at > (now or datetime.now(UTC))
+
+
+class EmailChange(RealmBase):
+    """A new e-mail address waiting for its confirmation link to be opened (one per account: a new request
+    replaces the previous one). The link carries a signed token naming this row's nonce, never the address."""
+
+    __tablename__ = "email_changes"
+
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    # Sealed like users.email; the blind index lets the confirmation check that the address is still free.
+    email: Mapped[bytes] = protected(LargeBinary)
+    email_index: Mapped[bytes] = protected(LargeBinary)
+    nonce_digest: Mapped[bytes] = protected(LargeBinary(32))  # SHA-256 of the token's nonce
+    created_at: Mapped[datetime] = protected(TZ, default=utcnow)
+    expires_at: Mapped[datetime] = protected(TZ)

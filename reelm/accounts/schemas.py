@@ -61,3 +61,22 @@ class DeletionOut(BaseModel):
 class ProfileUpdateIn(BaseModel):
     display_name: Line | None = Field(default=None, min_length=1, max_length=50)
     bio: Text | None = Field(default=None, max_length=300)
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: Secret = Field(min_length=1, max_length=200)
+    new_password: Secret = Field(min_length=10, max_length=200)
+
+
+class EmailChangeIn(BaseModel):
+    email: Line = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN, description="the new address")
+    password: Secret = Field(min_length=1, max_length=200, description="the account's current password")
+
+
+class EmailChangeOut(BaseModel):
+    pending_email: str = Field(description="where the confirmation link was sent")
+    expires_at: datetime = Field(description="the link works until then")
+
+
+class EmailConfirmIn(BaseModel):
+    token: Line = Field(min_length=10, max_length=200, description="the token of the confirmation link")

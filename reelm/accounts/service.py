@@ -93,7 +93,7 @@ async def _reserve_handle(runtime: Runtime, handle: str, name: str, user_id: int
 EMAIL_TAKEN = ("E-mail in use", "An account with this e-mail already exists.")
 
 
-async def _check_email_free(runtime: Runtime, email: str) -> None:
+async def check_email_free(runtime: Runtime, email: str) -> None:
     """E-mail addresses identify one account across all realms, since log-in accepts them.
 
     Each realm answers from its own database whether the address is in use: one bit, and no protected
@@ -124,7 +124,7 @@ async def do_sign_up(
     realm = runtime.settings.realm_for_country(country)
     user_id = ids.new_id(runtime.settings.realm(realm).code)
 
-    await _check_email_free(runtime, email)
+    await check_email_free(runtime, email)
     await _reserve_handle(runtime, handle, name, user_id, realm)
     keys = runtime.keys.realm(realm)
     try:

@@ -124,3 +124,7 @@ class SendIn(MessageIn):
 
     type: Literal["send"]
     conversation_id: Id
+
+
+class BlockedPage(BaseModel):
+    items: list[Creator]

@@ -73,3 +73,16 @@ class NotificationActor(RealmBase):
     actor_id: Mapped[int] = protected(BigInteger, primary_key=True)
     recipient_id: Mapped[int] = protected(BigInteger)
     created_at: Mapped[datetime] = protected(TZ, default=utcnow)
+
+
+class NotificationMute(RealmBase):
+    """A kind of notification its recipient turned off: none of that kind is recorded for them, nor counted.
+
+    Only the kinds turned off have a row, so a kind added later is on for everyone until they say otherwise.
+    """
+
+    __tablename__ = "notification_mutes"
+
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = protected(String(20), primary_key=True)
+    created_at: Mapped[datetime] = protected(TZ, default=utcnow)

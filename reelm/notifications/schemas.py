@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -30,3 +31,13 @@ class UnreadCounts(BaseModel):
     notifications: int
     messages: int = Field(description="inbox conversations with unread messages (muted ones aside)")
     requests: int = Field(description="message requests with unread messages")
+
+
+# The kinds a person may turn off (preferences.CHOOSABLE: review outcomes always reach them).
+ChoosableKind = Literal["like", "comment", "reply", "mention", "follow", "message_request"]
+
+
+class NotificationSettingsIO(BaseModel):
+    kinds: dict[ChoosableKind, bool] = Field(
+        description="each kind on (true) or off (false); a kind left out keeps its setting"
+    )

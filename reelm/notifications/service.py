@@ -20,6 +20,7 @@ from reelm.crossrealm.views import public_profiles
 from reelm.errors import not_found
 from reelm.live.events import Event, EventType, publish
 from reelm.notifications.models import NO_OBJECT, Notification, NotificationActor, NotificationKind
+from reelm.notifications.preferences import is_turned_off, wanted
 from reelm.notifications.schemas import NotificationOut
 from reelm.safety.blocks import is_blocking
 from reelm.videos.schemas import Creator
@@ -56,6 +57,8 @@ async def do_notify(
         return
     if actor_id is not None and await is_blocking(session, recipient_id, actor_id):
         return
+    if await is_turned_off(session, recipient_id, kind):
+        return
     now = datetime.now(UTC)
     statement = (
         insert(Notification)
@@ -91,7 +94,7 @@ async def unread_count(session: AsyncSession, user_id: int) -> int:
     count = await session.scalar(
         select(func.count())
         .select_from(Notification)
-        .where(Notification.recipient_id == user_id, Notification.read_at.is_(None))
+        .where(Notification.recipient_id == user_id, Notification.read_at.is_(None), wanted(user_id))
     )
     return int(count or 0)
 
@@ -99,7 +102,7 @@ async def unread_count(session: AsyncSession, user_id: int) -> int:
 async def list_notifications(
     session: AsyncSession, user_id: int, *, before: tuple[datetime, int] | None, limit: int
 ) -> list[Notification]:
-    query = select(Notification).where(Notification.recipient_id == user_id)
+    query = select(Notification).where(Notification.recipient_id == user_id, wanted(user_id))
     if before is not None:
         query = query.where(tuple_(Notification.updated_at, Notification.id) < tuple_(*before))
     query = query.order_by(Notification.updated_at.desc(), Notification.id.desc()).limit(limit)

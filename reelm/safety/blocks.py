@@ -40,3 +40,26 @@ async def is_blocking(session: AsyncSession, blocker_id: int, blocked_id: int) -
         )
     )
     return found is not None
+
+
+async def blocked_among(session: AsyncSession, user_id: int, others: list[int]) -> set[int]:
+    """Which of `others` stand behind a block with `user_id`, either way (as this realm knows it)."""
+    if not others:
+        return set()
+    rows = await session.execute(
+        select(UserBlock.blocker_id, UserBlock.blocked_id).where(
+            ((UserBlock.blocker_id == user_id) & UserBlock.blocked_id.in_(others))
+            | ((UserBlock.blocked_id == user_id) & UserBlock.blocker_id.in_(others))
+        )
+    )
+    return {blocked if blocker == user_id else blocker for blocker, blocked in rows.all()}
+
+
+async def blocked_by(session: AsyncSession, blocker_id: int) -> list[int]:
+    """Everyone this person blocked, the latest first (their settings list them)."""
+    rows = await session.scalars(
+        select(UserBlock.blocked_id)
+        .where(UserBlock.blocker_id == blocker_id)
+        .order_by(UserBlock.created_at.desc(), UserBlock.blocked_id)
+    )
+    return list(rows)

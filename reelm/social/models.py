@@ -57,3 +57,16 @@ class Follow(RealmBase):
         BigInteger, primary_key=True, index=True
     )  # possibly in another realm
     created_at: Mapped[datetime] = protected(TZ, default=utcnow)
+
+
+class PinnedVideo(RealmBase):
+    """One of up to three videos a creator shows first on their profile; public, as the profile is.
+
+    The video is the creator's own, so it lives in this realm: deleting it deletes the pin.
+    """
+
+    __tablename__ = "pinned_videos"
+
+    user_id: Mapped[int] = public(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    video_id: Mapped[int] = public(BigInteger, ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    pinned_at: Mapped[datetime] = public(TZ, default=utcnow)

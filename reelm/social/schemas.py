@@ -41,3 +41,14 @@ class LikeState(BaseModel):
 class FollowState(BaseModel):
     following: bool
     follower_count: int
+
+
+class PeoplePage(BaseModel):
+    """Followers or followees: public profiles, the latest follow first."""
+
+    items: list[Creator]
+    next_cursor: str | None
+
+
+class PinsOut(BaseModel):
+    video_ids: list[str] = Field(description="the creator's pinned videos, the latest pinned first (up to 3)")

@@ -77,3 +77,8 @@ class VideoUpdateIn(BaseModel):
 class VideoPage(BaseModel):
     items: list[VideoOut]
     next_cursor: str | None
+
+
+class HashtagOut(BaseModel):
+    name: str
+    video_count: int = Field(description="public videos carrying it, as the viewer may see them")

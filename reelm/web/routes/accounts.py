@@ -3,28 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import smtplib
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response, UploadFile
 from fastapi.params import File
 from sqlalchemy import Row
 
-from reelm import ids
-from reelm.accounts import avatars, service
+from reelm import ids, mail
+from reelm.accounts import avatars, credentials, service
 from reelm.accounts.login_limits import check_login_rate
 from reelm.accounts.models import Suspension, User
 from reelm.accounts.schemas import (
     DeletionIn,
     DeletionOut,
+    EmailChangeIn,
+    EmailChangeOut,
+    EmailConfirmIn,
     LogInIn,
     MeOut,
+    PasswordChangeIn,
     ProfileOut,
     ProfileUpdateIn,
     SignUpIn,
     TokenOut,
 )
+from reelm.accounts.viewer import SignedInViewer
 from reelm.crossrealm.service import access_public_profile, reader_realm
-from reelm.errors import not_found
+from reelm.errors import Problem, not_found
+from reelm.ratelimit import RateLimiter
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
 from reelm.scratch import scratch
@@ -45,6 +54,11 @@ from reelm.web.suspensions import suspension_problem
 
 # The route class checks the profile_edit switch before an avatar upload is read.
 router = APIRouter(tags=["accounts"], route_class=CapabilityRoute)
+log = logging.getLogger(__name__)
+
+# Each request mails a stranger's address: a handful an hour is all a person needs.
+EMAIL_CHANGES_PER_HOUR = 5
+EMAIL_CONFIRMS_PER_HOUR = 20
 
 
 def profile_out(realm: str, user: User | Row[Any], *, is_following: bool | None = None) -> ProfileOut:
@@ -214,3 +228,92 @@ async def get_user(runtime: RuntimeDep, viewer: ViewerDep, handle: HandlePath) -
         if viewer.user_id is not None and viewer.user_id != user.id:
             following = await is_following(session, viewer.user_id, user.id)
         return profile_out(entry.realm, user, is_following=following)
+
+
+# --- password and e-mail ----------------------------------------------------------------------------------
+
+
+@router.put("/me/password", status_code=204)
+async def change_password(
+    runtime: RuntimeDep, viewer: UserViewer, request: Request, body: PasswordChangeIn
+) -> Response:
+    """Set a new password (the current one is asked again). Every other session of the account ends; the
+    one asking stays signed in."""
+    await limit_logins(
+        runtime, request, viewer.user.handle
+    )  # the current password must not be guessable here
+    await credentials.do_change_password(
+        runtime,
+        viewer.realm,
+        viewer.user,
+        current=body.current_password,
+        new=body.new_password,
+        keep_token=viewer.token,
+    )
+    forget_user_sessions(request, viewer.user.id)
+    return Response(status_code=204)
+
+
+def confirmation_link(runtime: Runtime, token: str) -> str:
+    return f"{runtime.settings.base_url.rstrip('/')}/settings/email/confirm?{urlencode({'token': token})}"
+
+
+async def request_email_change(
+    runtime: Runtime,
+    limiter: RateLimiter,
+    request: Request,
+    viewer: SignedInViewer,
+    email: str,
+    password: str,
+) -> credentials.EmailChangeRequested:
+    """Record the request and mail the link to the new address (shared by the API and the settings page)."""
+    limiter.hit("e-mail change", str(viewer.user.id), limit=EMAIL_CHANGES_PER_HOUR, per_seconds=3600)
+    await limit_logins(runtime, request, viewer.user.handle)
+    requested = await credentials.do_request_email_change(
+        runtime, viewer.realm, viewer.user, password=password, new_email=email
+    )
+    link = confirmation_link(runtime, requested.token)
+    message = mail.compose(
+        runtime.settings,
+        to=requested.email,
+        subject="Confirm your new e-mail address for Reelm",
+        text=(
+            f"Hello @{viewer.user.handle},\n\n"
+            "someone (we hope you) asked to use this address for a Reelm account. To confirm it, open this "
+            f"link while logged in to that account:\n\n{link}\n\n"
+            f"The link works until {requested.expires_at:%Y-%m-%d %H:%M} UTC. If you did not ask for this, "
+            "ignore this message: nothing changes until the link is opened.\n"
+        ),
+    )
+    try:
+        await mail.sender_for(runtime.settings).send(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("the confirmation mail could not be sent: %s", exc)
+        raise Problem(
+            503,
+            "mail-unavailable",
+            "The e-mail could not be sent",
+            "We could not send the confirmation e-mail just now. Try again in a few minutes.",
+        ) from exc
+    return requested
+
+
+@router.post("/me/email", status_code=202, response_model=EmailChangeOut)
+async def change_email(
+    runtime: RuntimeDep, limiter: Limiter, viewer: UserViewer, request: Request, body: EmailChangeIn
+) -> EmailChangeOut:
+    """Ask to use another address: a confirmation link goes to it, and the account's address changes only
+    when that link is opened by this account (signed in). A newer request replaces an older one."""
+    requested = await request_email_change(runtime, limiter, request, viewer, body.email, body.password)
+    return EmailChangeOut(pending_email=requested.email, expires_at=requested.expires_at)
+
+
+@router.post("/me/email/confirm", response_model=MeOut)
+async def confirm_email(
+    runtime: RuntimeDep, limiter: Limiter, viewer: UserViewer, request: Request, body: EmailConfirmIn
+) -> MeOut:
+    """Confirm the new address with the token of the link that was mailed to it."""
+    limiter.hit("e-mail confirmation", str(viewer.user.id), limit=EMAIL_CONFIRMS_PER_HOUR, per_seconds=3600)
+    email = await credentials.do_confirm_email_change(runtime, viewer.realm, viewer.user, body.token)
+    forget_user_sessions(request, viewer.user.id)  # cached sessions hold the account's row as it was
+    return me_out(viewer.realm, viewer.user, email)

@@ -29,6 +29,7 @@ from reelm.messages.inbox import Folder
 from reelm.messages.models import AllowFrom, Conversation, ConversationMember, MemberState
 from reelm.messages.schemas import (
     MAX_SEQ,
+    BlockedPage,
     BlockState,
     ConversationIn,
     ConversationOut,
@@ -42,9 +43,10 @@ from reelm.messages.schemas import (
     MuteIn,
     ReadIn,
 )
+from reelm.notifications.service import people_out
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
-from reelm.safety.blocks import do_block, is_blocking
+from reelm.safety.blocks import blocked_by, do_block, is_blocking
 from reelm.web.capabilities import require_capability
 from reelm.web.deps import Limiter, MessagingDep, RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor
@@ -432,6 +434,15 @@ async def block_user(runtime: RuntimeDep, viewer: UserViewer, handle: HandlePath
 @router.delete("/users/{handle}/block", response_model=BlockState)
 async def unblock_user(runtime: RuntimeDep, viewer: UserViewer, handle: HandlePath) -> BlockState:
     return await _set_block(runtime, viewer, handle, block=False)
+
+
+@router.get("/me/blocks", response_model=BlockedPage)
+async def get_blocked(runtime: RuntimeDep, viewer: UserViewer) -> BlockedPage:
+    """Everyone you blocked, the latest first (an account no longer public is left out)."""
+    async with runtime.databases.read(viewer.realm) as session:
+        blocked = await blocked_by(session, viewer.user.id)
+        people = await people_out(session, viewer.realm, set(blocked))
+    return BlockedPage(items=[people[b] for b in blocked if b in people])
 
 
 @router.get("/me/message-settings", response_model=MessageSettingsIO)

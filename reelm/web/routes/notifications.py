@@ -13,8 +13,9 @@ from reelm import ids
 from reelm.accounts.viewer import SignedInViewer
 from reelm.errors import Problem, not_found
 from reelm.messages.inbox import unread_counts
-from reelm.notifications import service
-from reelm.notifications.schemas import NotificationPage, UnreadCounts
+from reelm.notifications import preferences, service
+from reelm.notifications.models import NotificationKind
+from reelm.notifications.schemas import NotificationPage, NotificationSettingsIO, UnreadCounts
 from reelm.runtime import Runtime
 from reelm.security import check_csrf
 from reelm.web.deps import CSRF_COOKIE, RuntimeDep, UserViewer, ViewerDep
@@ -129,3 +130,26 @@ async def notifications_read_all_form(
     async with runtime.databases.transaction(viewer.realm) as session:
         await service.do_mark_read(session, viewer.user.id, None)
     return RedirectResponse("/notifications", status_code=303)
+
+
+# --- which kinds -----------------------------------------------------------------------------------------
+
+
+@router.get("/me/notification-settings", response_model=NotificationSettingsIO)
+async def get_notification_settings(runtime: RuntimeDep, viewer: UserViewer) -> NotificationSettingsIO:
+    async with runtime.databases.read(viewer.realm) as session:
+        kinds = await preferences.preferences(session, viewer.user_id)
+    return NotificationSettingsIO.model_validate({"kinds": kinds})
+
+
+@router.put("/me/notification-settings", response_model=NotificationSettingsIO)
+async def put_notification_settings(
+    runtime: RuntimeDep, viewer: UserViewer, body: NotificationSettingsIO
+) -> NotificationSettingsIO:
+    """Turn kinds of notification on or off. A kind turned off is no longer recorded for you, and what
+    of it is unread no longer counts in the badge or shows in the list."""
+    choices = {NotificationKind(kind): on for kind, on in body.kinds.items()}
+    async with runtime.databases.transaction(viewer.realm) as session:
+        await preferences.do_set_preferences(session, viewer.user_id, choices)
+        kinds = await preferences.preferences(session, viewer.user_id)
+    return NotificationSettingsIO.model_validate({"kinds": kinds})

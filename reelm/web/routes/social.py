@@ -10,21 +10,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids
 from reelm.accounts.service import resolve_handle
+from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.crossrealm.service import (
     access_public_comment,
     reader_realm,
 )
+from reelm.crossrealm.views import public_videos
 from reelm.errors import Problem, not_found
 from reelm.moderation.rules import do_screen_comment
 from reelm.realms.models import Capability
-from reelm.social import actions, service
+from reelm.runtime import Runtime
+from reelm.safety.blocks import blocked_among
+from reelm.social import actions, follow_lists, pins, service
+from reelm.social.cards import card_select, card_viewer, fetch_cards, public_card_select, visible_to
+from reelm.social.follow_lists import Direction
 from reelm.social.models import Comment
-from reelm.social.schemas import CommentIn, CommentOut, CommentPage, FollowState, LikeState
-from reelm.videos.service import access_video
-from reelm.web.capabilities import require_capability
+from reelm.social.schemas import (
+    CommentIn,
+    CommentOut,
+    CommentPage,
+    FollowState,
+    LikeState,
+    PeoplePage,
+    PinsOut,
+)
+from reelm.videos.models import Video
+from reelm.videos.schemas import VideoPage
+from reelm.videos.service import access_own_video, access_video, public_creator
+from reelm.web.capabilities import handle_realm_in_path, require_capability
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor
 from reelm.web.params import Cursor, HandlePath, IdPath, IdQuery
+from reelm.web.routes.accounts import get_user
 from reelm.web.routes.videos import video_realm
 
 router = APIRouter(tags=["social"])
@@ -196,3 +213,131 @@ async def follow(runtime: RuntimeDep, viewer: UserViewer, handle: HandlePath) ->
 @router.delete("/users/{handle}/follow", response_model=FollowState)
 async def unfollow(runtime: RuntimeDep, viewer: UserViewer, handle: HandlePath) -> FollowState:
     return await _set_follow(runtime, viewer, handle, follow=False)
+
+
+# --- follower lists -----------------------------------------------------------------------------------
+
+
+async def people_page(
+    runtime: Runtime, viewer: Viewer, handle: str, direction: Direction, cursor: str | None, limit: int
+) -> PeoplePage:
+    """Someone's followers or followees, read in their home realm (shared by the API and the pages).
+
+    People behind a block with the viewer (either way) are left out of what the viewer sees.
+    """
+    profile = await get_user(runtime, viewer, handle)  # 404 for no one, or a suspended account
+    user_id, realm = int(profile.id), profile.realm
+    kind = f"{direction}:{user_id}"
+    after = None
+    if cursor:
+        state = decode_cursor(runtime.settings.secret_key, cursor, kind)
+        after = (datetime.fromisoformat(state["at"]), int(state["id"]))
+    async with runtime.databases.read(realm) as session:
+        rows = await follow_lists.list_follows(session, user_id, direction, after=after, limit=limit + 1)
+    page, more = rows[:limit], len(rows) > limit
+    ids_shown = [row.id for row in page]
+    hidden: set[int] = set()
+    following: set[int] = set()
+    if viewer.user_id is not None:
+        async with runtime.databases.read(viewer.realm) as session:  # the viewer's blocks and follows
+            hidden = await blocked_among(session, viewer.user_id, ids_shown)
+            following = await follow_lists.followed_among(session, viewer.user_id, ids_shown)
+    items = [
+        public_creator(row, is_following=None if viewer.user_id in (None, row.id) else row.id in following)
+        for row in page
+        if row.id not in hidden
+    ]
+    next_cursor = None
+    if more:
+        last = page[-1]
+        next_cursor = encode_cursor(
+            runtime.settings.secret_key, kind, {"at": last.followed_at.isoformat(), "id": str(last.id)}
+        )
+    return PeoplePage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/users/{handle}/followers", response_model=PeoplePage)
+async def get_followers(
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    handle: HandlePath,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 30,
+) -> PeoplePage:
+    """Who follows this account (those of its own realm: a follow is stored where the follower lives)."""
+    return await people_page(runtime, viewer, handle, "followers", cursor, limit)
+
+
+@router.get("/users/{handle}/following", response_model=PeoplePage)
+async def get_following(
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    handle: HandlePath,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 30,
+) -> PeoplePage:
+    """Whom this account follows, in every realm."""
+    return await people_page(runtime, viewer, handle, "following", cursor, limit)
+
+
+# --- pinned videos ----------------------------------------------------------------------------------------
+
+
+async def _own_video(runtime: Runtime, viewer: SignedInViewer, video_id: str) -> int:
+    realm, vid = video_realm(runtime, video_id)
+    if realm != viewer.realm:  # one's own videos live at home: another realm's is someone else's
+        raise Problem(403, "forbidden", "Not your video", "Only the creator can change this video.")
+    return vid
+
+
+@router.put("/videos/{video_id}/pin", response_model=PinsOut)
+async def pin_video(runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath) -> PinsOut:
+    """Show one of your published public videos first on your profile; up to 3 (a 4th is refused)."""
+    vid = await _own_video(runtime, viewer, video_id)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        video = await access_own_video(session, viewer, vid)
+        pinned = await pins.do_pin(session, viewer.user, video)
+    return PinsOut(video_ids=[str(v) for v in pinned])
+
+
+@router.delete("/videos/{video_id}/pin", response_model=PinsOut)
+async def unpin_video(runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath) -> PinsOut:
+    vid = await _own_video(runtime, viewer, video_id)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        video = await access_own_video(session, viewer, vid)
+        pinned = await pins.do_unpin(session, viewer.user, video)
+    return PinsOut(video_ids=[str(v) for v in pinned])
+
+
+async def pinned_videos(runtime: Runtime, viewer: Viewer, handle: str) -> VideoPage:
+    """A creator's pinned videos as cards, the latest pinned first; read where cards are read for them."""
+    entry = await resolve_handle(runtime, handle)
+    if entry is None:
+        raise not_found("User")
+    async with runtime.databases.read(entry.realm) as session:  # pins are public, and kept at home
+        pinned = await pins.pinned_ids(session, entry.user_id)
+    if not pinned:
+        return VideoPage(items=[], next_cursor=None)
+    base_url = runtime.settings.base_url
+    if reader_realm(viewer, entry.realm) != entry.realm:  # another realm's creator: their public videos
+        query = public_card_select(viewer.user_id).where(public_videos.c.id.in_(pinned))
+        async with runtime.databases.read(viewer.realm) as session:
+            cards = await fetch_cards(session, query, realm=viewer.realm, viewer=viewer, base_url=base_url)
+    else:
+        local = card_select(card_viewer(viewer, entry.realm)).where(
+            Video.id.in_(pinned), visible_to(viewer), pins.shown_pin()
+        )
+        async with runtime.databases.read(entry.realm) as session:
+            cards = await fetch_cards(session, local, realm=entry.realm, viewer=viewer, base_url=base_url)
+    order = {str(v): n for n, v in enumerate(pinned)}
+    return VideoPage(items=sorted(cards, key=lambda card: order[card.id]), next_cursor=None)
+
+
+@router.get(
+    "/users/{handle}/pinned",
+    response_model=VideoPage,
+    dependencies=[require_capability(Capability.WATCH, handle_realm_in_path)],
+)
+async def get_pinned(runtime: RuntimeDep, viewer: ViewerDep, handle: HandlePath) -> VideoPage:
+    """The videos a creator pinned to the top of their profile (up to 3), the latest pinned first."""
+    return await pinned_videos(runtime, viewer, handle)

@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import shutil
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any, BinaryIO, Literal
 
 from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from reelm import ids
@@ -26,6 +26,8 @@ from reelm.scratch import scratch
 from reelm.social.cards import (
     access_card,
     access_public_card,
+    card_from_row,
+    card_params,
     card_select,
     card_viewer,
     fetch_cards,
@@ -35,7 +37,7 @@ from reelm.social.cards import (
 from reelm.social.service import do_delete_video
 from reelm.videos import media
 from reelm.videos.models import Video, VideoStatus
-from reelm.videos.schemas import VideoAccepted, VideoOut, VideoPage, VideoUpdateIn
+from reelm.videos.schemas import HashtagOut, VideoAccepted, VideoOut, VideoPage, VideoUpdateIn
 from reelm.videos.service import (
     access_own_video,
     access_video,
@@ -58,6 +60,8 @@ from reelm.web.params import Cursor, HandlePath, IdPath, TagPath
 
 # The route class checks the upload switch before the body is read: a refused upload stores nothing.
 router = APIRouter(tags=["videos"], route_class=CapabilityRoute)
+
+HashtagSort = Literal["latest", "top"]
 
 
 def video_realm(runtime: RuntimeDep, video_id: str) -> tuple[str, int]:
@@ -240,13 +244,67 @@ async def hashtag_videos(
     tag: TagPath,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 24,
+    sort: Annotated[
+        HashtagSort, Query(description="latest: newest first; top: most engagement first")
+    ] = "latest",
 ) -> VideoPage:
-    """Public videos of every realm carrying #tag, newest first."""
+    """Public videos of every realm carrying #tag, newest first, or with `sort=top` by engagement."""
     tag = tag.lower().lstrip("#")[:50]
     query = public_card_select(viewer.user_id).where(public_videos.c.hashtags.contains([tag]))
+    if sort == "top":
+        return await _top_page(runtime, viewer, query, cursor, limit, f"tag-top:{tag}")
     return await _video_page(
         runtime, viewer, viewer.realm, query, public_videos.c.id, cursor, limit, f"tag:{tag}"
     )
+
+
+def engagement() -> ColumnElement[int]:
+    """How much people did with a video: a share counts most, then a comment, a like, and a view least."""
+    pv = public_videos.c
+    return pv.share_count * 30 + pv.comment_count * 20 + pv.like_count * 10 + pv.view_count
+
+
+async def _top_page(
+    runtime: Runtime, viewer: Viewer, query: Select[Any], cursor: str | None, limit: int, kind: str
+) -> VideoPage:
+    """Most engagement first (ties: newest first), keyset-paginated on (engagement, id)."""
+    score = engagement()
+    if cursor:
+        state = decode_cursor(runtime.settings.secret_key, cursor, kind)
+        position = (int(state["score"]), int(state["before"]))
+        query = query.where(tuple_(score, public_videos.c.id) < tuple_(*position))
+    query = query.add_columns(score.label("engagement")).order_by(score.desc(), public_videos.c.id.desc())
+    async with runtime.databases.read(viewer.realm) as session:
+        rows = list((await session.execute(query.limit(limit + 1), card_params(viewer, viewer.realm))).all())
+    viewer_id = card_viewer(viewer, viewer.realm)
+    page = rows[:limit]
+    items = [card_from_row(row, viewer.realm, viewer_id, runtime.settings.base_url) for row in page]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        next_cursor = encode_cursor(
+            runtime.settings.secret_key, kind, {"score": last.engagement, "before": str(last.id)}
+        )
+    return VideoPage(items=items, next_cursor=next_cursor)
+
+
+async def hashtag_info(runtime: Runtime, viewer: Viewer, tag: str) -> HashtagOut:
+    """A hashtag's public videos as this viewer may see them, counted."""
+    tag = tag.lower().lstrip("#")[:50]
+    query = public_card_select(viewer.user_id).where(public_videos.c.hashtags.contains([tag])).subquery()
+    async with runtime.databases.read(viewer.realm) as session:
+        count = await session.scalar(
+            select(func.count()).select_from(query), card_params(viewer, viewer.realm)
+        )
+    return HashtagOut(name=tag, video_count=int(count or 0))
+
+
+@router.get(
+    "/hashtags/{tag}", response_model=HashtagOut, dependencies=[require_capability(Capability.SEARCH)]
+)
+async def get_hashtag(runtime: RuntimeDep, viewer: ViewerDep, tag: TagPath) -> HashtagOut:
+    """A hashtag and how many public videos carry it."""
+    return await hashtag_info(runtime, viewer, tag)
 
 
 async def _video_page(
