@@ -1,5 +1,7 @@
 // The JSON API client, toasts and small helpers every page module shares.
 
+import { formatCompact, formatRelative, t } from "./i18n.js";
+
 /** An API failure: `status` (0 when the network failed) and the problem's human `detail`. */
 export class ApiError extends Error {
   constructor(status, detail, problem = null) {
@@ -18,13 +20,13 @@ export function csrfToken() {
 }
 
 const GENERIC = {
-  401: "Please log in to do that.",
-  403: "You are not allowed to do that.",
-  404: "It is not there any more.",
-  409: "That conflicts with something else.",
-  413: "That file is too large.",
-  429: "Too many requests. Please wait a moment and try again.",
-  451: "This is not available in your region right now.",
+  401: t("Please log in to do that."),
+  403: t("You are not allowed to do that."),
+  404: t("It is not there any more."),
+  409: t("That conflicts with something else."),
+  413: t("That file is too large."),
+  429: t("Too many requests. Please wait a moment and try again."),
+  451: t("This is not available in your region right now."),
 };
 
 /** Turns a response body (problem+json or anything else) into an ApiError. */
@@ -37,7 +39,7 @@ export function problemError(status, bodyText, statusText = "") {
   }
   let detail = problem && typeof problem === "object" ? problem.detail || problem.title : "";
   if (typeof detail !== "string" || !detail) {
-    detail = GENERIC[status] || (status >= 500 ? "Something went wrong on our side. Please try again." : statusText || `Request failed (${status}).`);
+    detail = GENERIC[status] || (status >= 500 ? t("Something went wrong on our side. Please try again.") : t("Request failed ({status}).", { status }));
   }
   return new ApiError(status, detail, problem && typeof problem === "object" ? problem : null);
 }
@@ -62,7 +64,7 @@ export async function api(method, path, body) {
   try {
     response = await fetch(url, { method: verb, headers, body: payload, credentials: "same-origin" });
   } catch {
-    throw new ApiError(0, "Network error. Check your connection and try again.");
+    throw new ApiError(0, t("Network error. Check your connection and try again."));
   }
   const text = response.status === 204 ? "" : await response.text();
   if (!response.ok) throw problemError(response.status, text, response.statusText);
@@ -70,7 +72,7 @@ export async function api(method, path, body) {
   try {
     return JSON.parse(text);
   } catch {
-    throw new ApiError(response.status, "The server sent an unexpected answer.");
+    throw new ApiError(response.status, t("The server sent an unexpected answer."));
   }
 }
 
@@ -129,7 +131,7 @@ export function requireLogin() {
 }
 
 /** The usual way to report a failed action: log in on 401, otherwise a toast with the detail. */
-export function reportError(error, fallback = "Something went wrong.") {
+export function reportError(error, fallback = t("Something went wrong.")) {
   if (error instanceof ApiError && error.status === 401) {
     location.assign(loginUrl());
     return;
@@ -141,31 +143,14 @@ export function reportError(error, fallback = "Something went wrong.") {
 
 // ---- formatting ----------------------------------------------------------------------------------
 
-/** 1234 -> "1.2K": floors, so 999 999 never reads "1000.0K". Same rule as the `count` macro. */
+/** 1234 -> "1.2K" (en), "1,2 k" (fr): floors, so 999 999 never reads as a million (reelm.i18n for pages). */
 export function formatCount(value) {
-  const n = Math.max(0, Math.floor(Number(value) || 0));
-  const units = [[1e9, "B"], [1e6, "M"], [1e3, "K"]];
-  for (const [size, unit] of units) {
-    if (n >= size) {
-      const short = Math.floor(n / (size / 10)) / 10;
-      return `${short.toFixed(1).replace(/\.0$/, "")}${unit}`;
-    }
-  }
-  return String(n);
+  return formatCompact(Math.floor(Number(value) || 0));
 }
 
-/** "now", "5m", "3h", "2d", "4w", or a date for older things. */
+/** "now", "5 min. ago", "3 hr. ago", "2 days ago" in the page's language, or a date for older things. */
 export function relativeTime(iso) {
-  const then = new Date(iso);
-  if (Number.isNaN(then.getTime())) return "";
-  const seconds = Math.max(0, (Date.now() - then.getTime()) / 1000);
-  if (seconds < 60) return "now";
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h`;
-  if (seconds < 7 * 86400) return `${Math.floor(seconds / 86400)}d`;
-  if (seconds < 28 * 86400) return `${Math.floor(seconds / (7 * 86400))}w`;
-  const sameYear = then.getFullYear() === new Date().getFullYear();
-  return then.toLocaleDateString(undefined, sameYear ? { month: "short", day: "numeric" } : { year: "numeric", month: "short", day: "numeric" });
+  return formatRelative(iso);
 }
 
 export function reducedMotion() {

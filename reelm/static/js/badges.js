@@ -3,6 +3,7 @@
 
 import { api, viewer } from "./api.js";
 import { live } from "./live.js";
+import { tn } from "./i18n.js";
 
 const POLL_MS = 20000;
 const SETTLE_MS = 400; // a burst of events costs one request
@@ -15,7 +16,7 @@ function show(name, count) {
   for (const node of document.querySelectorAll(`[data-badge="${name}"]`)) {
     node.textContent = count > 99 ? "99+" : String(count);
     node.hidden = count <= 0;
-    node.setAttribute("aria-label", `${count} unread`);
+    node.setAttribute("aria-label", tn("{count} unread", "{count} unread", count));
   }
 }
 

@@ -3,6 +3,7 @@
 
 import { api, avatarNode, el, formatCount, reportError, requireLogin, toast, viewer } from "./api.js";
 import { WatchTracker, flush, track } from "./events.js";
+import { t, tn } from "./i18n.js";
 import { icon } from "./icons.js";
 import { Player } from "./player.js";
 import { shareSheet } from "./share.js";
@@ -50,10 +51,6 @@ export function moderationNotices(item) {
   return parts.length ? el("p", { className: "mod-notices" }, ...parts) : null;
 }
 
-function plural(n, one, many) {
-  return `${formatCount(n)} ${n === 1 ? one : many}`;
-}
-
 export class Card {
   /**
    * @param item VideoOut (feed items also carry `source` and `reason`)
@@ -77,7 +74,7 @@ export class Card {
       "data-testid": "feed-item",
       "data-video-id": item.id,
       "data-index": String(index),
-      "aria-label": `Video by @${item.creator.handle}`,
+      "aria-label": t("Video by @{handle}", { handle: item.creator.handle }),
     });
     const stage = el("div", { className: "stage" }, this.player.root, this.buildCaption());
     this.root.append(stage, this.buildActions());
@@ -109,11 +106,11 @@ export class Card {
       head.append(el("span", { className: "caption-name" }, item.creator.display_name));
     }
     this.captionText = el("p", { className: "caption-text" }, linkify(item.caption || ""));
-    this.moreButton = el("button", { type: "button", className: "caption-more", hidden: true, "aria-expanded": "false" }, "more");
+    this.moreButton = el("button", { type: "button", className: "caption-more", hidden: true, "aria-expanded": "false" }, t("more"));
     this.moreButton.addEventListener("click", (event) => {
       event.stopPropagation();
       const open = this.captionText.classList.toggle("is-open");
-      this.moreButton.textContent = open ? "less" : "more";
+      this.moreButton.textContent = open ? t("less") : t("more");
       this.moreButton.setAttribute("aria-expanded", String(open));
     });
     const caption = el("div", { className: "caption" }, head);
@@ -128,7 +125,7 @@ export class Card {
     const me = viewer();
     const isSelf = me && me.id === item.creator.id;
 
-    const profile = el("a", { className: "action-avatar-link", href: `/@${item.creator.handle}`, "aria-label": `@${item.creator.handle}’s profile` },
+    const profile = el("a", { className: "action-avatar-link", href: `/@${item.creator.handle}`, "aria-label": t("@{handle}’s profile", { handle: item.creator.handle }) },
       avatarNode(item.creator, "lg"));
     this.followButton = null;
     const avatarBox = el("div", { className: "action-avatar" }, profile);
@@ -137,7 +134,7 @@ export class Card {
         type: "button",
         className: "follow-plus",
         "data-testid": "follow-button",
-        "aria-label": `Follow @${item.creator.handle}`,
+        "aria-label": t("Follow @{handle}", { handle: item.creator.handle }),
         "aria-pressed": "false",
       }, icon("plus", "icon"));
       this.followButton.addEventListener("click", () => this.follow());
@@ -164,11 +161,11 @@ export class Card {
     if (item.reason) {
       const bubbleId = `why-${item.id}`;
       this.whyBubble = el("div", { className: "why-bubble", id: bubbleId, role: "note", hidden: true },
-        el("strong", {}, "Why you’re seeing this"), el("span", {}, item.reason));
+        el("strong", {}, t("Why you’re seeing this")), el("span", {}, item.reason));
       if (me && !isSelf) this.whyBubble.append(this.buildControls());
       this.whyButton = el("button", {
         type: "button", className: "action action-why", "data-testid": "why-button",
-        "aria-label": "Why am I seeing this?", "aria-expanded": "false", "aria-controls": bubbleId,
+        "aria-label": t("Why am I seeing this?"), "aria-expanded": "false", "aria-controls": bubbleId,
       }, el("span", { className: "action-icon action-icon-sm" }, icon("info")));
       this.whyButton.addEventListener("click", (event) => {
         event.stopPropagation();
@@ -181,8 +178,8 @@ export class Card {
 
   /** "Not interested" and "Hide this creator": recorded as events, effective from the next page. */
   buildControls() {
-    const notInterested = el("button", { type: "button", className: "btn btn-secondary btn-sm", "data-testid": "not-interested" }, "Not interested");
-    const hide = el("button", { type: "button", className: "btn btn-secondary btn-sm", "data-testid": "hide-creator" }, `Hide @${this.item.creator.handle}`);
+    const notInterested = el("button", { type: "button", className: "btn btn-secondary btn-sm", "data-testid": "not-interested" }, t("Not interested"));
+    const hide = el("button", { type: "button", className: "btn btn-secondary btn-sm", "data-testid": "hide-creator" }, t("Hide @{handle}", { handle: this.item.creator.handle }));
     const choose = (kind, message) => (event) => {
       event.stopPropagation();
       track(this.item.id, kind);
@@ -191,8 +188,8 @@ export class Card {
       this.showWhy(false);
       toast(message, { kind: "ok" });
     };
-    notInterested.addEventListener("click", choose("not_interested", "Got it: fewer videos like this."));
-    hide.addEventListener("click", choose("hide_creator", `You won’t see @${this.item.creator.handle} in For You.`));
+    notInterested.addEventListener("click", choose("not_interested", t("Got it: fewer videos like this.")));
+    hide.addEventListener("click", choose("hide_creator", t("You won’t see @{handle} in For You.", { handle: this.item.creator.handle })));
     return el("div", { className: "why-controls" }, notInterested, hide);
   }
 
@@ -201,12 +198,17 @@ export class Card {
   render() {
     this.likeButton.setAttribute("aria-pressed", String(this.liked));
     this.likeButton.classList.toggle("is-liked", this.liked);
-    this.likeButton.setAttribute("aria-label", `${this.liked ? "Unlike" : "Like"} video (${plural(this.likes, "like", "likes")})`);
+    const likes = { count: formatCount(this.likes) };
+    this.likeButton.setAttribute("aria-label", this.liked
+      ? tn("Unlike video ({count} like)", "Unlike video ({count} likes)", this.likes, likes)
+      : tn("Like video ({count} like)", "Like video ({count} likes)", this.likes, likes));
     this.likeCount.textContent = formatCount(this.likes);
     this.commentCountEl.textContent = formatCount(this.commentCount);
-    this.commentButton.setAttribute("aria-label", `Comments (${plural(this.commentCount, "comment", "comments")})`);
+    this.commentButton.setAttribute("aria-label",
+      tn("Comments ({count} comment)", "Comments ({count} comments)", this.commentCount, { count: formatCount(this.commentCount) }));
     this.shareCount.textContent = formatCount(this.shares);
-    this.shareButton.setAttribute("aria-label", `Share (${plural(this.shares, "share", "shares")})`);
+    this.shareButton.setAttribute("aria-label",
+      tn("Share ({count} share)", "Share ({count} shares)", this.shares, { count: formatCount(this.shares) }));
     this.renderFollow(false);
   }
 
@@ -214,7 +216,8 @@ export class Card {
     const button = this.followButton;
     if (!button) return;
     button.setAttribute("aria-pressed", String(this.following));
-    button.setAttribute("aria-label", `${this.following ? "Following" : "Follow"} @${this.item.creator.handle}`);
+    const handle = { handle: this.item.creator.handle };
+    button.setAttribute("aria-label", this.following ? t("Following @{handle}", handle) : t("Follow @{handle}", handle));
     button.replaceChildren(icon(this.following ? "check" : "plus", "icon"));
     button.classList.toggle("is-following", this.following);
     if (this.following && justFollowed) {
@@ -272,7 +275,7 @@ export class Card {
     } catch (error) {
       this.liked = before.liked;
       this.likes = before.likes;
-      reportError(error, "Couldn’t update the like.");
+      reportError(error, t("Couldn’t update the like."));
     } finally {
       this.likeBusy = false;
       this.render();
@@ -292,13 +295,13 @@ export class Card {
       }));
       if (following) {
         track(this.item.id, "follow");
-        toast(`Following @${this.item.creator.handle}`, { kind: "ok" });
+        toast(t("Following @{handle}", { handle: this.item.creator.handle }), { kind: "ok" });
       }
     } catch (error) {
       this.following = false;
       this.followButton.classList.remove("is-done");
       this.renderFollow(false);
-      reportError(error, "Couldn’t follow.");
+      reportError(error, t("Couldn’t follow."));
     } finally {
       this.followBusy = false;
     }
@@ -328,8 +331,8 @@ export class Card {
     } catch {
       copied = false;
     }
-    if (copied) toast("Link copied", { kind: "ok" });
-    else window.prompt("Copy this link:", url);
+    if (copied) toast(t("Link copied"), { kind: "ok" });
+    else window.prompt(t("Copy this link:"), url);
     await this.countShare();
   }
 

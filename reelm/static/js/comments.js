@@ -3,6 +3,7 @@
 // others' comments), and a composer.
 
 import { ApiError, api, avatarNode, el, formatCount, isDesktop, query, relativeTime, reportError, requireLogin, toast, viewer } from "./api.js";
+import { formatDateTime, t, tn } from "./i18n.js";
 import { icon } from "./icons.js";
 import { linkify, moderationNotices } from "./card.js";
 import { openReport } from "./report.js";
@@ -129,7 +130,7 @@ export class Comments {
     this.state.replaceChildren();
     if (text) this.state.append(text);
     if (retry) {
-      const button = el("button", { type: "button", className: "btn btn-ghost btn-sm" }, "Try again");
+      const button = el("button", { type: "button", className: "btn btn-ghost btn-sm" }, t("Try again"));
       button.addEventListener("click", () => this.loadMore());
       this.state.append(" ", button);
     }
@@ -142,7 +143,7 @@ export class Comments {
     const videoId = this.video.id;
     this.loading = true;
     this.more.hidden = true;
-    this.setState("Loading comments…");
+    this.setState(t("Loading comments…"));
     try {
       const page = await api("GET", `/api/v1/videos/${encodeURIComponent(videoId)}/comments${query({ cursor: this.cursor, limit: PAGE })}`);
       if (generation !== this.generation) return;
@@ -152,11 +153,11 @@ export class Comments {
       this.cursor = page.next_cursor || null;
       this.done = !this.cursor;
       this.more.hidden = this.done;
-      if (!this.list.children.length) this.setState("No comments yet. Start the conversation!");
+      if (!this.list.children.length) this.setState(t("No comments yet. Start the conversation!"));
       else this.setState("");
     } catch (error) {
       if (generation !== this.generation) return;
-      this.setState(error instanceof ApiError ? `Couldn’t load comments: ${error.detail}` : "Couldn’t load comments.", { retry: true });
+      this.setState(error instanceof ApiError ? t("Couldn’t load comments: {detail}", { detail: error.detail }) : t("Couldn’t load comments."), { retry: true });
     } finally {
       if (generation === this.generation) this.loading = false;
     }
@@ -170,7 +171,7 @@ export class Comments {
 
   renderComment(comment) {
     const isReply = Boolean(comment.parent_id);
-    const author = comment.author || { handle: "unknown", display_name: "unknown" };
+    const author = comment.author || { handle: "unknown", display_name: t("unknown") };
     const li = el("li", { className: `comment${isReply ? " comment-reply" : ""}`, "data-testid": "comment", "data-comment-id": comment.id });
 
     const avatarLink = el("a", { className: "comment-avatar", href: `/@${author.handle}`, "aria-label": `@${author.handle}` },
@@ -179,13 +180,13 @@ export class Comments {
     const head = el("p", { className: "comment-head" },
       el("a", { className: "comment-author", href: `/@${author.handle}` }, author.display_name || author.handle));
     if (this.video && this.video.creator && author.id === this.video.creator.id) {
-      head.append(el("span", { className: "comment-creator" }, "Creator"));
+      head.append(el("span", { className: "comment-creator" }, t("Creator")));
     }
     const body = el("p", { className: "comment-body" }, comment.body);
-    const time = el("time", { className: "comment-time", datetime: comment.created_at, title: new Date(comment.created_at).toLocaleString() },
+    const time = el("time", { className: "comment-time", datetime: comment.created_at, title: formatDateTime(comment.created_at) },
       relativeTime(comment.created_at));
 
-    const replyButton = el("button", { type: "button", className: "comment-link", "aria-label": `Reply to @${author.handle}` }, "Reply");
+    const replyButton = el("button", { type: "button", className: "comment-link", "aria-label": t("Reply to @{handle}", { handle: author.handle }) }, t("Reply"));
     replyButton.addEventListener("click", () => {
       if (!requireLogin()) return;
       // Replies are one level deep: a reply to a reply joins its parent's thread.
@@ -195,12 +196,12 @@ export class Comments {
     const meta = el("div", { className: "comment-meta" }, time, replyButton);
     const me = viewer();
     if (!me || (comment.author && comment.author.id !== me.id)) {
-      const report = el("button", { type: "button", className: "comment-link comment-report", "data-testid": "comment-report", "aria-label": `Report comment by @${author.handle}` }, "Report");
-      report.addEventListener("click", () => openReport({ type: "comment", id: comment.id, label: `Comment by @${author.handle}`, trigger: report }));
+      const report = el("button", { type: "button", className: "comment-link comment-report", "data-testid": "comment-report", "aria-label": t("Report comment by @{handle}", { handle: author.handle }) }, t("Report"));
+      report.addEventListener("click", () => openReport({ type: "comment", id: comment.id, label: t("Comment by @{handle}", { handle: author.handle }), trigger: report }));
       meta.append(report);
     }
     if (this.canDelete(comment)) {
-      const del = el("button", { type: "button", className: "comment-link comment-delete", "aria-label": "Delete comment", title: "Delete" },
+      const del = el("button", { type: "button", className: "comment-link comment-delete", "aria-label": t("Delete comment"), title: t("Delete") },
         icon("close", "icon icon-xs"));
       del.addEventListener("click", () => this.remove(comment, li));
       meta.append(del);
@@ -224,7 +225,9 @@ export class Comments {
     const renderLike = () => {
       like.setAttribute("aria-pressed", String(state.liked));
       like.classList.toggle("is-liked", state.liked);
-      like.setAttribute("aria-label", `${state.liked ? "Unlike" : "Like"} comment (${state.count})`);
+      like.setAttribute("aria-label", state.liked
+        ? tn("Unlike comment ({count} like)", "Unlike comment ({count} likes)", state.count)
+        : tn("Like comment ({count} like)", "Like comment ({count} likes)", state.count));
       likeCount.textContent = formatCount(state.count);
     };
     renderLike();
@@ -244,7 +247,7 @@ export class Comments {
       } catch (error) {
         state.liked = before.liked;
         state.count = before.count;
-        reportError(error, "Couldn’t like the comment.");
+        reportError(error, t("Couldn’t like the comment."));
       } finally {
         state.busy = false;
         renderLike();
@@ -272,14 +275,14 @@ export class Comments {
     const shown = li.repliesList.children.length;
     button.setAttribute("aria-expanded", String(s.open));
     if (s.open && this.allRepliesShown(li)) {
-      button.textContent = "Hide replies";
+      button.textContent = t("Hide replies");
       button.hidden = shown === 0;
     } else if (s.open) {
       const remaining = this.remainingReplies(li);
-      button.textContent = remaining ? `View more replies (${formatCount(remaining)})` : "View more replies";
+      button.textContent = remaining ? t("View more replies ({count})", { count: formatCount(remaining) }) : t("View more replies");
       button.hidden = false;
     } else {
-      button.textContent = s.count === 1 ? "View 1 reply" : `View ${formatCount(s.count)} replies`;
+      button.textContent = tn("View {count} reply", "View {count} replies", s.count, { count: formatCount(s.count) });
       button.hidden = s.count === 0;
     }
   }
@@ -300,7 +303,7 @@ export class Comments {
       return;
     }
     s.loading = true;
-    li.repliesButton.textContent = "Loading…";
+    li.repliesButton.textContent = t("Loading…");
     const generation = this.generation;
     try {
       const page = await api("GET", `/api/v1/videos/${encodeURIComponent(this.video.id)}/comments${query({ parent_id: comment.id, cursor: s.cursor, limit: PAGE })}`);
@@ -311,7 +314,7 @@ export class Comments {
       s.cursor = page.next_cursor || null;
       s.loaded = true;
     } catch (error) {
-      reportError(error, "Couldn’t load replies.");
+      reportError(error, t("Couldn’t load replies."));
       s.open = li.repliesList.children.length > 0;
     } finally {
       s.loading = false;
@@ -320,12 +323,12 @@ export class Comments {
   }
 
   async remove(comment, li) {
-    if (!window.confirm("Delete this comment?")) return;
+    if (!window.confirm(t("Delete this comment?"))) return;
     try {
       await api("DELETE", `/api/v1/videos/${encodeURIComponent(comment.video_id || this.video.id)}/comments/${encodeURIComponent(comment.id)}`);
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 404)) {
-        reportError(error, "Couldn’t delete the comment.");
+        reportError(error, t("Couldn’t delete the comment."));
         return;
       }
     }
@@ -339,8 +342,8 @@ export class Comments {
     this.count = Math.max(0, this.count - 1);
     this.renderTotal();
     countDelta(this.video.id, -1);
-    if (!this.list.children.length && this.done) this.setState("No comments yet. Start the conversation!");
-    toast("Comment deleted");
+    if (!this.list.children.length && this.done) this.setState(t("No comments yet. Start the conversation!"));
+    toast(t("Comment deleted"));
   }
 
   // -- composer
@@ -386,7 +389,7 @@ export class Comments {
           reportError(error);
           return;
         }
-        this.errorBox.textContent = error instanceof ApiError ? error.detail : "Couldn’t post the comment.";
+        this.errorBox.textContent = error instanceof ApiError ? error.detail : t("Couldn’t post the comment.");
         this.errorBox.hidden = false;
       } finally {
         this.sending = false;

@@ -4,6 +4,7 @@
 import { ApiError, api, el, isTyping, keepsSpace, query, reducedMotion, toast } from "./api.js";
 import { Card } from "./card.js";
 import { Comments } from "./comments.js";
+import { t } from "./i18n.js";
 import { bindUnmutePill, sound } from "./player.js";
 
 const PAGE_SIZE = 8;
@@ -113,11 +114,11 @@ async function loadMore() {
       if (error instanceof ApiError && error.status === 401) {
         showBox(emptyBox); // the Following feed, logged out: the template explains and links to log in
       } else {
-        errorBox.querySelector(".feed-error-detail").textContent = error instanceof ApiError ? error.detail : "Please check your connection.";
+        errorBox.querySelector(".feed-error-detail").textContent = error instanceof ApiError ? error.detail : t("Please check your connection.");
         showBox(errorBox);
       }
     } else {
-      toast(error instanceof ApiError ? error.detail : "Couldn’t load more videos.", { kind: "error" });
+      toast(error instanceof ApiError ? error.detail : t("Couldn’t load more videos."), { kind: "error" });
     }
   } finally {
     loading = false;
@@ -128,11 +129,11 @@ async function loadMore() {
 
 function addEndMarker() {
   if (endMarker) return;
-  const again = el("button", { type: "button", className: "btn btn-secondary" }, "Back to the top");
+  const again = el("button", { type: "button", className: "btn btn-secondary" }, t("Back to the top"));
   again.addEventListener("click", () => go(0));
   endMarker = el("div", { className: "feed-end" },
-    el("h2", {}, "You’re all caught up"),
-    el("p", {}, "Check back later for new videos."),
+    el("h2", {}, t("You’re all caught up")),
+    el("p", {}, t("Check back later for new videos.")),
     again);
   feed.append(endMarker);
 }
@@ -172,7 +173,7 @@ document.addEventListener("keydown", (event) => {
     case "m":
     case "M":
       sound.toggle();
-      toast(sound.muted ? "Sound off" : "Sound on", { duration: 1200 });
+      toast(sound.muted ? t("Sound off") : t("Sound on"), { duration: 1200 });
       break;
     case "l":
     case "L":

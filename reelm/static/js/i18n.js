@@ -68,8 +68,8 @@ export function formatCompact(value) {
   const n = Math.max(0, Number(value) || 0);
   let shown = n;
   if (n >= 1000) {
-    const magnitude = 10 ** (Math.floor(Math.log10(n)) - 1);
-    shown = Math.floor(n / magnitude) * magnitude;
+    const step = 10 ** (3 * Math.floor(Math.log10(n) / 3) - 1); // a tenth of the thousand, million... shown
+    shown = Math.floor(n / step) * step;
   }
   return new Intl.NumberFormat(locale, { notation: "compact", maximumFractionDigits: 1 }).format(shown);
 }

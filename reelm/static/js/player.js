@@ -3,6 +3,7 @@
 // sound state (muted until the visitor's first tap, click or key press).
 
 import { api, el, reducedMotion } from "./api.js";
+import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 
 const HLS_TYPE = "application/vnd.apple.mpegurl";
@@ -139,7 +140,7 @@ export class Player {
     video.disableRemotePlayback = true;
     video.setAttribute("disablepictureinpicture", "");
     if (item.poster_url) video.poster = item.poster_url;
-    video.setAttribute("aria-label", `Video by @${item.creator ? item.creator.handle : "unknown"}`);
+    video.setAttribute("aria-label", item.creator ? t("Video by @{handle}", { handle: item.creator.handle }) : t("Video"));
     this.video = video;
 
     this.spinner = el("div", { className: "player-spinner", "aria-hidden": "true" }, el("span", { className: "spinner" }));
@@ -152,7 +153,7 @@ export class Player {
       className: "progress",
       role: "slider",
       tabindex: "0",
-      "aria-label": "Seek",
+      "aria-label": t("Seek"),
       "aria-valuemin": "0",
       "aria-valuemax": String(Math.round(item.duration_s || 0)),
       "aria-valuenow": "0",
@@ -179,7 +180,7 @@ export class Player {
     }
     const src = this.fellBack ? this.item.mp4_url : chooseSource(this.item, this.root.clientWidth);
     if (!src) {
-      this.showError("This video isn’t available yet.");
+      this.showError(t("This video isn’t available yet."));
       return;
     }
     this.video.preload = preload;
@@ -336,7 +337,7 @@ export class Player {
     v.addEventListener("play", () => this.loop());
     v.addEventListener("timeupdate", () => {
       this.progress.setAttribute("aria-valuenow", String(Math.floor(v.currentTime)));
-      this.progress.setAttribute("aria-valuetext", `${formatTime(v.currentTime)} of ${formatTime(v.duration)}`);
+      this.progress.setAttribute("aria-valuetext", t("{elapsed} of {duration}", { elapsed: formatTime(v.currentTime), duration: formatTime(v.duration) }));
       if (v.paused) this.renderProgress(this.currentFraction());
     });
     v.addEventListener("loadedmetadata", () => {
@@ -354,7 +355,7 @@ export class Player {
         return;
       }
       stopWaiting();
-      this.showError("Can’t play this video right now.");
+      this.showError(t("Can’t play this video right now."));
     });
   }
 
@@ -426,15 +427,15 @@ export class Player {
       const d = this.video.duration;
       if (!Number.isFinite(d) || d <= 0) return;
       const step = Math.max(1, d / 20);
-      let t = null;
-      if (event.key === "ArrowRight") t = this.video.currentTime + step;
-      else if (event.key === "ArrowLeft") t = this.video.currentTime - step;
-      else if (event.key === "Home") t = 0;
-      else if (event.key === "End") t = d - 0.1;
-      if (t === null) return;
+      let target = null;
+      if (event.key === "ArrowRight") target = this.video.currentTime + step;
+      else if (event.key === "ArrowLeft") target = this.video.currentTime - step;
+      else if (event.key === "Home") target = 0;
+      else if (event.key === "End") target = d - 0.1;
+      if (target === null) return;
       event.preventDefault();
       event.stopPropagation();
-      this.video.currentTime = Math.min(d, Math.max(0, t));
+      this.video.currentTime = Math.min(d, Math.max(0, target));
       this.renderProgress(this.currentFraction());
     });
   }

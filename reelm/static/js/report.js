@@ -6,6 +6,7 @@
 // sheet serves the page, built on first use; everything user-written goes in as text.
 
 import { ApiError, api, closeOnEscape, el, reportError, requireLogin, toast } from "./api.js";
+import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 
 // As the server's limits (reelm/moderation/reports.py): MAX_EXPLANATION, MAX_LEGAL_GROUND.
@@ -14,18 +15,18 @@ const LEGAL_GROUND_MAX = 500;
 
 /** The reasons offered, each with its DSA statement category (reelm/moderation/models.py, Category). */
 export const REASONS = [
-  ["Scam or fraud", "STATEMENT_CATEGORY_SCAMS_AND_FRAUD"],
-  ["Harassment or bullying", "STATEMENT_CATEGORY_CYBER_VIOLENCE"],
-  ["Hate speech", "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"],
-  ["Violence", "STATEMENT_CATEGORY_VIOLENCE"],
-  ["Self-harm", "STATEMENT_CATEGORY_SELF_HARM"],
-  ["Child safety", "STATEMENT_CATEGORY_PROTECTION_OF_MINORS"],
-  ["Privacy violation", "STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS"],
-  ["Intellectual property", "STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS"],
-  ["Something else", "STATEMENT_CATEGORY_OTHER_VIOLATION_TC"],
+  [t("Scam or fraud"), "STATEMENT_CATEGORY_SCAMS_AND_FRAUD"],
+  [t("Harassment or bullying"), "STATEMENT_CATEGORY_CYBER_VIOLENCE"],
+  [t("Hate speech"), "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"],
+  [t("Violence"), "STATEMENT_CATEGORY_VIOLENCE"],
+  [t("Self-harm"), "STATEMENT_CATEGORY_SELF_HARM"],
+  [t("Child safety"), "STATEMENT_CATEGORY_PROTECTION_OF_MINORS"],
+  [t("Privacy violation"), "STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS"],
+  [t("Intellectual property"), "STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS"],
+  [t("Something else"), "STATEMENT_CATEGORY_OTHER_VIOLATION_TC"],
 ];
 
-const TITLES = { video: "Report video", comment: "Report comment", account: "Report account", message: "Report message" };
+const TITLES = { video: t("Report video"), comment: t("Report comment"), account: t("Report account"), message: t("Report message") };
 
 const FOCUSABLE = "button:not([disabled]), input:not([disabled]), textarea:not([disabled]), [href], [tabindex]:not([tabindex='-1'])";
 
@@ -43,8 +44,8 @@ class ReportSheet {
     this.trigger = null;
     this.busy = false;
 
-    this.title = el("h2", { id: "report-title", className: "comments-title" }, "Report");
-    this.closeButton = el("button", { type: "button", className: "icon-btn comments-close", "aria-label": "Close report" }, icon("close"));
+    this.title = el("h2", { id: "report-title", className: "comments-title" }, t("Report"));
+    this.closeButton = el("button", { type: "button", className: "icon-btn comments-close", "aria-label": t("Close report") }, icon("close"));
     this.closeButton.addEventListener("click", () => this.close());
 
     this.subject = el("p", { className: "report-subject", "data-testid": "report-subject" });
@@ -61,7 +62,7 @@ class ReportSheet {
     const reasonList = el("div", { className: "report-reasons" },
       ...this.reasons.map((input, index) => el("label", { className: "report-reason", htmlFor: input.id }, input, el("span", {}, REASONS[index][0]))));
     this.reasonGroup = el("fieldset", { className: "report-fieldset", "aria-describedby": "report-category-error" },
-      el("legend", { className: "report-legend" }, "Why are you reporting this?"),
+      el("legend", { className: "report-legend" }, t("Why are you reporting this?")),
       reasonList,
       this.categoryError);
     for (const input of this.reasons) input.addEventListener("change", () => this.clearError("category"));
@@ -74,7 +75,7 @@ class ReportSheet {
       maxlength: String(EXPLANATION_MAX),
       "aria-required": "true",
       "aria-describedby": "report-explanation-hint report-explanation-error",
-      placeholder: "Tell us what you saw and why it should be reviewed",
+      placeholder: t("Tell us what you saw and why it should be reviewed"),
     });
     this.counter = el("span", { className: "counter" });
     this.explanationError = this.fieldError("report-explanation-error", "report-explanation-error");
@@ -91,29 +92,29 @@ class ReportSheet {
       autocomplete: "off",
       maxlength: String(LEGAL_GROUND_MAX),
       "aria-describedby": "report-legal-ground-hint report-legal-ground-error",
-      placeholder: "The law, and the article if you know it",
+      placeholder: t("The law, and the article if you know it"),
     });
     this.legalGroundError = this.fieldError("report-legal-ground-error", "report-legal-ground-error");
     this.legalGround.addEventListener("input", () => this.clearError("legal_ground"));
 
     this.formError = el("p", { className: "report-error", role: "alert", "data-testid": "report-error", hidden: true });
 
-    this.cancelButton = el("button", { type: "button", className: "btn btn-secondary", "data-testid": "report-cancel" }, "Cancel");
+    this.cancelButton = el("button", { type: "button", className: "btn btn-secondary", "data-testid": "report-cancel" }, t("Cancel"));
     this.cancelButton.addEventListener("click", () => this.close());
-    this.submitButton = el("button", { type: "submit", className: "btn btn-primary", "data-testid": "report-submit" }, "Submit");
+    this.submitButton = el("button", { type: "submit", className: "btn btn-primary", "data-testid": "report-submit" }, t("Submit"));
 
     this.scroller = el("div", { className: "comments-scroll report-scroll" },
       this.subject,
       this.reasonGroup,
       el("div", { className: "field report-field" },
-        el("label", { htmlFor: "report-explanation" }, "What is wrong?"),
+        el("label", { htmlFor: "report-explanation" }, t("What is wrong?")),
         this.explanation,
-        el("p", { className: "field-hint", id: "report-explanation-hint" }, "Required. Say what breaks the rules or the law. ", this.counter),
+        el("p", { className: "field-hint", id: "report-explanation-hint" }, t("Required. Say what breaks the rules or the law."), " ", this.counter),
         this.explanationError),
       el("div", { className: "field report-field" },
-        el("label", { htmlFor: "report-legal-ground" }, "It is illegal under… ", el("span", { className: "muted" }, "(optional)")),
+        el("label", { htmlFor: "report-legal-ground" }, t("It is illegal under…"), " ", el("span", { className: "muted" }, t("(optional)"))),
         this.legalGround,
-        el("p", { className: "field-hint", id: "report-legal-ground-hint" }, "Only for illegal content: the law it breaks."),
+        el("p", { className: "field-hint", id: "report-legal-ground-hint" }, t("Only for illegal content: the law it breaks.")),
         this.legalGroundError),
       this.formError);
     this.form = el("form", { className: "report-form", novalidate: true, "data-testid": "report-form" },
@@ -166,7 +167,7 @@ class ReportSheet {
     }
     this.target = target;
     this.trigger = trigger || null;
-    this.title.textContent = TITLES[target.type] || "Report";
+    this.title.textContent = TITLES[target.type] || t("Report");
     this.subject.textContent = target.label || "";
     this.subject.hidden = !target.label;
     this.root.classList.add("is-open");
@@ -254,7 +255,7 @@ class ReportSheet {
     this.root.classList.toggle("is-busy", busy);
     this.root.setAttribute("aria-busy", String(busy));
     this.submitButton.disabled = busy;
-    this.submitButton.textContent = busy ? "Sending…" : "Submit";
+    this.submitButton.textContent = busy ? t("Sending…") : t("Submit");
   }
 
   async submit() {
@@ -262,7 +263,7 @@ class ReportSheet {
     this.clearErrors();
     const chosen = this.reasons.find((input) => input.checked);
     if (!chosen) {
-      this.showError("category", "Choose a reason");
+      this.showError("category", t("Choose a reason"));
       this.reasons[0].focus();
       return;
     }
@@ -278,18 +279,18 @@ class ReportSheet {
     this.setBusy(true);
     try {
       await api("POST", "/api/v1/reports", report);
-      toast("Thanks — we received your report", { kind: "ok" });
+      toast(t("Thanks — we received your report"), { kind: "ok" });
       if (this.target === target) {
         this.target = null; // the next opening starts afresh, even on the same content
         this.close();
       }
     } catch (error) {
       if (!(error instanceof ApiError) || error.status === 401) {
-        reportError(error, "The report was not sent. Try again.");
+        reportError(error, t("The report was not sent. Try again."));
         return;
       }
       if (this.target === target && this.isOpen) this.showProblem(error);
-      else reportError(error, "The report was not sent. Try again."); // the sheet moved on meanwhile
+      else reportError(error, t("The report was not sent. Try again.")); // the sheet moved on meanwhile
     } finally {
       this.setBusy(false);
     }

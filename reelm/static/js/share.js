@@ -6,6 +6,7 @@
 // user-written goes in as text.
 
 import { ApiError, api, avatarNode, closeOnEscape, el, query, reportError, toast, viewer } from "./api.js";
+import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 import { openReport } from "./report.js";
 
@@ -55,13 +56,13 @@ class ShareSheet {
     this.loading = false;
     this.signedIn = viewer() !== null;
 
-    this.closeButton = el("button", { type: "button", className: "icon-btn comments-close", "aria-label": "Close share" }, icon("close"));
+    this.closeButton = el("button", { type: "button", className: "icon-btn comments-close", "aria-label": t("Close share") }, icon("close"));
     this.closeButton.addEventListener("click", () => this.close());
     this.copyButton = el("button", { type: "button", className: "share-option", "data-testid": "share-copy-link" },
-      el("span", { className: "share-option-icon" }, icon("share")), el("span", {}, "Copy link"));
+      el("span", { className: "share-option-icon" }, icon("share")), el("span", {}, t("Copy link")));
     this.copyButton.addEventListener("click", () => this.copyLink());
     this.reportButton = el("button", { type: "button", className: "share-option", "data-testid": "share-report" },
-      el("span", { className: "share-option-icon" }, icon("alert")), el("span", {}, "Report"));
+      el("span", { className: "share-option-icon" }, icon("alert")), el("span", {}, t("Report")));
     this.reportButton.addEventListener("click", () => this.report());
 
     this.root = el("aside", {
@@ -73,7 +74,7 @@ class ShareSheet {
       "aria-labelledby": "share-title",
       tabindex: "-1",
     },
-    el("header", { className: "comments-head" }, el("h2", { id: "share-title", className: "comments-title" }, "Share"), this.closeButton),
+    el("header", { className: "comments-head" }, el("h2", { id: "share-title", className: "comments-title" }, t("Share")), this.closeButton),
     this.signedIn ? this.buildSendTo() : null,
     el("div", { className: "share-foot" }, this.copyButton, this.reportButton));
     this.scrim = el("div", { className: "scrim share-scrim", hidden: true });
@@ -93,22 +94,22 @@ class ShareSheet {
       id: "share-handle",
       name: "handle",
       "data-testid": "share-handle",
-      placeholder: "@handle",
+      placeholder: t("@handle"),
       autocomplete: "off",
       autocapitalize: "none",
       spellcheck: "false",
       enterkeyhint: "send",
       maxlength: "40",
     });
-    this.handleSend = el("button", { type: "submit", className: "btn btn-primary", "data-testid": "share-handle-send" }, "Send");
+    this.handleSend = el("button", { type: "submit", className: "btn btn-primary", "data-testid": "share-handle-send" }, t("Send"));
     this.handleForm = el("form", { className: "share-to", novalidate: true },
-      el("label", { className: "sr-only", htmlFor: "share-handle" }, "Send to a @handle, or find a recent conversation"),
+      el("label", { className: "sr-only", htmlFor: "share-handle" }, t("Send to a @handle, or find a recent conversation")),
       this.handleInput, this.handleSend);
     this.handleForm.addEventListener("submit", (event) => {
       event.preventDefault();
       const handle = typedHandle(this.handleInput.value);
       if (!handle) {
-        toast("Type the @handle of who it is for.", { kind: "error" });
+        toast(t("Type the @handle of who it is for."), { kind: "error" });
         this.handleInput.focus();
         return;
       }
@@ -122,16 +123,16 @@ class ShareSheet {
       name: "note",
       className: "share-note",
       "data-testid": "share-note",
-      placeholder: "Add a note (optional)",
+      placeholder: t("Add a note (optional)"),
       autocomplete: "off",
       maxlength: String(NOTE_MAX),
     });
-    this.list = el("ul", { className: "share-list", "data-testid": "share-conversations", "aria-label": "Recent conversations" });
+    this.list = el("ul", { className: "share-list", "data-testid": "share-conversations", "aria-label": t("Recent conversations") });
     this.state = el("p", { className: "comments-state share-state", role: "status" });
     return el("div", { className: "comments-scroll share-scroll" },
-      el("h3", { className: "share-heading" }, "Send to"),
+      el("h3", { className: "share-heading" }, t("Send to")),
       this.handleForm,
-      el("label", { className: "sr-only", htmlFor: "share-note" }, "Note"),
+      el("label", { className: "sr-only", htmlFor: "share-note" }, t("Note")),
       this.noteInput,
       this.list,
       this.state);
@@ -176,7 +177,7 @@ class ShareSheet {
     this.state.replaceChildren();
     if (text) this.state.append(text);
     if (retry) {
-      const button = el("button", { type: "button", className: "btn btn-ghost btn-sm" }, "Try again");
+      const button = el("button", { type: "button", className: "btn btn-ghost btn-sm" }, t("Try again"));
       button.addEventListener("click", () => this.load());
       this.state.append(" ", button);
     }
@@ -189,7 +190,7 @@ class ShareSheet {
     const generation = this.generation;
     this.list.replaceChildren();
     this.loading = true;
-    this.setState("Loading conversations…");
+    this.setState(t("Loading conversations…"));
     try {
       const page = await api("GET", `/api/v1/conversations${query({ limit: RECENT })}`);
       if (generation !== this.generation) return;
@@ -204,7 +205,7 @@ class ShareSheet {
         reportError(error);
         return;
       }
-      this.setState(error instanceof ApiError ? `Couldn’t load your conversations: ${error.detail}` : "Couldn’t load your conversations.", { retry: true });
+      this.setState(error instanceof ApiError ? t("Couldn’t load your conversations: {detail}", { detail: error.detail }) : t("Couldn’t load your conversations."), { retry: true });
     }
   }
 
@@ -217,13 +218,13 @@ class ShareSheet {
       className: "share-target",
       "data-testid": "share-conversation",
       "data-conversation-id": conversation.id,
-      "aria-label": `Send to ${handles}`,
+      "aria-label": t("Send to {handles}", { handles }),
     },
     avatarNode(members[0].user, "md"),
     el("span", { className: "share-target-text" },
       el("span", { className: "share-target-name" }, namesOf(members)),
       el("span", { className: "share-target-handle" }, handles)),
-    el("span", { className: "share-target-send", "aria-hidden": "true" }, "Send"));
+    el("span", { className: "share-target-send", "aria-hidden": "true" }, t("Send")));
     button.addEventListener("click", () => this.send({ conversation }));
     return el("li", { className: "share-item", dataset: { search } }, button);
   }
@@ -237,8 +238,8 @@ class ShareSheet {
       if (!item.hidden) shown += 1;
     }
     if (this.loading) return; // "Loading conversations…" stays until they are here
-    if (!this.list.children.length) this.setState("No conversations yet. Type a @handle to send it to someone.");
-    else if (!shown) this.setState(`No recent conversation with “${typed}”. Send starts one.`);
+    if (!this.list.children.length) this.setState(t("No conversations yet. Type a @handle to send it to someone."));
+    else if (!shown) this.setState(t("No recent conversation with “{typed}”. Send starts one.", { typed }));
     else this.setState("");
   }
 
@@ -265,7 +266,7 @@ class ShareSheet {
         const conversation = await api("POST", "/api/v1/conversations", { handles: [target.handle], message });
         to = handlesOf(conversation && conversation.members) || `@${target.handle}`;
       }
-      toast(`Sent to ${to}`, { kind: "ok" });
+      toast(t("Sent to {handles}", { handles: to }), { kind: "ok" });
       if (this.video === video) {
         this.noteInput.value = "";
         this.handleInput.value = "";
@@ -273,7 +274,7 @@ class ShareSheet {
       }
       if (actions && actions.shared) actions.shared();
     } catch (error) {
-      reportError(error, "The video was not sent. Try again.");
+      reportError(error, t("The video was not sent. Try again."));
     } finally {
       this.setBusy(false);
     }
@@ -285,7 +286,7 @@ class ShareSheet {
     this.close();
     if (!video) return;
     const handle = video.creator && video.creator.handle;
-    openReport({ type: "video", id: video.id, label: handle ? `Video by @${handle}` : "Video", trigger });
+    openReport({ type: "video", id: video.id, label: handle ? t("Video by @{handle}", { handle }) : t("Video"), trigger });
   }
 
   async copyLink() {

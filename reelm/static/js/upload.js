@@ -2,6 +2,7 @@
 // it is ready (or rejected); the caption stays editable afterwards.
 
 import { ApiError, api, csrfToken, el, loginUrl, problemError, toast, viewer } from "./api.js";
+import { formatNumber, t, tn } from "./i18n.js";
 
 const form = document.getElementById("upload-form");
 const fileInput = document.getElementById("upload-file");
@@ -33,10 +34,12 @@ let savedCaption = "";
 let phase = "choose"; // choose | uploading | processing | ready | rejected
 
 function formatBytes(n) {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
-  if (n >= 1e3) return `${Math.round(n / 1e3)} KB`;
-  return `${n} B`;
+  // Intl's units (kilobyte, megabyte...) are spelled and placed as each language does.
+  const unit = (value, name, digits) => formatNumber(value, { style: "unit", unit: name, maximumFractionDigits: digits });
+  if (n >= 1e9) return unit(n / 1e9, "gigabyte", 1);
+  if (n >= 1e6) return unit(n / 1e6, "megabyte", 1);
+  if (n >= 1e3) return unit(Math.round(n / 1e3), "kilobyte", 0);
+  return unit(n, "byte", 0);
 }
 
 /** Replaces the status line. `parts` are strings and nodes; kind: "", "busy", "ok", "error". */
@@ -55,7 +58,7 @@ function setPhase(next) {
   changeButton.hidden = next !== "choose";
   submit.hidden = !(next === "choose" || next === "uploading");
   submit.disabled = next !== "choose" || !file;
-  submit.textContent = busy ? "Posting…" : "Post";
+  submit.textContent = busy ? t("Posting…") : t("Post");
   discard.hidden = !(next === "choose" && file);
   visibility.disabled = next !== "choose";
   save.hidden = next !== "ready";
@@ -70,7 +73,7 @@ function setPhase(next) {
 function choose(chosen) {
   if (!chosen || phase !== "choose") return;
   if (!(chosen.type || "").startsWith("video/") && !VIDEO_NAME.test(chosen.name)) {
-    setStatus("error", "That file isn’t a video. Choose an MP4, MOV or WebM file.");
+    setStatus("error", t("That file isn’t a video. Choose an MP4, MOV or WebM file."));
     return;
   }
   file = chosen;
@@ -102,7 +105,7 @@ function clearFile() {
 previewVideo.addEventListener("error", () => {
   if (!file) return;
   previewVideo.hidden = true;
-  previewName.textContent = `${file.name} · ${formatBytes(file.size)} · no preview in this browser`;
+  previewName.textContent = `${file.name} · ${formatBytes(file.size)} · ${t("no preview in this browser")}`;
 });
 previewVideo.addEventListener("loadeddata", () => { previewVideo.hidden = false; });
 
@@ -150,23 +153,25 @@ function showProgress(fraction) {
 function describeError(error) {
   const detail = error.detail;
   switch (error.status) {
-    case 0: return `Upload failed: ${detail}`;
-    case 413: return `The file is too large. ${detail}`;
+    case 0: return t("Upload failed: {detail}", { detail });
+    case 413: return t("The file is too large. {detail}", { detail });
     case 415:
-    case 422: return `The video was not accepted: ${detail}`;
+    case 422: return t("The video was not accepted: {detail}", { detail });
     case 429: {
       const wait = xhr && Number(xhr.getResponseHeader("Retry-After"));
-      const hint = wait > 0 ? ` Try again in ${wait >= 120 ? `${Math.ceil(wait / 60)} minutes` : `${wait} seconds`}.` : "";
-      return `You’re uploading too fast. ${detail}${hint}`;
+      const hint = !(wait > 0) ? ""
+        : wait >= 120 ? tn("Try again in {count} minute.", "Try again in {count} minutes.", Math.ceil(wait / 60))
+          : tn("Try again in {count} second.", "Try again in {count} seconds.", wait);
+      return `${t("You’re uploading too fast. {detail}", { detail })}${hint ? ` ${hint}` : ""}`;
     }
-    case 451: return `Uploads are switched off here right now. ${detail}`;
+    case 451: return t("Uploads are switched off here right now. {detail}", { detail });
     default: return detail;
   }
 }
 
 function fail(error) {
   if (error.status === 401) {
-    setStatus("error", "Your session has ended. ", el("a", { href: loginUrl() }, "Log in again"), " and retry.");
+    setStatus("error", t("Your session has ended."), " ", el("a", { href: loginUrl() }, t("Log in again and retry.")));
   } else {
     setStatus("error", describeError(error));
   }
@@ -176,7 +181,7 @@ function fail(error) {
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   if (!file || phase !== "choose") {
-    if (!file) setStatus("error", "Choose a video first.");
+    if (!file) setStatus("error", t("Choose a video first."));
     return;
   }
   const body = new FormData();
@@ -194,7 +199,7 @@ form.addEventListener("submit", (event) => {
   });
   request.upload.addEventListener("load", () => {
     showProgress(1);
-    setStatus("busy", "Upload complete. Checking your video…");
+    setStatus("busy", t("Upload complete. Checking your video…"));
   });
   request.addEventListener("load", () => {
     if (request.status >= 200 && request.status < 300) {
@@ -205,27 +210,27 @@ form.addEventListener("submit", (event) => {
         accepted = null;
       }
       if (!accepted || !accepted.id) {
-        fail(new ApiError(request.status, "The server sent an unexpected answer."));
+        fail(new ApiError(request.status, t("The server sent an unexpected answer.")));
         return;
       }
       videoId = accepted.id;
       savedCaption = caption.value;
       setPhase("processing");
-      setStatus("busy", "Processing…");
+      setStatus("busy", t("Processing…"));
       poll(accepted.status_url || `/api/v1/videos/${encodeURIComponent(videoId)}`);
     } else {
       fail(problemError(request.status, request.responseText, request.statusText));
     }
   });
-  request.addEventListener("error", () => fail(new ApiError(0, "Network error. Check your connection and try again.")));
+  request.addEventListener("error", () => fail(new ApiError(0, t("Network error. Check your connection and try again."))));
   request.addEventListener("abort", () => {
-    setStatus("", "Upload cancelled.");
+    setStatus("", t("Upload cancelled."));
     setPhase("choose");
   });
 
   showProgress(0);
   setPhase("uploading");
-  setStatus("busy", "Uploading…");
+  setStatus("busy", t("Uploading…"));
   request.send(body);
 });
 
@@ -258,7 +263,7 @@ function poll(url) {
         fail(error);
         return;
       }
-      setStatus("busy", "Processing… (waiting for the server)");
+      setStatus("busy", t("Processing… (waiting for the server)"));
       pollTimer = setTimeout(tick, Math.min(10000, 1000 * 2 ** Math.min(failures, 4)));
     }
   };
@@ -268,13 +273,13 @@ function poll(url) {
 function render(video) {
   const me = viewer();
   if (video.status === "processing") {
-    setStatus("busy", "Processing…", video.status_detail ? ` ${video.status_detail}` : "");
+    setStatus("busy", t("Processing…"), video.status_detail ? ` ${video.status_detail}` : "");
   } else if (video.status === "ready") {
     setPhase("ready");
     const links = el("span", { className: "status-links" },
-      el("a", { className: "btn btn-primary btn-sm", href: `/v/${encodeURIComponent(video.id)}` }, "View video"),
-      el("a", { className: "btn btn-secondary btn-sm", href: me ? `/@${me.handle}` : "/" }, "Your profile"));
-    setStatus("ok", el("strong", {}, "Ready"), video.status_detail ? ` · ${video.status_detail}` : "", " ", links);
+      el("a", { className: "btn btn-primary btn-sm", href: `/v/${encodeURIComponent(video.id)}` }, t("View video")),
+      el("a", { className: "btn btn-secondary btn-sm", href: me ? `/@${me.handle}` : "/" }, t("Your profile")));
+    setStatus("ok", el("strong", {}, t("Ready")), video.status_detail ? ` · ${video.status_detail}` : "", " ", links);
     if (video.caption !== undefined && caption.value === savedCaption) {
       caption.value = video.caption;
       savedCaption = video.caption;
@@ -283,7 +288,7 @@ function render(video) {
     renderSave();
   } else if (video.status === "rejected") {
     setPhase("rejected");
-    setStatus("error", el("strong", {}, "Rejected: "), video.reject_reason || "The video could not be published.");
+    setStatus("error", el("strong", {}, t("Rejected:")), " ", video.reject_reason || t("The video could not be published."));
   } else {
     setStatus("", video.status);
   }
@@ -303,16 +308,16 @@ save.addEventListener("click", async () => {
   if (!videoId) return;
   const text = caption.value;
   save.disabled = true;
-  save.textContent = "Saving…";
+  save.textContent = t("Saving…");
   try {
     const video = await api("PATCH", `/api/v1/videos/${encodeURIComponent(videoId)}`, { caption: text });
     savedCaption = video && typeof video.caption === "string" ? video.caption : text;
     caption.value = savedCaption;
-    toast("Caption saved", { kind: "ok" });
+    toast(t("Caption saved"), { kind: "ok" });
   } catch (error) {
-    toast(error instanceof ApiError ? `Couldn’t save: ${error.detail}` : "Couldn’t save the caption.", { kind: "error" });
+    toast(error instanceof ApiError ? t("Couldn’t save: {detail}", { detail: error.detail }) : t("Couldn’t save the caption."), { kind: "error" });
   } finally {
-    save.textContent = "Save caption";
+    save.textContent = t("Save caption");
     renderSave();
   }
 });

@@ -4,6 +4,7 @@
 import { api, isDesktop, isTyping, keepsSpace, toast } from "./api.js";
 import { Card } from "./card.js";
 import { Comments } from "./comments.js";
+import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 import { bindUnmutePill, sound } from "./player.js";
 
@@ -41,7 +42,7 @@ function mount() {
   pill.type = "button";
   pill.className = "unmute-pill";
   pill.hidden = true;
-  pill.append(icon("volume-off"), "Tap to unmute");
+  pill.append(icon("volume-off"), t("Tap to unmute"));
   card.root.querySelector(".stage").append(pill);
   bindUnmutePill(pill);
   document.getElementById("single").append(card.root);
@@ -65,7 +66,7 @@ function mount() {
       card.player.toggle();
     } else if (event.key === "m" || event.key === "M") {
       sound.toggle();
-      toast(sound.muted ? "Sound off" : "Sound on", { duration: 1200 });
+      toast(sound.muted ? t("Sound off") : t("Sound on"), { duration: 1200 });
     } else if (event.key === "l" || event.key === "L") {
       if (!card.liked) card.player.burst();
       card.like();
