@@ -6,6 +6,10 @@ Two rules for what FastAPI and Starlette refuse before a route runs:
   error page instead of JSON.
 - a method a path does not have is a 405 whose `Allow` lists every method of that path (RFC 9110 §15.5.6),
   not only those of the first route that matched it.
+
+And one for who reads the answer: outside /api/, a request whose Accept prefers HTML to JSON (a browser's
+navigation) gets the styled error page with the same status and headers; API clients, and anything that
+asks for JSON as much as for HTML (fetch's `*/*`), get problem+json.
 """
 
 from __future__ import annotations
@@ -24,6 +28,50 @@ from reelm.web.rendering import page_for_problem
 
 PROBLEM_JSON = "application/problem+json"
 API_PATHS = "/api/"
+
+
+_JSON_TYPES = ("application/problem+json", "application/json")
+
+
+def _quality(accept: str, media_type: str) -> float:
+    """The q that Accept gives `media_type`, from its most specific matching range (RFC 9110 §12.5.1)."""
+    kind = media_type.split("/", maxsplit=1)[0]
+    best, specificity = 0.0, -1
+    for item in accept.split(","):
+        media_range, *params = (part.strip() for part in item.split(";"))
+        media_range = media_range.lower()
+        if media_range == media_type:
+            rank = 2
+        elif media_range == f"{kind}/*":
+            rank = 1
+        elif media_range == "*/*":
+            rank = 0
+        else:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    q = 0.0  # a malformed weight makes the range unacceptable rather than preferred
+        if rank > specificity:
+            best, specificity = q, rank
+    return best
+
+
+def wants_page(request: Request, *, on_tie: bool) -> bool:
+    """Whether an error is answered with the HTML error page rather than problem+json: never under /api/;
+    elsewhere when Accept prefers text/html to every JSON type, and `on_tie` when it prefers neither."""
+    if request.url.path.startswith(API_PATHS):
+        return False
+    accept = request.headers.get("accept")
+    if not accept:
+        return on_tie
+    html = _quality(accept, "text/html")
+    json_ = max(_quality(accept, media_type) for media_type in _JSON_TYPES)
+    return on_tie if html == json_ else html > json_
 
 
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
@@ -119,11 +167,13 @@ def document_problems(app: FastAPI) -> None:
 
 
 def install_handlers(app: FastAPI) -> None:
-    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+    async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
+        if wants_page(request, on_tie=False):
+            return await page_for_problem(request, exc)
         return problem_response(exc, request)
 
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         headers = dict(exc.headers) if exc.headers else {}
         if exc.status_code == 405 and (methods := allowed_methods(app.router.routes, request)):
@@ -131,12 +181,15 @@ def install_handlers(app: FastAPI) -> None:
         problem = Problem(
             exc.status_code, f"http-{exc.status_code}", str(exc.detail), headers=headers or None
         )
+        if wants_page(request, on_tie=False):  # an unknown address typed or followed in a browser
+            return await page_for_problem(request, problem)
         return problem_response(problem, request)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         problem = validation_problem(exc)
-        if not request.url.path.startswith(API_PATHS):  # a page's address or form
+        # A page's address or form is answered as a page unless the client asks for JSON rather than HTML.
+        if wants_page(request, on_tie=True):
             return await page_for_problem(request, problem)
         return problem_response(problem, request)
 
