@@ -25,6 +25,7 @@ from reelm.staff.policy import default_engine
 from reelm.transparency.log import Sequencer, keep_sequencing, record_deployment
 from reelm.transparency.tiles import TileCache
 from reelm.web.deps import RuntimeDep
+from reelm.web.docs import install_docs
 from reelm.web.headers import SecurityHeadersMiddleware
 from reelm.web.limits import BodyLimitMiddleware
 from reelm.web.media import router as media_router
@@ -118,7 +119,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         title="Reelm API",
         version="1",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served by install_docs, from our own origin
         redoc_url=None,
         lifespan=lifespan,
         responses={
@@ -178,6 +179,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
     for router in outside_api:
         app.include_router(router)
 
+    install_docs(app, f"{API_PREFIX}/docs")
     app.mount("/static", RevalidatedStaticFiles(directory=PACKAGE / "static"), name="static")
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(
