@@ -30,6 +30,7 @@ from reelm.notifications.models import Notification, NotificationActor, Notifica
 from reelm.realms.models import RealmCapability  # service switches
 from reelm.recommend.models import RecommenderModel, VideoSignal, ViewerProfile  # the For You engine
 from reelm.safety.models import UserBlock
+from reelm.search.models import SearchHashtag, SearchQuery, SearchSettings  # search
 from reelm.social.models import Comment, CommentLike, Follow, PinnedVideo, VideoLike
 from reelm.staff.models import AccessJustification, StaffRole  # staff access
 from reelm.transparency.models import LogCheckpoint, LogEntry
@@ -69,6 +70,9 @@ __all__ = [
     "RealmFlow",
     "RecommenderModel",
     "Rendition",
+    "SearchHashtag",
+    "SearchQuery",
+    "SearchSettings",
     "Report",
     "StaffRole",
     "StoredHashEntry",

@@ -113,6 +113,7 @@ class Settings(BaseSettings):
     uploads_per_hour: int = 30
     # An archive holds every original upload, so building one is costly: a few a day are plenty.
     exports_per_day: int = 5
+    searches_per_minute: int = 120  # per account, or per client address for anonymous visitors
     # How long a finished data export can be downloaded before it is refused (and may be removed).
     export_days: float = Field(default=7.0, gt=0, le=30)
     # Forced on when base_url is https (cookies then never travel over plain http).

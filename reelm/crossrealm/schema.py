@@ -127,6 +127,11 @@ PROJECTION_INDEXES = (
     "CREATE INDEX IF NOT EXISTS profiles_handle ON {s}.profiles (handle)",
     "CREATE INDEX IF NOT EXISTS comments_video ON {s}.comments (video_id, parent_id, created_at)",
     "CREATE INDEX IF NOT EXISTS comments_parent ON {s}.comments (parent_id)",
+    # Search (reelm.search) matches these documents; a query must call the same functions to use them.
+    "CREATE INDEX IF NOT EXISTS videos_search ON {s}.videos "
+    "USING gin (public.reelm_video_document(caption, hashtags))",
+    "CREATE INDEX IF NOT EXISTS profiles_search ON {s}.profiles "
+    "USING gin (public.reelm_profile_document(handle, display_name, bio))",
 )
 
 # Metrics of `tallies`, and the counter of the owner realm each one adds to.
@@ -201,8 +206,67 @@ def views_sql(realms: Iterable[str]) -> list[str]:
     return statements
 
 
+# What search matches (reelm.search), as SQL so that the documents, their indexes and every query fold text
+# alike: lower case, compatibility-decomposed, without combining marks ("Café" and "CAFE" are "cafe"), split
+# by the language-neutral `simple` parser (no stemming: captions are in every language). Hashtags and
+# handles weigh most (A), names next (B), captions (C) and bios (D) least. The functions call each other
+# schema-qualified: logical replication applies rows with an empty search_path.
+SEARCH_FUNCTIONS = (
+    r"""CREATE OR REPLACE FUNCTION reelm_search_fold(value text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT pg_catalog.regexp_replace(normalize(pg_catalog.lower(
+            pg_catalog.replace(coalesce(value, ''), 'ß', 'ss')), NFKD), '[\u0300-\u036f]', '', 'g') $$""",
+    """CREATE OR REPLACE FUNCTION reelm_video_document(caption text, hashtags text[]) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT pg_catalog.setweight(pg_catalog.to_tsvector('pg_catalog.simple',
+                   public.reelm_search_fold(pg_catalog.array_to_string(hashtags, ' '))), 'A')
+              || pg_catalog.setweight(pg_catalog.to_tsvector('pg_catalog.simple',
+                   public.reelm_search_fold(caption)), 'C') $$""",
+    """CREATE OR REPLACE FUNCTION reelm_profile_document(handle text, display_name text, bio text)
+    RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT pg_catalog.setweight(pg_catalog.to_tsvector('pg_catalog.simple',
+                   public.reelm_search_fold(handle)), 'A')
+              || pg_catalog.setweight(pg_catalog.to_tsvector('pg_catalog.simple',
+                   public.reelm_search_fold(display_name)), 'B')
+              || pg_catalog.setweight(pg_catalog.to_tsvector('pg_catalog.simple',
+                   public.reelm_search_fold(bio)), 'D') $$""",
+    # How many public videos (of every realm this database holds) carry each hashtag, kept by a trigger on
+    # every projection of videos: typeahead and the hashtag results read one row per tag.
+    """CREATE OR REPLACE FUNCTION reelm_count_hashtags() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = public AS $$
+    BEGIN
+      IF TG_OP = 'UPDATE' AND OLD.hashtags IS NOT DISTINCT FROM NEW.hashtags THEN
+        RETURN NULL;
+      END IF;
+      IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE search_hashtags SET videos = videos - 1
+         WHERE tag IN (SELECT DISTINCT t FROM unnest(OLD.hashtags) t ORDER BY t);
+      END IF;
+      IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        -- In tag order, so that two publishes with the same tags lock their rows in the same order.
+        INSERT INTO search_hashtags AS h (tag, folded, videos)
+        SELECT DISTINCT t, reelm_search_fold(t), 1 FROM unnest(NEW.hashtags) t ORDER BY t
+        ON CONFLICT (tag) DO UPDATE SET videos = h.videos + 1;
+      END IF;
+      RETURN NULL;
+    END $$""",
+)
+
+
+def hashtag_counting_sql(realm: str) -> list[str]:
+    """The trigger that keeps `search_hashtags` in step with one realm's projection of videos (own or copy)."""
+    table, trigger = f"{schema_of(realm)}.videos", "reelm_count_hashtags_trg"
+    return [
+        f"DROP TRIGGER IF EXISTS {trigger} ON {table}",
+        f"CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION reelm_count_hashtags()",
+        f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}",
+    ]
+
+
 def helpers_sql(realm: str, code: int) -> list[str]:
     return [
+        *SEARCH_FUNCTIONS,
         f"""CREATE OR REPLACE FUNCTION reelm_home_realm() RETURNS text LANGUAGE sql IMMUTABLE
            SET search_path = public AS $$ SELECT '{realm}'::text $$""",
         f"""CREATE OR REPLACE FUNCTION reelm_home_code() RETURNS integer LANGUAGE sql IMMUTABLE
@@ -550,4 +614,8 @@ def backfill_sql() -> list[str]:
         "SELECT reelm_project_video(id) FROM videos",
         "SELECT reelm_project_comment(id) FROM comments WHERE parent_id IS NULL",
         "SELECT reelm_project_comment(id) FROM comments WHERE parent_id IS NOT NULL",
+        # Counted afresh: the realm list (and so the projections counted) may have changed.
+        "DELETE FROM search_hashtags",
+        "INSERT INTO search_hashtags (tag, folded, videos) "
+        "SELECT t, reelm_search_fold(t), count(*) FROM public_videos, unnest(hashtags) t GROUP BY t",
     ]

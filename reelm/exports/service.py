@@ -32,6 +32,7 @@ from reelm.notifications.service import people_out
 from reelm.recommend.models import ViewerProfile
 from reelm.runtime import Runtime
 from reelm.safety.models import UserBlock
+from reelm.search import history as search_history
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.transparency.queries import entries_about
 from reelm.videos.models import Video
@@ -351,6 +352,7 @@ async def gather(runtime: Runtime, realm: str, user_id: int) -> tuple[dict[str, 
             "interest_profile": await _interest_profile(session, user_id),
             "blocks": await _blocks(session, realm, user_id),
             "message_settings": await _message_settings(session, user_id),
+            "search_history": (await search_history.history(session, user_id)).model_dump(mode="json"),
         }
     media: list[tuple[str, str]] = []
     video_items = []

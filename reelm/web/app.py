@@ -49,6 +49,7 @@ from reelm.web.routes.reports import api as reports_api  # content review, as us
 from reelm.web.routes.reports import pages as reports_pages
 from reelm.web.routes.review_api import api as review_api  # content review, for staff
 from reelm.web.routes.review_pages import pages as review_pages
+from reelm.web.routes.search import router as search_router
 from reelm.web.routes.social import router as social_router
 from reelm.web.routes.staff import router as staff_router  # staff access (Cedar-gated)
 from reelm.web.routes.transparency import api as log_api
@@ -152,6 +153,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         feed_router,
         events_router,
         recommend_router,
+        search_router,
         messages_router,
         notifications_router,
         log_api,

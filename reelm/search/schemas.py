@@ -1,0 +1,67 @@
+"""What the search API answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from reelm.videos.schemas import VideoOut
+
+
+class SearchTab(StrEnum):
+    TOP = "top"
+    VIDEOS = "videos"
+    ACCOUNTS = "accounts"
+    HASHTAGS = "hashtags"
+
+
+class AccountHit(BaseModel):
+    id: str
+    realm: str
+    handle: str
+    display_name: str
+    bio: str
+    avatar_url: str | None
+    follower_count: int
+    video_count: int
+    is_following: bool | None  # None for anonymous visitors and for the viewer themself
+
+
+class HashtagHit(BaseModel):
+    tag: str
+    video_count: int
+
+
+class SearchResults(BaseModel):
+    query: str
+    tab: SearchTab
+    # The words that matched, folded as the index folds them: the page highlights them.
+    words: list[str]
+    videos: list[VideoOut]
+    accounts: list[AccountHit]
+    hashtags: list[HashtagHit]
+    next_cursor: str | None
+
+
+class RecentSearch(BaseModel):
+    id: str
+    query: str
+    searched_at: datetime
+
+
+class Suggestions(BaseModel):
+    query: str
+    accounts: list[AccountHit]
+    hashtags: list[HashtagHit]
+    recent: list[RecentSearch]
+
+
+class SearchHistory(BaseModel):
+    paused: bool
+    items: list[RecentSearch]
+
+
+class HistorySettingsIn(BaseModel):
+    paused: bool

@@ -1,0 +1,281 @@
+"""Search: what matches (prefixes, accents, one typo, any script), what never shows, history, bad input."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+
+from reelm import ids
+from reelm.exports.service import gather
+from reelm.realms.models import Capability
+from reelm.realms.switches import Switchboard
+from reelm.runtime import Runtime
+from reelm.search.models import SearchQuery
+from reelm.text import hashtags_of
+from reelm.videos.models import Video, VideoStatus, Visibility
+from tests.conftest import Account, make_account
+from tests.factories import assert_problem, eventually
+from tests.realms.common import assert_capability_off, set_switch
+
+US = "us"
+
+
+async def plant_video(runtime: Runtime, owner: Account, caption: str, **fields: Any) -> str:
+    """A published video row (no media: search reads captions, tags and counts), projected by the
+    realm's triggers as an upload's would be."""
+    video_id = ids.new_id(runtime.settings.realm(owner.realm).code)
+    values: dict[str, Any] = {
+        "visibility": Visibility.PUBLIC,
+        "status": VideoStatus.READY,
+        "published_at": datetime.now(UTC),
+        **fields,
+    }
+    async with runtime.databases.transaction(owner.realm) as session:
+        session.add(
+            Video(
+                id=video_id,
+                owner_id=int(owner.id),
+                caption=caption,
+                hashtags=hashtags_of(caption),
+                mentions=[],
+                original_key=f"videos/{video_id}/original",
+                original_size=1,
+                **values,
+            )
+        )
+    return str(video_id)
+
+
+async def search(client: httpx.AsyncClient, q: str, *, who: Account | None = None, **params: str) -> Any:
+    response = await client.get("/api/v1/search", params={"q": q, **params}, headers=who.auth if who else {})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def captions(results: Any) -> list[str]:
+    return [v["caption"] for v in results["videos"]]
+
+
+async def test_prefixes_accents_typos_and_other_scripts_match(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    ada = await make_account(client, "ada")
+    await plant_video(runtime, ada, "Late night at the Café Noir #dance")
+    await plant_video(runtime, ada, "Sourdough bread from scratch #baking")
+    await plant_video(runtime, ada, "Jazz improvisation on a rainy day #jazz")
+    await plant_video(runtime, ada, "Жук танцует под дождём")
+
+    assert captions(await search(client, "danc")) == ["Late night at the Café Noir #dance"]
+    assert captions(await search(client, "cafe noir")) == ["Late night at the Café Noir #dance"]
+    assert captions(await search(client, "CAFÉ")) == ["Late night at the Café Noir #dance"]
+    # One typo in a word of five or more letters: dropped, swapped, wrong or extra letter.
+    for typo in ("improvsation", "imrpovisation", "improvisatoin", "improvisations", "sourdoguh"):
+        assert len((await search(client, typo))["videos"]) == 1, typo
+    # Two typos, or a typo in a short word, are too far.
+    assert (await search(client, "imprvsation"))["videos"] == []
+    assert (await search(client, "jzaz"))["videos"] == []
+    assert captions(await search(client, "жук")) == ["Жук танцует под дождём"]
+    assert captions(await search(client, "дожде")) == ["Жук танцует под дождём"]  # a diaeresis folds away
+    # Every word must match.
+    assert (await search(client, "jazz bread"))["videos"] == []
+    assert (await search(client, "jazz rainy"))["words"] == ["jazz", "rainy"]
+
+
+async def test_exact_hashtags_and_handles_come_first_and_hashtags_count_videos(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    ada = await make_account(client, "ada")
+    dancer = await make_account(client, "dancer")
+    await plant_video(
+        runtime, ada, "dancers of the world, a dance marathon", view_count=10_000, like_count=900
+    )
+    tagged = await plant_video(runtime, ada, "tonight #dance")
+    await plant_video(runtime, ada, "more tonight #dance #dancehall")
+
+    found = await search(client, "dance", tab="videos")
+    assert found["videos"][0]["id"] == tagged or found["videos"][1]["id"] == tagged
+    assert found["videos"][-1]["caption"].startswith("dancers")  # popular, but no exact hashtag
+    tags = (await search(client, "danc", tab="hashtags"))["hashtags"]
+    assert tags == [{"tag": "dance", "video_count": 2}, {"tag": "dancehall", "video_count": 1}]
+    accounts = (await search(client, "dancer", tab="accounts"))["accounts"]
+    assert (accounts[0]["handle"], accounts[0]["id"]) == ("dancer", dancer.id)
+
+    top = await search(client, "dance")
+    assert {t["tag"] for t in top["hashtags"]} == {"dance", "dancehall"}
+    assert top["accounts"][0]["handle"] == "dancer"
+
+
+async def test_hashtag_counts_follow_edits_privacy_and_removal(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    ada = await make_account(client, "ada")
+    first = await plant_video(runtime, ada, "one #sunset")
+    await plant_video(runtime, ada, "two #sunset")
+
+    async def sunset_count() -> int | None:
+        tags = (await search(client, "sunset", tab="hashtags"))["hashtags"]
+        return tags[0]["video_count"] if tags else None
+
+    assert await sunset_count() == 2
+    async with runtime.databases.transaction(US) as session:
+        await session.execute(
+            update(Video).where(Video.id == int(first)).values(visibility=Visibility.PRIVATE)
+        )
+    assert await sunset_count() == 1
+    assert captions(await search(client, "sunset", tab="videos")) == ["two #sunset"]
+    async with runtime.databases.transaction(US) as session:
+        await session.execute(
+            update(Video).where(Video.id == int(first)).values(visibility=Visibility.PUBLIC)
+        )
+        await session.execute(
+            update(Video).where(Video.caption == "two #sunset").values(status=VideoStatus.REMOVED)
+        )
+    assert await sunset_count() == 1
+    assert captions(await search(client, "sunset", tab="videos")) == ["one #sunset"]
+
+
+async def test_private_held_age_restricted_and_blocked_never_show(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    ada = await make_account(client, "ada")
+    eve = await make_account(client, "eve")
+    viewer = await make_account(client, "viewer")
+    await plant_video(runtime, ada, "secret lighthouse", visibility=Visibility.PRIVATE)
+    await plant_video(runtime, ada, "held lighthouse", status=VideoStatus.HELD)
+    await plant_video(runtime, ada, "adult lighthouse", age_restricted=True)
+    await plant_video(runtime, eve, "blocked lighthouse")
+    await plant_video(runtime, ada, "open lighthouse")
+
+    # Anonymous visitors get no age-restricted video.
+    assert sorted(captions(await search(client, "lighthouse"))) == ["blocked lighthouse", "open lighthouse"]
+    assert sorted(captions(await search(client, "lighthouse", who=viewer))) == [
+        "adult lighthouse",
+        "blocked lighthouse",
+        "open lighthouse",
+    ]
+    blocked = await client.post(f"/api/v1/users/{eve.handle}/block", headers=viewer.auth)
+    assert blocked.status_code in (200, 204), blocked.text
+    assert sorted(captions(await search(client, "lighthouse", who=viewer))) == [
+        "adult lighthouse",
+        "open lighthouse",
+    ]
+    assert [a["handle"] for a in (await search(client, "eve", tab="accounts", who=viewer))["accounts"]] == []
+    # Nothing of a private video leaks through any tab.
+    for who in (None, viewer, ada):
+        everything = await search(client, "secret", who=who)
+        assert (everything["videos"], everything["accounts"], everything["hashtags"]) == ([], [], []), who
+
+
+async def test_other_realms_are_searched_but_the_query_stays_home(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    berliner = await make_account(client, "berliner", country="DE")
+    viewer = await make_account(client, "viewer")
+    assert (berliner.realm, viewer.realm) == ("eu", "us")
+    await plant_video(runtime, berliner, "Currywurst am Alexanderplatz #berlin")
+
+    async def found() -> bool:
+        return captions(await search(client, "alexanderplatz", who=viewer)) == [
+            "Currywurst am Alexanderplatz #berlin"
+        ]
+
+    await eventually(found)
+    result = await search(client, "alexanderplatz", who=viewer)
+    assert result["videos"][0]["realm"] == "eu"
+    for realm, expected in (("us", ["alexanderplatz"]), ("eu", [])):
+        async with runtime.databases.read(realm) as session:
+            assert list(await session.scalars(select(SearchQuery.query))) == expected
+
+
+async def test_history_is_listed_deleted_and_paused(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    me = await make_account(client, "me")
+    other = await make_account(client, "other")
+    for q in ("cats", "dogs", "cats"):
+        await search(client, q, who=me)
+    await search(client, "birds", who=other)
+
+    listed = (await client.get("/api/v1/me/search-history", headers=me.auth)).json()
+    assert [i["query"] for i in listed["items"]] == ["cats", "dogs"]
+    assert listed["paused"] is False
+    suggest = (await client.get("/api/v1/search/suggestions", params={"q": "ca"}, headers=me.auth)).json()
+    assert [r["query"] for r in suggest["recent"]] == ["cats"]
+
+    theirs = (await client.get("/api/v1/me/search-history", headers=other.auth)).json()["items"][0]["id"]
+    assert_problem(
+        await client.delete(f"/api/v1/me/search-history/{theirs}", headers=me.auth), 404, "not-found"
+    )
+    dogs = listed["items"][1]["id"]
+    assert (await client.delete(f"/api/v1/me/search-history/{dogs}", headers=me.auth)).status_code == 204
+    paused = await client.put("/api/v1/me/search-history/settings", headers=me.auth, json={"paused": True})
+    assert paused.json()["paused"] is True
+    await search(client, "fish", who=me)
+    assert [
+        i["query"] for i in (await client.get("/api/v1/me/search-history", headers=me.auth)).json()["items"]
+    ] == ["cats"]
+    exported, _ = await gather(runtime, US, int(me.id))
+    assert [i["query"] for i in exported["search_history"]["items"]] == ["cats"]
+    assert exported["search_history"]["paused"] is True
+    assert (await client.delete("/api/v1/me/search-history", headers=me.auth)).status_code == 204
+    assert (await client.get("/api/v1/me/search-history", headers=me.auth)).json()["items"] == []
+    assert len((await client.get("/api/v1/me/search-history", headers=other.auth)).json()["items"]) == 1
+    assert_problem(await client.get("/api/v1/me/search-history"), 401, "login-required")
+
+
+async def test_pages_follow_a_cursor_bound_to_its_search(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    ada = await make_account(client, "ada")
+    for n in range(5):
+        await plant_video(runtime, ada, f"waterfall number {n}")
+    first = await search(client, "waterfall", tab="videos", limit="2")
+    second = await search(client, "waterfall", tab="videos", limit="2", cursor=first["next_cursor"])
+    third = await search(client, "waterfall", tab="videos", limit="2", cursor=second["next_cursor"])
+    seen = [v["id"] for page in (first, second, third) for v in page["videos"]]
+    assert len(seen) == len(set(seen)) == 5
+    assert third["next_cursor"] is None
+    elsewhere = await client.get(
+        "/api/v1/search", params={"q": "lake", "tab": "videos", "cursor": first["next_cursor"]}
+    )
+    assert_problem(elsewhere, 400, "bad-cursor")
+
+
+async def test_hostile_queries_get_results_or_a_422(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    ada = await make_account(client, "ada")
+    await plant_video(runtime, ada, "rock & roll (live!)")
+    for q in ("&|!():*\\", "rock & roll", "'; DROP TABLE videos; --", "rock:*", "!roll", "(((", "\\'", "% _"):
+        response = await client.get("/api/v1/search", params={"q": q})
+        assert response.status_code == 200, (q, response.text)
+        response = await client.get("/api/v1/search/suggestions", params={"q": q})
+        assert response.status_code == 200, (q, response.text)
+    assert captions(await search(client, "rock & roll")) == ["rock & roll (live!)"]
+    for q in ("", "x" * 10_000, "nul\x00byte", "bell\x07"):
+        assert_problem(await client.get("/api/v1/search", params={"q": q}), 422, "invalid-request")
+    assert_problem(
+        await client.get("/api/v1/search", params={"q": "a", "tab": "sounds"}), 422, "invalid-request"
+    )
+    # Many long words are bounded (eight words, a capped number of typo variants), not refused.
+    many = (
+        "alphabets brilliant chocolate dangerous elephants fantastic gorgeous happiness important jellyfish"
+    )
+    assert len((await search(client, many))["words"]) == 8
+
+
+async def test_the_search_switch_turns_it_off_with_a_notice(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard
+) -> None:
+    me = await make_account(client, "me")
+    await set_switch(runtime, board, US, "search", 0)
+    for path in ("/api/v1/search", "/api/v1/search/suggestions"):
+        assert_capability_off(
+            await client.get(path, params={"q": "x"}, headers=me.auth), Capability.SEARCH, US
+        )
+    assert await search_count(runtime) == 0
+    await set_switch(runtime, board, US, "search", 100)
+    await search(client, "x", who=me)
+    assert await search_count(runtime) == 1
+
+
+async def search_count(runtime: Runtime) -> int:
+    async with runtime.databases.read(US) as session:
+        return len(list(await session.scalars(select(SearchQuery.id))))
