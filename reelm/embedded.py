@@ -51,6 +51,16 @@ def _prune_dead_handles(pgdata: Path) -> None:
         pids.put([pid for pid in pids._get() if psutil.pid_exists(pid)])
 
 
+def release_server(server: PostgresServer) -> None:
+    """Let go of the server now, not at exit: it stops if no other live process still uses it.
+
+    Holders that died without letting go (a worker killed after its stop timeout) are dropped first, or the
+    server would outlive everyone who used it. Letting go again at exit does nothing.
+    """
+    _prune_dead_handles(server.pgdata)
+    server.cleanup()
+
+
 def start_server(data_dir: Path, *, keep_running: bool = False) -> PostgresServer:
     """Start (or attach to) the embedded server; it stops when the last process using it exits."""
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,10 @@ import atexit
 import contextlib
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -24,6 +26,7 @@ from reelm.cli.residency import residency_app  # data residency check
 from reelm.cli.review import review_app  # content review: hash lists, transparency reports
 from reelm.cli.staff import staff_app  # staff roles
 from reelm.cli.workers import WorkersAlreadyRunningError, WorkerSupervisor, die_with_supervisor
+from reelm.embedded import release_server
 from reelm.runtime import Runtime
 from reelm.settings import Settings
 from reelm.startup import start_runtime
@@ -56,15 +59,39 @@ def progress_bar() -> Progress:
     )
 
 
-async def _seed_with_progress(runtime: Runtime) -> None:
+def _stop_on_sigterm() -> None:
+    """Make SIGTERM stop a long-running command as Ctrl-C does, by KeyboardInterrupt, so that its clean-up
+    runs. Python's default for SIGTERM ends the process at once, without exit handlers: a worker stopped that
+    way stayed listed as a user of the embedded server, which then never stopped. A server or worker that
+    handles the signal itself (uvicorn, procrastinate) puts this handler back when it is done, and repeats
+    the signal to it."""
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _release(runtime: Runtime) -> None:
+    """Stop the embedded server now if this process started it and nothing else alive still uses it."""
+    if runtime.server is not None:
+        release_server(runtime.server)
+
+
+async def _seed_with_progress(runtime: Runtime, videos: int | None) -> None:
     from reelm.demo.seed import CAPTIONS, CREATORS, is_seeded, seed  # noqa: PLC0415 - demo-only imports
 
     if await is_seeded(runtime):
         console.print("Reusing the existing demo data.")
         return
+    count = len(CAPTIONS) if videos is None else videos
     with progress_bar() as progress:
-        task = progress.add_task("Seeding demo data", total=len(CREATORS) + len(CAPTIONS))
-        await seed(runtime, lambda what: progress.update(task, advance=1, description=f"Seeding: {what}"))
+        task = progress.add_task("Seeding demo data", total=len(CREATORS) + count)
+        await seed(
+            runtime,
+            lambda what: progress.update(task, advance=1, description=f"Seeding: {what}"),
+            videos=count,
+        )
 
 
 async def _report_transcodes(runtime: Runtime) -> None:
@@ -100,15 +127,30 @@ async def _serve(settings: Settings, runtime: Runtime, host: str, port: int, *, 
     if serving.done():
         await serving
         return
-    console.print(f"\n[bold green]Reelm is running:[/bold green] {settings.base_url}/  (Ctrl-C stops it)")
-    if demo:
-        from reelm.demo.seed import CREATORS, DEMO_PASSWORD  # noqa: PLC0415 - the demo's seed loads only for `reelm demo`
+    if not demo:
+        console.print(f"\n[bold green]Reelm is running:[/bold green] {settings.base_url}/  (Ctrl-C stops it)")
+        await serving
+        return
+    from reelm.demo.seed import (  # noqa: PLC0415 - the demo's seed loads only for `reelm demo`
+        CREATORS,
+        DEMO_PASSWORD,
+        transcode_progress,
+    )
 
-        console.print(
-            f"Log in as [bold]{CREATORS[0][0]}[/bold] with password [bold]{DEMO_PASSWORD}[/bold], or sign up."
-        )
-        reporter = asyncio.create_task(_report_transcodes(runtime))
-        await asyncio.wait([serving, reporter], return_when=asyncio.FIRST_COMPLETED)
+    finished, total = await transcode_progress(runtime)
+    preparing = (
+        f" — its videos are still being prepared ({finished} of {total} ready); For You shows each when ready"
+        if finished < total
+        else ""
+    )
+    console.print(
+        f"\n[bold green]Reelm is running:[/bold green] {settings.base_url}/  (Ctrl-C stops it){preparing}"
+    )
+    console.print(
+        f"Log in as [bold]{CREATORS[0][0]}[/bold] with password [bold]{DEMO_PASSWORD}[/bold], or sign up."
+    )
+    reporter = asyncio.create_task(_report_transcodes(runtime))
+    await asyncio.wait([serving, reporter], return_when=asyncio.FIRST_COMPLETED)
     await serving
 
 
@@ -132,9 +174,16 @@ def _claim_for_demo(data_dir: Path, *, default: bool) -> None:
 
 
 @app.command()
-def demo(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) -> None:
+def demo(
+    data_dir: DataDir = None,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    # Fewer videos for a quick start (tests of the demo's start and stop); hidden from --help.
+    videos: Annotated[int | None, typer.Option(min=0, hidden=True)] = None,
+) -> None:
     """Start everything on this machine: embedded PostgreSQL, demo data, the web server and workers."""
     logging.basicConfig(level=logging.WARNING)
+    _stop_on_sigterm()
     folder = data_dir or Path(".data/demo")
     _claim_for_demo(folder, default=data_dir is None)
     settings = load_settings(folder, demo=True, base_url=f"http://{host}:{port}")
@@ -143,15 +192,18 @@ def demo(data_dir: DataDir = None, host: Host = "127.0.0.1", port: Port = 8000) 
     _claim(workers)  # before anything starts: one set of workers per data directory
     with console.status("Starting embedded PostgreSQL and applying migrations…"):
         runtime = start_runtime(settings)
-    asyncio.run(_seed_with_progress(runtime))
-    workers.start()
     try:
+        asyncio.run(_seed_with_progress(runtime, videos))
+        workers.start()
         asyncio.run(_serve(settings, runtime, host, port, demo=True))
     except KeyboardInterrupt:
         pass
     finally:
         console.print("Stopping workers…")
         workers.stop()
+        # Only once the workers are gone: they use the server too.
+        with console.status("Stopping embedded PostgreSQL…"):
+            _release(runtime)
     console.print("Stopped. Data is kept in " + str(settings.data_dir))
 
 
@@ -164,6 +216,7 @@ def serve(
 ) -> None:
     """Run the web server (settings from REELM_* environment variables)."""
     logging.basicConfig(level=logging.INFO)
+    _stop_on_sigterm()
     settings = load_settings(data_dir)
     supervisor = WorkerSupervisor(settings) if workers else None
     if supervisor is not None:
@@ -178,6 +231,7 @@ def serve(
     finally:
         if supervisor is not None:
             supervisor.stop()
+        _release(runtime)
 
 
 @app.command()
@@ -189,6 +243,9 @@ def worker(
 ) -> None:
     """Process one realm's background jobs (transcoding), holding only that realm's credentials."""
     die_with_supervisor()  # started by `reelm demo` or `serve --workers`: go when they go
+    # Ctrl-C reaches a demo's workers too; the SIGTERM their supervisor then sends must not kill them
+    # before they let go of the embedded server.
+    _stop_on_sigterm()
     from reelm.worker import run_worker  # noqa: PLC0415 - loads every domain only in the worker process
 
     logging.basicConfig(

@@ -90,8 +90,9 @@ async def _upload(runtime: Runtime, realm: str, owner: User, clip: Path, caption
         )
 
 
-async def seed(runtime: Runtime, advance: Callable[[str], None]) -> None:
-    """Create the demo creators and upload their videos; `advance` is called once per step (36 steps)."""
+async def seed(runtime: Runtime, advance: Callable[[str], None], *, videos: int = len(CAPTIONS)) -> None:
+    """Create the demo creators and upload their first `videos` videos; `advance` is called once per step
+    (one per creator and one per video: 36 in all)."""
     users: list[tuple[str, User]] = []
     for handle, name, country, bio in CREATORS:
         user = await do_sign_up(
@@ -110,7 +111,7 @@ async def seed(runtime: Runtime, advance: Callable[[str], None]) -> None:
         users.append((realm, user))
         advance(f"creator @{handle}")
     with tempfile.TemporaryDirectory() as tmp:
-        for index, caption in enumerate(CAPTIONS):
+        for index, caption in enumerate(CAPTIONS[:videos]):
             realm, owner = users[index % len(users)]
             clip = Path(tmp) / f"clip{index}.mp4"
             await asyncio.to_thread(
