@@ -79,19 +79,27 @@ def _release(runtime: Runtime) -> None:
 
 
 async def _seed_with_progress(runtime: Runtime, videos: int | None) -> None:
-    from reelm.demo.seed import CAPTIONS, CREATORS, is_seeded, seed  # noqa: PLC0415 - demo-only imports
+    from reelm.demo.seed import (  # noqa: PLC0415 - demo-only imports
+        CAPTIONS,
+        CREATORS,
+        SHOWCASE_STEPS,
+        accounts_table,
+        is_seeded,
+        seed,
+    )
 
     if await is_seeded(runtime):
         console.print("Reusing the existing demo data.")
         return
     count = len(CAPTIONS) if videos is None else videos
     with progress_bar() as progress:
-        task = progress.add_task("Seeding demo data", total=len(CREATORS) + count)
-        await seed(
+        task = progress.add_task("Seeding demo data", total=len(CREATORS) + count + SHOWCASE_STEPS)
+        shown = await seed(
             runtime,
             lambda what: progress.update(task, advance=1, description=f"Seeding: {what}"),
             videos=count,
         )
+    console.print(accounts_table(runtime, shown))
 
 
 async def _report_transcodes(runtime: Runtime) -> None:

@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.table import Table
 from sqlalchemy import func, select
 
 from reelm import ids
@@ -14,8 +15,11 @@ from reelm.accounts.models import HandleEntry, User
 from reelm.accounts.service import do_sign_up
 from reelm.demo.clips import generate_demo_clip
 from reelm.demo.conversations import converse
+from reelm.demo.showcase import PEOPLE, STEPS, Showcase, showcase
+from reelm.notifications.models import NotificationKind
 from reelm.runtime import Runtime
-from reelm.social.service import count_like, do_comment, do_follow, do_set_video_like
+from reelm.social.notify import notify, notify_comment
+from reelm.social.service import count_like, do_comment, do_follow, do_set_follow, do_set_video_like
 from reelm.videos import media
 from reelm.videos.models import Video, VideoStatus
 from reelm.videos.service import do_create_video, media_limits, original_key
@@ -90,9 +94,9 @@ async def _upload(runtime: Runtime, realm: str, owner: User, clip: Path, caption
         )
 
 
-async def seed(runtime: Runtime, advance: Callable[[str], None], *, videos: int = len(CAPTIONS)) -> None:
+async def seed(runtime: Runtime, advance: Callable[[str], None], *, videos: int = len(CAPTIONS)) -> Showcase:
     """Create the demo creators and upload their first `videos` videos; `advance` is called once per step
-    (one per creator and one per video: 36 in all)."""
+    (one per creator, one per video and SHOWCASE_STEPS more: 42 in all)."""
     users: list[tuple[str, User]] = []
     for handle, name, country, bio in CREATORS:
         user = await do_sign_up(
@@ -120,13 +124,17 @@ async def seed(runtime: Runtime, advance: Callable[[str], None], *, videos: int 
             await _upload(runtime, realm, owner, clip, caption)
             advance(f"video {index + 1}")
     await _socialise(runtime, users)
-    await converse(runtime, {user.handle: (realm, user) for realm, user in users})
+    people = {user.handle: (realm, user) for realm, user in users}
+    await converse(runtime, people)
+    return await showcase(runtime, people, DEMO_PASSWORD, advance)
 
 
 async def _socialise(runtime: Runtime, users: list[tuple[str, User]]) -> None:
     """Follows between all creators (across realms too); likes and comments within each realm.
 
-    Videos are still transcoding here, so only the realm's own (not yet public) videos can be liked.
+    Videos are still transcoding here, so only the realm's own (not yet public) videos can be liked. What
+    happens within a realm is notified, as the actions of the pages would, so notification pages are not
+    empty; follows across realms are not (their notices need transit keys, published later).
     """
     for realm in runtime.settings.realm_names:
         members = [u for r, u in users if r == realm]
@@ -134,22 +142,59 @@ async def _socialise(runtime: Runtime, users: list[tuple[str, User]]) -> None:
         async with runtime.databases.transaction(realm) as session:
             videos = list(await session.scalars(select(Video).where(Video.status != VideoStatus.REJECTED)))
             for i, follower in enumerate(members):
-                for _, followee in users:
-                    if followee.id != follower.id:
+                for followee_realm, followee in users:
+                    if followee.id == follower.id:
+                        continue
+                    if followee_realm == realm:
+                        await do_set_follow(
+                            session,
+                            realm,
+                            follower.id,
+                            followee.id,
+                            same_realm=True,
+                            realm_code=code,
+                            follow=True,
+                        )
+                    else:
                         await do_follow(session, follower.id, followee.id, realm_code=code, follow=True)
                 for j, video in enumerate(videos):
                     liked = (i + j) % 2 == 0 and video.owner_id != follower.id
                     if liked and await do_set_video_like(session, follower.id, video.id, like=True):
                         await count_like(session, video, 1)
+                        await notify(
+                            session, realm, video.owner_id, NotificationKind.LIKE, follower.id, video.id
+                        )
                 if videos:
-                    await do_comment(
+                    commented = videos[i % len(videos)]
+                    comment = await do_comment(
                         session,
                         realm_code=code,
                         author=follower,
-                        video_id=videos[i % len(videos)].id,
+                        video_id=commented.id,
                         body="Love this! 🔥",
                         parent_id=None,
                     )
+                    if commented.owner_id != follower.id:
+                        await notify_comment(session, realm, comment, commented.owner_id)
+
+
+SHOWCASE_STEPS = STEPS  # the accounts and actions of reelm.demo.showcase
+
+
+def accounts_table(runtime: Runtime, shown: Showcase) -> Table:
+    """Every demo account with its realm and what to look at, to print once when seeding ends."""
+    table = Table("handle", "realm", "what to look at", title="Demo accounts")
+    statement = f" (statement: {shown.statement_path})" if shown.statement_path else ""
+    notes = {
+        CREATORS[0][0]: "creator: notifications, a message request, a report's outcome in Settings",
+        shown.fan: f"a fan: a comment of theirs was removed{statement}",
+        shown.reviewer: f"reviewer of the {shown.reviewer_realm} realm: /review",
+    }
+    for handle, _, country, _ in [*CREATORS, *PEOPLE]:
+        realm = runtime.settings.realm_for_country(country)
+        table.add_row(f"@{handle}", realm, notes.get(handle, "creator"))
+    table.caption = f"Password of every account: {DEMO_PASSWORD} · staff actions and switches: /log"
+    return table
 
 
 async def transcode_progress(runtime: Runtime) -> tuple[int, int]:
