@@ -12,6 +12,7 @@ Framework-free on purpose: the web layer wires these into Jinja and the page (re
 from __future__ import annotations
 
 import gettext
+import unicodedata
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -157,14 +158,34 @@ def _babel_locale(locale: str) -> Locale:
         return Locale.parse(DEFAULT)
 
 
+def country_names(locale: str, codes: list[str]) -> list[tuple[str, str]]:
+    """(code, name) of each country in the locale's language, ordered by name as its readers would look for
+    it (accents and case aside); a code CLDR does not name keeps the code."""
+    territories = _babel_locale(locale).territories
+
+    def sort_key(pair: tuple[str, str]) -> str:
+        return "".join(
+            c for c in unicodedata.normalize("NFKD", pair[1]) if not unicodedata.combining(c)
+        ).casefold()
+
+    return sorted(((code, territories.get(code, code)) for code in codes), key=sort_key)
+
+
 def format_number(value: float | Decimal, locale: str) -> str:
     """1234567 → "1,234,567" (en), "1.234.567" (de), "1 234 567" (fr)."""
     return str(format_decimal(value, locale=_babel_locale(locale)))
 
 
 def format_compact(value: float | Decimal, locale: str) -> str:
-    """1234 → "1.2K" (en), "1234" (de keeps thousands whole), "1,2 k" (fr): counts on cards and profiles."""
-    return str(format_compact_decimal(value, locale=_babel_locale(locale), fraction_digits=1))
+    """1234 → "1.2K" (en), "1234" (de keeps thousands whole), "1,2 k" (fr): counts on cards and profiles.
+
+    Floored to a tenth of the unit shown, so that 999 999 never reads as a million (static/js/i18n.js does
+    the same)."""
+    number = int(value)
+    if number >= 1000:
+        step = 10 ** (3 * ((len(str(number)) - 1) // 3) - 1)
+        number = number // step * step
+    return str(format_compact_decimal(number, locale=_babel_locale(locale), fraction_digits=1))
 
 
 def format_share(value: float | Decimal, locale: str) -> str:

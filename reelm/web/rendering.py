@@ -79,6 +79,11 @@ def _ago(value: datetime | str) -> str:
     return i18n.format_ago(datetime.now(UTC) - moment, page_locale.get())
 
 
+def _country_options(codes: list[str]) -> list[tuple[str, str]]:
+    return i18n.country_names(page_locale.get(), codes)
+
+
+templates.env.globals["country_options"] = _country_options
 templates.env.add_extension("jinja2.ext.i18n")
 # New-style gettext: `_("Hi %(name)s", name=x)` formats after translating and autoescapes the values.
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
