@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response, UploadFile
@@ -15,14 +14,11 @@ from reelm.accounts.schemas import SignUpIn
 from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.crossrealm.service import moved_to
 from reelm.errors import Problem
-from reelm.exports.schemas import export_out
-from reelm.exports.service import is_expired, latest_export
 from reelm.inputs import Line, Secret, Text
 from reelm.realms.models import Capability
 from reelm.recommend.schemas import MAX_PICKED, InterestsIn
-from reelm.recommend.service import access_interests, do_pick_interests, do_reset_interests
+from reelm.recommend.service import do_pick_interests, do_reset_interests
 from reelm.runtime import Runtime
-from reelm.transparency.queries import entries_about
 from reelm.web.deps import (
     SESSION_COOKIE,
     Limiter,
@@ -41,7 +37,8 @@ from reelm.web.rendering import (
     safe_next,
     script_json,
 )
-from reelm.web.routes.accounts import get_user, limit_logins, my_view, sign_up, store_avatar
+from reelm.web.routes import settings_pages
+from reelm.web.routes.accounts import get_user, limit_logins, sign_up, store_avatar
 from reelm.web.routes.exports import request_export
 from reelm.web.routes.videos import get_video, hashtag_videos, user_videos
 from reelm.web.suspensions import suspension_problem
@@ -275,26 +272,13 @@ async def settings_form(request: Request, runtime: RuntimeDep, viewer: ViewerDep
 
 
 async def _settings_page(
-    request: Request, runtime: Runtime, viewer: SignedInViewer, problem: Problem | None = None
+    request: Request,
+    runtime: Runtime,
+    viewer: SignedInViewer,
+    problem: Problem | None = None,
+    section: str | None = None,
 ) -> HTMLResponse:
-    entries = await entries_about(runtime, viewer.realm, viewer.user.id)
-    async with runtime.databases.read(viewer.realm) as session:
-        export = await latest_export(session, viewer.user.id)
-        interests = await access_interests(session, viewer.user.id)
-    return render(
-        request,
-        viewer,
-        "settings.html",
-        problem.status if problem else 200,
-        me=(await my_view(runtime, viewer.realm, viewer.user)).model_dump(mode="json"),
-        error=problem.detail if problem else None,
-        saved=False,
-        access_log=[{"index": index, "entry": entry} for index, entry in entries],
-        interests=interests.model_dump(mode="json"),
-        export=export_out(export, expired=is_expired(export, datetime.now(UTC))).model_dump(mode="json")
-        if export is not None
-        else None,
-    )
+    return await settings_pages.settings_page(request, runtime, viewer, problem, section=section)
 
 
 @router.post("/settings/interests")
@@ -329,8 +313,8 @@ async def interests_submit(
                     ) from exc
                 await do_pick_interests(session, me.user.id, picked.hashtags)
     except Problem as problem:
-        return await _settings_page(request, runtime, me, problem)
-    return RedirectResponse("/settings#interests", status_code=303)
+        return await _settings_page(request, runtime, me, problem, "feed")
+    return RedirectResponse("/settings/feed", status_code=303)
 
 
 @router.post("/settings/export")
@@ -347,8 +331,8 @@ async def export_submit(
         check_form_csrf(request, csrf_token)
         await request_export(runtime, limiter, me)
     except Problem as problem:
-        return await _settings_page(request, runtime, me, problem)
-    return RedirectResponse("/settings#export", status_code=303)
+        return await _settings_page(request, runtime, me, problem, "data")
+    return RedirectResponse("/settings/data", status_code=303)
 
 
 @router.post("/settings")
@@ -377,5 +361,9 @@ async def settings_submit(
         if me.token is not None:
             forget_session(request, me.token)
     except Problem as problem:
-        return await _settings_page(request, runtime, me, problem)
+        return await _settings_page(request, runtime, me, problem, "account")
     return RedirectResponse(f"/@{me.user.handle}", status_code=303)
+
+
+# The sections of the settings page, each at its own address, and their forms.
+router.include_router(settings_pages.router)

@@ -1,0 +1,291 @@
+"""The settings pages: one page of sections (account, privacy, notifications, language, feed, data and
+audit, delete account), each also at its own address (/settings/privacy) so that phones reach a section
+from the list rather than through "Edit profile". Every form works without JavaScript: it posts here,
+with the CSRF field, and comes back to its section with a notice or the problem shown in place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from reelm.accounts import credentials
+from reelm.accounts import service as accounts
+from reelm.accounts.viewer import SignedInViewer, Viewer
+from reelm.errors import Problem, not_found
+from reelm.exports.schemas import export_out
+from reelm.exports.service import is_expired, latest_export
+from reelm.inputs import Line, Secret
+from reelm.messages.models import AllowFrom
+from reelm.messages.permissions import allow_from, do_set_allow_from
+from reelm.notifications import preferences
+from reelm.notifications.models import NotificationKind
+from reelm.notifications.service import people_out
+from reelm.recommend.service import access_interests
+from reelm.runtime import Runtime
+from reelm.safety.blocks import blocked_by, do_block
+from reelm.transparency.queries import entries_about
+from reelm.web.deps import SESSION_COOKIE, Limiter, RuntimeDep, ViewerDep, forget_user_sessions
+from reelm.web.params import CsrfForm
+from reelm.web.rendering import check_form_csrf, error_page, render
+from reelm.web.routes.accounts import limit_logins, my_view, request_email_change
+
+router = APIRouter(include_in_schema=False)
+
+SECTIONS = ("account", "privacy", "notifications", "language", "feed", "data", "delete")
+# The interface languages offered (reelm.i18n ships their catalogues), each named in its own language.
+LANGUAGES = (("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español"), ("ar", "العربية"))
+# Notices a form may come back with (?done=...); the template words each one.
+NOTICES = frozenset({"password", "email-sent", "email-changed", "privacy", "notifications", "unblocked"})
+
+SectionPath = Annotated[str, Path(pattern=r"^[a-z]{1,20}$", description="a settings section")]
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    """To the log-in form, and back to this very address afterwards (its query included: a link's token)."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+async def settings_page(
+    request: Request,
+    runtime: Runtime,
+    viewer: SignedInViewer,
+    problem: Problem | None = None,
+    *,
+    section: str | None = None,
+    done: str | None = None,
+) -> HTMLResponse:
+    """Every section of the page; `section` is the one shown on its own (on phones, else the list)."""
+    user_id = viewer.user.id
+    entries = await entries_about(runtime, viewer.realm, user_id)
+    async with runtime.databases.read(viewer.realm) as session:
+        export = await latest_export(session, user_id)
+        interests = await access_interests(session, user_id)
+        messages_from = await allow_from(session, user_id)
+        kinds = await preferences.preferences(session, user_id)
+        blocked = await blocked_by(session, user_id)
+        people = await people_out(session, viewer.realm, set(blocked))
+    pending = await credentials.pending_email(runtime, viewer.realm, user_id)
+    return render(
+        request,
+        viewer,
+        "settings.html",
+        problem.status if problem else 200,
+        me=(await my_view(runtime, viewer.realm, viewer.user)).model_dump(mode="json"),
+        error=problem.detail if problem else None,
+        saved=False,
+        section=section,
+        active=section or "account",
+        sections=SECTIONS,
+        done=done if done in NOTICES else None,
+        access_log=[{"index": index, "entry": entry} for index, entry in entries],
+        interests=interests.model_dump(mode="json"),
+        export=export_out(export, expired=is_expired(export, datetime.now(UTC))).model_dump(mode="json")
+        if export is not None
+        else None,
+        allow_from=messages_from.value,
+        notification_kinds=kinds,
+        blocked=[people[b].model_dump(mode="json") for b in blocked if b in people],
+        pending_email={"email": pending[0], "expires_at": pending[1].isoformat()} if pending else None,
+        language_choices=LANGUAGES,
+        grace_days=runtime.settings.deletion_grace_days,
+    )
+
+
+def _back(section: str, done: str) -> RedirectResponse:
+    return RedirectResponse(f"/settings/{section}?done={done}", status_code=303)
+
+
+@router.get("/settings/{section}")
+async def settings_section(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, section: SectionPath, done: str | None = None
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return _login_redirect(request)
+    if section not in SECTIONS:
+        return error_page(request, me, not_found("Page"))
+    return await settings_page(request, runtime, me, section=section, done=done)
+
+
+@router.post("/settings/password")
+async def password_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    current_password: Annotated[Secret, Form(max_length=200)],
+    new_password: Annotated[Secret, Form(max_length=200)],
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return _login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await limit_logins(runtime, request, me.user.handle)
+        await credentials.do_change_password(
+            runtime, me.realm, me.user, current=current_password, new=new_password, keep_token=me.token
+        )
+    except Problem as problem:
+        return await settings_page(request, runtime, me, problem, section="account")
+    forget_user_sessions(request, me.user.id)
+    return _back("account", "password")
+
+
+@router.post("/settings/email")
+async def email_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    limiter: Limiter,
+    viewer: ViewerDep,
+    email: Annotated[Line, Form(max_length=254)],
+    password: Annotated[Secret, Form(max_length=200)],
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return _login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await request_email_change(runtime, limiter, request, me, email, password)
+    except Problem as problem:
+        return await settings_page(request, runtime, me, problem, section="account")
+    return _back("account", "email-sent")
+
+
+@router.get("/settings/email/confirm")
+async def email_confirm_form(
+    request: Request, viewer: ViewerDep, token: Annotated[Line, Query(max_length=200)] = ""
+) -> Response:
+    """The link in the mail: asks the signed-in account holder to confirm (a mail scanner opening the link
+    changes nothing)."""
+    if (me := viewer.signed_in()) is None:
+        return _login_redirect(request)
+    return render(request, me, "settings_email_confirm.html", token=token)
+
+
+@router.post("/settings/email/confirm")
+async def email_confirm_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    limiter: Limiter,
+    viewer: ViewerDep,
+    token: Annotated[Line, Form(max_length=200)] = "",
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return _login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        limiter.hit("e-mail confirmation", str(me.user.id), limit=20, per_seconds=3600)
+        await credentials.do_confirm_email_change(runtime, me.realm, me.user, token)
+    except Problem as problem:
+        return render(
+            request, me, "settings_email_confirm.html", problem.status, token=token, error=problem.detail
+        )
+    forget_user_sessions(request, me.user.id)
+    return _back("account", "email-changed")
+
+
+def _invalid(detail: str) -> Problem:
+    return Problem(422, "invalid-request", "The request is not valid", detail)
+
+
+def _allow_from(value: str) -> AllowFrom:
+    if value not in {a.value for a in AllowFrom}:
+        raise _invalid("Pick who can message you.")
+    return AllowFrom(value)
+
+
+def _kinds_ticked(ticked: list[str]) -> dict[NotificationKind, bool]:
+    if not set(ticked) <= {k.value for k in preferences.CHOOSABLE}:
+        raise _invalid("Unknown kind of notification.")
+    return {k: k.value in ticked for k in preferences.CHOOSABLE}
+
+
+@router.post("/settings/privacy")
+async def privacy_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    allow_from_value: Annotated[Line, Form(alias="allow_from", max_length=20)],
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return _login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        choice = _allow_from(allow_from_value)
+        async with runtime.databases.transaction(me.realm) as session:
+            await do_set_allow_from(session, me.user.id, choice, datetime.now(UTC))
+    except Problem as problem:
+        return await settings_page(request, runtime, me, problem, section="privacy")
+    return _back("privacy", "privacy")
+
+
+@router.post("/settings/unblock")
+async def unblock_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    handle: Annotated[Line, Form(max_length=30)],
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return _login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        entry = await accounts.resolve_handle(runtime, handle)
+        if entry is None:
+            raise not_found("User")
+        async with runtime.databases.transaction(me.realm) as session:
+            await do_block(session, me.user.id, entry.user_id, block=False)
+    except Problem as problem:
+        return await settings_page(request, runtime, me, problem, section="privacy")
+    return _back("privacy", "unblocked")
+
+
+@router.post("/settings/notifications")
+async def notifications_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    kind: Annotated[list[Line], Form(max_length=20)] = [],  # noqa: B006 - FastAPI copies form defaults
+    csrf_token: CsrfForm = "",
+) -> Response:
+    """The kinds ticked are on, the others off (an unticked box sends nothing)."""
+    if (me := viewer.signed_in()) is None:
+        return _login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        choices = _kinds_ticked(kind)
+        async with runtime.databases.transaction(me.realm) as session:
+            await preferences.do_set_preferences(session, me.user.id, choices)
+    except Problem as problem:
+        return await settings_page(request, runtime, me, problem, section="notifications")
+    return _back("notifications", "notifications")
+
+
+@router.post("/settings/delete")
+async def delete_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    password: Annotated[Secret, Form(max_length=200)],
+    csrf_token: CsrfForm = "",
+) -> Response:
+    """Delete the account after the grace period: every session ends now; logging in again calls it off."""
+    if (me := viewer.signed_in()) is None:
+        return _login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await limit_logins(runtime, request, me.user.handle)
+        due = await accounts.do_request_deletion(runtime, me.realm, me.user, password)
+    except Problem as problem:
+        return await settings_page(request, runtime, me, problem, section="delete")
+    forget_user_sessions(request, me.user.id)
+    gone = Viewer(user=None, realm=me.realm)  # the page is shown signed out
+    response = render(request, gone, "account_deleted.html", due=due, handle=me.user.handle)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
