@@ -15,7 +15,16 @@ class FeedItemOut(VideoOut):
     )  # the top reasons behind `reason` (DSA Art. 27: main parameters)
 
 
+class PreparingOut(BaseModel):
+    """A fresh demo's videos while they are transcoded: `ready` of `total` can be watched."""
+
+    ready: int
+    total: int
+
+
 class FeedPageOut(BaseModel):
     items: list[FeedItemOut]
     next_cursor: str | None
     personalized: bool  # whether the viewer's own profile chose any item of the page
+    # Demo mode only, on an empty first page while the demo's videos are still being prepared: why it's empty.
+    preparing: PreparingOut | None = None

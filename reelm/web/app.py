@@ -34,6 +34,7 @@ from reelm.web.metrics import router as metrics_router
 from reelm.web.problems import PROBLEM_JSON, install_handlers
 from reelm.web.routes import pages
 from reelm.web.routes.accounts import router as accounts_router
+from reelm.web.routes.demo import router as demo_router  # a fresh demo's progress
 from reelm.web.routes.events import router as events_router
 from reelm.web.routes.exports import router as exports_router
 from reelm.web.routes.feed import router as feed_router
@@ -151,6 +152,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         videos_router,
         social_router,
         feed_router,
+        demo_router,
         events_router,
         recommend_router,
         search_router,

@@ -15,6 +15,7 @@ from reelm.web.capabilities import require_capability
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor
 from reelm.web.params import FeedCursor
+from reelm.web.routes.demo import still_preparing
 
 router = APIRouter(tags=["feed"])
 
@@ -78,7 +79,11 @@ async def for_you(
     seen.extend(int(c.video.id) for c in candidates)
     next_cursor = encode_cursor(secret, "for_you", {"seen": _encode_seen(seen)}) if items else None
     personalized = mode == "for_you" and any(c.personalized for c in candidates)
-    return json_response(FeedPageOut(items=items, next_cursor=next_cursor, personalized=personalized))
+    # A fresh demo's realm is empty until its videos are transcoded: say so rather than "nothing posted".
+    preparing = await still_preparing(runtime) if not items and cursor is None else None
+    return json_response(
+        FeedPageOut(items=items, next_cursor=next_cursor, personalized=personalized, preparing=preparing)
+    )
 
 
 @router.get(

@@ -39,6 +39,7 @@ from reelm.web.rendering import (
 )
 from reelm.web.routes import settings_pages
 from reelm.web.routes.accounts import get_user, limit_logins, sign_up, store_avatar
+from reelm.web.routes.demo import still_preparing
 from reelm.web.routes.exports import request_export
 from reelm.web.routes.videos import get_video, hashtag_videos, user_videos
 from reelm.web.suspensions import suspension_problem
@@ -47,10 +48,11 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-async def for_you_page(request: Request, viewer: ViewerDep) -> Response:
+async def for_you_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
     if refused := refused_page(request, viewer, viewer.realm, Capability.WATCH):
         return refused
-    return render(request, viewer, "feed.html", tab="for_you")
+    preparing = await still_preparing(runtime)  # shown instead of "nothing posted" while the feed is empty
+    return render(request, viewer, "feed.html", tab="for_you", preparing=preparing)
 
 
 @router.get("/following")
