@@ -30,7 +30,13 @@ from reelm.notifications.models import Notification, NotificationActor, Notifica
 from reelm.realms.models import RealmCapability  # service switches
 from reelm.recommend.models import RecommenderModel, VideoSignal, ViewerProfile  # the For You engine
 from reelm.safety.models import UserBlock
-from reelm.search.models import SearchHashtag, SearchQuery, SearchSettings  # search
+from reelm.search.models import (  # search and discovery
+    HashtagFollow,
+    SearchHashtag,
+    SearchHashtagDay,
+    SearchQuery,
+    SearchSettings,
+)
 from reelm.social.models import Comment, CommentLike, Follow, PinnedVideo, VideoLike
 from reelm.staff.models import AccessJustification, StaffRole  # staff access
 from reelm.transparency.models import LogCheckpoint, LogEntry
@@ -53,6 +59,7 @@ __all__ = [
     "EmailChange",
     "Follow",
     "HandleEntry",
+    "HashtagFollow",
     "HiddenMessage",
     "LegalOrder",
     "LegalOrderTarget",
@@ -70,10 +77,11 @@ __all__ = [
     "RealmFlow",
     "RecommenderModel",
     "Rendition",
+    "Report",
     "SearchHashtag",
+    "SearchHashtagDay",
     "SearchQuery",
     "SearchSettings",
-    "Report",
     "StaffRole",
     "StoredHashEntry",
     "StoredHashList",

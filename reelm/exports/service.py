@@ -33,6 +33,7 @@ from reelm.recommend.models import ViewerProfile
 from reelm.runtime import Runtime
 from reelm.safety.models import UserBlock
 from reelm.search import history as search_history
+from reelm.search.hashtag_follows import followed_hashtags
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.transparency.queries import entries_about
 from reelm.videos.models import Video
@@ -353,6 +354,10 @@ async def gather(runtime: Runtime, realm: str, user_id: int) -> tuple[dict[str, 
             "blocks": await _blocks(session, realm, user_id),
             "message_settings": await _message_settings(session, user_id),
             "search_history": (await search_history.history(session, user_id)).model_dump(mode="json"),
+            "followed_hashtags": [
+                tag.model_dump(mode="json", exclude={"video_count"})
+                for tag in await followed_hashtags(session, user_id)
+            ],
         }
     media: list[tuple[str, str]] = []
     video_items = []

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, tuple_
+from sqlalchemy import exists, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.views import public_videos
+from reelm.search.hashtag_follows import followed_tags_of
 from reelm.social.cards import fetch_cards, public_card_select
 from reelm.social.models import Follow
 from reelm.videos.schemas import VideoOut
@@ -30,10 +31,13 @@ async def following_page(
     limit: int,
     base_url: str,
 ) -> list[VideoOut]:
-    """Public videos of creators the viewer follows (in any realm), newest published first."""
+    """Public videos of creators and hashtags the viewer follows (in any realm), newest published first."""
     pv = public_videos
     query = public_card_select(viewer.user_id).where(
-        exists().where(Follow.follower_id == viewer.user_id, Follow.followee_id == pv.c.owner_id),
+        or_(
+            exists().where(Follow.follower_id == viewer.user_id, Follow.followee_id == pv.c.owner_id),
+            pv.c.hashtags.overlap(followed_tags_of(viewer.user_id)),
+        )
     )
     if before is not None:
         query = query.where(tuple_(pv.c.published_at, pv.c.id) < tuple_(*before))

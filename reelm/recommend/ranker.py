@@ -40,6 +40,7 @@ from reelm.recommend.engine import (
 from reelm.recommend.model_store import latest_version, load_model
 from reelm.recommend.models import ViewerProfile
 from reelm.safety.models import UserBlock
+from reelm.search.models import HashtagFollow
 from reelm.social.cards import card_from_row, card_params, card_viewer, public_card_select
 from reelm.social.models import Follow
 
@@ -173,7 +174,10 @@ class PersonalizedRanker:
 
 
 async def load_viewer_state(session: AsyncSession, user_id: int | None) -> ViewerState:
-    """The viewer's profile, follows and blocks, in one query; an empty state for anonymous visitors."""
+    """The viewer's profile, follows and blocks, in one query; an empty state for anonymous visitors.
+
+    A hashtag the viewer follows counts as an interest they picked (the engine draws candidates from picked
+    interests and weighs their tags up), so following #tag steers For You as picking it in settings does."""
     if user_id is None:
         return ViewerState(user_id=None)
     me = literal(user_id, BigInteger)
@@ -187,6 +191,7 @@ async def load_viewer_state(session: AsyncSession, user_id: int | None) -> Viewe
         .where(or_(UserBlock.blocker_id == me, UserBlock.blocked_id == me))
         .scalar_subquery()
     )
+    hashtags = select(func.array_agg(HashtagFollow.tag)).where(HashtagFollow.user_id == me).scalar_subquery()
     one = select(literal(1).label("one")).subquery()
     vp = ViewerProfile
     query = select(
@@ -199,11 +204,12 @@ async def load_viewer_state(session: AsyncSession, user_id: int | None) -> Viewe
         vp.hidden_creators,
         following.label("following"),
         blocked.label("blocked"),
+        hashtags.label("hashtags"),
     ).select_from(one.outerjoin(vp, vp.user_id == me))
     row: Any = (await session.execute(query)).one()
     return ViewerState(
         user_id=user_id,
-        picked_interests=tuple(row.picked_interests or ()),
+        picked_interests=tuple(dict.fromkeys([*(row.picked_interests or ()), *sorted(row.hashtags or ())])),
         tag_weights=dict(row.tag_weights or {}),
         creator_weights=dict(row.creator_weights or {}),
         recent_positive=tuple(row.recent_positive or ()),

@@ -1,10 +1,11 @@
-"""What search keeps: the hashtag counts (public) and each person's search history (protected, at home)."""
+"""What search keeps: the hashtag counts (public), each person's search history and the hashtags they follow
+(protected, at home)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, Text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, Text
 from sqlalchemy.orm import Mapped
 
 from reelm.db import TZ, RealmBase, protected, public, utcnow
@@ -22,6 +23,28 @@ class SearchHashtag(RealmBase):
     tag: Mapped[str] = public(Text, primary_key=True)
     folded: Mapped[str] = public(Text)  # reelm_search_fold(tag): "cafe" finds #café
     videos: Mapped[int] = public(Integer, default=0)
+
+
+class SearchHashtagDay(RealmBase):
+    """Public videos per hashtag and day of publication (UTC), for Explore's trends; kept by the same trigger
+    as `search_hashtags`, for the last days only (reelm.search.explore says why and how far back)."""
+
+    __tablename__ = "search_hashtag_days"
+
+    tag: Mapped[str] = public(Text, primary_key=True)
+    day: Mapped[date] = public(Date, primary_key=True)
+    videos: Mapped[int] = public(Integer, default=0)
+
+
+class HashtagFollow(RealmBase):
+    """A hashtag a person follows: its videos join their Following feed and it counts as an interest for
+    For You. Kept in the follower's home realm; the tag is matched against every realm's projections."""
+
+    __tablename__ = "hashtag_follows"
+
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = protected(Text, primary_key=True)
+    followed_at: Mapped[datetime] = protected(TZ, default=utcnow)
 
 
 class SearchQuery(RealmBase):

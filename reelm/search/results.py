@@ -87,7 +87,7 @@ def _relevance(document: ColumnElement[Any], match: Matching) -> ColumnElement[f
     )
 
 
-def _not_blocked(viewer: Viewer, account: ColumnElement[int]) -> ColumnElement[bool]:
+def not_blocked(viewer: Viewer, account: ColumnElement[int]) -> ColumnElement[bool]:
     me = viewer.user_id
     if me is None:
         return true()
@@ -112,7 +112,7 @@ def video_search(viewer: Viewer, match: Matching) -> Select[Any]:
     score = cast(_relevance(document, match) * engagement * freshness * exact_tag * demoted, Float)
     return (
         public_card_select(viewer.user_id)
-        .where(document.op("@@")(match.loose), _not_blocked(viewer, pv.c.owner_id))
+        .where(document.op("@@")(match.loose), not_blocked(viewer, pv.c.owner_id))
         .order_by(score.desc(), pv.c.id.desc())
     )
 
@@ -133,33 +133,38 @@ async def find_accounts(
     exact = case((pp.c.handle == match.joined, 10.0), else_=1.0)
     popularity = 1.0 + 0.1 * func.ln(1 + pp.c.follower_count)
     score = cast(_relevance(document, match) * popularity * exact, Float)
-    me = viewer.user_id
-    following: Any = (
-        exists().where(Follow.follower_id == me, Follow.followee_id == pp.c.id)
-        if me is not None
-        else literal(None)
-    )
     query = (
-        select(pp, following.label("following"))
-        .where(document.op("@@")(match.loose), _not_blocked(viewer, pp.c.id))
+        select(pp, following_column(viewer).label("following"))
+        .where(document.op("@@")(match.loose), not_blocked(viewer, pp.c.id))
         .order_by(score.desc(), pp.c.id.desc())
         .offset(offset)
         .limit(limit)
     )
-    return [
-        AccountHit(
-            id=str(row.id),
-            realm=row.realm,
-            handle=row.handle,
-            display_name=row.display_name,
-            bio=row.bio,
-            avatar_url=media_url(row.realm, row.avatar_key) if row.avatar_key else None,
-            follower_count=row.follower_count,
-            video_count=row.video_count,
-            is_following=None if me is None or row.id == me else bool(row.following),
-        )
-        for row in await session.execute(query)
-    ]
+    return [account_hit(row, viewer) for row in await session.execute(query)]
+
+
+def following_column(viewer: Viewer) -> ColumnElement[Any]:
+    """Whether the viewer follows each `public_profiles` row (NULL for anonymous visitors)."""
+    me = viewer.user_id
+    if me is None:
+        return literal(None)
+    return exists().where(Follow.follower_id == me, Follow.followee_id == public_profiles.c.id)
+
+
+def account_hit(row: Any, viewer: Viewer) -> AccountHit:
+    """An account found, from a `public_profiles` row with its `following` column."""
+    me = viewer.user_id
+    return AccountHit(
+        id=str(row.id),
+        realm=row.realm,
+        handle=row.handle,
+        display_name=row.display_name,
+        bio=row.bio,
+        avatar_url=media_url(row.realm, row.avatar_key) if row.avatar_key else None,
+        follower_count=row.follower_count,
+        video_count=row.video_count,
+        is_following=None if me is None or row.id == me else bool(row.following),
+    )
 
 
 async def find_hashtags(

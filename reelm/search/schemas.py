@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -32,6 +32,7 @@ class AccountHit(BaseModel):
 class HashtagHit(BaseModel):
     tag: str
     video_count: int
+    is_following: bool | None = None  # None for anonymous visitors
 
 
 class SearchResults(BaseModel):
@@ -65,3 +66,30 @@ class SearchHistory(BaseModel):
 
 class HistorySettingsIn(BaseModel):
     paused: bool
+
+
+class HashtagFollowState(BaseModel):
+    tag: str
+    following: bool
+
+
+class FollowedHashtag(BaseModel):
+    tag: str
+    followed_at: datetime
+    video_count: int  # public videos of every realm carrying it
+
+
+class TrendingHashtag(BaseModel):
+    tag: str
+    # Public videos published with it on each of the last 7 days (UTC), oldest first (`Explore.days`).
+    daily: list[int]
+    recent: int  # of those, the last 2 days'
+    growth: float  # the last 2 days' daily rate against the 5 days before (reelm.search.explore)
+    videos: list[VideoOut]  # a few of its videos of the week, most engaging first
+    is_following: bool | None  # None for anonymous visitors
+
+
+class Explore(BaseModel):
+    days: list[date]  # the 7 days of every `daily`, oldest first
+    trending: list[TrendingHashtag]
+    rising: list[AccountHit]  # fast-growing accounts under 10,000 followers

@@ -1,4 +1,5 @@
-"""JSON API for search: results in tabs, typeahead suggestions, and the viewer's search history.
+"""JSON API for search and discovery: results in tabs, typeahead suggestions, the viewer's search history,
+the video results as a feed to swipe through, Explore, and following hashtags.
 
 Queries run in the viewer's realm database only (reelm.search.results); the realm's `search` switch turns
 all of it off with a 451 notice, and searches are rate-limited per account (per address when anonymous).
@@ -10,18 +11,33 @@ import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.viewer import Viewer
+from reelm.crossrealm.views import public_videos
 from reelm.inputs import Line
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
-from reelm.search import history
-from reelm.search.results import find_accounts, find_hashtags, find_videos, matching
-from reelm.search.schemas import HistorySettingsIn, SearchHistory, SearchResults, SearchTab, Suggestions
+from reelm.search import hashtag_follows, history
+from reelm.search.explore import explore
+from reelm.search.results import find_accounts, find_hashtags, find_videos, matching, video_search
+from reelm.search.schemas import (
+    Explore,
+    FollowedHashtag,
+    HashtagFollowState,
+    HashtagHit,
+    HistorySettingsIn,
+    SearchHistory,
+    SearchResults,
+    SearchTab,
+    Suggestions,
+)
+from reelm.social.cards import card_params, fetch_cards
+from reelm.videos.schemas import VideoPage
 from reelm.web.capabilities import require_capability
 from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep, client_ip
 from reelm.web.pagination import decode_cursor, encode_cursor
-from reelm.web.params import Cursor, IdPath
+from reelm.web.params import Cursor, IdPath, IdQuery, TagPath
 
 router = APIRouter(tags=["search"], dependencies=[require_capability(Capability.SEARCH)])
 
@@ -91,11 +107,55 @@ async def search(
         if tab is SearchTab.HASHTAGS or (tab is SearchTab.TOP and offset == 0):
             wanted = limit if tab is SearchTab.HASHTAGS else TOP_HASHTAGS
             found_tags = await find_hashtags(session, match, offset=offset, limit=wanted + 1)
-            results.hashtags = found_tags[:wanted]
+            results.hashtags = await _with_follow_state(session, viewer, found_tags[:wanted])
             more = more or (tab is SearchTab.HASHTAGS and len(found_tags) > wanted)
     if more and offset + limit <= MAX_OFFSET:
         results.next_cursor = encode_cursor(runtime.settings.secret_key, kind, {"o": offset + limit})
     return results
+
+
+async def _with_follow_state(
+    session: AsyncSession, viewer: Viewer, hits: list[HashtagHit]
+) -> list[HashtagHit]:
+    if viewer.user_id is None:
+        return hits
+    followed = await hashtag_follows.follows_among(session, viewer.user_id, [h.tag for h in hits])
+    return [h.model_copy(update={"is_following": h.tag in followed}) for h in hits]
+
+
+@router.get("/search/watch", response_model=VideoPage)
+async def search_watch(
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    q: SearchText,
+    start: IdQuery = None,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 8,
+) -> VideoPage:
+    """The video results of a search as a feed to swipe through, from the video `start` on (the one tapped
+    in the results; from the first result when it is no longer among them). Not rate-limited as a search:
+    it continues one already made, and is not kept in the history."""
+    kind = _cursor_kind(SearchTab.VIDEOS, q) + ":watch"
+    async with runtime.databases.read(viewer.realm) as session:
+        match = await matching(session, q)
+        if match is None:
+            return VideoPage(items=[], next_cursor=None)
+        if cursor:
+            offset = int(decode_cursor(runtime.settings.secret_key, cursor, kind)["o"])
+        else:
+            offset = 0
+            if start is not None:
+                ranked = video_search(viewer, match).with_only_columns(public_videos.c.id).limit(MAX_OFFSET)
+                found = list(await session.scalars(ranked, card_params(viewer, viewer.realm)))
+                offset = found.index(int(start)) if int(start) in found else 0
+        query = video_search(viewer, match).offset(offset).limit(limit + 1)
+        items = await fetch_cards(
+            session, query, realm=viewer.realm, viewer=viewer, base_url=runtime.settings.base_url
+        )
+    next_cursor = None
+    if len(items) > limit and offset + limit <= MAX_OFFSET:
+        next_cursor = encode_cursor(runtime.settings.secret_key, kind, {"o": offset + limit})
+    return VideoPage(items=items[:limit], next_cursor=next_cursor)
 
 
 @router.get("/search/suggestions", response_model=Suggestions)
@@ -116,7 +176,9 @@ async def suggestions(
         return Suggestions(
             query=q,
             accounts=await find_accounts(session, viewer, match, offset=0, limit=SUGGESTIONS),
-            hashtags=await find_hashtags(session, match, offset=0, limit=SUGGESTIONS),
+            hashtags=await _with_follow_state(
+                session, viewer, await find_hashtags(session, match, offset=0, limit=SUGGESTIONS)
+            ),
             recent=recent,
         )
 
@@ -151,3 +213,33 @@ async def pause_search_history(
     """Pause (or resume) keeping your searches; what is kept stays until you delete it."""
     async with runtime.databases.transaction(viewer.realm) as session:
         return await history.set_paused(session, viewer.user.id, paused=body.paused)
+
+
+@router.get("/explore", response_model=Explore)
+async def get_explore(runtime: RuntimeDep, viewer: ViewerDep) -> Explore:
+    """Trending hashtags (their last 7 days, and a few of their videos) and rising creators (accounts under
+    10,000 followers whose week's videos drew the most engagement for their audience), from every realm."""
+    async with runtime.databases.read(viewer.realm) as session:
+        return await explore(session, viewer, base_url=runtime.settings.base_url)
+
+
+@router.put("/hashtags/{tag}/follow", response_model=HashtagFollowState)
+async def follow_hashtag(runtime: RuntimeDep, viewer: UserViewer, tag: TagPath) -> HashtagFollowState:
+    """Follow a hashtag: its public videos join your Following feed, and it counts as an interest for For
+    You. A tag that no public video ever carried is not found."""
+    async with runtime.databases.transaction(viewer.realm) as session:
+        return await hashtag_follows.do_follow_hashtag(session, viewer.user.id, tag)
+
+
+@router.delete("/hashtags/{tag}/follow", response_model=HashtagFollowState)
+async def unfollow_hashtag(runtime: RuntimeDep, viewer: UserViewer, tag: TagPath) -> HashtagFollowState:
+    """Stop following a hashtag."""
+    async with runtime.databases.transaction(viewer.realm) as session:
+        return await hashtag_follows.do_unfollow_hashtag(session, viewer.user.id, tag)
+
+
+@router.get("/me/hashtags", response_model=list[FollowedHashtag])
+async def my_hashtags(runtime: RuntimeDep, viewer: UserViewer) -> list[FollowedHashtag]:
+    """The hashtags you follow, most recently followed first."""
+    async with runtime.databases.read(viewer.realm) as session:
+        return await hashtag_follows.followed_hashtags(session, viewer.user.id)
