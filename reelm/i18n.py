@@ -43,13 +43,14 @@ NAMES: dict[str, str] = {
     "ar": "العربية",
 }
 # The gettext plural forms of each locale in the order of their index, named as CLDR (and Intl.PluralRules)
-# names them, so the browser can pick a catalogue's form from `Intl.PluralRules(locale).select(n)`. A CLDR
-# category a catalogue has no form for (French "many", for a million) takes the last form.
+# names them, so the browser can pick a catalogue's form from `Intl.PluralRules(locale).select(n)` (French and
+# Spanish have a "many" form for round millions: "1 million de vues"). A category a catalogue has no form for
+# takes the last form.
 PLURAL_CATEGORIES: dict[str, tuple[str, ...]] = {
     "en": ("one", "other"),
     "de": ("one", "other"),
-    "fr": ("one", "other"),
-    "es": ("one", "other"),
+    "fr": ("one", "many", "other"),
+    "es": ("one", "many", "other"),
     "ar": ("zero", "one", "two", "few", "many", "other"),
 }
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
