@@ -1,10 +1,10 @@
 // For You and Following: a vertical, snapping feed that plays the visible video, preloads the next,
 // releases far-away ones, and fetches more as the viewer nears the end.
 
-import { ApiError, api, el, isTyping, keepsSpace, query, reducedMotion, toast } from "./api.js";
+import { ApiError, api, avatarNode, el, isTyping, keepsSpace, query, reducedMotion, toast } from "./api.js";
 import { Card } from "./card.js";
 import { Comments } from "./comments.js";
-import { t } from "./i18n.js";
+import { t, tn } from "./i18n.js";
 import { bindUnmutePill, sound } from "./player.js";
 
 const PAGE_SIZE = 8;
@@ -14,17 +14,23 @@ const VISIBLE = 0.6;
 const feed = document.getElementById("feed");
 const endpoint = feed.dataset.endpoint;
 // For You's non-personalised switch: "" (personalised), "popular" or "latest", remembered in this browser.
+// A segmented control of three buttons (aria-pressed), readable at phone width where a <select> was not.
 const modePicker = document.getElementById("feed-mode");
 const MODE_KEY = "reelm.feedMode";
 let mode = "";
 if (modePicker) {
   mode = ["popular", "latest"].includes(localStorage.getItem(MODE_KEY)) ? localStorage.getItem(MODE_KEY) : "";
-  modePicker.value = mode;
-  modePicker.addEventListener("change", () => {
-    localStorage.setItem(MODE_KEY, modePicker.value);
-    location.reload();
-  });
+  for (const button of modePicker.querySelectorAll("button[data-mode]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.mode === mode));
+    button.addEventListener("click", () => {
+      if (button.dataset.mode === mode) return;
+      localStorage.setItem(MODE_KEY, button.dataset.mode);
+      location.reload();
+    });
+  }
 }
+// Desktops: the column beside the video says who made it and why it is here.
+const side = document.getElementById("feed-side");
 const emptyBox = document.getElementById("feed-empty");
 const errorBox = document.getElementById("feed-error");
 const loadingBox = document.getElementById("feed-loading");
@@ -40,7 +46,9 @@ let retryAfter = 0;
 let endMarker = null;
 let spaceTaken = false;
 
-bindUnmutePill(document.querySelector(".unmute-pill"));
+// One unmute control, moved onto whichever video is playing, so it is always on the video itself.
+const unmutePill = document.querySelector(".unmute-pill");
+bindUnmutePill(unmutePill);
 
 const observer = new IntersectionObserver((entries) => {
   for (const entry of entries) {
@@ -57,6 +65,8 @@ function setActive(index) {
     if (cards[active]) cards[active].deactivate();
     active = index;
     card.activate();
+    if (unmutePill) card.root.querySelector(".stage").append(unmutePill);
+    describe(card);
     if (comments.isOpen) comments.open(card.openCommentsItem ? card.openCommentsItem() : card.item);
   } else if (!card.player.active) {
     card.root.classList.add("is-active");
@@ -72,10 +82,33 @@ function setActive(index) {
   if (cards.length - index <= PREFETCH_WITHIN) loadMore();
 }
 
-function go(index) {
+/** Scrolls to a video; `focus` (keyboard moves) also moves focus there, so a screen reader reads it. */
+function go(index, { focus = false } = {}) {
   if (!cards.length) return;
   const node = index >= cards.length && endMarker ? endMarker : cards[Math.max(0, Math.min(index, cards.length - 1))].root;
   node.scrollIntoView({ behavior: reducedMotion() ? "auto" : "smooth", block: "start" });
+  if (focus) node.focus({ preventScroll: true });
+}
+
+/** The side column (desktops): the creator of the playing video and why it is in this feed. */
+function describe(card) {
+  if (!side) return;
+  const { item } = card;
+  const creator = item.creator || {};
+  const profile = `/@${encodeURIComponent(creator.handle)}`;
+  const who = el("a", { className: "side-creator", href: profile, "data-testid": "side-creator" },
+    avatarNode(creator, "lg"),
+    el("span", { className: "side-names" },
+      el("span", { className: "side-name" }, creator.display_name || creator.handle),
+      el("span", { className: "side-handle" }, `@${creator.handle}`),
+      el("span", { className: "side-followers" },
+        tn("{count} follower", "{count} followers", creator.follower_count || 0))));
+  const parts = [el("h2", { className: "side-title" }, t("Now playing")), who];
+  if (item.reason) {
+    parts.push(el("div", { className: "side-why", "data-testid": "side-why" },
+      el("h3", {}, t("Why you’re seeing this")), el("p", {}, item.reason)));
+  }
+  side.querySelector(".side-now").replaceChildren(...parts);
 }
 
 function showBox(box) {
@@ -96,6 +129,10 @@ async function loadMore() {
       if (seen.has(item.id)) continue;
       seen.add(item.id);
       const card = new Card(item, { comments, index: cards.length });
+      // The ARIA feed pattern: each article focusable and placed; the feed's length is open-ended.
+      card.root.tabIndex = 0;
+      card.root.setAttribute("aria-posinset", String(cards.length + 1));
+      card.root.setAttribute("aria-setsize", "-1");
       card.openCommentsItem = () => ({ ...card.item, counts: { ...card.item.counts, comments: card.commentCount } });
       cards.push(card);
       feed.append(card.root);
@@ -152,16 +189,18 @@ document.addEventListener("keydown", (event) => {
   const card = cards[active];
   switch (event.key) {
     case "ArrowDown":
+    case "PageDown":
     case "j":
     case "J":
       event.preventDefault();
-      go(active + 1);
+      go(active + 1, { focus: true });
       break;
     case "ArrowUp":
+    case "PageUp":
     case "k":
     case "K":
       event.preventDefault();
-      go(active - 1);
+      go(active - 1, { focus: true });
       break;
     case " ":
     case "Spacebar":
