@@ -24,6 +24,7 @@ from reelm.runtime import Runtime
 from reelm.staff.policy import default_engine
 from reelm.transparency.log import Sequencer, keep_sequencing, record_deployment
 from reelm.transparency.tiles import TileCache
+from reelm.web.app_shell import router as app_shell_router  # /manifest.webmanifest, /sw.js, /offline
 from reelm.web.deps import RuntimeDep
 from reelm.web.docs import install_docs
 from reelm.web.headers import SecurityHeadersMiddleware
@@ -171,6 +172,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         log_router,
         media_router,
         ops,
+        app_shell_router,
         pages.router,
         language_router,  # /language, the picker
         realms_pages,  # /admin

@@ -119,6 +119,8 @@ async def sign_up(
     await page.locator("input[name=password]").fill(PASSWORD)
     await page.locator("select[name=country]").select_option(country)
     await page.get_by_role("button", name="Sign up").click()
+    # A new account is first offered interests and creators to follow; skipping goes on to For You.
+    await page.get_by_test_id("welcome-continue").click()
     await expect(page.locator("body")).to_have_attribute("data-viewer-handle", handle)
     await expect(page.locator("body")).to_have_attribute("data-realm", realm)
     assert urlsplit(page.url).path == "/"

@@ -64,3 +64,56 @@ async def test_the_api_docs_list_the_operations_with_only_our_server_reachable(p
     await expect(page.locator(".opblock-body").first).to_be_visible()
     assert refused == []
     assert csp_violations(pages) == []
+
+
+async def controlled_page(pages: Pages) -> Page:
+    """A page of the site once its service worker is installed and controls it."""
+    page = await pages.new()
+    await page.goto("/")
+    assert await page.evaluate("navigator.serviceWorker.ready.then((r) => r.active.scriptURL)")
+    await page.wait_for_function("navigator.serviceWorker.controller !== null")
+    return page
+
+
+async def test_the_installed_app_opens_offline_to_a_page_that_says_so(pages: Pages) -> None:
+    page = await controlled_page(pages)
+    manifest = await page.request.get(await page.locator("link[rel=manifest]").get_attribute("href") or "")
+    assert manifest.ok
+    assert manifest.headers["content-type"] == "application/manifest+json"
+    assert (await manifest.json())["display"] == "standalone"
+
+    await page.context.set_offline(True)
+    await page.goto("/following")
+    await expect(page.get_by_role("heading", name="You're offline")).to_be_visible()
+    await expect(page.get_by_test_id("offline")).to_be_visible()
+    # Its style came from the worker's cache: the dark page, not the browser's white default.
+    background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(0, 0, 0)"
+
+    await page.context.set_offline(False)
+    await page.get_by_role("link", name="Try again").click()
+    await expect(page.get_by_test_id("offline")).to_have_count(0)
+    assert page.url.endswith("/login?next=/following")  # the real page again (it asks a visitor to log in)
+
+
+async def test_api_answers_are_never_kept_for_offline_use(pages: Pages) -> None:
+    page = await controlled_page(pages)
+    online = await page.evaluate("fetch('/api/v1/feed/for-you').then((r) => r.status)")
+    assert online == 200
+    cached = await page.evaluate(
+        """async () => {
+            const urls = [];
+            for (const name of await caches.keys()) {
+                for (const request of await (await caches.open(name)).keys()) urls.push(request.url);
+            }
+            return urls;
+        }"""
+    )
+    assert any("/offline" in url for url in cached)
+    assert not [url for url in cached if "/api/" in url or "/media/" in url], cached
+
+    await page.context.set_offline(True)
+    offline = await page.evaluate(
+        "fetch('/api/v1/feed/for-you').then((r) => `answered ${r.status}`, () => 'failed')"
+    )
+    assert offline == "failed"

@@ -124,7 +124,9 @@ async function loadMore() {
   loadingBox.hidden = false;
   loadingBox.classList.toggle("is-more", cards.length > 0);
   try {
-    const page = await api("GET", `${endpoint}${query({ cursor, limit: PAGE_SIZE, mode })}`);
+    // An endpoint may carry its own query (the search results as a feed: ?q=...&start=...).
+    const params = query({ cursor, limit: PAGE_SIZE, mode });
+    const page = await api("GET", endpoint.includes("?") && params ? `${endpoint}&${params.slice(1)}` : `${endpoint}${params}`);
     for (const item of page.items || []) {
       if (seen.has(item.id)) continue;
       seen.add(item.id);

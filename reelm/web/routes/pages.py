@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -247,7 +248,8 @@ async def signup_submit(
         if problem.status == 451:  # sign-up is switched off in the realm of that country
             return error_page(request, viewer, problem)
         return _form_error(request, viewer, "signup.html", problem, values, next)
-    return _session_response(request, token, next)
+    # A new account is offered interests and people to follow first (reelm.web.routes.discovery_pages).
+    return _session_response(request, token, f"/welcome?next={quote(safe_next(next), safe='')}")
 
 
 @router.post("/logout")
