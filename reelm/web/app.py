@@ -33,7 +33,7 @@ from reelm.web.media import router as media_router
 from reelm.web.metrics import Metrics, MetricsMiddleware
 from reelm.web.metrics import router as metrics_router
 from reelm.web.problems import PROBLEM_JSON, install_handlers
-from reelm.web.routes import pages
+from reelm.web.routes import discovery_pages, pages
 from reelm.web.routes.accounts import router as accounts_router
 from reelm.web.routes.demo import router as demo_router  # a fresh demo's progress
 from reelm.web.routes.events import router as events_router
@@ -173,6 +173,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         media_router,
         ops,
         app_shell_router,
+        discovery_pages.router,  # /search, /explore, /welcome, /settings/hashtags: before /settings/{x}
         pages.router,
         language_router,  # /language, the picker
         realms_pages,  # /admin
