@@ -40,6 +40,23 @@ def thread_messages(page: Page) -> Locator:
     return page.get_by_test_id("message-list").get_by_test_id("message")
 
 
+async def message_menu(page: Page, message: Locator) -> Locator:
+    """Open a message's action menu as a person would: a long press on phones, the "⋯" button on desktops."""
+    if page.viewport_size == PHONE:
+        box = await message.locator(".bubble").bounding_box()
+        assert box is not None
+        at = {"clientX": box["x"] + box["width"] / 2, "clientY": box["y"] + box["height"] / 2}
+        await message.locator(".bubble").dispatch_event(
+            "pointerdown", {"pointerType": "touch", "isPrimary": True, **at}
+        )
+    else:
+        await message.hover()
+        await message.get_by_test_id("message-more").click()
+    menu = message.get_by_test_id("message-menu")
+    await expect(menu).to_be_visible()  # a long press opens it once held (the page's own timer)
+    return menu
+
+
 async def open_inbox(page: Page) -> None:
     await page.goto("/inbox")
     await expect(page.get_by_test_id("live-mode")).to_have_text("")
@@ -129,9 +146,20 @@ async def test_two_people_message_each_other_live(pages: Pages) -> None:
 
     # --- Unsend: the message goes for both --------------------------------------------------------------
     mine = thread_messages(alice).filter(has_text="Want to film something together?")
-    if not phone:
-        await mine.hover()
-    await mine.get_by_test_id("unsend").click()
+    menu = await message_menu(alice, mine)
+    # Only what applies: one's own message can be unsent, and is not reported.
+    await expect(menu.get_by_role("menuitem")).to_have_text(["Copy", "Unsend", "Delete for me"])
+    await expect(menu.get_by_role("menuitem").first).to_be_focused()
+    if not phone:  # the keyboard: arrows move, Escape closes and gives focus back
+        await alice.keyboard.press("ArrowDown")
+        await expect(menu.get_by_test_id("unsend")).to_be_focused()
+        await alice.keyboard.press("Escape")
+        await expect(menu).to_be_hidden()
+        await expect(mine.get_by_test_id("message-more")).to_be_focused()
+        await alice.keyboard.press("Enter")
+        await expect(menu).to_be_visible()
+    await test_browser.shot(alice, "inbox-message-menu")
+    await menu.get_by_test_id("unsend").click()
     await expect(mine).to_have_count(0)
     await expect(thread_messages(alice).filter(has_text="You unsent a message")).to_have_count(1)
     await expect(thread_messages(bob).filter(has_text="Message unsent")).to_have_count(1)

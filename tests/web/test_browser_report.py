@@ -22,7 +22,7 @@ from tests.conftest import make_account
 from tests.web import test_browser, test_browser_share
 from tests.web.conftest import DESKTOP, PHONE
 from tests.web.test_browser import Pages, feed_item, press, shot, sign_up
-from tests.web.test_browser_inbox import HTML_LOOKALIKE, open_inbox, thread_messages
+from tests.web.test_browser_inbox import HTML_LOOKALIKE, message_menu, open_inbox, thread_messages
 
 # The fixtures of the browser and share stories: a server on the test databases (no worker; messages
 # from seconds-old accounts allowed) and a ready public video by Maya.
@@ -99,7 +99,6 @@ async def report(page: Page, sheet: Locator, reason: str, explanation: str, lega
 
 @pytest.mark.parametrize("pages", [PHONE, DESKTOP], ids=["phone", "desktop"], indirect=True)
 async def test_report_a_message_a_video_a_comment_and_an_account(video_id: str, pages: Pages) -> None:
-    phone = pages.viewport == PHONE
     alice = await pages.new()
     await sign_up(alice, "alice", "Alice Reports")
     bob = await pages.new()
@@ -118,9 +117,7 @@ async def test_report_a_message_a_video_a_comment_and_an_account(video_id: str, 
     message = thread_messages(alice).filter(has_text="Send me 100€ now")
     await expect(message).to_have_count(1)
     message_id = await message.get_attribute("data-id")
-    if not phone:
-        await message.hover()
-    report_message = message.get_by_test_id("report-message")
+    report_message = (await message_menu(alice, message)).get_by_test_id("report-message")
     sheet = await open_sheet(alice, report_message, "Report message", "Message from @bob")
     await expect(sheet.get_by_test_id("report-reason")).to_have_count(9)
 

@@ -8,6 +8,7 @@
 // whether events come over the live connection, from a catch-up after reconnecting, or from polling.
 
 import { ApiError, api, avatarNode, el, query, relativeTime, reportError, toast } from "./api.js";
+import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 import { live } from "./live.js";
 import { openReport } from "./report.js";
@@ -222,22 +223,7 @@ function messageItem(message) {
     if (message.video_id) bubble.append(videoCard(message.video_id));
     if (message.body) bubble.append(el("p", { className: "bubble-text", text: message.body }));
   }
-  const actions = message.unsent
-    ? null
-    : el(
-        "div",
-        { className: "message-actions" },
-        mine ? el("button", { type: "button", className: "message-action", dataset: { action: "unsend", testid: "unsend" }, text: "Unsend" }) : null,
-        el("button", { type: "button", className: "message-action", dataset: { action: "hide", testid: "delete-for-me" }, text: "Delete for me" }),
-        // Only someone a message was sent to may report it (reelm.moderation.service, access_reportable).
-        mine ? null : el("button", {
-          type: "button",
-          className: "message-action message-report",
-          "aria-label": `Report message from @${message.sender.handle}`,
-          dataset: { action: "report", testid: "report-message" },
-          text: "Report",
-        }),
-      );
+  const actions = message.unsent ? null : messageMenu(message, mine);
   const group = state.open && state.open.kind === "group" && !mine
     ? el("span", { className: "message-author", text: message.sender.display_name || `@${message.sender.handle}` })
     : null;
@@ -255,6 +241,106 @@ function messageItem(message) {
     el("time", { className: "message-time", datetime: message.created_at, title: new Date(message.created_at).toLocaleString(), text: relativeTime(message.created_at) }),
     actions,
   );
+}
+
+/** A message's actions, in a menu: its "⋯" button shows on hover or focus, a long press opens it on touch. */
+function messageMenu(message, mine) {
+  const item = (action, testid, label, extra = {}) =>
+    el("li", { role: "none" }, el("button", { type: "button", role: "menuitem", tabIndex: -1, className: "message-action", dataset: { action, testid }, text: label, ...extra }));
+  const menu = el(
+    "ul",
+    { className: "message-menu", role: "menu", hidden: true, "aria-label": t("Message actions"), dataset: { testid: "message-menu" } },
+    message.body ? item("copy", "copy-message", t("Copy")) : null,
+    mine ? item("unsend", "unsend", t("Unsend")) : null,
+    item("hide", "delete-for-me", t("Delete for me")),
+    // Only someone a message was sent to may report it (reelm.moderation.service, access_reportable).
+    mine ? null : item("report", "report-message", t("Report"), {
+      className: "message-action message-report",
+      "aria-label": t("Report message from @{handle}", { handle: message.sender.handle }),
+    }),
+  );
+  const button = el("button", {
+    type: "button",
+    className: "message-more",
+    "aria-haspopup": "menu",
+    "aria-expanded": "false",
+    "aria-label": t("Message actions"),
+    dataset: { testid: "message-more" },
+    text: "⋯",
+  });
+  return el("div", { className: "message-actions" }, button, menu);
+}
+
+let openMenu = null;
+
+function closeMessageMenu({ focus = false } = {}) {
+  if (!openMenu) return;
+  const { button, menu } = openMenu;
+  menu.hidden = true;
+  button.setAttribute("aria-expanded", "false");
+  openMenu = null;
+  if (focus) button.focus();
+}
+
+function openMessageMenu(wrap, { focusFirst = true } = {}) {
+  closeMessageMenu();
+  const button = wrap.querySelector(".message-more");
+  const menu = wrap.querySelector(".message-menu");
+  menu.hidden = false;
+  button.setAttribute("aria-expanded", "true");
+  openMenu = { button, menu };
+  const first = menu.querySelector('[role="menuitem"]');
+  if (focusFirst && first) first.focus();
+}
+
+function onMenuKey(event) {
+  if (!openMenu || !openMenu.menu.contains(event.target)) return;
+  const items = [...openMenu.menu.querySelectorAll('[role="menuitem"]')];
+  const at = items.indexOf(event.target);
+  if (event.key === "Escape") {
+    event.preventDefault();
+    event.stopPropagation();
+    closeMessageMenu({ focus: true });
+  } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault();
+    const step = event.key === "ArrowDown" ? 1 : -1;
+    items[(at + step + items.length) % items.length].focus();
+  } else if (event.key === "Home" || event.key === "End") {
+    event.preventDefault();
+    items[event.key === "Home" ? 0 : items.length - 1].focus();
+  } else if (event.key === "Tab") {
+    closeMessageMenu();
+  }
+}
+
+/** A long press on a message (touch) opens its menu, as a right click would elsewhere. */
+function watchLongPress(list) {
+  const HOLD_MS = 500;
+  let timer = null;
+  let start = null;
+  const cancel = () => {
+    clearTimeout(timer);
+    timer = null;
+  };
+  list.addEventListener("pointerdown", (event) => {
+    if (event.pointerType !== "touch") return;
+    const node = event.target.closest(".message");
+    const wrap = node && node.querySelector(".message-actions");
+    if (!wrap || event.target.closest(".message-actions")) return;
+    start = [event.clientX, event.clientY];
+    cancel();
+    timer = setTimeout(() => {
+      timer = null;
+      openMessageMenu(wrap);
+    }, HOLD_MS);
+  });
+  list.addEventListener("pointermove", (event) => {
+    if (timer && start && Math.hypot(event.clientX - start[0], event.clientY - start[1]) > 10) cancel();
+  });
+  for (const type of ["pointerup", "pointercancel", "pointerleave"]) list.addEventListener(type, cancel);
+  list.addEventListener("contextmenu", (event) => {
+    if (event.target.closest(".message .bubble")) event.preventDefault(); // the long press is ours
+  });
 }
 
 function insertMessage(message) {
@@ -551,10 +637,28 @@ async function send(event) {
 // ---- actions -----------------------------------------------------------------------------------------------
 
 async function onMessageAction(event) {
+  const more = event.target.closest(".message-more");
+  if (more) {
+    const wrap = more.closest(".message-actions");
+    if (openMenu && openMenu.button === more) closeMessageMenu();
+    else openMessageMenu(wrap);
+    return;
+  }
   const button = event.target.closest(".message-action");
   if (!button || !state.open) return;
   const item = button.closest(".message");
   const conversation = state.open;
+  closeMessageMenu();
+  if (button.dataset.action === "copy") {
+    const shown = state.shown.get(Number(item.dataset.seq));
+    try {
+      await navigator.clipboard.writeText(shown ? shown.message.body || "" : "");
+      toast(t("Copied"), { kind: "ok" });
+    } catch {
+      toast(t("Couldn’t copy the message."), { kind: "error" });
+    }
+    return;
+  }
   if (button.dataset.action === "report") {
     const shown = state.shown.get(Number(item.dataset.seq));
     const sender = shown ? shown.message.sender : null;
@@ -870,6 +974,11 @@ actionsMenu.addEventListener("click", () => {
 });
 requestBar.addEventListener("click", onThreadAction);
 messageList.addEventListener("click", onMessageAction);
+messageList.addEventListener("keydown", onMenuKey);
+watchLongPress(messageList);
+document.addEventListener("click", (event) => {
+  if (openMenu && !event.target.closest(".message-actions")) closeMessageMenu();
+});
 form.addEventListener("submit", send);
 input.addEventListener("input", () => {
   sendButton.disabled = !input.value.trim();
@@ -906,7 +1015,29 @@ window.addEventListener("popstate", () => {
   else closeConversation();
 });
 
-selectFolder("inbox");
+/** /inbox?to=handle (a profile's Message button): the conversation with them if there is one, else a new one. */
+async function messageSomeone(handle) {
+  history.replaceState(null, "", "/inbox");
+  try {
+    await loadList();
+  } catch {
+    // The dialog below still lets them write.
+  }
+  const wanted = handle.toLowerCase();
+  for (const conversation of state.conversations.values()) {
+    if (conversation.kind === "direct" && conversation.members.some((m) => m.user.handle.toLowerCase() === wanted)) {
+      openConversation(conversation.id, { push: true });
+      return;
+    }
+  }
+  openDialog();
+  dialog.querySelector('[data-testid="new-message-to"]').value = `@${handle}`;
+  dialog.querySelector('[data-testid="new-message-body"]').focus();
+}
+
+const messageTo = new URLSearchParams(location.search).get("to");
+if (messageTo && /^@?[A-Za-z0-9_.]{1,30}$/.test(messageTo)) messageSomeone(messageTo.replace(/^@/, ""));
+else selectFolder("inbox");
 live.start();
 if (live.mode === "polling") startPolling(true);
 if (root.dataset.conversationId) openConversation(root.dataset.conversationId);

@@ -1,7 +1,8 @@
 // Profile and hashtag pages: the follow button, reporting the account (report.js), and the poster
 // grid's "Load more".
 
-import { ApiError, api, el, formatCount, query, reportError, requireLogin, toast } from "./api.js";
+import { ApiError, api, avatarNode, el, formatCount, query, reportError, requireLogin, toast } from "./api.js";
+import { t, tn } from "./i18n.js";
 import { icon } from "./icons.js";
 import { openReport } from "./report.js";
 
@@ -66,7 +67,7 @@ if (reportButton) {
 // ---- grid ------------------------------------------------------------------------------------------
 
 /** One tile; the same markup as the `tile` macro. */
-export function tile(video, showStatus) {
+export function tile(video, showStatus, pinned = false) {
   const views = formatCount(video.counts ? video.counts.views : 0);
   const caption = video.caption ? (video.caption.length > 80 ? `${video.caption.slice(0, 77)}...` : video.caption) : "Video";
   const link = el("a", {
@@ -78,6 +79,7 @@ export function tile(video, showStatus) {
   const badges = el("span", { className: "tile-badges" });
   if (showStatus && video.status === "processing") badges.append(el("span", { className: "badge badge-processing" }, "Processing"));
   if (showStatus && video.status === "rejected") badges.append(el("span", { className: "badge badge-rejected" }, "Rejected"));
+  if (pinned) badges.append(el("span", { className: "badge badge-pinned", "data-testid": "pinned-badge" }, t("Pinned")));
   if (video.visibility === "private") badges.append(el("span", { className: "badge badge-private" }, icon("lock", "icon icon-xs"), "Private"));
   link.append(badges, el("span", { className: "tile-views" }, icon("play", "icon icon-xs"), views));
   return link;
@@ -96,7 +98,9 @@ if (grid && more) {
     more.disabled = true;
     more.textContent = "Loading…";
     try {
-      const page = await api("GET", `${grid.dataset.source}${query({ cursor })}`);
+      const source = new URL(grid.dataset.source, location.origin);
+      source.searchParams.set("cursor", cursor);
+      const page = await api("GET", source.pathname + source.search);
       for (const video of page.items || []) {
         if (!grid.querySelector(`[data-video-id="${CSS.escape(video.id)}"]`)) grid.append(tile(video, showStatus));
       }
@@ -135,4 +139,92 @@ if (grid && grid.dataset.showStatus === "true") {
     };
     setTimeout(poll, 5000);
   }
+}
+
+// ---- pinned videos: up to three, shown first ---------------------------------------------------------
+
+if (grid && grid.dataset.pinned) {
+  const showStatus = grid.dataset.showStatus === "true";
+  api("GET", grid.dataset.pinned).then((page) => {
+    const pinned = (page && page.items) || [];
+    // Latest pinned first, before every other video; the same video further down goes.
+    for (const video of [...pinned].reverse()) {
+      const old = grid.querySelector(`[data-video-id="${CSS.escape(video.id)}"]`);
+      if (old) old.remove();
+      const node = tile(video, showStatus, true);
+      node.dataset.pinned = "true";
+      grid.prepend(node);
+    }
+    if (pinned.length) {
+      const empty = document.querySelector(".grid-empty");
+      if (empty) empty.hidden = true;
+    }
+    grid.dataset.pinnedLoaded = "true";
+  }).catch((error) => {
+    grid.dataset.pinnedLoaded = "true";
+    if (!(error instanceof ApiError)) console.error(error);
+  });
+}
+
+// ---- followers and following, in a dialog ----------------------------------------------------------
+
+const peopleDialog = document.querySelector("[data-testid='people-dialog']");
+
+if (peopleDialog) {
+  const list = peopleDialog.querySelector("[data-testid='people-list']");
+  const title = peopleDialog.querySelector("[data-testid='people-title']");
+  const more = peopleDialog.querySelector("[data-people-more]");
+  const handle = document.querySelector(".profile").dataset.handle;
+  let source = "";
+  let cursor = null;
+  let opener = null;
+
+  const load = async () => {
+    more.disabled = true;
+    try {
+      const page = await api("GET", `${source}${query({ cursor })}`);
+      for (const person of page.items || []) {
+        list.append(el("li", { className: "person", "data-testid": "person", "data-handle": person.handle },
+          el("a", { href: `/@${encodeURIComponent(person.handle)}` }, avatarNode(person, "sm"),
+            el("span", {}, el("strong", {}, person.display_name), el("span", { className: "muted" }, `@${person.handle}`)))));
+      }
+      cursor = page.next_cursor || null;
+      more.hidden = !cursor;
+      if (!list.children.length) list.append(el("li", { className: "muted" }, t("No one here yet.")));
+    } catch (error) {
+      reportError(error, t("Couldn’t load the list."));
+    } finally {
+      more.disabled = false;
+    }
+  };
+
+  for (const link of document.querySelectorAll("[data-people]")) {
+    link.addEventListener("click", (event) => {
+      if (event.metaKey || event.ctrlKey || event.shiftKey) return;
+      event.preventDefault();
+      opener = link;
+      const direction = link.dataset.people;
+      title.textContent = direction === "followers" ? t("Followers") : t("Following");
+      source = `/api/v1/users/${encodeURIComponent(handle)}/${direction}`;
+      cursor = null;
+      list.replaceChildren();
+      peopleDialog.showModal();
+      load();
+    });
+  }
+  more.addEventListener("click", load);
+  peopleDialog.querySelector("[data-close]").addEventListener("click", () => peopleDialog.close());
+  peopleDialog.addEventListener("close", () => { if (opener) opener.focus(); });
+}
+
+// ---- hashtag: how many videos, Top or Latest ---------------------------------------------------------
+
+const tagCount = document.querySelector("[data-testid='tag-count']");
+
+if (tagCount) {
+  api("GET", tagCount.dataset.source).then((info) => {
+    const n = Number(info && info.video_count) || 0;
+    tagCount.dataset.count = String(n);
+    tagCount.textContent = tn("{count} video", "{count} videos", n, { count: formatCount(n) });
+  }).catch(() => {});
 }

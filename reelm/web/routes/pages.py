@@ -38,11 +38,11 @@ from reelm.web.rendering import (
     safe_next,
     script_json,
 )
-from reelm.web.routes import settings_pages
+from reelm.web.routes import profile_pages, settings_pages
 from reelm.web.routes.accounts import get_user, limit_logins, sign_up, store_avatar
 from reelm.web.routes.demo import still_preparing
 from reelm.web.routes.exports import request_export
-from reelm.web.routes.videos import get_video, hashtag_videos, user_videos
+from reelm.web.routes.videos import HashtagSort, get_video, hashtag_videos, user_videos
 from reelm.web.suspensions import suspension_problem
 
 router = APIRouter(include_in_schema=False)
@@ -113,15 +113,18 @@ async def profile_page(
 
 
 @router.get("/tag/{tag}")
-async def tag_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, tag: TagPath) -> Response:
+async def tag_page(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, tag: TagPath, sort: HashtagSort = "latest"
+) -> Response:
     if refused := refused_page(request, viewer, viewer.realm, Capability.SEARCH):
         return refused
-    page = await hashtag_videos(runtime, viewer, tag, cursor=None, limit=24)
+    page = await hashtag_videos(runtime, viewer, tag, cursor=None, limit=24, sort=sort)
     return render(
         request,
         viewer,
         "tag.html",
         tag=tag.lower().lstrip("#"),
+        sort=sort,
         videos=[v.model_dump(mode="json") for v in page.items],
         next_cursor=page.next_cursor,
     )
@@ -371,3 +374,6 @@ async def settings_submit(
 
 # The sections of the settings page, each at its own address, and their forms.
 router.include_router(settings_pages.router)
+
+# A profile's follower and following lists as pages.
+router.include_router(profile_pages.router)
