@@ -137,6 +137,8 @@ async function loadMore() {
       card.root.setAttribute("aria-setsize", "-1");
       card.openCommentsItem = () => ({ ...card.item, counts: { ...card.item.counts, comments: card.commentCount } });
       cards.push(card);
+      feed.setAttribute("role", "feed");
+      feed.setAttribute("aria-label", feed.dataset.label);
       feed.append(card.root);
       observer.observe(card.root);
       // The first card: attach at once so its first frame comes while the observer settles.
@@ -170,8 +172,9 @@ function addEndMarker() {
   if (endMarker) return;
   const again = el("button", { type: "button", className: "btn btn-secondary" }, t("Back to the top"));
   again.addEventListener("click", () => go(0));
-  endMarker = el("div", { className: "feed-end" },
-    el("h2", {}, t("You’re all caught up")),
+  // An article like the videos: a feed holds nothing else.
+  endMarker = el("article", { className: "feed-end", tabindex: "0", "aria-labelledby": "feed-end-title" },
+    el("h2", { id: "feed-end-title" }, t("You’re all caught up")),
     el("p", {}, t("Check back later for new videos.")),
     again);
   feed.append(endMarker);
