@@ -209,7 +209,7 @@ async def test_history_is_listed_deleted_and_paused(client: httpx.AsyncClient, r
     )
     dogs = listed["items"][1]["id"]
     assert (await client.delete(f"/api/v1/me/search-history/{dogs}", headers=me.auth)).status_code == 204
-    paused = await client.put("/api/v1/me/search-history/settings", headers=me.auth, json={"paused": True})
+    paused = await client.put("/api/v1/me/search-settings", headers=me.auth, json={"paused": True})
     assert paused.json()["paused"] is True
     await search(client, "fish", who=me)
     assert [

@@ -53,6 +53,8 @@ SEMANTIC_REFUSALS: dict[tuple[str, str], tuple[list[str], str]] = {
             "/hashtags/{tag}/videos",
             "/users/{handle}/videos",
             "/videos/{video_id}/comments",
+            "/search",
+            "/search/watch",
         )
     },
     **{
