@@ -141,6 +141,7 @@ async def test_profile_grid_pins_followers_message_and_hashtag_sort(pages: Pages
     maya = await pages.new()
     await sign_up(maya, "maya", "Maya Pins")
     older = await upload(maya, make_clip(tmp_path, name="one.mp4"), "Morning #sunrise")
+    await maya.goto("/")  # the upload page starts afresh for the next one
     newer = await upload(maya, make_clip(tmp_path, name="two.mp4"), "Evening #sunrise")
     assert await api_call(maya, "PUT", f"/api/v1/videos/{older}/pin") == 200
     assert await api_call(maya, "POST", f"/api/v1/videos/{older}/like") == 200
@@ -188,6 +189,10 @@ async def test_profile_grid_pins_followers_message_and_hashtag_sort(pages: Pages
     await expect(composer).to_be_visible()
     await expect(composer.get_by_test_id("new-message-to")).to_have_value("@maya")
     await composer.get_by_test_id("new-message-body").fill("Loved the sunrise")
+    await composer.get_by_test_id("new-message-send").click()
+    # Who may message whom still holds: a new account reaches only people who follow it.
+    await expect(composer.get_by_test_id("new-message-error")).to_contain_text("only people who follow them")
+    assert await api_call(maya, "POST", "/api/v1/users/leo/follow") == 200
     await composer.get_by_test_id("new-message-send").click()
     await expect(leo.get_by_test_id("thread-title")).to_have_text("Maya Pins")
     # Once the conversation exists, the button opens it.
