@@ -98,7 +98,8 @@ async def test_for_you_pages_never_repeat_and_end(
     assert len(served) == len(set(served)), "a video was served twice in one scroll"
     assert sorted(served) == sorted(published)
     assert [len(p["items"]) for p in pages] == [2, 2, 1, 0]
-    assert pages[-1] == {"items": [], "next_cursor": None, "personalized": False}
+    # `preparing` tells the demo's visitors that its videos are being transcoded; outside a demo it is null.
+    assert pages[-1] == {"items": [], "next_cursor": None, "personalized": False, "preparing": None}
 
 
 async def test_engagement_ranks_higher_among_equally_old_videos(
@@ -156,6 +157,7 @@ async def test_following_feed_requires_login_and_shows_followed_creators_newest_
         "items": [],
         "next_cursor": None,
         "personalized": False,
+        "preparing": None,
     }
 
     assert (await client.post("/api/v1/users/followed/follow", headers=viewer.auth)).status_code == 200
