@@ -233,7 +233,7 @@ clearButton.addEventListener("click", async () => {
 pauseButton.addEventListener("click", async () => {
   const paused = pauseButton.getAttribute("aria-pressed") !== "true";
   try {
-    renderHistory(await api("PUT", "/api/v1/me/search-history/settings", { paused }));
+    renderHistory(await api("PUT", "/api/v1/me/search-settings", { paused }));
   } catch (error) {
     reportError(error, t("Couldn’t change your search history setting."));
   }

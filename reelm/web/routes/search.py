@@ -206,7 +206,7 @@ async def delete_search(runtime: RuntimeDep, viewer: UserViewer, search_id: IdPa
     return Response(status_code=204)
 
 
-@router.put("/me/search-history/settings", response_model=SearchHistory)
+@router.put("/me/search-settings", response_model=SearchHistory)
 async def pause_search_history(
     runtime: RuntimeDep, viewer: UserViewer, body: HistorySettingsIn
 ) -> SearchHistory:
