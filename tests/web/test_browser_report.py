@@ -156,7 +156,8 @@ async def test_report_a_message_a_video_a_comment_and_an_account(video_id: str, 
     receipt = await answer.json()
     await expect(alice.locator(".toast").filter(has_text=THANKS)).to_be_visible()
     await expect(sheet).not_to_have_class(OPEN)
-    await expect(report_message).to_be_focused()
+    more = message.get_by_test_id("message-more")  # the menu closed; focus is back on what opened it
+    await expect(more).to_be_focused()
     reports = await my_reports(alice)
     assert [(r["id"], r["content_type"], r["content_id"], r["category"], r["status"]) for r in reports] == [
         (receipt["id"], "message", message_id, SCAMS, "received")
@@ -165,6 +166,7 @@ async def test_report_a_message_a_video_a_comment_and_an_account(video_id: str, 
     assert await alice.evaluate("document.body.dataset.pwned") is None
 
     # Again: the sheet starts empty after a report went through, and the server's "already reported" shows.
+    report_message = (await message_menu(alice, message)).get_by_test_id("report-message")
     sheet = await open_sheet(alice, report_message, "Report message", "Message from @bob")
     await expect(sheet.get_by_test_id("report-explanation")).to_have_value("")
     await sheet.get_by_label("Scam or fraud", exact=True).check()
@@ -175,7 +177,7 @@ async def test_report_a_message_a_video_a_comment_and_an_account(video_id: str, 
     await expect(sheet.get_by_test_id("report-explanation")).to_have_value("Still at it")
     await alice.keyboard.press("Escape")
     await expect(sheet).not_to_have_class(OPEN)
-    await expect(report_message).to_be_focused()
+    await expect(more).to_be_focused()
     assert len(await my_reports(alice)) == 1
     # Her own messages offer no "Report".
     await alice.get_by_test_id("message-input").fill("Who is this?")

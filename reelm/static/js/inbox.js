@@ -662,7 +662,9 @@ async function onMessageAction(event) {
   if (button.dataset.action === "report") {
     const shown = state.shown.get(Number(item.dataset.seq));
     const sender = shown ? shown.message.sender : null;
-    openReport({ type: "message", id: item.dataset.id, label: sender ? `Message from @${sender.handle}` : "Message", trigger: button });
+    // The menu closes; focus comes back to its "⋯" button when the sheet does.
+    const trigger = item.querySelector(".message-more") || button;
+    openReport({ type: "message", id: item.dataset.id, label: sender ? `Message from @${sender.handle}` : "Message", trigger });
     return;
   }
   try {
