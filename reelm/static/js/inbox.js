@@ -177,7 +177,7 @@ function refreshListSoon() {
 function selectFolder(folder) {
   state.folder = folder;
   for (const tab of tabs) tab.setAttribute("aria-selected", String(tab.dataset.folder === folder));
-  listNode.setAttribute("aria-labelledby", `tab-${folder}`);
+  listNode.parentElement.setAttribute("aria-labelledby", `tab-${folder}`);
   loadList().catch((error) => reportError(error, "Could not load your conversations."));
 }
 
