@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from reelm.videos.schemas import Creator
 
@@ -38,6 +38,6 @@ ChoosableKind = Literal["like", "comment", "reply", "mention", "follow", "messag
 
 
 class NotificationSettingsIO(BaseModel):
-    kinds: dict[ChoosableKind, bool] = Field(
+    kinds: dict[ChoosableKind, StrictBool] = Field(
         description="each kind on (true) or off (false); a kind left out keeps its setting"
     )

@@ -67,6 +67,12 @@ SEMANTIC_REFUSALS: dict[tuple[str, str], tuple[list[str], str]] = {
         "handles, names and passwords have rules beyond a pattern: reserved and look-alike handles, "
         "invisible or direction-changing characters, passwords too easy to guess (reelm.text)",
     ),
+    ("POST", f"{API}/me/email"): (
+        ["422"],
+        "an address must also match the e-mail pattern, which the schema does not show beside the shared "
+        "line type's (as for sign-up)",
+    ),
+    ("POST", f"{API}/me/email/confirm"): (["400"], "a confirmation token is signed: only a link sent works"),
     ("PATCH", f"{API}/me"): (["422"], "a display name shows what it is: nothing invisible (reelm.text)"),
     **{
         (method, f"{API}/users/{{handle}}/{what}"): (["422"], f"nobody can {what} themself")
