@@ -79,10 +79,15 @@ class Databases:
     _engines: dict[str, AsyncEngine] = field(default_factory=dict)
     _makers: dict[str, async_sessionmaker[AsyncSession]] = field(default_factory=dict)
 
+    # Read replicas that search reads from, per realm (RealmConfig.search_database_url); a realm without one
+    # searches its own database.
+    search_urls: dict[str, str] = field(default_factory=dict)
+
     def engine(self, realm: str | None) -> AsyncEngine:
-        key = realm or ""
+        return self._engine(realm or "", self.directory_url if realm is None else self.realm_urls[realm])
+
+    def _engine(self, key: str, url: str) -> AsyncEngine:
         if key not in self._engines:
-            url = self.directory_url if realm is None else self.realm_urls[realm]
             self._engines[key] = create_async_engine(
                 async_url(url),
                 pool_size=self.pool_size,
@@ -108,6 +113,20 @@ class Databases:
     async def read(self, realm: str | None) -> AsyncIterator[AsyncSession]:
         """A session for reading: nothing done in it is committed (it rolls back when the block ends)."""
         async with self.sessionmaker(realm)() as session:
+            yield session
+
+    @asynccontextmanager
+    async def search(self, realm: str) -> AsyncIterator[AsyncSession]:
+        """A session for search's reads: on the realm's search replica when it has one (a replica of the
+        realm's own database, so in the realm), else as `read`. A replica may lag its primary by moments."""
+        url = self.search_urls.get(realm)
+        if url is None:
+            async with self.read(realm) as session:
+                yield session
+            return
+        key = f"search:{realm}"
+        self._engine(key, url)
+        async with self._makers[key]() as session:
             yield session
 
     async def dispose(self) -> None:

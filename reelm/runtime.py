@@ -54,7 +54,15 @@ class Runtime:
         urls |= {name: url for name, url in configured.items() if url is not None}
         if prepare is not None:
             prepare(settings, urls)
-        databases = Databases(directory_url=urls[""], realm_urls={k: v for k, v in urls.items() if k})
+        databases = Databases(
+            directory_url=urls[""],
+            realm_urls={k: v for k, v in urls.items() if k},
+            search_urls={
+                r.name: r.search_database_url
+                for r in settings.realms
+                if r.name in names and r.search_database_url
+            },
+        )
         return cls(
             settings=settings,
             databases=databases,

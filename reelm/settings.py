@@ -27,6 +27,9 @@ class RealmConfig(BaseModel):
     # How the other realms' PostgreSQL servers reach this realm's to subscribe to its public projections
     # (reelm.crossrealm); None: the same URL as database_url.
     replication_url: str | None = None
+    # A read replica of database_url (PostgreSQL streaming replication) that search reads from, so that
+    # search scales past one server without touching the primary; None: search reads database_url.
+    search_database_url: str | None = None
     # The realm's KEK in Vault/OpenBao Transit (the key's name) instead of key files; see reelm.crypto.vault.
     vault_key: str | None = None
     storage_url: str | None = None  # None: a folder under the data dir

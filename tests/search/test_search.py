@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from reelm import ids
 from reelm.exports.service import gather
@@ -279,3 +281,28 @@ async def test_the_search_switch_turns_it_off_with_a_notice(
 async def search_count(runtime: Runtime) -> int:
     async with runtime.databases.read(US) as session:
         return len(list(await session.scalars(select(SearchQuery.id))))
+
+
+async def test_search_reads_from_the_realms_search_replica_and_writes_history_to_the_primary(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    ada = await make_account(client, "ada")
+    await plant_video(runtime, ada, "harbour lights at dawn")
+    # A stand-in for a streaming replica that behaves as one does for search: the realm's data, read-only.
+    primary = runtime.databases.realm_urls[US]
+    joiner = "&" if "?" in primary else "?"
+    read_only = "options=-c%20default_transaction_read_only%3Don"
+    replica = f"{primary}{joiner}application_name=reelm-search-replica&{read_only}"
+    runtime.databases.search_urls[US] = replica
+
+    assert captions(await search(client, "harbour", who=ada)) == ["harbour lights at dawn"]
+    suggested = await client.get("/api/v1/search/suggestions", params={"q": "harb"}, headers=ada.auth)
+    assert [r["query"] for r in suggested.json()["recent"]] == ["harbour"]  # written to the primary
+    async with runtime.databases.read(US) as session:
+        readers = await session.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'reelm-search-replica'")
+        )
+    assert readers >= 1  # the searches went through the replica's connections
+    async with runtime.databases.search(US) as session:
+        with pytest.raises(DBAPIError, match="read-only transaction"):
+            await session.execute(text("CREATE TEMP TABLE scribble (x int)"))

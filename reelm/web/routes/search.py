@@ -3,6 +3,8 @@ the video results as a feed to swipe through, Explore, and following hashtags.
 
 Queries run in the viewer's realm database only (reelm.search.results); the realm's `search` switch turns
 all of it off with a 451 notice, and searches are rate-limited per account (per address when anonymous).
+Reads go to the realm's search replica when one is configured (RealmConfig.search_database_url): that is
+how search scales past one database server. What a search writes (the history) goes to the primary.
 """
 
 from __future__ import annotations
@@ -78,10 +80,11 @@ async def search(
     _limit(runtime, limiter, request, viewer)
     kind = _cursor_kind(tab, q)
     offset = int(decode_cursor(runtime.settings.secret_key, cursor, kind)["o"]) if cursor else 0
-    async with runtime.databases.transaction(viewer.realm) as session:
-        match = await matching(session, q)
-        if viewer.user_id is not None and cursor is None:
+    if viewer.user_id is not None and cursor is None:
+        async with runtime.databases.transaction(viewer.realm) as session:
             await history.remember(session, viewer.user_id, q.strip())
+    async with runtime.databases.search(viewer.realm) as session:
+        match = await matching(session, q)
         results = SearchResults(
             query=q,
             tab=tab,
@@ -136,7 +139,7 @@ async def search_watch(
     in the results; from the first result when it is no longer among them). Not rate-limited as a search:
     it continues one already made, and is not kept in the history."""
     kind = _cursor_kind(SearchTab.VIDEOS, q) + ":watch"
-    async with runtime.databases.read(viewer.realm) as session:
+    async with runtime.databases.search(viewer.realm) as session:
         match = await matching(session, q)
         if match is None:
             return VideoPage(items=[], next_cursor=None)
@@ -164,7 +167,7 @@ async def suggestions(
 ) -> Suggestions:
     """Typeahead: accounts and hashtags for what is typed so far, and the viewer's own recent searches."""
     _limit(runtime, limiter, request, viewer)
-    async with runtime.databases.read(viewer.realm) as session:
+    async with runtime.databases.search(viewer.realm) as session:
         recent = (
             await history.recent(session, viewer.user_id, starting=q.strip(), limit=SUGGESTIONS)
             if viewer.user_id is not None
@@ -219,7 +222,7 @@ async def pause_search_history(
 async def get_explore(runtime: RuntimeDep, viewer: ViewerDep) -> Explore:
     """Trending hashtags (their last 7 days, and a few of their videos) and rising creators (accounts under
     10,000 followers whose week's videos drew the most engagement for their audience), from every realm."""
-    async with runtime.databases.read(viewer.realm) as session:
+    async with runtime.databases.search(viewer.realm) as session:
         return await explore(session, viewer, base_url=runtime.settings.base_url)
 
 
