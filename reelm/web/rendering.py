@@ -149,6 +149,8 @@ def render(
                 "realm_title": runtime.settings.realm(viewer.realm).title,
                 "base_url": runtime.settings.base_url.rstrip("/"),
                 "static_version": STATIC_VERSION,
+                # Search and Explore leave the navigation while search is off for the viewer.
+                "search_on": board is None or board.allowed(viewer.realm, Capability.SEARCH, viewer.user_id),
                 # What of the viewer's realm is off or partly back, for the banner on every page.
                 "realm_limits": [
                     {

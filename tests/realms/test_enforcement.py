@@ -235,6 +235,10 @@ async def test_search_off_refuses_hashtag_listings_of_the_viewers_realm(
     )
     assert_notice_page(await client.get("/tag/sunset", headers=alice.auth))
     assert (await client.get("/api/v1/hashtags/sunset/videos", headers=bob.auth)).status_code == 200
+    # The search field and the Search and Explore links leave the pages while it is off.
+    for who, shown in ((alice, False), (bob, True)):
+        page = (await client.get("/upload", headers=who.auth)).text
+        assert ('href="/explore"' in page, 'href="/search"' in page) == (shown, shown), who.handle
 
     await set_switch(runtime, board, US, "search", 100)
     assert (await client.get("/api/v1/hashtags/sunset/videos", headers=alice.auth)).status_code == 200
