@@ -317,7 +317,7 @@ async def test_creator_and_viewer_story(pages: Pages, tmp_path: Path) -> None:
     await viewer.reload()
     await expect(viewer.get_by_test_id("follower-count")).to_have_text("1")
     await expect(viewer.get_by_test_id("follow-button")).to_have_attribute("aria-pressed", "true")
-    await expect(viewer.get_by_test_id("follow-button")).to_have_text("Following")
+    await expect(viewer.get_by_test_id("follow-button")).to_have_text("Followed")
     await expect(viewer.get_by_test_id("grid-tile")).to_have_count(2)
     await shot(viewer, "profile")
 
