@@ -14,8 +14,9 @@ const followerCount = document.querySelector("[data-testid='follower-count']");
 function renderFollow(following) {
   const handle = followButton.dataset.handle;
   followButton.setAttribute("aria-pressed", String(following));
-  followButton.setAttribute("aria-label", `${following ? "Unfollow" : "Follow"} @${handle}`);
-  followButton.textContent = following ? "Following" : "Follow";
+  followButton.setAttribute("aria-label", following ? t("Unfollow @{handle}", { handle }) : t("Follow @{handle}", { handle }));
+  // "Followed", not "Following": the button's state, which translators must tell from the Following feed.
+  followButton.textContent = following ? t("Followed") : t("Follow");
   followButton.classList.toggle("is-following", following);
   followButton.classList.toggle("btn-primary", !following);
 }
@@ -41,11 +42,11 @@ if (followButton) {
       const state = await api(want ? "POST" : "DELETE", `/api/v1/users/${encodeURIComponent(handle)}/follow`);
       if (state && typeof state.following === "boolean") renderFollow(state.following);
       if (state && typeof state.follower_count === "number") renderFollowers(state.follower_count);
-      if (want) toast(`Following @${handle}`, { kind: "ok" });
+      if (want) toast(t("Following @{handle}", { handle }), { kind: "ok" });
     } catch (error) {
       renderFollow(!want);
       renderFollowers(before);
-      reportError(error, "Couldn’t update the follow.");
+      reportError(error, t("Couldn’t update the follow."));
     } finally {
       busy = false;
       followButton.disabled = false;
@@ -68,19 +69,20 @@ if (reportButton) {
 
 /** One tile; the same markup as the `tile` macro. */
 export function tile(video, showStatus, pinned = false) {
-  const views = formatCount(video.counts ? video.counts.views : 0);
-  const caption = video.caption ? (video.caption.length > 80 ? `${video.caption.slice(0, 77)}...` : video.caption) : "Video";
+  const viewCount = Number(video.counts ? video.counts.views : 0) || 0;
+  const views = formatCount(viewCount);
+  const caption = video.caption ? (video.caption.length > 80 ? `${video.caption.slice(0, 77)}...` : video.caption) : t("Video");
   const link = el("a", {
     className: "tile", href: `/v/${encodeURIComponent(video.id)}`, "data-testid": "grid-tile", "data-video-id": video.id,
-    "aria-label": `${caption} · ${views} views`,
+    "aria-label": `${caption} · ${tn("{count} view", "{count} views", viewCount, { count: views })}`,
   });
   if (video.poster_url) link.append(el("img", { src: video.poster_url, alt: "", loading: "lazy", decoding: "async" }));
   else link.append(el("span", { className: "tile-blank", "aria-hidden": "true" }, icon("play", "icon tile-blank-icon")));
   const badges = el("span", { className: "tile-badges" });
-  if (showStatus && video.status === "processing") badges.append(el("span", { className: "badge badge-processing" }, "Processing"));
-  if (showStatus && video.status === "rejected") badges.append(el("span", { className: "badge badge-rejected" }, "Rejected"));
+  if (showStatus && video.status === "processing") badges.append(el("span", { className: "badge badge-processing" }, t("Processing")));
+  if (showStatus && video.status === "rejected") badges.append(el("span", { className: "badge badge-rejected" }, t("Rejected")));
   if (pinned) badges.append(el("span", { className: "badge badge-pinned", "data-testid": "pinned-badge" }, t("Pinned")));
-  if (video.visibility === "private") badges.append(el("span", { className: "badge badge-private" }, icon("lock", "icon icon-xs"), "Private"));
+  if (video.visibility === "private") badges.append(el("span", { className: "badge badge-private" }, icon("lock", "icon icon-xs"), t("Private")));
   link.append(badges, el("span", { className: "tile-views" }, icon("play", "icon icon-xs"), views));
   return link;
 }
@@ -96,7 +98,7 @@ if (grid && more) {
     if (loading || !cursor) return;
     loading = true;
     more.disabled = true;
-    more.textContent = "Loading…";
+    more.textContent = t("Loading…");
     try {
       const source = new URL(grid.dataset.source, location.origin);
       source.searchParams.set("cursor", cursor);
@@ -107,11 +109,11 @@ if (grid && more) {
       more.dataset.cursor = page.next_cursor || "";
       more.hidden = !page.next_cursor;
     } catch (error) {
-      toast(error instanceof ApiError ? error.detail : "Couldn’t load more videos.", { kind: "error" });
+      toast(error instanceof ApiError ? error.detail : t("Couldn’t load more videos."), { kind: "error" });
     } finally {
       loading = false;
       more.disabled = false;
-      more.textContent = "Load more";
+      more.textContent = t("Load more");
     }
   };
   more.addEventListener("click", load);
