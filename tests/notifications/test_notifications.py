@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from reelm.i18n import translations
 from reelm.notifications.models import Notification, NotificationKind
 from reelm.notifications.service import do_notify, sentence
 from reelm.runtime import Runtime
@@ -157,6 +158,13 @@ async def test_the_page_lists_them_escaped_and_marks_all_read(
     page = await client.get("/notifications")
     assert page.status_code == 200, page.text
     assert "@fan liked your video" in page.text
+    # Each language gets the whole sentence in its own word order.
+    for locale in ("de", "ar"):
+        client.cookies.set("reelm_locale", locale)
+        translated = translations(locale).gettext("%(name)s liked your video") % {"name": "@fan"}
+        assert translated != "@fan liked your video"
+        assert translated in (await client.get("/notifications")).text
+    client.cookies.delete("reelm_locale")
     assert re.search(r'data-testid="notification"[^>]*data-read="false"', page.text)
     assert_problem(await client.post("/notifications/read-all", data={"csrf_token": "wrong"}), 403, "csrf")
     done = await client.post("/notifications/read-all", data={"csrf_token": csrf})
