@@ -8,7 +8,7 @@
 // whether events come over the live connection, from a catch-up after reconnecting, or from polling.
 
 import { ApiError, api, avatarNode, el, query, relativeTime, reportError, toast } from "./api.js";
-import { t } from "./i18n.js";
+import { formatDateTime, locale, t, tn } from "./i18n.js";
 import { icon } from "./icons.js";
 import { live } from "./live.js";
 import { openReport } from "./report.js";
@@ -67,9 +67,19 @@ const state = {
 
 function names(conversation) {
   const members = conversation.members.map((m) => m.user.display_name || `@${m.user.handle}`);
-  if (members.length === 0) return "Just you";
-  if (members.length <= 3) return members.join(", ");
-  return `${members.slice(0, 2).join(", ")} and ${members.length - 2} others`;
+  if (members.length === 0) return t("Just you");
+  if (members.length <= 3) return nameList(members);
+  const others = members.length - 2;
+  return tn("{names} and {count} other", "{names} and {count} others", others, { names: nameList(members.slice(0, 2)) });
+}
+
+/** ["Ann", "Bob"] -> "Ann, Bob" in the page's language (its separator and order). */
+function nameList(members) {
+  try {
+    return new Intl.ListFormat(locale, { style: "short", type: "unit" }).format(members);
+  } catch {
+    return members.join(", ");
+  }
 }
 
 /** What a conversation is called: a group's title when it has one, else who is in it. */
@@ -83,11 +93,11 @@ function parseHandles(text) {
 }
 
 function preview(message) {
-  if (!message) return "No messages yet";
-  const who = message.sender.id === me ? "You: " : "";
-  if (message.unsent) return `${who}Message unsent`;
-  if (message.body) return who + message.body;
-  return `${who}Shared a video`;
+  if (!message) return t("No messages yet");
+  const mine = message.sender.id === me;
+  if (message.unsent) return mine ? t("You: Message unsent") : t("Message unsent");
+  if (message.body) return mine ? t("You: {message}", { message: message.body }) : message.body;
+  return mine ? t("You: Shared a video") : t("Shared a video");
 }
 
 function clientKey() {
@@ -135,7 +145,7 @@ function conversationItem(conversation) {
       { className: "conversation-meta" },
       el("time", { className: "conversation-time", datetime: conversation.last_message_at, text: relativeTime(conversation.last_message_at) }),
       unread ? el("span", { className: "count-pill", dataset: { testid: "unread" }, text: String(conversation.unread) }) : null,
-      conversation.muted ? el("span", { className: "conversation-muted", text: "Muted" }) : null,
+      conversation.muted ? el("span", { className: "conversation-muted", text: t("Muted") }) : null,
     ),
   );
   return el(
@@ -152,8 +162,8 @@ function renderList() {
   listNode.replaceChildren(...[...state.conversations.values()].map(conversationItem));
   emptyNode.hidden = state.conversations.size > 0;
   emptyNode.textContent = state.folder === "requests"
-    ? "No message requests. Messages from people you don't follow land here."
-    : "No conversations yet. Start one with New message.";
+    ? t("No message requests. Messages from people you don't follow land here.")
+    : t("No conversations yet. Start one with New message.");
   moreButton.hidden = !state.nextCursor;
 }
 
@@ -178,7 +188,7 @@ function selectFolder(folder) {
   state.folder = folder;
   for (const tab of tabs) tab.setAttribute("aria-selected", String(tab.dataset.folder === folder));
   listNode.parentElement.setAttribute("aria-labelledby", `tab-${folder}`);
-  loadList().catch((error) => reportError(error, "Could not load your conversations."));
+  loadList().catch((error) => reportError(error, t("Could not load your conversations.")));
 }
 
 // ---- messages ------------------------------------------------------------------------------------------
@@ -187,11 +197,11 @@ const videoCache = new Map();
 
 function videoCard(videoId) {
   const card = el("a", { className: "shared-video", href: `/v/${encodeURIComponent(videoId)}`, dataset: { testid: "shared-video" } },
-    icon("play", "icon shared-video-play"), el("span", { className: "shared-video-text", text: "Video" }));
+    icon("play", "icon shared-video-play"), el("span", { className: "shared-video-text", text: t("Video") }));
   if (!videoCache.has(videoId)) videoCache.set(videoId, api("GET", `/videos/${encodeURIComponent(videoId)}`).catch(() => null));
   videoCache.get(videoId).then((video) => {
     if (!video) {
-      card.replaceChildren(el("span", { className: "shared-video-text muted", text: "This video is no longer available." }));
+      card.replaceChildren(el("span", { className: "shared-video-text muted", text: t("This video is no longer available.") }));
       card.removeAttribute("href");
       return;
     }
@@ -199,7 +209,7 @@ function videoCard(videoId) {
     if (video.poster_url) parts.push(el("img", { className: "shared-video-poster", src: video.poster_url, alt: "", loading: "lazy" }));
     parts.push(el("span", { className: "shared-video-text" },
       el("strong", { text: `@${video.creator.handle}` }),
-      el("span", { text: video.caption || "Video" })));
+      el("span", { text: video.caption || t("Video") })));
     card.replaceChildren(...parts);
   });
   return card;
@@ -207,10 +217,10 @@ function videoCard(videoId) {
 
 // Why the recipient's realm did not deliver a message (a conversation with someone of another realm).
 const REFUSALS = {
-  blocked: "Not delivered: this account can't be messaged.",
-  "messages-closed": "Not delivered: they don't accept messages from you.",
-  "account-too-new": "Not delivered: new accounts can message only people who follow them.",
-  unavailable: "Not delivered: this account is not available.",
+  blocked: () => t("Not delivered: this account can't be messaged."),
+  "messages-closed": () => t("Not delivered: they don't accept messages from you."),
+  "account-too-new": () => t("Not delivered: new accounts can message only people who follow them."),
+  unavailable: () => t("Not delivered: this account is not available."),
 };
 
 function messageItem(message) {
@@ -218,7 +228,7 @@ function messageItem(message) {
   const bubble = el("div", { className: "bubble" });
   if (message.unsent) {
     bubble.classList.add("is-unsent");
-    bubble.textContent = mine ? "You unsent a message" : "Message unsent";
+    bubble.textContent = mine ? t("You unsent a message") : t("Message unsent");
   } else {
     if (message.video_id) bubble.append(videoCard(message.video_id));
     if (message.body) bubble.append(el("p", { className: "bubble-text", text: message.body }));
@@ -236,9 +246,9 @@ function messageItem(message) {
     group,
     bubble,
     message.refusal
-      ? el("p", { className: "message-refusal", role: "status", dataset: { testid: "refusal" }, text: REFUSALS[message.refusal] || REFUSALS.unavailable })
+      ? el("p", { className: "message-refusal", role: "status", dataset: { testid: "refusal" }, text: (REFUSALS[message.refusal] || REFUSALS.unavailable)() })
       : null,
-    el("time", { className: "message-time", datetime: message.created_at, title: new Date(message.created_at).toLocaleString(), text: relativeTime(message.created_at) }),
+    el("time", { className: "message-time", datetime: message.created_at, title: formatDateTime(message.created_at), text: relativeTime(message.created_at) }),
     actions,
   );
 }
@@ -418,7 +428,7 @@ async function loadOlder() {
     state.hasOlder = page.has_more;
     startNote.hidden = state.hasOlder;
   } catch (error) {
-    reportError(error, "Could not load older messages.");
+    reportError(error, t("Could not load older messages."));
   } finally {
     state.loadingOlder = false;
   }
@@ -448,7 +458,7 @@ function showSeen() {
   const seq = Number(last.dataset.seq);
   const readers = conversation.members.filter((m) => m.last_read_seq !== null && m.last_read_seq >= seq);
   seenNode.hidden = readers.length === 0;
-  seenNode.textContent = conversation.kind === "group" ? `Seen by ${readers.length}` : "Seen";
+  seenNode.textContent = conversation.kind === "group" ? tn("Seen by {count}", "Seen by {count}", readers.length) : t("Seen");
 }
 
 function onRead(frame) {
@@ -464,7 +474,7 @@ function onTyping(frame) {
   if (!conversation || frame.conversation_id !== conversation.id) return;
   const member = conversation.members.find((m) => m.user.id === frame.user_id);
   if (!member) return;
-  statusNode.textContent = `${member.user.display_name || `@${member.user.handle}`} is typing…`;
+  statusNode.textContent = t("{name} is typing…", { name: member.user.display_name || `@${member.user.handle}` });
   clearTimeout(state.typingTimer);
   state.typingTimer = setTimeout(() => {
     statusNode.textContent = "";
@@ -499,12 +509,12 @@ function renderHeader() {
   if (request) requestBar.querySelector(".thread-request-who").textContent = names(conversation);
   const mute = root.querySelector('[data-action="mute"]');
   mute.setAttribute("aria-pressed", String(conversation.muted));
-  mute.textContent = conversation.muted ? "Unmute" : "Mute";
+  mute.textContent = conversation.muted ? t("Unmute") : t("Mute");
   root.querySelector('[data-action="block"]').hidden = conversation.kind !== "direct";
   root.querySelector('[data-action="rename"]').hidden = !group;
   // Only someone who accepted the group may bring others in.
   root.querySelector('[data-action="add-people"]').hidden = !group || conversation.state !== "accepted";
-  root.querySelector('[data-action="leave"]').textContent = group ? "Leave" : "Delete";
+  root.querySelector('[data-action="leave"]').textContent = group ? t("Leave") : t("Delete");
   for (const item of listNode.children) item.classList.toggle("is-open", item.dataset.id === conversation.id);
 }
 
@@ -515,11 +525,11 @@ async function openConversation(id, { push = false } = {}) {
     conversation = await api("GET", `/conversations/${encodeURIComponent(id)}`);
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
-      toast("That conversation is not there any more.", { kind: "error" });
+      toast(t("That conversation is not there any more."), { kind: "error" });
       closeConversation({ push: true });
       return;
     }
-    reportError(error, "Could not open the conversation.");
+    reportError(error, t("Could not open the conversation."));
     return;
   }
   closeGroupForm();
@@ -608,7 +618,7 @@ async function send(event) {
   showFormError("");
   const key = clientKey();
   const placeholder = el("li", { className: "message is-mine is-pending", dataset: { body } },
-    el("div", { className: "bubble" }, el("p", { className: "bubble-text", text: body || "Sharing a video…" })));
+    el("div", { className: "bubble" }, el("p", { className: "bubble-text", text: body || t("Sharing a video…") })));
   pending.set(key, placeholder);
   pendingList.append(placeholder);
   input.value = "";
@@ -630,7 +640,7 @@ async function send(event) {
     pending.delete(key);
     input.value = text;
     sendButton.disabled = false;
-    showFormError(error instanceof ApiError ? error.detail : "The message was not sent. Try again.");
+    showFormError(error instanceof ApiError ? error.detail : t("The message was not sent. Try again."));
   }
 }
 
@@ -664,7 +674,7 @@ async function onMessageAction(event) {
     const sender = shown ? shown.message.sender : null;
     // The menu closes; focus comes back to its "⋯" button when the sheet does.
     const trigger = item.querySelector(".message-more") || button;
-    openReport({ type: "message", id: item.dataset.id, label: sender ? `Message from @${sender.handle}` : "Message", trigger });
+    openReport({ type: "message", id: item.dataset.id, label: sender ? t("Message from @{handle}", { handle: sender.handle }) : t("Message"), trigger });
     return;
   }
   try {
@@ -677,7 +687,7 @@ async function onMessageAction(event) {
     }
     refreshListSoon();
   } catch (error) {
-    reportError(error, "That did not work.");
+    reportError(error, t("That did not work."));
   }
 }
 
@@ -698,7 +708,7 @@ async function onThreadAction(event) {
       case "accept":
         state.open = Object.assign(conversation, await api("POST", `${base}/accept`));
         renderHeader();
-        toast("Moved to your messages.", { kind: "ok" });
+        toast(t("Moved to your messages."), { kind: "ok" });
         break;
       case "mute": {
         const result = await api("PUT", `${base}/mute`, { muted: !conversation.muted });
@@ -712,14 +722,14 @@ async function onThreadAction(event) {
         return;
       case "block": {
         const other = conversation.members[0].user;
-        if (!window.confirm(`Block @${other.handle}? They won't be able to message you.`)) return;
+        if (!window.confirm(t("Block @{handle}? They won't be able to message you.", { handle: other.handle }))) return;
         await api("POST", `/users/${encodeURIComponent(other.handle)}/block`);
-        toast(`@${other.handle} is blocked.`, { kind: "ok" });
+        toast(t("@{handle} is blocked.", { handle: other.handle }), { kind: "ok" });
         break;
       }
       case "decline":
       case "leave": {
-        const question = conversation.kind === "group" ? "Leave this group?" : "Delete this conversation for you?";
+        const question = conversation.kind === "group" ? t("Leave this group?") : t("Delete this conversation for you?");
         if (button.dataset.action === "leave" && !window.confirm(question)) return;
         await api("DELETE", base);
         state.conversations.delete(conversation.id);
@@ -732,7 +742,7 @@ async function onThreadAction(event) {
     }
     refreshListSoon();
   } catch (error) {
-    reportError(error, "That did not work.");
+    reportError(error, t("That did not work."));
   }
 }
 
@@ -752,7 +762,7 @@ async function startConversation(event) {
   const error = dialog.querySelector('[data-testid="new-message-error"]');
   const handles = parseHandles(to.value);
   if (handles.length === 0) {
-    error.textContent = "Who is it for? Type a @handle.";
+    error.textContent = t("Who is it for? Type a @handle.");
     error.hidden = false;
     return;
   }
@@ -768,7 +778,7 @@ async function startConversation(event) {
     else refreshListSoon();
     await openConversation(conversation.id, { push: true });
   } catch (failure) {
-    error.textContent = failure instanceof ApiError ? failure.detail : "Could not start the conversation.";
+    error.textContent = failure instanceof ApiError ? failure.detail : t("Could not start the conversation.");
     error.hidden = false;
   }
 }
@@ -799,14 +809,14 @@ function showGroupForm(kind, opener) {
     autocomplete: "off",
     enterkeyhint: rename ? "done" : "go",
     maxLength: rename ? MAX_TITLE_CHARS : 400,
-    placeholder: rename ? "Name this group" : "@handle, @handle",
+    placeholder: rename ? t("Name this group") : t("@handle, @handle"),
     "aria-describedby": `${inputId}-hint ${inputId}-error`,
     dataset: { testid: rename ? "group-title-input" : "add-people-input" },
   });
   field.value = rename ? conversation.title || "" : "";
   const error = el("p", { className: "composer-error thread-form-error", id: `${inputId}-error`, role: "alert", hidden: true, dataset: { testid: "group-form-error" } });
-  const cancel = el("button", { type: "button", className: "btn btn-secondary btn-sm", dataset: { testid: "group-form-cancel" }, text: "Cancel", onclick: () => closeGroupForm({ focus: true }) });
-  const submit = el("button", { type: "submit", className: "btn btn-primary btn-sm", dataset: { testid: "group-form-submit" }, text: rename ? "Save" : "Add" });
+  const cancel = el("button", { type: "button", className: "btn btn-secondary btn-sm", dataset: { testid: "group-form-cancel" }, text: t("Cancel"), onclick: () => closeGroupForm({ focus: true }) });
+  const submit = el("button", { type: "submit", className: "btn btn-primary btn-sm", dataset: { testid: "group-form-submit" }, text: rename ? t("Save") : t("Add") });
 
   function showError(message) {
     error.textContent = message;
@@ -826,16 +836,16 @@ function showGroupForm(kind, opener) {
         return;
       }
       request = ["PATCH", base, { title }];
-      done = title ? "Group renamed." : "Group name removed.";
+      done = title ? t("Group renamed.") : t("Group name removed.");
     } else {
       const handles = parseHandles(field.value);
       if (handles.length === 0) {
-        showError("Who should join? Type a @handle.");
+        showError(t("Who should join? Type a @handle."));
         field.focus();
         return;
       }
       request = ["POST", `${base}/members`, { handles }];
-      done = `Added ${handles.map((h) => `@${h}`).join(", ")}.`;
+      done = t("Added {names}.", { names: nameList(handles.map((h) => `@${h}`)) });
     }
     showError("");
     submit.disabled = true;
@@ -855,7 +865,7 @@ function showGroupForm(kind, opener) {
       refreshListSoon();
     } catch (failure) {
       if (failure instanceof ApiError && failure.status === 401) reportError(failure);
-      showError(failure instanceof ApiError ? failure.detail : "That did not work. Try again.");
+      showError(failure instanceof ApiError ? failure.detail : t("That did not work. Try again."));
       submit.disabled = false;
       field.focus();
     }
@@ -866,7 +876,7 @@ function showGroupForm(kind, opener) {
     {
       className: "thread-form",
       novalidate: true,
-      "aria-label": rename ? "Rename group" : "Add people",
+      "aria-label": rename ? t("Rename group") : t("Add people"),
       dataset: { testid: rename ? "rename-form" : "add-people-form" },
       onsubmit: onSubmit,
       onkeydown: (event) => {
@@ -875,12 +885,14 @@ function showGroupForm(kind, opener) {
         closeGroupForm({ focus: true });
       },
     },
-    el("label", { className: "thread-form-label", htmlFor: inputId, text: rename ? "Group name" : "Add people" }),
+    el("label", { className: "thread-form-label", htmlFor: inputId, text: rename ? t("Group name") : t("Add people") }),
     el("div", { className: "thread-form-row" }, field, cancel, submit),
     el("p", {
       className: "field-hint",
       id: `${inputId}-hint`,
-      text: rename ? "Everyone in the group sees the name. Leave it empty to remove it." : "Separate several @handles with spaces or commas. They will see only what is said after they join.",
+      text: rename
+        ? t("Everyone in the group sees the name. Leave it empty to remove it.")
+        : t("Separate several @handles with spaces or commas. They will see only what is said after they join."),
     }),
     error,
   );
@@ -899,7 +911,7 @@ function onMessageFrame(event) {
 }
 
 function startPolling(on) {
-  modeNode.textContent = on ? "Live updates are unavailable; checking for new messages every few seconds." : "";
+  modeNode.textContent = on ? t("Live updates are unavailable; checking for new messages every few seconds.") : "";
   if (on && !state.pollTimer) {
     state.pollTimer = setInterval(() => {
       if (state.open) catchUp().then(() => { showSeen(); markRead(); }).catch(() => {});
@@ -994,7 +1006,7 @@ input.addEventListener("keydown", (event) => {
     form.requestSubmit();
   }
 });
-emojiRow.append(...EMOJI.map((emoji) => el("button", { type: "button", className: "emoji", text: emoji, "aria-label": `Insert ${emoji}` })));
+emojiRow.append(...EMOJI.map((emoji) => el("button", { type: "button", className: "emoji", text: emoji, "aria-label": t("Insert {emoji}", { emoji }) })));
 emojiToggle.addEventListener("click", () => {
   emojiRow.hidden = !emojiRow.hidden;
   emojiToggle.setAttribute("aria-expanded", String(!emojiRow.hidden));
