@@ -29,15 +29,20 @@ class SwitchState(enum.StrEnum):
     PERCENT = "percent"  # on for the users whose bucket is below `percent`
 
 
+def N_(message: str) -> str:
+    """gettext's name for "extract this message, translate it where it is shown" (pages do, with `_`)."""
+    return message
+
+
 # What people read in notices, banners and tables.
 LABELS: dict[Capability, str] = {
-    Capability.SIGNUP: "Sign-up",
-    Capability.WATCH: "Watching videos",
-    Capability.UPLOAD: "Uploading",
-    Capability.COMMENT: "Comments",
-    Capability.MESSAGE: "Messages",
-    Capability.PROFILE_EDIT: "Profile editing",
-    Capability.SEARCH: "Search",
+    Capability.SIGNUP: N_("Sign-up"),
+    Capability.WATCH: N_("Watching videos"),
+    Capability.UPLOAD: N_("Uploading"),
+    Capability.COMMENT: N_("Comments"),
+    Capability.MESSAGE: N_("Messages"),
+    Capability.PROFILE_EDIT: N_("Profile editing"),
+    Capability.SEARCH: N_("Search"),
 }
 
 
