@@ -1,10 +1,12 @@
 // The settings page's "Your reports": what the viewer reported (GET /api/v1/reports), why, when, where it
 // stands and, once decided, the outcome. A decision to take no action can be appealed within six months
 // (DSA Art. 20, POST /api/v1/reports/{id}/appeals) from a small form under the report; Escape or Cancel
-// closes it and focus goes back to "Appeal". The server checks everything; its problem details show in the
-// form, the reason beside its field, and what was typed stays. Everything from the server goes in as text.
+// closes it and focus goes back to "Appeal the decision". The server checks everything; its problem details
+// show in the form, the reason beside its field, and what was typed stays. Everything from the server goes
+// in as text; every word of ours goes through t() (i18n.js).
 
 import { ApiError, api, el, reportError } from "./api.js";
+import { formatDateTime, formatNumber, t } from "./i18n.js";
 import { REASONS, sentence } from "./report.js";
 
 // As the server's limit (reelm/moderation/appeals.py): MAX_REASON.
@@ -13,40 +15,54 @@ const REASON_MAX = 2000;
 const APPEAL_MONTHS = 6;
 
 const REASON_LABELS = new Map(REASONS.map(([label, category]) => [category, label]));
-const CONTENT_TYPES = { video: "Video", comment: "Comment", account: "Account", message: "Message" };
-const STATUSES = { received: "Received", decided: "Decided" };
+// What was reported, with its id: one message per kind, so that each can be worded (and inflected) apart.
+const CONTENT_TYPES = {
+  video: (id) => t("Video {id}", { id }),
+  comment: (id) => t("Comment {id}", { id }),
+  account: (id) => t("Account {id}", { id }),
+  message: (id) => t("Message {id}", { id }),
+};
+// A report's status, as the reporter reads it.
+const STATUSES = { received: t("Received"), decided: t("Decided") };
 // The decision's action (reelm/moderation/models.py, Action), as the reporter reads it.
 const OUTCOMES = {
-  no_action: "No action taken",
-  label: "Labelled",
-  age_restrict: "Restricted to adults",
-  demote: "Shown to fewer people",
-  geo_restrict: "Not shown in some regions",
-  remove: "Removed",
-  suspend: "Account suspended",
-  hold: "Held for review",
-  block: "Blocked",
+  no_action: t("No action taken"),
+  label: t("Labelled"),
+  age_restrict: t("Restricted to adults"),
+  demote: t("Shown to fewer people"),
+  geo_restrict: t("Not shown in some regions"),
+  remove: t("Removed"),
+  suspend: t("Account suspended"),
+  hold: t("Held for review"),
+  block: t("Blocked"),
 };
 
 /** "STATEMENT_CATEGORY_ANIMAL_WELFARE" -> "Animal welfare", "age_restrict" -> "Age restrict". */
 function humanize(value) {
   const words = String(value || "").replace(/^STATEMENT_CATEGORY_/, "").replace(/_/g, " ").trim().toLowerCase();
-  return words ? words[0].toUpperCase() + words.slice(1) : "Unknown";
+  return words ? words[0].toUpperCase() + words.slice(1) : t("Unknown");
 }
 
 function reasonLabel(category) {
   return REASON_LABELS.get(category) || humanize(category);
 }
 
-/** "must not be empty" -> "Must not be empty." */
+/** A moment in the page's language, as a <time>. */
 function dateTime(iso) {
-  const when = new Date(iso);
-  const text = Number.isNaN(when.getTime()) ? String(iso || "") : when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-  return el("time", { datetime: iso }, text);
+  return el("time", { datetime: iso }, formatDateTime(iso) || String(iso || ""));
+}
+
+/** A translated message whose {placeholders} are nodes: t("Until {when}.") with { when: <time> }. */
+function withNodes(text, nodes) {
+  return text.split(/\{(\w+)\}/).map((part, index) => (index % 2 ? nodes[part] ?? `{${part}}` : part)).filter((part) => part !== "");
 }
 
 // What became of an appeal (reelm/moderation/models.py AppealState).
-const APPEAL_STATES = { open: "waiting for a second review", upheld: "decision kept", reversed: "decision changed" };
+const APPEAL_STATES = {
+  open: t("Appealed · waiting for a second review"),
+  upheld: t("Appealed · decision kept"),
+  reversed: t("Appealed · decision changed"),
+};
 
 /** The last moment an appeal is taken, as the server counts it (the same day, six months on). */
 function appealDeadline(decidedAt) {
@@ -74,20 +90,23 @@ class ReportItem {
       error: `my-report-${key}-reason-error`,
     };
 
-    const kind = CONTENT_TYPES[report.content_type] || humanize(report.content_type);
+    const named = CONTENT_TYPES[report.content_type];
+    const label = named
+      ? named(report.content_id)
+      : t("{kind} {id}", { kind: humanize(report.content_type), id: report.content_id });
     const what = report.content_type === "video"
-      ? el("a", { href: `/v/${encodeURIComponent(report.content_id)}`, "data-testid": "my-report-link" }, `${kind} ${report.content_id}`)
-      : `${kind} ${report.content_id}`;
+      ? el("a", { href: `/v/${encodeURIComponent(report.content_id)}`, "data-testid": "my-report-link" }, label)
+      : label;
     const decided = report.status === "decided";
     const facts = el("dl", { className: "facts my-report-facts" },
-      el("dt", {}, "Reason"), el("dd", { "data-testid": "my-report-reason" }, reasonLabel(report.category)),
-      el("dt", {}, "Filed"), el("dd", { "data-testid": "my-report-filed" }, dateTime(report.received_at)),
-      el("dt", {}, "Status"), el("dd", {},
+      el("dt", {}, t("Reason")), el("dd", { "data-testid": "my-report-reason" }, reasonLabel(report.category)),
+      el("dt", {}, t("Filed")), el("dd", { "data-testid": "my-report-filed" }, dateTime(report.received_at)),
+      el("dt", {}, t("Status")), el("dd", {},
         el("span", { className: `my-report-status is-${decided ? "decided" : "received"}`, "data-testid": "my-report-status" },
           STATUSES[report.status] || humanize(report.status)),
-        decided && report.decided_at ? el("span", { className: "muted" }, " on ", dateTime(report.decided_at)) : null));
+        decided && report.decided_at ? el("span", { className: "muted" }, " · ", dateTime(report.decided_at)) : null));
     if (decided && report.outcome) {
-      facts.append(el("dt", {}, "Outcome"), el("dd", { "data-testid": "my-report-outcome" }, OUTCOMES[report.outcome] || humanize(report.outcome)));
+      facts.append(el("dt", {}, t("Outcome")), el("dd", { "data-testid": "my-report-outcome" }, OUTCOMES[report.outcome] || humanize(report.outcome)));
     }
 
     this.root = el("li", { className: "my-report", "data-testid": "my-report", "data-report-id": report.id, "aria-labelledby": this.ids.title },
@@ -95,17 +114,17 @@ class ReportItem {
       facts);
     if (report.appeal_state) {
       this.root.append(el("p", { className: "muted my-report-note", "data-testid": "my-report-appeal-state" },
-        `Appealed · ${APPEAL_STATES[report.appeal_state] || report.appeal_state}`));
+        APPEAL_STATES[report.appeal_state] || t("Appealed · {state}", { state: report.appeal_state })));
     } else if (decided && report.outcome === "no_action") {
       this.root.append(this.appealPart());
     }
   }
 
-  /** "Appeal" and its form, or a note that the period is over. */
+  /** "Appeal the decision" and its form, or a note that the period is over. */
   appealPart() {
     const deadline = appealDeadline(this.report.decided_at);
     if (deadline && Date.now() > deadline.getTime()) {
-      return el("p", { className: "muted my-report-note", "data-testid": "my-report-appeal-closed" }, "The six months to appeal this decision are over.");
+      return el("p", { className: "muted my-report-note", "data-testid": "my-report-appeal-closed" }, t("The six months to appeal this decision are over."));
     }
     this.appealButton = el("button", {
       type: "button",
@@ -114,10 +133,11 @@ class ReportItem {
       "aria-expanded": "false",
       "aria-controls": this.ids.form,
       "aria-describedby": this.ids.title,
-    }, "Appeal");
+    }, t("Appeal the decision"));
     this.appealButton.addEventListener("click", () => this.openForm());
     const until = deadline
-      ? el("p", { className: "field-hint my-report-note" }, "You can ask for another look until ", dateTime(deadline.toISOString()), ".")
+      ? el("p", { className: "field-hint my-report-note" },
+        ...withNodes(t("You can ask for another look until {when}."), { when: dateTime(deadline.toISOString()) }))
       : null;
 
     this.reason = el("textarea", {
@@ -128,25 +148,25 @@ class ReportItem {
       "aria-required": "true",
       "aria-describedby": `${this.ids.hint} ${this.ids.error}`,
       "data-testid": "appeal-reason",
-      placeholder: "What did the decision get wrong?",
+      placeholder: t("What did the decision get wrong?"),
     });
     this.counter = el("span", { className: "counter" });
     this.reasonError = el("p", { className: "report-field-error", id: this.ids.error, role: "alert", "data-testid": "appeal-reason-error", hidden: true });
     this.formError = el("p", { className: "report-error", role: "alert", "data-testid": "appeal-error", hidden: true });
-    this.cancelButton = el("button", { type: "button", className: "btn btn-secondary btn-sm", "data-testid": "appeal-cancel" }, "Cancel");
-    this.submitButton = el("button", { type: "submit", className: "btn btn-primary btn-sm", "data-testid": "appeal-submit" }, "Submit");
+    this.cancelButton = el("button", { type: "button", className: "btn btn-secondary btn-sm", "data-testid": "appeal-cancel" }, t("Cancel"));
+    this.submitButton = el("button", { type: "submit", className: "btn btn-primary btn-sm", "data-testid": "appeal-submit" }, t("Submit"));
     this.form = el("form", {
       className: "appeal-form",
       id: this.ids.form,
       novalidate: true,
       hidden: true,
-      "aria-label": "Appeal the decision",
+      "aria-label": t("Appeal the decision"),
       "data-testid": "appeal-form",
     },
     el("div", { className: "field" },
-      el("label", { htmlFor: this.ids.reason }, "Why should we look again?"),
+      el("label", { htmlFor: this.ids.reason }, t("Why should we look again?")),
       this.reason,
-      el("p", { className: "field-hint", id: this.ids.hint }, "Required. A reviewer other than the one who decided reads it. ", this.counter),
+      el("p", { className: "field-hint", id: this.ids.hint }, t("Required. A reviewer other than the one who decided reads it."), " ", this.counter),
       this.reasonError),
     this.formError,
     el("div", { className: "appeal-actions" }, this.cancelButton, this.submitButton));
@@ -174,7 +194,7 @@ class ReportItem {
 
   renderCounter() {
     const used = this.reason.value.length;
-    this.counter.textContent = `${used}/${REASON_MAX}`;
+    this.counter.textContent = `${formatNumber(used)}/${formatNumber(REASON_MAX)}`;
     this.counter.classList.toggle("is-near", used > REASON_MAX * 0.9);
   }
 
@@ -226,7 +246,7 @@ class ReportItem {
     this.form.classList.toggle("is-busy", busy);
     this.submitButton.disabled = busy;
     this.cancelButton.disabled = busy;
-    this.submitButton.textContent = busy ? "Sending…" : "Submit";
+    this.submitButton.textContent = busy ? t("Sending…") : t("Submit");
   }
 
   async submit() {
@@ -237,7 +257,7 @@ class ReportItem {
     try {
       appeal = await api("POST", `/api/v1/reports/${encodeURIComponent(this.report.id)}/appeals`, { reason: this.reason.value });
     } catch (error) {
-      if (!(error instanceof ApiError) || error.status === 401) reportError(error, "The appeal was not sent. Try again.");
+      if (!(error instanceof ApiError) || error.status === 401) reportError(error, t("The appeal was not sent. Try again."));
       else this.showProblem(error);
       return;
     } finally {
@@ -249,9 +269,11 @@ class ReportItem {
   /** The appeal went through: the form gives way to what happens next. */
   showFiled(appeal) {
     const done = el("p", { className: "alert alert-ok my-report-appealed", role: "status", tabindex: "-1", "data-testid": "my-report-appealed" },
-      "Appeal filed",
-      appeal.created_at ? el("span", {}, " on ", dateTime(appeal.created_at)) : null,
-      ". A reviewer other than the one who decided will look at it again.");
+      ...(appeal.created_at
+        ? withNodes(t("Appeal filed on {when}."), { when: dateTime(appeal.created_at) })
+        : [t("Appeal filed.")]),
+      " ",
+      t("A reviewer other than the one who decided will look at it again."));
     if (appeal.id) done.dataset.appealId = appeal.id;
     this.appeal.replaceChildren(done);
     done.focus({ preventScroll: false });
@@ -272,7 +294,7 @@ class MyReports {
 
   async load() {
     this.root.setAttribute("aria-busy", "true");
-    this.setState("Loading your reports…");
+    this.setState(t("Loading your reports…"));
     let list;
     try {
       list = await api("GET", "/api/v1/reports");
@@ -281,10 +303,10 @@ class MyReports {
         reportError(error);
         return;
       }
-      const retry = el("button", { type: "button", className: "btn btn-secondary btn-sm", "data-testid": "my-reports-retry" }, "Try again");
+      const retry = el("button", { type: "button", className: "btn btn-secondary btn-sm", "data-testid": "my-reports-retry" }, t("Try again"));
       retry.addEventListener("click", () => this.load());
       this.setState(el("span", { className: "report-error my-reports-error", role: "alert" },
-        error instanceof ApiError ? error.detail : "Your reports could not be loaded."), " ", retry);
+        error instanceof ApiError ? error.detail : t("Your reports could not be loaded.")), " ", retry);
       if (!(error instanceof ApiError)) console.error(error);
       return;
     } finally {
@@ -296,7 +318,7 @@ class MyReports {
   render(reports) {
     for (const old of this.root.querySelectorAll(".my-reports-list")) old.remove();
     if (!reports.length) {
-      this.setState(el("span", { "data-testid": "my-reports-empty" }, "You have not reported anything."));
+      this.setState(el("span", { "data-testid": "my-reports-empty" }, t("You have not reported anything.")));
       return;
     }
     this.setState();
