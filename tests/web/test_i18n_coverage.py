@@ -12,10 +12,8 @@ from tests.web.i18n_scan import scan_script, scan_template, scan_tree
 PACKAGE = Path(__file__).resolve().parents[2] / "reelm"
 TEMPLATES = PACKAGE / "templates"
 SCRIPTS = PACKAGE / "static" / "js"
-# Being rewritten (settings, profile, hashtag and inbox pages); they get their pass when that work lands.
-PENDING = frozenset(
-    {"settings.html", "settings.js", "profile.html", "profile.js", "tag.html", "inbox.html", "inbox.js"}
-)
+# Templates and scripts not yet marked for translation (none now); a rewrite in progress may list its files.
+PENDING: frozenset[str] = frozenset()
 
 
 def test_every_template_and_script_marks_its_text_for_translation() -> None:
