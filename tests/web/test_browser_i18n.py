@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import expect
 
 from reelm.i18n import translations
 from tests.web import test_browser
-from tests.web.conftest import DESKTOP
+from tests.web.conftest import DESKTOP, PHONE
 from tests.web.test_browser import Pages
 
 pages = test_browser.pages
@@ -51,3 +52,16 @@ async def test_arabic_is_laid_out_right_to_left(pages: Pages) -> None:
     assert nav["x"] + nav["width"] >= width - 1
     assert nav["x"] > width / 2
     assert main["x"] + main["width"] <= nav["x"] + 1
+
+
+@pytest.mark.parametrize("pages", [PHONE], indirect=True)
+async def test_on_phones_the_language_is_picked_at_the_foot_of_the_page(pages: Pages) -> None:
+    page = await pages.new()
+    await page.goto("/signup")
+    await expect(page.locator("#language-select")).to_be_hidden()  # the sidebar's, desktop only
+    await page.select_option("#language-select-footer", "es")
+    await expect(page.locator("html")).to_have_attribute("lang", "es")
+    assert page.url.endswith("/signup")
+    spanish = translations("es").gettext("Password")
+    assert spanish != "Password"
+    await expect(page.locator("main")).to_contain_text(spanish)
