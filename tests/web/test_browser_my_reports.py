@@ -61,7 +61,7 @@ async def appeal(page: Page, item: Locator, report_id: str) -> Response:
 
 
 async def open_settings(page: Page) -> Locator:
-    await page.goto("/settings")
+    await page.goto("/settings/data")  # "Your reports" is in the data and audit section
     section = page.get_by_test_id("my-reports")
     await expect(section.get_by_role("heading", name="Your reports")).to_be_visible()
     await expect(section).to_have_attribute("aria-busy", "false")
