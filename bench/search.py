@@ -664,6 +664,13 @@ SOURCE_TRIGGERS = {
     "renditions": "reelm_project_on_renditions_trg",
 }
 SEARCH_INDEXES = ("videos_search", "profiles_search", "videos_hashtags")
+# Search's per-row triggers on the projections (reelm.crossrealm.schema.search_triggers_sql): off while the
+# rows are loaded in bulk, their work then done by the backfill's set-based statements.
+SEARCH_TRIGGERS = (
+    ("videos", "reelm_count_hashtags_trg"),
+    ("videos", "reelm_collect_words_trg"),
+    ("profiles", "reelm_collect_words_trg"),
+)
 
 
 def drop_subscriptions_to(runtime: Runtime, source: str) -> int:
@@ -705,7 +712,8 @@ def load(conn: psycopg.Connection, data: Data, build: Build) -> None:
     conn.execute(b"SET maintenance_work_mem = '512MB'")
     for table, trigger in SOURCE_TRIGGERS.items():
         conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}".encode())
-    conn.execute(f"ALTER TABLE {s}.videos DISABLE TRIGGER reelm_count_hashtags_trg".encode())
+    for table, trigger in SEARCH_TRIGGERS:
+        conn.execute(f"ALTER TABLE {s}.{table} DISABLE TRIGGER {trigger}".encode())
     for index in SEARCH_INDEXES:
         conn.execute(f"DROP INDEX {s}.{index}".encode())
 
@@ -768,12 +776,13 @@ def load(conn: psycopg.Connection, data: Data, build: Build) -> None:
         conn.execute(PROJECT_PROFILES.format(s=s).encode())
     with build.step("outbound_us.videos (one INSERT ... SELECT)"):
         conn.execute(PROJECT_VIDEOS.format(s=s).encode())
-    with build.step("search_hashtags (the backfill's count)"):
-        for statement in [st for st in schema.backfill_sql() if "search_hashtag" in st]:
+    with build.step("search_hashtags and search_words (the backfill's statements)"):
+        for statement in [st for st in schema.backfill_sql() if "search_" in st]:
             conn.execute(statement.encode())
     for table, trigger in SOURCE_TRIGGERS.items():
         conn.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}".encode())
-    conn.execute(f"ALTER TABLE {s}.videos ENABLE ALWAYS TRIGGER reelm_count_hashtags_trg".encode())
+    for table, trigger in SEARCH_TRIGGERS:
+        conn.execute(f"ALTER TABLE {s}.{table} ENABLE ALWAYS TRIGGER {trigger}".encode())
     for index in schema.PROJECTION_INDEXES:
         if any(f"EXISTS {name} " in index for name in SEARCH_INDEXES):
             name = index.split("EXISTS ")[1].split()[0]

@@ -36,6 +36,7 @@ from reelm.search.models import (  # search and discovery
     SearchHashtagDay,
     SearchQuery,
     SearchSettings,
+    SearchWord,
 )
 from reelm.social.models import Comment, CommentLike, Follow, PinnedVideo, VideoLike
 from reelm.staff.models import AccessJustification, StaffRole  # staff access
@@ -82,6 +83,7 @@ __all__ = [
     "SearchHashtagDay",
     "SearchQuery",
     "SearchSettings",
+    "SearchWord",
     "StaffRole",
     "StoredHashEntry",
     "StoredHashList",

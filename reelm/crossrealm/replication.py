@@ -72,7 +72,7 @@ def _statements(database: RealmDatabase, realms: list[str]) -> list[str]:
     statements = schema.helpers_sql(database.name, database.code)
     for realm in realms:
         statements += schema.projection_tables_sql(realm)
-        statements += schema.hashtag_counting_sql(realm)
+        statements += schema.search_triggers_sql(realm)
     statements += schema.views_sql(realms)
     statements += schema.projection_functions_sql(database.name)
     statements += schema.source_triggers_sql()

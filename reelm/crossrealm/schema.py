@@ -280,18 +280,50 @@ SEARCH_FUNCTIONS = (
       END IF;
       RETURN NULL;
     END $$""",
+    # Search's vocabulary (reelm.search.models.SearchWord): the words of 4+ letters a document holds, so that
+    # a typo is expanded to the real words one edit away before it reaches the full-text index.
+    """CREATE OR REPLACE FUNCTION reelm_collect_words() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = public AS $$
+    DECLARE
+      document tsvector;
+    BEGIN
+      IF TG_TABLE_NAME = 'videos' THEN
+        IF TG_OP = 'UPDATE'
+           AND (OLD.caption, OLD.hashtags) IS NOT DISTINCT FROM (NEW.caption, NEW.hashtags) THEN
+          RETURN NULL;
+        END IF;
+        document := reelm_video_document(NEW.caption, NEW.hashtags);
+      ELSE
+        IF TG_OP = 'UPDATE' AND (OLD.handle, OLD.display_name, OLD.bio)
+                                IS NOT DISTINCT FROM (NEW.handle, NEW.display_name, NEW.bio) THEN
+          RETURN NULL;
+        END IF;
+        document := reelm_profile_document(NEW.handle, NEW.display_name, NEW.bio);
+      END IF;
+      INSERT INTO search_words (word)
+      SELECT w FROM unnest(tsvector_to_array(document)) w WHERE length(w) >= 4 ORDER BY w
+      ON CONFLICT DO NOTHING;
+      RETURN NULL;
+    END $$""",
 )
 
 
-def hashtag_counting_sql(realm: str) -> list[str]:
-    """The trigger that keeps the hashtag counts in step with one realm's projection of videos."""
-    table, trigger = f"{schema_of(realm)}.videos", "reelm_count_hashtags_trg"
-    return [
-        f"DROP TRIGGER IF EXISTS {trigger} ON {table}",
-        f"CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {table} "
-        "FOR EACH ROW EXECUTE FUNCTION reelm_count_hashtags()",
-        f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}",
-    ]
+def search_triggers_sql(realm: str) -> list[str]:
+    """The triggers that keep search's hashtag counts and vocabulary in step with one realm's projections."""
+    s = schema_of(realm)
+    triggers = (
+        (f"{s}.videos", "reelm_count_hashtags_trg", "INSERT OR UPDATE OR DELETE", "reelm_count_hashtags"),
+        (f"{s}.videos", "reelm_collect_words_trg", "INSERT OR UPDATE", "reelm_collect_words"),
+        (f"{s}.profiles", "reelm_collect_words_trg", "INSERT OR UPDATE", "reelm_collect_words"),
+    )
+    statements = []
+    for table, trigger, events, function in triggers:
+        statements += [
+            f"DROP TRIGGER IF EXISTS {trigger} ON {table}",
+            f"CREATE TRIGGER {trigger} AFTER {events} ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()",
+            f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}",
+        ]
+    return statements
 
 
 def helpers_sql(realm: str, code: int) -> list[str]:
@@ -654,4 +686,10 @@ def backfill_sql() -> list[str]:
         "FROM public_videos, unnest(hashtags) t "
         "WHERE (coalesce(published_at, created_at) AT TIME ZONE 'UTC')::date "
         f">= (now() AT TIME ZONE 'UTC')::date - {HASHTAG_DAYS_KEPT} GROUP BY t, day",
+        "INSERT INTO search_words (word) SELECT DISTINCT w FROM public_videos, "
+        "unnest(tsvector_to_array(reelm_video_document(caption, hashtags))) w WHERE length(w) >= 4 "
+        "ON CONFLICT DO NOTHING",
+        "INSERT INTO search_words (word) SELECT DISTINCT w FROM public_profiles, "
+        "unnest(tsvector_to_array(reelm_profile_document(handle, display_name, bio))) w WHERE length(w) >= 4 "
+        "ON CONFLICT DO NOTHING",
     ]

@@ -36,6 +36,18 @@ class SearchHashtagDay(RealmBase):
     videos: Mapped[int] = public(Integer, default=0)
 
 
+class SearchWord(RealmBase):
+    """Every word (of 4+ letters) that some searchable document in this database holds, kept by a trigger on
+    the projections (reelm.crossrealm.schema.SEARCH_FUNCTIONS): a typo is looked up among these before it
+    reaches the full-text index, so a query carries the few real words one edit away, not hundreds of
+    strings that match nothing (which made the planner give up the index). Words are never removed: a
+    stale one costs one B-tree probe."""
+
+    __tablename__ = "search_words"
+
+    word: Mapped[str] = public(Text, primary_key=True)
+
+
 class HashtagFollow(RealmBase):
     """A hashtag a person follows: its videos join their Following feed and it counts as an interest for
     For You. Kept in the follower's home realm; the tag is matched against every realm's projections."""

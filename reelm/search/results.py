@@ -33,9 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.views import public_profiles, public_videos
 from reelm.safety.models import UserBlock
-from reelm.search.models import SearchHashtag
+from reelm.search.models import SearchHashtag, SearchWord
 from reelm.search.schemas import AccountHit, HashtagHit
-from reelm.search.terms import MAX_WORDS, tsqueries, typo_variants
+from reelm.search.terms import MAX_WORDS, tsqueries, typo_candidates, typo_variants
 from reelm.social.cards import fetch_cards, public_card_select
 from reelm.social.models import Follow
 from reelm.videos.schemas import VideoOut
@@ -57,6 +57,8 @@ class Matching:
     loose: ColumnElement[Any]
     # The words run together, as a hashtag or handle would be written ("dance party" -> "danceparty").
     joined: str
+    # For each word, the real words one typo away that the loose query also takes.
+    typos: dict[str, list[str]]
 
 
 async def matching(session: AsyncSession, query: str) -> Matching | None:
@@ -69,7 +71,15 @@ async def matching(session: AsyncSession, query: str) -> Matching | None:
         {"q": query, "n": MAX_WORDS},
     )
     words = [row.lexeme for row in rows]
-    built = tsqueries(words)
+    candidates = typo_candidates(words)
+    wanted = sorted({c for found in candidates.values() for c in found})
+    real = (
+        set(await session.scalars(select(SearchWord.word).where(SearchWord.word.in_(wanted))))
+        if wanted
+        else set()
+    )
+    typos = {word: [c for c in found if c in real] for word, found in candidates.items()}
+    built = tsqueries(words, typos)
     if built is None:
         return None
     strict, loose = built
@@ -78,6 +88,7 @@ async def matching(session: AsyncSession, query: str) -> Matching | None:
         strict=cast(literal(strict), TSQUERY),
         loose=cast(literal(loose), TSQUERY),
         joined="".join(words),
+        typos=typos,
     )
 
 

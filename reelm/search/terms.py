@@ -3,15 +3,18 @@
 Pure: the words arrive already folded and split by the database (the same `reelm_search_fold` and `simple`
 parser that built the documents), so a query and a document never disagree about what a word is.
 
-Without pg_trgm (the embedded PostgreSQL has no contrib modules) typos are matched by asking the full-text
-index for every string one edit away from the word: deletions, transpositions, substitutions and
-insertions. For a word of n Latin letters that is about 54n + 25 lexemes, each a cheap GIN probe, and the
-whole query is capped so that no input makes the index do unbounded work.
+Without pg_trgm (the embedded PostgreSQL has no contrib modules) typos are matched through the strings one
+edit away from a word (deletions, transpositions, substitutions, insertions: about 54n + 25 for n Latin
+letters). Those are first looked up in the vocabulary of words the documents hold (reelm.search.models.
+SearchWord, one B-tree probe each), and only the few real words among them join the full-text query: a
+query of hundreds of lexemes made the planner drop the index for a scan of every document. The candidates
+are capped, so no input makes either step do unbounded work.
 """
 
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping, Sequence
 
 MAX_WORDS = 8  # further words are ignored: eight already narrow any search
 TYPO_MIN_LENGTH = 5  # shorter words have too many neighbours one edit away to be worth guessing
@@ -40,22 +43,29 @@ def _quoted(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def tsqueries(words: list[str]) -> tuple[str, str] | None:
-    """The strict query (every word, as a prefix) and the loose one (each word may also be one typo off),
-    as tsquery text; None when there is no word to look for."""
+def typo_candidates(words: Sequence[str]) -> dict[str, list[str]]:
+    """For each word long enough to be guessed at, the strings one typo away, to look up among the real
+    words; `MAX_VARIANTS` over all the words."""
+    candidates: dict[str, list[str]] = {}
+    budget = MAX_VARIANTS
+    for word in words[:MAX_WORDS]:
+        if budget > 0 and len(word) >= TYPO_MIN_LENGTH and word.isalnum():
+            candidates[word] = sorted(one_edit_away(word))[:budget]
+            budget -= len(candidates[word])
+    return candidates
+
+
+def tsqueries(words: Sequence[str], typos: Mapping[str, Sequence[str]]) -> tuple[str, str] | None:
+    """The strict query (every word, as a prefix) and the loose one (each word may also be one of its
+    `typos`: real words one edit away), as tsquery text; None when there is no word to look for."""
     words = words[:MAX_WORDS]
     if not words:
         return None
     strict, loose = [], []
-    budget = MAX_VARIANTS
     for word in words:
         prefix = _quoted(word) + ":*"
         strict.append(prefix)
-        variants: list[str] = []
-        if len(word) >= TYPO_MIN_LENGTH and word.isalnum() and budget > 0:
-            variants = sorted(one_edit_away(word))[:budget]
-            budget -= len(variants)
-        loose.append("(" + " | ".join([prefix, *map(_quoted, variants)]) + ")")
+        loose.append("(" + " | ".join([prefix, *map(_quoted, typos.get(word, ()))]) + ")")
     return " & ".join(strict), " & ".join(loose)
 
 

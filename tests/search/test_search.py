@@ -16,6 +16,7 @@ from reelm.realms.models import Capability
 from reelm.realms.switches import Switchboard
 from reelm.runtime import Runtime
 from reelm.search.models import SearchQuery
+from reelm.search.results import matching
 from reelm.text import hashtags_of
 from reelm.videos.models import Video, VideoStatus, Visibility
 from tests.conftest import Account, make_account
@@ -84,6 +85,16 @@ async def test_prefixes_accents_typos_and_other_scripts_match(
     # Every word must match.
     assert (await search(client, "jazz bread"))["videos"] == []
     assert (await search(client, "jazz rainy"))["words"] == ["jazz", "rainy"]
+
+
+async def test_typos_are_expanded_to_the_real_words_only(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    ada = await make_account(client, "ada")
+    await plant_video(runtime, ada, "Jazz improvisation on a rainy day")
+    async with runtime.databases.read(US) as session:
+        match = await matching(session, "improvsation rainy")
+    assert match is not None
+    # Of the ~650 strings one edit from each word, only words some document holds reach the index.
+    assert match.typos == {"improvsation": ["improvisation"], "rainy": []}
 
 
 async def test_exact_hashtags_and_handles_come_first_and_hashtags_count_videos(
