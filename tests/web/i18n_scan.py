@@ -224,12 +224,10 @@ def _is_words(text: str) -> bool:
     return bool(re.search(r"[^\W\d_]{2,}", text))
 
 
-def scan_tree(templates: Path, scripts: Path, skip: frozenset[str] = frozenset()) -> list[Finding]:
+def scan_tree(templates: Path, scripts: Path) -> list[Finding]:
     findings: list[Finding] = []
     for template in sorted(templates.glob("*.html")):
-        if template.name not in skip:
-            findings += scan_template(template)
+        findings += scan_template(template)
     for script in sorted(scripts.glob("*.js")):
-        if script.name not in skip:
-            findings += scan_script(script)
+        findings += scan_script(script)
     return findings
