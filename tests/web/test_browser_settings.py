@@ -143,7 +143,12 @@ async def test_profile_grid_pins_followers_message_and_hashtag_sort(pages: Pages
     older = await upload(maya, make_clip(tmp_path, name="one.mp4"), "Morning #sunrise")
     await maya.goto("/")  # the upload page starts afresh for the next one
     newer = await upload(maya, make_clip(tmp_path, name="two.mp4"), "Evening #sunrise")
-    assert await api_call(maya, "PUT", f"/api/v1/videos/{older}/pin") == 200
+    # Pinned from the video's own page, by its owner.
+    await maya.goto(f"/v/{older}")
+    pin = maya.get_by_test_id("pin-toggle")
+    await expect(pin).to_have_attribute("aria-pressed", "false")
+    await pin.click()
+    await expect(pin).to_have_attribute("aria-pressed", "true")
     assert await api_call(maya, "POST", f"/api/v1/videos/{older}/like") == 200
 
     await maya.goto("/@maya")

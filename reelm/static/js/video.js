@@ -1,7 +1,7 @@
 // /v/{id}: one video with the feed's player and buttons; comments in a side panel on desktops and a
 // bottom sheet on phones. A video that is still processing refreshes itself when it is ready.
 
-import { api, isDesktop, isTyping, keepsSpace, toast } from "./api.js";
+import { api, isDesktop, isTyping, keepsSpace, reportError, toast } from "./api.js";
 import { Card } from "./card.js";
 import { Comments } from "./comments.js";
 import { t } from "./i18n.js";
@@ -107,4 +107,24 @@ function watchStatus() {
     setTimeout(tick, 2000);
   };
   setTimeout(tick, 2000);
+}
+
+// ---- the owner pins the video to their profile (up to three), or unpins it --------------------------
+
+const pinToggle = document.querySelector('[data-testid="pin-toggle"]');
+if (pinToggle) {
+  pinToggle.addEventListener("click", async () => {
+    const pinned = pinToggle.getAttribute("aria-pressed") === "true";
+    pinToggle.disabled = true;
+    try {
+      await api(pinned ? "DELETE" : "PUT", `/api/v1/videos/${encodeURIComponent(pinToggle.dataset.videoId)}/pin`);
+      pinToggle.setAttribute("aria-pressed", String(!pinned));
+      pinToggle.querySelector("span").textContent = pinned ? pinToggle.dataset.pinLabel : pinToggle.dataset.unpinLabel;
+      toast(pinned ? t("Unpinned from your profile") : t("Pinned to your profile"));
+    } catch (error) {
+      reportError(error, t("Could not change the pin."));  // a fourth pin: the problem says the limit
+    } finally {
+      pinToggle.disabled = false;
+    }
+  });
 }

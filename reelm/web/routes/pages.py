@@ -20,6 +20,7 @@ from reelm.realms.models import Capability
 from reelm.recommend.schemas import MAX_PICKED, InterestsIn
 from reelm.recommend.service import do_pick_interests, do_reset_interests
 from reelm.runtime import Runtime
+from reelm.social import pins
 from reelm.web.deps import (
     SESSION_COOKIE,
     Limiter,
@@ -80,13 +81,19 @@ async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, v
         if problem.type == "age-restricted":  # adults only: account holders may watch it after log-in
             return login_redirect(request)
         return error_page(request, viewer, problem)
+    is_owner = viewer.user_id is not None and video["creator"]["id"] == str(viewer.user_id)
+    pinned = False
+    if is_owner and viewer.user_id is not None:  # the owner may pin it to their profile, or unpin it
+        async with runtime.databases.read(viewer.realm) as session:
+            pinned = int(video["id"]) in await pins.pinned_ids(session, viewer.user_id)
     return render(
         request,
         viewer,
         "video.html",
         video=video,
         video_json=script_json(video),
-        is_owner=viewer.user_id is not None and video["creator"]["id"] == str(viewer.user_id),
+        is_owner=is_owner,
+        pinned=pinned,
     )
 
 
