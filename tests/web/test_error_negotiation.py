@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from reelm.i18n import translations
 from reelm.web.problems import PROBLEM_JSON
 
 # What Chromium and Firefox send for a navigation.
@@ -32,6 +33,13 @@ async def test_an_unknown_page_is_the_404_page_for_a_browser(client: httpx.Async
     answer = await client.get("/no-such-page", headers=BROWSER)
     assert_page(answer, 404)
     assert "Not Found" in answer.text
+    assert "This page does not exist" in answer.text
+    # In the reader's language.
+    client.cookies.set("reelm_locale", "fr")
+    french = await client.get("/no-such-page", headers=BROWSER)
+    heading = translations("fr").gettext("This page does not exist")
+    assert heading != "This page does not exist"
+    assert heading in french.text
 
 
 @pytest.mark.parametrize("headers", API_CLIENTS)
