@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool
 
 from reelm.videos.schemas import VideoOut
 
@@ -65,7 +65,7 @@ class SearchHistory(BaseModel):
 
 
 class HistorySettingsIn(BaseModel):
-    paused: bool
+    paused: StrictBool
 
 
 class HashtagFollowState(BaseModel):

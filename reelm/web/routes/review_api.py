@@ -276,7 +276,10 @@ async def get_transparency_db(
     return {"statements": records}
 
 
-@api.get("/moderation/realms/{realm}/transparency-report")
+@api.get(
+    "/moderation/realms/{realm}/transparency-report",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}, "description": "the report"}},
+)
 async def get_transparency_report(
     runtime: RuntimeDep,
     realm: RealmPath,
