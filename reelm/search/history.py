@@ -6,7 +6,7 @@ Kept short (the newest `KEEP` distinct queries); included in the data export and
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import Integer, cast, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,13 @@ async def remember(session: AsyncSession, user_id: int, query: str) -> None:
     """Note a search unless the person paused their history; the same query again moves to the top."""
     if await is_paused(session, user_id):
         return
+    # One writer per person at a time: two searches at once (two tabs, a fast typist) would otherwise each
+    # delete rows the other just wrote, and deadlock.
+    await session.execute(
+        select(
+            func.pg_advisory_xact_lock(func.hashtext("reelm.search_history"), cast(user_id % 2**31, Integer))
+        )
+    )
     await session.execute(
         delete(SearchQuery).where(SearchQuery.user_id == user_id, SearchQuery.query == query)
     )

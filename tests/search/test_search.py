@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -317,3 +318,16 @@ async def test_search_reads_from_the_realms_search_replica_and_writes_history_to
     async with runtime.databases.search(US) as session:
         with pytest.raises(DBAPIError, match="read-only transaction"):
             await session.execute(text("CREATE TEMP TABLE scribble (x int)"))
+
+
+async def test_searches_at_once_by_one_person_all_answer_and_are_all_kept(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    me = await make_account(client, "me")
+    queries = [f"query {n % 7}" for n in range(28)]  # repeats too: each moves its entry to the top
+    answers = await asyncio.gather(
+        *(client.get("/api/v1/search", params={"q": q}, headers=me.auth) for q in queries)
+    )
+    assert [a.status_code for a in answers] == [200] * len(queries)
+    kept = (await client.get("/api/v1/me/search-history", headers=me.auth)).json()["items"]
+    assert sorted(i["query"] for i in kept) == sorted(set(queries))
