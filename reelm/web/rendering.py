@@ -186,7 +186,9 @@ def render(
 
 
 def login_redirect(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    """To the log-in form, and back to this very address afterwards (its query too: a link's token)."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
 
 
 def check_form_csrf(request: Request, token: str) -> None:

@@ -5,9 +5,9 @@ with the CSRF field, and comes back to its section with a notice or the problem 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -30,24 +30,16 @@ from reelm.safety.blocks import blocked_by, do_block
 from reelm.transparency.queries import entries_about
 from reelm.web.deps import SESSION_COOKIE, Limiter, RuntimeDep, ViewerDep, forget_user_sessions
 from reelm.web.params import CsrfForm
-from reelm.web.rendering import check_form_csrf, error_page, render
+from reelm.web.rendering import check_form_csrf, error_page, login_redirect, render
 from reelm.web.routes.accounts import limit_logins, my_view, request_email_change
 
 router = APIRouter(include_in_schema=False)
 
 SECTIONS = ("account", "privacy", "notifications", "language", "feed", "data", "delete")
-# The interface languages offered (reelm.i18n ships their catalogues), each named in its own language.
-LANGUAGES = (("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español"), ("ar", "العربية"))
 # Notices a form may come back with (?done=...); the template words each one.
 NOTICES = frozenset({"password", "email-sent", "email-changed", "privacy", "notifications", "unblocked"})
 
 SectionPath = Annotated[str, Path(pattern=r"^[a-z]{1,20}$", description="a settings section")]
-
-
-def _login_redirect(request: Request) -> RedirectResponse:
-    """To the log-in form, and back to this very address afterwards (its query included: a link's token)."""
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
 async def settings_page(
@@ -91,12 +83,29 @@ async def settings_page(
         notification_kinds=kinds,
         blocked=[people[b].model_dump(mode="json") for b in blocked if b in people],
         pending_email={"email": pending[0], "expires_at": pending[1].isoformat()} if pending else None,
-        language_choices=LANGUAGES,
         grace_days=runtime.settings.deletion_grace_days,
     )
 
 
-def _back(section: str, done: str) -> RedirectResponse:
+async def _section_form(
+    request: Request,
+    runtime: Runtime,
+    viewer: Viewer,
+    csrf_token: str,
+    *,
+    section: str,
+    done: str,
+    change: Callable[[SignedInViewer], Awaitable[object]],
+) -> Response:
+    """A section's form: signed in, CSRF checked, the change made, then back to the section with its notice
+    (?done=...), or the section again with the problem shown in place."""
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await change(me)
+    except Problem as problem:
+        return await settings_page(request, runtime, me, problem, section=section)
     return RedirectResponse(f"/settings/{section}?done={done}", status_code=303)
 
 
@@ -105,7 +114,7 @@ async def settings_section(
     request: Request, runtime: RuntimeDep, viewer: ViewerDep, section: SectionPath, done: str | None = None
 ) -> Response:
     if (me := viewer.signed_in()) is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     if section not in SECTIONS:
         return error_page(request, me, not_found("Page"))
     return await settings_page(request, runtime, me, section=section, done=done)
@@ -120,18 +129,16 @@ async def password_submit(
     new_password: Annotated[Secret, Form(max_length=200)],
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return _login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def change(me: SignedInViewer) -> None:
         await limit_logins(runtime, request, me.user.handle)
         await credentials.do_change_password(
             runtime, me.realm, me.user, current=current_password, new=new_password, keep_token=me.token
         )
-    except Problem as problem:
-        return await settings_page(request, runtime, me, problem, section="account")
-    forget_user_sessions(request, me.user.id)
-    return _back("account", "password")
+        forget_user_sessions(request, me.user.id)
+
+    return await _section_form(
+        request, runtime, viewer, csrf_token, section="account", done="password", change=change
+    )
 
 
 @router.post("/settings/email")
@@ -144,14 +151,12 @@ async def email_submit(
     password: Annotated[Secret, Form(max_length=200)],
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return _login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def change(me: SignedInViewer) -> None:
         await request_email_change(runtime, limiter, request, me, email, password)
-    except Problem as problem:
-        return await settings_page(request, runtime, me, problem, section="account")
-    return _back("account", "email-sent")
+
+    return await _section_form(
+        request, runtime, viewer, csrf_token, section="account", done="email-sent", change=change
+    )
 
 
 @router.get("/settings/email/confirm")
@@ -161,7 +166,7 @@ async def email_confirm_form(
     """The link in the mail: asks the signed-in account holder to confirm (a mail scanner opening the link
     changes nothing)."""
     if (me := viewer.signed_in()) is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     return render(request, me, "settings_email_confirm.html", token=token)
 
 
@@ -175,7 +180,7 @@ async def email_confirm_submit(
     csrf_token: CsrfForm = "",
 ) -> Response:
     if (me := viewer.signed_in()) is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     try:
         check_form_csrf(request, csrf_token)
         limiter.hit("e-mail confirmation", str(me.user.id), limit=20, per_seconds=3600)
@@ -185,7 +190,7 @@ async def email_confirm_submit(
             request, me, "settings_email_confirm.html", problem.status, token=token, error=problem.detail
         )
     forget_user_sessions(request, me.user.id)
-    return _back("account", "email-changed")
+    return RedirectResponse("/settings/account?done=email-changed", status_code=303)
 
 
 def _invalid(detail: str) -> Problem:
@@ -212,16 +217,14 @@ async def privacy_submit(
     allow_from_value: Annotated[Line, Form(alias="allow_from", max_length=20)],
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return _login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def change(me: SignedInViewer) -> None:
         choice = _allow_from(allow_from_value)
         async with runtime.databases.transaction(me.realm) as session:
             await do_set_allow_from(session, me.user.id, choice, datetime.now(UTC))
-    except Problem as problem:
-        return await settings_page(request, runtime, me, problem, section="privacy")
-    return _back("privacy", "privacy")
+
+    return await _section_form(
+        request, runtime, viewer, csrf_token, section="privacy", done="privacy", change=change
+    )
 
 
 @router.post("/settings/unblock")
@@ -232,18 +235,16 @@ async def unblock_submit(
     handle: Annotated[Line, Form(max_length=30)],
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return _login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def change(me: SignedInViewer) -> None:
         entry = await accounts.resolve_handle(runtime, handle)
         if entry is None:
             raise not_found("User")
         async with runtime.databases.transaction(me.realm) as session:
             await do_block(session, me.user.id, entry.user_id, block=False)
-    except Problem as problem:
-        return await settings_page(request, runtime, me, problem, section="privacy")
-    return _back("privacy", "unblocked")
+
+    return await _section_form(
+        request, runtime, viewer, csrf_token, section="privacy", done="unblocked", change=change
+    )
 
 
 @router.post("/settings/notifications")
@@ -255,16 +256,15 @@ async def notifications_submit(
     csrf_token: CsrfForm = "",
 ) -> Response:
     """The kinds ticked are on, the others off (an unticked box sends nothing)."""
-    if (me := viewer.signed_in()) is None:
-        return _login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+
+    async def change(me: SignedInViewer) -> None:
         choices = _kinds_ticked(kind)
         async with runtime.databases.transaction(me.realm) as session:
             await preferences.do_set_preferences(session, me.user.id, choices)
-    except Problem as problem:
-        return await settings_page(request, runtime, me, problem, section="notifications")
-    return _back("notifications", "notifications")
+
+    return await _section_form(
+        request, runtime, viewer, csrf_token, section="notifications", done="notifications", change=change
+    )
 
 
 @router.post("/settings/delete")
@@ -277,7 +277,7 @@ async def delete_submit(
 ) -> Response:
     """Delete the account after the grace period: every session ends now; logging in again calls it off."""
     if (me := viewer.signed_in()) is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     try:
         check_form_csrf(request, csrf_token)
         await limit_logins(runtime, request, me.user.handle)
