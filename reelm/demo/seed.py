@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from reelm import ids
 from reelm.accounts.models import HandleEntry, User
-from reelm.accounts.service import do_sign_up
+from reelm.demo.accounts import demo_account
 from reelm.demo.clips import generate_demo_clip
 from reelm.demo.conversations import converse
 from reelm.demo.showcase import PEOPLE, STEPS, Showcase, showcase
@@ -99,20 +99,11 @@ async def seed(runtime: Runtime, advance: Callable[[str], None], *, videos: int 
     (one per creator, one per video and SHOWCASE_STEPS more: 42 in all)."""
     users: list[tuple[str, User]] = []
     for handle, name, country, bio in CREATORS:
-        user = await do_sign_up(
-            runtime,
-            handle=handle,
-            email=f"{handle}@demo.reelm.invalid",
-            password=DEMO_PASSWORD,
-            country=country,
-            display_name=name,
+        users.append(
+            await demo_account(
+                runtime, handle=handle, name=name, country=country, bio=bio, password=DEMO_PASSWORD
+            )
         )
-        realm = runtime.settings.realm_for_country(country)
-        async with runtime.databases.transaction(realm) as session:
-            stored = await session.get(User, user.id)
-            assert stored is not None
-            stored.bio = bio
-        users.append((realm, user))
         advance(f"creator @{handle}")
     with tempfile.TemporaryDirectory() as tmp:
         for index, caption in enumerate(CAPTIONS[:videos]):

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from reelm.accounts.models import User
-from reelm.accounts.service import do_sign_up
+from reelm.demo.accounts import demo_account
 from reelm.messages import conversations, sending
 from reelm.messages.ciphers import CipherCache
 from reelm.messages.policy import MessagingSettings
@@ -69,20 +69,9 @@ async def showcase(
 ) -> Showcase:
     """Make the showcase; `people` maps the creators' handles to (realm, user) and gains the new accounts."""
     for handle, name, country, bio in PEOPLE:
-        user = await do_sign_up(
-            runtime,
-            handle=handle,
-            email=f"{handle}@demo.reelm.invalid",
-            password=password,
-            country=country,
-            display_name=name,
+        people[handle] = await demo_account(
+            runtime, handle=handle, name=name, country=country, bio=bio, password=password
         )
-        realm = runtime.settings.realm_for_country(country)
-        async with runtime.databases.transaction(realm) as session:
-            stored = await session.get(User, user.id)
-            assert stored is not None
-            stored.bio = bio
-        people[handle] = (realm, user)
         advance(f"account @{handle}")
 
     realm, fan = people[FAN[0]]
