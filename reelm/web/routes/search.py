@@ -13,28 +13,23 @@ import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.viewer import Viewer
-from reelm.crossrealm.views import public_videos
 from reelm.inputs import Line
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
-from reelm.search import hashtag_follows, history
+from reelm.search import answers, hashtag_follows, history
 from reelm.search.explore import explore
-from reelm.search.results import find_accounts, find_hashtags, find_videos, matching, video_search
 from reelm.search.schemas import (
     Explore,
     FollowedHashtag,
     HashtagFollowState,
-    HashtagHit,
     HistorySettingsIn,
     SearchHistory,
     SearchResults,
     SearchTab,
     Suggestions,
 )
-from reelm.social.cards import card_params, fetch_cards
 from reelm.videos.schemas import VideoPage
 from reelm.web.capabilities import require_capability
 from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep, client_ip
@@ -44,10 +39,6 @@ from reelm.web.params import Cursor, IdPath, IdQuery, TagPath
 router = APIRouter(tags=["search"], dependencies=[require_capability(Capability.SEARCH)])
 
 MAX_QUERY_CHARS = 200
-MAX_OFFSET = 500  # deep pages of a search are never read; the bound keeps each page cheap
-TOP_ACCOUNTS = 3
-TOP_HASHTAGS = 3
-SUGGESTIONS = 5
 
 SearchText = Annotated[
     Line, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="what to look for, as typed")
@@ -84,46 +75,12 @@ async def search(
         async with runtime.databases.transaction(viewer.realm) as session:
             await history.remember(session, viewer.user_id, q.strip())
     async with runtime.databases.search(viewer.realm) as session:
-        match = await matching(session, q)
-        results = SearchResults(
-            query=q,
-            tab=tab,
-            words=match.words if match else [],
-            videos=[],
-            accounts=[],
-            hashtags=[],
-            next_cursor=None,
+        results, more = await answers.tab_page(
+            session, viewer, q, tab, offset=offset, limit=limit, base_url=runtime.settings.base_url
         )
-        if match is None:
-            return results
-        more = False
-        if tab in (SearchTab.TOP, SearchTab.VIDEOS):
-            found = await find_videos(
-                session, viewer, match, offset=offset, limit=limit + 1, base_url=runtime.settings.base_url
-            )
-            more, results.videos = len(found) > limit, found[:limit]
-        if tab is SearchTab.ACCOUNTS or (tab is SearchTab.TOP and offset == 0):
-            wanted = limit if tab is SearchTab.ACCOUNTS else TOP_ACCOUNTS
-            found_accounts = await find_accounts(session, viewer, match, offset=offset, limit=wanted + 1)
-            results.accounts = found_accounts[:wanted]
-            more = more or (tab is SearchTab.ACCOUNTS and len(found_accounts) > wanted)
-        if tab is SearchTab.HASHTAGS or (tab is SearchTab.TOP and offset == 0):
-            wanted = limit if tab is SearchTab.HASHTAGS else TOP_HASHTAGS
-            found_tags = await find_hashtags(session, match, offset=offset, limit=wanted + 1)
-            results.hashtags = await _with_follow_state(session, viewer, found_tags[:wanted])
-            more = more or (tab is SearchTab.HASHTAGS and len(found_tags) > wanted)
-    if more and offset + limit <= MAX_OFFSET:
+    if more:
         results.next_cursor = encode_cursor(runtime.settings.secret_key, kind, {"o": offset + limit})
     return results
-
-
-async def _with_follow_state(
-    session: AsyncSession, viewer: Viewer, hits: list[HashtagHit]
-) -> list[HashtagHit]:
-    if viewer.user_id is None:
-        return hits
-    followed = await hashtag_follows.follows_among(session, viewer.user_id, [h.tag for h in hits])
-    return [h.model_copy(update={"is_following": h.tag in followed}) for h in hits]
 
 
 @router.get("/search/watch", response_model=VideoPage)
@@ -139,26 +96,19 @@ async def search_watch(
     in the results; from the first result when it is no longer among them). Not rate-limited as a search:
     it continues one already made, and is not kept in the history."""
     kind = _cursor_kind(SearchTab.VIDEOS, q) + ":watch"
+    offset = int(decode_cursor(runtime.settings.secret_key, cursor, kind)["o"]) if cursor else None
     async with runtime.databases.search(viewer.realm) as session:
-        match = await matching(session, q)
-        if match is None:
-            return VideoPage(items=[], next_cursor=None)
-        if cursor:
-            offset = int(decode_cursor(runtime.settings.secret_key, cursor, kind)["o"])
-        else:
-            offset = 0
-            if start is not None:
-                ranked = video_search(viewer, match).with_only_columns(public_videos.c.id).limit(MAX_OFFSET)
-                found = list(await session.scalars(ranked, card_params(viewer, viewer.realm)))
-                offset = found.index(int(start)) if int(start) in found else 0
-        query = video_search(viewer, match).offset(offset).limit(limit + 1)
-        items = await fetch_cards(
-            session, query, realm=viewer.realm, viewer=viewer, base_url=runtime.settings.base_url
+        items, began, more = await answers.watch_page(
+            session,
+            viewer,
+            q,
+            offset=offset,
+            start=int(start) if start is not None else None,
+            limit=limit,
+            base_url=runtime.settings.base_url,
         )
-    next_cursor = None
-    if len(items) > limit and offset + limit <= MAX_OFFSET:
-        next_cursor = encode_cursor(runtime.settings.secret_key, kind, {"o": offset + limit})
-    return VideoPage(items=items[:limit], next_cursor=next_cursor)
+    next_cursor = encode_cursor(runtime.settings.secret_key, kind, {"o": began + limit}) if more else None
+    return VideoPage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/search/suggestions", response_model=Suggestions)
@@ -168,22 +118,7 @@ async def suggestions(
     """Typeahead: accounts and hashtags for what is typed so far, and the viewer's own recent searches."""
     _limit(runtime, limiter, request, viewer)
     async with runtime.databases.search(viewer.realm) as session:
-        recent = (
-            await history.recent(session, viewer.user_id, starting=q.strip(), limit=SUGGESTIONS)
-            if viewer.user_id is not None
-            else []
-        )
-        match = await matching(session, q)
-        if match is None:
-            return Suggestions(query=q, accounts=[], hashtags=[], recent=recent)
-        return Suggestions(
-            query=q,
-            accounts=await find_accounts(session, viewer, match, offset=0, limit=SUGGESTIONS),
-            hashtags=await _with_follow_state(
-                session, viewer, await find_hashtags(session, match, offset=0, limit=SUGGESTIONS)
-            ),
-            recent=recent,
-        )
+        return await answers.suggestions(session, viewer, q)
 
 
 @router.get("/me/search-history", response_model=SearchHistory)
