@@ -14,8 +14,13 @@ from typing import Any, Literal
 from sqlalchemy import Row, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.views import public_profiles
+from reelm.runtime import Runtime
+from reelm.safety.blocks import blocked_among
 from reelm.social.models import Follow
+from reelm.videos.schemas import Creator
+from reelm.videos.service import public_creator
 
 Direction = Literal["followers", "following"]
 
@@ -51,3 +56,34 @@ async def followed_among(session: AsyncSession, follower_id: int, user_ids: list
         select(Follow.followee_id).where(Follow.follower_id == follower_id, Follow.followee_id.in_(user_ids))
     )
     return set(rows)
+
+
+async def people_of(
+    runtime: Runtime,
+    viewer: Viewer,
+    user_id: int,
+    realm: str,
+    direction: Direction,
+    *,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> tuple[list[Creator], tuple[datetime, int] | None]:
+    """A page of someone's followers or followees, read in their home realm `realm`, as the viewer sees it:
+    people behind a block with the viewer (either way) left out, the viewer's follows marked. The page, and
+    where the next one starts (None at the end)."""
+    async with runtime.databases.read(realm) as session:
+        rows = await list_follows(session, user_id, direction, after=after, limit=limit + 1)
+    page, more = rows[:limit], len(rows) > limit
+    shown = [row.id for row in page]
+    hidden: set[int] = set()
+    following: set[int] = set()
+    if viewer.user_id is not None:
+        async with runtime.databases.read(viewer.realm) as session:  # the viewer's blocks and follows
+            hidden = await blocked_among(session, viewer.user_id, shown)
+            following = await followed_among(session, viewer.user_id, shown)
+    people = [
+        public_creator(row, is_following=None if viewer.user_id in (None, row.id) else row.id in following)
+        for row in page
+        if row.id not in hidden
+    ]
+    return people, ((page[-1].followed_at, page[-1].id) if more else None)

@@ -20,7 +20,6 @@ from reelm.errors import Problem, not_found
 from reelm.moderation.rules import do_screen_comment
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
-from reelm.safety.blocks import blocked_among
 from reelm.social import actions, follow_lists, pins, service
 from reelm.social.cards import card_select, card_viewer, fetch_cards, public_card_select, visible_to
 from reelm.social.follow_lists import Direction
@@ -36,7 +35,7 @@ from reelm.social.schemas import (
 )
 from reelm.videos.models import Video
 from reelm.videos.schemas import VideoPage
-from reelm.videos.service import access_own_video, access_video, public_creator
+from reelm.videos.service import access_own_video, access_video
 from reelm.web.capabilities import handle_realm_in_path, require_capability
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor
@@ -221,39 +220,24 @@ async def unfollow(runtime: RuntimeDep, viewer: UserViewer, handle: HandlePath) 
 async def people_page(
     runtime: Runtime, viewer: Viewer, handle: str, direction: Direction, cursor: str | None, limit: int
 ) -> PeoplePage:
-    """Someone's followers or followees, read in their home realm (shared by the API and the pages).
-
-    People behind a block with the viewer (either way) are left out of what the viewer sees.
-    """
+    """Someone's followers or followees as the viewer sees them (shared by the API and the pages)."""
     profile = await get_user(runtime, viewer, handle)  # 404 for no one, or a suspended account
-    user_id, realm = int(profile.id), profile.realm
+    user_id = int(profile.id)
     kind = f"{direction}:{user_id}"
     after = None
     if cursor:
         state = decode_cursor(runtime.settings.secret_key, cursor, kind)
         after = (datetime.fromisoformat(state["at"]), int(state["id"]))
-    async with runtime.databases.read(realm) as session:
-        rows = await follow_lists.list_follows(session, user_id, direction, after=after, limit=limit + 1)
-    page, more = rows[:limit], len(rows) > limit
-    ids_shown = [row.id for row in page]
-    hidden: set[int] = set()
-    following: set[int] = set()
-    if viewer.user_id is not None:
-        async with runtime.databases.read(viewer.realm) as session:  # the viewer's blocks and follows
-            hidden = await blocked_among(session, viewer.user_id, ids_shown)
-            following = await follow_lists.followed_among(session, viewer.user_id, ids_shown)
-    items = [
-        public_creator(row, is_following=None if viewer.user_id in (None, row.id) else row.id in following)
-        for row in page
-        if row.id not in hidden
-    ]
+    people, following_on = await follow_lists.people_of(
+        runtime, viewer, user_id, profile.realm, direction, after=after, limit=limit
+    )
     next_cursor = None
-    if more:
-        last = page[-1]
+    if following_on is not None:
+        at, last = following_on
         next_cursor = encode_cursor(
-            runtime.settings.secret_key, kind, {"at": last.followed_at.isoformat(), "id": str(last.id)}
+            runtime.settings.secret_key, kind, {"at": at.isoformat(), "id": str(last)}
         )
-    return PeoplePage(items=items, next_cursor=next_cursor)
+    return PeoplePage(items=people, next_cursor=next_cursor)
 
 
 @router.get("/users/{handle}/followers", response_model=PeoplePage)
