@@ -70,7 +70,7 @@ async def search_watch_page(
 async def explore_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
     if refused := refused_page(request, viewer, viewer.realm, Capability.SEARCH):
         return refused
-    async with runtime.databases.read(viewer.realm) as session:
+    async with runtime.databases.search(viewer.realm) as session:  # as the API reads it
         found = await explore(session, viewer, base_url=runtime.settings.base_url)
     trends: list[dict[str, Any]] = [
         {**trend.model_dump(mode="json"), "points": sparkline(trend.daily)} for trend in found.trending
