@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from reelm import ids
 from reelm.accounts import service as accounts
 from reelm.accounts.schemas import SignUpIn
-from reelm.accounts.viewer import SignedInViewer, Viewer
+from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.service import moved_to
 from reelm.errors import Problem
 from reelm.inputs import Line, Secret, Text
@@ -282,17 +282,7 @@ async def logout(
 async def settings_form(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
     if (me := viewer.signed_in()) is None:
         return login_redirect(request)
-    return await _settings_page(request, runtime, me)
-
-
-async def _settings_page(
-    request: Request,
-    runtime: Runtime,
-    viewer: SignedInViewer,
-    problem: Problem | None = None,
-    section: str | None = None,
-) -> HTMLResponse:
-    return await settings_pages.settings_page(request, runtime, viewer, problem, section=section)
+    return await settings_pages.settings_page(request, runtime, me)
 
 
 @router.post("/settings/interests")
@@ -327,7 +317,7 @@ async def interests_submit(
                     ) from exc
                 await do_pick_interests(session, me.user.id, picked.hashtags)
     except Problem as problem:
-        return await _settings_page(request, runtime, me, problem, "feed")
+        return await settings_pages.settings_page(request, runtime, me, problem, section="feed")
     return RedirectResponse("/settings/feed", status_code=303)
 
 
@@ -345,7 +335,7 @@ async def export_submit(
         check_form_csrf(request, csrf_token)
         await request_export(runtime, limiter, me)
     except Problem as problem:
-        return await _settings_page(request, runtime, me, problem, "data")
+        return await settings_pages.settings_page(request, runtime, me, problem, section="data")
     return RedirectResponse("/settings/data", status_code=303)
 
 
@@ -375,7 +365,7 @@ async def settings_submit(
         if me.token is not None:
             forget_session(request, me.token)
     except Problem as problem:
-        return await _settings_page(request, runtime, me, problem, "account")
+        return await settings_pages.settings_page(request, runtime, me, problem, section="account")
     return RedirectResponse(f"/@{me.user.handle}", status_code=303)
 
 
