@@ -52,6 +52,9 @@ async def assert_top_bar_fits(page: Page) -> None:
 async def open_search(page: Page) -> None:
     """Phones and full-screen video show a search icon that opens the field; wide pages show the field."""
     opener = page.get_by_test_id("search-open")
+    # Wait for the page to show one or the other: a look at a page still loading would skip the icon.
+    shown = page.locator('[data-testid="search-open"]:visible, [data-testid="search-input"]:visible')
+    await expect(shown.first).to_be_visible()
     if await opener.is_visible():
         await press(page, opener)
 
