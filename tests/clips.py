@@ -6,9 +6,13 @@ low resolution/frame rate, so each file takes well under a second to make.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import struct
 from pathlib import Path
+
+import av
+import numpy as np
 
 from reelm import ffmpeg
 
@@ -222,3 +226,148 @@ def make_slow_to_transcode(directory: Path, *, seconds: int = 90) -> Path:
     _ffmpeg("-stream_loop", str(seconds // 2 - 1), "-i", str(piece), "-c", "copy", "-f", "mp4", str(out))
     piece.unlink()
     return out
+
+
+def make_solid_clip(
+    directory: Path,
+    *,
+    colour: str,
+    width: int = 180,
+    height: int = 320,
+    duration_s: float = 1.5,
+    audio: str | None = "tone",
+    tone_hz: int = 440,
+    name: str | None = None,
+) -> Path:
+    """One flat colour (an ffmpeg colour name), so a test can tell by a pixel which input a frame came from.
+
+    `audio`: "tone" (a sine at `tone_hz`), "silence" (an audio track of digital silence) or None (no track).
+    """
+    out = directory / (name or f"{colour}.mp4")
+    args = _lavfi(f"color=c={colour}:s={width}x{height}:r={FRAME_RATE}:d={duration_s}")
+    if audio == "tone":
+        args += _lavfi(f"sine=f={tone_hz}:d={duration_s}")
+    elif audio == "silence":
+        args += _lavfi(f"anullsrc=r=48000:cl=mono,atrim=end={duration_s}")
+    if audio is not None:
+        args += ["-c:a", "aac", "-b:a", "64k"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-shortest"]
+    _ffmpeg(*args, "-f", "mp4", str(out))
+    return out
+
+
+def make_stepped_tone_clip(
+    directory: Path, *, gain_db: float, duration_s: float = 4.0, name: str = "stepped.mp4"
+) -> Path:
+    """A small clip whose tone is quiet for the first half and 12 dB louder for the second, then `gain_db`
+    on the whole: a sound with a loudness range (as speech and music have), at a chosen loudness."""
+    out = directory / name
+    half = duration_s / 2
+    level = f"volume='if(lt(t,{half}),0.25,1)':eval=frame,volume={gain_db}dB"
+    args = [
+        *_lavfi(f"color=c=gray:s=144x256:r=12:d={duration_s}"),
+        *_lavfi(f"sine=f=440:d={duration_s},{level}"),
+    ]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k"]
+    _ffmpeg(*args, "-shortest", "-f", "mp4", str(out))
+    return out
+
+
+def make_colour_steps(
+    directory: Path,
+    *,
+    colours: tuple[str, ...] = ("red", "yellow", "purple"),
+    step_s: float = 1.0,
+    width: int = 180,
+    height: int = 320,
+    name: str = "steps.mp4",
+) -> Path:
+    """Each colour for `step_s` seconds in turn, with a tone throughout: a frame's colour says when it was."""
+    out = directory / name
+    duration_s = step_s * len(colours)
+    parts = "".join(
+        f"color=c={c}:s={width}x{height}:r={FRAME_RATE}:d={step_s}[p{i}];" for i, c in enumerate(colours)
+    )
+    joined = "".join(f"[p{i}]" for i in range(len(colours)))
+    args = ["-filter_complex", f"{parts}{joined}concat=n={len(colours)}:v=1:a=0[v]", "-map", "[v]"]
+    args += [*_lavfi(f"sine=f=440:d={duration_s}"), "-map", "0:a", "-c:a", "aac", "-b:a", "64k"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    _ffmpeg(*args, "-f", "mp4", str(out))
+    return out
+
+
+def make_tone_file(directory: Path, *, tone_hz: int, duration_s: float = 4.0, name: str = "tone.m4a") -> Path:
+    """An audio-only .m4a (AAC, 48 kHz stereo), shaped like a sound rendition."""
+    out = directory / name
+    args = [*_lavfi(f"sine=f={tone_hz}:d={duration_s}:sample_rate=48000"), "-ac", "2"]
+    _ffmpeg(*args, "-c:a", "aac", "-b:a", "96k", "-f", "mp4", str(out))
+    return out
+
+
+# --- reading results back -------------------------------------------------------------------------
+
+
+def frame_at(path: Path, at_s: float) -> np.ndarray:
+    """The RGB picture (height x width x 3) of the first frame shown at or after `at_s`."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        for frame in container.decode(stream):
+            if frame.time is not None and frame.time >= at_s - 1e-3:
+                return frame.to_ndarray(format="rgb24")
+    raise AssertionError(f"{path} has no frame at {at_s} s")
+
+
+def looks_like(pixel: np.ndarray, colour: tuple[int, int, int], tolerance: int = 40) -> bool:
+    """Whether an RGB pixel is `colour`, give or take what YUV 4:2:0 and H.264 do to flat colours."""
+    return all(abs(int(have) - want) <= tolerance for have, want in zip(pixel, colour, strict=True))
+
+
+RED, GREEN, BLUE, YELLOW, BLACK = (255, 0, 0), (0, 128, 0), (0, 0, 255), (255, 255, 0), (0, 0, 0)
+
+
+def audio_samples(path: Path) -> tuple[np.ndarray, int]:
+    """The first audio stream decoded to mono floats, and its sample rate."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        mono = av.AudioResampler(format="fltp", layout="mono", rate=stream.rate)
+        chunks = [
+            out.to_ndarray()[0].astype(np.float64)
+            for frame in container.decode(stream)
+            for out in mono.resample(frame)
+        ]
+        chunks += [out.to_ndarray()[0].astype(np.float64) for out in mono.resample(None)]
+        return np.concatenate(chunks), stream.rate
+
+
+def dominant_hz(path: Path) -> float:
+    """The strongest frequency of the first audio stream."""
+    samples, rate = audio_samples(path)
+    spectrum = np.abs(np.fft.rfft(samples))
+    return float(np.fft.rfftfreq(samples.size, 1 / rate)[int(np.argmax(spectrum))])
+
+
+def loudness_lufs(path: Path) -> float:
+    """Integrated loudness of the first audio stream, as ffmpeg's EBU R128 meter (ebur128) measures it."""
+    lines: list[str] = []
+
+    def take(line: str) -> bool:
+        lines.append(line)
+        return True
+
+    args = ["-i", str(path), "-map", "0:a:0", "-af", "ebur128=framelog=verbose", "-f", "null", "-"]
+
+    async def measure() -> None:
+        _, result = await ffmpeg.run_reading(
+            args, _drain, timeout_s=_MAKE_TIMEOUT_S, log_level="info", take_log_line=take
+        )
+        result.raise_if_failed()
+
+    asyncio.run(measure())
+    # The summary's first "I:" line is the integrated loudness ("I: -14.0 LUFS").
+    summary = lines[next(i for i, line in enumerate(lines) if line.rstrip().endswith("Summary:")) :]
+    return float(next(line.split()[1] for line in summary if line.strip().startswith("I:")))
+
+
+async def _drain(stream: asyncio.StreamReader) -> None:
+    while await stream.read(1 << 16):
+        pass
