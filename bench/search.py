@@ -663,7 +663,13 @@ SOURCE_TRIGGERS = {
     "videos": "reelm_project_on_videos_trg",
     "renditions": "reelm_project_on_renditions_trg",
 }
-SEARCH_INDEXES = ("videos_search", "profiles_search", "videos_hashtags")
+SEARCH_INDEXES = (
+    "videos_search_document",
+    "videos_search_prior",
+    "profiles_search_document",
+    "profiles_followers",
+    "videos_hashtags",
+)
 # Search's per-row triggers on the projections (reelm.crossrealm.schema.search_triggers_sql): off while the
 # rows are loaded in bulk, their work then done by the backfill's set-based statements.
 SEARCH_TRIGGERS = (
@@ -1084,8 +1090,9 @@ def index_sizes(conninfo: str) -> list[tuple[str, int, int]]:
     """(relation, bytes, rows) of what search keeps beyond the projections themselves."""
     s = schema.schema_of(REALM)
     names = [
-        f"{s}.videos_search",
-        f"{s}.profiles_search",
+        f"{s}.videos_search_document",
+        f"{s}.videos_search_prior",
+        f"{s}.profiles_search_document",
         f"{s}.videos_hashtags",
         "search_hashtags",
         "ix_search_hashtags_folded",

@@ -184,9 +184,19 @@ def republish(source: RealmDatabase) -> None:
     with psycopg.connect(source.conninfo) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('reelm.crossrealm'))")
         for table in schema.PROJECTION_TABLES:
-            conn.execute(f"CREATE TEMP TABLE resend ON COMMIT DROP AS SELECT * FROM {own}.{table}".encode())
+            # Generated columns (search's) are computed on insert, never written.
+            row = conn.execute(
+                "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''",
+                (f"{own}.{table}",),
+            ).fetchone()
+            assert row is not None
+            columns = row[0]
+            conn.execute(
+                f"CREATE TEMP TABLE resend ON COMMIT DROP AS SELECT {columns} FROM {own}.{table}".encode()
+            )
             conn.execute(f"DELETE FROM {own}.{table}".encode())
-            conn.execute(f"INSERT INTO {own}.{table} SELECT * FROM resend".encode())
+            conn.execute(f"INSERT INTO {own}.{table} ({columns}) SELECT {columns} FROM resend".encode())
             conn.execute(b"DROP TABLE resend")
 
 

@@ -108,7 +108,8 @@ DIRECTED_TABLES: dict[str, str] = {
 }
 
 # Columns added to projection tables after their first release: CREATE TABLE IF NOT EXISTS leaves an existing
-# table as it was, so these are added where missing (also to the copies of other realms' projections).
+# table as it was, so these are added where missing (also to the copies of other realms' projections). The
+# generated ones are computed by each database that holds the table (logical replication leaves them out).
 PROJECTION_ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
     # Moderation (reelm.moderation): what every realm needs to show or hide a video correctly.
     "videos": (
@@ -116,9 +117,22 @@ PROJECTION_ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
         "age_restricted boolean NOT NULL DEFAULT false",
         "demoted boolean NOT NULL DEFAULT false",
         "restricted_realms text[] NOT NULL DEFAULT '{}'",
+        # Search (reelm.search): the document its full-text index holds, stored so that ranking reads it
+        # instead of building it again per match, and the prior that caps the matches ranked (see there).
+        "search_document tsvector GENERATED ALWAYS AS ("
+        "public.reelm_video_document(caption, hashtags)) STORED",
+        "search_prior double precision GENERATED ALWAYS AS (public.reelm_video_prior("
+        "view_count, like_count, demoted, coalesce(published_at, created_at))) STORED",
+    ),
+    "profiles": (
+        "search_document tsvector GENERATED ALWAYS AS ("
+        "public.reelm_profile_document(handle, display_name, bio)) STORED",
     ),
     "comments": ("label text",),
 }
+
+# Indexes of earlier releases that later ones replaced.
+PROJECTION_DROPPED_INDEXES = ("videos_search", "profiles_search")
 
 PROJECTION_INDEXES = (
     "CREATE INDEX IF NOT EXISTS videos_owner ON {s}.videos (owner_id, id)",
@@ -127,11 +141,11 @@ PROJECTION_INDEXES = (
     "CREATE INDEX IF NOT EXISTS profiles_handle ON {s}.profiles (handle)",
     "CREATE INDEX IF NOT EXISTS comments_video ON {s}.comments (video_id, parent_id, created_at)",
     "CREATE INDEX IF NOT EXISTS comments_parent ON {s}.comments (parent_id)",
-    # Search (reelm.search) matches these documents; a query must call the same functions to use them.
-    "CREATE INDEX IF NOT EXISTS videos_search ON {s}.videos "
-    "USING gin (public.reelm_video_document(caption, hashtags))",
-    "CREATE INDEX IF NOT EXISTS profiles_search ON {s}.profiles "
-    "USING gin (public.reelm_profile_document(handle, display_name, bio))",
+    # Search (reelm.search): the documents it matches, and the orders in which it takes its candidates.
+    "CREATE INDEX IF NOT EXISTS videos_search_document ON {s}.videos USING gin (search_document)",
+    "CREATE INDEX IF NOT EXISTS videos_search_prior ON {s}.videos (search_prior)",
+    "CREATE INDEX IF NOT EXISTS profiles_search_document ON {s}.profiles USING gin (search_document)",
+    "CREATE INDEX IF NOT EXISTS profiles_followers ON {s}.profiles (follower_count)",
 )
 
 # Metrics of `tallies`, and the counter of the owner realm each one adds to.
@@ -191,6 +205,7 @@ def projection_tables_sql(realm: str) -> list[str]:
         for table, columns in PROJECTION_ADDED_COLUMNS.items()
         for column in columns
     ]
+    statements += [f"DROP INDEX IF EXISTS {s}.{index}" for index in PROJECTION_DROPPED_INDEXES]
     statements += [index.format(s=s) for index in PROJECTION_INDEXES]
     return statements
 
@@ -213,6 +228,8 @@ def views_sql(realms: Iterable[str]) -> list[str]:
 # schema-qualified: logical replication applies rows with an empty search_path.
 # How many days back `search_hashtag_days` counts (Explore reads the last 7; one more covers a day turning).
 HASHTAG_DAYS_KEPT = 8
+SEARCH_HALF_LIFE_DAYS = 90  # a search result this much older than another scores half, other things equal
+SEARCH_PRIOR_EPOCH = 1_767_225_600  # 2026-01-01 UTC: the day freshness is counted from (keeps priors small)
 
 SEARCH_FUNCTIONS = (
     r"""CREATE OR REPLACE FUNCTION reelm_search_fold(value text) RETURNS text
@@ -225,6 +242,21 @@ SEARCH_FUNCTIONS = (
                    public.reelm_search_fold(pg_catalog.array_to_string(hashtags, ' '))), 'A')
               || pg_catalog.setweight(pg_catalog.to_tsvector('pg_catalog.simple',
                    public.reelm_search_fold(caption)), 'C') $$""",
+    # A video's standing apart from the words searched (reelm.search.results): ln(engagement x demotion x
+    # freshness), freshness halving every SEARCH_HALF_LIFE_DAYS. Counted from a fixed day, an exponential
+    # decay orders videos the same way whenever it is read, so the prior can be stored and indexed: search
+    # takes the best matches in this order and ranks only those. Rounded to 1/64 (under 2 % of the score),
+    # so that most new views leave it unchanged and the row's update stays a heap-only one.
+    f"""CREATE OR REPLACE FUNCTION reelm_video_prior(
+      views bigint, likes integer, demoted boolean, published timestamptz) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT pg_catalog.round((
+        pg_catalog.ln(1 + 0.1 * pg_catalog.ln(1 + greatest(views, 0)::float8)
+                        + 0.2 * pg_catalog.ln(1 + greatest(likes, 0)::float8))
+        + CASE WHEN demoted THEN pg_catalog.ln(0.5::float8) ELSE 0 END
+        + pg_catalog.ln(2::float8) / {SEARCH_HALF_LIFE_DAYS}
+          * (pg_catalog.date_part('epoch', published) - {SEARCH_PRIOR_EPOCH}) / 86400
+      )::numeric * 64)::float8 / 64 $$""",
     """CREATE OR REPLACE FUNCTION reelm_profile_document(handle text, display_name text, bio text)
     RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT pg_catalog.setweight(pg_catalog.to_tsvector('pg_catalog.simple',

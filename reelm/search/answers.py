@@ -9,11 +9,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.viewer import Viewer
-from reelm.crossrealm.views import public_videos
 from reelm.search import hashtag_follows, history
-from reelm.search.results import find_accounts, find_hashtags, find_videos, matching, video_search
+from reelm.search.results import cards_of, find_accounts, find_hashtags, find_videos, matching, video_search
 from reelm.search.schemas import HashtagHit, SearchResults, SearchTab, Suggestions
-from reelm.social.cards import card_params, fetch_cards
 from reelm.videos.schemas import VideoOut
 
 MAX_OFFSET = 500  # deep pages of a search are never read; the bound keeps each page cheap
@@ -83,12 +81,11 @@ async def watch_page(
     if offset is None:
         offset = 0
         if start is not None:
-            ranked = video_search(viewer, match).with_only_columns(public_videos.c.id).limit(MAX_OFFSET)
-            found = list(await session.scalars(ranked, card_params(viewer, viewer.realm)))
+            found = list(await session.scalars(video_search(viewer, match).limit(MAX_OFFSET)))
             offset = found.index(start) if start in found else 0
-    query = video_search(viewer, match).offset(offset).limit(limit + 1)
-    items = await fetch_cards(session, query, realm=viewer.realm, viewer=viewer, base_url=base_url)
-    return items[:limit], offset, len(items) > limit and offset + limit <= MAX_OFFSET
+    ids = list(await session.scalars(video_search(viewer, match).offset(offset).limit(limit + 1)))
+    items = await cards_of(session, viewer, ids[:limit], base_url=base_url)
+    return items, offset, len(ids) > limit and offset + limit <= MAX_OFFSET
 
 
 async def suggestions(session: AsyncSession, viewer: Viewer, q: str) -> Suggestions:

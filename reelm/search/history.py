@@ -26,20 +26,16 @@ async def is_paused(session: AsyncSession, user_id: int) -> bool:
 
 async def remember(session: AsyncSession, user_id: int, query: str) -> None:
     """Note a search unless the person paused their history; the same query again moves to the top."""
-    if await is_paused(session, user_id):
-        return
     # One writer per person at a time: two searches at once (two tabs, a fast typist) would otherwise each
-    # delete rows the other just wrote, and deadlock.
-    await session.execute(
-        select(
-            func.pg_advisory_xact_lock(func.hashtext("reelm.search_history"), cast(user_id % 2**31, Integer))
-        )
-    )
+    # delete rows the other just wrote, and deadlock. The pause is read in the same round trip.
+    paused = select(SearchSettings.history_paused).where(SearchSettings.user_id == user_id).scalar_subquery()
+    lock = func.pg_advisory_xact_lock(func.hashtext("reelm.search_history"), cast(user_id % 2**31, Integer))
+    if (await session.execute(select(lock, paused))).one()[1]:
+        return
     await session.execute(
         delete(SearchQuery).where(SearchQuery.user_id == user_id, SearchQuery.query == query)
     )
-    session.add(SearchQuery(user_id=user_id, query=query))
-    await session.flush()
+    await session.execute(insert(SearchQuery).values(user_id=user_id, query=query))
     kept = (
         select(SearchQuery.id)
         .where(SearchQuery.user_id == user_id)

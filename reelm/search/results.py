@@ -9,6 +9,7 @@ viewer's realm, nothing age-restricted for anonymous visitors; accounts blocked 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,9 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Select,
+    Text,
     and_,
+    any_,
     case,
     cast,
     exists,
@@ -26,8 +29,9 @@ from sqlalchemy import (
     select,
     text,
     true,
+    union_all,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.viewer import Viewer
@@ -45,7 +49,9 @@ from reelm.videos.service import media_url
 TYPO_WEIGHT = 0.3
 # ts_rank_cd normalisation 1: divide by 1 + log(document length), so long captions do not win by length.
 _RANK_NORMALISATION = 1
-FRESHNESS_DAYS = 30.0  # a video this old scores half what a new one does, other things equal
+# How many matches each candidate pool takes, best prior first, to be ranked in full. More than the deepest
+# page (reelm.search.answers.MAX_OFFSET plus a page), so that every page ranks the same candidates.
+CANDIDATES = 600
 
 
 @dataclass(frozen=True)
@@ -61,20 +67,25 @@ class Matching:
     typos: dict[str, list[str]]
 
 
+# The words of recent query texts: typeahead sends the same few prefixes from many people, and the database's
+# folding and splitting of a text never changes (reelm_search_fold, the `simple` parser). Bounded in size.
+_WORDS_KEPT = 4096
+_words_of: OrderedDict[str, list[str]] = OrderedDict()
+
+
 async def matching(session: AsyncSession, query: str) -> Matching | None:
     """Fold and split the query as the index folded the documents; None when no word is left."""
-    rows = await session.execute(
-        text(
-            "SELECT lexeme FROM unnest(to_tsvector('pg_catalog.simple', reelm_search_fold(:q))) "
-            "ORDER BY positions[1] LIMIT :n"
-        ),
-        {"q": query, "n": MAX_WORDS},
-    )
-    words = [row.lexeme for row in rows]
+    words = _words_of.get(query)
+    if words is None:
+        words = await _words(session, query)
+        _words_of[query] = words
+        while len(_words_of) > _WORDS_KEPT:
+            _words_of.popitem(last=False)
+    _words_of.move_to_end(query)
     candidates = typo_candidates(words)
     wanted = sorted({c for found in candidates.values() for c in found})
     real = (
-        set(await session.scalars(select(SearchWord.word).where(SearchWord.word.in_(wanted))))
+        set(await session.scalars(select(SearchWord.word).where(SearchWord.word == any_(_texts(wanted)))))
         if wanted
         else set()
     )
@@ -90,6 +101,23 @@ async def matching(session: AsyncSession, query: str) -> Matching | None:
         joined="".join(words),
         typos=typos,
     )
+
+
+async def _words(session: AsyncSession, query: str) -> list[str]:
+    rows = await session.execute(
+        text(
+            "SELECT lexeme FROM unnest(to_tsvector('pg_catalog.simple', reelm_search_fold(:q))) "
+            "ORDER BY positions[1] LIMIT :n"
+        ),
+        {"q": query, "n": MAX_WORDS},
+    )
+    return [row.lexeme for row in rows]
+
+
+def _texts(values: list[str]) -> ColumnElement[Any]:
+    # One array parameter, not one parameter per value: a typo's hundreds of candidates would otherwise
+    # make every search compile and send a statement of that many placeholders.
+    return cast(literal(values, ARRAY(Text)), ARRAY(Text))
 
 
 def _relevance(document: ColumnElement[Any], match: Matching) -> ColumnElement[float]:
@@ -110,43 +138,93 @@ def not_blocked(viewer: Viewer, account: ColumnElement[int]) -> ColumnElement[bo
     )
 
 
-def video_search(viewer: Viewer, match: Matching) -> Select[Any]:
-    """Videos matching every word, best first: relevance x engagement x freshness, an exact hashtag hit
-    doubled and a video that moderation demoted halved (as the feed demotes it)."""
+def _shown(viewer: Viewer) -> list[ColumnElement[bool]]:
+    """The feed's rules for a video list, on `public_videos` (see the module's docstring)."""
     pv = public_videos
-    document = func.reelm_video_document(pv.c.caption, pv.c.hashtags)
-    engagement = 1.0 + 0.1 * func.ln(1 + pv.c.view_count) + 0.2 * func.ln(1 + pv.c.like_count)
-    age_days = func.extract("epoch", func.now() - func.coalesce(pv.c.published_at, pv.c.created_at)) / 86400
-    freshness = 1.0 / (1.0 + func.greatest(age_days, 0) / FRESHNESS_DAYS)
-    exact_tag = case((pv.c.hashtags.contains([match.joined]), 2.0), else_=1.0)
-    demoted = case((pv.c.demoted, 0.5), else_=1.0)
-    score = cast(_relevance(document, match) * engagement * freshness * exact_tag * demoted, Float)
-    return (
-        public_card_select(viewer.user_id)
-        .where(document.op("@@")(match.loose), not_blocked(viewer, pv.c.owner_id))
-        .order_by(score.desc(), pv.c.id.desc())
-    )
+    rules = [
+        func.array_position(pv.c.restricted_realms, viewer.realm).is_(None),
+        not_blocked(viewer, pv.c.owner_id),
+    ]
+    if viewer.user_id is None:
+        rules.append(pv.c.age_restricted.is_(False))
+    return rules
+
+
+def video_search(viewer: Viewer, match: Matching) -> Select[Any]:
+    """The ids of the videos matching every word, best first.
+
+    A video's score is its text relevance x its prior (engagement, freshness and moderation's demotion:
+    `reelm_video_prior` in reelm.crossrealm.schema, stored and indexed with the video), doubled for an
+    exact hashtag hit. Scoring every match of a common word would grow with the catalogue, so only two
+    pools are ranked: the CANDIDATES matches with the best prior, and the CANDIDATES videos tagged with
+    the words run together. PostgreSQL fills each pool from whichever index costs less for that query: the
+    prior's B-tree, stopping at CANDIDATES matches (a common word), or the document's GIN index (a rare one).
+    """
+    pv = public_videos
+
+    def pool(matches: ColumnElement[bool]) -> Select[Any]:
+        return (
+            select(pv.c.id, pv.c.search_document, pv.c.hashtags, pv.c.search_prior)
+            .where(matches, *_shown(viewer))
+            .order_by(pv.c.search_prior.desc())
+            .limit(CANDIDATES)
+        )
+
+    found = union_all(
+        pool(pv.c.search_document.op("@@")(match.loose)), pool(pv.c.hashtags.contains([match.joined]))
+    ).subquery("found")
+    exact_tag = case((found.c.hashtags.contains([match.joined]), 2.0), else_=1.0)
+    # exp(prior) is the prior's factor up to one constant (its freshness counted from now, not a fixed day).
+    prior = func.exp(found.c.search_prior)
+    score = cast(_relevance(found.c.search_document, match) * exact_tag * prior, Float)
+    scored = select(found.c.id, score.label("score")).distinct().subquery("scored")
+    return select(scored.c.id).order_by(scored.c.score.desc(), scored.c.id.desc())
 
 
 async def find_videos(
     session: AsyncSession, viewer: Viewer, match: Matching, *, offset: int, limit: int, base_url: str
 ) -> list[VideoOut]:
-    query = video_search(viewer, match).offset(offset).limit(limit)
-    return await fetch_cards(session, query, realm=viewer.realm, viewer=viewer, base_url=base_url)
+    """One page of the videos found, as cards: ranked by id first, so that only the page becomes cards."""
+    ids = list(await session.scalars(video_search(viewer, match).offset(offset).limit(limit)))
+    return await cards_of(session, viewer, ids, base_url=base_url)
+
+
+async def cards_of(session: AsyncSession, viewer: Viewer, ids: list[int], *, base_url: str) -> list[VideoOut]:
+    """The cards of these public videos, in this order."""
+    if not ids:
+        return []
+    query = public_card_select(viewer.user_id).where(public_videos.c.id.in_(ids))
+    found = await fetch_cards(session, query, realm=viewer.realm, viewer=viewer, base_url=base_url)
+    cards = {card.id: card for card in found}
+    return [cards[str(i)] for i in ids if str(i) in cards]
 
 
 async def find_accounts(
     session: AsyncSession, viewer: Viewer, match: Matching, *, offset: int, limit: int
 ) -> list[AccountHit]:
-    """Accounts whose handle, name or bio match, the exact handle first, then by relevance x followers."""
+    """Accounts whose handle, name or bio match, the exact handle first, then by relevance x followers.
+
+    As with videos, two pools are ranked, not every match: the CANDIDATES most followed matches, and the
+    account whose handle is the words run together."""
     pp = public_profiles
-    document = func.reelm_profile_document(pp.c.handle, pp.c.display_name, pp.c.bio)
+
+    def pool(matches: ColumnElement[bool]) -> Select[Any]:
+        return (
+            select(pp.c.id)
+            .where(matches, not_blocked(viewer, pp.c.id))
+            .order_by(pp.c.follower_count.desc())
+            .limit(CANDIDATES)
+        )
+
+    found = union_all(
+        pool(pp.c.search_document.op("@@")(match.loose)), pool(pp.c.handle == match.joined)
+    ).subquery("found")
     exact = case((pp.c.handle == match.joined, 10.0), else_=1.0)
     popularity = 1.0 + 0.1 * func.ln(1 + pp.c.follower_count)
-    score = cast(_relevance(document, match) * popularity * exact, Float)
+    score = cast(_relevance(pp.c.search_document, match) * popularity * exact, Float)
     query = (
         select(pp, following_column(viewer).label("following"))
-        .where(document.op("@@")(match.loose), not_blocked(viewer, pp.c.id))
+        .where(pp.c.id.in_(select(found.c.id)))
         .order_by(score.desc(), pp.c.id.desc())
         .offset(offset)
         .limit(limit)
@@ -188,7 +266,7 @@ async def find_hashtags(
     typos = typo_variants(match.joined)
     matches: ColumnElement[bool] = h.folded.like(prefix, escape="\\")
     if typos:
-        matches = or_(matches, h.folded.in_(typos))
+        matches = or_(matches, h.folded == any_(_texts(typos)))
     query = (
         select(h.tag, h.videos)
         .where(h.videos > 0, matches)
