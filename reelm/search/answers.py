@@ -10,11 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.viewer import Viewer
 from reelm.search import hashtag_follows, history
-from reelm.search.results import cards_of, find_accounts, find_hashtags, find_videos, matching, video_search
+from reelm.search.results import (
+    MAX_RESULTS,
+    cards_of,
+    find_accounts,
+    find_hashtags,
+    find_videos,
+    matching,
+    video_search,
+)
 from reelm.search.schemas import HashtagHit, SearchResults, SearchTab, Suggestions
 from reelm.videos.schemas import VideoOut
 
-MAX_OFFSET = 500  # deep pages of a search are never read; the bound keeps each page cheap
 TOP_ACCOUNTS = 3  # the Top tab's first page leads with a few accounts and hashtags, then videos
 TOP_HASHTAGS = 3
 SUGGESTIONS = 5
@@ -59,7 +66,7 @@ async def tab_page(
         tags = await find_hashtags(session, match, offset=offset, limit=wanted + 1)
         results.hashtags = await with_follow_state(session, viewer, tags[:wanted])
         more = more or (tab is SearchTab.HASHTAGS and len(tags) > wanted)
-    return results, more and offset + limit <= MAX_OFFSET
+    return results, more and offset + limit < MAX_RESULTS
 
 
 async def watch_page(
@@ -81,11 +88,11 @@ async def watch_page(
     if offset is None:
         offset = 0
         if start is not None:
-            found = list(await session.scalars(video_search(viewer, match).limit(MAX_OFFSET)))
+            found = list(await session.scalars(video_search(viewer, match).limit(MAX_RESULTS)))
             offset = found.index(start) if start in found else 0
     ids = list(await session.scalars(video_search(viewer, match).offset(offset).limit(limit + 1)))
     items = await cards_of(session, viewer, ids[:limit], base_url=base_url)
-    return items, offset, len(ids) > limit and offset + limit <= MAX_OFFSET
+    return items, offset, len(ids) > limit and offset + limit < MAX_RESULTS
 
 
 async def suggestions(session: AsyncSession, viewer: Viewer, q: str) -> Suggestions:

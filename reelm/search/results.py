@@ -49,9 +49,9 @@ from reelm.videos.service import media_url
 TYPO_WEIGHT = 0.3
 # ts_rank_cd normalisation 1: divide by 1 + log(document length), so long captions do not win by length.
 _RANK_NORMALISATION = 1
-# How many matches each candidate pool takes, best prior first, to be ranked in full. More than the deepest
-# page (reelm.search.answers.MAX_OFFSET plus a page), so that every page ranks the same candidates.
-CANDIDATES = 600
+# A search lists at most this many videos or accounts (a dozen pages): deeper results are not read, and each
+# candidate pool (see video_search) takes this many matches, so that every page ranks the same candidates.
+MAX_RESULTS = 300
 
 
 @dataclass(frozen=True)
@@ -121,9 +121,10 @@ def _texts(values: list[str]) -> ColumnElement[Any]:
 
 
 def _relevance(document: ColumnElement[Any], match: Matching) -> ColumnElement[float]:
-    return func.ts_rank_cd(document, match.strict, _RANK_NORMALISATION) + TYPO_WEIGHT * func.ts_rank_cd(
-        document, match.loose, _RANK_NORMALISATION
-    )
+    strict = func.ts_rank_cd(document, match.strict, _RANK_NORMALISATION)
+    if not any(match.typos.values()):
+        return (1 + TYPO_WEIGHT) * strict  # the loose query is the strict one: rank once
+    return strict + TYPO_WEIGHT * func.ts_rank_cd(document, match.loose, _RANK_NORMALISATION)
 
 
 def not_blocked(viewer: Viewer, account: ColumnElement[int]) -> ColumnElement[bool]:
@@ -142,7 +143,9 @@ def _shown(viewer: Viewer) -> list[ColumnElement[bool]]:
     """The feed's rules for a video list, on `public_videos` (see the module's docstring)."""
     pv = public_videos
     rules = [
-        func.array_position(pv.c.restricted_realms, viewer.realm).is_(None),
+        # Not array_position(...) IS NULL, as the cards write it: the planner has statistics for `@>` and
+        # so estimates how many matches remain, which decides how each pool is read.
+        ~pv.c.restricted_realms.contains([viewer.realm]),
         not_blocked(viewer, pv.c.owner_id),
     ]
     if viewer.user_id is None:
@@ -156,9 +159,9 @@ def video_search(viewer: Viewer, match: Matching) -> Select[Any]:
     A video's score is its text relevance x its prior (engagement, freshness and moderation's demotion:
     `reelm_video_prior` in reelm.crossrealm.schema, stored and indexed with the video), doubled for an
     exact hashtag hit. Scoring every match of a common word would grow with the catalogue, so only two
-    pools are ranked: the CANDIDATES matches with the best prior, and the CANDIDATES videos tagged with
+    pools are ranked: the MAX_RESULTS matches with the best prior, and the MAX_RESULTS videos tagged with
     the words run together. PostgreSQL fills each pool from whichever index costs less for that query: the
-    prior's B-tree, stopping at CANDIDATES matches (a common word), or the document's GIN index (a rare one).
+    prior's B-tree, stopping at MAX_RESULTS matches (a common word), or the document's GIN index (a rare one).
     """
     pv = public_videos
 
@@ -167,7 +170,7 @@ def video_search(viewer: Viewer, match: Matching) -> Select[Any]:
             select(pv.c.id, pv.c.search_document, pv.c.hashtags, pv.c.search_prior)
             .where(matches, *_shown(viewer))
             .order_by(pv.c.search_prior.desc())
-            .limit(CANDIDATES)
+            .limit(MAX_RESULTS)
         )
 
     found = union_all(
@@ -204,7 +207,7 @@ async def find_accounts(
 ) -> list[AccountHit]:
     """Accounts whose handle, name or bio match, the exact handle first, then by relevance x followers.
 
-    As with videos, two pools are ranked, not every match: the CANDIDATES most followed matches, and the
+    As with videos, two pools are ranked, not every match: the MAX_RESULTS most followed matches, and the
     account whose handle is the words run together."""
     pp = public_profiles
 
@@ -213,7 +216,7 @@ async def find_accounts(
             select(pp.c.id)
             .where(matches, not_blocked(viewer, pp.c.id))
             .order_by(pp.c.follower_count.desc())
-            .limit(CANDIDATES)
+            .limit(MAX_RESULTS)
         )
 
     found = union_all(
