@@ -479,6 +479,7 @@ def generate(videos: int, accounts: int, n_tags: int, seed: int, code: int, now:
     # The judged accounts' handles are planted later: no generated account may take them.
     taken = {j.strong.split("|")[0] for j in JUDGED if j.tab == "accounts"}
     picks = rng.integers(0, 1 << 30, size=(accounts, 4)).tolist()
+    suffixes: dict[str, int] = {}
     for i in range(accounts):
         lang = languages[int(user_lang[i])]
         firsts, lasts = (part.split() for part in NAMES[lang])
@@ -492,8 +493,10 @@ def generate(videos: int, accounts: int, n_tags: int, seed: int, code: int, now:
         ]
         handle = base
         while handle in taken or len(handle) > 24:
-            handle = f"{base[:19]}{number % 9999 + 1}"
-            number = number * 7 + 3
+            # Numbered in turn from a random start: a popular name at 200,000 accounts has thousands of
+            # namesakes (probing random numbers in a fixed range could cycle without finding a free one).
+            suffixes[base] = suffixes.get(base, number % 1000) + 1
+            handle = f"{base[:17]}{suffixes[base]}"
         taken.add(handle)
         handles.append(handle)
         display.append(f"{firsts[f].capitalize()} {lasts[last].capitalize()}")

@@ -122,6 +122,32 @@ async def test_exact_hashtags_and_handles_come_first_and_hashtags_count_videos(
     assert top["accounts"][0]["handle"] == "dancer"
 
 
+async def test_only_the_best_prior_matches_and_the_exact_hashtag_are_ranked(
+    client: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more matches than a search lists, the pools take the matches of best prior (engagement and
+    freshness) and the videos with the exact hashtag, and the pages end where the pools do."""
+    monkeypatch.setattr("reelm.search.results.MAX_RESULTS", 3)
+    monkeypatch.setattr("reelm.search.answers.MAX_RESULTS", 3)
+    ada = await make_account(client, "ada")
+    popular = [
+        await plant_video(
+            runtime, ada, f"river rafting day {n}", view_count=10**6 * (n + 1), like_count=10**4
+        )
+        for n in range(3)
+    ]
+    await plant_video(runtime, ada, "river rafting, nobody watched", view_count=1)
+    tagged = await plant_video(runtime, ada, "rafting with friends #river", view_count=2)
+    days_ago = datetime.fromtimestamp(datetime.now(UTC).timestamp() - 400 * 86400, UTC)
+    await plant_video(runtime, ada, "river rafting long ago", view_count=10**6, published_at=days_ago)
+
+    found = await search(client, "river", tab="videos", limit="10")
+    ids_found = [v["id"] for v in found["videos"]]
+    assert ids_found[0] == tagged  # the exact hashtag, though hardly watched
+    assert set(ids_found) == {tagged, *popular}
+    assert found["next_cursor"] is None
+
+
 async def test_hashtag_counts_follow_edits_privacy_and_removal(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
