@@ -1,0 +1,1 @@
+"""Sounds: the audio of videos, reused by others."""
