@@ -7,6 +7,7 @@ low resolution/frame rate, so each file takes well under a second to make.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import random
 import struct
 from pathlib import Path
@@ -289,8 +290,9 @@ def make_colour_steps(
         f"color=c={c}:s={width}x{height}:r={FRAME_RATE}:d={step_s}[p{i}];" for i, c in enumerate(colours)
     )
     joined = "".join(f"[p{i}]" for i in range(len(colours)))
-    args = ["-filter_complex", f"{parts}{joined}concat=n={len(colours)}:v=1:a=0[v]", "-map", "[v]"]
-    args += [*_lavfi(f"sine=f=440:d={duration_s}"), "-map", "0:a", "-c:a", "aac", "-b:a", "64k"]
+    args = [*_lavfi(f"sine=f=440:d={duration_s}"), "-filter_complex"]
+    args += [f"{parts}{joined}concat=n={len(colours)}:v=1:a=0[v]", "-map", "[v]", "-map", "0:a"]
+    args += ["-c:a", "aac", "-b:a", "64k"]
     args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
     _ffmpeg(*args, "-f", "mp4", str(out))
     return out
@@ -308,7 +310,18 @@ def make_tone_file(directory: Path, *, tone_hz: int, duration_s: float = 4.0, na
 
 
 def frame_at(path: Path, at_s: float) -> np.ndarray:
-    """The RGB picture (height x width x 3) of the first frame shown at or after `at_s`."""
+    """The RGB picture (height x width x 3) of the first frame shown at or after `at_s`.
+
+    Read in a thread of its own that ends with the call: PyAV keeps its RGB converter (with slice threads of
+    its own) per thread, and a thread that kept one would hang every ffmpeg started later from another
+    thread. reelm.ffmpeg's preexec_fn makes Python tidy up in the forked child, where freeing that converter
+    waits forever for threads the child does not have.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_frame_at, path, at_s).result()
+
+
+def _frame_at(path: Path, at_s: float) -> np.ndarray:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         for frame in container.decode(stream):

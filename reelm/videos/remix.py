@@ -478,7 +478,8 @@ class WatermarkParams:
 
 
 def check_watermark(params: WatermarkParams) -> None:
-    if not HANDLE_RE.match(params.handle):
+    # fullmatch: the pattern's $ would let a final newline through.
+    if not HANDLE_RE.fullmatch(params.handle):
         raise RemixRejected("bad_handle", "The watermark needs the creator's handle, like @some_name.")
     platform = params.platform
     if not platform or len(platform) > _PLATFORM_NAME_MAX or not platform.isprintable():
