@@ -28,7 +28,12 @@ log = logging.getLogger(__name__)
 # process never uses it, because it defers through the connection of the request's transaction.
 job_app = App(
     connector=PsycopgConnector(),
-    import_paths=["reelm.publishing.tasks", "reelm.exports.tasks", "reelm.recommend.tasks"],
+    import_paths=[
+        "reelm.publishing.tasks",
+        "reelm.exports.tasks",
+        "reelm.recommend.tasks",
+        "reelm.videos.tasks",
+    ],
 )
 
 MEDIA_QUEUE = "media"

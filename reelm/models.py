@@ -42,7 +42,7 @@ from reelm.social.models import Comment, CommentLike, Follow, PinnedVideo, Video
 from reelm.sounds.models import SoundLandmark  # sounds' landmark hashes
 from reelm.staff.models import AccessJustification, StaffRole  # staff access
 from reelm.transparency.models import LogCheckpoint, LogEntry
-from reelm.videos.models import Rendition, Video
+from reelm.videos.models import Rendition, Video, VideoDefaults, VideoDownload
 
 __all__ = [
     "AccessJustification",
@@ -95,6 +95,8 @@ __all__ = [
     "UserBlock",
     "UserKey",
     "Video",
+    "VideoDefaults",
+    "VideoDownload",
     "VideoLike",
     "VideoSignal",
     "ViewerProfile",

@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     login_attempts_per_account_per_minute: int = 10  # per login name, from any address
     signups_per_hour: int = 20
     uploads_per_hour: int = 30
+    # Watermarked downloads served or started, per account: the first one of a video costs an encode.
+    downloads_per_hour: int = 60
     # An archive holds every original upload, so building one is costly: a few a day are plenty.
     exports_per_day: int = 5
     searches_per_minute: int = 120  # per account, or per client address for anonymous visitors

@@ -55,7 +55,13 @@ PROJECTION_TABLES: dict[str, str] = {
         label text,
         age_restricted boolean NOT NULL DEFAULT false,
         demoted boolean NOT NULL DEFAULT false,
-        restricted_realms text[] NOT NULL DEFAULT '{}'""",
+        restricted_realms text[] NOT NULL DEFAULT '{}',
+        comment_policy text NOT NULL DEFAULT 'everyone',
+        allow_duet boolean NOT NULL DEFAULT true,
+        allow_stitch boolean NOT NULL DEFAULT true,
+        allow_sound_reuse boolean NOT NULL DEFAULT true,
+        allow_download boolean NOT NULL DEFAULT false,
+        allow_embed boolean NOT NULL DEFAULT true""",
     "profiles": """
         id bigint PRIMARY KEY,
         handle text NOT NULL,
@@ -123,6 +129,14 @@ PROJECTION_ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
         "public.reelm_video_document(caption, hashtags)) STORED",
         "search_prior double precision GENERATED ALWAYS AS (public.reelm_video_prior("
         "view_count, like_count, demoted, coalesce(published_at, created_at))) STORED",
+        # Permissions (reelm.videos.permissions): who may comment, and what other realms' people may do
+        # with the video (a duet from another realm checks allow_duet in its copy).
+        "comment_policy text NOT NULL DEFAULT 'everyone'",
+        "allow_duet boolean NOT NULL DEFAULT true",
+        "allow_stitch boolean NOT NULL DEFAULT true",
+        "allow_sound_reuse boolean NOT NULL DEFAULT true",
+        "allow_download boolean NOT NULL DEFAULT false",
+        "allow_embed boolean NOT NULL DEFAULT true",
     ),
     "profiles": (
         "search_document tsvector GENERATED ALWAYS AS ("
@@ -210,12 +224,28 @@ def projection_tables_sql(realm: str) -> list[str]:
     return statements
 
 
+def view_columns(table: str) -> list[str]:
+    """The columns of a projection table as its view lists them: those of its first release, then the added
+    ones. Named, not `t.*`: a table created afresh (a realm added later) has an added column where its body
+    declares it, one that existed before has it where ALTER TABLE put it, at the end, and UNION ALL matches
+    columns by position."""
+    names = [
+        line.split()[0]
+        for line in PROJECTION_TABLES[table].strip().splitlines()
+        if line.split() and line.split()[0] != "PRIMARY"
+    ]
+    added = [column.split()[0] for column in PROJECTION_ADDED_COLUMNS.get(table, ())]
+    return names + [name for name in added if name not in names]
+
+
 def views_sql(realms: Iterable[str]) -> list[str]:
     """`public_<table>` for each viewed table: every realm's projections, with their realm."""
     statements = []
     for table in VIEWED_TABLES:
+        columns = ", ".join(f"t.{name}" for name in view_columns(table))
         union = "\nUNION ALL\n".join(
-            f"SELECT '{realm}'::text AS realm, t.* FROM {schema_of(realm)}.{table} t" for realm in realms
+            f"SELECT '{realm}'::text AS realm, {columns} FROM {schema_of(realm)}.{table} t"
+            for realm in realms
         )
         statements += [f"DROP VIEW IF EXISTS public_{table}", f"CREATE VIEW public_{table} AS\n{union}"]
     return statements
@@ -316,24 +346,12 @@ SEARCH_FUNCTIONS = (
     # a typo is expanded to the real words one edit away before it reaches the full-text index.
     """CREATE OR REPLACE FUNCTION reelm_collect_words() RETURNS trigger
     LANGUAGE plpgsql SET search_path = public AS $$
-    DECLARE
-      document tsvector;
     BEGIN
-      IF TG_TABLE_NAME = 'videos' THEN
-        IF TG_OP = 'UPDATE'
-           AND (OLD.caption, OLD.hashtags) IS NOT DISTINCT FROM (NEW.caption, NEW.hashtags) THEN
-          RETURN NULL;
-        END IF;
-        document := reelm_video_document(NEW.caption, NEW.hashtags);
-      ELSE
-        IF TG_OP = 'UPDATE' AND (OLD.handle, OLD.display_name, OLD.bio)
-                                IS NOT DISTINCT FROM (NEW.handle, NEW.display_name, NEW.bio) THEN
-          RETURN NULL;
-        END IF;
-        document := reelm_profile_document(NEW.handle, NEW.display_name, NEW.bio);
+      IF TG_OP = 'UPDATE' AND OLD.search_document IS NOT DISTINCT FROM NEW.search_document THEN
+        RETURN NULL;
       END IF;
       INSERT INTO search_words (word)
-      SELECT w FROM unnest(tsvector_to_array(document)) w WHERE length(w) >= 4 ORDER BY w
+      SELECT w FROM unnest(tsvector_to_array(NEW.search_document)) w WHERE length(w) >= 4 ORDER BY w
       ON CONFLICT DO NOTHING;
       RETURN NULL;
     END $$""",
@@ -397,7 +415,8 @@ def projection_functions_sql(realm: str) -> list[str]:
     video_columns = (
         "id, owner_id, caption, hashtags, mentions, width, height, duration_s, poster_key, renditions, "
         "created_at, published_at, like_count, comment_count, share_count, view_count, "
-        "label, age_restricted, demoted, restricted_realms"
+        "label, age_restricted, demoted, restricted_realms, "
+        "comment_policy, allow_duet, allow_stitch, allow_sound_reuse, allow_download, allow_embed"
     )
     video_select = """SELECT v.id, v.owner_id, v.caption, v.hashtags, v.mentions, v.width, v.height,
             v.duration_s, v.poster_key,
@@ -405,7 +424,8 @@ def projection_functions_sql(realm: str) -> list[str]:
                 'height', r.height, 'bandwidth', r.bandwidth, 'codecs', r.codecs, 'mp4_key', r.mp4_key,
                 'hls_key', r.hls_key) ORDER BY r.height) FROM renditions r WHERE r.video_id = v.id), '[]'),
             v.created_at, v.published_at, v.like_count, v.comment_count, v.share_count, v.view_count,
-            v.mod_label, v.age_restricted, v.demoted, v.restricted_realms
+            v.mod_label, v.age_restricted, v.demoted, v.restricted_realms, v.comment_policy,
+            v.allow_duet, v.allow_stitch, v.allow_sound_reuse, v.allow_download, v.allow_embed
           FROM videos v WHERE v.id = vid"""
     profile_columns = (
         "id, handle, display_name, bio, avatar_key, follower_count, following_count, video_count, "
@@ -719,9 +739,7 @@ def backfill_sql() -> list[str]:
         "WHERE (coalesce(published_at, created_at) AT TIME ZONE 'UTC')::date "
         f">= (now() AT TIME ZONE 'UTC')::date - {HASHTAG_DAYS_KEPT} GROUP BY t, day",
         "INSERT INTO search_words (word) SELECT DISTINCT w FROM public_videos, "
-        "unnest(tsvector_to_array(reelm_video_document(caption, hashtags))) w WHERE length(w) >= 4 "
-        "ON CONFLICT DO NOTHING",
+        "unnest(tsvector_to_array(search_document)) w WHERE length(w) >= 4 ON CONFLICT DO NOTHING",
         "INSERT INTO search_words (word) SELECT DISTINCT w FROM public_profiles, "
-        "unnest(tsvector_to_array(reelm_profile_document(handle, display_name, bio))) w WHERE length(w) >= 4 "
-        "ON CONFLICT DO NOTHING",
+        "unnest(tsvector_to_array(search_document)) w WHERE length(w) >= 4 ON CONFLICT DO NOTHING",
     ]

@@ -15,6 +15,8 @@ from reelm.notifications.models import NotificationKind
 from reelm.social import service
 from reelm.social.models import Comment
 from reelm.social.notify import notify, notify_comment
+from reelm.videos.models import CommentPolicy
+from reelm.videos.permissions import check_comment_allowed
 from reelm.videos.service import access_video
 
 # Content review's say on a new comment (reelm.moderation.rules), passed in by the caller: True when it
@@ -93,11 +95,18 @@ async def do_post_comment(
     parent_id: int | None,
     screen: CommentScreening,
 ) -> Comment:
-    """Comment (or reply); the realm's rules screen it, and only a visible comment notifies anyone."""
+    """Comment (or reply) where the video's comment policy lets the viewer; the realm's rules screen it, and
+    only a visible comment notifies anyone."""
+    followed: bool | None = None  # whether the creator follows the viewer; None: not known in this realm
     if realm == viewer.realm:  # for update: serialises the counter update
-        owner_id = (await access_video(session, viewer, video_id, for_update=True)).owner_id
+        video = await access_video(session, viewer, video_id, for_update=True)
+        owner_id, policy = video.owner_id, video.comment_policy
+        if policy == CommentPolicy.FOLLOWED_BACK:  # the creator's follows are stored here, in their realm
+            followed = await service.is_following(session, owner_id, viewer.user_id)
     else:
-        owner_id = (await access_public_video(session, video_id)).owner_id
+        public = await access_public_video(session, video_id)
+        owner_id, policy = public.owner_id, public.comment_policy
+    check_comment_allowed(policy, is_creator=owner_id == viewer.user_id, followed_by_creator=followed)
     comment = await service.do_comment(
         session, realm_code=realm_code, author=viewer.user, video_id=video_id, body=body, parent_id=parent_id
     )

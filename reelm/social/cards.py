@@ -32,7 +32,8 @@ from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.views import public_profiles, public_videos
 from reelm.errors import not_found
 from reelm.social.models import Follow, VideoLike
-from reelm.videos.models import Rendition, Video, VideoStatus, Visibility
+from reelm.videos.models import CommentPolicy, Rendition, Video, VideoStatus, Visibility
+from reelm.videos.permissions import comment_refusal, permissions_from
 from reelm.videos.schemas import Counts, Creator, RenditionOut, VideoOut
 from reelm.videos.service import age_restricted_problem, media_url
 
@@ -88,9 +89,11 @@ def _card_statement(*, with_viewer: bool) -> Select[Any]:
     if not with_viewer:
         liked: Any = literal(None)
         following: Any = literal(None)
+        followed: Any = literal(None)
     else:
         liked = exists().where(VideoLike.user_id == _VIEWER, VideoLike.video_id == Video.id)
         following = exists().where(Follow.follower_id == _VIEWER, Follow.followee_id == Video.owner_id)
+        followed = _followed_by_owner(Video.owner_id)
     return select(
         *[c for c in Video.__table__.c if c.name not in ("original_key", "original_size")],
         User.handle.label("owner_handle"),
@@ -100,7 +103,16 @@ def _card_statement(*, with_viewer: bool) -> Select[Any]:
         renditions.label("rendition_list"),
         liked.label("liked"),
         following.label("following"),
+        followed.label("followed_by_owner"),
     ).join(User, User.id == Video.owner_id)
+
+
+def _followed_by_owner(owner_id: Any) -> Any:
+    """Whether the creator follows the viewer, for a followed_back comment policy. A follow is stored in the
+    follower's realm, so this finds the follows of creators of the database's own realm only; another
+    realm's creator reads as not following, and the comment check refuses in the same way
+    (reelm.videos.permissions.comment_refusal)."""
+    return exists().where(Follow.follower_id == owner_id, Follow.followee_id == _VIEWER)
 
 
 def public_card_select(viewer_id: int | None) -> Select[Any]:
@@ -118,9 +130,11 @@ def _public_card_statement(*, with_viewer: bool) -> Select[Any]:
     if not with_viewer:
         liked: Any = literal(None)
         following: Any = literal(None)
+        followed: Any = literal(None)
     else:
         liked = exists().where(VideoLike.user_id == _VIEWER, VideoLike.video_id == pv.c.id)
         following = exists().where(Follow.follower_id == _VIEWER, Follow.followee_id == pv.c.owner_id)
+        followed = _followed_by_owner(pv.c.owner_id)
     statement = (
         select(
             pv.c.realm,
@@ -140,6 +154,7 @@ def _public_card_statement(*, with_viewer: bool) -> Select[Any]:
             pv.c.renditions.label("rendition_list"),
             liked.label("liked"),
             following.label("following"),
+            followed.label("followed_by_owner"),
         )
         .join(pp, pp.c.id == pv.c.owner_id)
         # Moderation may restrict a video in some realms only (geo-restriction): not shown there.
@@ -165,6 +180,13 @@ _PROJECTED_CARD_COLUMNS = (
     "comment_count",
     "share_count",
     "view_count",
+    # Permissions (reelm.videos.permissions), named as in `videos`.
+    "comment_policy",
+    "allow_duet",
+    "allow_stitch",
+    "allow_sound_reuse",
+    "allow_download",
+    "allow_embed",
 )
 
 
@@ -180,6 +202,9 @@ def card_from_row(row: Row[Any], realm: str, viewer_id: int | None, base_url: st
     renditions: list[dict[str, Any]] = v["rendition_list"]
     fallback = _mp4_fallback(renditions)
     is_owner = viewer_id is not None and viewer_id == v["owner_id"]
+    ready = v["status"] == VideoStatus.READY
+    policy = v["comment_policy"]
+    refusal = comment_refusal(policy, is_creator=is_owner, followed_by_creator=bool(v["followed_by_owner"]))
     # Built without validation: every field comes typed from our own columns, and validating ten cards
     # per feed page was a tenth of the request's CPU.
     return VideoOut.model_construct(
@@ -228,6 +253,15 @@ def card_from_row(row: Row[Any], realm: str, viewer_id: int | None, base_url: st
         share_url=f"{base_url.rstrip('/')}/v/{v['id']}",
         label=v["mod_label"],
         age_restricted=v["age_restricted"],
+        comment_policy=CommentPolicy(policy),
+        permissions=permissions_from(v) if is_owner else None,
+        can_comment=viewer_id is not None and ready and refusal is None,
+        can_duet=ready and (is_owner or v["allow_duet"]),
+        can_stitch=ready and (is_owner or v["allow_stitch"]),
+        can_use_sound=ready and (is_owner or v["allow_sound_reuse"]),
+        can_download=ready and (is_owner or v["allow_download"]),
+        # Another site shows what anyone may watch: a published public video, never a private one.
+        can_embed=ready and v["visibility"] == Visibility.PUBLIC and v["allow_embed"],
     )
 
 

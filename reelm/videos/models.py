@@ -25,6 +25,23 @@ class Visibility(enum.StrEnum):
     PRIVATE = "private"
 
 
+class CommentPolicy(enum.StrEnum):
+    """Who may comment on a video (reelm.videos.permissions). The creator always may."""
+
+    EVERYONE = "everyone"
+    FOLLOWED_BACK = "followed_back"  # only accounts the creator follows
+    NO_ONE = "no_one"  # only the creator
+
+
+# Downloads are the one permission that is off unless the creator turns it on (TikTok has it on for public
+# accounts): a downloaded copy leaves the platform for good, so deleting the video or making it private no
+# longer takes it back, and sign-up asks no birth date, so the platform cannot tell the teenagers for whom
+# TikTok turns downloads off. Duets, stitches, sound reuse and embeds stay on the platform (or play from it)
+# and follow the video when it goes; they are on by default, as on TikTok. A creator who wants downloads
+# turns them on once, in the defaults for new videos (settings).
+ALLOW_DOWNLOAD_DEFAULT = False
+
+
 class Video(RealmBase):
     __tablename__ = "videos"
     __table_args__ = (
@@ -62,6 +79,18 @@ class Video(RealmBase):
     restricted_realms: Mapped[list[str]] = public(  # not shown in these realms
         ARRAY(Text), default=list, server_default=text("'{}'")
     )
+    # What others may do with the video (reelm.videos.permissions), set at upload and editable later;
+    # projected with it, so every realm enforces them. Server defaults fill the rows of revision 0021.
+    comment_policy: Mapped[str] = public(
+        String(16), default=CommentPolicy.EVERYONE, server_default=CommentPolicy.EVERYONE.value
+    )
+    allow_duet: Mapped[bool] = public(Boolean, default=True, server_default=text("true"))
+    allow_stitch: Mapped[bool] = public(Boolean, default=True, server_default=text("true"))
+    allow_sound_reuse: Mapped[bool] = public(Boolean, default=True, server_default=text("true"))
+    allow_download: Mapped[bool] = public(
+        Boolean, default=ALLOW_DOWNLOAD_DEFAULT, server_default=text(str(ALLOW_DOWNLOAD_DEFAULT).lower())
+    )
+    allow_embed: Mapped[bool] = public(Boolean, default=True, server_default=text("true"))
 
     # The uploaded file never leaves the home realm; only renditions are public.
     original_key: Mapped[str] = protected(Text)
@@ -86,3 +115,43 @@ class Rendition(RealmBase):
     hls_key: Mapped[str] = public(Text)
     size_bytes: Mapped[int] = public(BigInteger)
     created_at: Mapped[datetime] = public(TZ, default=utcnow)
+
+
+class VideoDefaults(RealmBase):
+    """A creator's permissions for new videos: they prefill the upload form, and an upload that leaves a
+    permission out gets this one. No row: the platform's defaults (those of `videos`).
+
+    Kept with the videos domain, which owns the permissions and their checks (accounts may not import it);
+    protected, as a person's settings are (messages' `message_settings` likewise).
+    """
+
+    __tablename__ = "video_defaults"
+
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    comment_policy: Mapped[str] = protected(String(16))
+    allow_duet: Mapped[bool] = protected(Boolean)
+    allow_stitch: Mapped[bool] = protected(Boolean)
+    allow_sound_reuse: Mapped[bool] = protected(Boolean)
+    allow_download: Mapped[bool] = protected(Boolean)
+    allow_embed: Mapped[bool] = protected(Boolean)
+    updated_at: Mapped[datetime] = protected(TZ, default=utcnow)
+
+
+class DownloadState(enum.StrEnum):
+    PREPARING = "preparing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class VideoDownload(RealmBase):
+    """The watermarked download of a video (reelm.videos.downloads): made once by the realm's worker from
+    one rendition, kept in the realm's bucket and served from there until a better rendition arrives."""
+
+    __tablename__ = "video_downloads"
+
+    video_id: Mapped[int] = public(BigInteger, ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = public(String(10))
+    rendition: Mapped[str] = public(String(8))  # the rendition it is (being) made from
+    size_bytes: Mapped[int | None] = public(BigInteger)
+    requested_at: Mapped[datetime] = public(TZ, default=utcnow)
+    finished_at: Mapped[datetime | None] = public(TZ)

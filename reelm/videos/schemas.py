@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from reelm.inputs import Text
+from reelm.videos.models import CommentPolicy
 
 
 class Creator(BaseModel):
@@ -35,6 +36,20 @@ class Counts(BaseModel):
     views: int
 
 
+class VideoPermissions(BaseModel):
+    """What others may do with a video; also a creator's defaults for new videos (PUT replaces them all)."""
+
+    comment_policy: CommentPolicy = Field(
+        description="who may comment: everyone, followed_back (accounts the creator follows) or no_one "
+        "(the creator only)"
+    )
+    allow_duet: StrictBool
+    allow_stitch: StrictBool
+    allow_sound_reuse: StrictBool = Field(description="others may use the video's sound in theirs")
+    allow_download: StrictBool = Field(description="viewers may download it, watermarked")
+    allow_embed: StrictBool = Field(description="other sites may embed it")
+
+
 class VideoOut(BaseModel):
     id: str
     realm: str
@@ -61,6 +76,21 @@ class VideoOut(BaseModel):
     share_url: str
     label: str | None = Field(default=None, description="a moderation label shown with the video")
     age_restricted: bool = Field(default=False, description="shown to logged-in (adult) viewers only")
+    comment_policy: CommentPolicy = Field(
+        default=CommentPolicy.EVERYONE, description="who may comment (so a client can say why it cannot)"
+    )
+    permissions: VideoPermissions | None = Field(
+        default=None, description="the creator's settings; creator only"
+    )
+    # What this viewer may do, the creator's permissions applied (the creator may do everything).
+    can_comment: bool = Field(
+        default=False, description="this viewer may comment (never a visitor not logged in)"
+    )
+    can_duet: bool = False
+    can_stitch: bool = False
+    can_use_sound: bool = False
+    can_download: bool = Field(default=False, description="downloads allowed (a visitor must log in first)")
+    can_embed: bool = False
 
 
 class VideoAccepted(BaseModel):
@@ -69,9 +99,30 @@ class VideoAccepted(BaseModel):
     status_url: str
 
 
-class VideoUpdateIn(BaseModel):
+class PermissionChoices(BaseModel):
+    """Permissions to set; one left out (None) keeps what it was (an upload: the creator's default)."""
+
+    comment_policy: CommentPolicy | None = None
+    allow_duet: StrictBool | None = None
+    allow_stitch: StrictBool | None = None
+    allow_sound_reuse: StrictBool | None = None
+    allow_download: StrictBool | None = None
+    allow_embed: StrictBool | None = None
+
+
+class VideoUpdateIn(PermissionChoices):
+    """What to change; a field left out stays as it is."""
+
     caption: Text | None = Field(default=None, max_length=2200)
     visibility: str | None = Field(default=None, pattern="^(public|private)$")
+
+
+class DownloadOut(BaseModel):
+    """Where a video's watermarked download stands (the file itself comes from `url` once ready)."""
+
+    status: str = Field(description="preparing, or ready")
+    url: str = Field(description="GET it: the MP4 once ready, this status (202) while it is prepared")
+    retry_after_s: int | None = Field(default=None, description="when to ask again, while preparing")
 
 
 class VideoPage(BaseModel):

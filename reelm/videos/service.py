@@ -15,7 +15,8 @@ from reelm.settings import Settings
 from reelm.text import clean_text, hashtags_of, mentions_of
 from reelm.videos import media
 from reelm.videos.models import Video, VideoStatus, Visibility
-from reelm.videos.schemas import Creator
+from reelm.videos.permissions import account_defaults, apply_permissions, chosen_over, permissions_of
+from reelm.videos.schemas import Creator, PermissionChoices
 
 TRANSCODE_TASK = "transcode_video"  # registered by reelm.publishing.tasks
 
@@ -66,8 +67,11 @@ async def do_create_video(
     width: int,
     height: int,
     duration_s: float,
+    permissions: PermissionChoices | None = None,
 ) -> Video:
-    """Record an uploaded original and queue its transcode in the same transaction."""
+    """Record an uploaded original and queue its transcode in the same transaction. A permission left out
+    (None) is the creator's default for new videos."""
+    chosen = chosen_over(await account_defaults(session, owner.id), permissions or PermissionChoices())
     video = Video(
         id=video_id,
         owner_id=owner.id,
@@ -83,6 +87,7 @@ async def do_create_video(
         original_key=original_key(video_id),
         original_size=size,
     )
+    apply_permissions(video, chosen)
     session.add(video)
     await session.flush()  # the row must exist before the job that refers to it
     options = await transcode_job_options(session, owner.id)
@@ -135,7 +140,12 @@ async def access_own_video(session: AsyncSession, viewer: Viewer, video_id: int)
     return video
 
 
-async def do_update_video(video: Video, *, caption: str | None, visibility: str | None) -> Video:
+async def do_update_video(
+    video: Video, *, caption: str | None, visibility: str | None, permissions: PermissionChoices | None = None
+) -> Video:
+    """Change what is given; the rest stays as it was."""
+    if permissions is not None:
+        apply_permissions(video, chosen_over(permissions_of(video), permissions))
     if caption is not None:
         video.caption = check_caption(caption)
         video.hashtags = hashtags_of(video.caption)

@@ -5,21 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal
 
 from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from reelm import ids
+from reelm.accounts.models import User
 from reelm.accounts.service import resolve_handle
-from reelm.accounts.viewer import Viewer
+from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.crossrealm.service import access_public_video, do_tally, reader_realm
 from reelm.crossrealm.views import public_videos
 from reelm.errors import Problem, not_found
 from reelm.inputs import Text
 from reelm.moderation.screening import do_rescreen_caption
+from reelm.ratelimit import RateLimiter
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
 from reelm.scratch import scratch
@@ -35,9 +39,28 @@ from reelm.social.cards import (
     visible_to,
 )
 from reelm.social.service import do_delete_video
+from reelm.storage import ObjectMissingError
 from reelm.videos import media
-from reelm.videos.models import Video, VideoStatus
-from reelm.videos.schemas import HashtagOut, VideoAccepted, VideoOut, VideoPage, VideoUpdateIn
+from reelm.videos.downloads import (
+    DownloadPlan,
+    Step,
+    check_download_allowed,
+    do_start_download,
+    download_key,
+    download_step,
+)
+from reelm.videos.models import CommentPolicy, Video, VideoStatus
+from reelm.videos.permissions import account_defaults, do_set_account_defaults
+from reelm.videos.schemas import (
+    DownloadOut,
+    HashtagOut,
+    PermissionChoices,
+    VideoAccepted,
+    VideoOut,
+    VideoPage,
+    VideoPermissions,
+    VideoUpdateIn,
+)
 from reelm.videos.service import (
     access_own_video,
     access_video,
@@ -93,10 +116,27 @@ async def upload_video(
     file: UploadFile,
     caption: Annotated[Text, Form(max_length=2200)] = "",
     visibility: Annotated[str, Form(pattern="^(public|private)$")] = "public",
+    comment_policy: Annotated[CommentPolicy | None, Form()] = None,
+    allow_duet: Annotated[bool | None, Form()] = None,
+    allow_stitch: Annotated[bool | None, Form()] = None,
+    allow_sound_reuse: Annotated[bool | None, Form()] = None,
+    allow_download: Annotated[bool | None, Form()] = None,
+    allow_embed: Annotated[bool | None, Form()] = None,
 ) -> VideoAccepted:
-    """Accept a video file (multipart `file`, `caption`); transcoding continues in the background."""
+    """Accept a video file (multipart `file`, `caption`); transcoding continues in the background.
+
+    Who may comment, duet, stitch, use the sound, download and embed: a permission left out is the creator's
+    default for new videos (`/me/video-defaults`)."""
     limiter.hit("upload", str(viewer.user.id), limit=runtime.settings.uploads_per_hour, per_seconds=3600)
     caption = check_caption(caption)
+    permissions = PermissionChoices(
+        comment_policy=comment_policy,
+        allow_duet=allow_duet,
+        allow_stitch=allow_stitch,
+        allow_sound_reuse=allow_sound_reuse,
+        allow_download=allow_download,
+        allow_embed=allow_embed,
+    )
     with scratch(runtime.settings.data_dir) as tmp:
         path = tmp / "upload"
         size = await asyncio.to_thread(_copy_to_file, file.file, path)
@@ -120,6 +160,7 @@ async def upload_video(
             width=probe.width,
             height=probe.height,
             duration_s=probe.duration_s,
+            permissions=permissions,
         )
     request.app.state.metrics.uploads.labels(viewer.realm).inc()
     return VideoAccepted(
@@ -149,12 +190,127 @@ async def edit_video(
     async with runtime.databases.transaction(realm) as session:
         video = await access_own_video(session, viewer, vid)
         before = video.caption
-        await do_update_video(video, caption=body.caption, visibility=body.visibility)
+        await do_update_video(video, caption=body.caption, visibility=body.visibility, permissions=body)
         if video.caption != before:
             # An edited caption meets the realm's caption rules as an uploaded one does (held or labelled).
             await do_rescreen_caption(session, runtime, realm, video)
         await session.flush()  # the card is read back from the database
         return await access_card(session, viewer, realm, vid, runtime.settings.base_url)
+
+
+@router.get("/me/video-defaults", response_model=VideoPermissions)
+async def get_video_defaults(runtime: RuntimeDep, viewer: UserViewer) -> VideoPermissions:
+    """Your permissions for new videos: the upload form starts from them, and an upload that leaves one out
+    gets it."""
+    async with runtime.databases.read(viewer.realm) as session:
+        return await account_defaults(session, viewer.user.id)
+
+
+@router.put("/me/video-defaults", response_model=VideoPermissions)
+async def put_video_defaults(
+    runtime: RuntimeDep, viewer: UserViewer, body: VideoPermissions
+) -> VideoPermissions:
+    """Replace your permissions for new videos (videos already posted keep theirs)."""
+    async with runtime.databases.transaction(viewer.realm) as session:
+        await do_set_account_defaults(session, viewer.user.id, body)
+    return body
+
+
+def _download_url(video_id: int) -> str:
+    return f"/api/v1/videos/{video_id}/download"
+
+
+async def _plan_download(
+    runtime: Runtime, viewer: SignedInViewer, limiter: RateLimiter, video_id: str, *, serving: bool
+) -> tuple[str, int, DownloadPlan, str]:
+    """Check and, where needed, start a download, in the video's own realm whichever realm the viewer is
+    of (as its media is served: the file is made and kept by the realm that holds the video). Counted
+    against the viewer's limit when it serves the file (`serving`) or starts making it; polls are free.
+    (realm, video id, what to do, the creator's handle)."""
+    realm, vid = video_realm(runtime, video_id)
+    async with runtime.databases.transaction(realm) as session:
+        video = await access_video(session, viewer, vid)
+        check_download_allowed(video, viewer.user.id)
+        now = datetime.now(UTC)
+        plan = await download_step(session, video, now)
+        if plan.step is Step.START or (plan.step is Step.SERVE and serving):
+            limiter.hit(
+                "download", str(viewer.user.id), limit=runtime.settings.downloads_per_hour, per_seconds=3600
+            )
+        if plan.step is Step.START:
+            await do_start_download(session, vid, plan.rendition, now)
+        handle = await session.scalar(select(User.handle).where(User.id == video.owner_id))
+    if plan.step is Step.FAILED:
+        raise Problem(
+            503,
+            "download-unavailable",
+            "Download unavailable",
+            "This download could not be prepared. Try again later.",
+            headers={"Retry-After": str(plan.retry_after_s)},
+            retry_after=plan.retry_after_s,
+        )
+    return realm, vid, plan, handle or "reelm"
+
+
+def _preparing(vid: int, plan: DownloadPlan) -> JSONResponse:
+    body = DownloadOut(status="preparing", url=_download_url(vid), retry_after_s=plan.retry_after_s)
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=202, headers={"Retry-After": str(plan.retry_after_s)}
+    )
+
+
+_DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": DownloadOut, "description": "being prepared: ask again after Retry-After seconds"},
+}
+
+
+@router.get(
+    "/videos/{video_id}/download",
+    response_class=Response,
+    responses={
+        200: {"content": {"video/mp4": {}}, "description": "the MP4, watermarked"},
+        **_DOWNLOAD_RESPONSES,
+    },
+    dependencies=[require_capability(Capability.WATCH, video_realm_in_path)],
+)
+async def download_video(
+    runtime: RuntimeDep, viewer: UserViewer, limiter: Limiter, video_id: IdPath
+) -> Response:
+    """The video as an MP4 with "Reelm" and the creator's @handle burned in, where the creator allows
+    downloads (never the original upload). Made once, in the background: until it is ready this answers 202
+    with its status and Retry-After; ask again."""
+    realm, vid, plan, handle = await _plan_download(runtime, viewer, limiter, video_id, serving=True)
+    if plan.step is not Step.SERVE:
+        return _preparing(vid, plan)
+    store = runtime.storage.realm(realm)
+    key = download_key(vid)
+    try:
+        info = await store.head(key)
+    except ObjectMissingError:
+        raise not_found("Download") from None
+    headers = {
+        "Content-Disposition": f'attachment; filename="reelm-{handle}-{vid}.mp4"',
+        "Content-Length": str(info.size),
+        # The creator's permission is checked on every request: no cache may serve it once they turn it off.
+        "Cache-Control": "private, no-store",
+    }
+    return StreamingResponse(store.stream(key, 0, info.size), headers=headers, media_type="video/mp4")
+
+
+@router.post(
+    "/videos/{video_id}/download",
+    response_model=DownloadOut,
+    responses=_DOWNLOAD_RESPONSES,
+    dependencies=[require_capability(Capability.WATCH, video_realm_in_path)],
+)
+async def prepare_download(
+    runtime: RuntimeDep, viewer: UserViewer, limiter: Limiter, video_id: IdPath
+) -> Response:
+    """Prepare the download without fetching it: 200 `ready` (GET `url` now) or 202 `preparing`."""
+    _, vid, plan, _ = await _plan_download(runtime, viewer, limiter, video_id, serving=False)
+    if plan.step is not Step.SERVE:
+        return _preparing(vid, plan)
+    return JSONResponse(DownloadOut(status="ready", url=_download_url(vid)).model_dump(mode="json"))
 
 
 @router.delete("/videos/{video_id}", status_code=204)
