@@ -37,6 +37,7 @@ from reelm.search.hashtag_follows import followed_hashtags
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.transparency.queries import entries_about
 from reelm.videos.models import Video
+from reelm.videos.permissions import account_defaults, permissions_of
 
 BUILD_TASK = "build_data_export"
 # Rows read per query for the sections that can grow without bound: a conversation of years, or a
@@ -119,6 +120,7 @@ def _video_json(video: Video) -> dict[str, Any]:
         "share_count": video.share_count,
         "view_count": video.view_count,
         "original_size": video.original_size,
+        "permissions": permissions_of(video).model_dump(mode="json"),
     }
 
 
@@ -353,6 +355,7 @@ async def gather(runtime: Runtime, realm: str, user_id: int) -> tuple[dict[str, 
             "interest_profile": await _interest_profile(session, user_id),
             "blocks": await _blocks(session, realm, user_id),
             "message_settings": await _message_settings(session, user_id),
+            "video_defaults": (await account_defaults(session, user_id)).model_dump(mode="json"),
             "search_history": (await search_history.history(session, user_id)).model_dump(mode="json"),
             "followed_hashtags": [
                 tag.model_dump(mode="json", exclude={"video_count"})

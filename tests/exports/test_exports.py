@@ -79,6 +79,7 @@ async def test_export_holds_profile_activity_and_the_original_upload(
     # The session made by make_account logged in from the test client: its user agent is decrypted.
     assert any(s["user_agent"] for s in data["sessions"])
     assert [v["caption"] for v in data["videos"]] == ["my first #clip"]
+    assert data["videos"][0]["permissions"]["comment_policy"] == "everyone"
     assert [c["body"] for c in data["comments"]] == ["nice one, bob"]
     assert [like["video_id"] for like in data["likes"]] == [bobs_video]
     assert [(f["handle"], f["user_id"]) for f in data["following"]] == [("bob", bob.id)]
@@ -159,6 +160,15 @@ async def test_export_holds_messages_notifications_signals_blocks_and_settings(
     assert (await client.post("/api/v1/events", headers=alice.auth, json=events)).status_code == 200
     picked = await client.put("/api/v1/me/interests", headers=alice.auth, json={"hashtags": ["dogs"]})
     assert picked.status_code == 200, picked.text
+    defaults = {
+        "comment_policy": "followed_back",
+        "allow_duet": False,
+        "allow_stitch": True,
+        "allow_sound_reuse": True,
+        "allow_download": True,
+        "allow_embed": False,
+    }
+    assert (await client.put("/api/v1/me/video-defaults", headers=alice.auth, json=defaults)).status_code == 200
 
     data, text = await exported_data(client, runtime, alice)
     assert data["format"] == "reelm-export/1"
@@ -197,6 +207,7 @@ async def test_export_holds_messages_notifications_signals_blocks_and_settings(
 
     assert [(b["user_id"], b["handle"]) for b in data["blocks"]] == [(mallory.id, "mallory")]
     assert data["message_settings"]["allow_from"] == "following"
+    assert data["video_defaults"] == defaults
 
 
 async def test_one_export_at_a_time_and_a_new_one_once_it_is_done(
