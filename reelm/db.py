@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, MappedColumn, mapped_column
 
@@ -67,6 +67,13 @@ def libpq_url(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
+def _run(dbapi_connection: Any, statement: str) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(statement)
+    cursor.close()
+    dbapi_connection.commit()  # a SET in a transaction that is rolled back would be undone with it
+
+
 @dataclass
 class Databases:
     """Engines of the directory and of each realm; built once per process."""
@@ -86,9 +93,9 @@ class Databases:
     def engine(self, realm: str | None) -> AsyncEngine:
         return self._engine(realm or "", self.directory_url if realm is None else self.realm_urls[realm])
 
-    def _engine(self, key: str, url: str) -> AsyncEngine:
+    def _engine(self, key: str, url: str, *, setting: str | None = None) -> AsyncEngine:
         if key not in self._engines:
-            self._engines[key] = create_async_engine(
+            engine = create_async_engine(
                 async_url(url),
                 pool_size=self.pool_size,
                 max_overflow=20,
@@ -96,6 +103,10 @@ class Databases:
                 # and a connection broken by a server restart fails one request and is then replaced.
                 pool_recycle=1800,
             )
+            if setting is not None:
+                # Set once per new connection, after whatever options its URL gives.
+                event.listen(engine.sync_engine, "connect", lambda conn, _: _run(conn, setting))
+            self._engines[key] = engine
             self._makers[key] = async_sessionmaker(self._engines[key], expire_on_commit=False)
         return self._engines[key]
 
@@ -118,14 +129,14 @@ class Databases:
     @asynccontextmanager
     async def search(self, realm: str) -> AsyncIterator[AsyncSession]:
         """A session for search's reads: on the realm's search replica when it has one (a replica of the
-        realm's own database, so in the realm), else as `read`. A replica may lag its primary by moments."""
-        url = self.search_urls.get(realm)
-        if url is None:
-            async with self.read(realm) as session:
-                yield session
-            return
-        key = f"search:{realm}"
-        self._engine(key, url)
+        realm's own database, so in the realm), else on the realm's database. A replica may lag its primary
+        by moments. Nothing done in it is committed."""
+        url = self.search_urls.get(realm) or self.realm_urls[realm]
+        key = f"search:{url}"
+        # Its own connections, which plan every statement for its values: how many documents a query's words
+        # match decides how a search must read (a rare handle through the text index, a common word in
+        # order of the prior), and a plan cached for a prepared statement would read every query one way.
+        self._engine(key, url, setting="SET plan_cache_mode = force_custom_plan")
         async with self._makers[key]() as session:
             yield session
 

@@ -357,3 +357,12 @@ async def test_searches_at_once_by_one_person_all_answer_and_are_all_kept(
     assert [a.status_code for a in answers] == [200] * len(queries)
     kept = (await client.get("/api/v1/me/search-history", headers=me.auth)).json()["items"]
     assert sorted(i["query"] for i in kept) == sorted(set(queries))
+
+
+async def test_search_plans_each_statement_for_its_own_words(runtime: Runtime) -> None:
+    """A rare word and a common one need different plans: search's connections never reuse a generic one."""
+    async with runtime.databases.search(US) as session:
+        mode = await session.scalar(text("SHOW plan_cache_mode"))
+    assert mode == "force_custom_plan"
+    async with runtime.databases.read(US) as session:
+        assert await session.scalar(text("SHOW plan_cache_mode")) == "auto"
