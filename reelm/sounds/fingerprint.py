@@ -41,7 +41,6 @@ reelm.sounds.matching.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,7 +82,7 @@ BUCKET_FRAMES = 16  # about half a second
 _MAX_BUCKETS = math.ceil(MAX_SECONDS / (BUCKET_FRAMES * FRAME_SECONDS))
 STORED_PER_BUCKET = 3
 # How many of a bucket's strongest landmarks a sound may choose from when the strongest hashes are full.
-STORE_CANDIDATES_PER_BUCKET = 16
+STORE_CANDIDATES_PER_BUCKET = 32
 MAX_STORED_LANDMARKS = STORED_PER_BUCKET * _MAX_BUCKETS
 QUERY_STRONGEST = 4
 QUERY_WITH_ROOM = 24
@@ -91,7 +90,7 @@ QUERY_CANDIDATES_PER_BUCKET = 48
 MAX_QUERY_CANDIDATES = 4000
 MAX_QUERY_LANDMARKS = 2000
 
-HASH_CAPACITY = 48
+HASH_CAPACITY = 64
 OFFSET_WINDOW = 2
 # Fewer consistent votes than this is chance, however long the stretch they cover.
 MIN_VOTES = 8
@@ -120,16 +119,6 @@ class Fingerprint:
         return Fingerprint(
             self.hashes[keep], self.frames[keep], self.strengths[keep], self.ranks[keep], self.seconds
         )
-
-
-@dataclass(frozen=True)
-class OffsetVotes:
-    """Hashes shared by a query and one stored sound at one offset (stored frame - query frame)."""
-
-    offset: int
-    votes: int  # distinct hashes
-    first_frame: int  # the earliest stored anchor among them
-    last_frame: int  # the latest stored target (anchor + frame step) among them
 
 
 @dataclass(frozen=True)
@@ -368,73 +357,79 @@ def _spread(landmarks: Fingerprint, limit: int) -> Fingerprint:
 # --- comparison ------------------------------------------------------------------------------------------
 
 
-def offset_votes(query: Fingerprint, stored: Fingerprint) -> list[OffsetVotes]:
-    """Votes per offset for the hashes the two share; each query hash meets at most HASH_CAPACITY stored
-    landmarks of its hash (the bound of the database lookup)."""
-    if len(query) == 0 or len(stored) == 0:
-        return []
+@dataclass(frozen=True, eq=False)
+class Hits:
+    """Stored landmarks that share a hash with a query's: the sound, the offset (stored frame - query frame),
+    the hash and the stored anchor frame of each."""
+
+    sound_ids: npt.NDArray[np.int64]
+    offsets: npt.NDArray[np.int64]
+    hashes: Hashes
+    frames: npt.NDArray[np.int64]
+
+
+def hits(query: Fingerprint, stored: Fingerprint, sound_id: int = 0) -> Hits:
+    """The hits of a query on one stored sound; each query landmark meets at most HASH_CAPACITY stored
+    landmarks of its hash (the bound of the database lookup, where a sound holds each hash once)."""
     order = np.argsort(stored.hashes, kind="stable")
     stored_hashes = stored.hashes[order]
     left = np.searchsorted(stored_hashes, query.hashes, side="left")
-    right = np.searchsorted(stored_hashes, query.hashes, side="right")
-    counts = np.minimum(right - left, HASH_CAPACITY)
-    if not counts.any():
-        return []
+    counts = np.minimum(np.searchsorted(stored_hashes, query.hashes, side="right") - left, HASH_CAPACITY)
     # One row per (query landmark, stored landmark of the same hash).
     query_index = np.repeat(np.arange(len(query)), counts)
     within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
     stored_index = order[np.repeat(left, counts) + within]
-    hashes = stored.hashes[stored_index]
-    stored_frames = stored.frames[stored_index]
-    return tally(stored_frames - query.frames[query_index], hashes, stored_frames)
+    frames = stored.frames[stored_index].astype(np.int64)
+    return Hits(
+        np.full(len(frames), sound_id, np.int64),
+        frames - query.frames[query_index],
+        stored.hashes[stored_index],
+        frames,
+    )
 
 
-def tally(offsets: Ints, hashes: Hashes, stored_frames: Ints) -> list[OffsetVotes]:
-    """Group hits (offset, hash, stored anchor frame) by offset: distinct hashes and the stored span."""
-    if len(offsets) == 0:
-        return []
-    unique, inverse = np.unique(offsets, return_inverse=True)
-    # A vote is a distinct hash: a pattern repeated at the same period in two songs (a drum loop at the same
-    # tempo) would otherwise pile up votes at one offset from a single hash.
-    distinct = np.unique(np.stack([inverse.astype(np.int64), hashes], axis=1), axis=0)
-    votes = np.bincount(distinct[:, 0], minlength=len(unique))
-    firsts = np.full(len(unique), np.iinfo(np.int64).max, np.int64)
-    lasts = np.full(len(unique), np.iinfo(np.int64).min, np.int64)
-    np.minimum.at(firsts, inverse, stored_frames)
-    np.maximum.at(lasts, inverse, stored_frames + frame_step(hashes))
-    return [
-        OffsetVotes(int(o), int(v), int(f), int(last))
-        for o, v, f, last in zip(unique, votes, firsts, lasts, strict=True)
-    ]
-
-
-def best_alignment(groups: Sequence[OffsetVotes]) -> Alignment | None:
-    """The OFFSET_WINDOW consecutive offsets with the most votes together; None without votes."""
-    if not groups:
-        return None
-    by_offset = sorted(groups, key=lambda g: g.offset)
-    best: Alignment | None = None
-    stop = 0
-    for start, first in enumerate(by_offset):
-        # The groups from `first` to OFFSET_WINDOW - 1 offsets later: a window sliding over sorted offsets.
-        stop = max(stop, start)
-        while stop + 1 < len(by_offset) and by_offset[stop + 1].offset < first.offset + OFFSET_WINDOW:
-            stop += 1
-        window = by_offset[start : stop + 1]
-        votes = sum(g.votes for g in window)
-        if best is None or votes > best.votes:
-            best = Alignment(
-                offset=first.offset,
-                votes=votes,
-                first_frame=min(g.first_frame for g in window),
-                last_frame=max(g.last_frame for g in window),
-            )
-    return best
+def best_alignments(found: Hits) -> dict[int, Alignment]:
+    """Per sound, the OFFSET_WINDOW consecutive offsets with the most votes (distinct hashes at one offset,
+    summed over the window; the lowest offset of equals), for sounds with at least MIN_VOTES of them."""
+    if len(found.offsets) == 0:
+        return {}
+    # Distinct (sound, offset, hash): a hash repeated at one offset (a drum loop at the same tempo in two
+    # songs, a chorus sung twice) is one vote, not one per repeat.
+    order = np.lexsort((found.hashes, found.offsets, found.sound_ids))
+    sounds, offsets, hashes = found.sound_ids[order], found.offsets[order], found.hashes[order]
+    starts_frames, ends = found.frames[order], found.frames[order] + frame_step(hashes)
+    new_group = np.r_[True, (sounds[1:] != sounds[:-1]) | (offsets[1:] != offsets[:-1])]
+    new_vote = new_group | np.r_[True, hashes[1:] != hashes[:-1]]
+    group = np.cumsum(new_group) - 1
+    group_sound, group_offset = sounds[new_group], offsets[new_group]
+    votes = np.bincount(group, weights=new_vote).astype(np.int64)
+    firsts = np.minimum.reduceat(starts_frames, np.flatnonzero(new_group))
+    lasts = np.maximum.reduceat(ends, np.flatnonzero(new_group))
+    # A window starts at each group and takes the groups of the same sound up to OFFSET_WINDOW - 1 later.
+    window_votes, window_first, window_last = votes.copy(), firsts.copy(), lasts.copy()
+    for ahead in range(1, OFFSET_WINDOW):
+        later = np.arange(len(votes)) + ahead
+        inside = later < len(votes)
+        later = np.where(inside, later, 0)
+        inside &= (group_sound[later] == group_sound) & (group_offset[later] - group_offset < OFFSET_WINDOW)
+        window_votes += np.where(inside, votes[later], 0)
+        window_first = np.where(inside, np.minimum(window_first, firsts[later]), window_first)
+        window_last = np.where(inside, np.maximum(window_last, lasts[later]), window_last)
+    # Per sound, the best window: sort by (sound, -votes, offset) and take each sound's first.
+    best = np.lexsort((group_offset, -window_votes, group_sound))
+    best = best[np.r_[True, group_sound[best][1:] != group_sound[best][:-1]]]
+    best = best[window_votes[best] >= MIN_VOTES]
+    return {
+        int(group_sound[i]): Alignment(
+            int(group_offset[i]), int(window_votes[i]), int(window_first[i]), int(window_last[i])
+        )
+        for i in best
+    }
 
 
 def compare(query: Fingerprint, stored: Fingerprint) -> Alignment | None:
-    """The best alignment of a query's landmarks against a stored sound's."""
-    return best_alignment(offset_votes(query, stored))
+    """The best alignment of a query's landmarks against a stored sound's, if it has MIN_VOTES votes."""
+    return best_alignments(hits(query, stored)).get(0)
 
 
 def is_match(alignment: Alignment | None, *, min_seconds: float) -> bool:

@@ -1,11 +1,10 @@
 """Storing a sound's landmarks, and finding the stored sound an upload's audio comes from.
 
 An upload is linked to an existing sound when at least MIN_MATCH_SECONDS of its audio match that sound. The
-lookup is bounded whatever the store holds or the upload contains: one index probe per candidate hash to see
-which hashes are full (at most MAX_QUERY_CANDIDATES), then one probe per looked-up hash (at most
-MAX_QUERY_LANDMARKS) reading at most HASH_CAPACITY rows each. Votes are counted in SQL per (sound, offset);
-only sounds with a group of at least half of MIN_VOTES come back (any alignment that can pass has one), and
-the offsets' neighbours are merged in Python by the engine's own `best_alignment`.
+lookup is two statements, bounded whatever the store holds or the upload contains: one index probe per
+candidate hash to see which hashes are full (at most MAX_QUERY_CANDIDATES), then one probe per looked-up hash
+(at most MAX_QUERY_LANDMARKS) reading at most HASH_CAPACITY rows each. The engine votes on those hits in
+Python (`best_alignments`), exactly as it compares two fingerprints.
 
 Both functions take the caller's session and never commit (the boundary owns the transaction). Storing
 takes the hashes' "full" marks into account when it chooses (reelm.sounds.fingerprint, step 5) and sets a
@@ -15,7 +14,6 @@ last place: the capacity is then exceeded by one or two, which the lookup's LIMI
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,12 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelm.sounds.fingerprint import (
     FRAME_SECONDS,
     HASH_CAPACITY,
-    MAX_DT,
-    MIN_VOTES,
     Fingerprint,
     Hashes,
-    OffsetVotes,
-    best_alignment,
+    Hits,
+    best_alignments,
     choose_query,
     choose_stored,
     is_match,
@@ -61,17 +57,17 @@ _MARK_FULL = text(
     "ON CONFLICT DO NOTHING"
 )
 
-# Per distinct hash, at most `capacity` rows (the full mark sorts before them and is skipped by the range).
-# Each stored row meets every query landmark of its hash. A sound holds a hash once and the query's (hash,
-# frame) pairs are distinct, so the rows of one (sound, offset) group have distinct hashes: count(*) counts
-# distinct hashes, as the engine's votes do.
-_VOTES = text(
+# Per distinct hash, at most `capacity` rows (the full mark sorts before them and is skipped by the range);
+# each meets every query landmark of its hash. The hits come back as four packed binary columns, one row: a
+# few tens of thousands of hits are then one transfer and four numpy views, not as many Python tuples, and the
+# engine votes on them as it does in a comparison of two fingerprints.
+_HITS = text(
     """
     WITH query AS (
-        SELECT * FROM unnest(CAST(:hashes AS integer[]), CAST(:frames AS integer[])) AS q(hash, frame)
+        SELECT * FROM unnest(CAST(:hashes AS integer[]), CAST(:frames AS smallint[])) AS q(hash, frame)
     ),
     hits AS (
-        SELECT l.sound_id, l.frame - query.frame AS shift, query.hash, l.frame
+        SELECT l.sound_id, query.hash, l.frame, query.frame AS query_frame
         FROM (SELECT DISTINCT hash FROM query) AS wanted
         CROSS JOIN LATERAL (
             SELECT s.sound_id, s.frame FROM sound_landmarks AS s
@@ -80,15 +76,10 @@ _VOTES = text(
             LIMIT :capacity
         ) AS l
         JOIN query ON query.hash = wanted.hash
-    ),
-    groups AS (
-        SELECT sound_id, shift, count(*) AS votes, min(frame) AS first_frame,
-               max(frame + (hash & :dt_mask)) AS last_frame
-        FROM hits
-        GROUP BY sound_id, shift
     )
-    SELECT sound_id, shift, votes, first_frame, last_frame FROM groups
-    WHERE sound_id IN (SELECT sound_id FROM groups WHERE votes >= :half_votes)
+    SELECT string_agg(int8send(sound_id), ''), string_agg(int4send(hash), ''),
+           string_agg(int2send(frame), ''), string_agg(int2send(query_frame), '')
+    FROM hits
     """
 )
 
@@ -135,24 +126,27 @@ async def find_matching_sound(session: AsyncSession, landmarks: Fingerprint) -> 
         return None
     full = await _full_hashes(session, candidates.hashes)
     query = choose_query(candidates, ~np.isin(candidates.hashes, full))
-    rows = await session.execute(
-        _VOTES,
-        {
-            "hashes": query.hashes.tolist(),
-            "frames": query.frames.tolist(),
-            "full": FULL_MARK,
-            "capacity": HASH_CAPACITY,
-            "dt_mask": MAX_DT,
-            "half_votes": (MIN_VOTES + 1) // 2,
-        },
+    packed = (
+        await session.execute(
+            _HITS,
+            {
+                "hashes": query.hashes.tolist(),
+                "frames": query.frames.tolist(),
+                "full": FULL_MARK,
+                "capacity": HASH_CAPACITY,
+            },
+        )
+    ).one()
+    if packed[0] is None:  # no hash in common with any sound
+        return None
+    sound_ids, hashes, frames, query_frames = (
+        np.frombuffer(column, dtype).astype(np.int64)
+        for column, dtype in zip(packed, (">i8", ">i4", ">i2", ">i2"), strict=True)
     )
-    by_sound: dict[int, list[OffsetVotes]] = defaultdict(list)
-    for sound_id, shift, votes, first_frame, last_frame in rows:
-        by_sound[sound_id].append(OffsetVotes(shift, votes, first_frame, last_frame))
+    alignments = best_alignments(Hits(sound_ids, frames - query_frames, hashes, frames))
     best: SoundMatch | None = None
-    for sound_id, groups in sorted(by_sound.items()):
-        alignment = best_alignment(groups)
-        if alignment is None or not is_match(alignment, min_seconds=MIN_MATCH_SECONDS):
+    for sound_id, alignment in sorted(alignments.items()):
+        if not is_match(alignment, min_seconds=MIN_MATCH_SECONDS):
             continue
         if best is None or (alignment.votes, alignment.seconds) > (best.score, best.matched_seconds):
             best = SoundMatch(
