@@ -1,16 +1,19 @@
 """The fingerprint engine alone: generated songs under each distortion match their original and no other one;
-hostile input costs bounded work; the engine imports nothing with I/O."""
+hostile input costs bounded work; the engine imports nothing with I/O. And decoding what it is fed
+(reelm.sounds.audio): a video's sound, bounded, with clear errors."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from reelm.sounds import fingerprint as engine
+from reelm.sounds.audio import AudioUnreadable, decode_mono
 from reelm.sounds.fingerprint import (
     MAX_QUERY_CANDIDATES,
     MAX_QUERY_LANDMARKS,
@@ -26,6 +29,7 @@ from reelm.sounds.fingerprint import (
     query_fingerprint,
 )
 from reelm.sounds.matching import MIN_MATCH_SECONDS
+from tests import clips
 from tests.sounds import tracks
 
 SEEDS = tuple(range(11, 19))
@@ -197,3 +201,42 @@ def test_the_engine_imports_nothing_with_io() -> None:
     )
     # The check above can see an import: the storage module does import SQLAlchemy.
     assert "sqlalchemy" in result.stdout
+
+
+def test_a_videos_sound_decodes_to_mono_at_the_engines_rate(tmp_path: Path) -> None:
+    clip = clips.make_clip(tmp_path, duration_s=1.5, audio=True)  # AAC, a 440 Hz tone
+    samples = decode_mono(clip)
+    assert samples.dtype == np.float32
+    assert abs(len(samples) - 1.5 * SAMPLE_RATE) < 0.1 * SAMPLE_RATE
+    spectrum = np.abs(np.fft.rfft(samples))
+    assert np.argmax(spectrum) * SAMPLE_RATE / len(samples) == pytest.approx(440, abs=5)
+    # Decoding stops at the bound, whatever the file holds.
+    assert len(decode_mono(clip, max_seconds=0.5)) == SAMPLE_RATE // 2
+
+
+@pytest.mark.parametrize(
+    ("make", "code"),
+    [
+        pytest.param(lambda d: clips.make_clip(d, audio=False), "no_audio", id="no sound"),
+        pytest.param(lambda d: _write(d, b"not a media file " * 100), "unreadable", id="garbage"),
+        pytest.param(lambda d: _write(d, b""), "empty_file", id="empty"),
+        pytest.param(lambda d: d / "missing.mp4", "unreadable", id="missing"),
+    ],
+)
+def test_unreadable_audio_is_a_clear_error(tmp_path: Path, make: object, code: str) -> None:
+    with pytest.raises(AudioUnreadable) as raised:
+        decode_mono(make(tmp_path))  # type: ignore[operator]
+    assert raised.value.code == code
+
+
+def test_an_oversized_file_is_refused_before_it_is_opened(tmp_path: Path) -> None:
+    clip = clips.make_clip(tmp_path, audio=True)
+    with pytest.raises(AudioUnreadable) as raised:
+        decode_mono(clip, max_bytes=clip.stat().st_size - 1)
+    assert raised.value.code == "too_large"
+
+
+def _write(directory: Path, data: bytes) -> Path:
+    path = directory / "upload.mp4"
+    path.write_bytes(data)
+    return path
