@@ -125,6 +125,31 @@ def test_duet_refuses_bad_parameters_and_writes_nothing(
     assert not out.exists()
 
 
+def test_a_duet_over_its_cpu_budget_is_refused_and_leaves_no_file(
+    tmp_path: Path, red_portrait: Clip, green_original: Clip
+) -> None:
+    # A budget already spent when ffmpeg starts: the guard's first reading stops it.
+    spent = media.MediaLimits(cpu_base_s=-1000.0)
+    out = tmp_path / "duet.mp4"
+    with pytest.raises(RemixRejected) as caught:
+        run(remix.duet(red_portrait, green_original, out, DuetParams(canvas=CANVAS), limits=spent))
+    assert caught.value.code == "too_costly"
+    assert not out.exists()
+
+
+def test_budgets_grow_with_the_pictures_and_sound_handled() -> None:
+    portrait = media.ProbeResult(1080, 1920, 30.0, "h264", 30.0, True)
+    limits = media.MediaLimits()
+    audio_only = remix.bounds_for(output_s=30.0, audio_s=30.0)
+    duet = remix.bounds_for(
+        output_s=30.0, decoded=[(portrait, 30.0)] * 2, encoded=(Canvas(), 30.0), audio_s=60.0
+    )
+    megapixel_frames = 3 * 30 * 30 * 1080 * 1920 / 1e6  # two decoded, one encoded
+    assert duet.cpu_budget_s > limits.cpu_base_s + limits.cpu_s_per_megapixel_frame * megapixel_frames
+    assert limits.cpu_base_s < audio_only.cpu_budget_s < duet.cpu_budget_s
+    assert duet.timeout_s == audio_only.timeout_s > 30.0  # wall time follows the output's length
+
+
 def test_duet_layout_by_orientation() -> None:
     def probed(width: int, height: int) -> media.ProbeResult:
         return media.ProbeResult(width, height, 2.0, "h264", 30.0, True)
