@@ -39,7 +39,7 @@ from reelm.search.models import (  # search and discovery
     SearchWord,
 )
 from reelm.social.models import Comment, CommentLike, Follow, PinnedVideo, VideoLike
-from reelm.sounds.models import SoundLandmark  # sounds' landmark hashes
+from reelm.sounds.models import Sound, SoundLandmark  # sounds and their landmark hashes
 from reelm.staff.models import AccessJustification, StaffRole  # staff access
 from reelm.transparency.models import LogCheckpoint, LogEntry
 from reelm.videos.models import Rendition, Video, VideoDefaults, VideoDownload
@@ -85,6 +85,7 @@ __all__ = [
     "SearchQuery",
     "SearchSettings",
     "SearchWord",
+    "Sound",
     "SoundLandmark",
     "StaffRole",
     "StoredHashEntry",

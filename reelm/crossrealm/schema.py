@@ -61,7 +61,11 @@ PROJECTION_TABLES: dict[str, str] = {
         allow_stitch boolean NOT NULL DEFAULT true,
         allow_sound_reuse boolean NOT NULL DEFAULT true,
         allow_download boolean NOT NULL DEFAULT false,
-        allow_embed boolean NOT NULL DEFAULT true""",
+        allow_embed boolean NOT NULL DEFAULT true,
+        sound_id bigint,
+        remix_of_id bigint,
+        remix_kind text,
+        audio_muted boolean NOT NULL DEFAULT false""",
     "profiles": """
         id bigint PRIMARY KEY,
         handle text NOT NULL,
@@ -83,6 +87,17 @@ PROJECTION_TABLES: dict[str, str] = {
         like_count integer NOT NULL,
         reply_count integer NOT NULL,
         label text""",
+    # A sound is public while its video is (reelm.sounds); a taken-down one stays, unavailable.
+    "sounds": """
+        id bigint PRIMARY KEY,
+        owner_id bigint NOT NULL,
+        video_id bigint NOT NULL,
+        title text,
+        audio_key text NOT NULL,
+        duration_s double precision NOT NULL,
+        waveform smallint[] NOT NULL,
+        status text NOT NULL,
+        created_at timestamptz NOT NULL""",
     "tallies": """
         target_id bigint NOT NULL,
         metric text NOT NULL,
@@ -137,6 +152,11 @@ PROJECTION_ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
         "allow_sound_reuse boolean NOT NULL DEFAULT true",
         "allow_download boolean NOT NULL DEFAULT false",
         "allow_embed boolean NOT NULL DEFAULT true",
+        # Sounds and remixes (reelm.sounds): the sound a video uses, the video it remixes, a muted sound.
+        "sound_id bigint",
+        "remix_of_id bigint",
+        "remix_kind text",
+        "audio_muted boolean NOT NULL DEFAULT false",
     ),
     "profiles": (
         "search_document tsvector GENERATED ALWAYS AS ("
@@ -162,6 +182,9 @@ PROJECTION_INDEXES = (
     "CREATE INDEX IF NOT EXISTS videos_search_prior ON {s}.videos (search_prior)",
     "CREATE INDEX IF NOT EXISTS profiles_search_document ON {s}.profiles USING gin (search_document)",
     "CREATE INDEX IF NOT EXISTS profiles_followers ON {s}.profiles (follower_count)",
+    # Sounds (reelm.sounds): the videos that use a sound, and the duets and stitches of a video.
+    "CREATE INDEX IF NOT EXISTS videos_sound ON {s}.videos (sound_id) WHERE sound_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS videos_remix_of ON {s}.videos (remix_of_id) WHERE remix_of_id IS NOT NULL",
 )
 
 # Metrics of `tallies`, and the counter of the owner realm each one adds to.
@@ -175,7 +198,7 @@ TALLY_METRICS = {
     "comment_replies": "UPDATE comments SET reply_count = reply_count + delta WHERE id = target",
 }
 
-VIEWED_TABLES = ("videos", "profiles", "comments", "tallies", "moved_ids")
+VIEWED_TABLES = ("videos", "profiles", "comments", "sounds", "tallies", "moved_ids")
 
 
 def _columns(tables: dict[str, str]) -> dict[str, set[str]]:
@@ -424,7 +447,8 @@ def projection_functions_sql(realm: str) -> list[str]:
         "id, owner_id, caption, hashtags, mentions, width, height, duration_s, poster_key, renditions, "
         "created_at, published_at, like_count, comment_count, share_count, view_count, "
         "label, age_restricted, demoted, restricted_realms, "
-        "comment_policy, allow_duet, allow_stitch, allow_sound_reuse, allow_download, allow_embed"
+        "comment_policy, allow_duet, allow_stitch, allow_sound_reuse, allow_download, allow_embed, "
+        "sound_id, remix_of_id, remix_kind, audio_muted"
     )
     video_select = """SELECT v.id, v.owner_id, v.caption, v.hashtags, v.mentions, v.width, v.height,
             v.duration_s, v.poster_key,
@@ -433,8 +457,11 @@ def projection_functions_sql(realm: str) -> list[str]:
                 'hls_key', r.hls_key) ORDER BY r.height) FROM renditions r WHERE r.video_id = v.id), '[]'),
             v.created_at, v.published_at, v.like_count, v.comment_count, v.share_count, v.view_count,
             v.mod_label, v.age_restricted, v.demoted, v.restricted_realms, v.comment_policy,
-            v.allow_duet, v.allow_stitch, v.allow_sound_reuse, v.allow_download, v.allow_embed
+            v.allow_duet, v.allow_stitch, v.allow_sound_reuse, v.allow_download, v.allow_embed,
+            v.sound_id, v.remix_of_id, v.remix_kind, v.audio_muted
           FROM videos v WHERE v.id = vid"""
+    sound_columns = "id, owner_id, video_id, title, audio_key, duration_s, waveform, status, created_at"
+    sound_select = f"SELECT {sound_columns} FROM sounds WHERE id = sid"
     profile_columns = (
         "id, handle, display_name, bio, avatar_key, follower_count, following_count, video_count, "
         "likes_received, created_at"
@@ -460,6 +487,16 @@ def projection_functions_sql(realm: str) -> list[str]:
           END IF;
           IF was_public <> EXISTS (SELECT 1 FROM {s}.videos WHERE id = vid) THEN
             PERFORM reelm_project_comment(c.id) FROM comments c WHERE c.video_id = vid;
+            PERFORM reelm_project_sound(so.id) FROM sounds so WHERE so.video_id = vid;
+          END IF;
+        END $$""",
+        f"""CREATE OR REPLACE FUNCTION reelm_project_sound(sid bigint) RETURNS void
+        LANGUAGE plpgsql SET search_path = public AS $$
+        BEGIN
+          IF EXISTS (SELECT 1 FROM sounds so JOIN {s}.videos v ON v.id = so.video_id WHERE so.id = sid) THEN
+            {_upsert(s, "sounds", sound_columns, sound_select)};
+          ELSE
+            DELETE FROM {s}.sounds WHERE id = sid;
           END IF;
         END $$""",
         f"""CREATE OR REPLACE FUNCTION reelm_project_profile(uid bigint) RETURNS void
@@ -501,6 +538,7 @@ def projection_functions_sql(realm: str) -> list[str]:
 SOURCE_TRIGGERS: dict[str, str] = {
     "videos": "PERFORM reelm_project_video(row_.id);",
     "renditions": "PERFORM reelm_project_video(row_.video_id);",
+    "sounds": "PERFORM reelm_project_sound(row_.id);",
     "users": """
         PERFORM reelm_project_profile(row_.id);
         IF TG_OP = 'UPDATE' AND OLD.deletion_due_at IS DISTINCT FROM NEW.deletion_due_at THEN
@@ -736,6 +774,7 @@ def backfill_sql() -> list[str]:
         "SELECT reelm_project_video(id) FROM videos",
         "SELECT reelm_project_comment(id) FROM comments WHERE parent_id IS NULL",
         "SELECT reelm_project_comment(id) FROM comments WHERE parent_id IS NOT NULL",
+        "SELECT reelm_project_sound(id) FROM sounds",
         # Counted afresh: the realm list (and so the projections counted) may have changed.
         "DELETE FROM search_hashtags",
         "INSERT INTO search_hashtags (tag, folded, videos) "

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     Table,
     Text,
 )
@@ -64,6 +65,11 @@ public_videos = Table(
     Column("allow_sound_reuse", Boolean),
     Column("allow_download", Boolean),
     Column("allow_embed", Boolean),
+    # Sounds and remixes (reelm.sounds).
+    Column("sound_id", BigInteger),
+    Column("remix_of_id", BigInteger),
+    Column("remix_kind", Text),
+    Column("audio_muted", Boolean),
 )
 
 public_profiles = Table(
@@ -96,6 +102,22 @@ public_comments = Table(
     Column("like_count", Integer),
     Column("reply_count", Integer),
     Column("label", Text),
+)
+
+
+public_sounds = Table(
+    "public_sounds",
+    views,
+    Column("realm", Text),
+    Column("id", BigInteger, primary_key=True),
+    Column("owner_id", BigInteger),
+    Column("video_id", BigInteger),
+    Column("title", Text),
+    Column("audio_key", Text),
+    Column("duration_s", Double),
+    Column("waveform", ARRAY(SmallInteger)),
+    Column("status", Text),
+    Column("created_at", DateTime(timezone=True)),
 )
 
 

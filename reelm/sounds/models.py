@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Index, Integer, PrimaryKeyConstraint, SmallInteger
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped
 
-from reelm.db import RealmBase, public
+from reelm.db import TZ, RealmBase, public, utcnow
 
 # The `sound_id` of a hash's "full" mark: ids are positive, so no sound has it (reelm.sounds.matching).
 FULL_MARK = -1
@@ -35,3 +49,29 @@ class SoundLandmark(RealmBase):
     sound_id: Mapped[int] = public(BigInteger)
     hash: Mapped[int] = public(Integer)
     frame: Mapped[int] = public(SmallInteger)
+
+
+class SoundStatus(enum.StrEnum):
+    AVAILABLE = "available"
+    # Taken down (a legal order or a review decision): no new uses, and muted in every video that uses it.
+    UNAVAILABLE = "unavailable"
+
+
+class Sound(RealmBase):
+    """The audio of one published video ("original sound - @handle" until its creator names it), stored as
+    its own loudness-normalised rendition. Other videos use it by id, in any realm (videos.sound_id)."""
+
+    __tablename__ = "sounds"
+
+    id: Mapped[int] = public(BigInteger, primary_key=True, autoincrement=False)
+    owner_id: Mapped[int] = public(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The video whose audio it is; the sound goes with it.
+    video_id: Mapped[int] = public(BigInteger, ForeignKey("videos.id", ondelete="CASCADE"), unique=True)
+    title: Mapped[str | None] = public(Text)
+    audio_key: Mapped[str] = public(Text)  # AAC at -14 LUFS integrated (reelm.videos.remix_audio)
+    duration_s: Mapped[float] = public(Float)
+    loudness_lufs: Mapped[float] = public(Float)
+    waveform: Mapped[list[int]] = public(ARRAY(SmallInteger))  # peaks, 0..100
+    status: Mapped[str] = public(String(12), default=SoundStatus.AVAILABLE)
+    status_reason: Mapped[str | None] = public(Text)
+    created_at: Mapped[datetime] = public(TZ, default=utcnow)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, relationship
 
 from reelm.db import TZ, RealmBase, protected, public, utcnow
@@ -23,6 +24,12 @@ class VideoStatus(enum.StrEnum):
 class Visibility(enum.StrEnum):
     PUBLIC = "public"
     PRIVATE = "private"
+
+
+class RemixKind(enum.StrEnum):
+    DUET = "duet"  # side by side with the original
+    STITCH = "stitch"  # up to 5 s of the original, then the new clip
+    SOUND = "sound"  # the new clip, with a chosen sound mixed in
 
 
 class CommentPolicy(enum.StrEnum):
@@ -91,6 +98,17 @@ class Video(RealmBase):
         Boolean, default=ALLOW_DOWNLOAD_DEFAULT, server_default=text(str(ALLOW_DOWNLOAD_DEFAULT).lower())
     )
     allow_embed: Mapped[bool] = public(Boolean, default=True, server_default=text("true"))
+
+    # Sounds and remixes (reelm.sounds). `sound_id` is the sound the video's audio is (its own "original
+    # sound", one it matched, or one its creator chose): any realm's, so no foreign key; its realm is in the
+    # id (reelm.ids). A remix (duet or stitch) names its original the same way; `remix` holds what the
+    # creator chose (levels, the stitched range, the sound's start) until the worker has composed it.
+    sound_id: Mapped[int | None] = public(BigInteger, index=True)
+    remix_of_id: Mapped[int | None] = public(BigInteger, index=True)
+    remix_kind: Mapped[str | None] = public(String(8))  # RemixKind
+    remix: Mapped[dict[str, Any] | None] = public(JSONB)
+    # The sound was taken down: the video stays, its renditions without audio, with a notice.
+    audio_muted: Mapped[bool] = public(Boolean, default=False, server_default=text("false"))
 
     # The uploaded file never leaves the home realm; only renditions are public.
     original_key: Mapped[str] = protected(Text)
