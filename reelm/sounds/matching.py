@@ -58,9 +58,12 @@ _MARK_FULL = text(
 )
 
 # Per distinct hash, at most `capacity` rows (the full mark sorts before them and is skipped by the range);
-# each meets every query landmark of its hash. The hits come back as four packed binary columns, one row: a
-# few tens of thousands of hits are then one transfer and four numpy views, not as many Python tuples, and the
-# engine votes on them as it does in a comparison of two fingerprints.
+# each meets every query landmark of its hash. The hits come back in one row of two packed binary columns,
+# the sound ids and (hash << 32 | stored frame << 16 | query frame): tens of thousands of hits are then one
+# transfer and two numpy views rather than as many Python tuples (and half the aggregate calls of one column
+# per field), and the engine votes on them as it does in a comparison of two fingerprints. Hashes have 24 bits
+# and frames fewer than 16 (MAX_SECONDS / FRAME_SECONDS), so the fields do not overlap; in SQL, << and | bind
+# alike, hence the parentheses.
 _HITS = text(
     """
     WITH query AS (
@@ -77,8 +80,9 @@ _HITS = text(
         ) AS l
         JOIN query ON query.hash = wanted.hash
     )
-    SELECT string_agg(int8send(sound_id), ''), string_agg(int4send(hash), ''),
-           string_agg(int2send(frame), ''), string_agg(int2send(query_frame), '')
+    SELECT string_agg(int8send(sound_id), ''),
+           string_agg(int8send((CAST(hash AS bigint) << 32) | (CAST(frame AS bigint) << 16) | query_frame),
+                      '')
     FROM hits
     """
 )
@@ -139,10 +143,9 @@ async def find_matching_sound(session: AsyncSession, landmarks: Fingerprint) -> 
     ).one()
     if packed[0] is None:  # no hash in common with any sound
         return None
-    sound_ids, hashes, frames, query_frames = (
-        np.frombuffer(column, dtype).astype(np.int64)
-        for column, dtype in zip(packed, (">i8", ">i4", ">i2", ">i2"), strict=True)
-    )
+    sound_ids = np.frombuffer(packed[0], ">i8").astype(np.int64)
+    fields = np.frombuffer(packed[1], ">i8").astype(np.int64)
+    hashes, frames, query_frames = fields >> 32, (fields >> 16) & 0xFFFF, fields & 0xFFFF
     alignments = best_alignments(Hits(sound_ids, frames - query_frames, hashes, frames))
     best: SoundMatch | None = None
     for sound_id, alignment in sorted(alignments.items()):
