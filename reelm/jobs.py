@@ -33,6 +33,7 @@ job_app = App(
         "reelm.exports.tasks",
         "reelm.recommend.tasks",
         "reelm.videos.tasks",
+        "reelm.sounds.tasks",
     ],
 )
 

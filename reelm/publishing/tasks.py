@@ -18,6 +18,7 @@ from typing import Any
 
 from procrastinate.jobs import Job
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.jobs import MEDIA_QUEUE, MEDIA_RETRY, JobOptions, defer, job_app, realm_of, runtime_of
 from reelm.moderation.screening import BLOCKED, screen_upload
@@ -25,6 +26,7 @@ from reelm.realms.models import Capability
 from reelm.realms.service import get_switch
 from reelm.realms.switches import decide
 from reelm.runtime import Runtime
+from reelm.sounds.making import MAKE_SOUND_TASK
 from reelm.videos.models import Video, VideoStatus
 from reelm.videos.service import TRANSCODE_TASK
 from reelm.videos.transcode import set_status, transcode
@@ -50,6 +52,10 @@ async def _screen(
         runtime, realm, video_id, source, width=width, height=height, duration_s=duration_s
     )
     return screened != BLOCKED
+
+
+async def _make_sound(session: AsyncSession, video_id: int) -> None:
+    await defer(session, MAKE_SOUND_TASK, video_id=video_id)
 
 
 async def reason_to_stop(runtime: Runtime, realm: str, video_id: int) -> Stop | None:
@@ -79,7 +85,7 @@ async def _watch(runtime: Runtime, realm: str, video_id: int) -> Stop:
 async def _transcode_until_stopped(runtime: Runtime, realm: str, video_id: int) -> Stop | None:
     """Transcode, unless a reason to stop comes first (then the transcode is cancelled and the reason
     returned). The transcode's own failure is raised."""
-    work = asyncio.create_task(transcode(runtime, realm, video_id, _screen))
+    work = asyncio.create_task(transcode(runtime, realm, video_id, _screen, _make_sound))
     watch = asyncio.create_task(_watch(runtime, realm, video_id))
     try:
         await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)

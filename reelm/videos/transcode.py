@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.models import User
 from reelm.runtime import Runtime
@@ -93,13 +94,23 @@ def master_playlist(renditions: list[Rendition], frame_rate: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+class OnPublish(Protocol):
+    """What else happens when a video is published, in the same transaction (a job deferred there exists
+    if and only if the video is published): reelm.publishing passes the sound's job."""
+
+    async def __call__(self, session: AsyncSession, video_id: int) -> None: ...
+
+
 class Publisher:
     """Stores each finished group of rungs and makes it visible, the first group publishing the video."""
 
-    def __init__(self, runtime: Runtime, realm: str, video_id: int) -> None:
+    def __init__(
+        self, runtime: Runtime, realm: str, video_id: int, on_publish: OnPublish | None = None
+    ) -> None:
         self.runtime = runtime
         self.realm = realm
         self.video_id = video_id
+        self.on_publish = on_publish
 
     async def __call__(self, outputs: list[media.RenditionOutput], poster: Path | None) -> None:
         store = self.runtime.storage.realm(self.realm)
@@ -131,6 +142,8 @@ class Publisher:
                     update(User).where(User.id == video.owner_id).values(video_count=User.video_count + 1)
                 )
             await session.execute(update(Video).where(Video.id == self.video_id).values(**values))
+            if "published_at" in values and self.on_publish is not None:
+                await self.on_publish(session, self.video_id)
 
 
 async def set_status(runtime: Runtime, realm: str, video_id: int, **values: Any) -> None:
@@ -138,7 +151,9 @@ async def set_status(runtime: Runtime, realm: str, video_id: int, **values: Any)
         await session.execute(update(Video).where(Video.id == video_id).values(**values))
 
 
-async def transcode(runtime: Runtime, realm: str, video_id: int, screen: Screening) -> None:
+async def transcode(
+    runtime: Runtime, realm: str, video_id: int, screen: Screening, on_publish: OnPublish | None = None
+) -> None:
     """Idempotent: a retry after a crash redoes only the rungs that are not recorded yet."""
     async with runtime.databases.transaction(realm) as session:
         video = await session.get(Video, video_id)
@@ -172,7 +187,7 @@ async def transcode(runtime: Runtime, realm: str, video_id: int, screen: Screeni
             if not missing:
                 return
             await set_status(runtime, realm, video_id, status_detail="transcoding")
-            publisher = Publisher(runtime, realm, video_id)
+            publisher = Publisher(runtime, realm, video_id, on_publish)
             out_dir = tmp / "out"
             if was_ready and ladder[0].name in done:
                 outputs = await media.transcode_rungs(source, probe, missing, out_dir, limits=limits)

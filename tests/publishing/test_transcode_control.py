@@ -182,6 +182,7 @@ async def test_uploaders_take_turns_in_the_queue(
     order = """
         SELECT jobs.args->>'video_id' FROM procrastinate_jobs AS jobs
         JOIN procrastinate_events AS started ON started.job_id = jobs.id AND started.type = 'started'
+        WHERE jobs.task_name = 'transcode_video'
         ORDER BY started.at, started.id
     """
     async with runtime.databases.read(US) as session:
