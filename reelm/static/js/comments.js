@@ -38,6 +38,7 @@ export class Comments {
     this.loading = false;
     this.generation = 0;
     this.parent = null; // { id, handle, li } while replying
+    this.closed = false; // the video's comment policy leaves this viewer out (applyPolicy)
     this.trigger = null;
     this.count = 0;
 
@@ -97,7 +98,35 @@ export class Comments {
     this.video = video;
     this.count = (video.counts && video.counts.comments) || 0;
     this.reset();
+    this.applyPolicy(video);
     this.loadMore();
+  }
+
+  /**
+   * Who may write here: when the video's comment policy leaves this viewer out, the composer says why
+   * instead of offering a box that the server would refuse. (A visitor who is not logged in keeps "Log in
+   * to comment", unless nobody may comment.)
+   */
+  applyPolicy(video) {
+    const closedBox = this.root.querySelector(".composer-closed");
+    const row = this.root.querySelector(".composer-row");
+    if (!closedBox || !row) return;
+    const me = viewer();
+    const creator = video.creator || {};
+    const isCreator = Boolean(me && creator.id === me.id);
+    let reason = "";
+    if (video.comment_policy === "no_one" && !isCreator) {
+      reason = t("Comments are turned off for this video.");
+    } else if (me && video.can_comment === false) {
+      reason = video.comment_policy === "followed_back"
+        ? t("Only people @{handle} follows can comment on this video.", { handle: creator.handle })
+        : t("You can’t comment on this video.");
+    }
+    this.closed = Boolean(reason);
+    closedBox.textContent = reason;
+    closedBox.hidden = !reason;
+    row.hidden = this.closed;
+    if (this.closed) this.cancelReply();
   }
 
   close() {
@@ -153,7 +182,7 @@ export class Comments {
       this.cursor = page.next_cursor || null;
       this.done = !this.cursor;
       this.more.hidden = this.done;
-      if (!this.list.children.length) this.setState(t("No comments yet. Start the conversation!"));
+      if (!this.list.children.length) this.setState(this.closed ? t("No comments.") : t("No comments yet. Start the conversation!"));
       else this.setState("");
     } catch (error) {
       if (generation !== this.generation) return;
@@ -416,6 +445,10 @@ export class Comments {
   }
 
   startReply(parent) {
+    if (this.closed) {
+      toast(this.root.querySelector(".composer-closed").textContent);
+      return;
+    }
     this.parent = parent;
     this.replyTo.textContent = `@${parent.handle}`;
     this.replyBox.hidden = false;

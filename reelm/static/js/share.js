@@ -1,13 +1,14 @@
 // The share sheet: send a video to one of the viewer's recent conversations or to a @handle, with an
-// optional note, copy its link, or report it (report.js; not one's own video). It has the comments
-// drawer's look and keyboard (comments.js): a bottom sheet on phones, a side drawer on desktops; Escape
-// closes it and focus goes back to the share button. Visitors who are not logged in get only "Copy link"
-// and "Report" (which sends them to log in). One sheet serves the page, built on first use; everything
-// user-written goes in as text.
+// optional note, copy its link, download it where its creator allows (download.js), or report it (report.js;
+// not one's own video). It has the comments drawer's look and keyboard (comments.js): a bottom sheet on
+// phones, a side drawer on desktops; Escape closes it and focus goes back to the share button. Visitors who
+// are not logged in get only "Copy link", "Download" and "Report" (the last two send them to log in). One
+// sheet serves the page, built on first use; everything user-written goes in as text.
 
 import { ApiError, api, avatarNode, closeOnEscape, el, query, reportError, toast, viewer } from "./api.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
+import { downloadVideo } from "./download.js";
 import { openReport } from "./report.js";
 
 const RECENT = 20;
@@ -64,6 +65,10 @@ class ShareSheet {
     this.reportButton = el("button", { type: "button", className: "share-option", "data-testid": "share-report" },
       el("span", { className: "share-option-icon" }, icon("alert")), el("span", {}, t("Report")));
     this.reportButton.addEventListener("click", () => this.report());
+    // Only where the creator allows downloads (the card's can_download); the file carries their @handle.
+    this.downloadButton = el("button", { type: "button", className: "share-option", "data-testid": "share-download", hidden: true },
+      el("span", { className: "share-option-icon" }, icon("download")), el("span", {}, t("Download")));
+    this.downloadButton.addEventListener("click", () => this.download());
 
     this.root = el("aside", {
       className: "comments share-sheet",
@@ -76,7 +81,7 @@ class ShareSheet {
     },
     el("header", { className: "comments-head" }, el("h2", { id: "share-title", className: "comments-title" }, t("Share")), this.closeButton),
     this.signedIn ? this.buildSendTo() : null,
-    el("div", { className: "share-foot" }, this.copyButton, this.reportButton));
+    el("div", { className: "share-foot" }, this.copyButton, this.downloadButton, this.reportButton));
     this.scrim = el("div", { className: "scrim share-scrim", hidden: true });
     this.scrim.addEventListener("click", () => this.close());
     document.body.append(this.root, this.scrim);
@@ -157,6 +162,7 @@ class ShareSheet {
     this.actions = actions;
     const me = viewer();
     this.reportButton.hidden = Boolean(me && video.creator && video.creator.id === me.id);
+    this.downloadButton.hidden = video.can_download !== true;
     if (this.signedIn) {
       this.handleInput.value = "";
       this.load();
@@ -287,6 +293,13 @@ class ShareSheet {
     if (!video) return;
     const handle = video.creator && video.creator.handle;
     openReport({ type: "video", id: video.id, label: handle ? t("Video by @{handle}", { handle }) : t("Video"), trigger });
+  }
+
+  /** The watermarked file, once the server has made it (download.js). */
+  download() {
+    const { video } = this;
+    this.close();
+    if (video) downloadVideo(video);
   }
 
   async copyLink() {

@@ -22,6 +22,8 @@ const submit = document.getElementById("upload-submit");
 const discard = document.getElementById("upload-discard");
 const save = document.getElementById("upload-save");
 const again = document.getElementById("upload-again");
+// Who may comment, duet, stitch, use the sound, download and embed: prefilled with the account's defaults.
+const permissionInputs = [...form.querySelectorAll('[data-testid="upload-permissions"] input')];
 
 const VIDEO_NAME = /\.(mp4|m4v|mov|webm|mkv|avi|3gp|3g2|mpe?g|ogv|ts)$/i;
 
@@ -61,6 +63,7 @@ function setPhase(next) {
   submit.textContent = busy ? t("Posting…") : t("Post");
   discard.hidden = !(next === "choose" && file);
   visibility.disabled = next !== "choose";
+  for (const input of permissionInputs) input.disabled = next !== "choose";
   save.hidden = next !== "ready";
   again.hidden = !(next === "ready" || next === "rejected");
   progressBox.hidden = !busy;
@@ -188,6 +191,11 @@ form.addEventListener("submit", (event) => {
   body.append("file", file, file.name);
   body.append("caption", caption.value);
   body.append("visibility", visibility.value);
+  // Every permission, ticked or not: one left out would get the account's default.
+  for (const input of permissionInputs) {
+    if (input.type === "checkbox") body.append(input.name, String(input.checked));
+    else if (input.checked) body.append(input.name, input.value);
+  }
 
   const request = new XMLHttpRequest();
   xhr = request;
@@ -329,6 +337,7 @@ again.addEventListener("click", () => {
   caption.value = "";
   caption.dispatchEvent(new Event("input"));
   visibility.value = "public";
+  for (const input of permissionInputs) input.checked = input.defaultChecked;
   clearFile();
   setStatus("");
   setPhase("choose");

@@ -4,6 +4,7 @@
 import { api, isDesktop, isTyping, keepsSpace, reportError, toast } from "./api.js";
 import { Card } from "./card.js";
 import { Comments } from "./comments.js";
+import { downloadVideo } from "./download.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 import { bindUnmutePill, sound } from "./player.js";
@@ -125,6 +126,37 @@ if (pinToggle) {
       reportError(error, t("Could not change the pin."));  // a fourth pin: the problem says the limit
     } finally {
       pinToggle.disabled = false;
+    }
+  });
+}
+
+// ---- downloading it, where its creator allows (the watermarked file) --------------------------------------
+
+const downloadButton = document.querySelector('[data-testid="download-button"]');
+if (downloadButton) downloadButton.addEventListener("click", () => downloadVideo(data));
+
+// ---- the owner changes who may comment, duet, stitch, use the sound, download and embed -------------------
+
+const permissionsForm = document.getElementById("permissions-form");
+if (permissionsForm) {
+  permissionsForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    // Every permission, ticked or not (an unticked box is in no FormData).
+    const changes = {};
+    const policy = permissionsForm.querySelector('input[name="comment_policy"]:checked');
+    if (policy) changes.comment_policy = policy.value;
+    for (const box of permissionsForm.querySelectorAll('input[type="checkbox"]')) changes[box.name] = box.checked;
+    const save = permissionsForm.querySelector('button[type="submit"]');
+    save.disabled = true;
+    try {
+      const video = await api("PATCH", `/api/v1/videos/${encodeURIComponent(permissionsForm.dataset.videoId)}`, changes);
+      if (video) Object.assign(data, { permissions: video.permissions, comment_policy: video.comment_policy });
+      toast(t("Saved"), { kind: "ok" });
+      permissionsForm.closest("details").open = false;
+    } catch (error) {
+      reportError(error, t("Couldn’t save the permissions."));
+    } finally {
+      save.disabled = false;
     }
   });
 }

@@ -21,6 +21,7 @@ from reelm.recommend.schemas import MAX_PICKED, InterestsIn
 from reelm.recommend.service import do_pick_interests, do_reset_interests
 from reelm.runtime import Runtime
 from reelm.social import pins
+from reelm.videos.permissions import account_defaults
 from reelm.web.deps import (
     SESSION_COOKIE,
     Limiter,
@@ -138,12 +139,14 @@ async def tag_page(
 
 
 @router.get("/upload")
-async def upload_page(request: Request, viewer: ViewerDep) -> Response:
+async def upload_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
     if (me := viewer.signed_in()) is None:
         return login_redirect(request)
     if refused := refused_page(request, me, me.realm, Capability.UPLOAD):
         return refused
-    return render(request, me, "upload.html")
+    async with runtime.databases.read(me.realm) as session:  # the form's permissions start from them
+        defaults = await account_defaults(session, me.user.id)
+    return render(request, me, "upload.html", defaults=defaults.model_dump(mode="json"))
 
 
 def _session_response(request: Request, token: str, target: str) -> RedirectResponse:

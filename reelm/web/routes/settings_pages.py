@@ -28,6 +28,9 @@ from reelm.recommend.service import access_interests
 from reelm.runtime import Runtime
 from reelm.safety.blocks import blocked_by, do_block
 from reelm.transparency.queries import entries_about
+from reelm.videos.models import CommentPolicy
+from reelm.videos.permissions import account_defaults, do_set_account_defaults
+from reelm.videos.schemas import VideoPermissions
 from reelm.web.deps import SESSION_COOKIE, Limiter, RuntimeDep, ViewerDep, forget_user_sessions
 from reelm.web.params import CsrfForm
 from reelm.web.rendering import check_form_csrf, error_page, login_redirect, render
@@ -37,7 +40,9 @@ router = APIRouter(include_in_schema=False)
 
 SECTIONS = ("account", "privacy", "notifications", "language", "feed", "data", "delete")
 # Notices a form may come back with (?done=...); the template words each one.
-NOTICES = frozenset({"password", "email-sent", "email-changed", "privacy", "notifications", "unblocked"})
+NOTICES = frozenset(
+    {"password", "email-sent", "email-changed", "privacy", "notifications", "unblocked", "video-defaults"}
+)
 
 SectionPath = Annotated[str, Path(pattern=r"^[a-z]{1,20}$", description="a settings section")]
 
@@ -58,6 +63,7 @@ async def settings_page(
         export = await latest_export(session, user_id)
         interests = await access_interests(session, user_id)
         messages_from = await allow_from(session, user_id)
+        video_defaults = await account_defaults(session, user_id)
         kinds = await preferences.preferences(session, user_id)
         blocked = await blocked_by(session, user_id)
         people = await people_out(session, viewer.realm, set(blocked))
@@ -80,6 +86,7 @@ async def settings_page(
         if export is not None
         else None,
         allow_from=messages_from.value,
+        video_defaults=video_defaults.model_dump(mode="json"),
         notification_kinds=kinds,
         blocked=[people[b].model_dump(mode="json") for b in blocked if b in people],
         pending_email={"email": pending[0], "expires_at": pending[1].isoformat()} if pending else None,
@@ -224,6 +231,41 @@ async def privacy_submit(
 
     return await _section_form(
         request, runtime, viewer, csrf_token, section="privacy", done="privacy", change=change
+    )
+
+
+@router.post("/settings/video-defaults")
+async def video_defaults_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    comment_policy: Annotated[Line, Form(max_length=20)] = "",
+    allow_duet: Annotated[bool, Form()] = False,
+    allow_stitch: Annotated[bool, Form()] = False,
+    allow_sound_reuse: Annotated[bool, Form()] = False,
+    allow_download: Annotated[bool, Form()] = False,
+    allow_embed: Annotated[bool, Form()] = False,
+    csrf_token: CsrfForm = "",
+) -> Response:
+    """The permissions of new videos: the boxes ticked are on, the others off (an unticked box sends
+    nothing)."""
+
+    async def change(me: SignedInViewer) -> None:
+        if comment_policy not in {p.value for p in CommentPolicy}:
+            raise _invalid("Pick who can comment.")
+        chosen = VideoPermissions(
+            comment_policy=CommentPolicy(comment_policy),
+            allow_duet=allow_duet,
+            allow_stitch=allow_stitch,
+            allow_sound_reuse=allow_sound_reuse,
+            allow_download=allow_download,
+            allow_embed=allow_embed,
+        )
+        async with runtime.databases.transaction(me.realm) as session:
+            await do_set_account_defaults(session, me.user.id, chosen)
+
+    return await _section_form(
+        request, runtime, viewer, csrf_token, section="privacy", done="video-defaults", change=change
     )
 
 
