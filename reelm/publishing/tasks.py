@@ -27,6 +27,8 @@ from reelm.realms.service import get_switch
 from reelm.realms.switches import decide
 from reelm.runtime import Runtime
 from reelm.sounds.making import MAKE_SOUND_TASK
+from reelm.sounds.remixing import compose_remix
+from reelm.videos.media import MediaRejected
 from reelm.videos.models import Video, VideoStatus
 from reelm.videos.service import TRANSCODE_TASK
 from reelm.videos.transcode import set_status, transcode
@@ -52,6 +54,25 @@ async def _screen(
         runtime, realm, video_id, source, width=width, height=height, duration_s=duration_s
     )
     return screened != BLOCKED
+
+
+async def _compose_and_transcode(runtime: Runtime, realm: str, video_id: int) -> None:
+    """A remix is composed first (reelm.sounds.remixing): what is screened and published is the remix."""
+    try:
+        await compose_remix(runtime, realm, video_id)
+    except MediaRejected as exc:
+        log.info("remix %s rejected: %s", video_id, exc.reason)
+        await set_status(
+            runtime,
+            realm,
+            video_id,
+            status=VideoStatus.REJECTED,
+            reject_code=exc.code,
+            reject_reason=exc.reason,
+            status_detail="",
+        )
+        return
+    await transcode(runtime, realm, video_id, _screen, _make_sound)
 
 
 async def _make_sound(session: AsyncSession, video_id: int) -> None:
@@ -85,7 +106,7 @@ async def _watch(runtime: Runtime, realm: str, video_id: int) -> Stop:
 async def _transcode_until_stopped(runtime: Runtime, realm: str, video_id: int) -> Stop | None:
     """Transcode, unless a reason to stop comes first (then the transcode is cancelled and the reason
     returned). The transcode's own failure is raised."""
-    work = asyncio.create_task(transcode(runtime, realm, video_id, _screen, _make_sound))
+    work = asyncio.create_task(_compose_and_transcode(runtime, realm, video_id))
     watch = asyncio.create_task(_watch(runtime, realm, video_id))
     try:
         await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)

@@ -7,7 +7,6 @@ checks another realm's video against its own copy. The creator may always do eve
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.errors import Problem
-from reelm.videos.models import ALLOW_DOWNLOAD_DEFAULT, CommentPolicy, Video, VideoDefaults
+from reelm.videos.models import ALLOW_DOWNLOAD_DEFAULT, CommentPolicy, RemixKind, Video, VideoDefaults
 from reelm.videos.schemas import PermissionChoices, VideoPermissions
 
 # The permissions a video has unless its creator chose otherwise (the columns' defaults).
@@ -30,12 +29,6 @@ PLATFORM_DEFAULTS = VideoPermissions(
     allow_embed=True,
 )
 FIELDS = tuple(VideoPermissions.model_fields)
-
-
-class RemixKind(enum.StrEnum):
-    DUET = "duet"
-    STITCH = "stitch"
-    SOUND = "sound"  # using the video's sound in another video
 
 
 _REMIX_FLAG = {

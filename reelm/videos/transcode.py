@@ -186,7 +186,16 @@ async def transcode(
             missing = [rung for rung in ladder if rung.name not in done]
             if not missing:
                 return
-            await set_status(runtime, realm, video_id, status_detail="transcoding")
+            # The size and length of what is published: a remix's composed picture, not the clip uploaded.
+            await set_status(
+                runtime,
+                realm,
+                video_id,
+                status_detail="transcoding",
+                width=probe.width,
+                height=probe.height,
+                duration_s=probe.duration_s,
+            )
             publisher = Publisher(runtime, realm, video_id, on_publish)
             out_dir = tmp / "out"
             if was_ready and ladder[0].name in done:

@@ -12,13 +12,8 @@ from sqlalchemy import Row, select
 
 from reelm.crossrealm.views import public_videos
 from reelm.runtime import Runtime
-from reelm.videos.models import Video
-from reelm.videos.permissions import (
-    PLATFORM_DEFAULTS,
-    RemixKind,
-    check_remix_allowed,
-    remix_refusal,
-)
+from reelm.videos.models import RemixKind, Video
+from reelm.videos.permissions import PLATFORM_DEFAULTS, check_remix_allowed, remix_refusal
 from tests.conftest import Account, make_account, run_jobs
 from tests.factories import assert_problem, eventually, make_tiny_clip, publish, upload
 

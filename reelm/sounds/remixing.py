@@ -1,0 +1,188 @@
+"""Remixes: a video that uses a sound, or duets or stitches another video, in any realm.
+
+Two steps. At upload, `plan_remix` checks what the creator asked against the public projection of the sound
+or video in the creator's own realm (reelm.crossrealm): it must be public and available, its creator must
+allow that use, and the offsets must fall inside it; the answer is the plan kept on the new video
+(`videos.remix`), or a problem saying why not, before anything is stored. In the worker, `compose_remix`
+makes the one video the plan describes (reelm.videos.remix and remix_audio, one ffmpeg filtergraph) before the
+transcode: it reads only public renditions (a sound's audio, a video's highest rung), from the realm that
+serves them, counts that crossing when the realm is another, and replaces the upload by the composed file,
+which is what screening and the ladder then see. The remixer's own clip is kept beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reelm.crossrealm.models import RealmFlow
+from reelm.crossrealm.views import public_sounds, public_videos
+from reelm.errors import Problem, not_found
+from reelm.runtime import Runtime
+from reelm.scratch import scratch
+from reelm.sounds.models import SoundStatus
+from reelm.videos import media, remix, remix_audio
+from reelm.videos.models import RemixKind, Video
+from reelm.videos.permissions import check_remix_allowed
+from reelm.videos.service import media_limits
+
+# What crosses when a remix reads another realm's public media (reelm.crossrealm.flows lists it).
+REMIX_MEDIA = "remix_media"
+
+
+@dataclass(frozen=True)
+class RemixAsked:
+    """What a creator asks for at upload (validated for type and range at the edge)."""
+
+    kind: RemixKind
+    source_id: int  # the sound (kind SOUND) or the video (DUET, STITCH)
+    own_level: float = 1.0
+    other_level: float = 1.0  # the sound's, or the original's in a duet
+    offset_s: float = 0.0  # where in the sound the video starts
+    start_s: float = 0.0  # the stitched part of the original
+    end_s: float = 0.0
+
+
+def _refused(error: remix.RemixRejected) -> Problem:
+    return Problem(422, "remix-rejected", "This remix cannot be made", error.reason)
+
+
+async def plan_remix(session: AsyncSession, remixer_id: int, asked: RemixAsked) -> dict[str, Any]:
+    """The plan of a remix, checked (see the module's docstring); a 404 for what is not public, a 403 for
+    what its creator does not allow, a 422 for offsets outside it or a sound taken down."""
+    if asked.kind is RemixKind.SOUND:
+        return await _plan_sound(session, remixer_id, asked)
+    video = await _public_video(session, asked.source_id)
+    check_remix_allowed(asked.kind, video, remixer_id=remixer_id)
+    rungs = sorted(video.renditions or [], key=lambda r: int(r["height"]))
+    if not rungs or video.duration_s is None:
+        raise not_found("Video")
+    plan: dict[str, Any] = {
+        "kind": asked.kind.value,
+        "source_id": video.id,
+        "source_realm": video.realm,
+        "media_key": rungs[-1]["mp4_key"],
+        "own_level": asked.own_level,
+        "other_level": asked.other_level,
+    }
+    if asked.kind is RemixKind.STITCH:
+        try:
+            remix.check_stitch_range(asked.start_s, asked.end_s, video.duration_s)
+        except remix.RemixRejected as error:
+            raise _refused(error) from error
+        plan |= {"start_s": asked.start_s, "end_s": asked.end_s}
+    return plan
+
+
+async def _plan_sound(session: AsyncSession, remixer_id: int, asked: RemixAsked) -> dict[str, Any]:
+    query = select(public_sounds).where(public_sounds.c.id == asked.source_id)
+    sound = (await session.execute(query)).first()
+    if sound is None:
+        raise not_found("Sound")
+    if sound.status != SoundStatus.AVAILABLE:
+        raise Problem(422, "sound-unavailable", "This sound isn't available", "It can no longer be used.")
+    check_remix_allowed(RemixKind.SOUND, await _public_video(session, sound.video_id), remixer_id=remixer_id)
+    try:
+        mix = remix_audio.SoundMix(asked.offset_s, asked.own_level, asked.other_level)
+        remix_audio.check_sound_mix(mix, sound.duration_s)
+    except remix.RemixRejected as error:
+        raise _refused(error) from error
+    return {
+        "kind": asked.kind.value,
+        "source_id": sound.id,
+        "source_realm": sound.realm,
+        "media_key": sound.audio_key,
+        "duration_s": sound.duration_s,
+        "offset_s": asked.offset_s,
+        "own_level": asked.own_level,
+        "other_level": asked.other_level,
+    }
+
+
+async def _public_video(session: AsyncSession, video_id: int) -> Any:
+    row = (await session.execute(select(public_videos).where(public_videos.c.id == video_id))).first()
+    if row is None:
+        raise not_found("Video")
+    return row
+
+
+def composed_key(video_id: int) -> str:
+    return f"videos/{video_id}/composed.mp4"
+
+
+async def compose_remix(runtime: Runtime, realm: str, video_id: int) -> None:
+    """Make the remix a video's plan describes, once (a retry after a crash finds it made). Raises
+    media.MediaRejected (remix.RemixRejected among them) when it cannot be made."""
+    async with runtime.databases.read(realm) as session:
+        video = await session.get(Video, video_id)
+        if video is None or not video.remix or video.remix.get("composed"):
+            return
+        plan, clip_key = dict(video.remix), video.original_key
+    limits = media_limits(runtime.settings)
+    with scratch(runtime.settings.data_dir) as tmp:
+        clip, source = tmp / "clip", tmp / "source"
+        await runtime.storage.realm(realm).download(clip_key, clip)
+        await runtime.storage.realm(plan["source_realm"]).download(plan["media_key"], source)
+        if plan["source_realm"] != realm:
+            await _count_crossing(runtime, realm, plan["source_realm"])
+        clip_info = await asyncio.to_thread(media.probe, clip, limits)
+        out = tmp / "composed.mp4"
+        await _compose(RemixKind(plan["kind"]), plan, remix.Clip(clip, clip_info), source, out, limits)
+        await runtime.storage.realm(realm).put_file(composed_key(video_id), out)
+    async with runtime.databases.transaction(realm) as session:
+        video = await session.get(Video, video_id, with_for_update=True)
+        if video is None:
+            return
+        video.remix = plan | {"composed": True, "clip_key": clip_key}
+        video.original_key = composed_key(video_id)
+        if plan["kind"] == RemixKind.SOUND:
+            video.sound_id = plan["source_id"]  # the sound it chose, not a new one of its own
+
+
+async def _compose(
+    kind: RemixKind,
+    plan: dict[str, Any],
+    clip: remix.Clip,
+    source: Path,
+    out: Path,
+    limits: media.MediaLimits,
+) -> None:
+    own, other = float(plan["own_level"]), float(plan["other_level"])
+    if kind is RemixKind.SOUND:
+        sound = remix_audio.Sound(source, float(plan["duration_s"]))
+        mix = remix_audio.SoundMix(float(plan["offset_s"]), own, other)
+        await remix_audio.use_sound(clip, sound, out, mix, limits=limits)
+        return
+    original = remix.Clip(source, await asyncio.to_thread(media.probe, source, limits))
+    if kind is RemixKind.DUET:
+        await remix.duet(clip, original, out, remix.DuetParams(own, other), limits=limits)
+    else:
+        params = remix.StitchParams(float(plan["start_s"]), float(plan["end_s"]))
+        await remix.stitch(original, clip, out, params, limits=limits)
+
+
+async def _count_crossing(runtime: Runtime, realm: str, source_realm: str) -> None:
+    """One more public file read from another realm, counted where it arrives, as replicated rows are."""
+    day = datetime.now(UTC).date()
+    async with runtime.databases.transaction(realm) as session:
+        statement = insert(RealmFlow).values(
+            day=day, source_realm=source_realm, relation=REMIX_MEDIA, operation="READ", rows=1
+        )
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[
+                    RealmFlow.day,
+                    RealmFlow.source_realm,
+                    RealmFlow.relation,
+                    RealmFlow.operation,
+                ],
+                set_={"rows": RealmFlow.rows + 1},
+            )
+        )
