@@ -14,7 +14,7 @@ from reelm.errors import Problem, not_found
 from reelm.settings import Settings
 from reelm.text import clean_text, hashtags_of, mentions_of
 from reelm.videos import media
-from reelm.videos.models import Video, VideoStatus, Visibility
+from reelm.videos.models import RemixKind, Video, VideoStatus, Visibility
 from reelm.videos.permissions import account_defaults, apply_permissions, chosen_over, permissions_of
 from reelm.videos.schemas import Creator, PermissionChoices
 
@@ -68,9 +68,11 @@ async def do_create_video(
     height: int,
     duration_s: float,
     permissions: PermissionChoices | None = None,
+    remix: dict[str, Any] | None = None,
 ) -> Video:
     """Record an uploaded original and queue its transcode in the same transaction. A permission left out
-    (None) is the creator's default for new videos."""
+    (None) is the creator's default for new videos. `remix` is a checked plan (reelm.sounds.remixing), which
+    the worker composes before the transcode."""
     chosen = chosen_over(await account_defaults(session, owner.id), permissions or PermissionChoices())
     video = Video(
         id=video_id,
@@ -88,6 +90,10 @@ async def do_create_video(
         original_size=size,
     )
     apply_permissions(video, chosen)
+    if remix is not None:
+        video.remix, video.remix_kind = remix, remix["kind"]
+        if remix["kind"] != RemixKind.SOUND:
+            video.remix_of_id = remix["source_id"]
     session.add(video)
     await session.flush()  # the row must exist before the job that refers to it
     options = await transcode_job_options(session, owner.id)

@@ -40,4 +40,8 @@ NextQuery = Annotated[Line, Query(max_length=500)]
 
 # Forms: the CSRF token of every form, and the page forms' text fields (lengths at each field).
 CsrfForm = Annotated[Line, Form(max_length=100)]
+IdForm = Annotated[str | None, Form(pattern=ID_PATTERN, description="an id: 1-19 ASCII digits")]
+# A mix level: 0 (silent) to 1 (as recorded); a time within a sound or video, in seconds.
+LevelForm = Annotated[float, Form(ge=0.0, le=1.0, allow_inf_nan=False)]
+SecondsForm = Annotated[float, Form(ge=0.0, le=3600.0, allow_inf_nan=False)]
 NextForm = Annotated[Line, Form(max_length=500)]

@@ -17,7 +17,7 @@ from reelm.sounds.remixing import REMIX_MEDIA, RemixAsked, plan_remix
 from reelm.videos.models import RemixKind, Video, VideoStatus
 from tests import clips
 from tests.conftest import make_account, run_jobs
-from tests.factories import eventually, publish, upload
+from tests.factories import assert_problem, eventually, publish, upload
 from tests.sounds import tracks
 from tests.sounds.test_making import song_video
 
@@ -119,3 +119,34 @@ async def test_remixes_refused_by_permission_range_or_takedown_store_nothing(
     async with runtime.databases.transaction(ada.realm) as session:
         await session.execute(update(Sound).where(Sound.id == sound.id).values(status="unavailable"))
     assert (await refused(RemixAsked(RemixKind.SOUND, sound.id))).type == "sound-unavailable"
+
+
+async def test_the_upload_api_takes_a_remix_and_refuses_one_before_storing_anything(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
+    ada, bob = await make_account(client, "ada"), await make_account(client, "bob")
+    original = await publish(client, runtime, ada, clips.make_clip(tmp_path, duration_s=3.0, name="a.mp4"))
+    clip = clips.make_clip(tmp_path, duration_s=1.5, name="b.mp4")
+
+    async def post(**fields: str) -> httpx.Response:
+        with clip.open("rb") as f:
+            return await client.post(
+                "/api/v1/videos", headers=bob.auth, files={"file": ("b.mp4", f, "video/mp4")}, data=fields
+            )
+
+    accepted = await post(remix_kind="duet", remix_of=original, own_level="0.5")
+    assert accepted.status_code == 202, accepted.text
+    await run_jobs(runtime, bob.realm)
+    duet = await video_row(runtime, bob.realm, accepted.json()["id"])
+    assert (duet.status, duet.remix_kind, duet.remix_of_id) == (VideoStatus.READY, "duet", int(original))
+
+    async with runtime.databases.transaction(ada.realm) as session:
+        await session.execute(update(Video).where(Video.id == int(original)).values(allow_stitch=False))
+    refused = await post(remix_kind="stitch", remix_of=original, stitch_start_s="0", stitch_end_s="2")
+    assert_problem(refused, 403, "remix-not-allowed")
+    assert_problem(await post(remix_kind="duet"), 422, "remix-incomplete")
+    assert (await post(remix_kind="duet", remix_of=original, own_level="2")).status_code == 422
+    assert_problem(await post(remix_kind="sound", remix_of="42"), 404, "not-found")
+    async with runtime.databases.read(bob.realm) as session:
+        kept = list(await session.scalars(select(Video.id).where(Video.owner_id == int(bob.id))))
+    assert kept == [duet.id]

@@ -39,6 +39,7 @@ from reelm.social.cards import (
     visible_to,
 )
 from reelm.social.service import do_delete_video
+from reelm.sounds.remixing import RemixAsked, plan_remix
 from reelm.storage import ObjectMissingError
 from reelm.videos import media
 from reelm.videos.downloads import (
@@ -49,7 +50,7 @@ from reelm.videos.downloads import (
     download_key,
     download_step,
 )
-from reelm.videos.models import CommentPolicy, Video, VideoStatus
+from reelm.videos.models import CommentPolicy, RemixKind, Video, VideoStatus
 from reelm.videos.permissions import account_defaults, do_set_account_defaults
 from reelm.videos.schemas import (
     DownloadOut,
@@ -79,7 +80,7 @@ from reelm.web.capabilities import (
 )
 from reelm.web.deps import Limiter, RuntimeDep, UserViewer, ViewerDep, client_ip
 from reelm.web.pagination import decode_cursor, encode_cursor
-from reelm.web.params import Cursor, HandlePath, IdPath, TagPath
+from reelm.web.params import Cursor, HandlePath, IdForm, IdPath, LevelForm, SecondsForm, TagPath
 
 # The route class checks the upload switch before the body is read: a refused upload stores nothing.
 router = APIRouter(tags=["videos"], route_class=CapabilityRoute)
@@ -122,13 +123,42 @@ async def upload_video(
     allow_sound_reuse: Annotated[bool | None, Form()] = None,
     allow_download: Annotated[bool | None, Form()] = None,
     allow_embed: Annotated[bool | None, Form()] = None,
+    remix_kind: Annotated[RemixKind | None, Form()] = None,
+    remix_of: IdForm = None,
+    own_level: LevelForm = 1.0,
+    other_level: LevelForm = 1.0,
+    sound_offset_s: SecondsForm = 0.0,
+    stitch_start_s: SecondsForm = 0.0,
+    stitch_end_s: SecondsForm = 0.0,
 ) -> VideoAccepted:
     """Accept a video file (multipart `file`, `caption`); transcoding continues in the background.
 
     Who may comment, duet, stitch, use the sound, download and embed: a permission left out is the creator's
-    default for new videos (`/me/video-defaults`)."""
+    default for new videos (`/me/video-defaults`).
+
+    A remix names its `remix_kind` and what it remixes (`remix_of`): a sound's id for `sound` (the file is
+    filmed to it: `sound_offset_s` is where in the sound it starts), a video's id for `duet` (side by side)
+    or `stitch` (`stitch_start_s` to `stitch_end_s` of it, at most 5 s, then the file). `own_level` and
+    `other_level` mix the file's own audio and the sound's or original's (0 to 1). Refused before anything
+    is stored when the sound or video is not public, is unavailable, its creator does not allow it, or the
+    times fall outside it."""
     limiter.hit("upload", str(viewer.user.id), limit=runtime.settings.uploads_per_hour, per_seconds=3600)
     caption = check_caption(caption)
+    plan = None
+    if remix_kind is not None or remix_of is not None:
+        if remix_kind is None or remix_of is None:
+            raise Problem(422, "remix-incomplete", "Remix incomplete", "Name both remix_kind and remix_of.")
+        asked = RemixAsked(
+            remix_kind,
+            int(remix_of),
+            own_level=own_level,
+            other_level=other_level,
+            offset_s=sound_offset_s,
+            start_s=stitch_start_s,
+            end_s=stitch_end_s,
+        )
+        async with runtime.databases.read(viewer.realm) as session:
+            plan = await plan_remix(session, viewer.user.id, asked)
     permissions = PermissionChoices(
         comment_policy=comment_policy,
         allow_duet=allow_duet,
@@ -161,6 +191,7 @@ async def upload_video(
             height=probe.height,
             duration_s=probe.duration_s,
             permissions=permissions,
+            remix=plan,
         )
     request.app.state.metrics.uploads.labels(viewer.realm).inc()
     return VideoAccepted(
