@@ -1,5 +1,6 @@
 """Taking in a notice from another realm: someone there liked, commented on, replied to, mentioned or
-followed one of this realm's users (sent by reelm.social.notify).
+followed one of this realm's users (sent by reelm.social.notify), or duetted, stitched or used the sound of
+one of their videos (reelm.publishing.remix_notices).
 
 Runs in the recipient's realm, where their blocks are: a notice from someone they blocked is dropped,
 as a local one would be (reelm.notifications.service.do_notify).
@@ -23,6 +24,9 @@ FROM_OTHER_REALMS = {
     NotificationKind.REPLY,
     NotificationKind.MENTION,
     NotificationKind.FOLLOW,
+    NotificationKind.DUET,
+    NotificationKind.STITCH,
+    NotificationKind.SOUND_USED,
 }
 
 

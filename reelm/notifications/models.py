@@ -26,6 +26,10 @@ class NotificationKind(enum.StrEnum):
     MENTION = "mention"  # object: the video
     MESSAGE_REQUEST = "message_request"  # object: the conversation
     REVIEW_OUTCOME = "review_outcome"  # object: the video; no actor (a decision of the platform)
+    # Remixes of the recipient's video (reelm.publishing.remix_notices), told when the remix is published.
+    DUET = "duet"  # object: the duet (each duet is its own notification, opening the duet itself)
+    STITCH = "stitch"  # object: the stitch
+    SOUND_USED = "sound_used"  # object: the sound (its uses group, and open the sound's page)
 
 
 NO_OBJECT = 0  # the object of a follow: all new followers form one group

@@ -37,6 +37,9 @@ PHRASES: dict[NotificationKind, str] = {
     NotificationKind.MENTION: "mentioned you",
     NotificationKind.MESSAGE_REQUEST: "sent you a message request",
     NotificationKind.REVIEW_OUTCOME: "A decision was made about your video",
+    NotificationKind.DUET: "made a duet with your video",
+    NotificationKind.STITCH: "stitched your video",
+    NotificationKind.SOUND_USED: "used your sound",
 }
 
 
@@ -163,6 +166,8 @@ def link(kind: NotificationKind, object_id: int, first_handle: str | None) -> st
         return f"/inbox/{object_id}"
     if kind == NotificationKind.FOLLOW:
         return f"/@{first_handle}" if first_handle else "/"
+    if kind == NotificationKind.SOUND_USED:
+        return f"/sound/{object_id}"
     return f"/v/{object_id}"
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.jobs import MEDIA_QUEUE, MEDIA_RETRY, JobOptions, defer, job_app, realm_of, runtime_of
 from reelm.moderation.screening import BLOCKED, screen_upload
+from reelm.publishing.remix_notices import notify_remixed
 from reelm.realms.models import Capability
 from reelm.realms.service import get_switch
 from reelm.realms.switches import decide
@@ -72,11 +73,14 @@ async def _compose_and_transcode(runtime: Runtime, realm: str, video_id: int) ->
             status_detail="",
         )
         return
-    await transcode(runtime, realm, video_id, _screen, _make_sound)
 
+    async def on_publish(session: AsyncSession, video_id: int) -> None:
+        # In the publishing transaction: its sound is made after commit, and a remix's original creator is
+        # notified with it.
+        await defer(session, MAKE_SOUND_TASK, video_id=video_id)
+        await notify_remixed(session, realm, video_id)
 
-async def _make_sound(session: AsyncSession, video_id: int) -> None:
-    await defer(session, MAKE_SOUND_TASK, video_id=video_id)
+    await transcode(runtime, realm, video_id, _screen, on_publish)
 
 
 async def reason_to_stop(runtime: Runtime, realm: str, video_id: int) -> Stop | None:

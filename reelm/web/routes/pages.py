@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 from urllib.parse import quote
 
@@ -21,7 +22,10 @@ from reelm.recommend.schemas import MAX_PICKED, InterestsIn
 from reelm.recommend.service import do_pick_interests, do_reset_interests
 from reelm.runtime import Runtime
 from reelm.social import pins
+from reelm.sounds.remixes_of import RemixOrigin, RemixSource, remix_origin, remix_source
+from reelm.videos.models import RemixKind
 from reelm.videos.permissions import account_defaults
+from reelm.videos.remix import STITCH_MAX_S, STITCH_MIN_S
 from reelm.web.deps import (
     SESSION_COOKIE,
     Limiter,
@@ -30,7 +34,7 @@ from reelm.web.deps import (
     client_ip,
     forget_session,
 )
-from reelm.web.params import CsrfForm, HandlePath, IdPath, NextForm, NextQuery, TagPath
+from reelm.web.params import CsrfForm, HandlePath, IdPath, IdQuery, NextForm, NextQuery, TagPath
 from reelm.web.rendering import (
     check_form_csrf,
     error_page,
@@ -44,10 +48,13 @@ from reelm.web.routes import profile_pages, settings_pages
 from reelm.web.routes.accounts import get_user, limit_logins, sign_up, store_avatar
 from reelm.web.routes.demo import still_preparing
 from reelm.web.routes.exports import request_export
-from reelm.web.routes.videos import HashtagSort, get_video, hashtag_videos, user_videos
+from reelm.web.routes.videos import HashtagSort, get_video, hashtag_videos, user_videos, video_remixes
 from reelm.web.suspensions import suspension_problem
 
 router = APIRouter(include_in_schema=False)
+
+# Duets and stitches listed under a video at first; "Show more" asks the API for the rest.
+REMIXES_SHOWN = 12
 
 
 @router.get("/")
@@ -84,18 +91,37 @@ async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, v
         return error_page(request, viewer, problem)
     is_owner = viewer.user_id is not None and video["creator"]["id"] == str(viewer.user_id)
     pinned = False
-    if is_owner and viewer.user_id is not None:  # the owner may pin it to their profile, or unpin it
-        async with runtime.databases.read(viewer.realm) as session:
+    async with runtime.databases.read(viewer.realm) as session:
+        if is_owner and viewer.user_id is not None:  # the owner may pin it to their profile, or unpin it
             pinned = int(video["id"]) in await pins.pinned_ids(session, viewer.user_id)
+        # "Duet with @original", and the sound "Use this sound" takes.
+        origin = await remix_origin(session, int(video["id"]))
+    remixes = await video_remixes(runtime, viewer, video_id, cursor=None, limit=REMIXES_SHOWN)
+    remix = _origin_context(origin)
     return render(
         request,
         viewer,
         "video.html",
         video=video,
         video_json=script_json(video),
+        remix=remix,
+        remix_json=script_json(remix),
+        remixes=[v.model_dump(mode="json") for v in remixes.items],
+        remixes_cursor=remixes.next_cursor,
         is_owner=is_owner,
         pinned=pinned,
     )
+
+
+def _origin_context(origin: RemixOrigin) -> dict[str, object]:
+    """What a video remixes, JSON-ready (ids as strings, as the API gives them)."""
+    creator = origin.original_creator
+    return {
+        "kind": origin.kind.value if origin.kind is not None else None,
+        "original_id": str(origin.original_id) if origin.original_id is not None else None,
+        "original_creator": creator.model_dump(mode="json") if creator is not None else None,
+        "sound_id": str(origin.sound_id) if origin.sound_id is not None else None,
+    }
 
 
 @router.get("/@{handle}")
@@ -139,14 +165,55 @@ async def tag_page(
 
 
 @router.get("/upload")
-async def upload_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> Response:
+async def upload_page(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    sound: IdQuery = None,
+    duet: IdQuery = None,
+    stitch: IdQuery = None,
+) -> Response:
+    """The upload form; with `sound`, `duet` or `stitch` (an id) the remix it makes: the sound or original
+    shown, its controls, or why it cannot be made (read as the upload will check it: reelm.sounds.remixes_of).
+    """
     if (me := viewer.signed_in()) is None:
         return login_redirect(request)
     if refused := refused_page(request, me, me.realm, Capability.UPLOAD):
         return refused
+    asked = _asked_remix(sound=sound, duet=duet, stitch=stitch)
     async with runtime.databases.read(me.realm) as session:  # the form's permissions start from them
         defaults = await account_defaults(session, me.user.id)
-    return render(request, me, "upload.html", defaults=defaults.model_dump(mode="json"))
+        source = await remix_source(session, *asked, me.user.id) if asked is not None else None
+    return render(
+        request,
+        me,
+        "upload.html",
+        defaults=defaults.model_dump(mode="json"),
+        remix=_remix_context(source) if source is not None else None,
+        stitch_max_s=STITCH_MAX_S,
+        stitch_min_s=STITCH_MIN_S,
+    )
+
+
+def _asked_remix(*, sound: str | None, duet: str | None, stitch: str | None) -> tuple[RemixKind, int] | None:
+    """The remix a link asks for. One per upload: were several named, the first of these wins."""
+    for kind, value in ((RemixKind.SOUND, sound), (RemixKind.DUET, duet), (RemixKind.STITCH, stitch)):
+        if value is not None:
+            return kind, int(value)
+    return None
+
+
+def _remix_context(source: RemixSource) -> dict[str, object]:
+    """What the template and upload.js need of the sound or original (JSON-ready)."""
+    values = dataclasses.asdict(source)
+    values |= {
+        "kind": source.kind.value,
+        "id": str(source.id),
+        "video_id": str(source.video_id) if source.video_id is not None else None,
+        "refusal": source.refusal.value if source.refusal is not None else None,
+        "creator": source.creator.model_dump(mode="json") if source.creator is not None else None,
+    }
+    return values
 
 
 def _session_response(request: Request, token: str, target: str) -> RedirectResponse:

@@ -39,6 +39,7 @@ from reelm.social.cards import (
     visible_to,
 )
 from reelm.social.service import do_delete_video
+from reelm.sounds.remixes_of import remixes_of
 from reelm.sounds.remixing import RemixAsked, plan_remix
 from reelm.storage import ObjectMissingError
 from reelm.videos import media
@@ -420,6 +421,28 @@ async def user_videos(
         Video.owner_id == entry.user_id, visible_to(viewer)
     )
     return await _video_page(runtime, viewer, entry.realm, query, Video.id, cursor, limit, kind)
+
+
+@router.get(
+    "/videos/{video_id}/remixes",
+    response_model=VideoPage,
+    dependencies=[require_capability(Capability.WATCH, video_realm_in_path)],
+)
+async def video_remixes(
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    video_id: IdPath,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 24,
+) -> VideoPage:
+    """The public duets and stitches of a video, from every realm, newest first (a 404 where the video itself
+    may not be seen)."""
+    await get_video(runtime, viewer, video_id)  # the original as this viewer may see it, or its 404
+    vid = video_realm(runtime, video_id)[1]
+    query = public_card_select(viewer.user_id).where(remixes_of(vid))
+    return await _video_page(
+        runtime, viewer, viewer.realm, query, public_videos.c.id, cursor, limit, f"remixes:{vid}"
+    )
 
 
 @router.get(
