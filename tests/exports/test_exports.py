@@ -168,7 +168,8 @@ async def test_export_holds_messages_notifications_signals_blocks_and_settings(
         "allow_download": True,
         "allow_embed": False,
     }
-    assert (await client.put("/api/v1/me/video-defaults", headers=alice.auth, json=defaults)).status_code == 200
+    put = await client.put("/api/v1/me/video-defaults", headers=alice.auth, json=defaults)
+    assert put.status_code == 200, put.text
 
     data, text = await exported_data(client, runtime, alice)
     assert data["format"] == "reelm-export/1"
