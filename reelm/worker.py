@@ -34,6 +34,7 @@ from reelm.recommend.tasks import schedule_retraining
 from reelm.runtime import Runtime
 from reelm.scratch import sweep_scratch
 from reelm.social.notify import NOTICE
+from reelm.sounds.takedown import sync_muted
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,10 @@ SWEEPS: tuple[tuple[str, Sweep], ...] = (
     ("suspensions lifted", lift_expired_suspensions),
     ("messages past retention removed", expire_messages),
 )
+# Sweeps that carry another realm's decision into this one, run more often: a sound taken down in one realm is
+# muted in this realm's videos within about this long (reelm.sounds.takedown).
+FREQUENT_EVERY_S = 30.0
+FREQUENT_SWEEPS: tuple[tuple[str, Sweep], ...] = (("videos muted or unmuted with their sound", sync_muted),)
 
 
 def delivery_handlers(runtime: Runtime) -> dict[str, Handler]:
@@ -64,12 +69,14 @@ async def _keep_recovering(app: App, every_s: float) -> None:
             log.exception("stalled-job recovery failed")
 
 
-async def _keep_housekeeping(runtime: Runtime, realm: str, every_s: float) -> None:
+async def _keep_housekeeping(
+    runtime: Runtime, realm: str, every_s: float, sweeps: tuple[tuple[str, Sweep], ...]
+) -> None:
     # A loop rather than procrastinate periodic tasks: the sweeps are idempotent and row-locked, so any
     # number of workers may run them, and short-lived test workers never queue a stray job. A suspension
     # is thus lifted at most `every_s` after its end (log-in works at its end already).
     while True:
-        for what, sweep in SWEEPS:
+        for what, sweep in sweeps:
             try:
                 done = await sweep(runtime, realm)
                 if done:
@@ -95,7 +102,12 @@ async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurr
             await recover_stalled_jobs(app)
             sweeper = asyncio.create_task(_keep_recovering(app, STALLED_AFTER_S)) if wait else None
             purger = (
-                asyncio.create_task(_keep_housekeeping(runtime, realm, HOUSEKEEPING_EVERY_S))
+                asyncio.create_task(_keep_housekeeping(runtime, realm, HOUSEKEEPING_EVERY_S, SWEEPS))
+                if wait
+                else None
+            )
+            syncer = (
+                asyncio.create_task(_keep_housekeeping(runtime, realm, FREQUENT_EVERY_S, FREQUENT_SWEEPS))
                 if wait
                 else None
             )
@@ -117,6 +129,6 @@ async def run_worker(runtime: Runtime, realm: str, *, wait: bool = True, concurr
                     shutdown_graceful_timeout=STOP_GRACE_S,
                 )
             finally:
-                for side_task in (sweeper, purger, receiver):
+                for side_task in (sweeper, purger, syncer, receiver):
                     if side_task is not None:
                         side_task.cancel()

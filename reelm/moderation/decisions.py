@@ -41,6 +41,7 @@ from reelm.notifications.service import do_notify
 from reelm.runtime import Runtime
 from reelm.settings import RealmConfig
 from reelm.social.models import Comment
+from reelm.sounds.takedown import restore, take_down
 from reelm.text import clean_text, invalid
 from reelm.videos.models import Video, VideoStatus
 from reelm.videos.service import TRANSCODE_TASK, transcode_job_options
@@ -198,6 +199,8 @@ async def apply_decision(
         await _apply_to_comment(session, decision, action)
     elif decision.content_type == ContentType.MESSAGE and action is Action.REMOVE:
         await _remove_message(session, realm, decision)
+    elif decision.content_type == ContentType.SOUND and action is Action.REMOVE:
+        await take_down(session, decision.content_id, removal_notice(tell_user=tell_user))
 
 
 async def _remove_message(session: AsyncSession, realm: RealmConfig, decision: Decision) -> None:
@@ -257,6 +260,8 @@ async def undo_decision(session: AsyncSession, decision: Decision) -> None:
         )
     elif decision.content_type == ContentType.VIDEO:
         await _undo_on_video(session, decision, action)
+    elif decision.content_type == ContentType.SOUND and action is Action.REMOVE:
+        await restore(session, decision.content_id)
     elif decision.content_type == ContentType.COMMENT:
         comment = await session.get(Comment, decision.content_id, with_for_update=True)
         if comment is None:

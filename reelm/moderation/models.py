@@ -45,6 +45,7 @@ class ContentType(enum.StrEnum):
     COMMENT = "comment"
     ACCOUNT = "account"
     MESSAGE = "message"
+    SOUND = "sound"  # a sound others reuse (reelm.sounds): removing it mutes it wherever it is used
 
 
 class Category(enum.StrEnum):
@@ -114,7 +115,9 @@ REVIEWER_ACTIONS: dict[Action, frozenset[ContentType]] = {
     Action.DEMOTE: frozenset({ContentType.VIDEO}),
     Action.GEO_RESTRICT: frozenset({ContentType.VIDEO}),
     # A removed message is erased in every copy, like an unsend: an upheld appeal cannot bring it back.
-    Action.REMOVE: frozenset({ContentType.VIDEO, ContentType.COMMENT, ContentType.MESSAGE}),
+    Action.REMOVE: frozenset(
+        {ContentType.VIDEO, ContentType.COMMENT, ContentType.MESSAGE, ContentType.SOUND}
+    ),
     Action.SUSPEND: frozenset(ContentType),
 }
 

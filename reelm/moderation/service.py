@@ -24,6 +24,7 @@ from reelm.messages.models import Conversation, ConversationMember, Conversation
 from reelm.moderation.models import URGENT_CATEGORIES, Case, CaseState, Category, ContentType
 from reelm.runtime import Runtime
 from reelm.social.models import Comment
+from reelm.sounds.models import Sound
 from reelm.staff import policy
 from reelm.staff.policy import PolicyEngine, Uid
 from reelm.staff.service import StaffDecision, StaffMember, decide_as_staff, decision_details, denied
@@ -164,6 +165,9 @@ async def content_info(session: AsyncSession, ref: ContentRef) -> ContentInfo | 
     if ref.type is ContentType.ACCOUNT:
         user = await session.get(User, ref.id)
         return ContentInfo(user.id, user.created_at) if user else None
+    if ref.type is ContentType.SOUND:
+        sound = await session.get(Sound, ref.id)
+        return ContentInfo(sound.owner_id, sound.created_at) if sound else None
     message = await session.get(Message, ref.id)
     return ContentInfo(message.sender_id, message.created_at) if message else None
 
@@ -190,6 +194,18 @@ async def access_reportable(session: AsyncSession, ref: ContentRef, reporter_id:
         user = await session.get(User, ref.id)
         if user is not None and user.deletion_due_at is None:
             info = ContentInfo(user.id, user.created_at)
+    elif ref.type is ContentType.SOUND:
+        sound = await session.get(Sound, ref.id)
+        video = await session.get(Video, sound.video_id) if sound is not None else None
+        if (
+            sound is not None
+            and video is not None
+            and (
+                sound.owner_id == reporter_id
+                or (video.status == VideoStatus.READY and video.visibility == Visibility.PUBLIC)
+            )
+        ):
+            info = ContentInfo(sound.owner_id, sound.created_at)
     else:
         message = await session.get(Message, ref.id)
         if message is not None and message.sender_id != reporter_id:

@@ -64,6 +64,7 @@ _CONTENT_TYPES = {
     ContentType.COMMENT: ["CONTENT_TYPE_TEXT"],
     ContentType.MESSAGE: ["CONTENT_TYPE_TEXT"],
     ContentType.ACCOUNT: ["CONTENT_TYPE_OTHER"],
+    ContentType.SOUND: ["CONTENT_TYPE_AUDIO"],
 }
 # The EEA, for the Transparency Database's territorial_scope.
 EEA = frozenset(

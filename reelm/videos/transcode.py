@@ -8,6 +8,7 @@ need not know about review.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,6 +152,10 @@ async def set_status(runtime: Runtime, realm: str, video_id: int, **values: Any)
         await session.execute(update(Video).where(Video.id == video_id).values(**values))
 
 
+def _has_audio(codecs: str) -> bool:
+    return "mp4a" in codecs  # the rungs' audio is AAC (RFC 6381: mp4a.40.2)
+
+
 async def transcode(
     runtime: Runtime, realm: str, video_id: int, screen: Screening, on_publish: OnPublish | None = None
 ) -> None:
@@ -159,8 +164,12 @@ async def transcode(
         video = await session.get(Video, video_id)
         if video is None or video.status == VideoStatus.REJECTED:
             return
-        done = set(await session.scalars(select(Rendition.name).where(Rendition.video_id == video_id)))
-        key, was_ready = video.original_key, video.status == VideoStatus.READY
+        recorded = (
+            await session.execute(
+                select(Rendition.name, Rendition.codecs).where(Rendition.video_id == video_id)
+            )
+        ).all()
+        key, was_ready, muted = video.original_key, video.status == VideoStatus.READY, video.audio_muted
     limits = media_limits(runtime.settings)
     with scratch(runtime.settings.data_dir) as tmp:
         source = tmp / "original"
@@ -168,6 +177,14 @@ async def transcode(
         try:
             # In a thread: probing reads every packet of the file, which must not stall the worker's loop.
             probe = await asyncio.to_thread(media.probe, source, limits)
+            # A rung is done unless its sound is not what the video's should be: a video whose sound was
+            # taken down is transcoded again without it (reelm.sounds.takedown), and again with it if the
+            # sound comes back.
+            done = {
+                name for name, codecs in recorded if _has_audio(codecs) == (probe.has_audio and not muted)
+            }
+            if muted:
+                probe = dataclasses.replace(probe, has_audio=False)
             ladder = media.plan_ladder(probe)
             if not was_ready:
                 # Before anything is published: the realm's hash lists and caption rules may hold the
