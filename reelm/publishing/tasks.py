@@ -32,7 +32,7 @@ from reelm.sounds.remixing import compose_remix
 from reelm.videos.media import MediaRejected
 from reelm.videos.models import Video, VideoStatus
 from reelm.videos.service import TRANSCODE_TASK
-from reelm.videos.transcode import set_status, transcode
+from reelm.videos.transcode import reject, set_status, transcode
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +62,7 @@ async def _compose_and_transcode(runtime: Runtime, realm: str, video_id: int) ->
     try:
         await compose_remix(runtime, realm, video_id)
     except MediaRejected as exc:
-        log.info("remix %s rejected: %s", video_id, exc.reason)
-        await set_status(
-            runtime,
-            realm,
-            video_id,
-            status=VideoStatus.REJECTED,
-            reject_code=exc.code,
-            reject_reason=exc.reason,
-            status_detail="",
-        )
+        await reject(runtime, realm, video_id, exc)
         return
 
     async def on_publish(session: AsyncSession, video_id: int) -> None:

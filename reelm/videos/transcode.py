@@ -152,6 +152,20 @@ async def set_status(runtime: Runtime, realm: str, video_id: int, **values: Any)
         await session.execute(update(Video).where(Video.id == video_id).values(**values))
 
 
+async def reject(runtime: Runtime, realm: str, video_id: int, exc: media.MediaRejected) -> None:
+    """The video cannot be published; its creator sees why."""
+    log.info("video %s rejected: %s", video_id, exc.reason)
+    await set_status(
+        runtime,
+        realm,
+        video_id,
+        status=VideoStatus.REJECTED,
+        reject_code=exc.code,
+        reject_reason=exc.reason,
+        status_detail="",
+    )
+
+
 def _has_audio(codecs: str) -> bool:
     return "mp4a" in codecs  # the rungs' audio is AAC (RFC 6381: mp4a.40.2)
 
@@ -221,13 +235,4 @@ async def transcode(
             else:
                 await media.build_ladder(source, probe, out_dir, publisher, limits=limits)
         except media.MediaRejected as exc:
-            log.info("video %s rejected: %s", video_id, exc.reason)
-            await set_status(
-                runtime,
-                realm,
-                video_id,
-                status=VideoStatus.REJECTED,
-                reject_code=exc.code,
-                reject_reason=exc.reason,
-                status_detail="",
-            )
+            await reject(runtime, realm, video_id, exc)
