@@ -26,19 +26,22 @@ SYNC_BATCH = 100
 
 
 async def take_down(session: AsyncSession, sound_id: int, reason: str) -> None:
-    sound = await session.get(Sound, sound_id, with_for_update=True)
-    if sound is None:
-        raise not_found("Sound")
-    sound.status, sound.status_reason = SoundStatus.UNAVAILABLE, reason
-    await _set_muted(session, Video.sound_id == sound_id, muted=True)
+    await _set_available(session, sound_id, available=False, reason=reason)
 
 
 async def restore(session: AsyncSession, sound_id: int) -> None:
+    await _set_available(session, sound_id, available=True, reason=None)
+
+
+async def _set_available(
+    session: AsyncSession, sound_id: int, *, available: bool, reason: str | None
+) -> None:
     sound = await session.get(Sound, sound_id, with_for_update=True)
     if sound is None:
         raise not_found("Sound")
-    sound.status, sound.status_reason = SoundStatus.AVAILABLE, None
-    await _set_muted(session, Video.sound_id == sound_id, muted=False)
+    sound.status = SoundStatus.AVAILABLE if available else SoundStatus.UNAVAILABLE
+    sound.status_reason = reason
+    await _set_muted(session, Video.sound_id == sound_id, muted=not available)
 
 
 async def sync_muted(runtime: Runtime, realm: str) -> int:
