@@ -163,6 +163,9 @@ PROJECTION_ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
         "public.reelm_profile_document(handle, display_name, bio)) STORED",
     ),
     "comments": ("label text",),
+    # Search (reelm.search.results.find_sounds): the title's words; an unnamed sound's creator is joined
+    # when searching (a handle changes on its own row, which a sound's generated column could not follow).
+    "sounds": ("search_document tsvector GENERATED ALWAYS AS (public.reelm_sound_document(title)) STORED",),
 }
 
 SEARCH_STATISTICS = 2000  # lexemes sampled = 10 x this (PostgreSQL's default target is 100)
@@ -185,6 +188,9 @@ PROJECTION_INDEXES = (
     # Sounds (reelm.sounds): the videos that use a sound, and the duets and stitches of a video.
     "CREATE INDEX IF NOT EXISTS videos_sound ON {s}.videos (sound_id) WHERE sound_id IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS videos_remix_of ON {s}.videos (remix_of_id) WHERE remix_of_id IS NOT NULL",
+    # Search of sounds: their titles, and the unnamed sounds of the accounts whose names match.
+    "CREATE INDEX IF NOT EXISTS sounds_search_document ON {s}.sounds USING gin (search_document)",
+    "CREATE INDEX IF NOT EXISTS sounds_owner ON {s}.sounds (owner_id) WHERE title IS NULL",
 )
 
 # Metrics of `tallies`, and the counter of the owner realm each one adds to.
@@ -248,7 +254,7 @@ def projection_tables_sql(realm: str) -> list[str]:
     # common word (read in order of the prior) from a rare one (read through the text index).
     statements += [
         f"ALTER TABLE {s}.{table} ALTER COLUMN search_document SET STATISTICS {SEARCH_STATISTICS}"
-        for table in ("videos", "profiles")
+        for table in ("videos", "profiles", "sounds")
     ]
     statements += [f"DROP INDEX IF EXISTS {s}.{index}" for index in PROJECTION_DROPPED_INDEXES]
     statements += [index.format(s=s) for index in PROJECTION_INDEXES]
@@ -318,6 +324,12 @@ SEARCH_FUNCTIONS = (
         + pg_catalog.ln(2::float8) / {SEARCH_HALF_LIFE_DAYS}
           * (pg_catalog.date_part('epoch', published) - {SEARCH_PRIOR_EPOCH}) / 86400
       )::numeric * 64)::float8 / 64 $$""",
+    # A sound's title; an unnamed one reads "original sound" (as it is shown, in English: a document holds
+    # no viewer's language), so those words find it with its creator's name (reelm.search.results).
+    """CREATE OR REPLACE FUNCTION reelm_sound_document(title text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT pg_catalog.setweight(pg_catalog.to_tsvector('pg_catalog.simple',
+                   public.reelm_search_fold(coalesce(title, 'original sound'))), 'A') $$""",
     """CREATE OR REPLACE FUNCTION reelm_profile_document(handle text, display_name text, bio text)
     RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT pg_catalog.setweight(pg_catalog.to_tsvector('pg_catalog.simple',
@@ -396,6 +408,7 @@ def search_triggers_sql(realm: str) -> list[str]:
         (f"{s}.videos", "reelm_count_hashtags_trg", "INSERT OR UPDATE OR DELETE", "reelm_count_hashtags"),
         (f"{s}.videos", "reelm_collect_words_trg", "INSERT OR UPDATE", "reelm_collect_words"),
         (f"{s}.profiles", "reelm_collect_words_trg", "INSERT OR UPDATE", "reelm_collect_words"),
+        (f"{s}.sounds", "reelm_collect_words_trg", "INSERT OR UPDATE", "reelm_collect_words"),
     )
     statements = []
     for table, trigger, events, function in triggers:
@@ -788,5 +801,7 @@ def backfill_sql() -> list[str]:
         "INSERT INTO search_words (word) SELECT DISTINCT w FROM public_videos, "
         "unnest(tsvector_to_array(search_document)) w WHERE length(w) >= 4 ON CONFLICT DO NOTHING",
         "INSERT INTO search_words (word) SELECT DISTINCT w FROM public_profiles, "
+        "unnest(tsvector_to_array(search_document)) w WHERE length(w) >= 4 ON CONFLICT DO NOTHING",
+        "INSERT INTO search_words (word) SELECT DISTINCT w FROM public_sounds, "
         "unnest(tsvector_to_array(search_document)) w WHERE length(w) >= 4 ON CONFLICT DO NOTHING",
     ]

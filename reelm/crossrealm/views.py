@@ -118,6 +118,7 @@ public_sounds = Table(
     Column("waveform", ARRAY(SmallInteger)),
     Column("status", Text),
     Column("created_at", DateTime(timezone=True)),
+    Column("search_document", TSVECTOR),  # the title's words (reelm.search.results.find_sounds)
 )
 
 

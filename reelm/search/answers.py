@@ -15,6 +15,7 @@ from reelm.search.results import (
     cards_of,
     find_accounts,
     find_hashtags,
+    find_sounds,
     find_videos,
     matching,
     video_search,
@@ -24,7 +25,9 @@ from reelm.videos.schemas import VideoOut
 
 TOP_ACCOUNTS = 3  # the Top tab's first page leads with a few accounts and hashtags, then videos
 TOP_HASHTAGS = 3
+TOP_SOUNDS = 3
 SUGGESTIONS = 5
+SUGGESTED_SOUNDS = 3  # after the accounts and hashtags: a short list stays readable on a phone
 
 
 async def with_follow_state(
@@ -66,6 +69,11 @@ async def tab_page(
         tags = await find_hashtags(session, match, offset=offset, limit=wanted + 1)
         results.hashtags = await with_follow_state(session, viewer, tags[:wanted])
         more = more or (tab is SearchTab.HASHTAGS and len(tags) > wanted)
+    if tab is SearchTab.SOUNDS or (tab is SearchTab.TOP and offset == 0):
+        wanted = limit if tab is SearchTab.SOUNDS else TOP_SOUNDS
+        sounds = await find_sounds(session, viewer, match, offset=offset, limit=wanted + 1)
+        results.sounds = sounds[:wanted]
+        more = more or (tab is SearchTab.SOUNDS and len(sounds) > wanted)
     return results, more and offset + limit < MAX_RESULTS
 
 
@@ -96,7 +104,8 @@ async def watch_page(
 
 
 async def suggestions(session: AsyncSession, viewer: Viewer, q: str) -> Suggestions:
-    """Typeahead: accounts and hashtags for what is typed so far, and the viewer's own recent searches."""
+    """Typeahead: accounts, hashtags and sounds for what is typed so far, and the viewer's own recent
+    searches."""
     recent = (
         await history.recent(session, viewer.user_id, starting=q.strip(), limit=SUGGESTIONS)
         if viewer.user_id is not None
@@ -111,5 +120,6 @@ async def suggestions(session: AsyncSession, viewer: Viewer, q: str) -> Suggesti
         hashtags=await with_follow_state(
             session, viewer, await find_hashtags(session, match, offset=0, limit=SUGGESTIONS)
         ),
+        sounds=await find_sounds(session, viewer, match, offset=0, limit=SUGGESTED_SOUNDS),
         recent=recent,
     )

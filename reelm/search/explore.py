@@ -21,6 +21,12 @@ last 7 days gathered, relative to the audience they already have:
 
 The smoothing keeps a brand-new account with a handful of views from outranking one whose week brought
 thousands; an account with no video this week is not rising.
+
+Trending sounds: the available sounds most used by the public videos published in the last 7 days (of every
+realm, as the viewer may see them), with those counts; a sound needs `MIN_SOUND_USES` of them (one video is a
+video with its own sound, not a trend). The week's videos are grouped by sound on each visit, through the
+projections' `videos_published` index: unlike hashtags, a video has one sound, so the week is read once, not
+once per tag; a counter kept by trigger, as for hashtags, is the next step if that grows too costly.
 """
 
 from __future__ import annotations
@@ -32,12 +38,14 @@ from sqlalchemy import Date, Float, and_, cast, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.viewer import Viewer
-from reelm.crossrealm.views import public_profiles, public_videos
+from reelm.crossrealm.views import public_profiles, public_sounds, public_videos
 from reelm.search.hashtag_follows import follows_among
 from reelm.search.models import SearchHashtagDay
 from reelm.search.results import account_hit, following_column, not_blocked
-from reelm.search.schemas import AccountHit, Explore, TrendingHashtag
+from reelm.search.schemas import AccountHit, Explore, TrendingHashtag, TrendingSound
 from reelm.social.cards import fetch_cards, public_card_select
+from reelm.sounds.catalogue import shown_in, sound_summaries
+from reelm.sounds.models import SoundStatus
 from reelm.videos.schemas import VideoOut
 
 DAYS = 7
@@ -46,6 +54,8 @@ MIN_RECENT = 3  # videos in the last 2 days: fewer is noise, not a trend
 TRENDING = 8
 VIDEOS_PER_TREND = 3
 RISING = 10
+TRENDING_SOUNDS = 8
+MIN_SOUND_USES = 2
 RISING_MAX_FOLLOWERS = 10_000
 FOLLOWER_SMOOTHING = 50
 
@@ -148,6 +158,33 @@ async def rising_creators(
     return [account_hit(row, viewer) for row in await session.execute(query)]
 
 
+async def trending_sounds(
+    session: AsyncSession, viewer: Viewer, *, today: date, limit: int = TRENDING_SOUNDS
+) -> list[TrendingSound]:
+    pv, ps = public_videos.c, public_sounds.c
+    first = today - timedelta(days=DAYS - 1)
+    recent = func.count().label("recent")
+    week = (
+        select(pv.sound_id, recent)
+        .where(pv.published_at >= _start_of(first), pv.sound_id.is_not(None), *shown_in(viewer))
+        .group_by(pv.sound_id)
+        .having(func.count() >= MIN_SOUND_USES)
+        .subquery()
+    )
+    picked = list(
+        await session.execute(
+            select(week.c.sound_id, week.c.recent)
+            .join(public_sounds, ps.id == week.c.sound_id)
+            .where(ps.status == SoundStatus.AVAILABLE.value, not_blocked(viewer, ps.owner_id))
+            .order_by(week.c.recent.desc(), week.c.sound_id.desc())
+            .limit(limit)
+        )
+    )
+    counts = {row.sound_id: int(row.recent) for row in picked}
+    sounds = await sound_summaries(session, viewer, [row.sound_id for row in picked])
+    return [TrendingSound(sound=sound, recent=counts[int(sound.id)]) for sound in sounds]
+
+
 async def explore(session: AsyncSession, viewer: Viewer, *, base_url: str) -> Explore:
     today = await utc_today(session)
     first = today - timedelta(days=DAYS - 1)
@@ -155,4 +192,5 @@ async def explore(session: AsyncSession, viewer: Viewer, *, base_url: str) -> Ex
         days=[first + timedelta(days=n) for n in range(DAYS)],
         trending=await trending(session, viewer, today=today, base_url=base_url),
         rising=await rising_creators(session, viewer, today=today),
+        sounds=await trending_sounds(session, viewer, today=today),
     )

@@ -25,23 +25,27 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
     true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
+from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.viewer import Viewer
-from reelm.crossrealm.views import public_profiles, public_videos
+from reelm.crossrealm.views import public_profiles, public_sounds, public_videos
 from reelm.safety.models import UserBlock
 from reelm.search.models import SearchHashtag, SearchWord
 from reelm.search.schemas import AccountHit, HashtagHit
 from reelm.search.terms import MAX_WORDS, tsqueries, typo_candidates, typo_variants
 from reelm.social.cards import fetch_cards, public_card_select
 from reelm.social.models import Follow
+from reelm.sounds.catalogue import sound_summaries, uses
+from reelm.sounds.models import SoundStatus
+from reelm.sounds.schemas import SoundSummary
 from reelm.videos.schemas import VideoOut
 from reelm.videos.service import media_url
 
@@ -281,3 +285,75 @@ async def find_hashtags(
         .limit(limit)
     )
     return [HashtagHit(tag=row.tag, video_count=row.videos) for row in await session.execute(query)]
+
+
+# An unnamed sound is "original sound - @handle": its document holds "original sound" (reelm_sound_document),
+# and its creator's handle and name are joined when searching. These words, or their beginnings, name no one.
+_UNNAMED_WORDS = ("original", "sound")
+
+
+def _creator_words(match: Matching) -> list[str]:
+    return [w for w in match.words if not any(word.startswith(w) for word in _UNNAMED_WORDS)]
+
+
+def sound_search(viewer: Viewer, match: Matching) -> Select[Any]:
+    """The ids of the available sounds matching every word, best first.
+
+    A sound matches by its title, or, unnamed, by "original sound" and its creator's handle and name. Its
+    score is its text relevance x (1 + ln(1 + the public videos using it)): a sound many people film to
+    comes before a barely used one of the same words. As for videos, only pools are ranked, each of
+    MAX_RESULTS candidates, newest first: the sounds whose title matches (the document's GIN index), and the
+    unnamed sounds of the most followed accounts whose profile matches the words other than "original sound"
+    (the profiles' index, then each account's unnamed sounds by `sounds_owner`). A common word thus ranks
+    the newest matches only, as a video search ranks the best-prior ones.
+    """
+    ps = public_sounds.c
+    owner = public_profiles.alias("sound_owner")
+    available = ps.status == SoundStatus.AVAILABLE.value
+    pools = [
+        select(ps.id)
+        .where(ps.search_document.op("@@")(match.loose), available)
+        .order_by(ps.id.desc())
+        .limit(MAX_RESULTS)
+    ]
+    if creator_words := _creator_words(match):
+        built = tsqueries(creator_words, match.typos)
+        assert built is not None  # there are words
+        named_by = cast(literal(built[1]), TSQUERY)
+        owners = (
+            select(public_profiles.c.id)
+            .where(public_profiles.c.search_document.op("@@")(named_by))
+            .order_by(public_profiles.c.follower_count.desc())
+            .limit(MAX_RESULTS)
+        )
+        pools.append(
+            select(ps.id)
+            .where(ps.title.is_(None), ps.owner_id.in_(owners), available)
+            .order_by(ps.id.desc())
+            .limit(MAX_RESULTS)
+        )
+    found = union_all(*pools).subquery("found")
+    names = func.concat_ws(" ", owner.c.handle, owner.c.display_name)
+    # The weight as an untyped literal: a bound string is varchar, and setweight takes "char".
+    creator = func.setweight(
+        func.to_tsvector(cast("pg_catalog.simple", REGCONFIG), func.reelm_search_fold(names)),
+        literal_column("'B'"),
+    )
+    document = case((ps.title.is_(None), ps.search_document.op("||")(creator)), else_=ps.search_document)
+    score = cast(_relevance(document, match) * (1 + func.ln(1 + uses(viewer, ps.id))), Float)
+    return (
+        select(ps.id)
+        .join(owner, owner.c.id == ps.owner_id)
+        .where(
+            ps.id.in_(select(found.c.id)), document.op("@@")(match.loose), not_blocked(viewer, ps.owner_id)
+        )
+        .order_by(score.desc(), ps.id.desc())
+    )
+
+
+async def find_sounds(
+    session: AsyncSession, viewer: Viewer, match: Matching, *, offset: int, limit: int
+) -> list[SoundSummary]:
+    """One page of the sounds found: ranked by id first, so that only the page is read in full."""
+    ids = list(await session.scalars(sound_search(viewer, match).offset(offset).limit(limit)))
+    return await sound_summaries(session, viewer, ids)

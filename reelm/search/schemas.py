@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, StrictBool
+from pydantic import BaseModel, Field, StrictBool
 
+from reelm.sounds.schemas import SoundSummary
 from reelm.videos.schemas import VideoOut
 
 
@@ -15,6 +16,7 @@ class SearchTab(StrEnum):
     VIDEOS = "videos"
     ACCOUNTS = "accounts"
     HASHTAGS = "hashtags"
+    SOUNDS = "sounds"
 
 
 class AccountHit(BaseModel):
@@ -43,6 +45,7 @@ class SearchResults(BaseModel):
     videos: list[VideoOut]
     accounts: list[AccountHit]
     hashtags: list[HashtagHit]
+    sounds: list[SoundSummary] = Field(default_factory=list)
     next_cursor: str | None
 
 
@@ -56,6 +59,7 @@ class Suggestions(BaseModel):
     query: str
     accounts: list[AccountHit]
     hashtags: list[HashtagHit]
+    sounds: list[SoundSummary] = Field(default_factory=list)
     recent: list[RecentSearch]
 
 
@@ -89,7 +93,15 @@ class TrendingHashtag(BaseModel):
     is_following: bool | None  # None for anonymous visitors
 
 
+class TrendingSound(BaseModel):
+    sound: SoundSummary
+    recent: int = Field(description="public videos of the last 7 days using it, of every realm")
+
+
 class Explore(BaseModel):
     days: list[date]  # the 7 days of every `daily`, oldest first
     trending: list[TrendingHashtag]
     rising: list[AccountHit]  # fast-growing accounts under 10,000 followers
+    sounds: list[TrendingSound] = Field(
+        default_factory=list, description="the sounds most used by the week's public videos, of every realm"
+    )

@@ -29,12 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.models import Suspension, User
 from reelm.accounts.viewer import Viewer
-from reelm.crossrealm.views import public_profiles, public_videos
+from reelm.crossrealm.views import public_profiles, public_sounds, public_videos
 from reelm.errors import not_found
 from reelm.social.models import Follow, VideoLike
+from reelm.sounds.catalogue import title_shown
+from reelm.sounds.models import SoundStatus
 from reelm.videos.models import CommentPolicy, Rendition, Video, VideoStatus, Visibility
 from reelm.videos.permissions import comment_refusal, permissions_from
-from reelm.videos.schemas import Counts, Creator, RenditionOut, VideoOut
+from reelm.videos.schemas import Counts, Creator, RenditionOut, SoundChip, VideoOut
 from reelm.videos.service import age_restricted_problem, media_url
 
 # Progressive MP4 for players without HLS: the best rung up to this short edge, to spare mobile data.
@@ -44,6 +46,30 @@ MP4_FALLBACK_MAX_SHORT_EDGE = 720
 # The viewer is a bound parameter, so each of the two statements is built and compiled once per process.
 _VIEWER = bindparam("card_viewer_id", type_=BigInteger)
 _BROWSING = bindparam("card_browsing_realm", type_=Text)
+
+
+# The sound a video uses, for its chip, in both selects: from the public sounds of every realm (the realm's
+# own included: its outbound schema is among them), never from `sounds`, so a chip always leads to a sound
+# page that shows it. A sound that is not public (its video went private) gives no chip, in every realm.
+_chip_sound = public_sounds.alias("chip_sound")
+_chip_owner = public_profiles.alias("chip_sound_owner")
+
+
+def _sound_columns() -> list[Any]:
+    return [
+        _chip_sound.c.id.label("sound_ref"),
+        _chip_sound.c.realm.label("sound_realm"),
+        _chip_sound.c.title.label("sound_title"),
+        _chip_sound.c.status.label("sound_status"),
+        _chip_owner.c.handle.label("sound_owner_handle"),
+    ]
+
+
+def _with_sound(statement: Select[Any], sound_id: Any) -> Select[Any]:
+    """LEFT JOINs in the card's own statement: no query per card (tests/test_query_budgets.py)."""
+    return statement.outerjoin(_chip_sound, _chip_sound.c.id == sound_id).outerjoin(
+        _chip_owner, _chip_owner.c.id == _chip_sound.c.owner_id
+    )
 
 
 def card_select(viewer_id: int | None) -> Select[Any]:
@@ -94,7 +120,7 @@ def _card_statement(*, with_viewer: bool) -> Select[Any]:
         liked = exists().where(VideoLike.user_id == _VIEWER, VideoLike.video_id == Video.id)
         following = exists().where(Follow.follower_id == _VIEWER, Follow.followee_id == Video.owner_id)
         followed = _followed_by_owner(Video.owner_id)
-    return select(
+    statement = select(
         *[c for c in Video.__table__.c if c.name not in ("original_key", "original_size")],
         User.handle.label("owner_handle"),
         User.display_name.label("owner_display_name"),
@@ -104,7 +130,9 @@ def _card_statement(*, with_viewer: bool) -> Select[Any]:
         liked.label("liked"),
         following.label("following"),
         followed.label("followed_by_owner"),
+        *_sound_columns(),
     ).join(User, User.id == Video.owner_id)
+    return _with_sound(statement, Video.sound_id)
 
 
 def _followed_by_owner(owner_id: Any) -> Any:
@@ -155,8 +183,11 @@ def _public_card_statement(*, with_viewer: bool) -> Select[Any]:
             liked.label("liked"),
             following.label("following"),
             followed.label("followed_by_owner"),
+            *_sound_columns(),
         )
         .join(pp, pp.c.id == pv.c.owner_id)
+        .outerjoin(_chip_sound, _chip_sound.c.id == pv.c.sound_id)
+        .outerjoin(_chip_owner, _chip_owner.c.id == _chip_sound.c.owner_id)
         # Moderation may restrict a video in some realms only (geo-restriction): not shown there.
         .where(func.array_position(pv.c.restricted_realms, _BROWSING).is_(None))
     )
@@ -187,6 +218,11 @@ _PROJECTED_CARD_COLUMNS = (
     "allow_sound_reuse",
     "allow_download",
     "allow_embed",
+    # Sounds and remixes (reelm.sounds), named as in `videos`.
+    "sound_id",
+    "remix_of_id",
+    "remix_kind",
+    "audio_muted",
 )
 
 
@@ -262,6 +298,21 @@ def card_from_row(row: Row[Any], realm: str, viewer_id: int | None, base_url: st
         can_download=ready and (is_owner or v["allow_download"]),
         # Another site shows what anyone may watch: a published public video, never a private one.
         can_embed=ready and v["visibility"] == Visibility.PUBLIC and v["allow_embed"],
+        sound=_sound_chip(v),
+        audio_muted=v["audio_muted"],
+    )
+
+
+def _sound_chip(v: Any) -> SoundChip | None:
+    if v["sound_ref"] is None or v["sound_owner_handle"] is None:  # not public (yet, or any more)
+        return None
+    return SoundChip.model_construct(
+        id=str(v["sound_ref"]),
+        realm=v["sound_realm"],
+        title=title_shown(v["sound_title"], v["sound_owner_handle"]),
+        named=v["sound_title"] is not None,
+        creator_handle=v["sound_owner_handle"],
+        available=v["sound_status"] == SoundStatus.AVAILABLE,
     )
 
 

@@ -50,6 +50,21 @@ class VideoPermissions(BaseModel):
     allow_embed: StrictBool = Field(description="other sites may embed it")
 
 
+class SoundChip(BaseModel):
+    """The sound a video uses, as its card shows it (the chip that links to the sound's page)."""
+
+    id: str
+    realm: str
+    title: str = Field(
+        description='its title, or "original sound - @handle" while its creator has not named it'
+    )
+    named: bool = Field(
+        description="its creator named it (else a client may word the default in its language)"
+    )
+    creator_handle: str
+    available: bool = Field(description="false once taken down: it can no longer be used")
+
+
 class VideoOut(BaseModel):
     id: str
     realm: str
@@ -91,6 +106,11 @@ class VideoOut(BaseModel):
     can_use_sound: bool = False
     can_download: bool = Field(default=False, description="downloads allowed (a visitor must log in first)")
     can_embed: bool = False
+    sound: SoundChip | None = Field(
+        default=None,
+        description="the public sound the video uses (its own or another's); none when it has none",
+    )
+    audio_muted: bool = Field(default=False, description="its sound was taken down: it plays without audio")
 
 
 class VideoAccepted(BaseModel):

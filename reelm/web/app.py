@@ -53,6 +53,8 @@ from reelm.web.routes.review_api import api as review_api  # content review, for
 from reelm.web.routes.review_pages import pages as review_pages
 from reelm.web.routes.search import router as search_router
 from reelm.web.routes.social import router as social_router
+from reelm.web.routes.sounds import pages as sounds_pages
+from reelm.web.routes.sounds import router as sounds_router
 from reelm.web.routes.staff import router as staff_router  # staff access (Cedar-gated)
 from reelm.web.routes.transparency import api as log_api
 from reelm.web.routes.transparency import router as log_router
@@ -157,6 +159,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         events_router,
         recommend_router,
         search_router,
+        sounds_router,
         messages_router,
         notifications_router,
         log_api,
@@ -179,6 +182,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         realms_pages,  # /admin
         messages_pages,  # /inbox
         notifications_pages,  # /notifications
+        sounds_pages,  # /sound/{id}
         review_pages,  # /review
         reports_pages,  # /statements, /transparency
         metrics_router,  # /metrics

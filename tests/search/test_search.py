@@ -292,7 +292,7 @@ async def test_hostile_queries_get_results_or_a_422(client: httpx.AsyncClient, r
     for q in ("", "x" * 10_000, "nul\x00byte", "bell\x07"):
         assert_problem(await client.get("/api/v1/search", params={"q": q}), 422, "invalid-request")
     assert_problem(
-        await client.get("/api/v1/search", params={"q": "a", "tab": "sounds"}), 422, "invalid-request"
+        await client.get("/api/v1/search", params={"q": "a", "tab": "music"}), 422, "invalid-request"
     )
     # Many long words are bounded (eight words, a capped number of typo variants), not refused.
     many = (
