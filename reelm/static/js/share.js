@@ -1,6 +1,6 @@
 // The share sheet: send a video to one of the viewer's recent conversations or to a @handle, with an
-// optional note, copy its link, download it where its creator allows (download.js), or report it (report.js;
-// not one's own video). It has the comments drawer's look and keyboard (comments.js): a bottom sheet on
+// optional note, copy its link, download it where its creator allows (download.js), remix it (Duet, Stitch,
+// Use this sound: the upload page takes it from there), or report it (report.js; not one's own video). It has the comments drawer's look and keyboard (comments.js): a bottom sheet on
 // phones, a side drawer on desktops; Escape closes it and focus goes back to the share button. Visitors who
 // are not logged in get only "Copy link", "Download" and "Report" (the last two send them to log in). One
 // sheet serves the page, built on first use; everything user-written goes in as text.
@@ -47,6 +47,68 @@ async function postMessage(conversationId, message) {
   }
 }
 
+let remixRows = 0;
+
+/** The sound `video` names, as its card gives it: { id, available }, or null when it has none. */
+function soundOf(video) {
+  const sound = video.sound;
+  return sound && sound.id ? { id: String(sound.id), available: sound.available !== false } : null;
+}
+
+/**
+ * Duet, Stitch and (when the video has a sound) Use this sound, for `video` (a card's item): each a link to
+ * the upload page where the viewer may, else shown disabled, saying why when it is focused or pressed (a
+ * disabled button could be neither, so these are marked aria-disabled instead). Also the video page's menu.
+ * @param sound overrides the card's sound ({ id, available }); null: the video has none
+ */
+export function remixRow(video, sound = soundOf(video)) {
+  remixRows += 1;
+  const noteId = `remix-reason-${remixRows}`;
+  const note = el("p", { className: "remix-reason", id: noteId, role: "status", "data-testid": "remix-reason", hidden: true });
+  const id = encodeURIComponent(video.id);
+  const options = [
+    { kind: "duet", label: t("Duet"), icon: "users", href: `/upload?duet=${id}`, allowed: video.can_duet === true,
+      reason: t("The creator doesn't allow duets with this video.") },
+    { kind: "stitch", label: t("Stitch"), icon: "clock", href: `/upload?stitch=${id}`, allowed: video.can_stitch === true,
+      reason: t("The creator doesn't allow stitches with this video.") },
+  ];
+  if (sound) {
+    options.push({
+      kind: "sound",
+      label: t("Use this sound"),
+      icon: "volume-on",
+      href: `/upload?sound=${encodeURIComponent(sound.id)}`,
+      allowed: video.can_use_sound === true && sound.available,
+      reason: sound.available
+        ? t("The creator doesn't allow others to use this video's sound.")
+        : t("This sound isn't available. It can no longer be used."),
+    });
+  }
+  const show = (reason) => {
+    note.textContent = reason;
+    note.hidden = !reason;
+  };
+  const nodes = options.map((option) => {
+    const content = [el("span", { className: "share-option-icon" }, icon(option.icon)), el("span", {}, option.label)];
+    const testid = `remix-${option.kind}`;
+    if (option.allowed) return el("a", { className: "share-option remix-option", href: option.href, "data-testid": testid }, ...content);
+    const button = el("button", {
+      type: "button",
+      className: "share-option remix-option is-disabled",
+      "aria-disabled": "true",
+      "aria-describedby": noteId,
+      "data-testid": testid,
+    }, ...content);
+    button.addEventListener("focus", () => show(option.reason));
+    button.addEventListener("blur", () => show(""));
+    button.addEventListener("click", () => show(option.reason));
+    return button;
+  });
+  // The reason is in the document from the start (hidden), so a screen reader reads it with the button.
+  return el("div", { className: "remix-row", "data-testid": "remix-row" },
+    el("div", { className: "remix-options" }, ...nodes), note);
+}
+
 class ShareSheet {
   constructor() {
     this.video = null;
@@ -81,6 +143,7 @@ class ShareSheet {
     },
     el("header", { className: "comments-head" }, el("h2", { id: "share-title", className: "comments-title" }, t("Share")), this.closeButton),
     this.signedIn ? this.buildSendTo() : null,
+    this.remixBox = el("div", { className: "share-remix", "data-testid": "share-remix" }),
     el("div", { className: "share-foot" }, this.copyButton, this.downloadButton, this.reportButton));
     this.scrim = el("div", { className: "scrim share-scrim", hidden: true });
     this.scrim.addEventListener("click", () => this.close());
@@ -163,6 +226,9 @@ class ShareSheet {
     const me = viewer();
     this.reportButton.hidden = Boolean(me && video.creator && video.creator.id === me.id);
     this.downloadButton.hidden = video.can_download !== true;
+    // Remixes take a published video only (the API's can_* say so too).
+    this.remixBox.replaceChildren(...(video.status === "ready" ? [remixRow(video)] : []));
+    this.remixBox.hidden = video.status !== "ready";
     if (this.signedIn) {
       this.handleInput.value = "";
       this.load();

@@ -1,8 +1,11 @@
 // /upload: pick or drop a video, preview it, send it with progress, then follow its processing until
-// it is ready (or rejected); the caption stays editable afterwards.
+// it is ready (or rejected); the caption stays editable afterwards. From "Use this sound", "Duet" or "Stitch"
+// (/upload?sound=, ?duet=, ?stitch=) the page also takes the remix: where the sound starts and the mix, the
+// original beside the clip, or the part of the original to stitch; the server composes it before transcoding.
 
 import { ApiError, api, csrfToken, el, loginUrl, problemError, toast, viewer } from "./api.js";
 import { formatNumber, t, tn } from "./i18n.js";
+import { icon } from "./icons.js";
 
 const form = document.getElementById("upload-form");
 const fileInput = document.getElementById("upload-file");
@@ -24,6 +27,11 @@ const save = document.getElementById("upload-save");
 const again = document.getElementById("upload-again");
 // Who may comment, duet, stitch, use the sound, download and embed: prefilled with the account's defaults.
 const permissionInputs = [...form.querySelectorAll('[data-testid="upload-permissions"] input')];
+// The remix's fields (remix_kind, remix_of, levels, offsets): sent as they are; absent on a plain upload.
+const remixPanel = document.getElementById("remix");
+const remixKind = remixPanel ? remixPanel.dataset.kind : null;
+const remixInputs = remixPanel ? [...form.querySelectorAll("[data-remix-field]")] : [];
+const remixControls = remixPanel ? [...remixPanel.querySelectorAll("input[type=range], button")] : [];
 
 const VIDEO_NAME = /\.(mp4|m4v|mov|webm|mkv|avi|3gp|3g2|mpe?g|ogv|ts)$/i;
 
@@ -64,6 +72,7 @@ function setPhase(next) {
   discard.hidden = !(next === "choose" && file);
   visibility.disabled = next !== "choose";
   for (const input of permissionInputs) input.disabled = next !== "choose";
+  for (const control of remixControls) control.disabled = next !== "choose";
   save.hidden = next !== "ready";
   again.hidden = !(next === "ready" || next === "rejected");
   progressBox.hidden = !busy;
@@ -153,8 +162,29 @@ function showProgress(fraction) {
   percent.textContent = `${pct}%`;
 }
 
+/** Why the server would not make this remix, in the viewer's words (the problem's type says which). */
+function remixRefusal(error) {
+  const type = error.type || "";
+  if (type.endsWith("remix-not-allowed")) {
+    const kind = (error.problem && error.problem.remix) || remixKind;
+    if (kind === "duet") return t("The creator doesn't allow duets with this video.");
+    if (kind === "stitch") return t("The creator doesn't allow stitches with this video.");
+    return t("The creator doesn't allow others to use this video's sound.");
+  }
+  if (type.endsWith("sound-unavailable")) return t("This sound isn't available. It can no longer be used.");
+  if (type.endsWith("remix-rejected")) return t("This remix can't be made: {detail}", { detail: error.detail });
+  if (error.status === 404) {
+    return remixKind === "sound"
+      ? t("This sound isn't available. It may have been removed or made private.")
+      : t("This video isn't available. It may have been removed or made private.");
+  }
+  return null;
+}
+
 function describeError(error) {
   const detail = error.detail;
+  const refused = remixKind ? remixRefusal(error) : null;
+  if (refused) return refused;
   switch (error.status) {
     case 0: return t("Upload failed: {detail}", { detail });
     case 413: return t("The file is too large. {detail}", { detail });
@@ -196,6 +226,7 @@ form.addEventListener("submit", (event) => {
     if (input.type === "checkbox") body.append(input.name, String(input.checked));
     else if (input.checked) body.append(input.name, input.value);
   }
+  for (const input of remixInputs) body.append(input.name, input.value);
 
   const request = new XMLHttpRequest();
   xhr = request;
@@ -224,7 +255,7 @@ form.addEventListener("submit", (event) => {
       videoId = accepted.id;
       savedCaption = caption.value;
       setPhase("processing");
-      setStatus("busy", t("Processing…"));
+      setStatus("busy", processingWords());
       poll(accepted.status_url || `/api/v1/videos/${encodeURIComponent(videoId)}`);
     } else {
       fail(problemError(request.status, request.responseText, request.statusText));
@@ -278,10 +309,18 @@ function poll(url) {
   pollTimer = setTimeout(tick, 1000);
 }
 
+/** What the server is doing with the upload: a remix is composed first, then transcoded as any video. */
+function processingWords() {
+  if (remixKind === "duet") return t("Making your duet…");
+  if (remixKind === "stitch") return t("Making your stitch…");
+  if (remixKind === "sound") return t("Mixing in the sound…");
+  return t("Processing…");
+}
+
 function render(video) {
   const me = viewer();
   if (video.status === "processing") {
-    setStatus("busy", t("Processing…"), video.status_detail ? ` ${video.status_detail}` : "");
+    setStatus("busy", processingWords(), video.status_detail ? ` ${video.status_detail}` : "");
   } else if (video.status === "ready") {
     setPhase("ready");
     const links = el("span", { className: "status-links" },
@@ -344,4 +383,204 @@ again.addEventListener("click", () => {
   fileInput.focus();
 });
 
+// ---- the remix ------------------------------------------------------------------------------------------------
+
+/** 75.25 → "1:15.3", in the page's digits. */
+function clock(seconds) {
+  const tenths = Math.round(Math.max(0, seconds) * 10);
+  const minutes = Math.floor(tenths / 600);
+  const rest = (tenths - minutes * 600) / 10;
+  return `${formatNumber(minutes)}:${formatNumber(rest, { minimumIntegerDigits: 2, minimumFractionDigits: 1, maximumFractionDigits: 1 })}`;
+}
+
+function lengthWords(seconds) {
+  return formatNumber(seconds, { style: "unit", unit: "second", unitDisplay: "long", maximumFractionDigits: 1 });
+}
+
+const round1 = (value) => Math.round(value * 10) / 10;
+
+/** The mix slider: 0 is your audio only, 100 the sound's (or the original's) only, both at full level at 50. */
+function setUpMix() {
+  const slider = document.getElementById("remix-mix");
+  if (!slider) return;
+  const own = document.getElementById("remix-own-level");
+  const other = document.getElementById("remix-other-level");
+  const shown = document.getElementById("remix-mix-shown");
+  const percent = (level) => formatNumber(level, { style: "percent" });
+  const update = () => {
+    const value = Number(slider.value);
+    const ownLevel = Math.min(1, (100 - value) / 50);
+    const otherLevel = Math.min(1, value / 50);
+    own.value = String(Math.round(ownLevel * 100) / 100);
+    other.value = String(Math.round(otherLevel * 100) / 100);
+    const levels = { own: percent(ownLevel), other: percent(otherLevel) };
+    const words = remixKind === "sound"
+      ? t("Your audio {own} · the sound {other}", levels)
+      : t("Your audio {own} · the original {other}", levels);
+    shown.textContent = words;
+    slider.setAttribute("aria-valuetext", words);
+  };
+  slider.addEventListener("input", update);
+  update();
+}
+
+/** Where the sound starts, and a way to hear it from there (the sound's own video plays it). */
+function setUpSound() {
+  const offset = document.getElementById("remix-offset");
+  const shown = document.getElementById("remix-offset-shown");
+  const audio = document.getElementById("remix-sound");
+  const listen = document.getElementById("remix-listen");
+  const duration = Number(remixPanel.dataset.duration) || 0;
+  const update = () => {
+    const words = t("{at} of {length}", { at: clock(Number(offset.value)), length: clock(duration) });
+    shown.textContent = words;
+    offset.setAttribute("aria-valuetext", words);
+  };
+  offset.addEventListener("input", () => {
+    update();
+    if (!audio.paused) audio.currentTime = Number(offset.value);
+  });
+  update();
+  if (!audio.getAttribute("src")) return;
+  listen.hidden = false;
+  const label = listen.querySelector("span");
+  const showPlaying = (playing) => {
+    label.textContent = playing ? t("Stop") : t("Listen from there");
+    listen.setAttribute("aria-pressed", String(playing));
+  };
+  listen.addEventListener("click", () => {
+    if (!audio.paused) {
+      audio.pause();
+      return;
+    }
+    audio.preload = "auto";
+    audio.currentTime = Number(offset.value);
+    audio.play().catch(() => showPlaying(false));
+  });
+  audio.addEventListener("play", () => showPlaying(true));
+  audio.addEventListener("pause", () => showPlaying(false));
+  audio.addEventListener("ended", () => showPlaying(false));
+}
+
+/** The duet's preview: the original plays with the clip, beside it or, when either is landscape, under it. */
+function setUpDuet() {
+  const layout = document.querySelector('[data-testid="duet-layout"]');
+  const original = document.getElementById("duet-original-video");
+  if (!layout || !original) return;
+  const landscapeOriginal = layout.classList.contains("is-stacked");
+  previewVideo.addEventListener("loadedmetadata", () => {
+    const landscapeClip = previewVideo.videoWidth > previewVideo.videoHeight;
+    layout.classList.toggle("is-stacked", landscapeOriginal || landscapeClip);
+  });
+  const follow = () => {
+    if (!Number.isFinite(previewVideo.currentTime)) return;
+    original.currentTime = Math.min(previewVideo.currentTime, original.duration || previewVideo.currentTime);
+  };
+  previewVideo.addEventListener("play", () => {
+    follow();
+    original.play().catch(() => {});
+  });
+  previewVideo.addEventListener("pause", () => original.pause());
+  previewVideo.addEventListener("seeked", follow);
+}
+
+/** The stitched part: start and end within the original, at most a few seconds apart, played in a loop. */
+function setUpStitch() {
+  const video = document.getElementById("stitch-video");
+  const start = document.getElementById("stitch-start");
+  const end = document.getElementById("stitch-end");
+  const lengthLine = document.getElementById("stitch-length");
+  const windowBar = document.getElementById("stitch-window");
+  const playhead = document.getElementById("stitch-playhead");
+  const play = document.getElementById("stitch-play");
+  const duration = Number(remixPanel.dataset.duration) || 0;
+  const longest = Number(lengthLine.dataset.max) || 5;
+  const shortest = Math.min(Number(lengthLine.dataset.min) || 0.5, duration);
+
+  const range = () => ({ from: Number(start.value), to: Number(end.value) });
+
+  /** Keep the part inside the rules, moving the other end when one end is dragged past them. */
+  const clamp = (moved) => {
+    let { from, to } = range();
+    if (moved === start) {
+      from = Math.min(from, duration - shortest);
+      if (to - from > longest) to = from + longest;
+      if (to - from < shortest) to = from + shortest;
+    } else {
+      to = Math.max(to, shortest);
+      if (to - from > longest) from = to - longest;
+      if (to - from < shortest) from = to - shortest;
+    }
+    start.value = String(round1(Math.max(0, from)));
+    end.value = String(round1(Math.min(duration, to)));
+  };
+
+  const render = () => {
+    const { from, to } = range();
+    const words = { start: clock(from), end: clock(to) };
+    document.getElementById("stitch-start-shown").textContent = words.start;
+    document.getElementById("stitch-end-shown").textContent = words.end;
+    start.setAttribute("aria-valuetext", words.start);
+    end.setAttribute("aria-valuetext", words.end);
+    lengthLine.textContent = t("{length} of the original (at most {longest}), then your video", {
+      length: lengthWords(to - from), longest: lengthWords(longest),
+    });
+    if (duration > 0) {
+      windowBar.style.insetInlineStart = `${(from / duration) * 100}%`;
+      windowBar.style.width = `${((to - from) / duration) * 100}%`;
+    }
+  };
+
+  // The original plays the chosen part over and over, so people hear and see what they are choosing.
+  let frame = 0;
+  const keepInside = () => {
+    const { from, to } = range();
+    if (video.currentTime >= to || video.currentTime < from - 0.05) video.currentTime = from;
+    if (duration > 0) playhead.style.insetInlineStart = `${(video.currentTime / duration) * 100}%`;
+    frame = video.paused ? 0 : requestAnimationFrame(keepInside);
+  };
+  const showPlaying = (playing) => {
+    play.setAttribute("aria-pressed", String(playing));
+    play.replaceChildren(icon(playing ? "pause" : "play", "icon icon-xs"), el("span", {}, playing ? t("Pause") : t("Play this part")));
+  };
+  video.addEventListener("play", () => {
+    showPlaying(true);
+    if (!frame) frame = requestAnimationFrame(keepInside);
+  });
+  video.addEventListener("pause", () => showPlaying(false));
+  const restart = () => {
+    video.currentTime = range().from;
+    video.play().catch(() => {});
+  };
+  for (const input of [start, end]) {
+    input.addEventListener("input", () => {
+      clamp(input);
+      render();
+      restart();
+    });
+  }
+  play.addEventListener("click", () => {
+    if (!video.paused) {
+      video.pause();
+      return;
+    }
+    video.muted = false; // a press is a gesture: the part plays with its sound
+    restart();
+  });
+  clamp(end);
+  render();
+  // Muted, it may start by itself; the button plays it with sound.
+  if (video.readyState >= 1) restart();
+  else video.addEventListener("loadedmetadata", restart, { once: true });
+}
+
+if (remixPanel) {
+  setUpMix();
+  if (remixKind === "sound") setUpSound();
+  else if (remixKind === "duet") setUpDuet();
+  else if (remixKind === "stitch") setUpStitch();
+}
+
 setPhase("choose");
+// A file picked before this script ran (a quick hand, or a form the browser restored) is taken as chosen.
+if (fileInput.files && fileInput.files[0]) choose(fileInput.files[0]);

@@ -1,15 +1,21 @@
 // /v/{id}: one video with the feed's player and buttons; comments in a side panel on desktops and a
-// bottom sheet on phones. A video that is still processing refreshes itself when it is ready.
+// bottom sheet on phones. A video that is still processing refreshes itself when it is ready. A remix says
+// what it remixes ("Duet with @ana", linking back); the Remix menu leads to the upload page (Duet, Stitch,
+// Use this sound), and the video's own duets and stitches are listed under it.
 
-import { api, isDesktop, isTyping, keepsSpace, reportError, toast } from "./api.js";
+import { ApiError, api, el, isDesktop, isTyping, keepsSpace, reportError, toast } from "./api.js";
 import { Card } from "./card.js";
 import { Comments } from "./comments.js";
 import { downloadVideo } from "./download.js";
 import { t } from "./i18n.js";
 import { icon } from "./icons.js";
 import { bindUnmutePill, sound } from "./player.js";
+import { tile } from "./profile.js";
+import { remixRow } from "./share.js";
 
 const data = JSON.parse(document.getElementById("video-data").textContent);
+// What it remixes and the sound it names (reelm.sounds.remixes_of), read by the page's route.
+const remix = JSON.parse(document.getElementById("remix-data").textContent);
 
 // "Back" goes back when we came from this site, else to the feed.
 const back = document.querySelector(".video-back");
@@ -47,10 +53,13 @@ function mount() {
   card.root.querySelector(".stage").append(pill);
   bindUnmutePill(pill);
   document.getElementById("single").append(card.root);
+  credit(card.root.querySelector(".caption"), ".caption-head");
   card.activate();
 
   if (comments) {
     comments.setIntro(data);
+    // Desktops show who made it beside the video, in the panel's intro: the credit goes there too.
+    credit(commentsRoot.querySelector(".comments-intro"), ".intro-creator");
     // The desktop panel is always there, so load it at once; on phones the sheet loads when opened.
     const desktop = () => isDesktop() && comments.show({ ...data, counts: { ...data.counts, comments: card.commentCount } });
     desktop();
@@ -85,6 +94,21 @@ document.addEventListener("visibilitychange", () => {
     if (document.hidden) card.player.pause();
     else if (card.player.active && !card.player.userPaused) card.player.play();
   });
+}
+
+/** "Duet with @ana" / "Stitched from @ana" under the creator's name (`after`, in `box`), linking to the
+ * original. */
+function credit(box, after) {
+  if (!box || (remix.kind !== "duet" && remix.kind !== "stitch")) return;
+  const who = remix.original_creator;
+  let text;
+  if (!who) text = remix.kind === "duet" ? t("Duet with a video that is no longer available") : t("Stitched from a video that is no longer available");
+  else text = remix.kind === "duet" ? t("Duet with @{handle}", { handle: who.handle }) : t("Stitched from @{handle}", { handle: who.handle });
+  const line = el("p", { className: "remix-credit", "data-testid": "remix-credit" }, icon(remix.kind === "duet" ? "users" : "clock", "icon icon-xs"));
+  line.append(who ? el("a", { href: `/v/${encodeURIComponent(remix.original_id)}` }, text) : text);
+  const head = box.querySelector(after);
+  if (head) head.after(line);
+  else box.prepend(line);
 }
 
 /** The owner looking at a processing video: poll, and reload once it is ready or rejected. */
@@ -157,6 +181,52 @@ if (permissionsForm) {
       reportError(error, t("Couldn’t save the permissions."));
     } finally {
       save.disabled = false;
+    }
+  });
+}
+
+// ---- remixing it: Duet, Stitch, Use this sound (the share sheet has the same row) ---------------------------
+
+const remixMenu = document.querySelector('[data-testid="remix-menu"]');
+if (remixMenu && data.status === "ready") {
+  // The card's sound where it has one; else the sound the page's route found for the video.
+  const chip = data.sound && data.sound.id ? { id: String(data.sound.id), available: data.sound.available !== false } : null;
+  const named = chip || (remix.sound_id ? { id: remix.sound_id, available: true } : null);
+  document.getElementById("remix-menu").append(remixRow(data, named));
+  remixMenu.hidden = false;
+  // Closes when focus or a tap goes elsewhere, as a menu does.
+  document.addEventListener("click", (event) => {
+    if (remixMenu.open && !remixMenu.contains(event.target)) remixMenu.open = false;
+  });
+  remixMenu.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && remixMenu.open) {
+      event.stopPropagation();
+      remixMenu.open = false;
+      remixMenu.querySelector("summary").focus();
+    }
+  });
+}
+
+// ---- its duets and stitches: more tiles on request ------------------------------------------------------
+
+const remixGrid = document.getElementById("remix-grid");
+const remixMore = document.getElementById("remix-more");
+if (remixGrid && remixMore) {
+  remixMore.addEventListener("click", async () => {
+    const cursor = remixMore.dataset.cursor;
+    if (!cursor || remixMore.disabled) return;
+    remixMore.disabled = true;
+    try {
+      const page = await api("GET", `${remixMore.dataset.source}?cursor=${encodeURIComponent(cursor)}`);
+      for (const video of page.items || []) {
+        if (!remixGrid.querySelector(`[data-video-id="${CSS.escape(video.id)}"]`)) remixGrid.append(tile(video, false));
+      }
+      remixMore.dataset.cursor = page.next_cursor || "";
+      remixMore.hidden = !page.next_cursor;
+    } catch (error) {
+      toast(error instanceof ApiError ? error.detail : t("Couldn’t load more videos."), { kind: "error" });
+    } finally {
+      remixMore.disabled = false;
     }
   });
 }
