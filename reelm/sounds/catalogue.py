@@ -21,7 +21,14 @@ from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.crossrealm.views import public_profiles, public_sounds, public_videos
 from reelm.errors import Problem, not_found
 from reelm.sounds.models import Sound, SoundStatus
-from reelm.sounds.schemas import MAX_TITLE_CHARS, SoundCreator, SoundOriginal, SoundOut, SoundSummary
+from reelm.sounds.schemas import (
+    MAX_TITLE_CHARS,
+    SoundCreator,
+    SoundOriginal,
+    SoundOut,
+    SoundRefusal,
+    SoundSummary,
+)
 from reelm.text import clean_text
 from reelm.videos.models import RemixKind
 from reelm.videos.permissions import remix_refusal
@@ -109,13 +116,13 @@ def _summary_fields(row: Row[Any]) -> dict[str, Any]:
 
 def sound_from_row(row: Row[Any], viewer: Viewer) -> SoundOut:
     available = row.status == SoundStatus.AVAILABLE
-    refusal: str | None = None
+    refusal: SoundRefusal | None = None
     if not available:
-        refusal = UNAVAILABLE_TITLE
+        refusal = SoundRefusal.UNAVAILABLE
     elif row.original_realm is None:
-        refusal = "The video this sound comes from is no longer public."
-    else:
-        refusal = remix_refusal(RemixKind.SOUND, row, remixer_id=viewer.user_id)
+        refusal = SoundRefusal.ORIGINAL_GONE
+    elif remix_refusal(RemixKind.SOUND, row, remixer_id=viewer.user_id) is not None:
+        refusal = SoundRefusal.NOT_ALLOWED
     return SoundOut(
         **_summary_fields(row),
         status=row.status,
@@ -144,6 +151,15 @@ async def access_sound(session: AsyncSession, viewer: Viewer, sound_id: int) -> 
     if row is None:
         raise not_found("Sound")
     return sound_from_row(row, viewer)
+
+
+async def playable(session: AsyncSession, sound_id: int) -> bool:
+    """Whether the sound's audio may be served: it is public (its video is) and not taken down."""
+    ps = public_sounds.c
+    found = await session.scalar(
+        select(ps.id).where(ps.id == sound_id, ps.status == SoundStatus.AVAILABLE.value)
+    )
+    return found is not None
 
 
 async def sound_summaries(session: AsyncSession, viewer: Viewer, ids: Sequence[int]) -> list[SoundSummary]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from pydantic import BaseModel, Field
@@ -9,6 +10,14 @@ from pydantic import BaseModel, Field
 from reelm.inputs import Line
 
 MAX_TITLE_CHARS = 80
+
+
+class SoundRefusal(enum.StrEnum):
+    """Why a viewer may not use a sound: stable values a client words in its own language."""
+
+    UNAVAILABLE = "unavailable"  # taken down
+    ORIGINAL_GONE = "original_gone"  # the video it comes from is no longer public
+    NOT_ALLOWED = "not_allowed"  # its creator does not allow others to use it
 
 
 class SoundCreator(BaseModel):
@@ -59,7 +68,7 @@ class SoundOut(SoundSummary):
         description="this viewer may make a video with it: it is available and its creator allows reuse (the "
         "creator always may); a visitor must log in first"
     )
-    use_refusal: str | None = Field(description="why this viewer may not use it, when they may not")
+    use_refusal: SoundRefusal | None = Field(description="why this viewer may not use it, when they may not")
     can_rename: bool = Field(description="this viewer is its creator")
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from reelm.errors import Problem, not_found
 from reelm.realms.models import Capability
+from reelm.sounds.catalogue import playable
 from reelm.storage import ObjectMissingError
 from reelm.videos.models import VideoStatus, Visibility
 from reelm.videos.service import access_video
@@ -21,13 +22,14 @@ from reelm.web.deps import RuntimeDep, ViewerDep
 
 router = APIRouter(include_in_schema=False)
 
-# Only what may be public: renditions, HLS parts, posters, master playlists and avatars. The original
-# upload is protected and never matches.
+# Only what may be public: renditions, HLS parts, posters, master playlists, avatars and sounds' audio. The
+# original upload is protected and never matches.
 # ASCII digits only ([0-9], not \d, which takes every script's digits).
 _SERVABLE = re.compile(
     r"^videos/(?P<video>[0-9]{1,19})/(?:poster\.jpg|master\.m3u8|[0-9]{3,4}p/video\.mp4"
     r"|[0-9]{3,4}p/hls/(?:index\.m3u8|init\.mp4|seg_[0-9]{1,6}\.m4s))"
-    r"|avatars/[0-9]{1,19}/[0-9]{1,19}\.jpg$"
+    r"|avatars/[0-9]{1,19}/[0-9]{1,19}\.jpg"
+    r"|sounds/(?P<sound>[0-9]{1,19})/audio\.m4a$"
 )
 # Renditions, segments and posters never change once written (new content gets new keys), except
 # the master playlist, which gains rungs while the video is finishing.
@@ -69,6 +71,12 @@ async def serve_media(
             video = await access_video(session, viewer, int(servable["video"]))
             public = video.visibility == Visibility.PUBLIC and video.status == VideoStatus.READY
             public = public and not video.age_restricted  # no shared cache may hand it to a visitor
+    if servable["sound"] is not None:
+        check_capability(request, realm, Capability.WATCH, viewer.user_id)
+        # A sound plays while it is public and available: taken down, its audio is withheld (reelm.sounds).
+        async with runtime.databases.read(realm) as session:
+            if not await playable(session, int(servable["sound"])):
+                raise not_found("File")
     store = runtime.storage.realm(realm)
     try:
         info = await store.head(key)

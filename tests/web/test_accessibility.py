@@ -34,6 +34,7 @@ from tests import live
 from tests.conftest import PASSWORD, make_account
 from tests.factories import app_of, make_tiny_clip, publish
 from tests.moderation.common import decide, make_staff, queue, report
+from tests.sounds.test_sound_pages import plant_sound
 from tests.web import test_browser
 from tests.web.conftest import DESKTOP, PHONE
 from tests.web.test_browser import Pages
@@ -57,10 +58,13 @@ def live_server(runtime: Runtime, tmp_path: Path) -> Iterator[str]:
 
 
 class World:
-    """What the pages show: Maya's videos, Alice's follow and message request, a case and a decision."""
+    """What the pages show: Maya's videos and sound, Alice's follow and message request, a case, a ruling."""
 
-    def __init__(self, video: str, tag: str, conversation: str, case: str, statement: str) -> None:
+    def __init__(
+        self, video: str, tag: str, conversation: str, case: str, statement: str, sound: str
+    ) -> None:
         self.video = video
+        self.sound = sound
         self.tag = tag
         self.conversation = conversation
         self.case = case
@@ -89,7 +93,8 @@ async def world(client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path) -> 
     cases = {c["content_id"]: c["id"] for c in (await queue(client, reviewer, "us")).json()["items"]}
     decided = await decide(client, reviewer, cases[other], action="label", label="Contains a claim")
     assert decided.status_code == 201, decided.text
-    return World(video, "stretch", started.json()["id"], cases[video], decided.json()["id"])
+    sound = await plant_sound(runtime, maya, video)  # the sound page, with the creator's rename
+    return World(video, "stretch", started.json()["id"], cases[video], decided.json()["id"], sound)
 
 
 async def log_in(page: Page, handle: str) -> None:
@@ -137,6 +142,7 @@ async def test_every_page_passes_axe(pages: Pages, world: World) -> None:
         (visitor, "/"),
         (visitor, "/following"),
         (visitor, "/v/0"),  # the error page: no such video
+        (visitor, f"/sound/{world.sound}"),
         *(
             (maya, path)
             for path in (
@@ -145,6 +151,8 @@ async def test_every_page_passes_axe(pages: Pages, world: World) -> None:
                 f"/v/{world.video}",
                 "/@maya",
                 f"/tag/{world.tag}",
+                f"/sound/{world.sound}",
+                f"/sound/{world.sound}/watch?start={world.video}",
                 "/upload",
                 "/inbox",
                 f"/inbox/{world.conversation}",

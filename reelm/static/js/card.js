@@ -7,6 +7,7 @@ import { t, tn } from "./i18n.js";
 import { icon } from "./icons.js";
 import { Player } from "./player.js";
 import { shareSheet } from "./share.js";
+import { soundNotes } from "./sound-chip.js";
 
 // The server's rules (reelm/text.py): #tag after a non-word, non-# character; @handle likewise.
 const TOKENS = /(?<![\p{L}\p{N}_#])#([\p{L}\p{N}_]{1,50})|(?<![\p{L}\p{N}_@])@([a-z0-9_](?:[a-z0-9_.]{0,22}[a-z0-9_])?)/giu;
@@ -117,6 +118,7 @@ export class Card {
     const notices = moderationNotices(item);
     if (notices) caption.append(notices);
     if (item.caption) caption.append(this.captionText, this.moreButton);
+    caption.append(...soundNotes(item));
     return caption;
   }
 

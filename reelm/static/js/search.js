@@ -1,4 +1,4 @@
-// The search page: results in tabs (Top, Videos, Accounts, Hashtags) with the matched words highlighted,
+// The search page: results in tabs (Top, Videos, Accounts, Hashtags, Sounds) with the matched words highlighted,
 // follow buttons for accounts and hashtags, posters that open the results in the vertical player, empty
 // and error states that say what to try, and the viewer's recent searches (delete, clear, pause).
 
@@ -6,6 +6,7 @@ import { ApiError, api, avatarNode, el, formatCount, query, reportError, viewer 
 import { accountFollowButton, highlight, tagFollowButton } from "./discover.js";
 import { icon } from "./icons.js";
 import { t, tn } from "./i18n.js";
+import { soundThumb, soundTitle } from "./sound-chip.js";
 
 const page = document.getElementById("search-page");
 const panel = document.getElementById("search-panel");
@@ -61,6 +62,16 @@ function hashtagRow(hashtag) {
     tagFollowButton(hashtag.tag, Boolean(hashtag.is_following)));
 }
 
+function soundRow(sound) {
+  const count = tn("{count} video", "{count} videos", sound.video_count, { count: formatCount(sound.video_count) });
+  return el("li", { className: "search-row", "data-testid": "result-sound", "data-sound-id": sound.id },
+    el("a", { className: "search-row-link", href: `/sound/${encodeURIComponent(sound.id)}` },
+      soundThumb(sound),
+      el("span", { className: "search-row-text" },
+        el("span", { className: "search-row-title" }, highlight(soundTitle(sound), words)),
+        el("span", { className: "search-row-sub" }, highlight(`@${sound.creator.handle}`, words), " · ", count))));
+}
+
 function section(title, list) {
   return el("section", { className: "search-section" }, el("h2", { className: "search-section-title" }, title), list);
 }
@@ -72,7 +83,7 @@ function emptyState() {
     el("ul", {},
       el("li", {}, t("Check the spelling, or use fewer words")),
       el("li", {}, t("Search for a hashtag without the # or a handle without the @")),
-      el("li", {}, t("Look in another tab: Videos, Accounts or Hashtags"))),
+      el("li", {}, t("Look in another tab: Videos, Accounts, Hashtags or Sounds"))),
     el("p", {}, el("a", { className: "btn btn-secondary", href: "/explore" }, t("Explore what is trending"))));
 }
 
@@ -98,7 +109,9 @@ function render(results, fresh) {
   const videos = results.videos || [];
   const accounts = results.accounts || [];
   const hashtags = results.hashtags || [];
+  const sounds = results.sounds || [];
   let grid = fresh ? null : panel.querySelector(".search-grid");
+  let soundList = fresh ? null : panel.querySelector(".search-sounds");
   let accountList = fresh ? null : panel.querySelector(".search-accounts");
   let tagList = fresh ? null : panel.querySelector(".search-hashtags");
   if (accounts.length) {
@@ -114,6 +127,13 @@ function render(results, fresh) {
       nodes.push(tab === "top" ? section(t("Hashtags"), tagList) : tagList);
     }
     tagList.append(...hashtags.map(hashtagRow));
+  }
+  if (sounds.length) {
+    if (!soundList) {
+      soundList = el("ul", { className: "search-list search-sounds" });
+      nodes.push(tab === "top" ? section(t("Sounds"), soundList) : soundList);
+    }
+    soundList.append(...sounds.map(soundRow));
   }
   if (videos.length) {
     if (!grid) {

@@ -6,6 +6,7 @@
 
 import { ApiError, api, avatarNode, el, formatCount, query } from "./api.js";
 import { highlight } from "./discover.js";
+import { soundThumb, soundTitle } from "./sound-chip.js";
 import { icon } from "./icons.js";
 import { t, tn } from "./i18n.js";
 
@@ -76,7 +77,7 @@ export class Typeahead {
     }
   }
 
-  /** The options to show, in the order shown: recent searches, accounts, hashtags. */
+  /** The options to show, in the order shown: recent searches, accounts, hashtags, sounds. */
   entries(found) {
     const words = (found.query || "").trim() ? this.words(found.query) : [];
     const entries = [];
@@ -109,6 +110,21 @@ export class Typeahead {
           el("span", { className: "typeahead-sub" }, count),
         ],
         label: `#${tag.tag}, ${count}`,
+      });
+    }
+    for (const sound of found.sounds || []) {
+      const title = soundTitle(sound);
+      const count = tn("{count} video", "{count} videos", sound.video_count, { count: formatCount(sound.video_count) });
+      entries.push({
+        kind: "sound", href: `/sound/${encodeURIComponent(sound.id)}`,
+        content: [
+          soundThumb(sound),
+          el("span", { className: "typeahead-main" },
+            el("span", { className: "typeahead-name" }, highlight(title, words)),
+            el("span", { className: "typeahead-sub" }, `@${sound.creator.handle}`)),
+          el("span", { className: "typeahead-sub" }, count),
+        ],
+        label: t("Sound: {title}, {count}", { title, count }),
       });
     }
     return entries;

@@ -82,6 +82,7 @@ async def explore_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep)
         days=[d.isoformat() for d in found.days],
         trends=trends,
         rising=[a.model_dump(mode="json") for a in found.rising],
+        sounds=[s.model_dump(mode="json") for s in found.sounds],
         spark={"width": SPARK_WIDTH, "height": SPARK_HEIGHT, "days": DAYS},
     )
 
