@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import FloatRect, Locator, Page, expect
 from sqlalchemy import select
 
 from reelm.runtime import Runtime
@@ -110,7 +110,7 @@ async def remix_menu(page: Page) -> Locator:
     return menu
 
 
-def fits(box: dict[str, float] | None, width: int) -> bool:
+def fits(box: FloatRect | None, width: int) -> bool:
     return box is not None and box["x"] >= -0.5 and box["x"] + box["width"] <= width + 0.5
 
 
@@ -133,7 +133,7 @@ async def test_use_a_sound_duet_and_stitch_and_the_creator_hears_of_it(
     await expect(bob).to_have_url(f"{pages.base_url}/upload?sound={originals.sound}")
     await bob.wait_for_load_state()  # upload.js is running
     panel = bob.get_by_test_id("remix-panel")
-    await expect(panel.get_by_test_id("remix-source")).to_contain_text("original sound – @ada")
+    await expect(panel.get_by_test_id("remix-source")).to_contain_text("original sound \u2013 @ada")
     await expect(panel.get_by_test_id("remix-duration")).to_have_text("8 seconds")
     offset = panel.get_by_test_id("remix-offset")
     await offset.fill("2")
@@ -181,7 +181,7 @@ async def test_use_a_sound_duet_and_stitch_and_the_creator_hears_of_it(
     await credit.get_by_role("link").click()
     await expect(bob).to_have_url(f"{pages.base_url}/v/{originals.song}")
 
-    # --- Stitch: the range picker plays the chosen part of the original, at most five seconds -----------------
+    # --- Stitch: the range picker plays the chosen part of the original, at most five seconds -------------
     menu = await remix_menu(bob)
     await press(bob, menu.get_by_test_id("remix-stitch"))
     await expect(bob).to_have_url(f"{pages.base_url}/upload?stitch={originals.song}")
@@ -247,7 +247,7 @@ async def test_use_a_sound_duet_and_stitch_and_the_creator_hears_of_it(
         "The creator doesn't allow duets with this video."
     )
 
-    # --- Ada hears of all three, and her song's page lists its duet and stitch ---------------------------------
+    # --- Ada hears of all three, and her song's page lists its duet and stitch -----------------------------
     ada = await pages.new()
     await log_in(ada, "ada")
     await ada.goto("/notifications")
