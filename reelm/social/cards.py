@@ -34,7 +34,7 @@ from reelm.errors import not_found
 from reelm.social.models import Follow, VideoLike
 from reelm.sounds.catalogue import title_shown
 from reelm.sounds.models import SoundStatus
-from reelm.videos.models import CommentPolicy, Rendition, Video, VideoStatus, Visibility
+from reelm.videos.models import CommentPolicy, RemixKind, Rendition, Video, VideoStatus, Visibility
 from reelm.videos.permissions import comment_refusal, permissions_from
 from reelm.videos.schemas import Counts, Creator, RenditionOut, SoundChip, VideoOut
 from reelm.videos.service import age_restricted_problem, media_url
@@ -300,6 +300,8 @@ def card_from_row(row: Row[Any], realm: str, viewer_id: int | None, base_url: st
         can_embed=ready and v["visibility"] == Visibility.PUBLIC and v["allow_embed"],
         sound=_sound_chip(v),
         audio_muted=v["audio_muted"],
+        remix_kind=RemixKind(v["remix_kind"]) if v["remix_kind"] is not None else None,
+        remix_of=str(v["remix_of_id"]) if v["remix_of_id"] is not None else None,
     )
 
 

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.crossrealm.views import public_profiles, public_sounds, public_videos
 from reelm.sounds.models import SoundStatus
-from reelm.videos.models import RemixKind, Video
+from reelm.videos.models import RemixKind
 from reelm.videos.permissions import remix_refusal
-from reelm.videos.schemas import Creator
+from reelm.videos.schemas import Creator, VideoOut
 from reelm.videos.service import media_url
 
 # The kinds listed under a video: those that show the video itself (a sound's users are the sound page's).
@@ -158,32 +158,18 @@ async def _sound_source(session: AsyncSession, sound_id: int, remixer_id: int) -
     )
 
 
-async def sound_of_video(session: AsyncSession, video_id: int) -> int | None:
-    """The sound a public video names (its own or the one it used); None when it has none (yet)."""
-    found = await session.scalar(select(public_videos.c.sound_id).where(public_videos.c.id == video_id))
-    return int(found) if found is not None else None
-
-
-async def remix_origin(session: AsyncSession, video_id: int) -> RemixOrigin:
-    """What `video_id` remixes, read in the reader's database: the projection of any realm's public video,
-    else the row of one of its own (its creator looking at a private or unpublished remix)."""
-    pv = public_videos.c
-    columns = (pv.remix_kind, pv.remix_of_id, pv.sound_id)
-    row: Any = (await session.execute(select(*columns).where(pv.id == video_id))).first()
-    if row is None:
-        own = select(Video.remix_kind, Video.remix_of_id, Video.sound_id).where(Video.id == video_id)
-        row = (await session.execute(own)).first()
-    if row is None or row.remix_kind is None:
-        return RemixOrigin(None, sound_id=row.sound_id if row is not None else None)
-    kind = RemixKind(row.remix_kind)
-    if row.remix_of_id is None:  # a sound used: the video names the sound
-        return RemixOrigin(kind, sound_id=row.sound_id)
-    original = await _public_video(session, row.remix_of_id)
+async def remix_origin(session: AsyncSession, video: VideoOut) -> RemixOrigin:
+    """What a video (its card) remixes: the original's creator is read, in the reader's database, only for a
+    duet or stitch."""
+    sound_id = int(video.sound.id) if video.sound is not None else None
+    if video.remix_kind is None or video.remix_of is None:  # not a remix, or a sound used: the card says all
+        return RemixOrigin(video.remix_kind, sound_id=sound_id)
+    original = await _public_video(session, int(video.remix_of))
     return RemixOrigin(
-        kind,
-        original_id=row.remix_of_id,
+        video.remix_kind,
+        original_id=int(video.remix_of),
         original_creator=_creator(original) if original is not None else None,
-        sound_id=row.sound_id,
+        sound_id=sound_id,
     )
 
 

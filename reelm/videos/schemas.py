@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field, StrictBool
 
 from reelm.inputs import Text
-from reelm.videos.models import CommentPolicy
+from reelm.videos.models import CommentPolicy, RemixKind
 
 
 class Creator(BaseModel):
@@ -111,6 +111,8 @@ class VideoOut(BaseModel):
         description="the public sound the video uses (its own or another's); none when it has none",
     )
     audio_muted: bool = Field(default=False, description="its sound was taken down: it plays without audio")
+    remix_kind: RemixKind | None = Field(default=None, description="duet, stitch or sound: what it remixes")
+    remix_of: str | None = Field(default=None, description="the id of the video a duet or stitch remixes")
 
 
 class VideoAccepted(BaseModel):

@@ -48,7 +48,7 @@ from reelm.web.routes import profile_pages, settings_pages
 from reelm.web.routes.accounts import get_user, limit_logins, sign_up, store_avatar
 from reelm.web.routes.demo import still_preparing
 from reelm.web.routes.exports import request_export
-from reelm.web.routes.videos import HashtagSort, get_video, hashtag_videos, user_videos, video_remixes
+from reelm.web.routes.videos import HashtagSort, get_video, hashtag_videos, remixes_page, user_videos
 from reelm.web.suspensions import suspension_problem
 
 router = APIRouter(include_in_schema=False)
@@ -81,7 +81,7 @@ async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, v
     if realm is not None and (refused := refused_page(request, viewer, realm, Capability.WATCH)):
         return refused  # the content's realm decides whether it may be watched
     try:
-        video = (await get_video(runtime, viewer, video_id)).model_dump(mode="json")
+        card = await get_video(runtime, viewer, video_id)
     except Problem as problem:
         moved = await moved_to(runtime, viewer.realm, parsed) if parsed is not None else None
         if problem.status == 404 and moved is not None:  # its creator moved realm: the video has a new id
@@ -89,14 +89,15 @@ async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, v
         if problem.type == "age-restricted":  # adults only: account holders may watch it after log-in
             return login_redirect(request)
         return error_page(request, viewer, problem)
+    video = card.model_dump(mode="json")
     is_owner = viewer.user_id is not None and video["creator"]["id"] == str(viewer.user_id)
     pinned = False
     async with runtime.databases.read(viewer.realm) as session:
         if is_owner and viewer.user_id is not None:  # the owner may pin it to their profile, or unpin it
             pinned = int(video["id"]) in await pins.pinned_ids(session, viewer.user_id)
         # "Duet with @original", and the sound "Use this sound" takes.
-        origin = await remix_origin(session, int(video["id"]))
-    remixes = await video_remixes(runtime, viewer, video_id, cursor=None, limit=REMIXES_SHOWN)
+        origin = await remix_origin(session, card)
+    remixes = await remixes_page(runtime, viewer, int(card.id), cursor=None, limit=REMIXES_SHOWN)
     remix = _origin_context(origin)
     return render(
         request,

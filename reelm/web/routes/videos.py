@@ -438,10 +438,16 @@ async def video_remixes(
     """The public duets and stitches of a video, from every realm, newest first (a 404 where the video itself
     may not be seen)."""
     await get_video(runtime, viewer, video_id)  # the original as this viewer may see it, or its 404
-    vid = video_realm(runtime, video_id)[1]
-    query = public_card_select(viewer.user_id).where(remixes_of(vid))
+    return await remixes_page(runtime, viewer, video_realm(runtime, video_id)[1], cursor=cursor, limit=limit)
+
+
+async def remixes_page(
+    runtime: Runtime, viewer: Viewer, video_id: int, *, cursor: str | None, limit: int
+) -> VideoPage:
+    """A page of the duets and stitches of a video the viewer may see (the caller checked)."""
+    query = public_card_select(viewer.user_id).where(remixes_of(video_id))
     return await _video_page(
-        runtime, viewer, viewer.realm, query, public_videos.c.id, cursor, limit, f"remixes:{vid}"
+        runtime, viewer, viewer.realm, query, public_videos.c.id, cursor, limit, f"remixes:{video_id}"
     )
 
 
