@@ -31,7 +31,7 @@ from tests.sounds import tracks
 from tests.sounds.test_making import song_video
 from tests.web import test_browser
 from tests.web.conftest import DESKTOP, PHONE
-from tests.web.test_accessibility import log_in
+from tests.web.test_accessibility import log_in, serious_violations
 from tests.web.test_browser import TRANSCODE_TIMEOUT_MS, Pages, is_upload, press, shot
 
 # The browser stories' fixture, used here too: its `live_server` is the one defined below.
@@ -127,6 +127,7 @@ async def test_use_a_sound_duet_and_stitch_and_the_creator_hears_of_it(
     await bob.goto(f"/v/{originals.song}")
     menu = await remix_menu(bob)
     await shot(bob, "remix-menu")
+    assert await serious_violations(bob) == []
     use = menu.get_by_test_id("remix-sound")
     await expect(use).to_have_attribute("href", f"/upload?sound={originals.sound}")
     await press(bob, use)
@@ -142,6 +143,7 @@ async def test_use_a_sound_duet_and_stitch_and_the_creator_hears_of_it(
     await expect(panel.get_by_test_id("remix-mix-shown")).to_have_text("Your audio 50% · the sound 100%")
     assert fits(await panel.bounding_box(), width)  # nothing sideways at 390 px
     await shot(bob, "remix-sound")
+    assert await serious_violations(bob) == []
     used = await post(bob, clip)
     await expect(bob.get_by_test_id("upload-status")).to_contain_text("Mixing in the sound…")
     await expect(offset).to_be_disabled()
@@ -171,6 +173,7 @@ async def test_use_a_sound_duet_and_stitch_and_the_creator_hears_of_it(
     assert own["x"] + own["width"] <= theirs["x"] + 1  # side by side: Bob's clip left, the original right
     assert fits(await layout.bounding_box(), width)
     await shot(bob, "remix-duet")
+    assert await serious_violations(bob) == []
     duet = await post(bob, clip)
     await expect(bob.get_by_test_id("upload-status")).to_contain_text("Making your duet…")
     assert (await plan_of(runtime, duet))["kind"] == "duet"
@@ -202,6 +205,7 @@ async def test_use_a_sound_duet_and_stitch_and_the_creator_hears_of_it(
     )
     assert fits(await picker.bounding_box(), width)
     await shot(bob, "remix-stitch")
+    assert await serious_violations(bob) == []
     stitch = await post(bob, clip)
     plan = await plan_of(runtime, stitch)
     assert (plan["kind"], plan["start_s"], plan["end_s"]) == ("stitch", 3.0, 4.5)
@@ -232,6 +236,7 @@ async def test_use_a_sound_duet_and_stitch_and_the_creator_hears_of_it(
     )
     await expect(bob.get_by_test_id("upload-file")).to_have_count(0)
     await shot(bob, "remix-refused")
+    assert await serious_violations(bob) == []
 
     # ... and when she switches duets off while Bob's form is open, posting says why.
     await bob.goto(f"/upload?duet={originals.song}")
@@ -262,6 +267,7 @@ async def test_use_a_sound_duet_and_stitch_and_the_creator_hears_of_it(
     await expect(tiles).to_have_count(2)
     assert [await t.get_attribute("data-video-id") for t in await tiles.all()] == [stitch, duet]
     await shot(ada, "remixes-section")
+    assert await serious_violations(ada) == []
     await press(ada, tiles.first)
     await expect(ada).to_have_url(f"{pages.base_url}/v/{stitch}")
     await expect(ada.get_by_test_id("remix-credit").filter(visible=True)).to_have_text("Stitched from @ada")

@@ -96,6 +96,8 @@ function choose(chosen) {
   previewName.textContent = `${chosen.name} · ${formatBytes(chosen.size)}`;
   preview.hidden = false;
   dropzone.hidden = true;
+  // Its label (the drop zone) is hidden now: the input is named as the button that opens it again.
+  fileInput.setAttribute("aria-label", t("Change video"));
   setStatus("");
   setPhase("choose");
   caption.focus({ preventScroll: true });
@@ -110,6 +112,7 @@ function clearFile() {
   previewVideo.load();
   preview.hidden = true;
   dropzone.hidden = false;
+  fileInput.removeAttribute("aria-label");
 }
 
 // The browser may not decode what the server can (or the file is not a video at all): say so instead of
