@@ -21,6 +21,7 @@ from reelm.videos.models import Video
 from tests.conftest import Account, make_account
 from tests.factories import assert_problem, eventually
 from tests.search.test_search import plant_video
+from tests.web.test_security import browser_login
 
 API = "/api/v1"
 WAVEFORM = [0, 20, 55, 100, 70, 30, 5]
@@ -343,3 +344,27 @@ async def test_the_sound_page(client: httpx.AsyncClient, runtime: Runtime) -> No
     assert "This sound isn\u2019t available" in html or "This sound isn&#39;t available" in html
     assert "/upload?sound=" not in html
     assert "/audio.m4a" not in html
+
+
+async def test_the_rename_form_works_without_scripts(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    ada = await make_account(client, "ada")
+    await make_account(client, "bob")
+    sound = await plant_sound(runtime, ada, await plant_video(runtime, ada, "my song"))
+    form = f"/sound/{sound}/title"
+
+    token = await browser_login(client, "bob")
+    page = await client.get(f"/sound/{sound}")
+    assert 'data-testid="sound-rename"' not in page.text
+    assert (await client.post(form, data={"title": "Mine", "csrf_token": token})).status_code == 403
+
+    client.cookies.clear()
+    token = await browser_login(client, "ada")
+    assert 'data-testid="sound-rename"' in (await client.get(f"/sound/{sound}")).text
+    assert (await client.post(form, data={"title": "Mine", "csrf_token": "forged"})).status_code == 403
+    refused = await client.post(form, data={"title": "   ", "csrf_token": token})
+    assert refused.status_code == 422
+    assert "must not be empty" in refused.text  # said on the page, beside the field
+    renamed = await client.post(form, data={"title": "Sunny Day", "csrf_token": token})
+    assert (renamed.status_code, renamed.headers["location"]) == (303, f"/sound/{sound}")
+    assert "Sunny Day" in (await client.get(f"/sound/{sound}")).text
+    assert (await get(client, f"/sounds/{sound}"))["title"] == "Sunny Day"
