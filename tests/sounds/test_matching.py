@@ -127,4 +127,3 @@ async def test_a_full_hash_takes_no_more_sounds(
     found = await find(runtime, tracks.with_noise(songs[101], 15.0, seed=3))
     assert found is not None
     assert found.sound_id in {1, 2, 3}
-
