@@ -55,6 +55,8 @@ async def open_search(page: Page) -> None:
     # Wait for the page to show one or the other: a look at a page still loading would skip the icon.
     shown = page.locator('[data-testid="search-open"]:visible, [data-testid="search-input"]:visible')
     await expect(shown.first).to_be_visible()
+    # The icon is shown before its module script runs; a press before then would do nothing.
+    await expect(page.locator("[data-site-search]")).to_have_attribute("data-ready", "true")
     if await opener.is_visible():
         await press(page, opener)
 

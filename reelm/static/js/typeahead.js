@@ -275,4 +275,6 @@ if (bar) {
   form.addEventListener("submit", (event) => {
     if (!input.value.trim()) event.preventDefault();
   });
+  // Module scripts run after the page is shown: mark when the icon works, so that tests can wait for it.
+  bar.dataset.ready = "true";
 }
