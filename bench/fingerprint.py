@@ -18,9 +18,9 @@
    the originals' candidates' distribution of anchor bin, bin step and frame step (each drawn on its own, so
    common values are as common as in real candidates but combinations are spread more widely), in random
    order of strength. Every sound, made up or real, chooses its rows by the engine's rule in id order: per
-   bucket the STORED_PER_BUCKET strongest candidates whose hash has room (fewer than HASH_CAPACITY sounds);
-   hashes that fill up get their full mark. Rows go in by binary COPY, then the indexes are built and the
-   table vacuumed (as autovacuum would leave an insert-only table). A second database holds a store of
+   bucket the STORED_PER_BUCKET candidates whose hashes hold the fewest sounds so far (below HASH_CAPACITY),
+   the strongest among equals. Rows go in by binary COPY, then the indexes are built and the table vacuumed
+   (as autovacuum would leave an insert-only table). A second database holds a store of
    `--small` sounds built the same way (the same originals): the baseline.
 3. **Lookups.** Every upload is looked up with `find_matching_sound` (its own read transaction, as a job
    would): in the large store and in the small one, alternately, and a single primary-key probe through the
@@ -36,8 +36,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
+import pickle
 import shutil
 import statistics
 import subprocess
@@ -79,7 +81,6 @@ from reelm.sounds.fingerprint import (
     query_fingerprint,
 )
 from reelm.sounds.matching import MIN_MATCH_SECONDS, SoundMatch, find_matching_sound
-from reelm.sounds.models import FULL_MARK
 from tests.sounds import tracks
 
 LARGE, SMALL = "us", "small"
@@ -114,8 +115,13 @@ class Upload:
 
 @dataclass
 class Original:
-    candidates: Fingerprint  # what the sound may store (storage_candidates)
+    landmarks: Fingerprint  # fingerprint() of the song
     raw: npt.NDArray[np.uint32] | None
+
+    @property
+    def candidates(self) -> Fingerprint:
+        """What the sound may store."""
+        return engine.storage_candidates(self.landmarks)
 
 
 def _raw(
@@ -147,7 +153,7 @@ def make_original(seed: int, index: int, fpcalc: str | None) -> tuple[Original, 
     rng = np.random.default_rng(seed)
     song = tracks.song(seed, float(rng.uniform(15, 30)))
     with tempfile.TemporaryDirectory(prefix="reelm-fp-") as tmp:
-        original = Original(engine.storage_candidates(fingerprint(song)), _raw(fpcalc, song, Path(tmp), "o"))
+        original = Original(fingerprint(song), _raw(fpcalc, song, Path(tmp), "o"))
         uploads = [
             _upload(name, index, tracks.distort(name, song, seed), fpcalc, Path(tmp))
             for name in tracks.DISTORTIONS
@@ -176,6 +182,42 @@ def progress() -> Progress:
         TimeElapsedColumn(),
         console=console,
     )
+
+
+def analysis_digest() -> str:
+    """Changes when the generated audio or its analysis would: the generator's source, and the landmarks of a
+    short song (selection and storage rules are applied later, so they may change without it)."""
+    digest = hashlib.sha256(Path(tracks.__file__).read_bytes())
+    song = tracks.song(1, 4.0)
+    for landmarks in (fingerprint(song), query_fingerprint(song)):
+        for array in (landmarks.hashes, landmarks.frames, landmarks.strengths, landmarks.ranks):
+            digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def cached_audio(options: argparse.Namespace, fpcalc: str | None) -> tuple[list[Original], list[Upload]]:
+    """make_audio, kept in --data-dir (it is the slowest step and deterministic)."""
+    if options.data_dir is None:
+        return make_audio(options, fpcalc)
+    key = {
+        "originals": options.originals,
+        "negatives": options.negatives,
+        "seed": options.seed,
+        "fpcalc": fpcalc is not None,
+        "analysis": analysis_digest(),
+    }
+    path = options.data_dir / "audio.pickle"
+    if path.exists():
+        with path.open("rb") as kept:
+            kept_key, originals, uploads = pickle.load(kept)  # our own file, written below
+        if kept_key == key:
+            console.print(f"songs and uploads as kept in {path}")
+            return originals, uploads
+    originals, uploads = make_audio(options, fpcalc)
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        pickle.dump((key, originals, uploads), out)
+    return originals, uploads
 
 
 def make_audio(options: argparse.Namespace, fpcalc: str | None) -> tuple[list[Original], list[Upload]]:
@@ -238,7 +280,10 @@ def model_of(originals: list[Original]) -> Model:
 class Store:
     sound_ids: list[int]  # the originals' ids, by index
     rows: int = 0
-    full_hashes: int = 0
+    hashes_used: int = 0
+    load_mean: float = 0.0
+    load_p99: float = 0.0
+    load_max: int = 0
     landmarks_per_sound: float = 0.0
     originals_landmarks: float = 0.0
 
@@ -250,8 +295,8 @@ Rows = tuple[Int64s, Int64s, Int64s]  # sound ids, hashes, frames
 def build_rows(
     model: Model, originals: list[Original], store: Store, sounds: int, rng: np.random.Generator, label: str
 ) -> Iterator[Rows]:
-    """Blocks of rows in id order, each sound's chosen by the engine's rule, then the full marks; the totals
-    go into `store`. The originals are at `store.sound_ids`."""
+    """Blocks of rows in id order, each sound's chosen by the engine's rule; the totals go into `store`. The
+    originals are at `store.sound_ids`."""
     counts = np.zeros(1 << engine.HASH_BITS, np.int32)
     original_at = {sound_id: index for index, sound_id in enumerate(store.sound_ids)}
     ids: list[Int64s] = []
@@ -265,7 +310,7 @@ def build_rows(
             index = original_at.get(sound_id)
             if index is not None:
                 candidates = originals[index].candidates
-                chosen = engine.choose_stored(candidates, counts[candidates.hashes] < HASH_CAPACITY)
+                chosen = engine.choose_stored(candidates, counts[candidates.hashes])
                 chosen_hashes, chosen_frames = chosen.hashes, chosen.frames.astype(np.int64)
             else:
                 drawn = next(made_up, None)
@@ -284,14 +329,14 @@ def build_rows(
             if sound_id % 1000 == 0:
                 bar.update(task, completed=sound_id)
         bar.update(task, completed=sounds)
-    full = np.flatnonzero(counts >= HASH_CAPACITY)
-    ids.append(np.full(len(full), FULL_MARK, np.int64))
-    hashes.append(full.astype(np.int64))
-    frames.append(np.zeros(len(full), np.int64))
-    yield np.concatenate(ids), np.concatenate(hashes), np.concatenate(frames)
-    store.rows = int(counts.sum()) + len(full)
-    store.full_hashes = len(full)
-    store.landmarks_per_sound = int(counts.sum()) / sounds
+    if ids:
+        yield np.concatenate(ids), np.concatenate(hashes), np.concatenate(frames)
+    loads = counts[counts > 0]
+    store.rows = int(counts.sum())
+    store.hashes_used = len(loads)
+    store.load_mean, store.load_p99 = float(loads.mean()), float(np.percentile(loads, 99))
+    store.load_max = int(loads.max())
+    store.landmarks_per_sound = store.rows / sounds
 
 
 def _draw(
@@ -315,14 +360,19 @@ def _choose_made_up(
     counts: npt.NDArray[np.int32],
     rng: np.random.Generator,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The engine's rule on drawn candidates: per bucket the first STORED_PER_BUCKET with room, each hash
-    once."""
+    """The engine's rule on drawn candidates (in order of strength): per bucket the STORED_PER_BUCKET whose
+    hashes hold the fewest sounds, below HASH_CAPACITY, the strongest among equals; each hash once."""
     buckets = len(profile)
     tried = candidates[:buckets]
-    usable = (np.arange(STORE_CANDIDATES_PER_BUCKET) < profile[:, None]) & (counts[tried] < HASH_CAPACITY)
-    usable &= np.cumsum(usable, axis=1) <= STORED_PER_BUCKET
-    bucket, _ = np.nonzero(usable)
-    chosen = tried[usable]
+    loads = counts[tried]
+    column = np.arange(STORE_CANDIDATES_PER_BUCKET)
+    usable = (column < profile[:, None]) & (loads < HASH_CAPACITY)
+    preference = np.where(usable, loads, HASH_CAPACITY) * STORE_CANDIDATES_PER_BUCKET + column
+    best = np.argsort(preference, axis=1)[:, :STORED_PER_BUCKET]
+    bucket = np.repeat(np.arange(buckets), best.shape[1])
+    taken = best.reshape(-1)
+    keep = usable[bucket, taken]
+    bucket, chosen = bucket[keep], tried[bucket[keep], taken[keep]]
     chosen, first = np.unique(chosen, return_index=True)
     frames = bucket[first] * BUCKET_FRAMES + rng.integers(BUCKET_FRAMES, size=len(first))
     return chosen, frames.astype(np.int64)
@@ -517,19 +567,22 @@ def report(
         f"(target <= {TARGET_MS:.0f} ms per upload)"
     )
     fingerprint_ms = statistics.median(u.fingerprint_ms for u in uploads)
+    looked_up = statistics.median(len(engine.query_landmarks(u.query)) for u in uploads)
     out.print(
         f"uploads: {len(uploads)}, 15-30 s each; query_fingerprint p50 {fingerprint_ms:.0f} ms per upload "
-        f"(not in the lookup times); {statistics.median(len(u.query) for u in uploads):.0f} landmarks each"
+        f"(not in the lookup times); {looked_up:.0f} landmarks looked up per upload (p50)"
     )
-    mib = 2**20
+    heap, key, by_sound = (
+        table_sizes.get(name, 0) / 2**20
+        for name in ("sound_landmarks", "pk_sound_landmarks", "ix_sound_landmarks_sound_id")
+    )
     out.print(
         f"store: {options.sounds:,} sounds, {len(originals)} of them the real originals at random places and "
-        f"the rest made up from the originals' hash distribution; {store.rows:,} rows incl. "
-        f"{store.full_hashes:,} "
-        f"full marks; {store.landmarks_per_sound:.1f} landmarks per sound (the originals: "
-        f"{store.originals_landmarks:.1f}); table {table_sizes.get('sound_landmarks', 0) / mib:,.0f} MiB, "
-        f"primary key {table_sizes.get('pk_sound_landmarks', 0) / mib:,.0f} MiB, sound_id index "
-        f"{table_sizes.get('ix_sound_landmarks_sound_id', 0) / mib:,.0f} MiB; built in {build_s:.0f} s"
+        f"the rest made up from the originals' hash distribution; {store.rows:,} rows over "
+        f"{store.hashes_used:,} hashes, sounds per hash: mean {store.load_mean:.1f}, "
+        f"p99 {store.load_p99:.0f}, max {store.load_max}; {store.landmarks_per_sound:.1f} landmarks a sound "
+        f"(the originals: {store.originals_landmarks:.1f}); table {heap:,.0f} MiB, primary key "
+        f"{key:,.0f} MiB, sound_id index {by_sound:,.0f} MiB; built in {build_s:.0f} s"
     )
     seconds_per_bucket = BUCKET_FRAMES * engine.FRAME_SECONDS
     out.print(
@@ -540,9 +593,8 @@ def report(
 
 
 def build(url: str, model: Model, originals: list[Original], sounds: int, seed: int, label: str) -> Store:
-    rng = np.random.default_rng(
-        [seed, sounds]
-    )  # its own stream: a store is the same whatever was built before
+    # Its own stream: a store is the same whatever was built before it.
+    rng = np.random.default_rng([seed, sounds])
     places = np.sort(rng.choice(np.arange(1, sounds + 1), size=len(originals), replace=False))
     store = Store([int(p) for p in places])
     load(url, store, build_rows(model, originals, store, sounds, rng, label))
@@ -562,8 +614,8 @@ def main() -> None:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        help="keep the stores here, and measure them again without a rebuild when the "
-        "sizes and seed are the same (the songs are made again: they are seeded)",
+        help="keep the songs' fingerprints and the stores here, and measure them again without making them "
+        "again while the sizes, seed, generator, analysis and storage rules are the same",
     )
     options = parser.parse_args()
     if options.small > options.sounds or options.originals > options.small:
@@ -572,12 +624,23 @@ def main() -> None:
     fpcalc = None if options.no_fpcalc else shutil.which("fpcalc")
     if fpcalc is None and not options.no_fpcalc:
         console.print("fpcalc not found: Chromaprint's columns are left out")
-    originals, uploads = make_audio(options, fpcalc)
+    originals, uploads = cached_audio(options, fpcalc)
     model = model_of(originals)
     root = options.data_dir or Path(tempfile.mkdtemp(prefix="reelm-bench-fp-"))
     server = embedded.start_server(root)
     built = root / "stores.json"
-    wanted = {k: getattr(options, k) for k in ("sounds", "small", "originals", "seed")}
+    # A store is rebuilt when its sizes, its songs or the rules that chose its rows change.
+    wanted = {
+        **{k: getattr(options, k) for k in ("sounds", "small", "originals", "seed")},
+        "analysis": analysis_digest(),
+        "rules": [
+            HASH_CAPACITY,
+            STORED_PER_BUCKET,
+            STORE_CANDIDATES_PER_BUCKET,
+            engine.FAN_OUT,
+            BUCKET_FRAMES,
+        ],
+    }
     try:
         with psycopg.connect(server.get_uri(), autocommit=True) as conn:
             conn.execute("ALTER SYSTEM SET fsync = off")

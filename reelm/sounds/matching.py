@@ -1,15 +1,15 @@
 """Storing a sound's landmarks, and finding the stored sound an upload's audio comes from.
 
 An upload is linked to an existing sound when at least MIN_MATCH_SECONDS of its audio match that sound. The
-lookup is two statements, bounded whatever the store holds or the upload contains: one index probe per
-candidate hash to see which hashes are full (at most MAX_QUERY_CANDIDATES), then one probe per looked-up hash
-(at most MAX_QUERY_LANDMARKS) reading at most HASH_CAPACITY rows each. The engine votes on those hits in
-Python (`best_alignments`), exactly as it compares two fingerprints.
+lookup is one statement, bounded whatever the store holds or the upload contains: one index probe per distinct
+hash looked up (at most MAX_QUERY_LANDMARKS), reading at most HASH_CAPACITY rows each. The engine votes on
+those hits in Python (`best_alignments`), exactly as it compares two fingerprints.
 
-Both functions take the caller's session and never commit (the boundary owns the transaction). Storing
-takes the hashes' "full" marks into account when it chooses (reelm.sounds.fingerprint, step 5) and sets a
-mark once a hash reaches HASH_CAPACITY sounds. Two sounds stored at the same moment may both take a hash's
-last place: the capacity is then exceeded by one or two, which the lookup's LIMIT still bounds.
+Storing reads how many sounds each candidate hash holds (counting stops at HASH_CAPACITY, so at most that
+many index entries per candidate) and lets the engine choose the least loaded (reelm.sounds.fingerprint, step
+5). Two sounds stored at the same moment may both take a hash's last place and exceed the capacity by one or
+two; the lookup's LIMIT bounds its reads all the same. Both functions take the caller's session and never
+commit (the boundary owns the transaction).
 """
 
 from __future__ import annotations
@@ -24,22 +24,22 @@ from reelm.sounds.fingerprint import (
     FRAME_SECONDS,
     HASH_CAPACITY,
     Fingerprint,
-    Hashes,
     Hits,
     best_alignments,
-    choose_query,
     choose_stored,
     is_match,
-    query_candidates,
+    query_landmarks,
     storage_candidates,
 )
-from reelm.sounds.models import FULL_MARK, SoundLandmark
+from reelm.sounds.models import SoundLandmark
 
 # The product rule (issue 16): an upload whose audio matches a sound for this long belongs to that sound.
 MIN_MATCH_SECONDS = 5.0
 
-_FULL_HASHES = text(
-    "SELECT hash FROM sound_landmarks WHERE sound_id = :full AND hash = ANY(CAST(:hashes AS integer[]))"
+# How many sounds each hash holds, counted up to the capacity: at most that many index entries per hash.
+_LOADS = text(
+    "SELECT t.hash, (SELECT count(*) FROM (SELECT FROM sound_landmarks AS s WHERE s.hash = t.hash "
+    "LIMIT :capacity) AS r) FROM unnest(CAST(:hashes AS integer[])) AS t(hash)"
 )
 
 _INSERT = text(
@@ -47,23 +47,12 @@ _INSERT = text(
     "SELECT :sound_id, h, f FROM unnest(CAST(:hashes AS integer[]), CAST(:frames AS smallint[])) AS t(h, f)"
 )
 
-# A hash whose rows reach the capacity gets its mark; counting stops at the capacity, so this reads at most
-# HASH_CAPACITY index entries per hash of the sound just stored.
-_MARK_FULL = text(
-    "INSERT INTO sound_landmarks (sound_id, hash, frame) "
-    "SELECT :full, t.h, 0 FROM unnest(CAST(:hashes AS integer[])) AS t(h) "
-    "WHERE (SELECT count(*) FROM (SELECT FROM sound_landmarks AS s "
-    "       WHERE s.hash = t.h AND s.sound_id > :full LIMIT :capacity) AS r) >= :capacity "
-    "ON CONFLICT DO NOTHING"
-)
-
-# Per distinct hash, at most `capacity` rows (the full mark sorts before them and is skipped by the range);
-# each meets every query landmark of its hash. The hits come back in one row of two packed binary columns,
-# the sound ids and (hash << 32 | stored frame << 16 | query frame): tens of thousands of hits are then one
-# transfer and two numpy views rather than as many Python tuples (and half the aggregate calls of one column
-# per field), and the engine votes on them as it does in a comparison of two fingerprints. Hashes have 24 bits
-# and frames fewer than 16 (MAX_SECONDS / FRAME_SECONDS), so the fields do not overlap; in SQL, << and | bind
-# alike, hence the parentheses.
+# Per distinct hash, at most `capacity` rows; each meets every query landmark of its hash. The hits come back
+# in one row of two packed binary columns, the sound ids and (hash << 32 | stored frame << 16 | query frame):
+# tens of thousands of hits are then one transfer and two numpy views rather than as many Python tuples (and
+# half the aggregate calls of one column per field), and the engine votes on them as it does in a comparison
+# of two fingerprints. Hashes have 24 bits and frames fewer than 16 (MAX_SECONDS / FRAME_SECONDS), so the
+# fields do not overlap; in SQL, << and | bind alike, hence the parentheses.
 _HITS = text(
     """
     WITH query AS (
@@ -74,7 +63,7 @@ _HITS = text(
         FROM (SELECT DISTINCT hash FROM query) AS wanted
         CROSS JOIN LATERAL (
             SELECT s.sound_id, s.frame FROM sound_landmarks AS s
-            WHERE s.hash = wanted.hash AND s.sound_id > :full
+            WHERE s.hash = wanted.hash
             ORDER BY s.sound_id
             LIMIT :capacity
         ) AS l
@@ -104,43 +93,33 @@ async def store_sound_landmarks(session: AsyncSession, sound_id: int, landmarks:
     returns how many landmarks were stored."""
     if sound_id <= 0:
         raise ValueError(f"sound ids are positive, got {sound_id}")
-    candidates = storage_candidates(landmarks)
-    full = await _full_hashes(session, candidates.hashes)
-    chosen = choose_stored(candidates, ~np.isin(candidates.hashes, full))
     await session.execute(delete(SoundLandmark).where(SoundLandmark.sound_id == sound_id))
-    if len(chosen) == 0:
+    candidates = storage_candidates(landmarks)
+    if len(candidates) == 0:
         return 0
-    hashes = chosen.hashes.tolist()
-    await session.execute(_INSERT, {"sound_id": sound_id, "hashes": hashes, "frames": chosen.frames.tolist()})
-    await session.execute(_MARK_FULL, {"full": FULL_MARK, "hashes": hashes, "capacity": HASH_CAPACITY})
+    counted = await session.execute(_LOADS, {"hashes": candidates.hashes.tolist(), "capacity": HASH_CAPACITY})
+    load_of: dict[int, int] = dict(counted.all())
+    loads = np.array([load_of[h] for h in candidates.hashes.tolist()], np.int64)
+    chosen = choose_stored(candidates, loads)
+    if len(chosen):
+        rows = {"sound_id": sound_id, "hashes": chosen.hashes.tolist(), "frames": chosen.frames.tolist()}
+        await session.execute(_INSERT, rows)
     return len(chosen)
 
 
 async def forget_sound_landmarks(session: AsyncSession, sound_id: int) -> None:
-    """Remove a sound's landmarks. The full marks of its hashes stay: a mark only steers new sounds to other
-    hashes, and taking it back would need a count of every hash the sound had."""
+    """Remove a sound's landmarks (its hashes then hold one sound fewer)."""
     await session.execute(delete(SoundLandmark).where(SoundLandmark.sound_id == sound_id))
 
 
 async def find_matching_sound(session: AsyncSession, landmarks: Fingerprint) -> SoundMatch | None:
     """The stored sound that at least MIN_MATCH_SECONDS of an upload's audio match (the one with the most
     evidence if several do), given the upload's `fingerprint.query_fingerprint`; None if none does."""
-    candidates = query_candidates(landmarks)
-    if len(candidates) == 0:
+    query = query_landmarks(landmarks)
+    if len(query) == 0:
         return None
-    full = await _full_hashes(session, candidates.hashes)
-    query = choose_query(candidates, ~np.isin(candidates.hashes, full))
-    packed = (
-        await session.execute(
-            _HITS,
-            {
-                "hashes": query.hashes.tolist(),
-                "frames": query.frames.tolist(),
-                "full": FULL_MARK,
-                "capacity": HASH_CAPACITY,
-            },
-        )
-    ).one()
+    parameters = {"hashes": query.hashes.tolist(), "frames": query.frames.tolist(), "capacity": HASH_CAPACITY}
+    packed = (await session.execute(_HITS, parameters)).one()
     if packed[0] is None:  # no hash in common with any sound
         return None
     sound_ids = np.frombuffer(packed[0], ">i8").astype(np.int64)
@@ -159,10 +138,3 @@ async def find_matching_sound(session: AsyncSession, landmarks: Fingerprint) -> 
                 offset_seconds=alignment.offset * FRAME_SECONDS,
             )
     return best
-
-
-async def _full_hashes(session: AsyncSession, hashes: Hashes) -> list[int]:
-    if len(hashes) == 0:
-        return []
-    found = await session.execute(_FULL_HASHES, {"full": FULL_MARK, "hashes": np.unique(hashes).tolist()})
-    return list(found.scalars())

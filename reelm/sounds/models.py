@@ -21,18 +21,15 @@ from sqlalchemy.orm import Mapped
 
 from reelm.db import TZ, RealmBase, public, utcnow
 
-# The `sound_id` of a hash's "full" mark: ids are positive, so no sound has it (reelm.sounds.matching).
-FULL_MARK = -1
-
 
 class SoundLandmark(RealmBase):
     """One landmark of a sound (reelm.sounds.fingerprint): a 24-bit hash and the frame (32 ms) of its anchor.
 
-    A sound keeps each hash at most once and at most MAX_STORED_LANDMARKS of them. The primary key (hash,
+    A sound keeps each hash at most once and at most MAX_STORED_LANDMARKS of them, and a hash is shared by at
+    most HASH_CAPACITY sounds (sounds choose the least shared of their strong hashes). The primary key (hash,
     sound_id), with the frame included, is the lookup index: one probe per hash of an upload reads that hash's
-    rows and nothing else, from the index alone. A hash is shared by at most HASH_CAPACITY sounds; the row
-    (hash, FULL_MARK) says it has reached that (it sorts first, so one probe tells). `sound_id` is the id of
-    the sound (the `sounds` table arrives with revision 0021; no foreign key until then); its index serves
+    rows and nothing else, from the index alone. `sound_id` is the id of the sound, without a foreign key (the
+    table predates `sounds`; `matching.forget_sound_landmarks` removes a sound's rows); its index serves
     replacing or forgetting one sound's rows.
 
     Public: a few numbers derived from the audio of a video that others may reuse, from which the audio cannot

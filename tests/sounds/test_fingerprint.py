@@ -15,9 +15,9 @@ import pytest
 from reelm.sounds import fingerprint as engine
 from reelm.sounds.audio import AudioUnreadable, decode_mono
 from reelm.sounds.fingerprint import (
-    MAX_QUERY_CANDIDATES,
     MAX_QUERY_LANDMARKS,
     MAX_SECONDS,
+    MAX_STORE_CANDIDATES,
     MAX_STORED_LANDMARKS,
     PEAKS_PER_SECOND,
     QUERY_FAN_OUT,
@@ -37,15 +37,14 @@ HOUR = 3600
 
 
 def stored(samples: npt.ArrayLike, rate: int = SAMPLE_RATE) -> Fingerprint:
-    """What a sound keeps in an empty store (every hash has room)."""
+    """What a sound keeps in an empty store (no hash holds a sound yet)."""
     candidates = engine.storage_candidates(fingerprint(samples, rate))
-    return engine.choose_stored(candidates, np.ones(len(candidates), bool))
+    return engine.choose_stored(candidates, np.zeros(len(candidates), np.int64))
 
 
 def looked_up(samples: npt.ArrayLike, rate: int = SAMPLE_RATE) -> Fingerprint:
-    """What an upload looks up in an empty store."""
-    candidates = engine.query_candidates(query_fingerprint(samples, rate))
-    return engine.choose_query(candidates, np.ones(len(candidates), bool))
+    """What an upload looks up."""
+    return engine.query_landmarks(query_fingerprint(samples, rate))
 
 
 def same_sound(query: Fingerprint, sound: Fingerprint) -> bool:
@@ -136,9 +135,8 @@ def test_hostile_input_costs_bounded_work(hostile: object) -> None:
     assert landmarks.seconds == MAX_SECONDS
     # Two analysis grids, each at most PEAKS_PER_SECOND peaks a second with QUERY_FAN_OUT targets.
     assert len(landmarks) <= 2 * MAX_SECONDS * PEAKS_PER_SECOND * QUERY_FAN_OUT
-    candidates = engine.query_candidates(landmarks)
-    assert len(candidates) <= MAX_QUERY_CANDIDATES
-    assert len(engine.choose_query(candidates, np.ones(len(candidates), bool))) <= MAX_QUERY_LANDMARKS
+    assert len(engine.query_landmarks(landmarks)) <= MAX_QUERY_LANDMARKS
+    assert len(engine.storage_candidates(fingerprint(samples))) <= MAX_STORE_CANDIDATES
     assert len(stored(samples)) <= MAX_STORED_LANDMARKS
 
 

@@ -87,14 +87,13 @@ def test_decisions_agree_with_chromaprint_on_every_pair(fpcalc: str, tmp_path: P
     sounds: dict[int, tuple[Fingerprint, Raw]] = {}
     for seed, song in originals.items():
         candidates = engine.storage_candidates(fingerprint(song))
-        ours = engine.choose_stored(candidates, np.ones(len(candidates), bool))
+        ours = engine.choose_stored(candidates, np.zeros(len(candidates), np.int64))
         sounds[seed] = (ours, raw_fingerprint(fpcalc, tracks.write_wav(tmp_path / f"{seed}.wav", song)))
     decisions: list[tuple[str, int, int, bool, bool]] = []
     for distortion in DISTORTIONS:
         for seed, song in originals.items():
             copy = tracks.distort(distortion, song, seed)
-            candidates = engine.query_candidates(query_fingerprint(copy))
-            query = engine.choose_query(candidates, np.ones(len(candidates), bool))
+            query = engine.query_landmarks(query_fingerprint(copy))
             raw = raw_fingerprint(fpcalc, tracks.write_wav(tmp_path / f"{seed}-{distortion}.wav", copy))
             for original, (sound, sound_raw) in sounds.items():
                 theirs = chromaprint_same(raw, sound_raw)

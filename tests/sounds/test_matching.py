@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +18,7 @@ from reelm.sounds.matching import (
     forget_sound_landmarks,
     store_sound_landmarks,
 )
-from reelm.sounds.models import FULL_MARK, SoundLandmark
+from reelm.sounds.models import SoundLandmark
 from tests.sounds import tracks
 
 REALM = "us"
@@ -76,16 +78,14 @@ async def test_an_overlap_under_five_seconds_is_not_a_match(
 async def test_the_database_counts_the_votes_the_engine_counts(
     runtime: Runtime, songs: dict[int, tracks.Floats]
 ) -> None:
-    await store_all(runtime, songs)
+    await store_all(runtime, {104: songs[104]})
     copy = tracks.with_gain(tracks.trimmed(songs[104], 2.3), -12.0)
     found = await find(runtime, copy)
     assert found is not None
-    # The engine on its own, with every hash having room (the store is nowhere near full here).
-    stored_candidates = engine.storage_candidates(fingerprint(songs[104]))
-    stored = engine.choose_stored(stored_candidates, np.ones(len(stored_candidates), bool))
-    query_candidates = engine.query_candidates(query_fingerprint(copy))
-    query = engine.choose_query(query_candidates, np.ones(len(query_candidates), bool))
-    alignment = engine.compare(query, stored)
+    # The engine on its own: the sound chose in an empty store, where every hash held no sound.
+    candidates = engine.storage_candidates(fingerprint(songs[104]))
+    stored = engine.choose_stored(candidates, np.zeros(len(candidates), np.int64))
+    alignment = engine.compare(engine.query_landmarks(query_fingerprint(copy)), stored)
     assert alignment is not None
     assert (found.sound_id, found.score, found.matched_seconds) == (104, alignment.votes, alignment.seconds)
 
@@ -103,27 +103,31 @@ async def test_storing_again_replaces_and_forgetting_removes(
     assert await find(runtime, songs[105]) is None
     async with runtime.databases.transaction(REALM) as session:
         with pytest.raises(ValueError, match="positive"):
-            await store_sound_landmarks(session, FULL_MARK, fingerprint(songs[105]))
+            await store_sound_landmarks(session, 0, fingerprint(songs[105]))
 
 
-async def test_a_full_hash_takes_no_more_sounds(
+async def test_sounds_spread_over_the_least_shared_hashes(
     runtime: Runtime, songs: dict[int, tracks.Floats], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # With room for two sounds per hash, the same song stored three times: the third cannot use the hashes the
-    # first two filled, so it keeps other landmarks of the song; every lookup still reads two rows per hash.
+    # With room for two sounds per hash, the same song stored again and again: each copy takes the song's
+    # strong hashes that hold the fewest copies so far, so the first copies share none, no hash ever holds
+    # more than two, and once every candidate is taken twice a copy stores nothing.
     monkeypatch.setattr(matching, "HASH_CAPACITY", 2)
     monkeypatch.setattr(engine, "HASH_CAPACITY", 2)
     landmarks = fingerprint(songs[101])
+    copies = range(1, 26)
     async with runtime.databases.transaction(REALM) as session:
-        for sound_id in (1, 2, 3):
-            await store_sound_landmarks(session, sound_id, landmarks)
+        stored = [await store_sound_landmarks(session, sound_id, landmarks) for sound_id in copies]
     async with runtime.databases.read(REALM) as session:
         rows = (await session.execute(select(SoundLandmark.sound_id, SoundLandmark.hash))).all()
-    hashes = {sound_id: {h for s, h in rows if s == sound_id} for sound_id in (FULL_MARK, 1, 2, 3)}
-    assert hashes[1] == hashes[2]
-    assert hashes[FULL_MARK] == hashes[1]
-    assert hashes[3]
-    assert not hashes[3] & hashes[1]
+    hashes = {sound_id: {h for s, h in rows if s == sound_id} for sound_id in copies}
+    assert hashes[1]
+    assert not hashes[1] & hashes[2]
+    assert not (hashes[1] | hashes[2]) & hashes[3]
+    assert max(Counter(h for _, h in rows).values()) == 2
+    assert stored[0] == len(hashes[1])
+    assert stored[-1] == 0
+    # An upload still finds the song, as one of its copies.
     found = await find(runtime, tracks.with_noise(songs[101], 15.0, seed=3))
     assert found is not None
-    assert found.sound_id in {1, 2, 3}
+    assert found.sound_id in copies
