@@ -58,12 +58,8 @@ async def _screen(
 
 
 async def _compose_and_transcode(runtime: Runtime, realm: str, video_id: int) -> None:
-    """A remix is composed first (reelm.sounds.remixing): what is screened and published is the remix."""
-    try:
-        await compose_remix(runtime, realm, video_id)
-    except MediaRejected as exc:
-        await reject(runtime, realm, video_id, exc)
-        return
+    """A remix is composed first (reelm.sounds.remixing): what is screened and published is the remix. A duet
+    or stitch is published from its small preview first, then transcoded again from the full composition."""
 
     async def on_publish(session: AsyncSession, video_id: int) -> None:
         # In the publishing transaction: its sound is made after commit, and a remix's original creator is
@@ -71,7 +67,16 @@ async def _compose_and_transcode(runtime: Runtime, realm: str, video_id: int) ->
         await defer(session, MAKE_SOUND_TASK, video_id=video_id)
         await notify_remixed(session, realm, video_id)
 
-    await transcode(runtime, realm, video_id, _screen, on_publish)
+    try:
+        previewed = await compose_remix(runtime, realm, video_id, preview=True)
+        if previewed:
+            await transcode(runtime, realm, video_id, _screen, on_publish)
+        await compose_remix(runtime, realm, video_id)
+    except MediaRejected as exc:
+        await reject(runtime, realm, video_id, exc)
+        return
+    # After a preview, the full composition's poster replaces the preview's (taken at the preview's size).
+    await transcode(runtime, realm, video_id, _screen, on_publish, new_poster=previewed)
 
 
 async def reason_to_stop(runtime: Runtime, realm: str, video_id: int) -> Stop | None:

@@ -8,11 +8,17 @@ makes the one video the plan describes (reelm.videos.remix and remix_audio, one 
 transcode: it reads only public renditions (a sound's audio, a video's highest rung), from the realm that
 serves them, counts that crossing when the realm is another, and replaces the upload by the composed file,
 which is what screening and the ladder then see. The remixer's own clip is kept beside it.
+
+A duet or stitch is composed twice: first straight at the size of the ladder's smallest rung (`preview=True`),
+which is screened and published as that rung, then at full size for the other rungs. Composing at full size
+decodes two 1080x1920 sources and encodes a third, several times the clip's length on two cores, while the
+small composition costs a fraction of it (bench/remix.py): the remix plays within seconds of its upload.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +35,7 @@ from reelm.runtime import Runtime
 from reelm.scratch import scratch
 from reelm.sounds.models import SoundStatus
 from reelm.videos import media, remix, remix_audio
-from reelm.videos.models import RemixKind, Video
+from reelm.videos.models import RemixKind, Video, VideoStatus
 from reelm.videos.permissions import check_remix_allowed
 from reelm.videos.service import media_limits
 
@@ -117,14 +123,42 @@ def composed_key(video_id: int) -> str:
     return f"videos/{video_id}/composed.mp4"
 
 
-async def compose_remix(runtime: Runtime, realm: str, video_id: int) -> None:
-    """Make the remix a video's plan describes, once (a retry after a crash finds it made). Raises
-    media.MediaRejected (remix.RemixRejected among them) when it cannot be made."""
+def preview_key(video_id: int) -> str:
+    return f"videos/{video_id}/composed-preview.mp4"
+
+
+# The size every duet and stitch is composed at (remix.Canvas), and the ladder's smallest rung of it.
+_FULL = remix.Canvas()
+_GONE = (VideoStatus.REJECTED, VideoStatus.REMOVED)
+
+
+def preview_canvas(remixer: media.ProbeResult) -> remix.Canvas | None:
+    """The smallest rung of the full composition (what plan_ladder makes of it), if a canvas can be it."""
+    composed = dataclasses.replace(remixer, width=_FULL.width, height=_FULL.height)
+    smallest = media.plan_ladder(composed)[0]
+    canvas = remix.Canvas(smallest.width, smallest.height)
+    try:
+        remix.check_canvas(canvas)
+    except remix.RemixRejected:
+        return None
+    return canvas if canvas != _FULL else None
+
+
+async def compose_remix(runtime: Runtime, realm: str, video_id: int, *, preview: bool = False) -> bool:
+    """Make the remix a video's plan describes, once (a retry after a crash finds it made); with `preview`,
+    a duet's or stitch's composition at the smallest rung's size instead, unless the full one exists. Returns
+    whether the video has a preview (made now or before). Raises media.MediaRejected (remix.RemixRejected
+    among them) when it cannot be made."""
     async with runtime.databases.read(realm) as session:
         video = await session.get(Video, video_id)
-        if video is None or not video.remix or video.remix.get("composed"):
-            return
-        plan, clip_key = dict(video.remix), video.original_key
+        if video is None or not video.remix or video.status in _GONE:
+            return False
+        plan = dict(video.remix)
+        # The upload itself; once a preview is made the video's original is that preview.
+        clip_key = plan.get("clip_key") or video.original_key
+    previewed = bool(plan.get("previewed"))
+    if plan.get("composed") or (preview and (previewed or plan["kind"] == RemixKind.SOUND)):
+        return previewed
     limits = media_limits(runtime.settings)
     with scratch(runtime.settings.data_dir) as tmp:
         clip, source = tmp / "clip", tmp / "source"
@@ -133,17 +167,24 @@ async def compose_remix(runtime: Runtime, realm: str, video_id: int) -> None:
         if plan["source_realm"] != realm:
             await _count_crossing(runtime, realm, plan["source_realm"])
         clip_info = await asyncio.to_thread(media.probe, clip, limits)
+        canvas = preview_canvas(clip_info) if preview else _FULL
+        if canvas is None:
+            return False
         out = tmp / "composed.mp4"
-        await _compose(RemixKind(plan["kind"]), plan, remix.Clip(clip, clip_info), source, out, limits)
-        await runtime.storage.realm(realm).put_file(composed_key(video_id), out)
+        kind = RemixKind(plan["kind"])
+        await _compose(kind, plan, remix.Clip(clip, clip_info), source, out, canvas, limits)
+        key = preview_key(video_id) if preview else composed_key(video_id)
+        await runtime.storage.realm(realm).put_file(key, out)
     async with runtime.databases.transaction(realm) as session:
         video = await session.get(Video, video_id, with_for_update=True)
         if video is None:
-            return
-        video.remix = plan | {"composed": True, "clip_key": clip_key}
-        video.original_key = composed_key(video_id)
+            return False
+        done = {"previewed": True} if preview else {"composed": True}
+        video.remix = plan | done | {"clip_key": clip_key}
+        video.original_key = key
         if plan["kind"] == RemixKind.SOUND:
             video.sound_id = plan["source_id"]  # the sound it chose, not a new one of its own
+    return preview or previewed
 
 
 async def _compose(
@@ -152,6 +193,7 @@ async def _compose(
     clip: remix.Clip,
     source: Path,
     out: Path,
+    canvas: remix.Canvas,
     limits: media.MediaLimits,
 ) -> None:
     own, other = float(plan["own_level"]), float(plan["other_level"])
@@ -162,9 +204,9 @@ async def _compose(
         return
     original = remix.Clip(source, await asyncio.to_thread(media.probe, source, limits))
     if kind is RemixKind.DUET:
-        await remix.duet(clip, original, out, remix.DuetParams(own, other), limits=limits)
+        await remix.duet(clip, original, out, remix.DuetParams(own, other, canvas), limits=limits)
     else:
-        params = remix.StitchParams(float(plan["start_s"]), float(plan["end_s"]))
+        params = remix.StitchParams(float(plan["start_s"]), float(plan["end_s"]), canvas)
         await remix.stitch(original, clip, out, params, limits=limits)
 
 

@@ -171,9 +171,17 @@ def _has_audio(codecs: str) -> bool:
 
 
 async def transcode(
-    runtime: Runtime, realm: str, video_id: int, screen: Screening, on_publish: OnPublish | None = None
+    runtime: Runtime,
+    realm: str,
+    video_id: int,
+    screen: Screening,
+    on_publish: OnPublish | None = None,
+    *,
+    new_poster: bool = False,
 ) -> None:
-    """Idempotent: a retry after a crash redoes only the rungs that are not recorded yet."""
+    """Idempotent: a retry after a crash redoes only the rungs that are not recorded yet. `new_poster`: when
+    rungs are added to a published video, take its poster again from this source (a remix's full
+    composition, published first from its small preview)."""
     async with runtime.databases.transaction(realm) as session:
         video = await session.get(Video, video_id)
         if video is None or video.status == VideoStatus.REJECTED:
@@ -230,8 +238,11 @@ async def transcode(
             publisher = Publisher(runtime, realm, video_id, on_publish)
             out_dir = tmp / "out"
             if was_ready and ladder[0].name in done:
-                outputs = await media.transcode_rungs(source, probe, missing, out_dir, limits=limits)
-                await publisher(outputs, None)
+                poster = out_dir / "poster.jpg" if new_poster else None
+                outputs = await media.transcode_rungs(
+                    source, probe, missing, out_dir, poster_path=poster, limits=limits
+                )
+                await publisher(outputs, poster)
             else:
                 await media.build_ladder(source, probe, out_dir, publisher, limits=limits)
         except media.MediaRejected as exc:

@@ -13,8 +13,16 @@ from reelm.crossrealm.views import public_sounds
 from reelm.errors import Problem
 from reelm.runtime import Runtime
 from reelm.sounds.models import Sound
-from reelm.sounds.remixing import REMIX_MEDIA, RemixAsked, plan_remix
-from reelm.videos.models import RemixKind, Video, VideoStatus
+from reelm.sounds.remixing import (
+    REMIX_MEDIA,
+    RemixAsked,
+    compose_remix,
+    composed_key,
+    plan_remix,
+    preview_key,
+)
+from reelm.videos.models import RemixKind, Rendition, Video, VideoStatus
+from reelm.videos.transcode import transcode
 from tests import clips
 from tests.conftest import make_account, run_jobs
 from tests.factories import assert_problem, eventually, publish, upload
@@ -89,6 +97,8 @@ async def test_a_sound_used_in_another_realm_and_a_duet_and_a_stitch(
     assert duet_row.height is not None
     assert duet_row.width is not None
     assert duet_row.height * 9 == duet_row.width * 16  # one 9:16 picture, both sides in it
+    assert duet_row.remix is not None
+    assert duet_row.remix["previewed"] is duet_row.remix["composed"] is True
     assert stitch_row.duration_s is not None
     assert abs(stitch_row.duration_s - 4.5) < 0.3  # 2.5 s of the original, then the 2 s clip
 
@@ -150,3 +160,47 @@ async def test_the_upload_api_takes_a_remix_and_refuses_one_before_storing_anyth
     async with runtime.databases.read(bob.realm) as session:
         kept = list(await session.scalars(select(Video.id).where(Video.owner_id == int(bob.id))))
     assert kept == [duet.id]
+
+
+async def test_a_duet_is_published_from_its_small_preview_then_gets_every_rung(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
+    ada = await make_account(client, "ada")
+    original = await publish(client, runtime, ada, clips.make_clip(tmp_path, duration_s=3.0, name="o.mp4"))
+    duet = await upload(client, ada, clips.make_clip(tmp_path, duration_s=2.0, name="duet.mp4"))
+    await plan(runtime, ada.realm, ada.id, RemixAsked(RemixKind.DUET, int(original)), duet)
+
+    async def rungs() -> dict[str, tuple[int, int]]:
+        async with runtime.databases.read(ada.realm) as session:
+            rows = await session.execute(
+                select(Rendition.name, Rendition.width, Rendition.height).where(
+                    Rendition.video_id == int(duet)
+                )
+            )
+            return {name: (width, height) for name, width, height in rows}
+
+    async def screened(*_: object, **__: object) -> bool:
+        return True
+
+    # The job's first step on its own: the duet composed at the smallest rung's size, published as that rung.
+    assert await compose_remix(runtime, ada.realm, int(duet), preview=True) is True
+    await transcode(runtime, ada.realm, int(duet), screened)
+    first = await video_row(runtime, ada.realm, duet)
+    assert first.status == VideoStatus.READY
+    assert first.original_key == preview_key(int(duet))
+    assert (first.width, first.height) == (360, 640)
+    assert await rungs() == {"360p": (360, 640)}
+    first_poster = await runtime.storage.realm(ada.realm).read(f"videos/{duet}/poster.jpg")
+
+    # The job then composes at full size and adds the other rungs, with a poster from the full picture.
+    await run_jobs(runtime, ada.realm)
+    full = await video_row(runtime, ada.realm, duet)
+    assert full.original_key == composed_key(int(duet))
+    assert (full.width, full.height) == (1080, 1920)
+    assert await rungs() == {
+        "360p": (360, 640),
+        "480p": (480, 854),
+        "720p": (720, 1280),
+        "1080p": (1080, 1920),
+    }
+    assert await runtime.storage.realm(ada.realm).read(f"videos/{duet}/poster.jpg") != first_poster
