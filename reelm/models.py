@@ -38,7 +38,19 @@ from reelm.search.models import (  # search and discovery
     SearchSettings,
     SearchWord,
 )
-from reelm.social.models import Comment, CommentLike, Follow, PinnedVideo, VideoLike
+from reelm.social.models import (  # activity; favourites, reposts, mutes and filters
+    Comment,
+    CommentLike,
+    Favourite,
+    FavouriteCollection,
+    Follow,
+    KeywordFilter,
+    PinnedVideo,
+    ProfileTabs,
+    UserMute,
+    VideoLike,
+    VideoRepost,
+)
 from reelm.sounds.models import Sound, SoundLandmark  # sounds and their landmark hashes
 from reelm.staff.models import AccessJustification, StaffRole  # staff access
 from reelm.transparency.models import LogCheckpoint, LogEntry
@@ -84,10 +96,13 @@ __all__ = [
     "SearchHashtagDay",
     "SearchQuery",
     "SearchSettings",
+    "Favourite",
+    "FavouriteCollection",
     "SearchWord",
     "Sound",
     "SoundLandmark",
     "StaffRole",
+    "KeywordFilter",
     "StoredHashEntry",
     "StoredHashList",
     "Suspension",
@@ -100,6 +115,9 @@ __all__ = [
     "VideoDownload",
     "VideoLike",
     "VideoSignal",
+    "ProfileTabs",
     "ViewerProfile",
     "WatchEvent",
 ]
+    "UserMute",
+    "VideoRepost",

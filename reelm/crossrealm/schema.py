@@ -9,7 +9,7 @@ the whole platform's public content from its own database.
 - `videos`: R's published public videos (with their renditions) of active accounts, with total counts;
 - `profiles`: the public profile fields of R's active accounts;
 - `comments`: public comments written by R's users, on any realm's public video;
-- `tallies`: how often R's users liked, commented, shared, viewed or followed *another* realm's
+- `tallies`: how often R's users liked, commented, shared, reposted, viewed or followed *another* realm's
   video, comment or account: the owner realm adds these to its own counters (the only thing about
   activity that crosses: a like stays in the liker's realm, its count reaches the video's realm);
 - `comment_removals`: comments by other realms' users that an R creator removed from their video;
@@ -199,6 +199,7 @@ TALLY_METRICS = {
     "video_comments": "UPDATE videos SET comment_count = comment_count + delta WHERE id = target",
     "video_shares": "UPDATE videos SET share_count = share_count + delta WHERE id = target",
     "video_views": "UPDATE videos SET view_count = view_count + delta WHERE id = target",
+    "video_reposts": "UPDATE videos SET repost_count = repost_count + delta WHERE id = target",
     "user_followers": "UPDATE users SET follower_count = follower_count + delta WHERE id = target",
     "comment_likes": "UPDATE comments SET like_count = like_count + delta WHERE id = target",
     "comment_replies": "UPDATE comments SET reply_count = reply_count + delta WHERE id = target",
@@ -585,6 +586,11 @@ SOURCE_TRIGGERS: dict[str, str] = {
         IF NOT reelm_is_local(row_.video_id) THEN
           PERFORM reelm_tally(row_.video_id, 'video_likes', CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END);
         END IF;""",
+    # Reposts (reelm.social.reposts): kept by the reposter's realm, only their count crosses.
+    "video_reposts": """
+        IF NOT reelm_is_local(row_.video_id) THEN
+          PERFORM reelm_tally(row_.video_id, 'video_reposts', CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END);
+        END IF;""",
     "comment_likes": """
         IF NOT reelm_is_local(row_.comment_id) THEN
           PERFORM reelm_tally(row_.comment_id, 'comment_likes', CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END);
@@ -597,7 +603,7 @@ SOURCE_TRIGGERS: dict[str, str] = {
 }
 
 # Tables whose rows only come and go (no counters of their own to project on UPDATE).
-INSERT_DELETE_ONLY = {"video_likes", "comment_likes", "follows"}
+INSERT_DELETE_ONLY = {"video_likes", "comment_likes", "follows", "video_reposts"}
 
 
 def _row_trigger(table: str, function: str, body: str, events: str, *, args: str = "") -> list[str]:
@@ -674,6 +680,9 @@ _APPLY_MOVE_SQL = """CREATE OR REPLACE FUNCTION reelm_apply_move(old bigint, new
           INSERT INTO video_likes (user_id, video_id, created_at)
             SELECT user_id, new, created_at FROM video_likes WHERE video_id = old ON CONFLICT DO NOTHING;
           DELETE FROM video_likes WHERE video_id = old;
+          INSERT INTO video_reposts (user_id, video_id, created_at)
+            SELECT user_id, new, created_at FROM video_reposts WHERE video_id = old ON CONFLICT DO NOTHING;
+          DELETE FROM video_reposts WHERE video_id = old;
           INSERT INTO comment_likes (user_id, comment_id, created_at)
             SELECT user_id, new, created_at FROM comment_likes WHERE comment_id = old ON CONFLICT DO NOTHING;
           DELETE FROM comment_likes WHERE comment_id = old;

@@ -26,6 +26,21 @@ class EventKind(enum.StrEnum):
     FOLLOW = "follow"  # followed the creator from this video
     NOT_INTERESTED = "not_interested"
     HIDE_CREATOR = "hide_creator"
+    SAVE = "save"  # kept among the viewer's favourites (also recorded by the server when it is saved)
+
+
+class TrafficSource(enum.StrEnum):
+    """Where the viewer found the video, as the page's player says (creator analytics, reelm.analytics)."""
+
+    FOR_YOU = "for_you"
+    FOLLOWING = "following"
+    PROFILE = "profile"
+    SEARCH = "search"
+    HASHTAG = "hashtag"
+    SOUND = "sound"
+    SHARE_LINK = "share_link"  # a link opened from outside the app's own pages, without a referrer
+    EMBED = "embed"
+    EXTERNAL = "external"  # a link followed from another site
 
 
 class WatchEvent(RealmBase):

@@ -13,6 +13,9 @@ class FeedItemOut(VideoOut):
     reasons: list[str] = Field(
         default_factory=list
     )  # the top reasons behind `reason` (DSA Art. 27: main parameters)
+    reposted_by: str | None = Field(
+        default=None, description="Following: the @handle of the account you follow that reposted it"
+    )
 
 
 class PreparingOut(BaseModel):

@@ -46,6 +46,7 @@ def strength(event: StoredEvent) -> float:
         EventKind.LIKE: 2.0,
         EventKind.UNLIKE: -2.0,
         EventKind.SHARE: 2.5,
+        EventKind.SAVE: 2.5,  # kept to watch again: as strong as a share
         EventKind.COMMENT: 1.5,
         EventKind.FOLLOW: 2.0,
         EventKind.SKIP: SKIP_STRENGTH,

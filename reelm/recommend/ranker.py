@@ -42,7 +42,8 @@ from reelm.recommend.models import ViewerProfile
 from reelm.safety.models import UserBlock
 from reelm.search.models import HashtagFollow
 from reelm.social.cards import card_from_row, card_params, card_viewer, public_card_select
-from reelm.social.models import Follow
+from reelm.social.models import Follow, UserMute
+from reelm.social.mutes import video_hidden
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,11 @@ class PersonalizedRanker:
         self, session: AsyncSession, request: FeedRequest, realm: _RealmState, picks: list[Pick], now: float
     ) -> list[FeedCandidate]:
         viewer_id = card_viewer(request.viewer, request.realm)
+        pv = public_videos
         query = public_card_select(request.viewer.user_id).where(
-            public_videos.c.id.in_([p.video_id for p in picks])
+            pv.c.id.in_([p.video_id for p in picks]),
+            # Keyword filters (reelm.social.mutes): a matching pick is dropped here, in the same statement.
+            ~video_hidden(request.viewer.user_id, pv.c.owner_id, pv.c.caption, pv.c.hashtags),
         )
         rows = {
             row.id: row for row in await session.execute(query, card_params(request.viewer, request.realm))
@@ -191,6 +195,8 @@ async def load_viewer_state(session: AsyncSession, user_id: int | None) -> Viewe
         .where(or_(UserBlock.blocker_id == me, UserBlock.blocked_id == me))
         .scalar_subquery()
     )
+    # Muted accounts (reelm.social.mutes) are left out as blocked ones are; the muted account is not told.
+    muted = select(func.array_agg(UserMute.muted_id)).where(UserMute.user_id == me).scalar_subquery()
     hashtags = select(func.array_agg(HashtagFollow.tag)).where(HashtagFollow.user_id == me).scalar_subquery()
     one = select(literal(1).label("one")).subquery()
     vp = ViewerProfile
@@ -204,6 +210,7 @@ async def load_viewer_state(session: AsyncSession, user_id: int | None) -> Viewe
         vp.hidden_creators,
         following.label("following"),
         blocked.label("blocked"),
+        muted.label("muted"),
         hashtags.label("hashtags"),
     ).select_from(one.outerjoin(vp, vp.user_id == me))
     row: Any = (await session.execute(query)).one()
@@ -217,5 +224,5 @@ async def load_viewer_state(session: AsyncSession, user_id: int | None) -> Viewe
         not_interested=tuple(row.not_interested or ()),
         hidden_creators=tuple(row.hidden_creators or ()),
         following=frozenset(row.following or ()),
-        blocked=frozenset(row.blocked or ()),
+        blocked=frozenset(row.blocked or ()) | frozenset(row.muted or ()),
     )

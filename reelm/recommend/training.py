@@ -30,11 +30,19 @@ TRENDING_HOURS = 72
 TRENDING_HALF_LIFE_H = 12.0
 TRENDING_KEEP = 1000
 
-POSITIVE_KINDS = (EventKind.COMPLETE, EventKind.LIKE, EventKind.SHARE, EventKind.COMMENT, EventKind.FOLLOW)
+POSITIVE_KINDS = (
+    EventKind.COMPLETE,
+    EventKind.LIKE,
+    EventKind.SHARE,
+    EventKind.SAVE,
+    EventKind.COMMENT,
+    EventKind.FOLLOW,
+)
 TRENDING_WEIGHTS = {
     EventKind.COMPLETE: 1.0,
     EventKind.LIKE: 3.0,
     EventKind.SHARE: 5.0,
+    EventKind.SAVE: 4.0,
     EventKind.COMMENT: 2.0,
     EventKind.FOLLOW: 2.0,
     EventKind.SKIP: -0.5,

@@ -43,6 +43,7 @@ from reelm.search.schemas import AccountHit, HashtagHit
 from reelm.search.terms import MAX_WORDS, tsqueries, typo_candidates, typo_variants
 from reelm.social.cards import fetch_cards, public_card_select
 from reelm.social.models import Follow
+from reelm.social.mutes import video_hidden
 from reelm.sounds.catalogue import sound_summaries, uses
 from reelm.sounds.models import SoundStatus
 from reelm.sounds.schemas import SoundSummary
@@ -151,6 +152,8 @@ def _shown(viewer: Viewer) -> list[ColumnElement[bool]]:
         # so estimates how many matches remain, which decides how each pool is read.
         ~pv.c.restricted_realms.contains([viewer.realm]),
         not_blocked(viewer, pv.c.owner_id),
+        # The viewer's mutes and keyword filters (reelm.social.mutes), in the same statement.
+        ~video_hidden(viewer.user_id, pv.c.owner_id, pv.c.caption, pv.c.hashtags),
     ]
     if viewer.user_id is None:
         rules.append(pv.c.age_restricted.is_(False))

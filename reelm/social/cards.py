@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    cast,
     exists,
     func,
     literal,
@@ -31,7 +32,7 @@ from reelm.accounts.models import Suspension, User
 from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.views import public_profiles, public_sounds, public_videos
 from reelm.errors import not_found
-from reelm.social.models import Follow, VideoLike
+from reelm.social.models import Favourite, FavouriteKind, Follow, VideoLike, VideoRepost
 from reelm.sounds.catalogue import title_shown
 from reelm.sounds.models import SoundStatus
 from reelm.videos.models import CommentPolicy, RemixKind, Rendition, Video, VideoStatus, Visibility
@@ -120,6 +121,7 @@ def _card_statement(*, with_viewer: bool) -> Select[Any]:
         liked = exists().where(VideoLike.user_id == _VIEWER, VideoLike.video_id == Video.id)
         following = exists().where(Follow.follower_id == _VIEWER, Follow.followee_id == Video.owner_id)
         followed = _followed_by_owner(Video.owner_id)
+    kept = _kept_columns(Video.id, with_viewer=with_viewer)
     statement = select(
         *[c for c in Video.__table__.c if c.name not in ("original_key", "original_size")],
         User.handle.label("owner_handle"),
@@ -130,6 +132,7 @@ def _card_statement(*, with_viewer: bool) -> Select[Any]:
         liked.label("liked"),
         following.label("following"),
         followed.label("followed_by_owner"),
+        *kept,
         *_sound_columns(),
     ).join(User, User.id == Video.owner_id)
     return _with_sound(statement, Video.sound_id)
@@ -141,6 +144,20 @@ def _followed_by_owner(owner_id: Any) -> Any:
     realm's creator reads as not following, and the comment check refuses in the same way
     (reelm.videos.permissions.comment_refusal)."""
     return exists().where(Follow.follower_id == owner_id, Follow.followee_id == _VIEWER)
+
+
+def _kept_columns(video_id: Any, *, with_viewer: bool) -> list[Any]:
+    """Whether the viewer saved the video among their favourites, and reposted it (reelm.social.favourites,
+    reelm.social.reposts): both kept in the viewer's realm, as likes are."""
+    if not with_viewer:
+        return [literal(None).label("saved"), literal(None).label("reposted")]
+    saved = exists().where(
+        Favourite.user_id == _VIEWER,
+        Favourite.kind == FavouriteKind.VIDEO.value,
+        Favourite.target == cast(video_id, Text),
+    )
+    reposted = exists().where(VideoRepost.user_id == _VIEWER, VideoRepost.video_id == video_id)
+    return [saved.label("saved"), reposted.label("reposted")]
 
 
 def public_card_select(viewer_id: int | None) -> Select[Any]:
@@ -163,6 +180,7 @@ def _public_card_statement(*, with_viewer: bool) -> Select[Any]:
         liked = exists().where(VideoLike.user_id == _VIEWER, VideoLike.video_id == pv.c.id)
         following = exists().where(Follow.follower_id == _VIEWER, Follow.followee_id == pv.c.owner_id)
         followed = _followed_by_owner(pv.c.owner_id)
+    kept = _kept_columns(pv.c.id, with_viewer=with_viewer)
     statement = (
         select(
             pv.c.realm,
@@ -183,6 +201,7 @@ def _public_card_statement(*, with_viewer: bool) -> Select[Any]:
             liked.label("liked"),
             following.label("following"),
             followed.label("followed_by_owner"),
+            *kept,
             *_sound_columns(),
         )
         .join(pp, pp.c.id == pv.c.owner_id)
@@ -284,6 +303,10 @@ def card_from_row(row: Row[Any], realm: str, viewer_id: int | None, base_url: st
             likes=v["like_count"], comments=v["comment_count"], shares=v["share_count"], views=v["view_count"]
         ),
         liked_by_me=v["liked"],
+        saved_by_me=v["saved"],
+        reposted_by_me=v["reposted"],
+        # Reposts are counted in the video's own realm only (other realms' reach it as tallies).
+        repost_count=v.get("repost_count") if is_owner else None,
         created_at=v["created_at"],
         published_at=v["published_at"],
         share_url=f"{base_url.rstrip('/')}/v/{v['id']}",

@@ -1,13 +1,27 @@
-"""Likes, comments and follows, stored in the actor's home realm."""
+"""Likes, comments and follows, stored in the actor's home realm; favourites, reposts, mutes and filters."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped
 
 from reelm.db import TZ, RealmBase, protected, public, utcnow
+
+COLLECTION_NAME_MAX = 100
+KEYWORD_MAX = 60
 
 
 class VideoLike(RealmBase):
@@ -70,3 +84,96 @@ class PinnedVideo(RealmBase):
     user_id: Mapped[int] = public(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     video_id: Mapped[int] = public(BigInteger, ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
     pinned_at: Mapped[datetime] = public(TZ, default=utcnow)
+
+
+class FavouriteKind(enum.StrEnum):
+    """What can be kept among one's favourites. The values are stored."""
+
+    VIDEO = "video"
+    SOUND = "sound"
+    HASHTAG = "hashtag"
+
+
+class FavouriteCollection(RealmBase):
+    """A named collection of favourites: private unless its owner makes it public on their profile."""
+
+    __tablename__ = "favourite_collections"
+    __table_args__ = (Index("ix_favourite_collections_user", "user_id", "created_at"),)
+
+    id: Mapped[int] = protected(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = protected(String(COLLECTION_NAME_MAX))
+    is_public: Mapped[bool] = protected(Boolean, default=False)
+    created_at: Mapped[datetime] = protected(TZ, default=utcnow)
+
+
+class Favourite(RealmBase):
+    """A video, sound or hashtag the user keeps, in at most one of their collections (none: only "All").
+
+    `target` is the video's or sound's id in decimal (either may live in another realm: no foreign key),
+    or the hashtag without its #.
+    """
+
+    __tablename__ = "favourites"
+    __table_args__ = (
+        Index("ix_favourites_user_created", "user_id", "created_at"),
+        Index("ix_favourites_collection", "collection_id"),
+    )
+
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = protected(String(8), primary_key=True)
+    target: Mapped[str] = protected(String(100), primary_key=True)
+    collection_id: Mapped[int | None] = protected(
+        BigInteger, ForeignKey("favourite_collections.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = protected(TZ, default=utcnow)
+
+
+class VideoRepost(RealmBase):
+    """A video shared again to the reposter's followers; public, as it is shown on their profile.
+
+    Stored in the reposter's realm whatever realm the video lives in: only the count crosses (a tally).
+    """
+
+    __tablename__ = "video_reposts"
+    __table_args__ = (Index("ix_video_reposts_user_created", "user_id", "created_at"),)
+
+    user_id: Mapped[int] = public(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    video_id: Mapped[int] = public(BigInteger, primary_key=True, index=True)
+    created_at: Mapped[datetime] = public(TZ, default=utcnow)
+
+
+class ProfileTabs(RealmBase):
+    """Which of an account's own lists others may see on its profile (none by default)."""
+
+    __tablename__ = "profile_tabs"
+
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    liked_public: Mapped[bool] = protected(Boolean, default=False)
+    updated_at: Mapped[datetime] = protected(TZ, default=utcnow)
+
+
+class UserMute(RealmBase):
+    """The muter no longer sees the muted account's videos and comments; the muted account is not told."""
+
+    __tablename__ = "user_mutes"
+
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    muted_id: Mapped[int] = protected(BigInteger, primary_key=True)  # possibly in another realm
+    created_at: Mapped[datetime] = protected(TZ, default=utcnow)
+
+
+class KeywordFilter(RealmBase):
+    """A word, phrase or #hashtag whose videos and comments the user does not want to see, until
+    `expires_at` (None: for ever). `folded` is what is matched: the text case-folded, as plain characters."""
+
+    __tablename__ = "keyword_filters"
+    __table_args__ = (UniqueConstraint("user_id", "folded", name="uq_keyword_filters_user_folded"),)
+
+    id: Mapped[int] = protected(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    phrase: Mapped[str] = protected(String(KEYWORD_MAX))
+    folded: Mapped[str] = protected(String(KEYWORD_MAX * 3))  # case folding may lengthen text (ß → ss)
+    is_tag: Mapped[bool] = protected(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = protected(TZ)
+    created_at: Mapped[datetime] = protected(TZ, default=utcnow)

@@ -1,4 +1,4 @@
-"""Comment and follow payloads of the JSON API."""
+"""Comment, follow, favourite and repost payloads of the JSON API."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from reelm.inputs import Id, Text
-from reelm.videos.schemas import Creator
+from reelm.inputs import Id, Line, Text
+from reelm.social.models import COLLECTION_NAME_MAX, FavouriteKind
+from reelm.videos.schemas import Creator, VideoOut
 
 
 class CommentIn(BaseModel):
@@ -52,3 +53,65 @@ class PeoplePage(BaseModel):
 
 class PinsOut(BaseModel):
     video_ids: list[str] = Field(description="the creator's pinned videos, the latest pinned first (up to 3)")
+
+
+# --- favourites, collections, reposts (reelm.social.favourites, reelm.social.reposts) ----------------------
+
+
+class CollectionIn(BaseModel):
+    name: Line = Field(min_length=1, max_length=COLLECTION_NAME_MAX)
+    is_public: bool = Field(default=False, description="shown on the profile to everyone (else to you only)")
+
+
+class CollectionPatch(BaseModel):
+    name: Line | None = Field(default=None, min_length=1, max_length=COLLECTION_NAME_MAX)
+    is_public: bool | None = None
+
+
+class CollectionOut(BaseModel):
+    id: str
+    name: str
+    is_public: bool
+    item_count: int
+    created_at: datetime
+
+
+class CollectionList(BaseModel):
+    items: list[CollectionOut]
+
+
+class FavouriteIn(BaseModel):
+    collection_id: Id | None = Field(default=None, description="one of your collections (none: only in All)")
+
+
+class FavouriteState(BaseModel):
+    kind: FavouriteKind
+    target: str
+    saved: bool
+    collection_id: str | None = None
+
+
+class SavedSound(BaseModel):
+    id: str
+    realm: str
+    title: str | None
+    creator_handle: str
+
+
+class FavouriteOut(BaseModel):
+    kind: FavouriteKind
+    target: str
+    collection_id: str | None
+    saved_at: datetime
+    video: VideoOut | None = None
+    sound: SavedSound | None = None
+    hashtag: str | None = None
+
+
+class FavouritePage(BaseModel):
+    items: list[FavouriteOut]
+    next_cursor: str | None
+
+
+class RepostState(BaseModel):
+    reposted: bool

@@ -23,7 +23,8 @@ from reelm.crossrealm.service import access_public_comment, access_public_profil
 from reelm.crossrealm.views import public_comments, public_profiles
 from reelm.errors import Problem, not_found
 from reelm.notifications.models import NotificationKind
-from reelm.social.models import Comment, CommentLike, Follow, VideoLike
+from reelm.social.models import Comment, CommentLike, Favourite, FavouriteKind, Follow, VideoLike, VideoRepost
+from reelm.social.mutes import comment_hidden
 from reelm.social.notify import notify
 from reelm.social.schemas import CommentOut
 from reelm.text import clean_text
@@ -231,7 +232,10 @@ async def list_comments(
             foreign.where(pc.c.parent_id == parent_id),
         )
     both = union_all(local, foreign).subquery()
-    query = select(both)
+    # What the viewer muted or filtered out (reelm.social.mutes); their own comments are always shown.
+    query = select(both).where(
+        ~comment_hidden(viewer_id, both.c.author_id, both.c.body) | (both.c.author_id == (viewer_id or 0))
+    )
     if after is not None:
         query = query.where(tuple_(both.c.created_at, both.c.id) > tuple_(*after))
     query = query.order_by(both.c.created_at, both.c.id).limit(limit)
@@ -339,9 +343,15 @@ async def is_following(session: AsyncSession, follower_id: int, followee_id: int
 
 
 async def forget_activity_on_videos(session: AsyncSession, video_ids: list[int]) -> None:
-    """This realm's likes and comments on videos that go away (activity may target any realm, so no
-    foreign key cascades it). Other realms' activity on them stays with its authors, no longer shown."""
+    """This realm's likes, reposts, favourites and comments on videos that go away (activity may target any
+    realm, so no foreign key cascades it). Other realms' activity on them stays with its authors, unshown."""
     await session.execute(delete(VideoLike).where(VideoLike.video_id.in_(video_ids)))
+    await session.execute(delete(VideoRepost).where(VideoRepost.video_id.in_(video_ids)))
+    await session.execute(
+        delete(Favourite).where(
+            Favourite.kind == FavouriteKind.VIDEO.value, Favourite.target.in_([str(v) for v in video_ids])
+        )
+    )
     await session.execute(delete(Comment).where(Comment.video_id.in_(video_ids)))
 
 

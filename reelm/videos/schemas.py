@@ -86,6 +86,9 @@ class VideoOut(BaseModel):
     renditions: list[RenditionOut]
     counts: Counts
     liked_by_me: bool | None
+    saved_by_me: bool | None = Field(default=None, description="among your favourites (signed in only)")
+    reposted_by_me: bool | None = Field(default=None, description="you reposted it (signed in only)")
+    repost_count: int | None = Field(default=None, description="how often it was reposted; creator only")
     created_at: datetime
     published_at: datetime | None
     share_url: str

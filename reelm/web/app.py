@@ -40,6 +40,7 @@ from reelm.web.routes.events import router as events_router
 from reelm.web.routes.exports import router as exports_router
 from reelm.web.routes.feed import router as feed_router
 from reelm.web.routes.language import router as language_router
+from reelm.web.routes.keep import router as keep_router  # favourites, reposts, mutes, filters
 from reelm.web.routes.messages import pages as messages_pages
 from reelm.web.routes.messages import router as messages_router
 from reelm.web.routes.notifications import pages as notifications_pages
@@ -158,6 +159,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         demo_router,
         events_router,
         recommend_router,
+        keep_router,
         search_router,
         sounds_router,
         messages_router,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from reelm.feed.schemas import FeedItemOut, FeedPageOut
-from reelm.feed.service import MAX_REMEMBERED, following_page
+from reelm.feed.service import MAX_REMEMBERED, FollowingItem, following_page
 from reelm.realms.models import Capability
 from reelm.recommend.candidates import FeedMode, FeedRanker, FeedRequest
 from reelm.web.capabilities import require_capability
@@ -101,20 +101,30 @@ async def following(
         videos = await following_page(
             session, viewer, before=before, limit=limit + 1, base_url=runtime.settings.base_url
         )
-    items = [
-        FeedItemOut.model_construct(
-            **dict(v),
-            source="following",
-            reason="From an account you follow",
-            reasons=["From an account you follow"],
-        )
-        for v in videos[:limit]
-    ]
+    items = [_following_item(v) for v in videos[:limit]]
     next_cursor = None
     if len(videos) > limit:
         last = videos[limit - 1]
-        assert last.published_at is not None
         next_cursor = encode_cursor(
-            runtime.settings.secret_key, "following", {"at": last.published_at.isoformat(), "id": last.id}
+            runtime.settings.secret_key, "following", {"at": last.at.isoformat(), "id": last.video.id}
         )
     return json_response(FeedPageOut(items=items, next_cursor=next_cursor, personalized=False))
+
+
+def _following_item(item: FollowingItem) -> FeedItemOut:
+    if item.reposted_by is not None:
+        reason = f"Reposted by @{item.reposted_by}, whom you follow"
+        return FeedItemOut.model_construct(
+            **dict(item.video),
+            source="repost",
+            reason=reason,
+            reasons=[reason],
+            reposted_by=item.reposted_by,
+        )
+    return FeedItemOut.model_construct(
+        **dict(item.video),
+        source="following",
+        reason="From an account you follow",
+        reasons=["From an account you follow"],
+        reposted_by=None,
+    )
