@@ -16,7 +16,9 @@ the services (reelm.text), which these types spare from ever seeing unstorable c
 
 from __future__ import annotations
 
+import functools
 import unicodedata
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -39,6 +41,7 @@ __all__ = [
     "TAG_PATTERN",
     "TAG_WORD_PATTERN",
     "TEXT_PATTERN",
+    "TIME_ZONE_PATTERN",
     "CursorText",
     "Handle",
     "Id",
@@ -47,9 +50,11 @@ __all__ = [
     "Secret",
     "Tag",
     "Text",
+    "TimeZoneName",
     "check_line",
     "check_secret",
     "check_text",
+    "check_time_zone",
 ]
 
 # A handle as a client names someone: the stored form is lower case without "@" (reelm.text.HANDLE_RE),
@@ -70,6 +75,9 @@ COUNTRY_PATTERN = r"^[A-Za-z]{2}$"
 TEXT_PATTERN = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
 # One line: no control character at all.
 LINE_PATTERN = r"^[^\x00-\x1F\x7F-\x9F]*$"
+# An IANA time zone name ("Europe/Berlin", "America/Argentina/Buenos_Aires", "UTC"); the check also asks
+# the zone database, so only zones that exist pass.
+TIME_ZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$"
 
 _KEPT_IN_TEXT = frozenset("\t\n\r")
 
@@ -158,3 +166,19 @@ IdRef = Annotated[str, StringConstraints(max_length=32), Checked(check_line, ID_
 CursorText = Annotated[str, Checked(check_line, CURSOR_PATTERN)]
 Handle = Annotated[str, StringConstraints(pattern=HANDLE_PATTERN)]
 Tag = Annotated[str, StringConstraints(pattern=TAG_WORD_PATTERN)]
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_time_zone(value: Any) -> Any:
+    """A zone of the IANA database, by its name (`Europe/Berlin`); names are short, so any longer is refused
+    before the database is asked."""
+    if isinstance(value, str) and (len(value) > 64 or value not in _time_zones()):
+        raise ValueError("is not a time zone of the IANA database (such as Europe/Berlin)")
+    return value
+
+
+TimeZoneName = Annotated[str, Checked(check_time_zone, TIME_ZONE_PATTERN), StringConstraints(max_length=64)]

@@ -30,6 +30,7 @@ from reelm.messages.inbound import handlers as message_handlers
 from reelm.messages.tasks import expire_messages
 from reelm.moderation.suspensions import lift_expired_suspensions
 from reelm.notifications.inbound import take_notice
+from reelm.publishing.scheduled import publish_due
 from reelm.recommend.tasks import schedule_retraining
 from reelm.runtime import Runtime
 from reelm.scratch import sweep_scratch
@@ -50,9 +51,13 @@ SWEEPS: tuple[tuple[str, Sweep], ...] = (
     ("messages past retention removed", expire_messages),
 )
 # Sweeps that carry another realm's decision into this one, run more often: a sound taken down in one realm is
-# muted in this realm's videos within about this long (reelm.sounds.takedown).
+# muted in this realm's videos within about this long (reelm.sounds.takedown); and scheduled posts, which go
+# out within about this long of their time (reelm.publishing.scheduled).
 FREQUENT_EVERY_S = 30.0
-FREQUENT_SWEEPS: tuple[tuple[str, Sweep], ...] = (("videos muted or unmuted with their sound", sync_muted),)
+FREQUENT_SWEEPS: tuple[tuple[str, Sweep], ...] = (
+    ("videos muted or unmuted with their sound", sync_muted),
+    ("scheduled posts published", publish_due),
+)
 
 
 def delivery_handlers(runtime: Runtime) -> dict[str, Handler]:

@@ -30,6 +30,9 @@ class NotificationKind(enum.StrEnum):
     DUET = "duet"  # object: the duet (each duet is its own notification, opening the duet itself)
     STITCH = "stitch"  # object: the stitch
     SOUND_USED = "sound_used"  # object: the sound (its uses group, and open the sound's page)
+    # A scheduled post that the realm's upload switch held back went out once uploads were restored
+    # (reelm.publishing.scheduled). Object: the video; no actor.
+    POST_PUBLISHED = "post_published"
 
 
 NO_OBJECT = 0  # the object of a follow: all new followers form one group

@@ -40,6 +40,9 @@ PHRASES: dict[NotificationKind, str] = {
     NotificationKind.DUET: "made a duet with your video",
     NotificationKind.STITCH: "stitched your video",
     NotificationKind.SOUND_USED: "used your sound",
+    NotificationKind.POST_PUBLISHED: (
+        "Your scheduled video was held while uploads were paused, and is now posted"
+    ),
 }
 
 

@@ -55,6 +55,8 @@ class Video(RealmBase):
         Index("ix_videos_owner_created", "owner_id", "created_at"),
         Index("ix_videos_published", "published_at"),
         Index("ix_videos_hashtags", "hashtags", postgresql_using="gin"),
+        # The worker's sweep of scheduled drafts (reelm.publishing.scheduled) reads only those that are due.
+        Index("ix_videos_scheduled", "publish_at", postgresql_where=text("draft AND publish_at IS NOT NULL")),
     )
 
     id: Mapped[int] = public(BigInteger, primary_key=True, autoincrement=False)
@@ -112,6 +114,17 @@ class Video(RealmBase):
     remix: Mapped[dict[str, Any] | None] = public(JSONB)
     # The sound was taken down: the video stays, its renditions without audio, with a notice.
     audio_muted: Mapped[bool] = public(Boolean, default=False, server_default=text("false"))
+
+    # Drafts and scheduled posts (reelm.videos.drafts). A draft is transcoded and screened as any upload, but
+    # kept private (so nothing public, no projection, feed or search, ever shows it) until its creator
+    # publishes it or its `publish_at` comes; then it takes `publish_visibility`. `publish_held_at` is when
+    # the realm's upload switch held a due post back: it is published once uploads are restored, and its
+    # creator told. The time zone is the one the creator scheduled in, to show the time as they chose it.
+    draft: Mapped[bool] = public(Boolean, default=False, server_default=text("false"))
+    publish_at: Mapped[datetime | None] = public(TZ)
+    publish_visibility: Mapped[str | None] = public(String(10))
+    publish_held_at: Mapped[datetime | None] = public(TZ)
+    publish_time_zone: Mapped[str | None] = protected(String(64))
 
     # The uploaded file never leaves the home realm; only renditions are public.
     original_key: Mapped[str] = protected(Text)

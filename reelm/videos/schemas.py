@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, StrictBool
 
-from reelm.inputs import Text
+from reelm.inputs import Text, TimeZoneName
 from reelm.videos.models import CommentPolicy, RemixKind
 
 
@@ -158,3 +158,35 @@ class VideoPage(BaseModel):
 class HashtagOut(BaseModel):
     name: str
     video_count: int = Field(description="public videos carrying it, as the viewer may see them")
+
+
+class DraftOut(BaseModel):
+    """A draft, as its creator sees it in their drafts list (reelm.videos.drafts)."""
+
+    id: str
+    caption: str
+    status: str = Field(description="processing, ready, held or rejected, as any upload's")
+    status_detail: str
+    reject_reason: str | None
+    poster_url: str | None
+    duration_s: float | None
+    created_at: datetime
+    visibility: str = Field(description="who may watch it once published: public or private")
+    publish_at: datetime | None = Field(description="when it is published (UTC); none: not scheduled")
+    time_zone: str | None = Field(description="the IANA time zone it was scheduled in")
+    publish_at_local: str | None = Field(
+        description="the scheduled time in that zone, as YYYY-MM-DDTHH:MM (what the creator chose)"
+    )
+    held: bool = Field(description="due, but held while the realm's uploads are suspended for its creator")
+    page_url: str
+
+
+class DraftPage(BaseModel):
+    items: list[DraftOut]
+
+
+class ScheduleIn(BaseModel):
+    """When to publish a draft: a time with an offset, or a local time and the IANA zone it is in."""
+
+    publish_at: datetime
+    time_zone: TimeZoneName | None = None

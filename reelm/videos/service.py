@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Row, delete, update
@@ -14,6 +15,7 @@ from reelm.errors import Problem, not_found
 from reelm.settings import Settings
 from reelm.text import clean_text, hashtags_of, mentions_of
 from reelm.videos import media
+from reelm.videos.drafts import set_draft_visibility, start_as_draft
 from reelm.videos.models import RemixKind, Video, VideoStatus, Visibility
 from reelm.videos.permissions import account_defaults, apply_permissions, chosen_over, permissions_of
 from reelm.videos.schemas import Creator, PermissionChoices
@@ -69,10 +71,14 @@ async def do_create_video(
     duration_s: float,
     permissions: PermissionChoices | None = None,
     remix: dict[str, Any] | None = None,
+    draft: bool = False,
+    publish_at: datetime | None = None,
+    time_zone: str | None = None,
 ) -> Video:
     """Record an uploaded original and queue its transcode in the same transaction. A permission left out
     (None) is the creator's default for new videos. `remix` is a checked plan (reelm.sounds.remixing), which
-    the worker composes before the transcode."""
+    the worker composes before the transcode. A `draft` (or a post scheduled at `publish_at`, checked by
+    reelm.videos.drafts.check_publish_at) is transcoded but kept private until published."""
     chosen = chosen_over(await account_defaults(session, owner.id), permissions or PermissionChoices())
     video = Video(
         id=video_id,
@@ -90,6 +96,8 @@ async def do_create_video(
         original_size=size,
     )
     apply_permissions(video, chosen)
+    if draft or publish_at is not None:
+        start_as_draft(video, visibility, publish_at, time_zone)
     if remix is not None:
         video.remix, video.remix_kind = remix, remix["kind"]
         if remix["kind"] != RemixKind.SOUND:
@@ -157,7 +165,10 @@ async def do_update_video(
         video.hashtags = hashtags_of(video.caption)
         video.mentions = mentions_of(video.caption)
     if visibility is not None:
-        video.visibility = Visibility(visibility)
+        if video.draft:  # a draft stays private until it is published
+            set_draft_visibility(video, visibility)
+        else:
+            video.visibility = Visibility(visibility)
     return video
 
 

@@ -57,6 +57,8 @@ from reelm.web.routes.social import router as social_router
 from reelm.web.routes.sounds import pages as sounds_pages
 from reelm.web.routes.sounds import router as sounds_router
 from reelm.web.routes.staff import router as staff_router  # staff access (Cedar-gated)
+from reelm.web.routes.studio_videos import pages as studio_pages  # /studio/drafts
+from reelm.web.routes.studio_videos import router as studio_router  # drafts and scheduled posts
 from reelm.web.routes.transparency import api as log_api
 from reelm.web.routes.transparency import router as log_router
 from reelm.web.routes.videos import router as videos_router
@@ -169,6 +171,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         realms_api,
         reports_api,
         review_api,
+        studio_router,
     )
     for router in routers:
         api.include_router(router)
@@ -188,6 +191,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         review_pages,  # /review
         reports_pages,  # /statements, /transparency
         metrics_router,  # /metrics
+        studio_pages,  # /studio/drafts
     )
     for router in outside_api:
         app.include_router(router)

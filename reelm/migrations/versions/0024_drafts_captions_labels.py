@@ -7,15 +7,37 @@ Create Date: 2026-12-08
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0024"
 down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+TZ = sa.DateTime(timezone=True)
+
 
 def upgrade(role: str) -> None:
-    pass
+    if role != "realm":
+        return  # videos live in their realm
+    # Existing videos are published ones: not drafts.
+    op.add_column("videos", sa.Column("draft", sa.Boolean(), server_default=sa.text("false"), nullable=False))
+    op.add_column("videos", sa.Column("publish_at", TZ, nullable=True))
+    op.add_column("videos", sa.Column("publish_visibility", sa.String(length=10), nullable=True))
+    op.add_column("videos", sa.Column("publish_held_at", TZ, nullable=True))
+    op.add_column("videos", sa.Column("publish_time_zone", sa.String(length=64), nullable=True))
+    op.create_index(
+        "ix_videos_scheduled",
+        "videos",
+        ["publish_at"],
+        postgresql_where=sa.text("draft AND publish_at IS NOT NULL"),
+    )
 
 
 def downgrade(role: str) -> None:
-    pass
+    if role != "realm":
+        return
+    op.drop_index("ix_videos_scheduled", table_name="videos")
+    for name in ("publish_time_zone", "publish_held_at", "publish_visibility", "publish_at", "draft"):
+        op.drop_column("videos", name)

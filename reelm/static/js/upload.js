@@ -16,6 +16,11 @@ const previewName = document.getElementById("preview-name");
 const changeButton = document.getElementById("preview-change");
 const caption = document.getElementById("upload-caption");
 const visibility = document.getElementById("upload-visibility");
+// Post now, save as a draft, or schedule: a local time, sent with this browser's IANA time zone.
+const whenInputs = [...form.querySelectorAll('input[name="when"]')];
+const scheduleBox = document.getElementById("upload-schedule");
+const publishAt = document.getElementById("upload-publish-at");
+const SCHEDULE_DAYS = 30;
 const progressBox = document.getElementById("upload-progress-box");
 const progress = document.getElementById("upload-progress");
 const percent = document.getElementById("upload-percent");
@@ -68,9 +73,10 @@ function setPhase(next) {
   changeButton.hidden = next !== "choose";
   submit.hidden = !(next === "choose" || next === "uploading");
   submit.disabled = next !== "choose" || !file;
-  submit.textContent = busy ? t("Posting…") : t("Post");
+  submit.textContent = busy ? t("Posting…") : postWords();
   discard.hidden = !(next === "choose" && file);
   visibility.disabled = next !== "choose";
+  for (const input of [...whenInputs, publishAt]) input.disabled = next !== "choose";
   for (const input of permissionInputs) input.disabled = next !== "choose";
   for (const control of remixControls) control.disabled = next !== "choose";
   save.hidden = next !== "ready";
@@ -205,6 +211,46 @@ function describeError(error) {
   }
 }
 
+function whenChosen() {
+  const checked = whenInputs.find((input) => input.checked);
+  return checked ? checked.value : "now";
+}
+
+function postWords() {
+  const when = whenChosen();
+  if (when === "draft") return t("Save draft");
+  if (when === "schedule") return t("Schedule");
+  return t("Post");
+}
+
+function localValue(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+function browserTimeZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch {
+    return "UTC";
+  }
+}
+
+for (const input of whenInputs) {
+  input.addEventListener("change", () => {
+    const scheduling = whenChosen() === "schedule";
+    scheduleBox.hidden = !scheduling;
+    if (scheduling) {
+      // The picker's bounds; the server decides, and says why, for any value typed in.
+      const now = new Date();
+      publishAt.min = localValue(now);
+      publishAt.max = localValue(new Date(now.getTime() + SCHEDULE_DAYS * 86400000));
+      if (!publishAt.value) publishAt.value = localValue(new Date(now.getTime() + 3600000));
+    }
+    if (phase === "choose") submit.textContent = postWords();
+  });
+}
+
 function fail(error) {
   if (error.status === 401) {
     setStatus("error", t("Your session has ended."), " ", el("a", { href: loginUrl() }, t("Log in again and retry.")));
@@ -224,6 +270,18 @@ form.addEventListener("submit", (event) => {
   body.append("file", file, file.name);
   body.append("caption", caption.value);
   body.append("visibility", visibility.value);
+  const when = whenChosen();
+  if (when === "draft") body.append("draft", "true");
+  if (when === "schedule") {
+    if (!publishAt.value) {
+      setStatus("error", t("Choose when to post it."));
+      publishAt.focus();
+      return;
+    }
+    body.append("publish_at", publishAt.value);
+    body.append("time_zone", browserTimeZone());
+  }
+  form.dataset.when = when;
   // Every permission, ticked or not: one left out would get the account's default.
   for (const input of permissionInputs) {
     if (input.type === "checkbox") body.append(input.name, String(input.checked));
@@ -324,6 +382,14 @@ function render(video) {
   const me = viewer();
   if (video.status === "processing") {
     setStatus("busy", processingWords(), video.status_detail ? ` ${video.status_detail}` : "");
+  } else if (video.status === "ready" && form.dataset.when && form.dataset.when !== "now") {
+    // A draft or scheduled post: processed, and waiting in the drafts until it is posted.
+    setPhase("ready");
+    const words = form.dataset.when === "schedule" ? t("Scheduled. It waits in your drafts until its time.") : t("Saved to your drafts.");
+    const links = el("span", { className: "status-links" },
+      el("a", { className: "btn btn-primary btn-sm", href: "/studio/drafts", "data-testid": "upload-drafts-link" }, t("Your drafts")));
+    setStatus("ok", el("strong", {}, words), " ", links);
+    renderSave();
   } else if (video.status === "ready") {
     setPhase("ready");
     const links = el("span", { className: "status-links" },
@@ -379,6 +445,9 @@ again.addEventListener("click", () => {
   caption.value = "";
   caption.dispatchEvent(new Event("input"));
   visibility.value = "public";
+  for (const input of whenInputs) input.checked = input.value === "now";
+  scheduleBox.hidden = true;
+  delete form.dataset.when;
   for (const input of permissionInputs) input.checked = input.defaultChecked;
   clearFile();
   setStatus("");

@@ -21,7 +21,7 @@ from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.crossrealm.service import access_public_video, do_tally, reader_realm
 from reelm.crossrealm.views import public_videos
 from reelm.errors import Problem, not_found
-from reelm.inputs import Text
+from reelm.inputs import Text, TimeZoneName
 from reelm.moderation.screening import do_rescreen_caption
 from reelm.ratelimit import RateLimiter
 from reelm.realms.models import Capability
@@ -51,6 +51,7 @@ from reelm.videos.downloads import (
     download_key,
     download_step,
 )
+from reelm.videos.drafts import check_publish_at
 from reelm.videos.models import CommentPolicy, RemixKind, Video, VideoStatus
 from reelm.videos.permissions import account_defaults, do_set_account_defaults
 from reelm.videos.schemas import (
@@ -131,6 +132,9 @@ async def upload_video(
     sound_offset_s: SecondsForm = 0.0,
     stitch_start_s: SecondsForm = 0.0,
     stitch_end_s: SecondsForm = 0.0,
+    draft: Annotated[bool, Form()] = False,
+    publish_at: Annotated[datetime | None, Form()] = None,
+    time_zone: Annotated[TimeZoneName | None, Form()] = None,
 ) -> VideoAccepted:
     """Accept a video file (multipart `file`, `caption`); transcoding continues in the background.
 
@@ -142,9 +146,14 @@ async def upload_video(
     or `stitch` (`stitch_start_s` to `stitch_end_s` of it, at most 5 s, then the file). `own_level` and
     `other_level` mix the file's own audio and the sound's or original's (0 to 1). Refused before anything
     is stored when the sound or video is not public, is unavailable, its creator does not allow it, or the
-    times fall outside it."""
+    times fall outside it.
+
+    `draft` keeps the video private once transcoded, to publish later (`/videos/{id}/publish`); with
+    `publish_at` it is scheduled: a time without an offset is read in `time_zone` (IANA), at most 30 days
+    ahead. Either way `visibility` is who may watch it once published."""
     limiter.hit("upload", str(viewer.user.id), limit=runtime.settings.uploads_per_hour, per_seconds=3600)
     caption = check_caption(caption)
+    scheduled = check_publish_at(publish_at, time_zone) if publish_at is not None else None
     plan = None
     if remix_kind is not None or remix_of is not None:
         if remix_kind is None or remix_of is None:
@@ -193,6 +202,9 @@ async def upload_video(
             duration_s=probe.duration_s,
             permissions=permissions,
             remix=plan,
+            draft=draft,
+            publish_at=scheduled,
+            time_zone=time_zone,
         )
     request.app.state.metrics.uploads.labels(viewer.realm).inc()
     return VideoAccepted(
@@ -418,7 +430,9 @@ async def user_videos(
             runtime, viewer, viewer.realm, public, public_videos.c.id, cursor, limit, kind
         )
     query = card_select(card_viewer(viewer, entry.realm)).where(
-        Video.owner_id == entry.user_id, visible_to(viewer)
+        Video.owner_id == entry.user_id,
+        visible_to(viewer),
+        Video.draft.is_(False),  # drafts: /me/drafts
     )
     return await _video_page(runtime, viewer, entry.realm, query, Video.id, cursor, limit, kind)
 
