@@ -43,6 +43,8 @@ from reelm.web.routes.language import router as language_router
 from reelm.web.routes.keep import router as keep_router  # favourites, reposts, mutes, filters
 from reelm.web.routes.messages import pages as messages_pages
 from reelm.web.routes.messages import router as messages_router
+from reelm.web.routes.keep_pages import router as keep_pages  # /@x/favourites, /settings/filters
+from reelm.web.routes.language import router as language_router
 from reelm.web.routes.notifications import pages as notifications_pages
 from reelm.web.routes.notifications import router as notifications_router
 from reelm.web.routes.realms import api as realms_api
@@ -186,6 +188,8 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         language_router,  # /language, the picker
         realms_pages,  # /admin
         messages_pages,  # /inbox
+        account_security_pages.router,  # /login/second-factor, /settings/security: before /settings/{x}
+        keep_pages,  # /settings/filters, /@{handle}/favourites: before /settings/{x}
         notifications_pages,  # /notifications
         sounds_pages,  # /sound/{id}
         review_pages,  # /review

@@ -1,0 +1,384 @@
+"""Pages for keeping, sharing and not seeing: save a video to a collection, repost it, the profile's
+Favourites, Reposts and Liked tabs, muting an account, and the settings page of mutes and keyword filters.
+
+Every form works without JavaScript: it posts here with the CSRF field and comes back to where it was, with
+the problem shown in place when there is one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
+
+from reelm.accounts.service import resolve_handle
+from reelm.accounts.viewer import SignedInViewer
+from reelm.errors import Problem, not_found
+from reelm.inputs import Line
+from reelm.realms.models import Capability
+from reelm.social import favourites, mutes
+from reelm.social.models import COLLECTION_NAME_MAX, KEYWORD_MAX, FavouriteKind
+from reelm.web.deps import RuntimeDep, ViewerDep
+from reelm.web.params import CsrfForm, HandlePath, IdForm, IdPath
+from reelm.web.rendering import check_form_csrf, error_page, login_redirect, refused_page, render
+from reelm.web.routes.accounts import get_user
+from reelm.web.routes.keep import (
+    favourites_of,
+    liked_of,
+    liked_public,
+    muted_people,
+    reposts_of,
+    save_favourite,
+    set_liked_public,
+    set_mute,
+    set_repost,
+)
+from reelm.web.routes.videos import get_video
+
+router = APIRouter(include_in_schema=False)
+
+NameForm = Annotated[Line, Form(max_length=COLLECTION_NAME_MAX)]
+FlagForm = Annotated[bool, Form()]
+
+
+# --- saving and reposting a video ------------------------------------------------------------------------
+
+
+async def _save_page(
+    request: Request, runtime: RuntimeDep, me: SignedInViewer, video_id: str, problem: Problem | None = None
+) -> Response:
+    card = await get_video(runtime, me, video_id)
+    async with runtime.databases.read(me.realm) as session:
+        collections = await favourites.collections_of(session, me.user_id, public_only=False)
+        saved = await favourites.saved_state(session, me.user_id, FavouriteKind.VIDEO, card.id)
+    return render(
+        request,
+        me,
+        "keep_save.html",
+        problem.status if problem else 200,
+        video=card.model_dump(mode="json"),
+        collections=[c.model_dump(mode="json") for c in collections],
+        saved_in=(str(saved.collection_id) if saved.collection_id else "") if saved else None,
+        error=problem.detail if problem else None,
+    )
+
+
+@router.get("/v/{video_id}/save")
+async def save_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, video_id: IdPath) -> Response:
+    """Where to keep a video: among all favourites, in one of one's collections, or a new one."""
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        return await _save_page(request, runtime, me, video_id)
+    except Problem as problem:
+        return error_page(request, me, problem)
+
+
+@router.post("/v/{video_id}/save")
+async def save_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    video_id: IdPath,
+    collection_id: IdForm = None,
+    new_collection: NameForm = "",
+    new_public: FlagForm = False,
+    remove: FlagForm = False,
+    csrf_token: CsrfForm = "",
+) -> Response:
+    """Save (to the collection chosen, or a new one named here), or remove from favourites."""
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        if remove:
+            async with runtime.databases.transaction(me.realm) as session:
+                await favourites.do_unsave(session, me.user_id, FavouriteKind.VIDEO, video_id)
+            return RedirectResponse(f"/v/{video_id}", status_code=303)
+        chosen = collection_id
+        if new_collection.strip():
+            async with runtime.databases.transaction(me.realm) as session:
+                made = await favourites.do_create_collection(
+                    session, me.user_id, name=new_collection, is_public=new_public
+                )
+                chosen = str(made.id)
+        await save_favourite(runtime, me, FavouriteKind.VIDEO, video_id, chosen)
+    except Problem as problem:
+        try:
+            return await _save_page(request, runtime, me, video_id, problem)
+        except Problem as again:
+            return error_page(request, me, again)
+    return RedirectResponse(f"/v/{video_id}?kept=saved", status_code=303)
+
+
+@router.post("/v/{video_id}/repost")
+async def repost_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    video_id: IdPath,
+    undo: FlagForm = False,
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await set_repost(runtime, me, video_id, repost=not undo)
+    except Problem as problem:
+        return error_page(request, me, problem)
+    return RedirectResponse(f"/v/{video_id}?kept={'unreposted' if undo else 'reposted'}", status_code=303)
+
+
+# --- the profile's tabs ----------------------------------------------------------------------------------
+
+
+async def _tab_page(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, handle: str, tab: str, collection: str | None
+) -> Response:
+    try:
+        profile = await get_user(runtime, viewer, handle)
+        if refused := refused_page(request, viewer, profile.realm, Capability.WATCH):
+            return refused
+        is_me = viewer.user_id is not None and profile.id == str(viewer.user_id)
+        context: dict[str, Any] = {"collections": [], "collection": collection, "private": False}
+        if tab == "favourites":
+            page = await favourites_of(
+                runtime, viewer, handle, collection=collection, kind=None, cursor=None, limit=48
+            )
+            context["items"] = [i.model_dump(mode="json") for i in page.items]
+            entry = await resolve_handle(runtime, handle)
+            assert entry is not None
+            async with runtime.databases.read(entry.realm) as session:
+                found = await favourites.collections_of(session, entry.user_id, public_only=not is_me)
+            context["collections"] = [c.model_dump(mode="json") for c in found]
+        elif tab == "reposts":
+            videos = await reposts_of(runtime, viewer, handle, None, 48)
+            context["items"] = [{"kind": "video", "video": v.model_dump(mode="json")} for v in videos.items]
+        else:
+            context["liked_public"] = await liked_public(runtime, profile.realm, int(profile.id))
+            try:
+                videos = await liked_of(runtime, viewer, handle, None, 48)
+                context["items"] = [
+                    {"kind": "video", "video": v.model_dump(mode="json")} for v in videos.items
+                ]
+            except Problem as problem:
+                if problem.type != "liked-private":
+                    raise
+                context["items"], context["private"] = [], True
+    except Problem as problem:
+        return error_page(request, viewer, problem)
+    return render(
+        request,
+        viewer,
+        "profile_keep.html",
+        profile=profile.model_dump(mode="json"),
+        tab=tab,
+        is_me=is_me,
+        **context,
+    )
+
+
+@router.get("/@{handle}/favourites")
+async def favourites_tab(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    handle: HandlePath,
+    collection: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+) -> Response:
+    return await _tab_page(request, runtime, viewer, handle, "favourites", collection)
+
+
+@router.get("/@{handle}/reposts")
+async def reposts_tab(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, handle: HandlePath
+) -> Response:
+    return await _tab_page(request, runtime, viewer, handle, "reposts", None)
+
+
+@router.get("/@{handle}/liked")
+async def liked_tab(request: Request, runtime: RuntimeDep, viewer: ViewerDep, handle: HandlePath) -> Response:
+    return await _tab_page(request, runtime, viewer, handle, "liked", None)
+
+
+@router.post("/settings/collections/{collection_id}")
+async def collection_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    collection_id: IdPath,
+    is_public: FlagForm = False,
+    delete: FlagForm = False,
+    csrf_token: CsrfForm = "",
+) -> Response:
+    """Make one of one's collections public or private, or delete it; back to the Favourites tab."""
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        if len(collection_id) > 18:
+            raise not_found("Collection")
+        async with runtime.databases.transaction(me.realm) as session:
+            found = await favourites.access_collection(session, me.user_id, int(collection_id))
+            if delete:
+                await favourites.do_delete_collection(session, found)
+            else:
+                await favourites.do_change_collection(session, found, name=None, is_public=is_public)
+    except Problem as problem:
+        return error_page(request, me, problem)
+    return RedirectResponse(f"/@{me.user.handle}/favourites", status_code=303)
+
+
+@router.post("/settings/liked-tab")
+async def liked_tab_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    liked_public: FlagForm = False,
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await set_liked_public(runtime, me, liked_public)
+    except Problem as problem:
+        return error_page(request, me, problem)
+    return RedirectResponse(f"/@{me.user.handle}/liked", status_code=303)
+
+
+# --- muting an account -----------------------------------------------------------------------------------
+
+
+@router.get("/@{handle}/mute")
+async def mute_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, handle: HandlePath) -> Response:
+    """Mute or unmute an account: what it means, and the button."""
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        profile = await get_user(runtime, me, handle)
+        async with runtime.databases.read(me.realm) as session:
+            muted = await mutes.is_muted(session, me.user_id, int(profile.id))
+    except Problem as problem:
+        return error_page(request, me, problem)
+    return render(request, me, "keep_mute.html", profile=profile.model_dump(mode="json"), muted=muted)
+
+
+@router.post("/@{handle}/mute")
+async def mute_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    handle: HandlePath,
+    mute: FlagForm = False,
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await set_mute(runtime, me, handle, mute=mute)
+    except Problem as problem:
+        return error_page(request, me, problem)
+    return RedirectResponse(f"/@{handle.lstrip('@').lower()}/mute", status_code=303)
+
+
+# --- settings: mutes and keyword filters -----------------------------------------------------------------
+
+
+async def _filters_page(
+    request: Request,
+    runtime: RuntimeDep,
+    me: SignedInViewer,
+    problem: Problem | None = None,
+    done: str | None = None,
+) -> Response:
+    async with runtime.databases.read(me.realm) as session:
+        found = await mutes.filters_of(session, me.user_id, datetime.now(UTC))
+    muted = await muted_people(runtime, me)
+    return render(
+        request,
+        me,
+        "settings_filters.html",
+        problem.status if problem else 200,
+        filters=[
+            {"id": str(f.id), "phrase": f.phrase, "is_tag": f.is_tag, "expires_at": f.expires_at}
+            for f in found
+        ],
+        muted=[m.model_dump(mode="json") for m in muted],
+        error=problem.detail if problem else None,
+        done=done if done in {"added", "removed", "unmuted"} else None,
+        keyword_max=KEYWORD_MAX,
+    )
+
+
+@router.get("/settings/filters")
+async def filters_page(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    done: Annotated[str | None, Query(pattern=r"^[a-z]{1,20}$")] = None,
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    return await _filters_page(request, runtime, me, done=done)
+
+
+@router.post("/settings/filters")
+async def filter_add_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    phrase: Annotated[Line, Form(max_length=KEYWORD_MAX)] = "",
+    days: Annotated[str, Form(pattern=r"^(1|7|30|ever)$")] = "ever",
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        async with runtime.databases.transaction(me.realm) as session:
+            await mutes.do_add_filter(
+                session, me.user_id, phrase, days=None if days == "ever" else int(days), now=datetime.now(UTC)
+            )
+    except Problem as problem:
+        return await _filters_page(request, runtime, me, problem)
+    return RedirectResponse("/settings/filters?done=added", status_code=303)
+
+
+@router.post("/settings/filters/{filter_id}/delete")
+async def filter_remove_submit(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, filter_id: IdPath, csrf_token: CsrfForm = ""
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        if len(filter_id) > 18:
+            raise not_found("Filter")
+        async with runtime.databases.transaction(me.realm) as session:
+            await mutes.do_remove_filter(session, me.user_id, int(filter_id))
+    except Problem as problem:
+        return await _filters_page(request, runtime, me, problem)
+    return RedirectResponse("/settings/filters?done=removed", status_code=303)
+
+
+@router.post("/settings/unmute")
+async def unmute_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    handle: Annotated[Line, Form(max_length=30)],
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await set_mute(runtime, me, handle, mute=False)
+    except Problem as problem:
+        return await _filters_page(request, runtime, me, problem)
+    return RedirectResponse("/settings/filters?done=unmuted", status_code=303)
