@@ -1,5 +1,12 @@
 """Every model, imported once so that the metadata of both databases is complete."""
 
+from reelm.accounts.factor_models import (  # second factors of log-in
+    Passkey,
+    PendingLogin,
+    RecoveryCode,
+    TotpFactor,
+    WebAuthnChallenge,
+)
 from reelm.accounts.models import AuthSession, EmailChange, HandleEntry, Suspension, User
 from reelm.audit.models import DirectoryAuditOutbox, RealmAuditOutbox
 from reelm.crossrealm.models import RealmFlow  # rows received from other realms
@@ -84,12 +91,15 @@ __all__ = [
     "Notification",
     "NotificationActor",
     "NotificationMute",
+    "Passkey",
+    "PendingLogin",
     "PinnedVideo",
     "RealmAuditOutbox",
     "RealmBase",
     "RealmCapability",
     "RealmFlow",
     "RecommenderModel",
+    "RecoveryCode",
     "Rendition",
     "Report",
     "SearchHashtag",
@@ -106,6 +116,7 @@ __all__ = [
     "StoredHashEntry",
     "StoredHashList",
     "Suspension",
+    "TotpFactor",
     "TrustedFlagger",
     "User",
     "UserBlock",
@@ -118,6 +129,7 @@ __all__ = [
     "ProfileTabs",
     "ViewerProfile",
     "WatchEvent",
+    "WebAuthnChallenge",
 ]
     "UserMute",
     "VideoRepost",

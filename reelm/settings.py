@@ -6,6 +6,7 @@ import json
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -113,6 +114,17 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = 10  # per client address, across all server processes
     login_attempts_per_account_per_minute: int = 10  # per login name, from any address
     signups_per_hour: int = 20
+    # Two-factor log-in (reelm.accounts.two_factor): codes tried per account and minute, across processes;
+    # how long a password-checked log-in waits for its second factor; whether staff must have used one.
+    second_factor_attempts_per_minute: int = Field(default=5, ge=1)
+    pending_login_minutes: int = Field(default=5, ge=1, le=30)
+    # None: on, except in demo mode (whose seeded reviewers log in with a password to show the review pages).
+    staff_second_factor: bool | None = None
+    sessions_listed: int = Field(default=50, ge=1, le=500)  # the newest sessions an account's list shows
+    # Passkeys (WebAuthn): the relying party's id (a registrable domain) and the origin browsers report;
+    # None takes both from base_url.
+    webauthn_rp_id: str | None = None
+    webauthn_origin: str | None = None
     uploads_per_hour: int = 30
     # Watermarked downloads served or started, per account: the first one of a video costs an encode.
     downloads_per_hour: int = 60
@@ -199,6 +211,17 @@ class Settings(BaseSettings):
     @property
     def may_create_keys(self) -> bool:
         return self.demo or self.create_missing_keys
+
+    @property
+    def staff_need_second_factor(self) -> bool:
+        return self.staff_second_factor if self.staff_second_factor is not None else not self.demo
+
+    @property
+    def webauthn_party(self) -> tuple[str, str]:
+        """The relying party's id and the origin passkeys are bound to (base_url's unless set)."""
+        parsed = urlsplit(self.base_url)
+        origin = self.webauthn_origin or f"{parsed.scheme}://{parsed.netloc}"
+        return self.webauthn_rp_id or (parsed.hostname or "localhost"), origin
 
     @cached_property
     def realm_names(self) -> list[str]:

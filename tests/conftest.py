@@ -151,6 +151,9 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
         "log_origin": "test.reelm/log",
         # Realm keys are made in the test's own data folder on first use.
         "create_missing_keys": True,
+        # Staff log in with a password alone in the tests of what staff do; the requirement of a second
+        # factor has its own tests (tests/accounts/test_staff_second_factor.py), which turn it on.
+        "staff_second_factor": False,
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

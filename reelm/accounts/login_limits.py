@@ -69,3 +69,16 @@ async def check_login_rate(
                 raise rate_limited(f"Too many log-in attempts {what}", wait)
         if random.random() < SWEEP_SHARE:  # noqa: S311 - spreading housekeeping, not security
             await directory.execute(delete(LoginAttempt).where(LoginAttempt.at < now - KEEP))
+
+
+async def check_second_factor_rate(runtime: Runtime, *, user_id: int, now: datetime | None = None) -> None:
+    """Count one second-factor code tried for the account, whichever pending log-in or session tries it;
+    429 once the minute's attempts are spent (a six-digit code must not be guessable by volume)."""
+    now = now or datetime.now(UTC)
+    settings = runtime.settings
+    digest = _digest(settings.secret_key, "factor", str(user_id))
+    async with runtime.databases.transaction(None) as directory:
+        limit = settings.second_factor_attempts_per_minute
+        wait = await _retry_after(directory, "factor", digest, limit, now)
+        if wait:
+            raise rate_limited("Too many codes tried for this account", wait)

@@ -100,6 +100,11 @@ class AuthSession(RealmBase):
     # Both encrypted like users.email.
     ip: Mapped[bytes | None] = protected(LargeBinary)
     user_agent: Mapped[bytes | None] = protected(LargeBinary)
+    # The second factor this log-in was confirmed with ("totp", "recovery", "passkey"), or None for a password
+    # alone (reelm.accounts.two_factor); staff actions ask for one.
+    second_factor: Mapped[str | None] = protected(String(8))
+    # Refreshed at most every few minutes by use (reelm.accounts.sessions), for the list of sessions.
+    last_seen_at: Mapped[datetime | None] = protected(TZ)
 
 
 class Suspension(RealmBase):

@@ -13,9 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm import ids, security
 from reelm.accounts import names
+from reelm.accounts.factor_models import Passkey, PendingLogin, TotpFactor
 from reelm.accounts.models import AuthSession, HandleEntry, Suspension, User, is_active
 from reelm.crypto.fields import UserCipher
 from reelm.crypto.service import do_create_user_key, user_cipher
@@ -42,11 +44,31 @@ class AccountSuspendedError(Exception):
     statement of reasons; accounts knows only that there is a decision.
     """
 
-    def __init__(self, realm: str, decision_id: int, ends_at: datetime | None) -> None:
+    def __init__(
+        self, realm: str, decision_id: int, ends_at: datetime | None, *, token: str | None = None
+    ) -> None:
         super().__init__(f"account suspended by decision {decision_id}")
         self.realm = realm
         self.decision_id = decision_id
         self.ends_at = ends_at
+        # A web log-in of a suspended account still opens a session, which reaches only the account's
+        # statements of reasons and appeals (reelm.web.deps.AppellantViewer): its token, to set as a cookie.
+        self.token = token
+
+
+class SecondFactorRequired(Exception):
+    """The password was right and the account has a second factor: the log-in waits for it.
+
+    `token` names the pending log-in (reelm.accounts.factor_models.PendingLogin), which opens nothing but the
+    second step (reelm.accounts.two_factor.do_finish_log_in); `methods` are "totp" and/or "passkey".
+    """
+
+    def __init__(self, realm: str, user_id: int, token: str, methods: list[str]) -> None:
+        super().__init__("a second factor is required")
+        self.realm = realm
+        self.user_id = user_id
+        self.token = token
+        self.methods = methods
 
 
 def check_email(value: str) -> str:
@@ -192,33 +214,106 @@ async def _find_login(runtime: Runtime, login: str) -> tuple[str, User] | None:
 async def do_log_in(
     runtime: Runtime, *, login: str, password: str, kind: str, ip: str | None, user_agent: str | None
 ) -> tuple[str, AuthSession, User]:
+    """Check the password and open a session, unless the account has a second factor (SecondFactorRequired,
+    with a pending log-in) or is suspended (AccountSuspendedError, with a restricted session for the web)."""
     found = await _find_login(runtime, login)
     if not security.verify_password(found[1].password_hash if found else None, password) or found is None:
         raise Problem(
             401, "bad-credentials", "Wrong login or password", "The handle, e-mail or password is wrong."
         )
     realm, user = found
-    token = security.new_session_token(realm)
     async with runtime.databases.transaction(realm) as session:
-        # After the password check, so only the account holder learns that (and why) it is suspended.
-        suspension = await session.get(Suspension, user.id)
-        if suspension is not None and is_active(suspension.ends_at):
-            raise AccountSuspendedError(realm, suspension.decision_id, suspension.ends_at)
         cipher = await user_cipher(session, runtime.keys.realm(realm), user.id)
-        auth = AuthSession(
-            token_hash=security.token_digest(token),
-            user_id=user.id,
-            kind=kind,
-            expires_at=datetime.now(UTC) + timedelta(days=runtime.settings.session_days),
-            ip=cipher.seal_optional("sessions.ip", ip),
-            user_agent=cipher.seal_optional("sessions.user_agent", (user_agent or "")[:300] or None),
-        )
-        session.add(auth)
-        if user.deletion_due_at is not None:
-            # Logging in during the grace period is the way back: the deletion is called off.
-            await session.execute(update(User).where(User.id == user.id).values(deletion_due_at=None))
-            user.deletion_due_at = None
+        ip_blob = cipher.seal_optional("sessions.ip", ip)
+        agent_blob = cipher.seal_optional("sessions.user_agent", (user_agent or "")[:300] or None)
+        methods = await second_factor_methods(session, user.id)
+        if methods:
+            pending = security.new_session_token(realm)
+            session.add(
+                PendingLogin(
+                    token_hash=security.token_digest(pending),
+                    user_id=user.id,
+                    kind=kind,
+                    # Sealed as the session's columns: the session it becomes takes them as they are.
+                    ip=ip_blob,
+                    user_agent=agent_blob,
+                    expires_at=datetime.now(UTC) + timedelta(minutes=runtime.settings.pending_login_minutes),
+                )
+            )
+        else:
+            token, auth, suspended = await open_session(
+                session,
+                runtime,
+                realm,
+                user,
+                kind=kind,
+                ip=ip_blob,
+                user_agent=agent_blob,
+                second_factor=None,
+            )
+    if methods:
+        raise SecondFactorRequired(realm, user.id, pending, methods)
+    if suspended is not None:
+        raise suspended
     return token, auth, user
+
+
+async def second_factor_methods(session: AsyncSession, user_id: int) -> list[str]:
+    """The second factors the account can log in with: "totp" once confirmed, "passkey" once one is added."""
+    totp = select(TotpFactor.user_id).where(
+        TotpFactor.user_id == user_id, TotpFactor.confirmed_at.is_not(None)
+    )
+    passkey = select(Passkey.id).where(Passkey.user_id == user_id).limit(1)
+    row = (await session.execute(select(totp.exists(), passkey.exists()))).one()
+    return [name for name, present in zip(("totp", "passkey"), row, strict=True) if present]
+
+
+async def open_session(
+    session: AsyncSession,
+    runtime: Runtime,
+    realm: str,
+    user: User,
+    *,
+    kind: str,
+    ip: bytes | None,
+    user_agent: bytes | None,
+    second_factor: str | None,
+) -> tuple[str, AuthSession, AccountSuspendedError | None]:
+    """Add a session for a user whose password (and second factor, if any) was checked.
+
+    A suspended account gets a web session all the same (it reaches only its statements and appeals: the
+    session resolves nowhere else while the suspension lasts) and no API session; the suspension is returned
+    for the caller to raise after commit. `ip` and `user_agent` come sealed as sessions.ip/user_agent.
+    """
+    token = security.new_session_token(realm)
+    now = datetime.now(UTC)
+    auth = AuthSession(
+        token_hash=security.token_digest(token),
+        user_id=user.id,
+        kind=kind,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(days=runtime.settings.session_days),
+        ip=ip,
+        user_agent=user_agent,
+        second_factor=second_factor,
+    )
+    suspension = await session.get(Suspension, user.id)
+    if suspension is not None and is_active(suspension.ends_at):
+        restricted = token if kind == "web" else None
+        if restricted is not None:
+            session.add(auth)
+        return (
+            token,
+            auth,
+            AccountSuspendedError(realm, suspension.decision_id, suspension.ends_at, token=restricted),
+        )
+    session.add(auth)
+    if user.deletion_due_at is not None:
+        # Logging in during the grace period is the way back: the deletion is called off.
+        await session.execute(update(User).where(User.id == user.id).values(deletion_due_at=None))
+        user.deletion_due_at = None
+    return token, auth, None
 
 
 async def cipher_of(runtime: Runtime, realm: str, user_id: int) -> UserCipher:

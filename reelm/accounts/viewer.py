@@ -20,6 +20,8 @@ class Viewer:
     realm: str
     token: str | None = None
     via_cookie: bool = False
+    # The second factor the session's log-in was confirmed with (reelm.accounts.two_factor), or None.
+    second_factor: str | None = None
 
     @property
     def user_id(self) -> int | None:
@@ -29,7 +31,13 @@ class Viewer:
         """The same viewer as signed in, or None for an anonymous visitor."""
         if self.user is None:
             return None
-        return SignedInViewer(user=self.user, realm=self.realm, token=self.token, via_cookie=self.via_cookie)
+        return SignedInViewer(
+            user=self.user,
+            realm=self.realm,
+            token=self.token,
+            via_cookie=self.via_cookie,
+            second_factor=self.second_factor,
+        )
 
 
 @dataclass(frozen=True)

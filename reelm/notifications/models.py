@@ -30,6 +30,7 @@ class NotificationKind(enum.StrEnum):
     DUET = "duet"  # object: the duet (each duet is its own notification, opening the duet itself)
     STITCH = "stitch"  # object: the stitch
     SOUND_USED = "sound_used"  # object: the sound (its uses group, and open the sound's page)
+    NEW_LOGIN = "new_login"  # no object, no actor: the account was logged in to (reelm.accounts.sessions)
     # A scheduled post that the realm's upload switch held back went out once uploads were restored
     # (reelm.publishing.scheduled). Object: the video; no actor.
     POST_PUBLISHED = "post_published"

@@ -40,6 +40,7 @@ PHRASES: dict[NotificationKind, str] = {
     NotificationKind.DUET: "made a duet with your video",
     NotificationKind.STITCH: "stitched your video",
     NotificationKind.SOUND_USED: "used your sound",
+    NotificationKind.NEW_LOGIN: "Someone logged in to your account: if it was not you, end that session",
     NotificationKind.POST_PUBLISHED: (
         "Your scheduled video was held while uploads were paused, and is now posted"
     ),
@@ -171,6 +172,8 @@ def link(kind: NotificationKind, object_id: int, first_handle: str | None) -> st
         return f"/@{first_handle}" if first_handle else "/"
     if kind == NotificationKind.SOUND_USED:
         return f"/sound/{object_id}"
+    if kind == NotificationKind.NEW_LOGIN:
+        return "/settings/security"
     return f"/v/{object_id}"
 
 

@@ -35,6 +35,19 @@ def not_staff() -> Problem:
     return Problem(403, "not-staff", "Staff only", "This needs a staff role.")
 
 
+def check_second_factor(runtime: Runtime, second_factor: str | None) -> None:
+    """Staff act only from a session whose log-in used a second factor (reelm.accounts.two_factor): a stolen
+    password alone must not open anyone's protected data. Refused before the role is even looked at."""
+    if runtime.settings.staff_need_second_factor and second_factor is None:
+        raise Problem(
+            403,
+            "second-factor-required",
+            "Second factor required",
+            "Staff actions need a log-in confirmed with a second factor. Set up an authenticator app or a "
+            "passkey under Settings, Security, then log out and log in again with it.",
+        )
+
+
 def denied(action: str, decision: Decision) -> Problem:
     return Problem(
         403,

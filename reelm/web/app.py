@@ -33,7 +33,8 @@ from reelm.web.media import router as media_router
 from reelm.web.metrics import Metrics, MetricsMiddleware
 from reelm.web.metrics import router as metrics_router
 from reelm.web.problems import PROBLEM_JSON, install_handlers
-from reelm.web.routes import discovery_pages, pages
+from reelm.web.routes import account_security_pages, discovery_pages, pages
+from reelm.web.routes.account_security import router as account_security_router  # two-factor, sessions
 from reelm.web.routes.accounts import router as accounts_router
 from reelm.web.routes.demo import router as demo_router  # a fresh demo's progress
 from reelm.web.routes.events import router as events_router
@@ -156,6 +157,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
     api = APIRouter(prefix=API_PREFIX)
     routers = (
         accounts_router,
+        account_security_router,
         exports_router,
         videos_router,
         social_router,
@@ -184,6 +186,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         ops,
         app_shell_router,
         discovery_pages.router,  # /search, /explore, /welcome, /settings/hashtags: before /settings/{x}
+        account_security_pages.router,  # /login/second-factor, /settings/security: before /settings/{x}
         pages.router,
         language_router,  # /language, the picker
         realms_pages,  # /admin

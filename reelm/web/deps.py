@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 
 from reelm.accounts.models import AuthSession, User
 from reelm.accounts.service import resolve_session, session_suspension
+from reelm.accounts.sessions import note_seen
 from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.errors import Problem
 from reelm.messages.messaging import Messaging
@@ -68,6 +69,10 @@ async def cached_session(
     if allow_suspended:  # the statement and appeal routes: rare, and such a session is never cached
         return await resolve_session(runtime, token, allow_suspended=True)
     resolved = await resolve_session(runtime, token)
+    if resolved is not None and (
+        seen := await note_seen(runtime, resolved[0], token, resolved[2].last_seen_at)
+    ):
+        resolved[2].last_seen_at = seen  # for the list of sessions (a write every few minutes at most)
     if len(cache) >= SESSION_CACHE_MAX:
         cache.clear()
     if resolved is None:
@@ -113,8 +118,10 @@ async def identify(request: Request, runtime: Runtime, *, allow_suspended: bool 
         if (suspended := await session_suspension(runtime, token)) is not None:
             raise await suspension_problem(runtime, suspended)
         return None
-    realm, user, _ = resolved
-    return Viewer(user=user, realm=realm, token=token, via_cookie=via_cookie)
+    realm, user, auth = resolved
+    return Viewer(
+        user=user, realm=realm, token=token, via_cookie=via_cookie, second_factor=auth.second_factor
+    )
 
 
 async def get_viewer(request: Request, runtime: RuntimeDep) -> Viewer:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import smtplib
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response, UploadFile
 from fastapi.params import File
+from fastapi.responses import JSONResponse
 from sqlalchemy import Row
 
 from reelm import ids, mail
@@ -30,6 +32,7 @@ from reelm.accounts.schemas import (
     SignUpIn,
     TokenOut,
 )
+from reelm.accounts.security_schemas import SecondFactorOut, SecondStepIn
 from reelm.accounts.viewer import SignedInViewer
 from reelm.crossrealm.service import access_public_profile, reader_realm
 from reelm.errors import Problem, not_found
@@ -50,6 +53,7 @@ from reelm.web.deps import (
     forget_user_sessions,
 )
 from reelm.web.params import HandlePath
+from reelm.web.routes.account_security import finish_log_in, notify_new_log_in
 from reelm.web.suspensions import suspension_problem
 
 # The route class checks the profile_edit switch before an avatar upload is read.
@@ -118,9 +122,19 @@ async def create_account(runtime: RuntimeDep, limiter: Limiter, request: Request
     return await my_view(runtime, runtime.settings.realm_for_country(body.country), user)
 
 
-@router.post("/sessions", status_code=201, response_model=TokenOut)
-async def create_session(runtime: RuntimeDep, request: Request, body: LogInIn) -> TokenOut:
-    """Log in; the returned bearer token authenticates API calls (`Authorization: Bearer …`)."""
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=TokenOut,
+    responses={
+        202: {"model": SecondFactorOut, "description": "The password was right; a second factor is due"}
+    },
+)
+async def create_session(runtime: RuntimeDep, request: Request, body: LogInIn) -> TokenOut | JSONResponse:
+    """Log in; the returned bearer token authenticates API calls (`Authorization: Bearer …`).
+
+    An account with two-factor log-in answers 202 with a pending token instead: send it with a code to
+    `POST /sessions/second-factor`."""
     await limit_logins(runtime, request, body.login)
     try:
         token, auth, user = await service.do_log_in(
@@ -131,6 +145,26 @@ async def create_session(runtime: RuntimeDep, request: Request, body: LogInIn) -
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
         )
+    except service.AccountSuspendedError as suspended:
+        raise await suspension_problem(runtime, suspended) from None
+    except service.SecondFactorRequired as required:
+        due = SecondFactorOut(
+            pending_token=required.token,
+            methods=required.methods,
+            expires_at=datetime.now(UTC) + timedelta(minutes=runtime.settings.pending_login_minutes),
+        )
+        return JSONResponse(due.model_dump(mode="json"), status_code=202)
+    realm = runtime.settings.realm_of_id(user.id) or ""
+    await notify_new_log_in(runtime, realm, user.id)
+    return TokenOut(token=token, expires_at=auth.expires_at, user=profile_out(realm, user))
+
+
+@router.post("/sessions/second-factor", status_code=201, response_model=TokenOut)
+async def create_session_second_step(runtime: RuntimeDep, body: SecondStepIn) -> TokenOut:
+    """Finish a log-in that answered `second_factor_required`: a code from the authenticator app or an
+    unused recovery code, with the pending token (valid a few minutes). Codes are limited per account."""
+    try:
+        token, auth, user = await finish_log_in(runtime, pending_token=body.pending_token, code=body.code)
     except service.AccountSuspendedError as suspended:
         raise await suspension_problem(runtime, suspended) from None
     realm = runtime.settings.realm_of_id(user.id) or ""

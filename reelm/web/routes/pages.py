@@ -44,12 +44,13 @@ from reelm.web.rendering import (
     safe_next,
     script_json,
 )
+from reelm.web.routes import account_security_pages as security_pages
 from reelm.web.routes import profile_pages, settings_pages
+from reelm.web.routes.account_security import notify_new_log_in
 from reelm.web.routes.accounts import get_user, limit_logins, sign_up, store_avatar
 from reelm.web.routes.demo import still_preparing
 from reelm.web.routes.exports import request_export
 from reelm.web.routes.videos import HashtagSort, get_video, hashtag_videos, remixes_page, user_videos
-from reelm.web.suspensions import suspension_problem
 
 router = APIRouter(include_in_schema=False)
 
@@ -231,19 +232,18 @@ def _session_response(request: Request, token: str, target: str) -> RedirectResp
     return response
 
 
-async def _web_log_in(request: Request, runtime: Runtime, login: str, password: str) -> str:
-    try:
-        token, _, _ = await accounts.do_log_in(
-            runtime,
-            login=login,
-            password=password,
-            kind="web",
-            ip=client_ip(request),
-            user_agent=request.headers.get("user-agent"),
-        )
-    except accounts.AccountSuspendedError as suspended:
-        raise await suspension_problem(runtime, suspended) from None
-    return token
+async def _web_log_in(request: Request, runtime: Runtime, login: str, password: str) -> tuple[str, str, int]:
+    """The new session's token, realm and user id; raises SecondFactorRequired or AccountSuspendedError
+    (account_security_pages answers both)."""
+    token, auth, user = await accounts.do_log_in(
+        runtime,
+        login=login,
+        password=password,
+        kind="web",
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    return token, runtime.settings.realm_of_id(user.id) or "", auth.user_id
 
 
 def _form_error(
@@ -280,9 +280,14 @@ async def login_submit(
     try:
         check_form_csrf(request, csrf_token)
         await limit_logins(runtime, request, login)
-        token = await _web_log_in(request, runtime, login, password)
+        token, viewer_realm, user_id = await _web_log_in(request, runtime, login, password)
     except Problem as problem:
         return _form_error(request, viewer, "login.html", problem, values, next)
+    except accounts.SecondFactorRequired as required:
+        return security_pages.second_step_redirect(request, required, next)
+    except accounts.AccountSuspendedError as suspended:
+        return await security_pages.suspended_log_in(request, runtime, viewer, suspended)
+    await notify_new_log_in(runtime, viewer_realm, user_id)
     return _session_response(request, token, next)
 
 
@@ -324,7 +329,7 @@ async def signup_submit(
                 "Check the fields: the password needs at least 10 characters.",
             ) from exc
         await sign_up(runtime, limiter, request, body)
-        token = await _web_log_in(request, runtime, handle, password)
+        token, _, _ = await _web_log_in(request, runtime, handle, password)
     except Problem as problem:
         if problem.status == 451:  # sign-up is switched off in the realm of that country
             return error_page(request, viewer, problem)

@@ -23,7 +23,7 @@ from reelm.realms.schemas import SwitchIn, SwitchList, SwitchOut
 from reelm.realms.service import MAX_NOTICE, MAX_REASON
 from reelm.realms.switches import Switch
 from reelm.runtime import Runtime
-from reelm.staff.service import StaffMember
+from reelm.staff.service import StaffMember, check_second_factor
 from reelm.web.capabilities import SwitchboardDep
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.params import CsrfForm, RealmChoice, RealmPath
@@ -40,7 +40,9 @@ def path_realm(runtime: Runtime, realm: str) -> str:
 
 
 async def require_operator(runtime: RuntimeDep, viewer: UserViewer) -> StaffMember:
-    return await service.access_operator(runtime, viewer.user.id)
+    member = await service.access_operator(runtime, viewer.user.id)
+    check_second_factor(runtime, viewer.second_factor)
+    return member
 
 
 @api.get("/realms/{realm}/capabilities", response_model=SwitchList)
@@ -74,6 +76,7 @@ async def put_capability(
     """Switch a capability on, off (with a notice), or on for `percent` % of accounts."""
     realm = path_realm(runtime, realm)
     member = await service.access_operator(runtime, viewer.user.id, realm)
+    check_second_factor(runtime, viewer.second_factor)
     [switch] = await service.do_set_switches(
         runtime,
         realm=realm,
@@ -142,9 +145,11 @@ async def _page_operator(request: Request, runtime: Runtime, viewer: Viewer) -> 
     if viewer.user is None:
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     try:
-        return await service.access_operator(runtime, viewer.user.id)
+        member = await service.access_operator(runtime, viewer.user.id)
+        check_second_factor(runtime, viewer.second_factor)
     except Problem as problem:
         return error_page(request, viewer, problem)
+    return member
 
 
 @pages.get("/admin")

@@ -44,6 +44,7 @@ from reelm.staff.policy import default_engine
 from reelm.staff.service import (
     StaffMember,
     access_staff,
+    check_second_factor,
     denied,
 )
 from reelm.storage import ObjectMissingError
@@ -64,9 +65,11 @@ async def _page_staff(request: Request, runtime: Runtime, viewer: Viewer) -> Sta
     if viewer.user is None:
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     try:
-        return await access_staff(runtime, viewer.user.id)
+        member = await access_staff(runtime, viewer.user.id)
+        check_second_factor(runtime, viewer.second_factor)
     except Problem as problem:
         return error_page(request, viewer, problem)
+    return member
 
 
 @pages.get("/review")
@@ -321,6 +324,7 @@ async def review_media(
         raise Problem(401, "login-required", "Log in required", "Log in to do this.")
     realm = check_realm(runtime, realm)
     member = await access_staff(runtime, viewer.user.id)
+    check_second_factor(runtime, viewer.second_factor)
     access_queue(default_engine(), member, REVIEW_CONTENT, realm)
     an_id = ids.parse_id(video_id)
     if an_id is None:

@@ -35,7 +35,9 @@ async def get_policy_engine() -> PolicyEngine:
 
 
 async def require_staff(runtime: RuntimeDep, viewer: UserViewer) -> StaffMember:
-    return await service.access_staff(runtime, viewer.user.id)
+    member = await service.access_staff(runtime, viewer.user.id)
+    service.check_second_factor(runtime, viewer.second_factor)  # after: a non-member learns nothing more
+    return member
 
 
 PolicyDep = Annotated[PolicyEngine, Depends(get_policy_engine)]

@@ -1,0 +1,151 @@
+"""The account's own list of its sessions: what device, from which network, when last used; log out one
+of them or every other one.
+
+The place is the network the log-in came from, cut to a coarse prefix (an IPv4 /24, an IPv6 /48): no
+geolocation database is consulted and nothing leaves the realm. Device and place are shown only to the
+account holder (the stored address and browser are sealed like the e-mail address).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select, update
+
+from reelm import security
+from reelm.accounts.models import AuthSession
+from reelm.crypto.service import user_cipher
+from reelm.errors import not_found
+from reelm.runtime import Runtime
+
+# A session's last use is written at most this often (a write on every request would cost more than it says).
+LAST_SEEN_EVERY = timedelta(minutes=5)
+
+_BROWSERS = (  # the first that matches: Edge and Opera also say "Chrome", Chrome also says "Safari"
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def device_of(user_agent: str | None) -> str:
+    """ "Firefox on Windows", "Chrome on Android", or what the client called itself (cut short)."""
+    if not user_agent:
+        return "Unknown device"
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), None)
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    if browser or system:
+        return browser or system or ""
+    # An API client: its product token ("python-httpx/0.28"), without anything that could pass for markup.
+    return re.sub(r"[^\w./ -]", "", user_agent.split(" ", 1)[0])[:40] or "Unknown device"
+
+
+def place_of(ip: str | None) -> str | None:
+    """The network of the address, coarsely: 203.0.113.0/24, 2001:db8:1::/48, or None when unknown."""
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return None
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+@dataclass(frozen=True)
+class SessionItem:
+    id: str
+    current: bool
+    kind: str
+    device: str
+    place: str | None
+    second_factor: str | None
+    created_at: datetime
+    last_seen_at: datetime | None
+
+
+async def list_sessions(
+    runtime: Runtime, realm: str, user_id: int, current_token: str | None
+) -> list[SessionItem]:
+    """The account's live sessions, most recently used first."""
+    now = datetime.now(UTC)
+    current = security.token_digest(current_token) if current_token else None
+    async with runtime.databases.read(realm) as session:
+        rows = (
+            await session.scalars(
+                select(AuthSession)
+                .where(AuthSession.user_id == user_id, AuthSession.expires_at > now)
+                .order_by(AuthSession.last_seen_at.desc().nulls_last(), AuthSession.created_at.desc())
+                .limit(runtime.settings.sessions_listed)
+            )
+        ).all()
+        cipher = await user_cipher(session, runtime.keys.realm(realm), user_id)
+    return [
+        SessionItem(
+            id=row.token_hash.hex(),
+            current=row.token_hash == current,
+            kind=row.kind,
+            device=device_of(cipher.open_optional("sessions.user_agent", row.user_agent)),
+            place=place_of(cipher.open_optional("sessions.ip", row.ip)),
+            second_factor=row.second_factor,
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+        )
+        for row in rows
+    ]
+
+
+async def do_end_session(runtime: Runtime, realm: str, user_id: int, session_id: str) -> None:
+    """Log one of the account's sessions out (its id is the hex of its token's digest); 404 for any other."""
+    async with runtime.databases.transaction(realm) as session:
+        ended = await session.execute(
+            delete(AuthSession)
+            .where(AuthSession.user_id == user_id, AuthSession.token_hash == bytes.fromhex(session_id))
+            .returning(AuthSession.user_id)
+        )
+        if ended.first() is None:
+            raise not_found("Session")
+
+
+async def do_end_other_sessions(runtime: Runtime, realm: str, user_id: int, keep_token: str) -> int:
+    """Log every session of the account out but the one asking; how many ended."""
+    async with runtime.databases.transaction(realm) as session:
+        ended = await session.execute(
+            delete(AuthSession)
+            .where(
+                AuthSession.user_id == user_id, AuthSession.token_hash != security.token_digest(keep_token)
+            )
+            .returning(AuthSession.user_id)
+        )
+        return len(ended.all())
+
+
+async def note_seen(
+    runtime: Runtime, realm: str, token: str, last_seen_at: datetime | None
+) -> datetime | None:
+    """Record that the session was used now, if its last recorded use is older than LAST_SEEN_EVERY; the
+    new time when written, else None."""
+    now = datetime.now(UTC)
+    if last_seen_at is not None and now - last_seen_at < LAST_SEEN_EVERY:
+        return None
+    async with runtime.databases.transaction(realm) as session:
+        await session.execute(
+            update(AuthSession)
+            .where(AuthSession.token_hash == security.token_digest(token))
+            .values(last_seen_at=now)
+        )
+    return now

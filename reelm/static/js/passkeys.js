@@ -1,0 +1,1 @@
+// Passkeys (WebAuthn): filled in below.

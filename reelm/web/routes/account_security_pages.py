@@ -1,0 +1,290 @@
+"""Pages for account safety: the log-in's second step, and Settings, Security (the authenticator app,
+recovery codes, passkeys and the list of sessions). Every form works without JavaScript except adding or
+using a passkey, which only the browser's WebAuthn API can do (reelm/static/js/passkeys.js)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup
+
+from reelm.accounts import sessions, two_factor
+from reelm.accounts.login_limits import check_second_factor_rate
+from reelm.accounts.service import AccountSuspendedError, SecondFactorRequired
+from reelm.accounts.viewer import SignedInViewer, Viewer
+from reelm.errors import Problem
+from reelm.inputs import Line, Secret
+from reelm.moderation.suspensions import statement_link
+from reelm.runtime import Runtime
+from reelm.web.deps import SESSION_COOKIE, RuntimeDep, ViewerDep, forget_session, forget_user_sessions
+from reelm.web.params import CsrfForm, NextForm, NextQuery
+from reelm.web.rendering import check_form_csrf, error_page, login_redirect, render, safe_next
+from reelm.web.routes.account_security import finish_log_in, two_factor_view
+from reelm.web.suspensions import suspension_problem
+
+router = APIRouter(include_in_schema=False)
+
+# The pending log-in's token rides in its own cookie, for the few minutes the second step may take.
+PENDING_COOKIE = "reelm_pending"
+CodeForm = Annotated[Line, Form(max_length=20)]
+SessionIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+# Notices a form may come back with (?done=...); the template words each one.
+NOTICES = frozenset({"totp-off", "session-ended", "others-ended", "passkey-added", "passkey-removed"})
+
+
+def session_cookie(request: Request, response: Response, token: str) -> None:
+    settings = request.app.state.runtime.settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        max_age=settings.session_days * 86400,
+    )
+
+
+def second_step_redirect(request: Request, required: SecondFactorRequired, target: str) -> RedirectResponse:
+    """After a right password: to the second step, holding the pending log-in in a short-lived cookie."""
+    runtime: Runtime = request.app.state.runtime
+    response = RedirectResponse(f"/login/second-factor?next={safe_next(target)}", status_code=303)
+    response.set_cookie(
+        PENDING_COOKIE,
+        required.token,
+        httponly=True,
+        samesite="lax",
+        secure=runtime.settings.cookie_secure,
+        max_age=runtime.settings.pending_login_minutes * 60,
+    )
+    return response
+
+
+async def suspended_log_in(
+    request: Request, runtime: Runtime, viewer: Viewer, suspended: AccountSuspendedError
+) -> Response:
+    """A suspended account logs in to a restricted session that reaches only its statements of reasons and
+    appeals (every other page sees an anonymous visitor): straight to the statement, when it may be shown."""
+    async with runtime.databases.read(suspended.realm) as session:
+        link = await statement_link(session, suspended.decision_id)
+    if suspended.token is None or link is None:
+        return error_page(request, viewer, await suspension_problem(runtime, suspended))
+    response = RedirectResponse(link, status_code=303)
+    session_cookie(request, response, suspended.token)
+    return response
+
+
+@router.get("/login/second-factor")
+async def second_step_form(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, next: NextQuery = "/"
+) -> Response:
+    token = request.cookies.get(PENDING_COOKIE)
+    if not token:
+        return RedirectResponse(f"/login?next={safe_next(next)}", status_code=303)
+    try:
+        pending = await two_factor.pending_log_in(runtime, token)
+    except Problem as problem:
+        return render(
+            request,
+            viewer,
+            "login.html",
+            problem.status,
+            error=problem.detail,
+            values={},
+            next=safe_next(next),
+        )
+    return render(
+        request, viewer, "login_second_factor.html", error=None, methods=pending.methods, next=safe_next(next)
+    )
+
+
+@router.post("/login/second-factor")
+async def second_step_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    code: CodeForm = "",
+    csrf_token: CsrfForm = "",
+    next: NextForm = "/",
+) -> Response:
+    token = request.cookies.get(PENDING_COOKIE) or ""
+    try:
+        check_form_csrf(request, csrf_token)
+        if not token:
+            await two_factor.pending_log_in(runtime, "")
+        if not code.strip():
+            raise two_factor.wrong_code()
+        session_token, _, _ = await finish_log_in(runtime, pending_token=token, code=code)
+    except AccountSuspendedError as suspended:
+        response = await suspended_log_in(request, runtime, viewer, suspended)
+        response.delete_cookie(PENDING_COOKIE)
+        return response
+    except Problem as problem:
+        if problem.type.endswith("log-in-expired"):
+            return render(
+                request,
+                viewer,
+                "login.html",
+                problem.status,
+                error=problem.detail,
+                values={},
+                next=safe_next(next),
+            )
+        try:
+            methods = (await two_factor.pending_log_in(runtime, token)).methods
+        except Problem:
+            methods = ["totp"]
+        return render(
+            request,
+            viewer,
+            "login_second_factor.html",
+            problem.status,
+            error=problem.detail,
+            methods=methods,
+            next=safe_next(next),
+        )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    session_cookie(request, response, session_token)
+    response.delete_cookie(PENDING_COOKIE)
+    return response
+
+
+# --- Settings, Security ------------------------------------------------------------------------------
+
+
+async def security_page(
+    request: Request,
+    runtime: Runtime,
+    me: SignedInViewer,
+    problem: Problem | None = None,
+    *,
+    done: str | None = None,
+    enrolment: two_factor.TotpEnrolment | None = None,
+    recovery_codes: list[str] | None = None,
+) -> HTMLResponse:
+    factors = await two_factor_view(runtime, me.realm, me.user.id)
+    items = await sessions.list_sessions(runtime, me.realm, me.user.id, me.token)
+    return render(
+        request,
+        me,
+        "settings_security.html",
+        problem.status if problem else 200,
+        error=problem.detail if problem else None,
+        done=done if done in NOTICES else None,
+        factors=factors.model_dump(mode="json"),
+        sessions=items,
+        enrolment=enrolment,
+        qr_svg=Markup(enrolment.qr_svg) if enrolment else None,  # noqa: S704 - segno's SVG of our own URI
+        recovery_codes=recovery_codes,
+    )
+
+
+@router.get("/settings/security")
+async def security_form(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, done: str | None = None
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    return await security_page(request, runtime, me, done=done)
+
+
+@router.post("/settings/security/totp")
+async def totp_begin_submit(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, csrf_token: CsrfForm = ""
+) -> Response:
+    """Show a new secret and its QR code, with the form that confirms it."""
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        enrolment = await two_factor.do_begin_totp(runtime, me.realm, me.user)
+    except Problem as problem:
+        return await security_page(request, runtime, me, problem)
+    return await security_page(request, runtime, me, enrolment=enrolment)
+
+
+@router.post("/settings/security/totp/confirm")
+async def totp_confirm_submit(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, code: CodeForm = "", csrf_token: CsrfForm = ""
+) -> Response:
+    """Turn the app on; the recovery codes are on this answer only (never in a redirect's address)."""
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await check_second_factor_rate(runtime, user_id=me.user.id)
+        codes = await two_factor.do_confirm_totp(runtime, me.realm, me.user, code=code, token=me.token)
+    except Problem as problem:
+        return await security_page(request, runtime, me, problem)
+    forget_session(request, me.token or "")
+    return await security_page(request, runtime, me, recovery_codes=codes)
+
+
+@router.post("/settings/security/recovery-codes")
+async def recovery_codes_submit(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, code: CodeForm = "", csrf_token: CsrfForm = ""
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await check_second_factor_rate(runtime, user_id=me.user.id)
+        codes = await two_factor.do_new_recovery_codes(runtime, me.realm, me.user, code=code, token=me.token)
+    except Problem as problem:
+        return await security_page(request, runtime, me, problem)
+    return await security_page(request, runtime, me, recovery_codes=codes)
+
+
+@router.post("/settings/security/totp/disable")
+async def totp_disable_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    password: Annotated[Secret, Form(max_length=200)] = "",
+    code: CodeForm = "",
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await check_second_factor_rate(runtime, user_id=me.user.id)
+        await two_factor.do_disable_totp(runtime, me.realm, me.user, password=password, code=code)
+    except Problem as problem:
+        return await security_page(request, runtime, me, problem)
+    return RedirectResponse("/settings/security?done=totp-off", status_code=303)
+
+
+@router.post("/settings/security/sessions/others")
+async def end_others_submit(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, csrf_token: CsrfForm = ""
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await sessions.do_end_other_sessions(runtime, me.realm, me.user.id, me.token or "")
+    except Problem as problem:
+        return await security_page(request, runtime, me, problem)
+    forget_user_sessions(request, me.user.id)
+    return RedirectResponse("/settings/security?done=others-ended", status_code=303)
+
+
+@router.post("/settings/security/sessions/{session_id}/end")
+async def end_session_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    session_id: SessionIdPath,
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await sessions.do_end_session(runtime, me.realm, me.user.id, session_id)
+    except Problem as problem:
+        return await security_page(request, runtime, me, problem)
+    forget_user_sessions(request, me.user.id)
+    return RedirectResponse("/settings/security?done=session-ended", status_code=303)
