@@ -8,6 +8,16 @@ from reelm.accounts.factor_models import (  # second factors of log-in
     WebAuthnChallenge,
 )
 from reelm.accounts.models import AuthSession, EmailChange, HandleEntry, Suspension, User
+from reelm.analytics.models import (  # creator analytics: rollups, what waits to cross, cells
+    AnalyticsActive,
+    AnalyticsCell,
+    AnalyticsDim,
+    AnalyticsFollowerDay,
+    AnalyticsPending,
+    AnalyticsPendingActive,
+    AnalyticsProgress,
+    AnalyticsViewer,
+)
 from reelm.audit.models import DirectoryAuditOutbox, RealmAuditOutbox
 from reelm.crossrealm.models import RealmFlow  # rows received from other realms
 from reelm.crypto.models import UserKey  # users' wrapped data keys
@@ -64,6 +74,14 @@ from reelm.transparency.models import LogCheckpoint, LogEntry
 from reelm.videos.models import Rendition, Video, VideoDefaults, VideoDownload
 
 __all__ = [
+    "AnalyticsActive",
+    "AnalyticsCell",
+    "AnalyticsDim",
+    "AnalyticsFollowerDay",
+    "AnalyticsPending",
+    "AnalyticsPendingActive",
+    "AnalyticsProgress",
+    "AnalyticsViewer",
     "AccessJustification",
     "Appeal",
     "AuthSession",

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from procrastinate import App, PsycopgConnector
 
+from reelm.analytics.release import ANALYTICS, roll_up, take_cells
 from reelm.crossrealm.deliveries import Handler, keep_receiving
 from reelm.crossrealm.transit import ensure_transit_key
 from reelm.departures.purge import purge_due_accounts
@@ -57,12 +58,13 @@ FREQUENT_EVERY_S = 30.0
 FREQUENT_SWEEPS: tuple[tuple[str, Sweep], ...] = (
     ("videos muted or unmuted with their sound", sync_muted),
     ("scheduled posts published", publish_due),
+    ("watch events rolled up for creators' analytics", roll_up),  # fresh within two sweeps (reelm.analytics)
 )
 
 
 def delivery_handlers(runtime: Runtime) -> dict[str, Handler]:
     """What a realm does with each kind of delivery from another realm (reelm.crossrealm.deliveries)."""
-    return {**message_handlers(runtime), NOTICE: take_notice}
+    return {**message_handlers(runtime), NOTICE: take_notice, ANALYTICS: take_cells}
 
 
 async def _keep_recovering(app: App, every_s: float) -> None:

@@ -62,3 +62,4 @@ class WatchEvent(RealmBase):
     loops: Mapped[int] = protected(Integer, default=0)
     occurred_at: Mapped[datetime] = protected(TZ)  # the client's clock, clamped to the receiving time
     received_at: Mapped[datetime] = protected(TZ, default=utcnow)
+    source: Mapped[str | None] = protected(String(16))  # a TrafficSource; None when the client did not say

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from reelm.events.models import EventKind
+from reelm.events.models import EventKind, TrafficSource
 
 MAX_BATCH = 100
 MAX_WATCHED_S = 3600.0  # longer than any video times its loops a viewer plausibly sits through
@@ -26,6 +26,7 @@ class EventIn(BaseModel):
     watched_s: float = Field(default=0.0, ge=0.0, le=MAX_WATCHED_S)
     loops: int = Field(default=0, ge=0, le=MAX_LOOPS)
     at: datetime | None = None  # when it happened on the client; the receiving time when absent
+    source: TrafficSource | None = None  # where the viewer found the video (the creator's analytics)
 
 
 class EventBatchIn(BaseModel):

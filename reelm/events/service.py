@@ -84,6 +84,7 @@ async def do_store_events(
                 "loops": event.loops,
                 "occurred_at": min(at, now) if at is not None else now,
                 "received_at": now,
+                "source": event.source.value if event.source is not None else None,
             }
         )
     statement = (

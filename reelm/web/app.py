@@ -36,6 +36,8 @@ from reelm.web.problems import PROBLEM_JSON, install_handlers
 from reelm.web.routes import account_security_pages, discovery_pages, pages
 from reelm.web.routes.account_security import router as account_security_router  # two-factor, sessions
 from reelm.web.routes.accounts import router as accounts_router
+from reelm.web.routes.analytics import pages as analytics_pages  # the studio's analytics pages
+from reelm.web.routes.analytics import router as analytics_router
 from reelm.web.routes.demo import router as demo_router  # a fresh demo's progress
 from reelm.web.routes.events import router as events_router
 from reelm.web.routes.exports import router as exports_router
@@ -176,6 +178,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         reports_api,
         review_api,
         studio_router,
+        analytics_router,
     )
     for router in routers:
         api.include_router(router)
@@ -199,6 +202,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         reports_pages,  # /statements, /transparency
         metrics_router,  # /metrics
         studio_pages,  # /studio/drafts
+        analytics_pages,  # /studio/analytics
     )
     for router in outside_api:
         app.include_router(router)

@@ -57,8 +57,9 @@ export class Card {
    * @param item VideoOut (feed items also carry `source` and `reason`)
    * @param options.comments the Comments drawer/panel
    * @param options.index position in the feed
+   * @param options.source where the viewer found it (the creator's analytics: reelm.events.TrafficSource)
    */
-  constructor(item, { comments, index = 0 } = {}) {
+  constructor(item, { comments, index = 0, source = null } = {}) {
     this.item = item;
     this.comments = comments;
     this.liked = item.liked_by_me === true;
@@ -69,7 +70,7 @@ export class Card {
     this.likeBusy = false;
 
     this.player = new Player(item, { onDoubleTap: () => this.like(true) });
-    this.watch = new WatchTracker(item, this.player.video);
+    this.watch = new WatchTracker(item, this.player.video, source);
     this.root = el("article", {
       className: "feed-item",
       "data-testid": "feed-item",

@@ -56,9 +56,12 @@ document.addEventListener("reelm:comment-count", (event) => {
 
 /** Watch time of one card's video while it is the active one: impression, play, loops, completion, skip. */
 export class WatchTracker {
-  constructor(item, video) {
+  /** `source`: where the viewer found the video (for_you, following, profile, search, hashtag, sound,
+   * share_link, embed, external), sent with the video's own events for its creator's analytics. */
+  constructor(item, video, source = null) {
     this.item = item;
     this.video = video;
+    this.from = source ? { source } : {};
     this.impressed = false;
     this.played = false;
     this.completed = false;
@@ -67,7 +70,7 @@ export class WatchTracker {
     video.addEventListener("playing", () => {
       if (this.running && !this.played) {
         this.played = true;
-        track(this.item.id, "play");
+        track(this.item.id, "play", this.from);
       }
     });
     video.addEventListener("timeupdate", () => this.tick());
@@ -84,7 +87,7 @@ export class WatchTracker {
     this.reset();
     if (!this.impressed) {
       this.impressed = true;
-      track(this.item.id, "impression");
+      track(this.item.id, "impression", this.from);
     }
   }
 
@@ -99,7 +102,7 @@ export class WatchTracker {
         this.loops += 1; // the video looped
         if (!this.completed) {
           this.completed = true;
-          track(this.item.id, "complete");
+          track(this.item.id, "complete", this.from);
         }
       }
     }
@@ -112,9 +115,9 @@ export class WatchTracker {
     const d = this.video.duration;
     const fraction = Number.isFinite(d) && d > 0 ? this.watched / d : 0;
     if (this.watched < QUICK_SKIP_S && fraction < 0.3 && !this.completed) {
-      track(this.item.id, "skip", { watched_s: round(this.watched) });
+      track(this.item.id, "skip", { watched_s: round(this.watched), ...this.from });
     } else if (this.watched > 0) {
-      track(this.item.id, "watch", { watched_s: round(this.watched), loops: Math.min(this.loops, 100) });
+      track(this.item.id, "watch", { watched_s: round(this.watched), loops: Math.min(this.loops, 100), ...this.from });
     }
   }
 }

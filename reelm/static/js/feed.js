@@ -13,6 +13,9 @@ const VISIBLE = 0.6;
 
 const feed = document.getElementById("feed");
 const endpoint = feed.dataset.endpoint;
+// The traffic source its videos' events report: the page's tab (for_you, following, search, sound).
+const SOURCES = new Set(["for_you", "following", "search", "sound"]);
+const source = SOURCES.has(feed.dataset.tab) ? feed.dataset.tab : null;
 // For You's non-personalised switch: "" (personalised), "popular" or "latest", remembered in this browser.
 // A segmented control of three buttons (aria-pressed), readable at phone width where a <select> was not.
 const modePicker = document.getElementById("feed-mode");
@@ -130,7 +133,7 @@ async function loadMore() {
     for (const item of page.items || []) {
       if (seen.has(item.id)) continue;
       seen.add(item.id);
-      const card = new Card(item, { comments, index: cards.length });
+      const card = new Card(item, { comments, index: cards.length, source });
       // The ARIA feed pattern: each article focusable and placed; the feed's length is open-ended.
       card.root.tabIndex = 0;
       card.root.setAttribute("aria-posinset", String(cards.length + 1));

@@ -43,7 +43,7 @@ if (data.status !== "ready") {
 function mount() {
   const commentsRoot = document.getElementById("comments");
   const comments = commentsRoot ? new Comments(commentsRoot) : null;
-  const card = new Card(data, { comments });
+  const card = new Card(data, { comments, source: trafficSource() });
   card.root.classList.add("is-single");
   const pill = document.createElement("button");
   pill.type = "button";
@@ -229,4 +229,25 @@ if (remixGrid && remixMore) {
       remixMore.disabled = false;
     }
   });
+}
+
+/** Where the viewer came from, for the creator's analytics: a page of this site (a profile, a hashtag, search,
+ * a sound, a feed), another site (external), or no page at all (a shared link opened from an app or typed). */
+function trafficSource() {
+  let from = null;
+  try {
+    from = document.referrer ? new URL(document.referrer) : null;
+  } catch {
+    from = null;
+  }
+  if (!from) return "share_link";
+  if (from.origin !== location.origin) return "external";
+  const path = from.pathname;
+  if (path.startsWith("/@")) return "profile";
+  if (path.startsWith("/tag/")) return "hashtag";
+  if (path.startsWith("/search")) return "search";
+  if (path.startsWith("/sound/")) return "sound";
+  if (path.startsWith("/following")) return "following";
+  if (path === "/") return "for_you";
+  return null;
 }
