@@ -162,8 +162,11 @@ async def _act(session: AsyncSession, runtime: Runtime, realm: str, video: Video
     return LABELLED
 
 
-async def do_rescreen_caption(session: AsyncSession, runtime: Runtime, realm: str, video: Video) -> str:
-    """Check an edited caption against the realm's caption rules, in the edit's transaction.
+async def do_rescreen_caption(
+    session: AsyncSession, runtime: Runtime, realm: str, video: Video, *, text: str | None = None
+) -> str:
+    """Check an edited caption against the realm's caption rules, in the edit's transaction. `text`, when
+    given, is what is checked instead: the words of the video's captions in one language (subtitles).
 
     Returns HELD, LABELLED, CLEAR or SKIPPED. A published video whose new caption matches a holding rule
     is taken down and queued for review (like a held upload); a labelling rule labels it. A video still
@@ -174,7 +177,8 @@ async def do_rescreen_caption(session: AsyncSession, runtime: Runtime, realm: st
         return SKIPPED
     if video.status not in (VideoStatus.READY, VideoStatus.PROCESSING):
         return SKIPPED
-    rule = strongest(matching(await rules_for(session, RuleScope.CAPTION), video.caption))
+    checked = video.caption if text is None else text
+    rule = strongest(matching(await rules_for(session, RuleScope.CAPTION), checked))
     if rule is None:
         return CLEAR
     findings = Findings(None, [], [], rule)

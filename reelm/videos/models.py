@@ -189,3 +189,19 @@ class VideoDownload(RealmBase):
     size_bytes: Mapped[int | None] = public(BigInteger)
     requested_at: Mapped[datetime] = public(TZ, default=utcnow)
     finished_at: Mapped[datetime | None] = public(TZ)
+
+
+class SubtitleTrack(RealmBase):
+    """A video's captions in one language (reelm.videos.subtitles), uploaded as WebVTT or SRT and kept as
+    WebVTT. Public with the video: served beside its renditions, in its HLS master playlist and page player.
+    `revision` names the stored files, so an edit gets new addresses and cached copies never go stale."""
+
+    __tablename__ = "subtitle_tracks"
+
+    video_id: Mapped[int] = public(BigInteger, ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str] = public(String(16), primary_key=True)  # a BCP 47 tag: en, pt-BR, zh-Hant
+    label: Mapped[str] = public(Text)  # the language's name in itself, as players list it
+    revision: Mapped[int] = public(Integer, default=1)
+    webvtt: Mapped[str] = public(Text)
+    plain_text: Mapped[str] = public(Text)  # the cues' words, for content rules
+    updated_at: Mapped[datetime] = public(TZ, default=utcnow)

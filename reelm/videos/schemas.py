@@ -190,3 +190,23 @@ class ScheduleIn(BaseModel):
 
     publish_at: datetime
     time_zone: TimeZoneName | None = None
+
+
+class SubtitleOut(BaseModel):
+    """A video's captions in one language."""
+
+    language: str = Field(description="BCP 47 tag (en, pt-BR)")
+    label: str = Field(description="the language's name in itself")
+    url: str = Field(description="the WebVTT file (for a <track>)")
+    playlist_url: str = Field(description="its HLS subtitle playlist (also listed in the master playlist)")
+    updated_at: datetime
+
+
+class SubtitleList(BaseModel):
+    items: list[SubtitleOut]
+
+
+class SubtitleText(SubtitleOut):
+    """One language's captions with their WebVTT text, to edit."""
+
+    webvtt: str

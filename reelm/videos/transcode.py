@@ -25,6 +25,7 @@ from reelm.storage import RealmStore
 from reelm.videos import media
 from reelm.videos.models import Rendition, Video, VideoStatus
 from reelm.videos.service import media_limits
+from reelm.videos.subtitles import tracks_of, with_subtitles
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,8 @@ class Publisher:
                 return
             every = await session.scalars(select(Rendition).where(Rendition.video_id == self.video_id))
             playlist = master_playlist(list(every), max(o.frame_rate for o in outputs))
+            # The captions' subtitle renditions stay listed as rungs are added (reelm.videos.subtitles).
+            playlist = with_subtitles(playlist, await tracks_of(session, self.video_id))
             # Written inside the transaction: if storage fails, the new rungs are not recorded either.
             await store.put_bytes(f"videos/{self.video_id}/master.m3u8", playlist.encode())
             values: dict[str, Any] = {"status_detail": ""}

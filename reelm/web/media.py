@@ -27,12 +27,13 @@ router = APIRouter(include_in_schema=False)
 # ASCII digits only ([0-9], not \d, which takes every script's digits).
 _SERVABLE = re.compile(
     r"^videos/(?P<video>[0-9]{1,19})/(?:poster\.jpg|master\.m3u8|[0-9]{3,4}p/video\.mp4"
-    r"|[0-9]{3,4}p/hls/(?:index\.m3u8|init\.mp4|seg_[0-9]{1,6}\.m4s))"
+    r"|[0-9]{3,4}p/hls/(?:index\.m3u8|init\.mp4|seg_[0-9]{1,6}\.m4s)"
+    r"|subtitles/[A-Za-z0-9-]{2,16}/[0-9]{1,9}\.(?:vtt|m3u8))"
     r"|avatars/[0-9]{1,19}/[0-9]{1,19}\.jpg"
     r"|sounds/(?P<sound>[0-9]{1,19})/audio\.m4a$"
 )
-# Renditions, segments and posters never change once written (new content gets new keys), except
-# the master playlist, which gains rungs while the video is finishing.
+# Renditions, segments, posters and caption files never change once written (new content gets new keys),
+# except the master playlist, which gains rungs while the video is finishing (and caption tracks).
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _REVALIDATE = "public, max-age=5, must-revalidate"
 

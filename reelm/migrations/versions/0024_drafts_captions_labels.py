@@ -33,11 +33,26 @@ def upgrade(role: str) -> None:
         ["publish_at"],
         postgresql_where=sa.text("draft AND publish_at IS NOT NULL"),
     )
+    op.create_table(
+        "subtitle_tracks",
+        sa.Column("video_id", sa.BigInteger(), nullable=False),
+        sa.Column("language", sa.String(length=16), nullable=False),
+        sa.Column("label", sa.Text(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("webvtt", sa.Text(), nullable=False),
+        sa.Column("plain_text", sa.Text(), nullable=False),
+        sa.Column("updated_at", TZ, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["video_id"], ["videos.id"], name=op.f("fk_subtitle_tracks_video_id_videos"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("video_id", "language", name=op.f("pk_subtitle_tracks")),
+    )
 
 
 def downgrade(role: str) -> None:
     if role != "realm":
         return
+    op.drop_table("subtitle_tracks")
     op.drop_index("ix_videos_scheduled", table_name="videos")
     for name in ("publish_time_zone", "publish_held_at", "publish_visibility", "publish_at", "draft"):
         op.drop_column("videos", name)

@@ -40,6 +40,27 @@ export function chooseSource(item, cssWidth) {
   return item.mp4_url || (rungs.length ? rungs[rungs.length - 1].url : null);
 }
 
+// ---- captions: one remembered choice for every video ----------------------------------------------
+
+const CAPTIONS_KEY = "reelm.captions";
+
+/** A language tag, "off", or null when the visitor never chose. */
+function rememberedCaptions() {
+  try {
+    return localStorage.getItem(CAPTIONS_KEY);
+  } catch {
+    return null; // storage refused (private mode): nothing remembered
+  }
+}
+
+function rememberCaptions(choice) {
+  try {
+    localStorage.setItem(CAPTIONS_KEY, choice);
+  } catch {
+    // storage refused: the choice lasts for this page only
+  }
+}
+
 // ---- sound: one state for the whole page ---------------------------------------------------------
 
 const soundListeners = new Set();
@@ -164,10 +185,84 @@ export class Player {
     if (item.width && item.height && item.height > item.width) this.root.classList.add("is-portrait");
     if (item.poster_url) this.root.style.setProperty("--poster", `url("${encodeURI(item.poster_url)}")`);
 
+    this.bindCaptions();
     this.bindMedia();
     this.bindTaps();
     this.bindSeek();
     this.unsubscribe = sound.subscribe((muted) => { this.video.muted = muted; });
+  }
+
+  // -- captions
+
+  /**
+   * The video's caption tracks (`item.subtitles`, on the video page) as <track>s, and a CC button that
+   * shows or hides them. The choice (a language, or off) is remembered for every video on this device.
+   * Where HLS is native the master playlist lists the same tracks, so the browser's own are used.
+   */
+  bindCaptions() {
+    const tracks = Array.isArray(this.item.subtitles) ? this.item.subtitles : [];
+    if (!tracks.length) return;
+    if (!nativeHls()) {
+      for (const track of tracks) {
+        const node = document.createElement("track");
+        node.kind = "subtitles";
+        node.src = track.url;
+        node.srclang = track.language;
+        node.label = track.label;
+        this.video.append(node);
+      }
+    }
+    this.ccButton = el("button", {
+      type: "button",
+      className: "player-cc",
+      "aria-label": t("Captions"),
+      "aria-pressed": "false",
+      "data-testid": "captions-toggle",
+    }, "CC");
+    this.ccButton.addEventListener("click", (event) => {
+      event.stopPropagation();
+      const showing = this.captionsShowing();
+      const choice = showing ? "off" : this.preferredLanguage(tracks);
+      rememberCaptions(choice);
+      this.showCaptions(choice);
+    });
+    this.root.append(this.ccButton);
+    // Text tracks appear once the media element has taken them in; the remembered choice applies then.
+    const apply = () => {
+      const remembered = rememberedCaptions();
+      this.showCaptions(remembered === null || remembered === "off" ? "off" : this.preferredLanguage(tracks));
+    };
+    this.video.textTracks.addEventListener("addtrack", apply);
+    apply();
+  }
+
+  /** The remembered language if this video has it, else the browser's language, else the first track. */
+  preferredLanguage(tracks) {
+    const remembered = rememberedCaptions();
+    const languages = tracks.map((track) => track.language);
+    if (remembered && languages.includes(remembered)) return remembered;
+    const wanted = (navigator.language || "").toLowerCase();
+    return languages.find((lang) => lang.toLowerCase() === wanted)
+      || languages.find((lang) => lang.split("-")[0].toLowerCase() === wanted.split("-")[0])
+      || languages[0];
+  }
+
+  captionsShowing() {
+    return [...this.video.textTracks].some((track) => track.mode === "showing");
+  }
+
+  showCaptions(language) {
+    let shown = false;
+    for (const track of this.video.textTracks) {
+      if (track.kind !== "subtitles" && track.kind !== "captions") continue;
+      const show = language !== "off" && !shown && track.language === language;
+      track.mode = show ? "showing" : "disabled";
+      shown = shown || show;
+    }
+    if (this.ccButton) {
+      this.ccButton.setAttribute("aria-pressed", String(shown));
+      this.ccButton.classList.toggle("is-on", shown);
+    }
   }
 
   // -- media lifecycle

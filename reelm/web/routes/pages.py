@@ -50,6 +50,7 @@ from reelm.web.routes.account_security import notify_new_log_in
 from reelm.web.routes.accounts import get_user, limit_logins, sign_up, store_avatar
 from reelm.web.routes.demo import still_preparing
 from reelm.web.routes.exports import request_export
+from reelm.web.routes.studio_videos import subtitles_for_page
 from reelm.web.routes.videos import HashtagSort, get_video, hashtag_videos, remixes_page, user_videos
 
 router = APIRouter(include_in_schema=False)
@@ -91,6 +92,7 @@ async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, v
             return login_redirect(request)
         return error_page(request, viewer, problem)
     video = card.model_dump(mode="json")
+    video["subtitles"] = await subtitles_for_page(runtime, viewer, card)  # the player's CC tracks
     is_owner = viewer.user_id is not None and video["creator"]["id"] == str(viewer.user_id)
     pinned = False
     async with runtime.databases.read(viewer.realm) as session:

@@ -1,17 +1,24 @@
-"""A creator's drafts and scheduled posts: the JSON API and the drafts page (reelm.videos.drafts).
+"""The creator studio's video routes: drafts and scheduled posts (reelm.videos.drafts), with the drafts page,
+and captions per language (reelm.videos.subtitles).
 
 Publishing now is an upload's last step, so the realm's `upload` switch gates it (a 451 with the
 operator's notice); scheduling only sets a time, and the switch is asked again when that time comes
-(reelm.publishing.scheduled).
+(reelm.publishing.scheduled). Captions meet the realm's caption rules as an edited caption does.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
 
+from reelm.accounts.viewer import Viewer
+from reelm.crossrealm.service import reader_realm
+from reelm.moderation.screening import do_rescreen_caption
 from reelm.publishing.scheduled import do_publish
 from reelm.realms.models import Capability
+from reelm.runtime import Runtime
 from reelm.social.cards import access_card
 from reelm.videos.drafts import (
     DRAFTS_SHOWN,
@@ -23,16 +30,37 @@ from reelm.videos.drafts import (
     draft_out,
     drafts_of,
 )
-from reelm.videos.schemas import DraftOut, DraftPage, ScheduleIn, VideoOut
-from reelm.videos.service import access_own_video
-from reelm.web.capabilities import CapabilityRoute, require_capability
+from reelm.videos.schemas import (
+    DraftOut,
+    DraftPage,
+    ScheduleIn,
+    SubtitleList,
+    SubtitleOut,
+    SubtitleText,
+    VideoOut,
+)
+from reelm.videos.service import access_own_video, access_video
+from reelm.videos.subtitle_files import MAX_BYTES
+from reelm.videos.subtitles import (
+    LANGUAGE_PATTERN,
+    access_track,
+    do_delete_track,
+    do_put_track,
+    track_out,
+    tracks_of,
+)
+from reelm.web.capabilities import CapabilityRoute, require_capability, video_realm_in_path
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.params import IdPath
 from reelm.web.rendering import login_redirect, render
 from reelm.web.routes.videos import video_realm
 
-router = APIRouter(tags=["drafts"], route_class=CapabilityRoute)
+router = APIRouter(tags=["studio"], route_class=CapabilityRoute)
 pages = APIRouter(include_in_schema=False)
+
+LanguagePath = Annotated[
+    str, Path(pattern=LANGUAGE_PATTERN, max_length=16, description="a BCP 47 language tag: en, pt-BR")
+]
 
 
 @router.get("/me/drafts", response_model=DraftPage)
@@ -98,3 +126,73 @@ async def drafts_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep) 
         shown_at_most=DRAFTS_SHOWN,
         max_days=MAX_AHEAD.days,
     )
+
+
+# --- captions ---------------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/videos/{video_id}/subtitles",
+    response_model=SubtitleList,
+    dependencies=[require_capability(Capability.WATCH, video_realm_in_path)],
+)
+async def list_subtitles(runtime: RuntimeDep, viewer: ViewerDep, video_id: IdPath) -> SubtitleList:
+    """The video's captions, one track per language (also listed in its HLS master playlist)."""
+    realm, vid = video_realm(runtime, video_id)
+    async with runtime.databases.read(realm) as session:
+        video = await access_video(session, viewer, vid)
+        return SubtitleList(items=[track_out(realm, t) for t in await tracks_of(session, video.id)])
+
+
+@router.get(
+    "/videos/{video_id}/subtitles/{language}",
+    response_model=SubtitleText,
+    dependencies=[require_capability(Capability.WATCH, video_realm_in_path)],
+)
+async def get_subtitles(
+    runtime: RuntimeDep, viewer: ViewerDep, video_id: IdPath, language: LanguagePath
+) -> SubtitleText:
+    """One language's captions with their WebVTT text (what the creator edits)."""
+    realm, vid = video_realm(runtime, video_id)
+    async with runtime.databases.read(realm) as session:
+        video = await access_video(session, viewer, vid)
+        track = await access_track(session, video, language)
+        return SubtitleText(**track_out(realm, track).model_dump(), webvtt=track.webvtt)
+
+
+@router.put("/videos/{video_id}/subtitles/{language}", response_model=SubtitleOut)
+async def put_subtitles(
+    runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath, language: LanguagePath, file: UploadFile
+) -> SubtitleOut:
+    """Add or replace your video's captions in one language: a WebVTT or SRT file (UTF-8, at most 512 KB),
+    kept as WebVTT. A file that cannot be read is refused with the number of the line where it breaks. The
+    words meet the realm's caption rules (a video may be held for review or labelled)."""
+    data = await file.read(MAX_BYTES + 1)
+    realm, vid = video_realm(runtime, video_id)
+    async with runtime.databases.transaction(realm) as session:
+        video = await access_own_video(session, viewer, vid)
+        track = await do_put_track(session, runtime.storage.realm(realm), video, language, data)
+        await do_rescreen_caption(session, runtime, realm, video, text=track.plain_text)
+        return track_out(realm, track)
+
+
+@router.delete("/videos/{video_id}/subtitles/{language}", status_code=204)
+async def delete_subtitles(
+    runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath, language: LanguagePath
+) -> Response:
+    """Remove your video's captions in one language."""
+    realm, vid = video_realm(runtime, video_id)
+    async with runtime.databases.transaction(realm) as session:
+        video = await access_own_video(session, viewer, vid)
+        await do_delete_track(session, runtime.storage.realm(realm), video, language)
+    return Response(status_code=204)
+
+
+async def subtitles_for_page(runtime: Runtime, viewer: Viewer, video: VideoOut) -> list[dict[str, object]]:
+    """The tracks the video page's player offers (JSON-ready). A video of another realm, read from its
+    public projection, has none here: caption tracks are not projected across realms."""
+    if reader_realm(viewer, video.realm) != video.realm:
+        return []
+    async with runtime.databases.read(video.realm) as session:
+        tracks = await tracks_of(session, int(video.id))
+    return [track_out(video.realm, t).model_dump(mode="json") for t in tracks]
