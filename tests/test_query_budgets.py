@@ -33,8 +33,8 @@ FEED_PAGE = {"us": 1 + HEADROOM}  # "/" and "/following" (the script asks the AP
 VIDEO = {"us": 2 + HEADROOM}  # session, card (its own realm's, or another realm's from the projections)
 VIDEO_PAGE = {"us": 2 + HEADROOM}  # as the API
 # Session, video (and its renditions, loaded with it though unused), creator's suspension, comments,
-# authors, the viewer's likes of them.
-COMMENTS = {"us": 7 + HEADROOM}
+# authors, the viewer's likes of them; on the first page, the creator's pinned comment (comment controls).
+COMMENTS = {"us": 8 + HEADROOM}
 # Handle; session, user, suspension, whether the viewer follows.
 PROFILE = {"directory": 1 + HEADROOM, "us": 4 + HEADROOM}
 # Handle, twice (the capability check and the route each look it up); session, cards.
@@ -44,6 +44,9 @@ PROFILE_PAGE = {"directory": 2 + HEADROOM, "us": 5 + HEADROOM}  # the profile an
 # senders. Measured: 8 whatever the number of conversations (the latest messages in one statement).
 INBOX = {"us": 8 + HEADROOM}
 INBOX_PAGE = {"us": 1 + HEADROOM}  # the script asks the API: session
+# A profile's Liked, Reposts and Favourites tabs (reelm.web.routes.keep): handle, twice (the capability check
+# and the route); session, the ids kept, cards (the Liked tab of another account also reads its setting).
+KEPT_TAB = {"directory": 2 + HEADROOM, "us": 3 + HEADROOM}
 
 SHORT, LONG = 5, 20  # page lengths compared: a route whose count grows between them has an N+1
 
@@ -155,6 +158,9 @@ async def test_feeds_videos_and_profiles_read_a_page_in_fixed_statements(
         await comment(client, fans[n % 3], busy, "a reply", parent_id=comment_id)
         await post(client, viewer, f"/api/v1/videos/{busy}/comments/{comment_id}/like")
     await comment(client, fans[1], foreign, "from abroad")
+    for video_id in videos:  # the viewer's favourites, and their reposts of others' videos
+        await client.put(f"/api/v1/me/favourites/video/{video_id}", headers=viewer.auth)
+        await post(client, viewer, f"/api/v1/videos/{video_id}/repost")
 
     async def everything_arrived() -> bool:  # the other realm's videos come by replication
         return len(await item_ids(client, viewer, "/api/v1/feed/following", limit=30)) == len(videos)
@@ -206,6 +212,9 @@ async def test_feeds_videos_and_profiles_read_a_page_in_fixed_statements(
         await one("profile page, 20 videos", f"/@{prolific.handle}", PROFILE_PAGE),
     )
     await one("profile page, another realm's", f"/@{abroad.handle}", PROFILE_PAGE)
+    await short_and_long("Liked tab API", f"/api/v1/users/{viewer.handle}/liked", KEPT_TAB)
+    await short_and_long("Reposts tab API", f"/api/v1/users/{viewer.handle}/reposts", KEPT_TAB)
+    await short_and_long("Favourites tab API", f"/api/v1/users/{viewer.handle}/favourites", KEPT_TAB)
 
     assert page_lengths == {name: [SHORT, LONG] for name in page_lengths}, "a page compared was not full"
     budgets.check()

@@ -6,13 +6,14 @@ where it can be, and notified.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.crossrealm.service import access_public_comment, access_public_video
 from reelm.notifications.models import NotificationKind
-from reelm.social import service
+from reelm.social import comment_controls, service
 from reelm.social.models import Comment
 from reelm.social.notify import notify, notify_comment
 from reelm.videos.models import CommentPolicy
@@ -98,18 +99,33 @@ async def do_post_comment(
     """Comment (or reply) where the video's comment policy lets the viewer; the realm's rules screen it, and
     only a visible comment notifies anyone."""
     followed: bool | None = None  # whether the creator follows the viewer; None: not known in this realm
+    controls = None  # the creator's comment controls: kept in their realm, so known for its own videos
     if realm == viewer.realm:  # for update: serialises the counter update
         video = await access_video(session, viewer, video_id, for_update=True)
         owner_id, policy = video.owner_id, video.comment_policy
         if policy == CommentPolicy.FOLLOWED_BACK:  # the creator's follows are stored here, in their realm
             followed = await service.is_following(session, owner_id, viewer.user_id)
+        if owner_id != viewer.user_id:
+            controls = await comment_controls.controls_for(session, owner_id, video_id)
+            comment_controls.check_account_age(controls, viewer.user.created_at, datetime.now(UTC))
     else:
         public = await access_public_video(session, video_id)
         owner_id, policy = public.owner_id, public.comment_policy
-    check_comment_allowed(policy, is_creator=owner_id == viewer.user_id, followed_by_creator=followed)
+    # A follow is stored in the follower's realm: the viewer's own follow of the creator is always known here.
+    follows = policy == CommentPolicy.FOLLOWERS and await service.is_following(
+        session, viewer.user_id, owner_id
+    )
+    check_comment_allowed(
+        policy, is_creator=owner_id == viewer.user_id, followed_by_creator=followed, follows_creator=follows
+    )
     comment = await service.do_comment(
         session, realm_code=realm_code, author=viewer.user, video_id=video_id, body=body, parent_id=parent_id
     )
-    if await screen(session, comment):
+    visible = await screen(session, comment)
+    if visible and controls is not None and comment_controls.held_for_approval(controls, comment.body):
+        comment.mod_state = comment_controls.PENDING  # for the creator to approve; nobody is told meanwhile
+        await session.flush()
+        return comment
+    if visible:
         await notify_comment(session, viewer.realm, comment, owner_id)
     return comment

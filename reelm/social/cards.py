@@ -259,7 +259,12 @@ def card_from_row(row: Row[Any], realm: str, viewer_id: int | None, base_url: st
     is_owner = viewer_id is not None and viewer_id == v["owner_id"]
     ready = v["status"] == VideoStatus.READY
     policy = v["comment_policy"]
-    refusal = comment_refusal(policy, is_creator=is_owner, followed_by_creator=bool(v["followed_by_owner"]))
+    refusal = comment_refusal(
+        policy,
+        is_creator=is_owner,
+        followed_by_creator=bool(v["followed_by_owner"]),
+        follows_creator=bool(v["following"]),
+    )
     # Built without validation: every field comes typed from our own columns, and validating ten cards
     # per feed page was a tenth of the request's CPU.
     return VideoOut.model_construct(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped
 
 from reelm.db import TZ, RealmBase, protected, public, utcnow
@@ -177,3 +178,29 @@ class KeywordFilter(RealmBase):
     is_tag: Mapped[bool] = protected(Boolean, default=False)
     expires_at: Mapped[datetime | None] = protected(TZ)
     created_at: Mapped[datetime] = protected(TZ, default=utcnow)
+
+
+class CommentHold(enum.StrEnum):
+    """Which new comments wait for the creator's approval (reelm.social.comment_controls). Stored values."""
+
+    OFF = "off"
+    KEYWORDS = "keywords"  # those containing one of the creator's words
+    ALL = "all"
+
+
+class CommentControls(RealmBase):
+    """A creator's comment controls, per video (`video_id`) or as the default of their videos (`video_id` 0).
+
+    Kept in the creator's realm; a video without its own row follows the default row, if any.
+    """
+
+    __tablename__ = "comment_controls"
+    __table_args__ = ({"info": {"owner_column": "user_id"}},)
+
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    video_id: Mapped[int] = protected(BigInteger, primary_key=True)  # 0: the creator's default
+    hold: Mapped[str] = protected(String(8), default=CommentHold.OFF)
+    keywords: Mapped[list[str]] = protected(ARRAY(Text), default=list)
+    min_account_days: Mapped[int] = protected(Integer, default=0)  # newer accounts may not comment
+    pinned_comment_id: Mapped[int | None] = protected(BigInteger)  # per video only
+    updated_at: Mapped[datetime] = protected(TZ, default=utcnow)

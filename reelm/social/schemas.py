@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from reelm.inputs import Id, Line, Text
-from reelm.social.models import COLLECTION_NAME_MAX, FavouriteKind
+from reelm.social.models import COLLECTION_NAME_MAX, CommentHold, FavouriteKind
 from reelm.videos.schemas import Creator, VideoOut
 
 
@@ -32,6 +32,10 @@ class CommentOut(BaseModel):
 class CommentPage(BaseModel):
     items: list[CommentOut]
     next_cursor: str | None
+    pinned_id: str | None = Field(
+        default=None,
+        description="the comment the creator pinned, to show first (first page of top-level only)",
+    )
 
 
 class LikeState(BaseModel):
@@ -115,3 +119,42 @@ class FavouritePage(BaseModel):
 
 class RepostState(BaseModel):
     reposted: bool
+
+
+# --- comment controls (reelm.social.comment_controls) -----------------------------------------------------
+
+
+class CommentControlsIn(BaseModel):
+    hold: CommentHold = Field(
+        default=CommentHold.OFF,
+        description="which new comments wait for your approval: off, keywords (containing your words) or all",
+    )
+    keywords: list[Line] = Field(
+        default_factory=list, max_length=50, description="your words (plain text, any case), up to 50"
+    )
+    min_account_days: int = Field(
+        default=0, ge=0, le=365, description="accounts newer than this many days may not comment (0: any)"
+    )
+
+
+class CommentControlsOut(BaseModel):
+    hold: CommentHold
+    keywords: list[str]
+    min_account_days: int
+    pinned_comment_id: str | None = Field(default=None, description="the comment shown first (per video)")
+
+
+class HeldCommentList(BaseModel):
+    items: list[CommentOut]
+
+
+class CommentIds(BaseModel):
+    ids: list[Id] = Field(min_length=1, max_length=100)
+
+
+class Decided(BaseModel):
+    done: int = Field(description="how many held comments were approved or deleted")
+
+
+class PinIn(BaseModel):
+    comment_id: Id | None = Field(description="the comment to show first; none: unpin")

@@ -23,7 +23,16 @@ from reelm.crossrealm.service import access_public_comment, access_public_profil
 from reelm.crossrealm.views import public_comments, public_profiles
 from reelm.errors import Problem, not_found
 from reelm.notifications.models import NotificationKind
-from reelm.social.models import Comment, CommentLike, Favourite, FavouriteKind, Follow, VideoLike, VideoRepost
+from reelm.social.models import (
+    Comment,
+    CommentControls,
+    CommentLike,
+    Favourite,
+    FavouriteKind,
+    Follow,
+    VideoLike,
+    VideoRepost,
+)
 from reelm.social.mutes import comment_hidden
 from reelm.social.notify import notify
 from reelm.social.schemas import CommentOut
@@ -347,6 +356,7 @@ async def forget_activity_on_videos(session: AsyncSession, video_ids: list[int])
     realm, so no foreign key cascades it). Other realms' activity on them stays with its authors, unshown."""
     await session.execute(delete(VideoLike).where(VideoLike.video_id.in_(video_ids)))
     await session.execute(delete(VideoRepost).where(VideoRepost.video_id.in_(video_ids)))
+    await session.execute(delete(CommentControls).where(CommentControls.video_id.in_(video_ids)))
     await session.execute(
         delete(Favourite).where(
             Favourite.kind == FavouriteKind.VIDEO.value, Favourite.target.in_([str(v) for v in video_ids])

@@ -37,6 +37,7 @@ class CommentPolicy(enum.StrEnum):
 
     EVERYONE = "everyone"
     FOLLOWED_BACK = "followed_back"  # only accounts the creator follows
+    FOLLOWERS = "followers"  # only accounts that follow the creator (reelm.social.comment_controls)
     NO_ONE = "no_one"  # only the creator
 
 

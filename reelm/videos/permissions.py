@@ -75,18 +75,23 @@ def check_remix_allowed(kind: RemixKind, video: Video | Row[Any], *, remixer_id:
         raise Problem(403, "remix-not-allowed", "Not allowed by the creator", reason, remix=kind.value)
 
 
-def comment_refusal(policy: str, *, is_creator: bool, followed_by_creator: bool | None) -> str | None:
+def comment_refusal(
+    policy: str, *, is_creator: bool, followed_by_creator: bool | None, follows_creator: bool = False
+) -> str | None:
     """Why someone may not comment on a video with this policy, in a sentence for them; None when they may.
 
     `followed_by_creator` is whether the creator follows them; None when it cannot be known here: a follow is
     stored in the follower's realm and is protected, so the realm of a commenter from elsewhere does not hold
     the creator's follows. Such a comment on a followed_back video is refused (never accepted against the
-    creator's choice), and the reason says why.
+    creator's choice), and the reason says why. `follows_creator` is whether they follow the creator: their
+    own follow, which their realm always holds (for a followers-only video).
     """
     if is_creator or policy == CommentPolicy.EVERYONE:
         return None
     if policy == CommentPolicy.NO_ONE:
         return "Comments are turned off for this video."
+    if policy == CommentPolicy.FOLLOWERS:
+        return None if follows_creator else "Only the creator's followers can comment on this video."
     if followed_by_creator:
         return None
     if followed_by_creator is None:
@@ -97,9 +102,16 @@ def comment_refusal(policy: str, *, is_creator: bool, followed_by_creator: bool 
     return "Only accounts the creator follows can comment on this video."
 
 
-def check_comment_allowed(policy: str, *, is_creator: bool, followed_by_creator: bool | None) -> None:
+def check_comment_allowed(
+    policy: str, *, is_creator: bool, followed_by_creator: bool | None, follows_creator: bool = False
+) -> None:
     """`comment_refusal` as a 403 problem (type `comments-restricted`)."""
-    reason = comment_refusal(policy, is_creator=is_creator, followed_by_creator=followed_by_creator)
+    reason = comment_refusal(
+        policy,
+        is_creator=is_creator,
+        followed_by_creator=followed_by_creator,
+        follows_creator=follows_creator,
+    )
     if reason is not None:
         raise Problem(
             403, "comments-restricted", "You can't comment on this video", reason, comment_policy=policy

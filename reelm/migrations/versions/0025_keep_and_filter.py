@@ -1,4 +1,5 @@
-"""Favourites and collections, reposts, the profile's Liked tab setting, mutes and keyword filters (issue 18).
+"""Favourites and collections, reposts, the profile's Liked tab setting, mutes and keyword filters, creators'
+comment controls (issue 18).
 
 Revision ID: 0025
 Revises: 0024
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0025"
 down_revision: str | None = "0024"
@@ -98,12 +100,31 @@ def upgrade(role: str) -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_keyword_filters")),
         sa.UniqueConstraint("user_id", "folded", name="uq_keyword_filters_user_folded"),
     )
+    op.create_table(
+        "comment_controls",
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("video_id", sa.BigInteger(), nullable=False),
+        sa.Column("hold", sa.String(length=8), nullable=False),
+        sa.Column("keywords", postgresql.ARRAY(sa.Text()), nullable=False),
+        sa.Column("min_account_days", sa.Integer(), nullable=False),
+        sa.Column("pinned_comment_id", sa.BigInteger(), nullable=True),
+        sa.Column("updated_at", TZ, nullable=False),
+        _user_fk("comment_controls"),
+        sa.PrimaryKeyConstraint("user_id", "video_id", name=op.f("pk_comment_controls")),
+    )
 
 
 def downgrade(role: str) -> None:
     if role != "realm":
         return
-    for table in ("keyword_filters", "user_mutes", "profile_tabs", "video_reposts", "favourites"):
+    for table in (
+        "comment_controls",
+        "keyword_filters",
+        "user_mutes",
+        "profile_tabs",
+        "video_reposts",
+        "favourites",
+    ):
         op.drop_table(table)
     op.drop_table("favourite_collections")
     op.drop_column("videos", "repost_count")

@@ -120,7 +120,9 @@ export class Comments {
     } else if (me && video.can_comment === false) {
       reason = video.comment_policy === "followed_back"
         ? t("Only people @{handle} follows can comment on this video.", { handle: creator.handle })
-        : t("You can’t comment on this video.");
+        : video.comment_policy === "followers"
+          ? t("Only followers of @{handle} can comment on this video.", { handle: creator.handle })
+          : t("You can’t comment on this video.");
     }
     this.closed = Boolean(reason);
     closedBox.textContent = reason;

@@ -1,5 +1,6 @@
 """JSON API for what a viewer keeps and shares, and what they choose not to see: favourites and their
-collections, reposts, the profile's Favourites, Reposts and Liked tabs, mutes and keyword filters."""
+collections, reposts, the profile's Favourites, Reposts and Liked tabs, mutes and keyword filters; and
+creators' comment controls (held comments, account age, the pinned comment)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.crossrealm.service import reader_realm
 from reelm.crossrealm.views import public_videos
 from reelm.errors import Problem, not_found
+from reelm.ids import MAX_ID
 from reelm.inputs import TAG_PATTERN, Line
 from reelm.notifications.service import people_out
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
-from reelm.social import favourites, mutes, reposts
+from reelm.social import comment_controls, favourites, mutes, reposts
 from reelm.social.cards import fetch_cards, public_card_select
 from reelm.social.models import FavouriteKind, KeywordFilter, ProfileTabs, VideoLike
 from reelm.social.schemas import (
@@ -28,12 +30,20 @@ from reelm.social.schemas import (
     CollectionList,
     CollectionOut,
     CollectionPatch,
+    CommentControlsIn,
+    CommentControlsOut,
+    CommentIds,
+    Decided,
     FavouriteIn,
     FavouritePage,
     FavouriteState,
+    HeldCommentList,
+    PinIn,
     RepostState,
 )
+from reelm.social.service import comments_out
 from reelm.videos.schemas import Creator, VideoPage
+from reelm.videos.service import access_own_video
 from reelm.web.capabilities import handle_realm_in_path, require_capability
 from reelm.web.deps import RuntimeDep, UserViewer, ViewerDep
 from reelm.web.pagination import decode_cursor, encode_cursor
@@ -464,3 +474,100 @@ async def remove_filter(runtime: RuntimeDep, viewer: UserViewer, filter_id: IdPa
     async with runtime.databases.transaction(viewer.realm) as session:
         await mutes.do_remove_filter(session, viewer.user_id, int(filter_id))
     return Response(status_code=204)
+
+
+# --- comment controls ----------------------------------------------------------------------------------
+
+
+@router.get("/me/comment-controls", response_model=CommentControlsOut)
+async def my_comment_controls(runtime: RuntimeDep, viewer: UserViewer) -> CommentControlsOut:
+    """The comment controls your videos have unless one has its own."""
+    async with runtime.databases.read(viewer.realm) as session:
+        return await comment_controls.controls_for(session, viewer.user_id, comment_controls.DEFAULT)
+
+
+@router.put("/me/comment-controls", response_model=CommentControlsOut)
+async def change_comment_controls(
+    runtime: RuntimeDep, viewer: UserViewer, body: CommentControlsIn
+) -> CommentControlsOut:
+    async with runtime.databases.transaction(viewer.realm) as session:
+        return await comment_controls.do_set_controls(session, viewer.user_id, comment_controls.DEFAULT, body)
+
+
+async def _own_video_id(runtime: Runtime, viewer: SignedInViewer, video_id: str) -> int:
+    realm, vid = video_realm(runtime, video_id)
+    if realm != viewer.realm:  # one's own videos live at home: another realm's is someone else's
+        raise Problem(403, "forbidden", "Not your video", "Only the creator can change this video.")
+    return vid
+
+
+@router.get("/videos/{video_id}/comment-controls", response_model=CommentControlsOut)
+async def video_comment_controls(
+    runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath
+) -> CommentControlsOut:
+    """A video's comment controls (its own, else your default); the creator only."""
+    vid = await _own_video_id(runtime, viewer, video_id)
+    async with runtime.databases.read(viewer.realm) as session:
+        video = await access_own_video(session, viewer, vid)
+        return await comment_controls.controls_for(session, viewer.user_id, video.id)
+
+
+@router.put("/videos/{video_id}/comment-controls", response_model=CommentControlsOut)
+async def change_video_comment_controls(
+    runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath, body: CommentControlsIn
+) -> CommentControlsOut:
+    """Set this video's own comment controls (its pinned comment stays)."""
+    vid = await _own_video_id(runtime, viewer, video_id)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        video = await access_own_video(session, viewer, vid)
+        return await comment_controls.do_set_controls(session, viewer.user_id, video.id, body)
+
+
+@router.put("/videos/{video_id}/pinned-comment", response_model=CommentControlsOut)
+async def pin_comment(
+    runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath, body: PinIn
+) -> CommentControlsOut:
+    """Pin one shown comment (of any realm) first among the video's comments, or unpin (`comment_id` null)."""
+    vid = await _own_video_id(runtime, viewer, video_id)
+    async with runtime.databases.transaction(viewer.realm) as session:
+        video = await access_own_video(session, viewer, vid)
+        return await comment_controls.do_pin_comment(
+            session,
+            video,
+            int(body.comment_id) if body.comment_id is not None else None,
+            realm_code=runtime.settings.realm(viewer.realm).code,
+        )
+
+
+@router.get("/me/held-comments", response_model=HeldCommentList)
+async def held(
+    runtime: RuntimeDep, viewer: UserViewer, limit: Annotated[int, Query(ge=1, le=100)] = 100
+) -> HeldCommentList:
+    """Comments on your videos waiting for your approval, the oldest first."""
+    async with runtime.databases.read(viewer.realm) as session:
+        found = await comment_controls.held_comments(session, viewer.user_id, limit)
+        return HeldCommentList(items=await comments_out(session, found, viewer))
+
+
+async def decide(runtime: Runtime, viewer: SignedInViewer, ids: list[str], *, approve: bool) -> Decided:
+    async with runtime.databases.transaction(viewer.realm) as session:
+        done = await comment_controls.do_decide(
+            session,
+            viewer,
+            runtime.settings.realm(viewer.realm).code,
+            [int(i) for i in ids if len(i) <= 19 and int(i) <= MAX_ID],
+            approve=approve,
+        )
+    return Decided(done=done)
+
+
+@router.post("/me/held-comments/approve", response_model=Decided)
+async def approve_held(runtime: RuntimeDep, viewer: UserViewer, body: CommentIds) -> Decided:
+    """Show these held comments (up to 100 at once); ids that are not held on your videos are ignored."""
+    return await decide(runtime, viewer, body.ids, approve=True)
+
+
+@router.post("/me/held-comments/delete", response_model=Decided)
+async def delete_held(runtime: RuntimeDep, viewer: UserViewer, body: CommentIds) -> Decided:
+    """Delete these held comments (up to 100 at once)."""
+    return await decide(runtime, viewer, body.ids, approve=False)

@@ -1,5 +1,6 @@
 """Pages for keeping, sharing and not seeing: save a video to a collection, repost it, the profile's
-Favourites, Reposts and Liked tabs, muting an account, and the settings page of mutes and keyword filters.
+Favourites, Reposts and Liked tabs, muting an account, the settings page of mutes and keyword filters, and
+creators' comment controls with the list of comments waiting for approval.
 
 Every form works without JavaScript: it posts here with the CSRF field and comes back to where it was, with
 the problem shown in place when there is one.
@@ -12,19 +13,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
+from pydantic import Field, ValidationError
 
 from reelm.accounts.service import resolve_handle
 from reelm.accounts.viewer import SignedInViewer
 from reelm.errors import Problem, not_found
 from reelm.inputs import Line
 from reelm.realms.models import Capability
-from reelm.social import favourites, mutes
+from reelm.social import comment_controls, favourites, mutes
 from reelm.social.models import COLLECTION_NAME_MAX, KEYWORD_MAX, FavouriteKind
+from reelm.social.schemas import CommentControlsIn
+from reelm.social.service import comments_out
 from reelm.web.deps import RuntimeDep, ViewerDep
 from reelm.web.params import CsrfForm, HandlePath, IdForm, IdPath
 from reelm.web.rendering import check_form_csrf, error_page, login_redirect, refused_page, render
 from reelm.web.routes.accounts import get_user
 from reelm.web.routes.keep import (
+    decide,
     favourites_of,
     liked_of,
     liked_public,
@@ -382,3 +387,104 @@ async def unmute_submit(
     except Problem as problem:
         return await _filters_page(request, runtime, me, problem)
     return RedirectResponse("/settings/filters?done=unmuted", status_code=303)
+
+
+# --- settings: comment controls and the approval list ----------------------------------------------------
+
+
+async def _comments_page(
+    request: Request,
+    runtime: RuntimeDep,
+    me: SignedInViewer,
+    problem: Problem | None = None,
+    done: str | None = None,
+) -> Response:
+    async with runtime.databases.read(me.realm) as session:
+        controls = await comment_controls.controls_for(session, me.user_id, comment_controls.DEFAULT)
+        found = await comment_controls.held_comments(session, me.user_id, comment_controls.MAX_DECIDED)
+        waiting = await comments_out(session, found, me)
+    return render(
+        request,
+        me,
+        "settings_comments.html",
+        problem.status if problem else 200,
+        controls=controls.model_dump(mode="json"),
+        held=[c.model_dump(mode="json") for c in waiting],
+        error=problem.detail if problem else None,
+        done=done if done in {"saved", "approved", "deleted"} else None,
+    )
+
+
+@router.get("/settings/comments")
+async def comments_page(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    done: Annotated[str | None, Query(pattern=r"^[a-z]{1,20}$")] = None,
+) -> Response:
+    """Comment controls for one's videos, and the comments waiting for approval."""
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    return await _comments_page(request, runtime, me, done=done)
+
+
+@router.post("/settings/comments")
+async def comments_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    hold: Annotated[str, Form(pattern=r"^(off|keywords|all)$")] = "off",
+    keywords: Annotated[Line, Form(max_length=3100)] = "",
+    min_account_days: Annotated[int, Form(ge=0, le=365)] = 0,
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        chosen = CommentControlsIn.model_validate(
+            {
+                "hold": hold,
+                "keywords": [w.strip() for w in keywords.split(",") if w.strip()],
+                "min_account_days": min_account_days,
+            }
+        )
+        async with runtime.databases.transaction(me.realm) as session:
+            await comment_controls.do_set_controls(session, me.user_id, comment_controls.DEFAULT, chosen)
+    except ValidationError as invalid:
+        problem = Problem(422, "invalid-request", "The request is not valid", _first_error(invalid))
+        return await _comments_page(request, runtime, me, problem)
+    except Problem as problem:
+        return await _comments_page(request, runtime, me, problem)
+    return RedirectResponse("/settings/comments?done=saved", status_code=303)
+
+
+def _ticked(comments: list[str]) -> list[str]:
+    if not comments:
+        raise Problem(422, "invalid-request", "The request is not valid", "Tick the comments first.")
+    return comments
+
+
+def _first_error(invalid: ValidationError) -> str:
+    error = invalid.errors()[0]
+    return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+
+
+@router.post("/settings/comments/held")
+async def held_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    action: Annotated[str, Form(pattern=r"^(approve|delete)$")],
+    comment: Annotated[list[Annotated[str, Field(pattern=r"^[0-9]{1,19}$")]], Form(max_length=100)] = [],  # noqa: B006
+    csrf_token: CsrfForm = "",
+) -> Response:
+    """Approve or delete the comments ticked in the approval list."""
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await decide(runtime, me, _ticked(comment), approve=action == "approve")
+    except Problem as problem:
+        return await _comments_page(request, runtime, me, problem)
+    return RedirectResponse(f"/settings/comments?done={action}d", status_code=303)

@@ -20,7 +20,7 @@ from reelm.errors import Problem, not_found
 from reelm.moderation.rules import do_screen_comment
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
-from reelm.social import actions, follow_lists, pins, service
+from reelm.social import actions, comment_controls, follow_lists, pins, service
 from reelm.social.cards import card_select, card_viewer, fetch_cards, public_card_select, visible_to
 from reelm.social.follow_lists import Direction
 from reelm.social.models import Comment
@@ -87,8 +87,9 @@ async def get_comments(
         state = decode_cursor(runtime.settings.secret_key, cursor, f"comments:{vid}:{parent_id}")
         after = (datetime.fromisoformat(state["at"]), int(state["id"]))
     home = reader_realm(viewer, realm)
+    pinned_id = None
     async with runtime.databases.transaction(home) as session:
-        await actions.check_video(session, viewer, realm, vid, home=home)
+        owner_id = await actions.check_video(session, viewer, realm, vid, home=home)
         comments = await service.list_comments(
             session,
             home,
@@ -99,6 +100,9 @@ async def get_comments(
             limit=limit + 1,
         )
         items = await service.comments_out(session, comments[:limit], viewer)
+    if cursor is None and parent_id is None:  # the creator's pinned comment, kept in the video's realm
+        async with runtime.databases.read(realm) as session:
+            pinned_id = (await comment_controls.controls_for(session, owner_id, vid)).pinned_comment_id
     next_cursor = None
     if len(comments) > limit:
         last = comments[limit - 1]
@@ -107,7 +111,7 @@ async def get_comments(
             f"comments:{vid}:{parent_id}",
             {"at": last.created_at.isoformat(), "id": str(last.id)},
         )
-    return CommentPage(items=items, next_cursor=next_cursor)
+    return CommentPage(items=items, next_cursor=next_cursor, pinned_id=pinned_id)
 
 
 @router.post(
