@@ -11,8 +11,9 @@ which is what screening and the ladder then see. The remixer's own clip is kept 
 
 A duet or stitch is composed twice: first straight at the size of the ladder's smallest rung (`preview=True`),
 which is screened and published as that rung, then at full size for the other rungs. Composing at full size
-decodes two 1080x1920 sources and encodes a third, several times the clip's length on two cores, while the
-small composition costs a fraction of it (bench/remix.py): the remix plays within seconds of its upload.
+decodes two 1080x1920 sources and encodes a third, more than the clip's length on two cores, while the small
+composition, which reads the original's lowest rung, costs a fraction of it (bench/remix.py): the remix plays
+within seconds of its upload.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ async def plan_remix(session: AsyncSession, remixer_id: int, asked: RemixAsked) 
         "source_id": video.id,
         "source_realm": video.realm,
         "media_key": rungs[-1]["mp4_key"],
+        # The preview is as small as the lowest rung: decoding that instead of the top rung saves most of the
+        # original's share of the work.
+        "preview_media_key": rungs[0]["mp4_key"],
         "own_level": asked.own_level,
         "other_level": asked.other_level,
     }
@@ -163,7 +167,8 @@ async def compose_remix(runtime: Runtime, realm: str, video_id: int, *, preview:
     with scratch(runtime.settings.data_dir) as tmp:
         clip, source = tmp / "clip", tmp / "source"
         await runtime.storage.realm(realm).download(clip_key, clip)
-        await runtime.storage.realm(plan["source_realm"]).download(plan["media_key"], source)
+        media_key = plan.get("preview_media_key", plan["media_key"]) if preview else plan["media_key"]
+        await runtime.storage.realm(plan["source_realm"]).download(media_key, source)
         if plan["source_realm"] != realm:
             await _count_crossing(runtime, realm, plan["source_realm"])
         clip_info = await asyncio.to_thread(media.probe, clip, limits)
