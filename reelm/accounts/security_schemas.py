@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from reelm.inputs import Secret
+from reelm.inputs import Line, Secret
 
 # Six digits from the app, or a recovery code as printed ("ABCDE-FGHJK"); spaces and dashes are ignored.
 CODE_PATTERN = r"^[0-9A-Za-z \-]{6,14}$"
@@ -74,3 +74,53 @@ class SessionItemOut(BaseModel):
 
 class SessionsOut(BaseModel):
     items: list[SessionItemOut]
+
+
+# --- passkeys: what browsers send (PublicKeyCredential.toJSON), bounded before webauthn parses it
+
+B64URL_PATTERN = r"^[A-Za-z0-9_\-]*={0,2}$"
+
+
+class AuthenticatorResponseIn(BaseModel):
+    """WebAuthn's member names, as browsers send them."""
+
+    clientDataJSON: str = Field(min_length=1, max_length=4000, pattern=B64URL_PATTERN)
+    attestationObject: str | None = Field(default=None, max_length=20_000, pattern=B64URL_PATTERN)
+    authenticatorData: str | None = Field(default=None, max_length=4000, pattern=B64URL_PATTERN)
+    signature: str | None = Field(default=None, max_length=2000, pattern=B64URL_PATTERN)
+    userHandle: str | None = Field(default=None, max_length=200, pattern=B64URL_PATTERN)
+    transports: list[Annotated[str, Field(max_length=20, pattern=r"^[a-z\-]+$")]] = Field(
+        default_factory=list, max_length=10
+    )
+
+
+class PasskeyCredentialIn(BaseModel):
+    id: str = Field(min_length=1, max_length=1400, pattern=B64URL_PATTERN)
+    rawId: str = Field(min_length=1, max_length=1400, pattern=B64URL_PATTERN)
+    type: Literal["public-key"]
+    response: AuthenticatorResponseIn
+    authenticatorAttachment: Literal["platform", "cross-platform"] | None = None
+
+
+class PasskeyAddIn(BaseModel):
+    credential: PasskeyCredentialIn
+    name: Line | None = Field(default=None, max_length=50, description="defaults to the browser and system")
+
+
+class PasskeyLogInIn(BaseModel):
+    credential: PasskeyCredentialIn
+    pending_token: str | None = Field(
+        default=None,
+        max_length=80,
+        pattern=r"^[a-z0-9]+\.[A-Za-z0-9_\-]+$",
+        description="for the second step of a log-in; none for a log-in without a password",
+    )
+
+
+class PasskeyOptionsIn(BaseModel):
+    pending_token: str | None = Field(default=None, max_length=80, pattern=r"^[a-z0-9]+\.[A-Za-z0-9_\-]+$")
+
+
+def credential_dict(credential: PasskeyCredentialIn) -> dict[str, Any]:
+    """The credential as the webauthn package parses it (WebAuthn's JSON, absent members left out)."""
+    return credential.model_dump(exclude_none=True)

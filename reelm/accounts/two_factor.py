@@ -323,3 +323,30 @@ async def do_finish_log_in(
     if suspended is not None:
         raise suspended
     return new_token, auth, user
+
+
+async def do_log_in_with_passkey(
+    runtime: Runtime, realm: str, user_id: int, *, kind: str, ip: str | None, user_agent: str | None
+) -> tuple[str, AuthSession, User]:
+    """The session of a log-in without a password: a passkey that verified its user
+    (reelm.accounts.passkeys) stands for both factors. Raises AccountSuspendedError for a suspended account,
+    as a password log-in does."""
+    suspended: AccountSuspendedError | None
+    async with runtime.databases.transaction(realm) as session:
+        user = await session.get(User, user_id)
+        if user is None:
+            raise _pending_gone()
+        cipher = await user_cipher(session, runtime.keys.realm(realm), user_id)
+        token, auth, suspended = await open_session(
+            session,
+            runtime,
+            realm,
+            user,
+            kind=kind,
+            ip=cipher.seal_optional("sessions.ip", ip),
+            user_agent=cipher.seal_optional("sessions.user_agent", (user_agent or "")[:300] or None),
+            second_factor=PASSKEY,
+        )
+    if suspended is not None:
+        raise suspended
+    return token, auth, user

@@ -3,18 +3,19 @@ log-in, and the account's list of sessions."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy import select
 
-from reelm.accounts import sessions, two_factor
+from reelm.accounts import passkeys, sessions, two_factor
 from reelm.accounts.factor_models import Passkey
 from reelm.accounts.login_limits import check_second_factor_rate
 from reelm.accounts.models import AuthSession, User
 from reelm.accounts.security_schemas import (
     SESSION_ID_PATTERN,
     CodeIn,
+    PasskeyAddIn,
     PasskeyOut,
     RecoveryCodesOut,
     SessionItemOut,
@@ -22,17 +23,58 @@ from reelm.accounts.security_schemas import (
     TotpDisableIn,
     TotpEnrolmentOut,
     TwoFactorOut,
+    credential_dict,
 )
+from reelm.accounts.sessions import device_of
 from reelm.notifications.models import NotificationKind
 from reelm.notifications.service import do_notify
+from reelm.ratelimit import RateLimiter
 from reelm.runtime import Runtime
 from reelm.web.deps import RuntimeDep, UserViewer, forget_session, forget_user_sessions
+from reelm.web.params import IdPath
 
 router = APIRouter(tags=["account safety"])
+
+PASSKEY_OPTIONS_PER_MINUTE = 30
 
 SessionIdPath = Annotated[
     str, Path(pattern=SESSION_ID_PATTERN, description="a session's id from the list (not its token)")
 ]
+
+
+async def passkey_log_in(
+    runtime: Runtime,
+    credential: dict[str, Any],
+    *,
+    pending_token: str | None,
+    kind: str,
+    ip: str | None,
+    user_agent: str | None,
+) -> tuple[str, AuthSession, User]:
+    """A passkey's answer turned into a session: the second step of a pending log-in, or a log-in without a
+    password. Raises AccountSuspendedError for a suspended account (with a restricted web session)."""
+    if pending_token is not None:
+        pending = await two_factor.pending_log_in(runtime, pending_token)
+        used = await passkeys.do_authenticate(runtime, credential, factor_for=pending.user_id)
+        return await finish_log_in(runtime, pending_token=pending_token, passkey_user=used.user_id)
+    used = await passkeys.do_authenticate(runtime, credential, factor_for=None)
+    token, auth, user = await two_factor.do_log_in_with_passkey(
+        runtime, used.realm, used.user_id, kind=kind, ip=ip, user_agent=user_agent
+    )
+    await notify_new_log_in(runtime, used.realm, user.id)
+    return token, auth, user
+
+
+async def passkey_options(
+    runtime: Runtime, limiter: RateLimiter, address: str, pending_token: str | None
+) -> dict[str, Any]:
+    """Options for a passkey log-in: the pending log-in's account's passkeys, or any (no password)."""
+    # Each asks the directory to keep a challenge for a few minutes: an address gets a bounded number.
+    limiter.hit("passkey log-in", address, limit=PASSKEY_OPTIONS_PER_MINUTE, per_seconds=60)
+    if pending_token is None:
+        return await passkeys.authentication_options(runtime, realm=None, user_id=None)
+    pending = await two_factor.pending_log_in(runtime, pending_token)
+    return await passkeys.authentication_options(runtime, realm=pending.realm, user_id=pending.user_id)
 
 
 async def notify_new_log_in(runtime: Runtime, realm: str, user_id: int) -> None:
@@ -127,6 +169,41 @@ async def disable_totp(runtime: RuntimeDep, viewer: UserViewer, body: TotpDisabl
     await two_factor.do_disable_totp(
         runtime, viewer.realm, viewer.user, password=body.password, code=body.code
     )
+    return Response(status_code=204)
+
+
+# --- passkeys ------------------------------------------------------------------------------------------
+
+
+@router.post("/me/passkeys/options")
+async def passkey_registration_options(runtime: RuntimeDep, viewer: UserViewer) -> dict[str, Any]:
+    """Options for the browser's navigator.credentials.create (WebAuthn JSON); the challenge in them is
+    good for one registration within a few minutes."""
+    return await passkeys.registration_options(runtime, viewer.realm, viewer.user)
+
+
+@router.post("/me/passkeys", status_code=201, response_model=PasskeyOut)
+async def add_passkey(
+    runtime: RuntimeDep, viewer: UserViewer, request: Request, body: PasskeyAddIn
+) -> PasskeyOut:
+    """Add the passkey the browser made with those options; it logs in without a password from then on,
+    and is a second factor after one."""
+    name = body.name or device_of(request.headers.get("user-agent"))
+    passkey = await passkeys.do_register(
+        runtime, viewer.realm, viewer.user, credential_dict(body.credential), name=name, token=viewer.token
+    )
+    forget_session(request, viewer.token or "")
+    return PasskeyOut(
+        id=str(passkey.id),
+        name=passkey.name,
+        created_at=passkey.created_at,
+        last_used_at=passkey.last_used_at,
+    )
+
+
+@router.delete("/me/passkeys/{passkey_id}", status_code=204)
+async def remove_passkey(runtime: RuntimeDep, viewer: UserViewer, passkey_id: IdPath) -> Response:
+    await passkeys.do_remove(runtime, viewer.realm, viewer.user.id, int(passkey_id))
     return Response(status_code=204)
 
 

@@ -4,24 +4,35 @@ using a passkey, which only the browser's WebAuthn API can do (reelm/static/js/p
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from markupsafe import Markup
+from pydantic import BaseModel, Field
 
-from reelm.accounts import sessions, two_factor
+from reelm.accounts import passkeys, sessions, two_factor
 from reelm.accounts.login_limits import check_second_factor_rate
+from reelm.accounts.security_schemas import PasskeyCredentialIn, credential_dict
 from reelm.accounts.service import AccountSuspendedError, SecondFactorRequired
 from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.errors import Problem
 from reelm.inputs import Line, Secret
 from reelm.moderation.suspensions import statement_link
 from reelm.runtime import Runtime
-from reelm.web.deps import SESSION_COOKIE, RuntimeDep, ViewerDep, forget_session, forget_user_sessions
-from reelm.web.params import CsrfForm, NextForm, NextQuery
+from reelm.web.deps import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    Limiter,
+    RuntimeDep,
+    ViewerDep,
+    client_ip,
+    forget_session,
+    forget_user_sessions,
+)
+from reelm.web.params import CsrfForm, IdPath, NextForm, NextQuery
 from reelm.web.rendering import check_form_csrf, error_page, login_redirect, render, safe_next
-from reelm.web.routes.account_security import finish_log_in, two_factor_view
+from reelm.web.routes.account_security import finish_log_in, passkey_log_in, passkey_options, two_factor_view
 from reelm.web.suspensions import suspension_problem
 
 router = APIRouter(include_in_schema=False)
@@ -148,6 +159,65 @@ async def second_step_submit(
     session_cookie(request, response, session_token)
     response.delete_cookie(PENDING_COOKIE)
     return response
+
+
+class PasskeyPageIn(BaseModel):
+    credential: PasskeyCredentialIn
+    next: Line = Field(default="/", max_length=500)
+
+
+def _csrf_header(request: Request) -> None:
+    """The log-in page's scripts send the page's CSRF token in a header (these routes take JSON)."""
+    check_form_csrf(request, request.headers.get(CSRF_HEADER, ""))
+
+
+@router.post("/login/passkey/options")
+async def passkey_page_options(request: Request, runtime: RuntimeDep, limiter: Limiter) -> dict[str, Any]:
+    """Options for the log-in page's passkey button: for the pending log-in in this browser (second step),
+    else for a log-in with a passkey alone."""
+    _csrf_header(request)
+    pending = request.cookies.get(PENDING_COOKIE) or None
+    return await passkey_options(runtime, limiter, client_ip(request), pending)
+
+
+@router.post("/login/passkey")
+async def passkey_page_log_in(request: Request, runtime: RuntimeDep, body: PasskeyPageIn) -> Response:
+    """The passkey's answer from the log-in page: a session cookie, and where to go ({"next": ...})."""
+    _csrf_header(request)
+    target = safe_next(body.next)
+    try:
+        token, _, _ = await passkey_log_in(
+            runtime,
+            credential_dict(body.credential),
+            pending_token=request.cookies.get(PENDING_COOKIE) or None,
+            kind="web",
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+    except AccountSuspendedError as suspended:
+        async with runtime.databases.read(suspended.realm) as session:
+            link = await statement_link(session, suspended.decision_id)
+        if suspended.token is None or link is None:
+            raise await suspension_problem(runtime, suspended) from None
+        token, target = suspended.token, link
+    response = JSONResponse({"next": target})
+    session_cookie(request, response, token)
+    response.delete_cookie(PENDING_COOKIE)
+    return response
+
+
+@router.post("/settings/security/passkeys/{passkey_id}/remove")
+async def passkey_remove_submit(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, passkey_id: IdPath, csrf_token: CsrfForm = ""
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await passkeys.do_remove(runtime, me.realm, me.user.id, int(passkey_id))
+    except Problem as problem:
+        return await security_page(request, runtime, me, problem)
+    return RedirectResponse("/settings/security?done=passkey-removed", status_code=303)
 
 
 # --- Settings, Security ------------------------------------------------------------------------------

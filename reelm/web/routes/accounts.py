@@ -32,7 +32,13 @@ from reelm.accounts.schemas import (
     SignUpIn,
     TokenOut,
 )
-from reelm.accounts.security_schemas import SecondFactorOut, SecondStepIn
+from reelm.accounts.security_schemas import (
+    PasskeyLogInIn,
+    PasskeyOptionsIn,
+    SecondFactorOut,
+    SecondStepIn,
+    credential_dict,
+)
 from reelm.accounts.viewer import SignedInViewer
 from reelm.crossrealm.service import access_public_profile, reader_realm
 from reelm.errors import Problem, not_found
@@ -53,7 +59,12 @@ from reelm.web.deps import (
     forget_user_sessions,
 )
 from reelm.web.params import HandlePath
-from reelm.web.routes.account_security import finish_log_in, notify_new_log_in
+from reelm.web.routes.account_security import (
+    finish_log_in,
+    notify_new_log_in,
+    passkey_log_in,
+    passkey_options,
+)
 from reelm.web.suspensions import suspension_problem
 
 # The route class checks the profile_edit switch before an avatar upload is read.
@@ -165,6 +176,35 @@ async def create_session_second_step(runtime: RuntimeDep, body: SecondStepIn) ->
     unused recovery code, with the pending token (valid a few minutes). Codes are limited per account."""
     try:
         token, auth, user = await finish_log_in(runtime, pending_token=body.pending_token, code=body.code)
+    except service.AccountSuspendedError as suspended:
+        raise await suspension_problem(runtime, suspended) from None
+    realm = runtime.settings.realm_of_id(user.id) or ""
+    return TokenOut(token=token, expires_at=auth.expires_at, user=profile_out(realm, user))
+
+
+@router.post("/sessions/passkey/options")
+async def create_session_passkey_options(
+    runtime: RuntimeDep, limiter: Limiter, request: Request, body: PasskeyOptionsIn
+) -> dict[str, Any]:
+    """Options for navigator.credentials.get: with `pending_token`, the second step of a log-in (that
+    account's passkeys); without, a log-in with a passkey alone. The challenge is good once, for minutes."""
+    return await passkey_options(runtime, limiter, client_ip(request), body.pending_token)
+
+
+@router.post("/sessions/passkey", status_code=201, response_model=TokenOut)
+async def create_session_with_passkey(
+    runtime: RuntimeDep, request: Request, body: PasskeyLogInIn
+) -> TokenOut:
+    """Log in with the passkey's answer to those options: a bearer token, as `POST /sessions` gives."""
+    try:
+        token, auth, user = await passkey_log_in(
+            runtime,
+            credential_dict(body.credential),
+            pending_token=body.pending_token,
+            kind="api",
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
     except service.AccountSuspendedError as suspended:
         raise await suspension_problem(runtime, suspended) from None
     realm = runtime.settings.realm_of_id(user.id) or ""
