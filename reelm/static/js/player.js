@@ -197,20 +197,19 @@ export class Player {
   /**
    * The video's caption tracks (`item.subtitles`, on the video page) as <track>s, and a CC button that
    * shows or hides them. The choice (a language, or off) is remembered for every video on this device.
-   * Where HLS is native the master playlist lists the same tracks, so the browser's own are used.
+   * The <track>s are added even where HLS plays natively: not every native player exposes the master
+   * playlist's subtitle renditions as text tracks, and only one track is ever showing.
    */
   bindCaptions() {
     const tracks = Array.isArray(this.item.subtitles) ? this.item.subtitles : [];
     if (!tracks.length) return;
-    if (!nativeHls()) {
-      for (const track of tracks) {
-        const node = document.createElement("track");
-        node.kind = "subtitles";
-        node.src = track.url;
-        node.srclang = track.language;
-        node.label = track.label;
-        this.video.append(node);
-      }
+    for (const track of tracks) {
+      const node = document.createElement("track");
+      node.kind = "subtitles";
+      node.src = track.url;
+      node.srclang = track.language;
+      node.label = track.label;
+      this.video.append(node);
     }
     this.ccButton = el("button", {
       type: "button",
