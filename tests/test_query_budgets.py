@@ -31,7 +31,9 @@ FOR_YOU = {"us": 4 + MODEL_CHECK + HEADROOM}  # session, catalogue delta, viewer
 FOLLOWING = {"us": 2 + HEADROOM}  # session, cards
 FEED_PAGE = {"us": 1 + HEADROOM}  # "/" and "/following" (the script asks the API): session
 VIDEO = {"us": 2 + HEADROOM}  # session, card (its own realm's, or another realm's from the projections)
-VIDEO_PAGE = {"us": 2 + HEADROOM}  # as the API
+VIDEO_PAGE = {"us": 3 + HEADROOM}  # as the API, and the caption tracks its player offers
+# A creator's drafts (reelm.videos.drafts): session, drafts (and the drafts page, the same).
+DRAFTS = {"us": 2 + HEADROOM}
 # Session, video (and its renditions, loaded with it though unused), creator's suspension, comments,
 # authors, the viewer's likes of them; on the first page, the creator's pinned comment (comment controls).
 COMMENTS = {"us": 8 + HEADROOM}
@@ -252,4 +254,33 @@ async def test_inbox_reads_a_page_of_conversations_in_fixed_statements(
     assert [len(short.json()["items"]), len(long.json()["items"])] == [2, 8]
     budgets.within("inbox API, 8 conversations", counted_long, INBOX)
     budgets.flat("inbox API", counted_short, counted_long)
+    budgets.check()
+
+
+async def test_the_drafts_list_reads_in_fixed_statements(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
+    creator = await make_account(client, "drafter")
+    clip = make_tiny_clip(tmp_path)
+
+    async def draft() -> None:
+        with clip.open("rb") as f:
+            accepted = await client.post(
+                "/api/v1/videos",
+                headers=creator.auth,
+                files={"file": ("clip.mp4", f, "video/mp4")},
+                data={"draft": "true"},
+            )
+        assert accepted.status_code == 202, accepted.text
+
+    budgets = Budgets()
+    counted: dict[str, list[QueryCount]] = {"/api/v1/me/drafts": [], "/studio/drafts": []}
+    for size in (2, 8):
+        while len((await client.get("/api/v1/me/drafts", headers=creator.auth)).json()["items"]) < size:
+            await draft()
+        for url, counts in counted.items():
+            counts.append((await counted_get(client, runtime, creator, url))[1])
+    for url, (short, long) in counted.items():
+        budgets.within(f"{url}, 8 drafts", long, DRAFTS)
+        budgets.flat(url, short, long)
     budgets.check()
