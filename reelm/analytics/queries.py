@@ -69,19 +69,53 @@ def window(
     return Window(today - timedelta(days=PERIODS.get(period, 28) - 1), today, zone)
 
 
-_SUMS = (
-    func.coalesce(func.sum(AnalyticsCell.views), 0),
-    func.coalesce(func.sum(AnalyticsCell.new_viewers), 0),
-    func.coalesce(func.sum(AnalyticsCell.watch_s), 0.0),
-    func.coalesce(func.sum(AnalyticsCell.pct_sum), 0.0),
-    func.coalesce(func.sum(AnalyticsCell.full_views), 0),
-    func.coalesce(func.sum(AnalyticsCell.likes), 0),
-    func.coalesce(func.sum(AnalyticsCell.unlikes), 0),
-    func.coalesce(func.sum(AnalyticsCell.comments), 0),
-    func.coalesce(func.sum(AnalyticsCell.shares), 0),
-    func.coalesce(func.sum(AnalyticsCell.saves), 0),
-    func.coalesce(func.sum(AnalyticsCell.follows), 0),
+_FIGURES = (
+    AnalyticsCell.views,
+    AnalyticsCell.new_viewers,
+    AnalyticsCell.watch_s,
+    AnalyticsCell.pct_sum,
+    AnalyticsCell.full_views,
+    AnalyticsCell.likes,
+    AnalyticsCell.unlikes,
+    AnalyticsCell.comments,
+    AnalyticsCell.shares,
+    AnalyticsCell.saves,
+    AnalyticsCell.follows,
 )
+
+
+async def _hour_cells(session: AsyncSession, creator_id: int, video_id: int, w: Window) -> list[Any]:
+    """The hour cells of the range (one per hour and realm that sent any): every figure of the page but the
+    top videos, retention and breakdowns is summed from these, in one read."""
+    c = AnalyticsCell
+    return list(
+        (
+            await session.execute(
+                select(c.at, c.realm, c.active_followers, *_FIGURES).where(
+                    c.creator_id == creator_id,
+                    c.video_id == video_id,
+                    c.grain == HOUR,
+                    c.at >= w.since,
+                    c.at < w.until,
+                )
+            )
+        ).all()
+    )
+
+
+def _summed(cells: list[Any]) -> Totals:
+    sums = [0.0] * len(_FIGURES)
+    for cell in cells:
+        for i, value in enumerate(cell[3:]):
+            sums[i] += value
+    return _totals(sums)
+
+
+def _by_realm(cells: list[Any]) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for cell in cells:
+        out[cell.realm] += cell.views
+    return {realm: n for realm, n in out.items() if n}
 
 
 def _totals(row: Sequence[Any]) -> Totals:
@@ -147,50 +181,14 @@ async def _dims(
     return out
 
 
-async def _realms(session: AsyncSession, creator_id: int, video_id: int, w: Window) -> dict[str, int]:
-    c = AnalyticsCell
-    rows = await session.execute(
-        select(c.realm, func.sum(c.views))
-        .where(
-            c.creator_id == creator_id,
-            c.video_id == video_id,
-            c.grain == HOUR,
-            c.at >= w.since,
-            c.at < w.until,
-        )
-        .group_by(c.realm)
-    )
-    return {realm: int(views) for realm, views in rows if views}
-
-
 async def account_figures(session: AsyncSession, creator_id: int, w: Window, period: str) -> AccountFigures:
     c = AnalyticsCell
-    in_range = (
-        c.creator_id == creator_id,
-        c.video_id == ACCOUNT,
-        c.grain == HOUR,
-        c.at >= w.since,
-        c.at < w.until,
-    )
-    hours = (
-        await session.execute(
-            select(
-                c.at,
-                func.sum(c.views),
-                func.sum(c.likes - c.unlikes),
-                func.sum(c.follows),
-                func.sum(c.watch_s),
-                func.sum(c.active_followers),
-            )
-            .where(*in_range)
-            .group_by(c.at)
-        )
-    ).all()
-    totals = _totals((await session.execute(select(*_SUMS).where(*in_range))).one())
+    cells = await _hour_cells(session, creator_id, ACCOUNT, w)
+    totals = _summed(cells)
     heat: dict[tuple[int, int], int] = defaultdict(int)
-    for at, _, _, _, _, active in hours:
-        local = at.astimezone(w.zone)
-        heat[(local.weekday(), local.hour)] += int(active or 0)
+    for cell in cells:
+        local = cell.at.astimezone(w.zone)
+        heat[(local.weekday(), local.hour)] += int(cell.active_followers or 0)
     top = (
         await session.execute(
             select(c.video_id, func.sum(c.views), func.sum(c.watch_s), func.sum(c.likes - c.unlikes))
@@ -237,7 +235,7 @@ async def account_figures(session: AsyncSession, creator_id: int, w: Window, per
     return AccountFigures(
         range=w.as_range(period),
         totals=totals,
-        days=_day_points([(h[0], h[1], h[2], h[3], h[4]) for h in hours], w),
+        days=_day_points([(x.at, x.views, x.likes - x.unlikes, x.follows, x.watch_s) for x in cells], w),
         followers=list(reversed(growth)),
         top_videos=[
             TopVideo(
@@ -254,7 +252,7 @@ async def account_figures(session: AsyncSession, creator_id: int, w: Window, per
         ],
         sources=_shares(dims.get("source", {})),
         countries=_shares(dims.get("country", {})),
-        realms=_shares(await _realms(session, creator_id, ACCOUNT, w)),
+        realms=_shares(_by_realm(cells)),
     )
 
 
@@ -262,27 +260,8 @@ async def video_figures(
     session: AsyncSession, creator_id: int, video: Video, w: Window, period: str
 ) -> VideoFigures:
     c = AnalyticsCell
-    in_range = (
-        c.creator_id == creator_id,
-        c.video_id == video.id,
-        c.grain == HOUR,
-        c.at >= w.since,
-        c.at < w.until,
-    )
-    totals = _totals((await session.execute(select(*_SUMS).where(*in_range))).one())
-    hours = (
-        await session.execute(
-            select(
-                c.at,
-                func.sum(c.views),
-                func.sum(c.likes - c.unlikes),
-                func.sum(c.follows),
-                func.sum(c.watch_s),
-            )
-            .where(*in_range)
-            .group_by(c.at)
-        )
-    ).all()
+    cells = await _hour_cells(session, creator_id, video.id, w)
+    totals = _summed(cells)
     stops = (
         await session.scalars(
             select(c.stops).where(
@@ -311,9 +290,9 @@ async def video_figures(
         duration_s=float(video.duration_s or 0.0),
         range=w.as_range(period),
         totals=totals,
-        days=_day_points([(h[0], h[1], h[2], h[3], h[4]) for h in hours], w),
+        days=_day_points([(x.at, x.views, x.likes - x.unlikes, x.follows, x.watch_s) for x in cells], w),
         retention=retention,
         sources=_shares(dims.get("source", {})),
         countries=_shares(dims.get("country", {})),
-        realms=_shares(await _realms(session, creator_id, video.id, w)),
+        realms=_shares(_by_realm(cells)),
     )

@@ -74,7 +74,6 @@ COUNTED_KINDS = {
     "follow": "follows",
 }
 SOURCE, COUNTRY = "source", "country"  # the dimensions
-UPSERT_CHUNK = 1000
 
 
 @dataclass
@@ -220,13 +219,11 @@ async def _inserted_pairs(
     """Insert what is not there yet; the rows that were new."""
     new: set[tuple[Any, Any]] = set()
     columns = [c.name for c in AnalyticsCell.metadata.tables[model.__tablename__].primary_key.columns]
-    for start in range(0, len(rows), UPSERT_CHUNK):
-        chunk = rows[start : start + UPSERT_CHUNK]
+    if rows:
+        # Parameters as a list: one statement compiled once, sent as multi-row batches (insertmanyvalues).
         returned = await session.execute(
-            insert(model)
-            .values(chunk)
-            .on_conflict_do_nothing()
-            .returning(*(getattr(model, name) for name in columns))
+            insert(model).on_conflict_do_nothing().returning(*(getattr(model, name) for name in columns)),
+            rows,
         )
         new |= {(r[0], r[1]) for r in returned}
     return new
@@ -343,12 +340,17 @@ async def write_cells(
         for (c, v, g, at), figures in cells.items()
     ]
     table = AnalyticsCell.__table__
-    for start in range(0, len(rows), UPSERT_CHUNK):
-        statement = insert(AnalyticsCell).values(rows[start : start + UPSERT_CHUNK])
+    if rows:
+        statement = insert(AnalyticsCell)
         excluded = statement.excluded
         sums: dict[str, Any] = {name: table.c[name] + excluded[name] for name in SUMMED}
-        sums["stops"] = text("analytics_add_counts(analytics_cells.stops, excluded.stops)")
-        await session.execute(statement.on_conflict_do_update(constraint="pk_analytics_cells", set_=sums))
+        sums["stops"] = text(  # only day cells of a video carry a histogram: the others skip the function
+            "CASE WHEN excluded.stops IS NULL THEN analytics_cells.stops "
+            "ELSE analytics_add_counts(analytics_cells.stops, excluded.stops) END"
+        )
+        await session.execute(
+            statement.on_conflict_do_update(constraint="pk_analytics_cells", set_=sums), rows
+        )
 
 
 async def write_dims(
@@ -368,14 +370,15 @@ async def write_dims(
         for (c, v, d, dim, value), (views, watch_s) in dims.items()
     ]
     table = AnalyticsDim.__table__
-    for start in range(0, len(rows), UPSERT_CHUNK):
-        statement = insert(AnalyticsDim).values(rows[start : start + UPSERT_CHUNK])
+    if rows:
+        statement = insert(AnalyticsDim)
         excluded = statement.excluded
         await session.execute(
             statement.on_conflict_do_update(
                 constraint="pk_analytics_dims",
                 set_={"views": table.c.views + excluded.views, "watch_s": table.c.watch_s + excluded.watch_s},
-            )
+            ),
+            rows,
         )
 
 
@@ -409,8 +412,8 @@ async def _write_pending(session: AsyncSession, batch: Batch) -> None:
         for row in rows:
             row["country"] = (countries.get(row["viewer_id"]) or "").upper()[:2]
     table = AnalyticsPending.__table__
-    for start in range(0, len(rows), UPSERT_CHUNK):
-        statement = insert(AnalyticsPending).values(rows[start : start + UPSERT_CHUNK])
+    if rows:
+        statement = insert(AnalyticsPending)
         excluded = statement.excluded
         summed = {
             name: table.c[name] + excluded[name]
@@ -428,15 +431,12 @@ async def _write_pending(session: AsyncSession, batch: Batch) -> None:
                     "last_at": text("greatest(analytics_pending.last_at, excluded.last_at)"),
                     "country": excluded.country,
                 },
-            )
+            ),
+            rows,
         )
     active = [{"creator_id": c, "hour": h, "viewer_id": v} for c, h, v in batch.pending_active]
-    for start in range(0, len(active), UPSERT_CHUNK):
-        await session.execute(
-            insert(AnalyticsPendingActive)
-            .values(active[start : start + UPSERT_CHUNK])
-            .on_conflict_do_nothing()
-        )
+    if active:
+        await session.execute(insert(AnalyticsPendingActive).on_conflict_do_nothing(), active)
 
 
 async def roll_batch(
