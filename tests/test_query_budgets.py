@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from reelm.runtime import Runtime
-from tests.conftest import Account, make_account, run_jobs
+from tests.conftest import PASSWORD, Account, make_account, run_jobs
 from tests.factories import eventually, make_tiny_clip, upload
 from tests.querycount import QueryCount, count_queries
 
@@ -50,6 +50,8 @@ INBOX_PAGE = {"us": 1 + HEADROOM}  # the script asks the API: session
 # and the route); session, the ids kept, cards (the Liked tab of another account also reads its setting).
 KEPT_TAB = {"directory": 2 + HEADROOM, "us": 3 + HEADROOM}
 
+# The account's list of sessions (reelm.accounts.sessions): session, the sessions, the user's data key.
+SESSIONS = {"us": 3 + HEADROOM}
 SHORT, LONG = 5, 20  # page lengths compared: a route whose count grows between them has an N+1
 
 
@@ -254,6 +256,23 @@ async def test_inbox_reads_a_page_of_conversations_in_fixed_statements(
     assert [len(short.json()["items"]), len(long.json()["items"])] == [2, 8]
     budgets.within("inbox API, 8 conversations", counted_long, INBOX)
     budgets.flat("inbox API", counted_short, counted_long)
+    budgets.check()
+
+
+async def test_the_list_of_sessions_reads_in_fixed_statements(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    viewer = await make_account(client, "viewer")
+    log_in = {"login": "viewer", "password": PASSWORD}
+    assert (await client.post("/api/v1/sessions", json=log_in)).status_code == 201
+    budgets = Budgets()
+    short, counted_short = await counted_get(client, runtime, viewer, "/api/v1/me/sessions")
+    for _ in range(6):  # with the limit of log-ins per account and minute in mind
+        assert (await client.post("/api/v1/sessions", json=log_in)).status_code == 201
+    long, counted_long = await counted_get(client, runtime, viewer, "/api/v1/me/sessions")
+    assert [len(short.json()["items"]), len(long.json()["items"])] == [2, 8]
+    budgets.within("sessions list, 8 sessions", counted_long, SESSIONS)
+    budgets.flat("sessions list", counted_short, counted_long)
     budgets.check()
 
 
