@@ -15,7 +15,7 @@ from sqlalchemy import update
 from reelm.runtime import Runtime
 from reelm.videos.models import Video
 from tests.conftest import Account, make_account
-from tests.factories import publish
+from tests.factories import eventually, publish
 
 DURATION_S = 12.0  # the video's length as the analytics read it
 SOURCES = ("for_you", "following", "profile", "search", "hashtag", "sound", "share_link", "embed", "external")
@@ -140,6 +140,12 @@ async def creator_video(
     one second long; transcoding a twelve-second one would only slow the tests down)."""
     creator = await make_account(client, handle)
     video = await publish(client, runtime, creator, clip, caption="retention #test")
+
+    async def ready() -> bool:  # a live server's own worker may be the one transcoding it
+        answer = await client.get(f"/api/v1/videos/{video}", headers=creator.auth)
+        return answer.status_code == 200 and answer.json()["status"] == "ready"
+
+    await eventually(ready, seconds=60)
     async with runtime.databases.transaction(creator.realm) as session:
         await session.execute(update(Video).where(Video.id == int(video)).values(duration_s=DURATION_S))
     return creator, video

@@ -3,7 +3,7 @@
 // what it remixes ("Duet with @ana", linking back); the Remix menu leads to the upload page (Duet, Stitch,
 // Use this sound), and the video's own duets and stitches are listed under it.
 
-import { ApiError, api, el, isDesktop, isTyping, keepsSpace, reportError, toast } from "./api.js";
+import { ApiError, api, el, isDesktop, isTyping, keepsSpace, reportError, toast, viewer } from "./api.js";
 import { Card } from "./card.js";
 import { Comments } from "./comments.js";
 import { downloadVideo } from "./download.js";
@@ -54,6 +54,12 @@ function mount() {
   bindUnmutePill(pill);
   document.getElementById("single").append(card.root);
   credit(card.root.querySelector(".caption"), ".caption-head");
+  // The creator sees a link to this video's analytics under its caption.
+  const me = viewer();
+  if (me && data.creator && me.handle === data.creator.handle) {
+    card.root.querySelector(".caption").append(el("p", { className: "studio-link" },
+      el("a", { href: `/studio/analytics/videos/${encodeURIComponent(data.id)}`, "data-testid": "video-analytics-link" }, t("Analytics"))));
+  }
   card.activate();
 
   if (comments) {
