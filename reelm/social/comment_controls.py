@@ -78,14 +78,7 @@ async def do_set_controls(
     session: AsyncSession, owner_id: int, video_id: int, chosen: CommentControlsIn
 ) -> CommentControlsOut:
     """Set a video's controls (or, `video_id` 0, the default); a video's pinned comment stays pinned."""
-    keywords = _keywords(chosen.keywords)
-    if chosen.hold == CommentHold.KEYWORDS and not keywords:
-        raise Problem(
-            422,
-            "invalid-request",
-            "The request is not valid",
-            "keywords: give the words whose comments wait for your approval",
-        )
+    keywords = _keywords(chosen.keywords)  # none with hold "keywords": nothing is held until some are given
     values = {
         "hold": chosen.hold.value,
         "keywords": keywords,

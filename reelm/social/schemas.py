@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from reelm.inputs import Id, Line, Text
 from reelm.social.models import COLLECTION_NAME_MAX, CommentHold, FavouriteKind
@@ -64,12 +64,14 @@ class PinsOut(BaseModel):
 
 class CollectionIn(BaseModel):
     name: Line = Field(min_length=1, max_length=COLLECTION_NAME_MAX)
-    is_public: bool = Field(default=False, description="shown on the profile to everyone (else to you only)")
+    is_public: StrictBool = Field(
+        default=False, description="shown on the profile to everyone (else to you only)"
+    )
 
 
 class CollectionPatch(BaseModel):
     name: Line | None = Field(default=None, min_length=1, max_length=COLLECTION_NAME_MAX)
-    is_public: bool | None = None
+    is_public: StrictBool | None = None
 
 
 class CollectionOut(BaseModel):
@@ -132,7 +134,7 @@ class CommentControlsIn(BaseModel):
     keywords: list[Line] = Field(
         default_factory=list, max_length=50, description="your words (plain text, any case), up to 50"
     )
-    min_account_days: int = Field(
+    min_account_days: StrictInt = Field(
         default=0, ge=0, le=365, description="accounts newer than this many days may not comment (0: any)"
     )
 

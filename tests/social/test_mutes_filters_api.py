@@ -151,7 +151,7 @@ async def test_keyword_filters_hide_videos_and_comments_matching_literally(
     assert "brackets [x] here" not in await following(client, viewer)
 
     # A #hashtag hides the videos that carry it (and comments using it), a word what contains it, any case.
-    tag = await add_filter(client, viewer, "#CATS", days=7)
+    tag = await add_filter(client, viewer, "#CATS", duration="7d")
     assert tag.json()["is_tag"] is True
     assert tag.json()["expires_at"] is not None
     assert (await add_filter(client, viewer, "spoiler")).status_code == 201
@@ -202,11 +202,11 @@ async def test_bad_filters_are_refused_clearly(client: httpx.AsyncClient) -> Non
     viewer = await make_account(client, "viewer")
     assert_problem(await add_filter(client, viewer, "x" * 10_000), 422, "invalid-request")
     assert_problem(await add_filter(client, viewer, "   "), 422, "invalid-request")
-    assert_problem(await add_filter(client, viewer, "ok", days=3), 422, "invalid-request")
+    assert_problem(await add_filter(client, viewer, "ok", duration="3d"), 422, "invalid-request")
     assert_problem(await add_filter(client, viewer, "nul\u0000"), 422, "invalid-request")
     assert_problem(await client.post("/api/v1/me/filters", json={"phrase": "x"}), 401, "login-required")
     # The same words again renew the filter rather than adding one.
     assert (await add_filter(client, viewer, "Storm")).status_code == 201
-    assert (await add_filter(client, viewer, "storm", days=1)).status_code == 201
+    assert (await add_filter(client, viewer, "storm", duration="1d")).status_code == 201
     listed = (await get_json(client, "/api/v1/me/filters", viewer))["items"]
     assert [(f["phrase"], f["expires_at"] is not None) for f in listed] == [("storm", True)]

@@ -5,10 +5,10 @@ creators' comment controls (held comments, account age, the pinned comment)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
@@ -53,7 +53,8 @@ from reelm.web.routes.videos import video_realm
 router = APIRouter(tags=["keep"])
 
 Limit = Annotated[int, Query(ge=1, le=50)]
-KindPath = Annotated[FavouriteKind, Path(description="video, sound or hashtag")]
+# Spelled out (not the enum's schema), so that the document states the values in place.
+KindPath = Annotated[Literal["video", "sound", "hashtag"], Path(description="video, sound or hashtag")]
 TargetPath = Annotated[
     str,
     Path(pattern=TAG_PATTERN, max_length=51, description="the video's or sound's id, or the hashtag"),
@@ -136,7 +137,9 @@ async def save(
 ) -> FavouriteState:
     """Keep a video, sound or hashtag among your favourites, in one of your collections or none. Saving it
     again moves it to the collection named (or out of any)."""
-    return await save_favourite(runtime, viewer, kind, target, body.collection_id if body else None)
+    return await save_favourite(
+        runtime, viewer, FavouriteKind(kind), target, body.collection_id if body else None
+    )
 
 
 @router.delete("/me/favourites/{kind}/{target}", response_model=FavouriteState)
@@ -144,7 +147,7 @@ async def unsave(
     runtime: RuntimeDep, viewer: UserViewer, kind: KindPath, target: TargetPath
 ) -> FavouriteState:
     async with runtime.databases.transaction(viewer.realm) as session:
-        return await favourites.do_unsave(session, viewer.user_id, kind, target)
+        return await favourites.do_unsave(session, viewer.user_id, FavouriteKind(kind), target)
 
 
 async def favourites_of(
@@ -296,7 +299,7 @@ async def user_reposts(
 
 
 class ProfileTabsIn(BaseModel):
-    liked_public: bool = Field(description="everyone may see the videos you liked (else only you)")
+    liked_public: StrictBool = Field(description="everyone may see the videos you liked (else only you)")
 
 
 class ProfileTabsOut(BaseModel):
@@ -430,7 +433,12 @@ class FilterIn(BaseModel):
         max_length=60,
         description="a word or phrase (matched as plain text, case aside) or a #hashtag",
     )
-    days: int | None = Field(default=None, description="1, 7 or 30 days; none: for ever")
+    duration: Literal["1d", "7d", "30d", "forever"] = Field(
+        default="forever", description="how long it applies: 1, 7 or 30 days, or for ever"
+    )
+
+
+FILTER_DAYS: dict[str, int | None] = {"1d": 1, "7d": 7, "30d": 30, "forever": None}
 
 
 class FilterOut(BaseModel):
@@ -462,7 +470,7 @@ async def add_filter(runtime: RuntimeDep, viewer: UserViewer, body: FilterIn) ->
     from the next page on."""
     async with runtime.databases.transaction(viewer.realm) as session:
         added = await mutes.do_add_filter(
-            session, viewer.user_id, body.phrase, days=body.days, now=datetime.now(UTC)
+            session, viewer.user_id, body.phrase, days=FILTER_DAYS[body.duration], now=datetime.now(UTC)
         )
         return filter_out(added)
 
