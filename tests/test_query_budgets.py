@@ -303,3 +303,48 @@ async def test_the_drafts_list_reads_in_fixed_statements(
         budgets.within(f"{url}, 8 drafts", long, DRAFTS)
         budgets.flat(url, short, long)
     budgets.check()
+
+
+# Creator analytics (reelm.analytics.queries): session; the account's hour cells, its top videos, their
+# captions, follower growth, the follower count, the breakdowns. A video's: session, the video, its hour
+# cells, its retention, its breakdowns.
+ANALYTICS = {"us": 7 + HEADROOM}
+VIDEO_ANALYTICS = {"us": 5 + HEADROOM}
+
+
+async def test_analytics_read_in_fixed_statements_whatever_the_creators_videos_and_views(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
+    from reelm.analytics.release import roll_up  # noqa: PLC0415
+    from tests.analytics.sessions import events_of, generate  # noqa: PLC0415
+
+    clip = make_tiny_clip(tmp_path)
+    creator = await make_account(client, "studio")
+    fans = [await make_account(client, f"fan{i}") for i in range(3)]
+    videos = [await upload(client, creator, clip, caption=f"clip {i}") for i in range(6)]
+    await run_jobs(runtime, creator.realm)
+
+    async def watched(video_ids: list[str]) -> None:
+        for video_id in video_ids:
+            for viewer in generate(fans, seed=int(video_id) % 1000):
+                response = await client.post(
+                    "/api/v1/events",
+                    json={"events": events_of(viewer, video_id)},
+                    headers=viewer.account.auth,
+                )
+                assert response.status_code == 200, response.text
+        await roll_up(runtime, creator.realm)
+
+    budgets = Budgets()
+    counted: dict[str, list[QueryCount]] = {
+        "/api/v1/studio/analytics": [],
+        f"/api/v1/studio/analytics/videos/{videos[0]}": [],
+    }
+    for watched_now in (videos[:1], videos[1:]):  # one video watched, then six
+        await watched(watched_now)
+        for url, counts in counted.items():
+            counts.append((await counted_get(client, runtime, creator, url, period="60d"))[1])
+    for (url, (short, long)), budget in zip(counted.items(), (ANALYTICS, VIDEO_ANALYTICS), strict=True):
+        budgets.within(f"{url}, six videos watched", long, budget)
+        budgets.flat(url, short, long)
+    budgets.check()
