@@ -1,7 +1,7 @@
-"""Browser story of keeping, sharing and not seeing, at a phone and a desktop size: save a video to a new
+"""Browser stories of keeping, sharing and not seeing, at a phone and a desktop size: save a video to a new
 public collection and find it on the profile's Favourites tab, repost it (a follower's Following feed says
-who reposted it), mute an account from its profile, and add a keyword filter in settings; every page passes
-axe-core."""
+who reposted it), mute an account from its profile, and add a keyword filter in settings; a creator holds
+comments with their keywords and approves one; every page passes axe-core."""
 
 from __future__ import annotations
 
@@ -125,3 +125,47 @@ async def test_save_repost_mute_and_filter(
     await expect(page.get_by_test_id("muted-empty")).to_be_visible()
     captions = [i["caption"] for i in (await api(client, bob, "/api/v1/feed/following"))["items"]]
     assert captions == ["quiet forest", "eve rides"]
+
+
+@pytest.mark.parametrize("pages", [PHONE, DESKTOP], ids=["phone", "desktop"], indirect=True)
+async def test_a_held_comment_is_approved(
+    pages: Pages, client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
+    ada = await make_account(client, "ada")
+    bob = await make_account(client, "bob")
+    eve = await make_account(client, "eve")
+    video = await publish(client, runtime, ada, make_tiny_clip(tmp_path), caption="ask me anything")
+
+    page = await pages.new()
+    await log_in(page, "ada")
+    await page.goto("/settings")
+    await press(page, page.get_by_test_id("settings-link-comments"))
+    await expect(page).to_have_url(re.compile(r"/settings/comments$"))
+    await expect(page.get_by_test_id("held-empty")).to_be_visible()
+    await page.get_by_test_id("hold-keywords").check()
+    await page.locator("#keywords").fill("spoiler, ending")
+    await press(page, page.get_by_test_id("controls-save"))
+    await expect(page.get_by_test_id("comments-notice")).to_be_visible()
+    await expect(page.locator("#keywords")).to_have_value("spoiler, ending")
+
+    for body in ("the ENDING is great", "no spoiler here", "hello"):
+        said = await client.post(f"/api/v1/videos/{video}/comments", headers=bob.auth, json={"body": body})
+        assert said.status_code == 201, said.text
+    shown = (await api(client, eve, f"/api/v1/videos/{video}/comments"))["items"]
+    assert [c["body"] for c in shown] == ["hello"]
+
+    await page.reload()
+    await expect(page.get_by_test_id("held-comment")).to_have_count(2)
+    await accessible(page)
+    await shot(page, "keep-held")
+    await page.get_by_test_id("held-pick").first.check()
+    await press(page, page.get_by_test_id("held-approve"))
+    await expect(page.get_by_test_id("comments-notice")).to_contain_text("Approved")
+    await expect(page.get_by_test_id("held-comment")).to_have_count(1)
+    shown = (await api(client, eve, f"/api/v1/videos/{video}/comments"))["items"]
+    assert [c["body"] for c in shown] == ["the ENDING is great", "hello"]
+
+    await page.get_by_test_id("held-pick").check()
+    await press(page, page.get_by_test_id("held-delete"))
+    await expect(page.get_by_test_id("held-empty")).to_be_visible()
+    assert (await api(client, ada, "/api/v1/me/held-comments"))["items"] == []
