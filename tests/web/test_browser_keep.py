@@ -1,7 +1,7 @@
 """Browser stories of keeping, sharing and not seeing, at a phone and a desktop size: save a video to a new
 public collection and find it on the profile's Favourites tab, repost it (a follower's Following feed says
 who reposted it), mute an account from its profile, and add a keyword filter in settings; a creator holds
-comments with their keywords and approves one; every page passes axe-core."""
+comments with their keywords, approves one and pins a comment; every page passes axe-core."""
 
 from __future__ import annotations
 
@@ -169,3 +169,17 @@ async def test_a_held_comment_is_approved(
     await press(page, page.get_by_test_id("held-delete"))
     await expect(page.get_by_test_id("held-empty")).to_be_visible()
     assert (await api(client, ada, "/api/v1/me/held-comments"))["items"] == []
+
+    # The creator pins a comment from the video's comments: it goes first, labelled, for everyone.
+    await page.goto(f"/v/{video}")
+    await press(page, page.get_by_test_id("comment-button").first)
+    drawer = page.get_by_test_id("comments")
+    await expect(drawer.get_by_test_id("comment")).to_have_count(2)
+    hello = drawer.get_by_test_id("comment").filter(has_text="hello")
+    await press(page, hello.get_by_test_id("comment-pin"))
+    await expect(drawer.get_by_test_id("comment").first).to_contain_text("hello")
+    await expect(hello.get_by_test_id("comment-pinned")).to_be_visible()
+    await expect(hello.get_by_test_id("comment-pin")).to_have_attribute("aria-pressed", "true")
+    await accessible(page)
+    page_for_eve = await api(client, eve, f"/api/v1/videos/{video}/comments")
+    assert page_for_eve["pinned_id"] == next(c["id"] for c in page_for_eve["items"] if c["body"] == "hello")

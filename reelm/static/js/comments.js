@@ -181,6 +181,7 @@ export class Comments {
       for (const comment of page.items || []) {
         if (!this.list.querySelector(`[data-comment-id="${CSS.escape(comment.id)}"]`)) this.list.append(this.renderComment(comment));
       }
+      if (!this.cursor) this.showPinned(page.pinned_id || null);  // the first page names the pinned comment
       this.cursor = page.next_cursor || null;
       this.done = !this.cursor;
       this.more.hidden = this.done;
@@ -191,6 +192,33 @@ export class Comments {
       this.setState(error instanceof ApiError ? t("Couldn’t load comments: {detail}", { detail: error.detail }) : t("Couldn’t load comments."), { retry: true });
     } finally {
       if (generation === this.generation) this.loading = false;
+    }
+  }
+
+  // The creator's pinned comment goes first, with a label (when it is among the comments loaded).
+  showPinned(pinnedId) {
+    this.pinnedId = pinnedId;
+    for (const label of this.list.querySelectorAll(".comment-pinned")) label.remove();
+    for (const button of this.list.querySelectorAll(".comment-pin")) {
+      const pinned = button.dataset.commentId === pinnedId;
+      button.textContent = pinned ? t("Unpin") : t("Pin");
+      button.setAttribute("aria-pressed", pinned ? "true" : "false");
+    }
+    if (!pinnedId) return;
+    const li = this.list.querySelector(`:scope > [data-comment-id="${CSS.escape(pinnedId)}"]`);
+    if (!li) return;
+    this.list.prepend(li);
+    const head = li.querySelector(".comment-head");
+    if (head) head.append(el("span", { className: "comment-creator comment-pinned", "data-testid": "comment-pinned" }, t("Pinned")));
+  }
+
+  async pin(comment) {
+    const pinned = this.pinnedId === comment.id;
+    try {
+      const controls = await api("PUT", `/api/v1/videos/${encodeURIComponent(this.video.id)}/pinned-comment`, { comment_id: pinned ? null : comment.id });
+      this.showPinned(controls.pinned_comment_id || null);
+    } catch (error) {
+      reportError(error, t("Couldn’t pin the comment."));
     }
   }
 
@@ -230,6 +258,11 @@ export class Comments {
       const report = el("button", { type: "button", className: "comment-link comment-report", "data-testid": "comment-report", "aria-label": t("Report comment by @{handle}", { handle: author.handle }) }, t("Report"));
       report.addEventListener("click", () => openReport({ type: "comment", id: comment.id, label: t("Comment by @{handle}", { handle: author.handle }), trigger: report }));
       meta.append(report);
+    }
+    if (!isReply && me && this.video && this.video.creator && this.video.creator.id === me.id) {
+      const pin = el("button", { type: "button", className: "comment-link comment-pin", "data-testid": "comment-pin", "data-comment-id": comment.id, "aria-pressed": "false" }, t("Pin"));
+      pin.addEventListener("click", () => this.pin(comment));
+      meta.append(pin);
     }
     if (this.canDelete(comment)) {
       const del = el("button", { type: "button", className: "comment-link comment-delete", "aria-label": t("Delete comment"), title: t("Delete") },
