@@ -65,7 +65,10 @@ PROJECTION_TABLES: dict[str, str] = {
         sound_id bigint,
         remix_of_id bigint,
         remix_kind text,
-        audio_muted boolean NOT NULL DEFAULT false""",
+        audio_muted boolean NOT NULL DEFAULT false,
+        ai_generated boolean NOT NULL DEFAULT false,
+        paid_partnership boolean NOT NULL DEFAULT false,
+        cover_alt text""",
     "profiles": """
         id bigint PRIMARY KEY,
         handle text NOT NULL,
@@ -157,6 +160,10 @@ PROJECTION_ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
         "remix_of_id bigint",
         "remix_kind text",
         "audio_muted boolean NOT NULL DEFAULT false",
+        # Labels the creator sets and the cover's text alternative (reelm.videos): shown in every realm.
+        "ai_generated boolean NOT NULL DEFAULT false",
+        "paid_partnership boolean NOT NULL DEFAULT false",
+        "cover_alt text",
     ),
     "profiles": (
         "search_document tsvector GENERATED ALWAYS AS ("
@@ -462,7 +469,7 @@ def projection_functions_sql(realm: str) -> list[str]:
         "created_at, published_at, like_count, comment_count, share_count, view_count, "
         "label, age_restricted, demoted, restricted_realms, "
         "comment_policy, allow_duet, allow_stitch, allow_sound_reuse, allow_download, allow_embed, "
-        "sound_id, remix_of_id, remix_kind, audio_muted"
+        "sound_id, remix_of_id, remix_kind, audio_muted, ai_generated, paid_partnership, cover_alt"
     )
     video_select = """SELECT v.id, v.owner_id, v.caption, v.hashtags, v.mentions, v.width, v.height,
             v.duration_s, v.poster_key,
@@ -472,7 +479,8 @@ def projection_functions_sql(realm: str) -> list[str]:
             v.created_at, v.published_at, v.like_count, v.comment_count, v.share_count, v.view_count,
             v.mod_label, v.age_restricted, v.demoted, v.restricted_realms, v.comment_policy,
             v.allow_duet, v.allow_stitch, v.allow_sound_reuse, v.allow_download, v.allow_embed,
-            v.sound_id, v.remix_of_id, v.remix_kind, v.audio_muted
+            v.sound_id, v.remix_of_id, v.remix_kind, v.audio_muted, v.ai_generated, v.paid_partnership,
+            v.cover_alt
           FROM videos v WHERE v.id = vid"""
     sound_columns = "id, owner_id, video_id, title, audio_key, duration_s, waveform, status, created_at"
     sound_select = f"SELECT {sound_columns} FROM sounds WHERE id = sid"

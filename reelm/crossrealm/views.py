@@ -70,6 +70,10 @@ public_videos = Table(
     Column("remix_of_id", BigInteger),
     Column("remix_kind", Text),
     Column("audio_muted", Boolean),
+    # Labels the creator sets, and the cover's text alternative (reelm.videos.covers for the alt text).
+    Column("ai_generated", Boolean),
+    Column("paid_partnership", Boolean),
+    Column("cover_alt", Text),
 )
 
 public_profiles = Table(

@@ -242,6 +242,10 @@ _PROJECTED_CARD_COLUMNS = (
     "remix_of_id",
     "remix_kind",
     "audio_muted",
+    # Labels the creator sets and the cover's text alternative (reelm.videos.covers for the alt text).
+    "ai_generated",
+    "paid_partnership",
+    "cover_alt",
 )
 
 
@@ -316,6 +320,9 @@ def card_from_row(row: Row[Any], realm: str, viewer_id: int | None, base_url: st
         published_at=v["published_at"],
         share_url=f"{base_url.rstrip('/')}/v/{v['id']}",
         label=v["mod_label"],
+        ai_generated=v["ai_generated"],
+        paid_partnership=v["paid_partnership"],
+        cover_alt=v["cover_alt"],
         age_restricted=v["age_restricted"],
         comment_policy=CommentPolicy(policy),
         permissions=permissions_from(v) if is_owner else None,

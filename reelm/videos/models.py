@@ -126,6 +126,12 @@ class Video(RealmBase):
     publish_visibility: Mapped[str | None] = public(String(10))
     publish_held_at: Mapped[datetime | None] = public(TZ)
     publish_time_zone: Mapped[str | None] = protected(String(64))
+    # Labels the creator sets and every viewer sees, projected with the video: made or
+    # changed by AI, and a paid partnership (the commercial communication of DSA Art. 26). `cover_alt` is
+    # the cover's text alternative (reelm.videos.covers).
+    ai_generated: Mapped[bool] = public(Boolean, default=False, server_default=text("false"))
+    paid_partnership: Mapped[bool] = public(Boolean, default=False, server_default=text("false"))
+    cover_alt: Mapped[str | None] = public(Text)
 
     # The uploaded file never leaves the home realm; only renditions are public.
     original_key: Mapped[str] = protected(Text)

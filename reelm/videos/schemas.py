@@ -93,6 +93,11 @@ class VideoOut(BaseModel):
     published_at: datetime | None
     share_url: str
     label: str | None = Field(default=None, description="a moderation label shown with the video")
+    ai_generated: bool = Field(default=False, description="its creator labels it made or changed by AI")
+    paid_partnership: bool = Field(
+        default=False, description="a paid partnership: its creator was paid to post it (DSA Art. 26)"
+    )
+    cover_alt: str | None = Field(default=None, description="the cover's text alternative")
     age_restricted: bool = Field(default=False, description="shown to logged-in (adult) viewers only")
     comment_policy: CommentPolicy = Field(
         default=CommentPolicy.EVERYONE, description="who may comment (so a client can say why it cannot)"
@@ -140,6 +145,9 @@ class VideoUpdateIn(PermissionChoices):
 
     caption: Text | None = Field(default=None, max_length=2200)
     visibility: str | None = Field(default=None, pattern="^(public|private)$")
+    ai_generated: StrictBool | None = None
+    paid_partnership: StrictBool | None = None
+    cover_alt: Text | None = Field(default=None, max_length=250, description="the cover's text alternative")
 
 
 class DownloadOut(BaseModel):

@@ -74,6 +74,8 @@ async def do_create_video(
     draft: bool = False,
     publish_at: datetime | None = None,
     time_zone: str | None = None,
+    ai_generated: bool = False,
+    paid_partnership: bool = False,
 ) -> Video:
     """Record an uploaded original and queue its transcode in the same transaction. A permission left out
     (None) is the creator's default for new videos. `remix` is a checked plan (reelm.sounds.remixing), which
@@ -94,6 +96,8 @@ async def do_create_video(
         duration_s=duration_s,
         original_key=original_key(video_id),
         original_size=size,
+        ai_generated=ai_generated,
+        paid_partnership=paid_partnership,
     )
     apply_permissions(video, chosen)
     if draft or publish_at is not None:
@@ -155,9 +159,23 @@ async def access_own_video(session: AsyncSession, viewer: Viewer, video_id: int)
 
 
 async def do_update_video(
-    video: Video, *, caption: str | None, visibility: str | None, permissions: PermissionChoices | None = None
+    video: Video,
+    *,
+    caption: str | None,
+    visibility: str | None,
+    permissions: PermissionChoices | None = None,
+    ai_generated: bool | None = None,
+    paid_partnership: bool | None = None,
+    cover_alt: str | None = None,
 ) -> Video:
-    """Change what is given; the rest stays as it was."""
+    """Change what is given; the rest stays as it was. The labels are the creator's;
+    an empty `cover_alt` removes the cover's text alternative."""
+    if ai_generated is not None:
+        video.ai_generated = ai_generated
+    if paid_partnership is not None:
+        video.paid_partnership = paid_partnership
+    if cover_alt is not None:
+        video.cover_alt = clean_text("cover_alt", cover_alt, max_len=250) or None
     if permissions is not None:
         apply_permissions(video, chosen_over(permissions_of(video), permissions))
     if caption is not None:

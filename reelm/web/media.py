@@ -28,7 +28,7 @@ router = APIRouter(include_in_schema=False)
 _SERVABLE = re.compile(
     r"^videos/(?P<video>[0-9]{1,19})/(?:poster\.jpg|master\.m3u8|[0-9]{3,4}p/video\.mp4"
     r"|[0-9]{3,4}p/hls/(?:index\.m3u8|init\.mp4|seg_[0-9]{1,6}\.m4s)"
-    r"|subtitles/[A-Za-z0-9-]{2,16}/[0-9]{1,9}\.(?:vtt|m3u8))"
+    r"|subtitles/[A-Za-z0-9-]{2,16}/[0-9]{1,9}\.(?:vtt|m3u8)|covers/[0-9]{1,19}\.jpg)"
     r"|avatars/[0-9]{1,19}/[0-9]{1,19}\.jpg"
     r"|sounds/(?P<sound>[0-9]{1,19})/audio\.m4a$"
 )

@@ -27,6 +27,11 @@ def upgrade(role: str) -> None:
     op.add_column("videos", sa.Column("publish_visibility", sa.String(length=10), nullable=True))
     op.add_column("videos", sa.Column("publish_held_at", TZ, nullable=True))
     op.add_column("videos", sa.Column("publish_time_zone", sa.String(length=64), nullable=True))
+    for label in ("ai_generated", "paid_partnership"):
+        op.add_column(
+            "videos", sa.Column(label, sa.Boolean(), server_default=sa.text("false"), nullable=False)
+        )
+    op.add_column("videos", sa.Column("cover_alt", sa.Text(), nullable=True))
     op.create_index(
         "ix_videos_scheduled",
         "videos",
@@ -54,5 +59,7 @@ def downgrade(role: str) -> None:
         return
     op.drop_table("subtitle_tracks")
     op.drop_index("ix_videos_scheduled", table_name="videos")
+    for name in ("cover_alt", "paid_partnership", "ai_generated"):
+        op.drop_column("videos", name)
     for name in ("publish_time_zone", "publish_held_at", "publish_visibility", "publish_at", "draft"):
         op.drop_column("videos", name)

@@ -49,6 +49,13 @@ export function moderationNotices(item) {
   if (item.label) {
     parts.push(el("span", { className: "mod-badge mod-label", "data-testid": "mod-label", role: "note" }, item.label));
   }
+  // Labels the creator set: a paid partnership (an ad, DSA Art. 26) and content made or changed by AI.
+  if (item.paid_partnership) {
+    parts.push(el("span", { className: "mod-badge creator-label", "data-testid": "paid-partnership", role: "note" }, t("Paid partnership")));
+  }
+  if (item.ai_generated) {
+    parts.push(el("span", { className: "mod-badge creator-label", "data-testid": "ai-generated", role: "note" }, t("AI-generated")));
+  }
   return parts.length ? el("p", { className: "mod-notices" }, ...parts) : null;
 }
 

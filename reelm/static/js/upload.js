@@ -21,6 +21,8 @@ const whenInputs = [...form.querySelectorAll('input[name="when"]')];
 const scheduleBox = document.getElementById("upload-schedule");
 const publishAt = document.getElementById("upload-publish-at");
 const SCHEDULE_DAYS = 30;
+// Labels every viewer sees: AI-generated, paid partnership.
+const labelInputs = [...form.querySelectorAll('[data-testid="upload-labels"] input')];
 const progressBox = document.getElementById("upload-progress-box");
 const progress = document.getElementById("upload-progress");
 const percent = document.getElementById("upload-percent");
@@ -76,7 +78,7 @@ function setPhase(next) {
   submit.textContent = busy ? t("Posting…") : postWords();
   discard.hidden = !(next === "choose" && file);
   visibility.disabled = next !== "choose";
-  for (const input of [...whenInputs, publishAt]) input.disabled = next !== "choose";
+  for (const input of [...whenInputs, publishAt, ...labelInputs]) input.disabled = next !== "choose";
   for (const input of permissionInputs) input.disabled = next !== "choose";
   for (const control of remixControls) control.disabled = next !== "choose";
   save.hidden = next !== "ready";
@@ -270,6 +272,7 @@ form.addEventListener("submit", (event) => {
   body.append("file", file, file.name);
   body.append("caption", caption.value);
   body.append("visibility", visibility.value);
+  for (const input of labelInputs) body.append(input.name, String(input.checked));
   const when = whenChosen();
   if (when === "draft") body.append("draft", "true");
   if (when === "schedule") {

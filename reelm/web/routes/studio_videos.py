@@ -10,16 +10,29 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, UploadFile
+from fastapi import APIRouter, Form, Path, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
 
 from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.service import reader_realm
+from reelm.errors import Problem
+from reelm.inputs import Text
 from reelm.moderation.screening import do_rescreen_caption
 from reelm.publishing.scheduled import do_publish
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
+from reelm.scratch import scratch
 from reelm.social.cards import access_card
+from reelm.videos.covers import (
+    MAX_ALT_CHARS,
+    MAX_COVER_BYTES,
+    best_rendition_key,
+    check_coverable,
+    check_frame_time,
+    do_set_cover,
+    frame_cover,
+    image_cover,
+)
 from reelm.videos.drafts import (
     DRAFTS_SHOWN,
     MAX_AHEAD,
@@ -39,7 +52,7 @@ from reelm.videos.schemas import (
     SubtitleText,
     VideoOut,
 )
-from reelm.videos.service import access_own_video, access_video
+from reelm.videos.service import access_own_video, access_video, do_update_video
 from reelm.videos.subtitle_files import MAX_BYTES
 from reelm.videos.subtitles import (
     LANGUAGE_PATTERN,
@@ -196,3 +209,51 @@ async def subtitles_for_page(runtime: Runtime, viewer: Viewer, video: VideoOut) 
     async with runtime.databases.read(video.realm) as session:
         tracks = await tracks_of(session, int(video.id))
     return [track_out(video.realm, t).model_dump(mode="json") for t in tracks]
+
+
+# --- covers -----------------------------------------------------------------------------------------------
+
+
+@router.put("/videos/{video_id}/cover", response_model=VideoOut)
+async def put_cover(
+    runtime: RuntimeDep,
+    viewer: UserViewer,
+    video_id: IdPath,
+    at_s: Annotated[float | None, Form(ge=0.0, le=3600.0, allow_inf_nan=False)] = None,
+    file: UploadFile | None = None,
+    alt: Annotated[Text | None, Form(max_length=MAX_ALT_CHARS)] = None,
+) -> VideoOut:
+    """Your video's cover: the frame at `at_s` seconds, or an uploaded image (`file`: PNG, JPEG, WebP or
+    GIF, at most 10 MB), not both; `alt` is its text alternative (`PATCH /videos/{id}` with an empty
+    `cover_alt` removes it). Each may come alone."""
+    if at_s is not None and file is not None:
+        raise Problem(
+            422,
+            "invalid-request",
+            "The request is not valid",
+            "Give either at_s (a frame) or file (an image), not both.",
+            errors=[{"field": "file", "message": "cannot come with at_s"}],
+        )
+    realm, vid = video_realm(runtime, video_id)
+    store = runtime.storage.realm(realm)
+    async with runtime.databases.transaction(realm) as session:
+        video = await access_own_video(session, viewer, vid)
+        if at_s is not None or file is not None:
+            check_coverable(video)
+            with scratch(runtime.settings.data_dir) as tmp:
+                cover = tmp / "cover.jpg"
+                if at_s is not None:
+                    check_frame_time(video, at_s)
+                    source = tmp / "rendition.mp4"
+                    await store.download(best_rendition_key(video), source)
+                    await frame_cover(source, at_s, cover)
+                else:
+                    assert file is not None
+                    source = tmp / "upload"
+                    source.write_bytes(await file.read(MAX_COVER_BYTES + 1))
+                    await image_cover(source, cover)
+                await do_set_cover(store, video, cover)
+        if alt is not None:
+            await do_update_video(video, caption=None, visibility=None, cover_alt=alt)
+        await session.flush()  # the card is read back from the database
+        return await access_card(session, viewer, realm, vid, runtime.settings.base_url)

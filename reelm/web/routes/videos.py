@@ -135,6 +135,8 @@ async def upload_video(
     draft: Annotated[bool, Form()] = False,
     publish_at: Annotated[datetime | None, Form()] = None,
     time_zone: Annotated[TimeZoneName | None, Form()] = None,
+    ai_generated: Annotated[bool, Form()] = False,
+    paid_partnership: Annotated[bool, Form()] = False,
 ) -> VideoAccepted:
     """Accept a video file (multipart `file`, `caption`); transcoding continues in the background.
 
@@ -150,7 +152,10 @@ async def upload_video(
 
     `draft` keeps the video private once transcoded, to publish later (`/videos/{id}/publish`); with
     `publish_at` it is scheduled: a time without an offset is read in `time_zone` (IANA), at most 30 days
-    ahead. Either way `visibility` is who may watch it once published."""
+    ahead. Either way `visibility` is who may watch it once published.
+
+    `ai_generated` and `paid_partnership` are labels every viewer sees (a paid partnership is the commercial
+    communication the DSA's Art. 26 asks platforms to show as such)."""
     limiter.hit("upload", str(viewer.user.id), limit=runtime.settings.uploads_per_hour, per_seconds=3600)
     caption = check_caption(caption)
     scheduled = check_publish_at(publish_at, time_zone) if publish_at is not None else None
@@ -205,6 +210,8 @@ async def upload_video(
             draft=draft,
             publish_at=scheduled,
             time_zone=time_zone,
+            ai_generated=ai_generated,
+            paid_partnership=paid_partnership,
         )
     request.app.state.metrics.uploads.labels(viewer.realm).inc()
     return VideoAccepted(
@@ -234,7 +241,15 @@ async def edit_video(
     async with runtime.databases.transaction(realm) as session:
         video = await access_own_video(session, viewer, vid)
         before = video.caption
-        await do_update_video(video, caption=body.caption, visibility=body.visibility, permissions=body)
+        await do_update_video(
+            video,
+            caption=body.caption,
+            visibility=body.visibility,
+            permissions=body,
+            ai_generated=body.ai_generated,
+            paid_partnership=body.paid_partnership,
+            cover_alt=body.cover_alt,
+        )
         if video.caption != before:
             # An edited caption meets the realm's caption rules as an uploaded one does (held or labelled).
             await do_rescreen_caption(session, runtime, realm, video)
