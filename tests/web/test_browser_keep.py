@@ -53,7 +53,7 @@ async def test_save_repost_mute_and_filter(
     eve = await make_account(client, "eve")
     bob = await make_account(client, "bob")
     fan = await make_account(client, "fan")
-    lake = await publish(client, runtime, ada, clip, caption="lake at dawn")
+    lake = await publish(client, runtime, ada, clip, caption="lake at dawn #lake")
     await publish(client, runtime, eve, clip, caption="eve rides")
     await publish(client, runtime, ada, clip, caption="quiet forest")
     for who, whom in ((bob, eve), (bob, ada), (fan, bob)):
@@ -84,13 +84,19 @@ async def test_save_repost_mute_and_filter(
     # The collection is public: anyone sees it on bob's profile.
     assert [i["target"] for i in (await api(client, ada, "/api/v1/users/bob/favourites"))["items"]] == [lake]
 
+    # A hashtag too, from its page.
+    await page.goto("/tag/lake")
+    await press(page, page.get_by_test_id("keep-hashtag"))
+    await expect(page).to_have_url(re.compile(r"/@bob/favourites$"))
+    await expect(page.get_by_test_id("kept-others")).to_contain_text("#lake")
+
     # Repost: the follower's Following feed says who reposted it.
     await page.goto(f"/v/{lake}")
     await press(page, page.get_by_test_id("repost-button"))
     await expect(page.get_by_test_id("repost-button")).to_contain_text("Undo repost")
     await expect(page.get_by_test_id("repost-button")).to_have_attribute("aria-pressed", "true")
     items = (await api(client, fan, "/api/v1/feed/following"))["items"]
-    assert [(i["caption"], i["reposted_by"]) for i in items] == [("lake at dawn", "bob")]
+    assert [(i["caption"], i["reposted_by"]) for i in items] == [("lake at dawn #lake", "bob")]
     await page.goto("/@bob/reposts")
     await expect(page.get_by_test_id("grid-tile")).to_have_attribute("data-video-id", lake)
     await accessible(page)
@@ -103,7 +109,7 @@ async def test_save_repost_mute_and_filter(
     await press(page, page.get_by_test_id("mute-submit"))
     await expect(page.get_by_test_id("mute-state")).to_contain_text("They have not been told")
     captions = [i["caption"] for i in (await api(client, bob, "/api/v1/feed/following"))["items"]]
-    assert captions == ["quiet forest", "lake at dawn"]
+    assert captions == ["quiet forest", "lake at dawn #lake"]
 
     # A keyword filter, added in settings, applies to the next page read.
     await page.goto("/settings")

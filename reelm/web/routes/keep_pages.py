@@ -11,14 +11,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi import APIRouter, Form, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import Field, ValidationError
 
 from reelm.accounts.service import resolve_handle
 from reelm.accounts.viewer import SignedInViewer
 from reelm.errors import Problem, not_found
-from reelm.inputs import Line
+from reelm.inputs import TAG_PATTERN, Line
 from reelm.realms.models import Capability
 from reelm.social import comment_controls, favourites, mutes
 from reelm.social.models import COLLECTION_NAME_MAX, KEYWORD_MAX, FavouriteKind
@@ -135,6 +135,26 @@ async def repost_submit(
     except Problem as problem:
         return error_page(request, me, problem)
     return RedirectResponse(f"/v/{video_id}?kept={'unreposted' if undo else 'reposted'}", status_code=303)
+
+
+@router.post("/keep/{kind}/{target}")
+async def keep_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    kind: Annotated[str, Path(pattern=r"^(sound|hashtag)$")],
+    target: Annotated[str, Path(pattern=TAG_PATTERN, max_length=51)],
+    csrf_token: CsrfForm = "",
+) -> Response:
+    """Keep a sound or a hashtag among one's favourites; then to the Favourites tab, where it is listed."""
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        await save_favourite(runtime, me, FavouriteKind(kind), target, None)
+    except Problem as problem:
+        return error_page(request, me, problem)
+    return RedirectResponse(f"/@{me.user.handle}/favourites", status_code=303)
 
 
 # --- the profile's tabs ----------------------------------------------------------------------------------
