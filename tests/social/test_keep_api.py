@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from reelm.events.models import EventKind, WatchEvent
 from reelm.runtime import Runtime
-from reelm.social.models import VideoRepost
+from reelm.social.models import Favourite, VideoRepost
 from reelm.videos.models import Video
 from tests.conftest import Account, make_account
 from tests.factories import assert_problem, eventually, make_tiny_clip, publish
@@ -283,3 +283,33 @@ async def test_the_liked_tab_is_private_until_made_public(
     assert made.json() == {"liked_public": True}
     assert [v["id"] for v in (await get_json(client, "/api/v1/users/maya/liked", ada))["items"]] == [video]
     assert [v["id"] for v in (await get_json(client, "/api/v1/users/maya/liked"))["items"]] == [video]
+
+
+async def test_another_realms_video_is_kept_at_home_and_shown_from_there(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
+    creator = await make_account(client, "creator")  # us
+    visitor = await make_account(client, "visitor", country="DE")  # eu
+    video = await publish(client, runtime, creator, clip, caption="from us")
+
+    async def public_in_eu() -> bool:
+        return (await client.get(f"/api/v1/videos/{video}", headers=visitor.auth)).status_code == 200
+
+    await eventually(public_in_eu)
+    trips = (
+        await client.post(
+            "/api/v1/me/collections", headers=visitor.auth, json={"name": "Trips", "is_public": True}
+        )
+    ).json()
+    saved = await client.put(
+        f"/api/v1/me/favourites/video/{video}", headers=visitor.auth, json={"collection_id": trips["id"]}
+    )
+    assert saved.status_code == 200, saved.text
+    async with runtime.databases.sessionmaker("us")() as session:
+        assert await session.scalar(select(func.count()).select_from(Favourite)) == 0
+    async with runtime.databases.sessionmaker("eu")() as session:
+        assert await session.scalar(select(func.count()).select_from(Favourite)) == 1
+    for viewer in (visitor, creator, None):
+        assert await favourite_targets(client, "visitor", viewer) == [video]
+    mine = await get_json(client, "/api/v1/users/visitor/favourites", visitor)
+    assert mine["items"][0]["video"]["saved_by_me"] is True
