@@ -21,7 +21,7 @@ from reelm.messages.crossing import forget_everywhere
 from reelm.notifications.models import NotificationActor
 from reelm.runtime import Runtime
 from reelm.safety.models import UserBlock
-from reelm.social.models import Comment, Follow, VideoLike
+from reelm.social.models import Comment, Follow, VideoLike, VideoRepost
 from reelm.social.service import forget_activity_on_videos
 from reelm.videos.models import Video
 
@@ -103,12 +103,14 @@ async def recount(session: AsyncSession, touched: Touched) -> None:
     if touched.videos:
         likes = select(func.count()).where(VideoLike.video_id == Video.id).scalar_subquery()
         comments = select(func.count()).where(Comment.video_id == Video.id).scalar_subquery()
+        reposts = select(func.count()).where(VideoRepost.video_id == Video.id).scalar_subquery()
         await session.execute(
             update(Video)
             .where(Video.id.in_(touched.videos))
             .values(
                 like_count=likes + func.reelm_received(Video.id, "video_likes"),
                 comment_count=comments + func.reelm_received(Video.id, "video_comments"),
+                repost_count=reposts + func.reelm_received(Video.id, "video_reposts"),
             )
         )
         owners = select(Video.owner_id).where(Video.id.in_(touched.videos)).scalar_subquery()
@@ -124,7 +126,7 @@ class Touched:
 
     followed: list[int]  # accounts it followed
     followers: list[int]  # accounts that followed it
-    videos: list[int]  # videos it liked or commented on
+    videos: list[int]  # videos it liked, commented on or reposted
 
     @classmethod
     async def read(cls, session: AsyncSession, user_id: int) -> Touched:
@@ -132,7 +134,8 @@ class Touched:
         followers = await session.scalars(select(Follow.follower_id).where(Follow.followee_id == user_id))
         liked = select(VideoLike.video_id).where(VideoLike.user_id == user_id)
         commented = select(Comment.video_id).where(Comment.author_id == user_id)
-        videos = await session.scalars(liked.union(commented))
+        reposted = select(VideoRepost.video_id).where(VideoRepost.user_id == user_id)
+        videos = await session.scalars(liked.union(commented, reposted))
         return cls(list(followed), list(followers), list(videos))
 
 

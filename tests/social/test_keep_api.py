@@ -3,6 +3,7 @@ within a realm and across realms."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from reelm.departures.purge import purge_due_accounts
 from reelm.events.models import EventKind, WatchEvent
 from reelm.runtime import Runtime
-from reelm.social.models import Favourite, VideoRepost
+from reelm.social.models import Favourite, UserMute, VideoRepost
 from reelm.videos.models import Video
-from tests.conftest import Account, make_account
+from tests.conftest import PASSWORD, Account, make_account
 from tests.factories import assert_problem, eventually, make_tiny_clip, publish
 
 
@@ -313,3 +315,23 @@ async def test_another_realms_video_is_kept_at_home_and_shown_from_there(
         assert await favourite_targets(client, "visitor", viewer) == [video]
     mine = await get_json(client, "/api/v1/users/visitor/favourites", visitor)
     assert mine["items"][0]["video"]["saved_by_me"] is True
+
+
+async def test_a_purged_account_takes_its_reposts_and_keepings_with_it(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
+    ada = await make_account(client, "ada")
+    maya = await make_account(client, "maya")
+    video = await publish(client, runtime, ada, clip)
+    assert (await client.post(f"/api/v1/videos/{video}/repost", headers=maya.auth)).status_code == 200
+    assert (await client.put(f"/api/v1/me/favourites/video/{video}", headers=maya.auth)).status_code == 200
+    assert (await client.post("/api/v1/users/ada/mute", headers=maya.auth)).status_code == 200
+    assert (await get_json(client, f"/api/v1/videos/{video}", ada))["repost_count"] == 1
+
+    deleted = await client.request("DELETE", "/api/v1/me", headers=maya.auth, json={"password": PASSWORD})
+    assert deleted.status_code == 202, deleted.text
+    assert await purge_due_accounts(runtime, "us", now=datetime.now(UTC) + timedelta(days=8)) == 1
+    assert (await get_json(client, f"/api/v1/videos/{video}", ada))["repost_count"] == 0
+    async with runtime.databases.sessionmaker("us")() as session:
+        for model in (VideoRepost, Favourite, UserMute):
+            assert await session.scalar(select(func.count()).select_from(model)) == 0, model
