@@ -68,7 +68,8 @@ PROJECTION_TABLES: dict[str, str] = {
         audio_muted boolean NOT NULL DEFAULT false,
         ai_generated boolean NOT NULL DEFAULT false,
         paid_partnership boolean NOT NULL DEFAULT false,
-        cover_alt text""",
+        cover_alt text,
+        caption_edited_at timestamptz""",
     "profiles": """
         id bigint PRIMARY KEY,
         handle text NOT NULL,
@@ -164,6 +165,7 @@ PROJECTION_ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
         "ai_generated boolean NOT NULL DEFAULT false",
         "paid_partnership boolean NOT NULL DEFAULT false",
         "cover_alt text",
+        "caption_edited_at timestamptz",
     ),
     "profiles": (
         "search_document tsvector GENERATED ALWAYS AS ("
@@ -469,7 +471,8 @@ def projection_functions_sql(realm: str) -> list[str]:
         "created_at, published_at, like_count, comment_count, share_count, view_count, "
         "label, age_restricted, demoted, restricted_realms, "
         "comment_policy, allow_duet, allow_stitch, allow_sound_reuse, allow_download, allow_embed, "
-        "sound_id, remix_of_id, remix_kind, audio_muted, ai_generated, paid_partnership, cover_alt"
+        "sound_id, remix_of_id, remix_kind, audio_muted, ai_generated, paid_partnership, cover_alt, "
+        "caption_edited_at"
     )
     video_select = """SELECT v.id, v.owner_id, v.caption, v.hashtags, v.mentions, v.width, v.height,
             v.duration_s, v.poster_key,
@@ -480,7 +483,7 @@ def projection_functions_sql(realm: str) -> list[str]:
             v.mod_label, v.age_restricted, v.demoted, v.restricted_realms, v.comment_policy,
             v.allow_duet, v.allow_stitch, v.allow_sound_reuse, v.allow_download, v.allow_embed,
             v.sound_id, v.remix_of_id, v.remix_kind, v.audio_muted, v.ai_generated, v.paid_partnership,
-            v.cover_alt
+            v.cover_alt, v.caption_edited_at
           FROM videos v WHERE v.id = vid"""
     sound_columns = "id, owner_id, video_id, title, audio_key, duration_s, waveform, status, created_at"
     sound_select = f"SELECT {sound_columns} FROM sounds WHERE id = sid"

@@ -74,6 +74,7 @@ public_videos = Table(
     Column("ai_generated", Boolean),
     Column("paid_partnership", Boolean),
     Column("cover_alt", Text),
+    Column("caption_edited_at", DateTime(timezone=True)),
 )
 
 public_profiles = Table(

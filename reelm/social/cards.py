@@ -246,6 +246,7 @@ _PROJECTED_CARD_COLUMNS = (
     "ai_generated",
     "paid_partnership",
     "cover_alt",
+    "caption_edited_at",
 )
 
 
@@ -323,6 +324,7 @@ def card_from_row(row: Row[Any], realm: str, viewer_id: int | None, base_url: st
         ai_generated=v["ai_generated"],
         paid_partnership=v["paid_partnership"],
         cover_alt=v["cover_alt"],
+        caption_edited_at=v["caption_edited_at"],
         age_restricted=v["age_restricted"],
         comment_policy=CommentPolicy(policy),
         permissions=permissions_from(v) if is_owner else None,

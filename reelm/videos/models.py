@@ -132,6 +132,7 @@ class Video(RealmBase):
     ai_generated: Mapped[bool] = public(Boolean, default=False, server_default=text("false"))
     paid_partnership: Mapped[bool] = public(Boolean, default=False, server_default=text("false"))
     cover_alt: Mapped[str | None] = public(Text)
+    caption_edited_at: Mapped[datetime | None] = public(TZ)  # last edit once published (caption_edits)
 
     # The uploaded file never leaves the home realm; only renditions are public.
     original_key: Mapped[str] = protected(Text)
@@ -212,3 +213,16 @@ class SubtitleTrack(RealmBase):
     webvtt: Mapped[str] = public(Text)
     plain_text: Mapped[str] = public(Text)  # the cues' words, for content rules
     updated_at: Mapped[datetime] = public(TZ, default=utcnow)
+
+
+class CaptionEdit(RealmBase):
+    """A caption (description) as it read before its creator edited it (reelm.videos.caption_history): the
+    history is public with the video, so viewers can see what a published caption said before."""
+
+    __tablename__ = "caption_edits"
+    __table_args__ = (Index("ix_caption_edits_video_edited", "video_id", "edited_at"),)
+
+    id: Mapped[int] = public(BigInteger, primary_key=True, autoincrement=False)
+    video_id: Mapped[int] = public(BigInteger, ForeignKey("videos.id", ondelete="CASCADE"))
+    caption: Mapped[str] = public(Text)  # the text until `edited_at`
+    edited_at: Mapped[datetime] = public(TZ, default=utcnow)

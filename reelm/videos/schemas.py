@@ -98,6 +98,9 @@ class VideoOut(BaseModel):
         default=False, description="a paid partnership: its creator was paid to post it (DSA Art. 26)"
     )
     cover_alt: str | None = Field(default=None, description="the cover's text alternative")
+    caption_edited_at: datetime | None = Field(
+        default=None, description="when the published caption was last edited (its history: /caption-history)"
+    )
     age_restricted: bool = Field(default=False, description="shown to logged-in (adult) viewers only")
     comment_policy: CommentPolicy = Field(
         default=CommentPolicy.EVERYONE, description="who may comment (so a client can say why it cannot)"
@@ -218,3 +221,15 @@ class SubtitleText(SubtitleOut):
     """One language's captions with their WebVTT text, to edit."""
 
     webvtt: str
+
+
+class CaptionEditOut(BaseModel):
+    caption: str = Field(description="what the caption said")
+    replaced_at: datetime = Field(description="when its creator edited it")
+
+
+class CaptionHistory(BaseModel):
+    """A video's caption now, and what it said before (newest first, at most 50)."""
+
+    caption: str
+    edits: list[CaptionEditOut]

@@ -1,7 +1,8 @@
 """Covers and labels through the JSON API: the cover from a chosen frame (taken by ffmpeg from the best
 rendition) or from an uploaded image (checked by decoding, re-encoded), its text alternative; the creator's
 labels (AI-generated, paid partnership) set at upload or later, shown on cards in the video's realm and in
-other realms through the projection; only the creator may change them."""
+other realms through the projection; only the creator may change them. A published caption's edits are kept
+and shown."""
 
 from __future__ import annotations
 
@@ -137,3 +138,37 @@ async def test_labels_are_set_by_the_creator_and_shown_in_every_realm(
     await eventually(labelled_there)
     there = (await client.get(f"/api/v1/videos/{video_id}", headers=european.auth)).json()
     assert there["paid_partnership"] is True
+
+
+async def test_caption_edits_keep_their_history(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
+    creator = await make_account(client, "historian")
+    viewer = await make_account(client, "reader")
+    video_id = await publish(client, runtime, creator, clip, caption="first words")
+    url = f"/api/v1/videos/{video_id}"
+    unedited = (await client.get(url, headers=viewer.auth)).json()
+    assert unedited["caption_edited_at"] is None
+
+    for caption in ("second words", "third words"):
+        edited = await client.patch(url, headers=creator.auth, json={"caption": caption})
+        assert edited.status_code == 200, edited.text
+    # Changing something else is no caption edit.
+    await client.patch(url, headers=creator.auth, json={"ai_generated": True})
+    history = await client.get(f"{url}/caption-history", headers=viewer.auth)
+    assert history.status_code == 200, history.text
+    assert history.json()["caption"] == "third words"
+    assert [e["caption"] for e in history.json()["edits"]] == ["second words", "first words"]
+    assert (await client.get(url, headers=viewer.auth)).json()["caption_edited_at"] is not None
+    page = await client.get(f"/v/{video_id}/caption-history")
+    assert page.status_code == 200
+    assert page.text.index("third words") < page.text.index("second words") < page.text.index("first words")
+
+    # Edits before the video is out are not history; a private video's history is its creator's.
+    draft_id = await upload(client, creator, clip)
+    await client.patch(f"/api/v1/videos/{draft_id}", headers=creator.auth, json={"caption": "changed early"})
+    early = await client.get(f"/api/v1/videos/{draft_id}/caption-history", headers=creator.auth)
+    assert early.json()["edits"] == []
+    private_id = await publish(client, runtime, creator, clip, visibility="private")
+    hidden = await client.get(f"/api/v1/videos/{private_id}/caption-history", headers=viewer.auth)
+    assert_problem(hidden, 404, "not-found")

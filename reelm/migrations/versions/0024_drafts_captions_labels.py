@@ -32,6 +32,19 @@ def upgrade(role: str) -> None:
             "videos", sa.Column(label, sa.Boolean(), server_default=sa.text("false"), nullable=False)
         )
     op.add_column("videos", sa.Column("cover_alt", sa.Text(), nullable=True))
+    op.add_column("videos", sa.Column("caption_edited_at", TZ, nullable=True))
+    op.create_table(
+        "caption_edits",
+        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("video_id", sa.BigInteger(), nullable=False),
+        sa.Column("caption", sa.Text(), nullable=False),
+        sa.Column("edited_at", TZ, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["video_id"], ["videos.id"], name=op.f("fk_caption_edits_video_id_videos"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_caption_edits")),
+    )
+    op.create_index("ix_caption_edits_video_edited", "caption_edits", ["video_id", "edited_at"])
     op.create_index(
         "ix_videos_scheduled",
         "videos",
@@ -59,7 +72,8 @@ def downgrade(role: str) -> None:
         return
     op.drop_table("subtitle_tracks")
     op.drop_index("ix_videos_scheduled", table_name="videos")
-    for name in ("cover_alt", "paid_partnership", "ai_generated"):
+    op.drop_table("caption_edits")
+    for name in ("caption_edited_at", "cover_alt", "paid_partnership", "ai_generated"):
         op.drop_column("videos", name)
     for name in ("publish_time_zone", "publish_held_at", "publish_visibility", "publish_at", "draft"):
         op.drop_column("videos", name)

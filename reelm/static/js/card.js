@@ -126,6 +126,11 @@ export class Card {
     const notices = moderationNotices(item);
     if (notices) caption.append(notices);
     if (item.caption) caption.append(this.captionText, this.moreButton);
+    // An edited caption links to what it said before (reelm.videos.caption_history).
+    if (item.caption_edited_at) {
+      const history = `/v/${encodeURIComponent(item.id)}/caption-history`;
+      caption.append(el("a", { className: "caption-edited", href: history, "data-testid": "caption-edited" }, t("Edited")));
+    }
     caption.append(...soundNotes(item));
     return caption;
   }

@@ -217,7 +217,7 @@ export class Player {
       "aria-label": t("Captions"),
       "aria-pressed": "false",
       "data-testid": "captions-toggle",
-    }, "CC");
+    }, t("CC"));
     this.ccButton.addEventListener("click", (event) => {
       event.stopPropagation();
       const showing = this.captionsShowing();

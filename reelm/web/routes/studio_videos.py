@@ -23,6 +23,7 @@ from reelm.realms.models import Capability
 from reelm.runtime import Runtime
 from reelm.scratch import scratch
 from reelm.social.cards import access_card
+from reelm.videos.caption_history import caption_history
 from reelm.videos.covers import (
     MAX_ALT_CHARS,
     MAX_COVER_BYTES,
@@ -44,6 +45,7 @@ from reelm.videos.drafts import (
     drafts_of,
 )
 from reelm.videos.schemas import (
+    CaptionHistory,
     DraftOut,
     DraftPage,
     ScheduleIn,
@@ -257,3 +259,32 @@ async def put_cover(
             await do_update_video(video, caption=None, visibility=None, cover_alt=alt)
         await session.flush()  # the card is read back from the database
         return await access_card(session, viewer, realm, vid, runtime.settings.base_url)
+
+
+# --- caption history --------------------------------------------------------------------------------------
+
+
+async def _history(runtime: Runtime, viewer: Viewer, video_id: str) -> CaptionHistory:
+    # Read in the video's realm, as its media is: the history is public with the video, and not projected.
+    realm, vid = video_realm(runtime, video_id)
+    async with runtime.databases.read(realm) as session:
+        video = await access_video(session, viewer, vid)
+        return CaptionHistory(caption=video.caption, edits=await caption_history(session, video.id))
+
+
+@router.get(
+    "/videos/{video_id}/caption-history",
+    response_model=CaptionHistory,
+    dependencies=[require_capability(Capability.WATCH, video_realm_in_path)],
+)
+async def get_caption_history(runtime: RuntimeDep, viewer: ViewerDep, video_id: IdPath) -> CaptionHistory:
+    """What the video's caption says now and said before each edit since it was published (newest first)."""
+    return await _history(runtime, viewer, video_id)
+
+
+@pages.get("/v/{video_id}/caption-history", response_class=HTMLResponse)
+async def caption_history_page(
+    request: Request, runtime: RuntimeDep, viewer: ViewerDep, video_id: IdPath
+) -> Response:
+    history = await _history(runtime, viewer, video_id)
+    return render(request, viewer, "caption_history.html", video_id=video_id, history=history)

@@ -43,6 +43,7 @@ from reelm.sounds.remixes_of import remixes_of
 from reelm.sounds.remixing import RemixAsked, plan_remix
 from reelm.storage import ObjectMissingError
 from reelm.videos import media
+from reelm.videos.caption_history import do_record_caption_edit
 from reelm.videos.downloads import (
     DownloadPlan,
     Step,
@@ -250,6 +251,7 @@ async def edit_video(
             paid_partnership=body.paid_partnership,
             cover_alt=body.cover_alt,
         )
+        await do_record_caption_edit(session, video, before)
         if video.caption != before:
             # An edited caption meets the realm's caption rules as an uploaded one does (held or labelled).
             await do_rescreen_caption(session, runtime, realm, video)
