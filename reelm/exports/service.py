@@ -34,6 +34,7 @@ from reelm.runtime import Runtime
 from reelm.safety.models import UserBlock
 from reelm.search import history as search_history
 from reelm.search.hashtag_follows import followed_hashtags
+from reelm.social.kept_data import kept_by
 from reelm.social.models import Comment, CommentLike, Follow, VideoLike
 from reelm.transparency.queries import entries_about
 from reelm.videos.models import Video
@@ -361,6 +362,8 @@ async def gather(runtime: Runtime, realm: str, user_id: int) -> tuple[dict[str, 
                 tag.model_dump(mode="json", exclude={"video_count"})
                 for tag in await followed_hashtags(session, user_id)
             ],
+            # Favourites, reposts, mutes, keyword filters, comment controls (reelm.social.kept_data).
+            "keep_and_filter": await kept_by(session, user_id),
         }
     media: list[tuple[str, str]] = []
     video_items = []

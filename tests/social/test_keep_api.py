@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from reelm.departures.purge import purge_due_accounts
 from reelm.events.models import EventKind, WatchEvent
 from reelm.runtime import Runtime
+from reelm.social.kept_data import kept_by
 from reelm.social.models import Favourite, UserMute, VideoRepost
 from reelm.videos.models import Video
 from tests.conftest import PASSWORD, Account, make_account
@@ -335,3 +336,32 @@ async def test_a_purged_account_takes_its_reposts_and_keepings_with_it(
     async with runtime.databases.sessionmaker("us")() as session:
         for model in (VideoRepost, Favourite, UserMute):
             assert await session.scalar(select(func.count()).select_from(model)) == 0, model
+
+
+async def test_the_data_export_lists_what_an_account_keeps_and_filters(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
+    ada = await make_account(client, "ada")
+    maya = await make_account(client, "maya")
+    video = await publish(client, runtime, ada, clip, caption="#dance")
+    trips = (await client.post("/api/v1/me/collections", headers=maya.auth, json={"name": "Trips"})).json()
+    await client.put(
+        f"/api/v1/me/favourites/video/{video}", headers=maya.auth, json={"collection_id": trips["id"]}
+    )
+    await client.put("/api/v1/me/favourites/hashtag/dance", headers=maya.auth)
+    await client.post(f"/api/v1/videos/{video}/repost", headers=maya.auth)
+    await client.post("/api/v1/users/ada/mute", headers=maya.auth)
+    await client.post("/api/v1/me/filters", headers=maya.auth, json={"phrase": "spoiler"})
+    await client.put("/api/v1/me/comment-controls", headers=maya.auth, json={"hold": "all"})
+    async with runtime.databases.sessionmaker("us")() as session:
+        kept = await kept_by(session, int(maya.id))
+    assert [c["name"] for c in kept["collections"]] == ["Trips"]
+    assert [(f["kind"], f["target"], f["collection_id"]) for f in kept["favourites"]] == [
+        ("video", video, trips["id"]),
+        ("hashtag", "dance", None),
+    ]
+    assert [r["video_id"] for r in kept["reposts"]] == [video]
+    assert [m["id"] for m in kept["muted_accounts"]] == [ada.id]
+    assert [f["phrase"] for f in kept["keyword_filters"]] == ["spoiler"]
+    assert [(c["video_id"], c["hold"]) for c in kept["comment_controls"]] == [(None, "all")]
+    assert kept["liked_public"] is False
