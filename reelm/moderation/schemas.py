@@ -155,6 +155,9 @@ class StatementOut(BaseModel):
     appeal_url: str | None
     appeal: dict[str, Any] | None
     decided_at: datetime
+    # The video is labelled a paid partnership by its creator: a commercial communication (DSA Art. 26),
+    # which the decision concerned.
+    commercial_communication: bool = False
 
 
 class AppealIn(BaseModel):

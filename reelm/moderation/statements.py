@@ -30,6 +30,7 @@ from reelm.moderation.models import (
 )
 from reelm.moderation.schemas import StatementOut
 from reelm.runtime import Runtime
+from reelm.videos.models import Video
 
 APPEAL_MONTHS = 6
 
@@ -141,6 +142,7 @@ async def statement_of(
     )
     can_appeal = appealable(decision)
     deadline = appeal_deadline(decision) if can_appeal else None
+    commercial = decision.content_id in await _paid_partnerships(session, [decision])
     return StatementOut(
         decision_id=str(decision.id),
         realm=realm,
@@ -171,7 +173,25 @@ async def statement_of(
         if appeal is not None
         else None,
         decided_at=decision.created_at,
+        commercial_communication=commercial,
     )
+
+
+async def _paid_partnerships(session: AsyncSession, decisions: list[Decision]) -> set[int]:
+    """Which of the decided videos their creators label a paid partnership (DSA Art. 26 commercial
+    communication): said in the statement and the Transparency Database record. One statement for all."""
+    video_ids = [d.content_id for d in decisions if d.content_type == ContentType.VIDEO.value]
+    if not video_ids:
+        return set()
+    found = await session.scalars(
+        select(Video.id).where(Video.id.in_(video_ids), Video.paid_partnership.is_(True))
+    )
+    return set(found)
+
+
+COMMERCIAL_FACT = (
+    " The video is labelled by its creator as a paid partnership (a commercial communication, DSA Art. 26)."
+)
 
 
 # --- the Transparency Database export --------------------------------------------------------------------
@@ -189,12 +209,17 @@ def _territory(runtime: Runtime, decision: Decision) -> list[str]:
     return sorted(countries & EEA)
 
 
-def transparency_db_record(runtime: Runtime, decision: Decision, realm: str) -> dict[str, Any] | None:
-    """The decision as a Transparency Database statement; None for what is no restriction."""
+def transparency_db_record(
+    runtime: Runtime, decision: Decision, realm: str, *, commercial: bool = False
+) -> dict[str, Any] | None:
+    """The decision as a Transparency Database statement; None for what is no restriction. `commercial`:
+    the video is a paid partnership, which the facts then say."""
     action = Action(decision.action)
     if action is Action.NO_ACTION or decision.reverses_id is not None:
         return None
-    facts = without_personal_data(decision.facts)[:5000]
+    facts = without_personal_data(decision.facts)[: 5000 - len(COMMERCIAL_FACT)]
+    if commercial:
+        facts += COMMERCIAL_FACT
     record: dict[str, Any] = {
         "decision_ground": decision.ground,
         "category": decision.category,
@@ -235,7 +260,9 @@ async def transparency_db_export(
         .where(Decision.created_at >= start, Decision.created_at < end)
         .order_by(Decision.created_at, Decision.id)
     )
-    records = [transparency_db_record(runtime, d, realm) for d in decisions]
+    decided = list(decisions)
+    paid = await _paid_partnerships(session, decided)
+    records = [transparency_db_record(runtime, d, realm, commercial=d.content_id in paid) for d in decided]
     return [r for r in records if r is not None]
 
 
