@@ -107,6 +107,11 @@ async def test_only_the_creator_reads_a_videos_figures(
         API, params={"period": "custom", "start": "2026-01-10", "end": "2026-01-01"}, headers=creator.auth
     )
     assert bad.status_code == 422
+    for start in ("2026-02-31", "0", "1767225600"):  # not a day; seconds are not a day either
+        wrong = await client.get(
+            API, params={"period": "custom", "start": start, "end": "2026-03-01"}, headers=creator.auth
+        )
+        assert wrong.status_code == 422, (start, wrong.text)
     zone = await client.get(API, params={"tz": "Mars/Olympus"}, headers=creator.auth)
     assert zone.status_code == 422
     custom = await client.get(

@@ -34,7 +34,14 @@ pages = APIRouter(include_in_schema=False)
 Period = Annotated[
     Literal["7d", "28d", "60d", "custom"], Query(description="the last 7, 28 or 60 days, or start..end")
 ]
-DayQuery = Annotated[date | None, Query(description="a custom range's first or last day (YYYY-MM-DD)")]
+# A day as the calendar writes it: text with a pattern, so that nothing but YYYY-MM-DD (not a number of
+# seconds) is taken for one.
+DayQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="a custom range's first or last day (YYYY-MM-DD)"
+    ),
+]
 ZoneQuery = Annotated[
     str,
     Query(
@@ -52,7 +59,23 @@ VideoChart = Annotated[
 ]
 
 
-def _window(period: str, start: date | None, end: date | None, tz: str) -> Window:
+def _day(value: str | None, field: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise Problem(
+            422,
+            "invalid-input",
+            "Invalid day",
+            f"{value} is not a day of the calendar.",
+            errors=[{"field": field, "message": "not a day of the calendar"}],
+        ) from error
+
+
+def _window(period: str, start_text: str | None, end_text: str | None, tz: str) -> Window:
+    start, end = _day(start_text, "start"), _day(end_text, "end")
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as error:
@@ -204,7 +227,7 @@ def _page_zone(request: Request, tz: str | None) -> str:
     return "UTC"
 
 
-def _query(period: str, start: date | None, end: date | None, tz: str) -> str:
+def _query(period: str, start: str | None, end: str | None, tz: str) -> str:
     extra = f"&start={start}&end={end}" if period == "custom" and start and end else ""
     return f"period={period}{extra}&tz={tz}"
 
