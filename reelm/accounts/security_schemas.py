@@ -11,7 +11,6 @@ from reelm.inputs import Line, Secret
 
 # Six digits from the app, or a recovery code as printed ("ABCDE-FGHJK"); spaces and dashes are ignored.
 CODE_PATTERN = r"^[0-9A-Za-z \-]{6,14}$"
-SESSION_ID_PATTERN = r"^[0-9a-f]{64}$"
 
 
 class CodeIn(BaseModel):

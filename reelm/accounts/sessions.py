@@ -96,7 +96,7 @@ async def list_sessions(
         cipher = await user_cipher(session, runtime.keys.realm(realm), user_id)
     return [
         SessionItem(
-            id=row.token_hash.hex(),
+            id=session_id_of(row.token_hash),
             current=row.token_hash == current,
             kind=row.kind,
             device=device_of(cipher.open_optional("sessions.user_agent", row.user_agent)),
@@ -109,16 +109,24 @@ async def list_sessions(
     ]
 
 
+def session_id_of(token_hash: bytes) -> str:
+    """The id a session is listed and named by: 63 bits of its token's digest, as digits (the API's id
+    type). It names the session among its account's own, and reveals nothing of the token."""
+    return str(int.from_bytes(token_hash[:8], "big") >> 1)
+
+
 async def do_end_session(runtime: Runtime, realm: str, user_id: int, session_id: str) -> None:
-    """Log one of the account's sessions out (its id is the hex of its token's digest); 404 for any other."""
+    """Log one of the account's sessions out; 404 for an id none of its sessions has."""
     async with runtime.databases.transaction(realm) as session:
-        ended = await session.execute(
-            delete(AuthSession)
-            .where(AuthSession.user_id == user_id, AuthSession.token_hash == bytes.fromhex(session_id))
-            .returning(AuthSession.user_id)
-        )
-        if ended.first() is None:
+        mine = (
+            await session.scalars(select(AuthSession.token_hash).where(AuthSession.user_id == user_id))
+        ).all()
+        named = [token_hash for token_hash in mine if session_id_of(token_hash) == session_id]
+        if not named:
             raise not_found("Session")
+        await session.execute(
+            delete(AuthSession).where(AuthSession.user_id == user_id, AuthSession.token_hash.in_(named))
+        )
 
 
 async def do_end_other_sessions(runtime: Runtime, realm: str, user_id: int, keep_token: str) -> int:

@@ -18,7 +18,7 @@ from tests.factories import assert_problem
 async def add_passkey(
     client: httpx.AsyncClient, account: Account, device: SoftAuthenticator
 ) -> httpx.Response:
-    options = await client.post(f"{API}/me/passkeys/options", headers=account.auth)
+    options = await client.post(f"{API}/me/passkey-options", headers=account.auth)
     assert options.status_code == 200, options.text
     assert options.json()["rp"]["id"] == "test"
     answer = device.create(options.json())
@@ -101,7 +101,7 @@ async def test_challenges_are_single_use_and_for_one_ceremony(
 ) -> None:
     carol = await make_account(client, "carol")
     device = SoftAuthenticator()
-    options = (await client.post(f"{API}/me/passkeys/options", headers=carol.auth)).json()
+    options = (await client.post(f"{API}/me/passkey-options", headers=carol.auth)).json()
     answer = device.create(options)
     assert (
         await client.post(f"{API}/me/passkeys", headers=carol.auth, json={"credential": answer})
@@ -117,7 +117,7 @@ async def test_challenges_are_single_use_and_for_one_ceremony(
         400,
         "passkey-refused",
     )
-    register_options = (await client.post(f"{API}/me/passkeys/options", headers=carol.auth)).json()
+    register_options = (await client.post(f"{API}/me/passkey-options", headers=carol.auth)).json()
     assert_problem(
         await client.post(f"{API}/sessions/passkey", json={"credential": device.get(register_options)}),
         400,
@@ -131,7 +131,7 @@ async def test_challenges_are_single_use_and_for_one_ceremony(
 async def test_bad_answers_get_clear_errors(client: httpx.AsyncClient) -> None:
     dave = await make_account(client, "dave")
     device = SoftAuthenticator()
-    options = (await client.post(f"{API}/me/passkeys/options", headers=dave.auth)).json()
+    options = (await client.post(f"{API}/me/passkey-options", headers=dave.auth)).json()
     answer = device.create(options)
     huge = {**answer, "id": "A" * 10_000}
     assert (

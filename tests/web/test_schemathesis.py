@@ -84,6 +84,13 @@ SEMANTIC_REFUSALS: dict[tuple[str, str], tuple[list[str], str]] = {
         for path in ("/conversations", "/conversations/{conversation_id}/messages")
     },
     ("POST", f"{API}/events"): (["422"], "events are of public videos that exist; a batch is taken whole"),
+    **{
+        ("POST", f"{API}{path}"): (
+            ["400"],
+            "a passkey's answer is signed by its authenticator over a challenge this server handed out",
+        )
+        for path in ("/me/passkeys", "/sessions/passkey")
+    },
 }
 
 

@@ -68,7 +68,7 @@ async function addPasskey(box) {
   const status = box.querySelector("[data-passkey-status]");
   say(status, t("Follow your browser’s prompt…"));
   try {
-    const options = await api("POST", "/me/passkeys/options");
+    const options = await api("POST", "/me/passkey-options");
     const credential = await navigator.credentials.create({ publicKey: creationOptions(options) });
     await api("POST", "/me/passkeys", { credential: credentialJson(credential) });
     window.location.assign("/settings/security?done=passkey-added");

@@ -3,9 +3,9 @@ log-in, and the account's list of sessions."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
 from reelm.accounts import passkeys, sessions, two_factor
@@ -13,7 +13,6 @@ from reelm.accounts.factor_models import Passkey
 from reelm.accounts.login_limits import check_second_factor_rate
 from reelm.accounts.models import AuthSession, User
 from reelm.accounts.security_schemas import (
-    SESSION_ID_PATTERN,
     CodeIn,
     PasskeyAddIn,
     PasskeyOut,
@@ -36,10 +35,6 @@ from reelm.web.params import IdPath
 router = APIRouter(tags=["account safety"])
 
 PASSKEY_OPTIONS_PER_MINUTE = 30
-
-SessionIdPath = Annotated[
-    str, Path(pattern=SESSION_ID_PATTERN, description="a session's id from the list (not its token)")
-]
 
 
 async def passkey_log_in(
@@ -175,7 +170,7 @@ async def disable_totp(runtime: RuntimeDep, viewer: UserViewer, body: TotpDisabl
 # --- passkeys ------------------------------------------------------------------------------------------
 
 
-@router.post("/me/passkeys/options")
+@router.post("/me/passkey-options")
 async def passkey_registration_options(runtime: RuntimeDep, viewer: UserViewer) -> dict[str, Any]:
     """Options for the browser's navigator.credentials.create (WebAuthn JSON); the challenge in them is
     good for one registration within a few minutes."""
@@ -240,7 +235,7 @@ async def end_other_sessions(runtime: RuntimeDep, viewer: UserViewer, request: R
 
 @router.delete("/me/sessions/{session_id}", status_code=204)
 async def end_session(
-    runtime: RuntimeDep, viewer: UserViewer, request: Request, session_id: SessionIdPath
+    runtime: RuntimeDep, viewer: UserViewer, request: Request, session_id: IdPath
 ) -> Response:
     """Log one session of the account out (this one included, if named)."""
     await sessions.do_end_session(runtime, viewer.realm, viewer.user.id, session_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from markupsafe import Markup
 from pydantic import BaseModel, Field
@@ -40,7 +40,6 @@ router = APIRouter(include_in_schema=False)
 # The pending log-in's token rides in its own cookie, for the few minutes the second step may take.
 PENDING_COOKIE = "reelm_pending"
 CodeForm = Annotated[Line, Form(max_length=20)]
-SessionIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 # Notices a form may come back with (?done=...); the template words each one.
 NOTICES = frozenset({"totp-off", "session-ended", "others-ended", "passkey-added", "passkey-removed"})
 
@@ -346,7 +345,7 @@ async def end_session_submit(
     request: Request,
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    session_id: SessionIdPath,
+    session_id: IdPath,
     csrf_token: CsrfForm = "",
 ) -> Response:
     if (me := viewer.signed_in()) is None:
