@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 ANALYTICS = "analytics"  # the delivery kind, and the relation its cells are counted under in realm_flows
 MAX_RELEASES = 500  # videos released per sweep and destination (the rest wait for the next sweep)
+HELD_DAYS = 60  # the longest a viewer's activity waits for enough others (the longest period offered)
 MAX_STOPS = 4000  # seconds of retention a release may carry (videos are far shorter)
 
 
@@ -185,6 +186,10 @@ async def release_pending(session: AsyncSession, settings: Settings, realm: str,
                 {"creator_id": creator, "hour": hour.isoformat(), "followers": followers}
             )
     await session.execute(delete(AnalyticsActive).where(AnalyticsActive.hour < stale_active_before(now)))
+    # Activity that has not found K viewers to cross with in HELD_DAYS never will (in a range one reads).
+    await session.execute(
+        delete(AnalyticsPending).where(AnalyticsPending.last_at < now - timedelta(days=HELD_DAYS))
+    )
     sent = 0
     for destination, payload in payloads.items():
         if payload["releases"] or payload["active"]:
