@@ -510,6 +510,8 @@ export class Comments {
           el("a", { className: "intro-name", href: `/@${c.handle}` }, c.display_name || c.handle),
           el("span", { className: "intro-handle" }, `@${c.handle}`, when ? ` · ${relativeTime(when)}` : ""))),
       video.caption ? el("p", { className: "intro-caption" }, linkify(video.caption)) : "",
+      // Labels (moderation's, and the creator's: paid partnership, AI-generated) beside the caption here too.
+      moderationNotices(video) || "",
     );
   }
 }

@@ -74,7 +74,14 @@ export function tile(video, showStatus, pinned = false) {
   const caption = video.caption ? (video.caption.length > 80 ? `${video.caption.slice(0, 77)}...` : video.caption) : t("Video");
   const link = el("a", {
     className: "tile", href: `/v/${encodeURIComponent(video.id)}`, "data-testid": "grid-tile", "data-video-id": video.id,
-    "aria-label": `${caption} · ${tn("{count} view", "{count} views", viewCount, { count: views })}`,
+    // The cover's text alternative and the paid-partnership label belong to the tile's name (the link's label
+    // is what screen readers say; the image inside it is decorative).
+    "aria-label": [
+      caption,
+      video.cover_alt,
+      video.paid_partnership ? t("Paid partnership") : null,
+      tn("{count} view", "{count} views", viewCount, { count: views }),
+    ].filter(Boolean).join(" · "),
   });
   if (video.poster_url) link.append(el("img", { src: video.poster_url, alt: "", loading: "lazy", decoding: "async" }));
   else link.append(el("span", { className: "tile-blank", "aria-hidden": "true" }, icon("play", "icon tile-blank-icon")));
@@ -83,6 +90,8 @@ export function tile(video, showStatus, pinned = false) {
   if (showStatus && video.status === "rejected") badges.append(el("span", { className: "badge badge-rejected" }, t("Rejected")));
   if (pinned) badges.append(el("span", { className: "badge badge-pinned", "data-testid": "pinned-badge" }, t("Pinned")));
   if (video.visibility === "private") badges.append(el("span", { className: "badge badge-private" }, icon("lock", "icon icon-xs"), t("Private")));
+  if (video.paid_partnership) badges.append(el("span", { className: "badge", "data-testid": "tile-paid-partnership" }, t("Paid partnership")));
+  if (video.ai_generated) badges.append(el("span", { className: "badge" }, t("AI-generated")));
   link.append(badges, el("span", { className: "tile-views" }, icon("play", "icon icon-xs"), views));
   return link;
 }
