@@ -56,6 +56,7 @@ def test_directory_holds_nothing_protected() -> None:
         "handles",
         "name_skeletons",  # look-alike digests of handles and display names, both public
         "login_attempts",  # keyed digests of addresses and login names, for a few minutes (shared limits)
+        "webauthn_challenges",  # digests of passkey challenges, for a few minutes (password-less log-in)
         "staff_roles",
         "audit_outbox",
         "log_entries",

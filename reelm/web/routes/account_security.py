@@ -56,7 +56,7 @@ async def passkey_log_in(
     token, auth, user = await two_factor.do_log_in_with_passkey(
         runtime, used.realm, used.user_id, kind=kind, ip=ip, user_agent=user_agent
     )
-    await notify_new_log_in(runtime, used.realm, user.id)
+    await notify_new_log_in(runtime, used.realm, user.id, token)
     return token, auth, user
 
 
@@ -72,9 +72,11 @@ async def passkey_options(
     return await passkeys.authentication_options(runtime, realm=pending.realm, user_id=pending.user_id)
 
 
-async def notify_new_log_in(runtime: Runtime, realm: str, user_id: int) -> None:
-    """Tell the account holder a log-in happened, so that one they did not make shows (with a link to end
-    it). No actor: the platform says it."""
+async def notify_new_log_in(runtime: Runtime, realm: str, user_id: int, token: str) -> None:
+    """Tell the account holder of a log-in from a device and network none of their other sessions came
+    from, so that one they did not make shows (with a link to end it). No actor: the platform says it."""
+    if not await sessions.is_new_place(runtime, realm, user_id, token):
+        return
     async with runtime.databases.transaction(realm) as session:
         await do_notify(session, recipient_id=user_id, kind=NotificationKind.NEW_LOGIN, actor_id=None)
 
@@ -91,7 +93,7 @@ async def finish_log_in(
     token, auth, user = await two_factor.do_finish_log_in(
         runtime, token=pending_token, code=code, passkey_used=passkey_user
     )
-    await notify_new_log_in(runtime, runtime.settings.realm_of_id(user.id) or "", user.id)
+    await notify_new_log_in(runtime, runtime.settings.realm_of_id(user.id) or "", user.id, token)
     return token, auth, user
 
 

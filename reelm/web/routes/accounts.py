@@ -166,7 +166,7 @@ async def create_session(runtime: RuntimeDep, request: Request, body: LogInIn) -
         )
         return JSONResponse(due.model_dump(mode="json"), status_code=202)
     realm = runtime.settings.realm_of_id(user.id) or ""
-    await notify_new_log_in(runtime, realm, user.id)
+    await notify_new_log_in(runtime, realm, user.id, token)
     return TokenOut(token=token, expires_at=auth.expires_at, user=profile_out(realm, user))
 
 

@@ -289,7 +289,7 @@ async def login_submit(
         return security_pages.second_step_redirect(request, required, next)
     except accounts.AccountSuspendedError as suspended:
         return await security_pages.suspended_log_in(request, runtime, viewer, suspended)
-    await notify_new_log_in(runtime, viewer_realm, user_id)
+    await notify_new_log_in(runtime, viewer_realm, user_id, token)
     return _session_response(request, token, next)
 
 
