@@ -47,7 +47,12 @@ def check_publish_at(when: datetime, time_zone: str | None, *, now: datetime | N
         # A local time that a DST change skips (02:30 on a spring-forward night) is read as the zone's rules
         # say for fold 0: the hour before the change, so the post is never later than the creator meant.
         when = when.replace(tzinfo=zoneinfo.ZoneInfo(time_zone))
-    instant = when.astimezone(UTC)
+    try:
+        instant = when.astimezone(UTC)
+    except (OverflowError, ValueError):  # year 1 or 9999 with an offset falls off the calendar
+        raise _field_problem(
+            "schedule-too-far", "Too far ahead", "publish_at", "is not a time that can be scheduled"
+        ) from None
     if instant <= now:
         raise _field_problem(
             "schedule-in-past", "That time has passed", "publish_at", "must be in the future"

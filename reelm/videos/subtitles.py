@@ -33,7 +33,7 @@ def language_label(language: str) -> str:
     """The language's name in itself ("Deutsch", "português (Brasil)"); 422 for a tag no locale has."""
     try:
         name = Locale.parse(language, sep="-").get_display_name()
-    except (UnknownLocaleError, ValueError):
+    except (UnknownLocaleError, ValueError, KeyError):
         name = None
     if not name:
         raise Problem(
