@@ -32,7 +32,10 @@ GROUP = "subs"  # the HLS rendition group of every track
 def language_label(language: str) -> str:
     """The language's name in itself ("Deutsch", "português (Brasil)"); 422 for a tag no locale has."""
     try:
-        name = Locale.parse(language, sep="-").get_display_name()
+        locale = Locale.parse(language, sep="-")
+        # babel fills in likely subtags ("und" reads as en_US): a tag must name its own language.
+        own = locale.language == language.partition("-")[0]
+        name = locale.get_display_name() if own else None
     except (UnknownLocaleError, ValueError, KeyError):
         name = None
     if not name:
