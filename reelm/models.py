@@ -67,6 +67,7 @@ from reelm.social.models import (  # activity; favourites, reposts, mutes and fi
     UserMute,
     VideoLike,
     VideoRepost,
+    ViewingPreferences,
 )
 from reelm.sounds.models import Sound, SoundLandmark  # sounds and their landmark hashes
 from reelm.staff.models import AccessJustification, StaffRole  # staff access
@@ -74,6 +75,7 @@ from reelm.transparency.models import LogCheckpoint, LogEntry
 from reelm.videos.models import Rendition, Video, VideoDefaults, VideoDownload
 
 __all__ = [
+    "AccessJustification",
     "AnalyticsActive",
     "AnalyticsCell",
     "AnalyticsDim",
@@ -82,7 +84,6 @@ __all__ = [
     "AnalyticsPendingActive",
     "AnalyticsProgress",
     "AnalyticsViewer",
-    "AccessJustification",
     "Appeal",
     "AuthSession",
     "Case",
@@ -148,6 +149,7 @@ __all__ = [
     "VideoRepost",
     "VideoSignal",
     "ViewerProfile",
+    "ViewingPreferences",
     "WatchEvent",
     "WebAuthnChallenge",
 ]

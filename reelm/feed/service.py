@@ -76,7 +76,7 @@ async def following_page(
         .outerjoin(reposter, reposter.c.id == reposts.c.reposter_id)
         .where(
             or_(direct, reposts.c.video_id.is_not(None)),
-            ~video_hidden(me, pv.c.owner_id, pv.c.caption, pv.c.hashtags),
+            ~video_hidden(me, pv.c.owner_id, pv.c.caption, pv.c.hashtags, pv.c.ai_generated),
         )
     )
     if before is not None:

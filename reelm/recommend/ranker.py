@@ -88,7 +88,9 @@ class PersonalizedRanker:
         query = public_card_select(request.viewer.user_id).where(
             pv.c.id.in_([p.video_id for p in picks]),
             # Keyword filters (reelm.social.mutes): a matching pick is dropped here, in the same statement.
-            ~video_hidden(request.viewer.user_id, pv.c.owner_id, pv.c.caption, pv.c.hashtags),
+            ~video_hidden(
+                request.viewer.user_id, pv.c.owner_id, pv.c.caption, pv.c.hashtags, pv.c.ai_generated
+            ),
         )
         rows = {
             row.id: row for row in await session.execute(query, card_params(request.viewer, request.realm))

@@ -153,7 +153,7 @@ def _shown(viewer: Viewer) -> list[ColumnElement[bool]]:
         ~pv.c.restricted_realms.contains([viewer.realm]),
         not_blocked(viewer, pv.c.owner_id),
         # The viewer's mutes and keyword filters (reelm.social.mutes), in the same statement.
-        ~video_hidden(viewer.user_id, pv.c.owner_id, pv.c.caption, pv.c.hashtags),
+        ~video_hidden(viewer.user_id, pv.c.owner_id, pv.c.caption, pv.c.hashtags, pv.c.ai_generated),
     ]
     if viewer.user_id is None:
         rules.append(pv.c.age_restricted.is_(False))

@@ -204,3 +204,13 @@ class CommentControls(RealmBase):
     min_account_days: Mapped[int] = protected(Integer, default=0)  # newer accounts may not comment
     pinned_comment_id: Mapped[int | None] = protected(BigInteger)  # per video only
     updated_at: Mapped[datetime] = protected(TZ, default=utcnow)
+
+
+class ViewingPreferences(RealmBase):
+    """What kind of videos a viewer chose not to see at all (reelm.social.mutes): AI-generated ones."""
+
+    __tablename__ = "viewing_preferences"
+
+    user_id: Mapped[int] = protected(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    hide_ai_generated: Mapped[bool] = protected(Boolean, default=False)
+    updated_at: Mapped[datetime] = protected(TZ, default=utcnow)

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelm.errors import Problem, not_found
-from reelm.social.models import KEYWORD_MAX, KeywordFilter, UserMute
+from reelm.social.models import KEYWORD_MAX, KeywordFilter, UserMute, ViewingPreferences
 from reelm.text import clean_text
 
 MAX_MUTES = 10_000
@@ -33,13 +33,26 @@ def _active(now: Any = None) -> ColumnElement[bool]:
     return or_(KeywordFilter.expires_at.is_(None), KeywordFilter.expires_at > (now or func.now()))
 
 
-def video_hidden(viewer_id: int | None, owner_id: Any, caption: Any, hashtags: Any) -> ColumnElement[bool]:
-    """True for a video the viewer muted the creator of, or that one of their active filters matches."""
+def video_hidden(
+    viewer_id: int | None, owner_id: Any, caption: Any, hashtags: Any, ai_generated: Any = None
+) -> ColumnElement[bool]:
+    """True for a video the viewer muted the creator of, that one of their active filters matches, or (given
+    the video's `ai_generated` label) that is AI-generated while they chose to hide those."""
     if viewer_id is None:
         return literal(False)
     me = literal(viewer_id)
     kf = KeywordFilter
-    muted = exists().where(UserMute.user_id == me, UserMute.muted_id == owner_id)
+    muted: ColumnElement[bool] = exists().where(UserMute.user_id == me, UserMute.muted_id == owner_id)
+    if ai_generated is not None:
+        muted = or_(
+            muted,
+            and_(
+                ai_generated.is_(True),
+                exists().where(
+                    ViewingPreferences.user_id == me, ViewingPreferences.hide_ai_generated.is_(True)
+                ),
+            ),
+        )
     matched = exists().where(
         kf.user_id == me,
         _active(),
@@ -179,3 +192,25 @@ async def filters_of(session: AsyncSession, user_id: int, now: datetime) -> list
         .order_by(KeywordFilter.created_at.desc(), KeywordFilter.id.desc())
     )
     return list(rows)
+
+
+# --- hiding AI-generated videos --------------------------------------------------------------------------
+
+
+async def hides_ai_generated(session: AsyncSession, user_id: int) -> bool:
+    found = await session.scalar(
+        select(ViewingPreferences.hide_ai_generated).where(ViewingPreferences.user_id == user_id)
+    )
+    return bool(found)
+
+
+async def do_hide_ai_generated(session: AsyncSession, user_id: int, *, hide: bool, now: datetime) -> bool:
+    """Hide (or show again) videos their creators labelled AI-generated, wherever filters apply."""
+    await session.execute(
+        insert(ViewingPreferences)
+        .values(user_id=user_id, hide_ai_generated=hide, updated_at=now)
+        .on_conflict_do_update(
+            index_elements=["user_id"], set_={"hide_ai_generated": hide, "updated_at": now}
+        )
+    )
+    return hide

@@ -210,3 +210,33 @@ async def test_bad_filters_are_refused_clearly(client: httpx.AsyncClient) -> Non
     assert (await add_filter(client, viewer, "storm", duration="1d")).status_code == 201
     listed = (await get_json(client, "/api/v1/me/filters", viewer))["items"]
     assert [(f["phrase"], f["expires_at"] is not None) for f in listed] == [("storm", True)]
+
+
+async def test_ai_generated_videos_can_be_hidden(
+    client: httpx.AsyncClient, runtime: Runtime, board: Switchboard
+) -> None:
+    ada = await make_account(client, "ada")
+    viewer = await make_account(client, "viewer")
+    made = await plant(runtime, ada, "harbour made by a model", minutes_ago=2)
+    await plant(runtime, ada, "harbour filmed by hand", minutes_ago=1)
+    labelled = await client.patch(f"/api/v1/videos/{made}", headers=ada.auth, json={"ai_generated": True})
+    assert labelled.status_code == 200, labelled.text
+    assert (await client.post("/api/v1/users/ada/follow", headers=viewer.auth)).status_code == 200
+    assert len(await following(client, viewer)) == 2
+    assert await get_json(client, "/api/v1/me/viewing-preferences", viewer) == {"hide_ai_generated": False}
+
+    hidden = await client.put(
+        "/api/v1/me/viewing-preferences", headers=viewer.auth, json={"hide_ai_generated": True}
+    )
+    assert hidden.json() == {"hide_ai_generated": True}
+    assert await following(client, viewer) == ["harbour filmed by hand"]
+    assert await searched(client, viewer, "harbour") == ["harbour filmed by hand"]
+    assert "harbour made by a model" not in await for_you(client, viewer)
+    assert len(await searched(client, ada, "harbour")) == 2  # only the viewer's own lists change
+    assert_problem(
+        await client.put(
+            "/api/v1/me/viewing-preferences", headers=viewer.auth, json={"hide_ai_generated": 1}
+        ),
+        422,
+        "invalid-request",
+    )

@@ -126,6 +126,11 @@ async def test_save_repost_mute_and_filter(
     captions = [i["caption"] for i in (await api(client, bob, "/api/v1/feed/following"))["items"]]
     assert captions == ["quiet forest"]
 
+    await page.get_by_test_id("hide-ai").check()
+    await press(page, page.get_by_test_id("hide-ai-save"))
+    await expect(page.get_by_test_id("hide-ai")).to_be_checked()
+    assert (await api(client, bob, "/api/v1/me/viewing-preferences")) == {"hide_ai_generated": True}
+
     # Unmuting from settings brings eve back.
     await press(page, page.get_by_test_id("unmute"))
     await expect(page.get_by_test_id("muted-empty")).to_be_visible()

@@ -112,11 +112,20 @@ def upgrade(role: str) -> None:
         _user_fk("comment_controls"),
         sa.PrimaryKeyConstraint("user_id", "video_id", name=op.f("pk_comment_controls")),
     )
+    op.create_table(
+        "viewing_preferences",
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("hide_ai_generated", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", TZ, nullable=False),
+        _user_fk("viewing_preferences"),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_viewing_preferences")),
+    )
 
 
 def downgrade(role: str) -> None:
     if role != "realm":
         return
+    op.drop_table("viewing_preferences")
     for table in (
         "comment_controls",
         "keyword_filters",

@@ -579,3 +579,32 @@ async def approve_held(runtime: RuntimeDep, viewer: UserViewer, body: CommentIds
 async def delete_held(runtime: RuntimeDep, viewer: UserViewer, body: CommentIds) -> Decided:
     """Delete these held comments (up to 100 at once)."""
     return await decide(runtime, viewer, body.ids, approve=False)
+
+
+# --- hiding AI-generated videos --------------------------------------------------------------------------
+
+
+class ViewingPreferencesBody(BaseModel):
+    hide_ai_generated: StrictBool = Field(
+        description="hide videos their creators labelled AI-generated (For You, Following, search)"
+    )
+
+
+@router.get("/me/viewing-preferences", response_model=ViewingPreferencesBody)
+async def my_viewing_preferences(runtime: RuntimeDep, viewer: UserViewer) -> ViewingPreferencesBody:
+    async with runtime.databases.read(viewer.realm) as session:
+        return ViewingPreferencesBody(
+            hide_ai_generated=await mutes.hides_ai_generated(session, viewer.user_id)
+        )
+
+
+@router.put("/me/viewing-preferences", response_model=ViewingPreferencesBody)
+async def change_viewing_preferences(
+    runtime: RuntimeDep, viewer: UserViewer, body: ViewingPreferencesBody
+) -> ViewingPreferencesBody:
+    """From the next page on."""
+    async with runtime.databases.transaction(viewer.realm) as session:
+        hide = await mutes.do_hide_ai_generated(
+            session, viewer.user_id, hide=body.hide_ai_generated, now=datetime.now(UTC)
+        )
+    return ViewingPreferencesBody(hide_ai_generated=hide)

@@ -323,6 +323,7 @@ async def _filters_page(
 ) -> Response:
     async with runtime.databases.read(me.realm) as session:
         found = await mutes.filters_of(session, me.user_id, datetime.now(UTC))
+        hide_ai = await mutes.hides_ai_generated(session, me.user_id)
     muted = await muted_people(runtime, me)
     return render(
         request,
@@ -337,6 +338,7 @@ async def _filters_page(
         error=problem.detail if problem else None,
         done=done if done in {"added", "removed", "unmuted"} else None,
         keyword_max=KEYWORD_MAX,
+        hide_ai=hide_ai,
     )
 
 
@@ -369,6 +371,25 @@ async def filter_add_submit(
             await mutes.do_add_filter(
                 session, me.user_id, phrase, days=None if days == "ever" else int(days), now=datetime.now(UTC)
             )
+    except Problem as problem:
+        return await _filters_page(request, runtime, me, problem)
+    return RedirectResponse("/settings/filters?done=added", status_code=303)
+
+
+@router.post("/settings/hide-ai")
+async def hide_ai_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    hide: FlagForm = False,
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        async with runtime.databases.transaction(me.realm) as session:
+            await mutes.do_hide_ai_generated(session, me.user_id, hide=hide, now=datetime.now(UTC))
     except Problem as problem:
         return await _filters_page(request, runtime, me, problem)
     return RedirectResponse("/settings/filters?done=added", status_code=303)
