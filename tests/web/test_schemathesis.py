@@ -85,6 +85,14 @@ SEMANTIC_REFUSALS: dict[tuple[str, str], tuple[list[str], str]] = {
     },
     ("POST", f"{API}/events"): (["422"], "events are of public videos that exist; a batch is taken whole"),
     **{
+        ("GET", f"{API}/studio/analytics{path}"): (
+            ["422"],
+            "a custom range's days must exist in the calendar (no 31 February), in order, within a year, and "
+            "its time zone in the IANA database",
+        )
+        for path in ("", "/export.csv", "/videos/{video_id}", "/videos/{video_id}/export.csv")
+    },
+    **{
         ("POST", f"{API}{path}"): (
             ["400"],
             "a passkey's answer is signed by its authenticator over a challenge this server handed out",
