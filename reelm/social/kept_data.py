@@ -1,5 +1,6 @@
 """What an account keeps and filters, as its data export lists it (reelm.exports): favourites and their
-collections, reposts, the Liked tab's setting, muted accounts, keyword filters and comment controls."""
+collections, reposts, the Liked tab's setting, muted accounts, keyword filters, whether AI-generated videos
+are hidden, and comment controls."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from reelm.social.models import (
     ProfileTabs,
     UserMute,
     VideoRepost,
+    ViewingPreferences,
 )
 
 
@@ -40,6 +42,7 @@ async def kept_by(session: AsyncSession, user_id: int) -> dict[str, Any]:
     )
     controls = await session.scalars(select(CommentControls).where(CommentControls.user_id == user_id))
     tabs = await session.get(ProfileTabs, user_id)
+    viewing = await session.get(ViewingPreferences, user_id)
     return {
         "collections": [
             {
@@ -61,6 +64,7 @@ async def kept_by(session: AsyncSession, user_id: int) -> dict[str, Any]:
         ],
         "reposts": [{"video_id": str(r.video_id), "reposted_at": r.created_at.isoformat()} for r in reposts],
         "liked_public": bool(tabs.liked_public) if tabs is not None else False,
+        "hide_ai_generated": bool(viewing.hide_ai_generated) if viewing is not None else False,
         "muted_accounts": [{"id": str(m.muted_id), "muted_at": m.created_at.isoformat()} for m in mutes],
         "keyword_filters": [
             {

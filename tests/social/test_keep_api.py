@@ -365,3 +365,4 @@ async def test_the_data_export_lists_what_an_account_keeps_and_filters(
     assert [f["phrase"] for f in kept["keyword_filters"]] == ["spoiler"]
     assert [(c["video_id"], c["hold"]) for c in kept["comment_controls"]] == [(None, "all")]
     assert kept["liked_public"] is False
+    assert kept["hide_ai_generated"] is False
