@@ -35,6 +35,7 @@ __all__ = [
     "EMAIL_PATTERN",
     "HANDLE_PATTERN",
     "ID_PATTERN",
+    "LANGUAGE_PATTERN",
     "LINE_PATTERN",
     "MAX_ID",
     "REALM_PATTERN",
@@ -78,6 +79,9 @@ LINE_PATTERN = r"^[^\x00-\x1F\x7F-\x9F]*$"
 # An IANA time zone name ("Europe/Berlin", "America/Argentina/Buenos_Aires", "UTC"); the check also asks
 # the zone database, so only zones that exist pass.
 TIME_ZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$"
+# A BCP 47 language tag as players and HLS take it: language, then optional script and region (en, pt-BR,
+# zh-Hant-TW); the captions' service also asks the locale data whether the language exists.
+LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$"
 
 _KEPT_IN_TEXT = frozenset("\t\n\r")
 

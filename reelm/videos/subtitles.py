@@ -23,8 +23,6 @@ from reelm.videos.models import SubtitleTrack, Video, VideoStatus
 from reelm.videos.schemas import SubtitleOut
 from reelm.videos.subtitle_files import SubtitleFileError, plain_text, read_cues, to_webvtt
 
-# A BCP 47 tag as players and HLS take it: language, then optional script and region (en, pt-BR, zh-Hant-TW).
-LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$"
 MAX_TRACKS = 20  # languages per video
 GROUP = "subs"  # the HLS rendition group of every track
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from reelm.ids import new_id
-from reelm.inputs import HANDLE_PATTERN, ID_PATTERN, REALM_PATTERN, TAG_PATTERN
+from reelm.inputs import HANDLE_PATTERN, ID_PATTERN, LANGUAGE_PATTERN, REALM_PATTERN, TAG_PATTERN
 from reelm.messages.policy import MAX_BODY_CHARS
 from reelm.messages.schemas import MessageIn
 from reelm.moderation.appeals import MAX_REASON
@@ -30,12 +30,19 @@ from tests.factories import assert_problem
 API = "/api/v1"
 # A well-formed value for each kind of path parameter, and one that only `str.isdigit` or a careless
 # regular expression would take.
-GOOD = {ID_PATTERN: "123456789", HANDLE_PATTERN: "nobody", TAG_PATTERN: "beach", REALM_PATTERN: "us"}
+GOOD = {
+    ID_PATTERN: "123456789",
+    HANDLE_PATTERN: "nobody",
+    TAG_PATTERN: "beach",
+    REALM_PATTERN: "us",
+    LANGUAGE_PATTERN: "en",
+}
 BAD = {
     ID_PATTERN: ["²", "١٢٣", "12\x00", "99999999999999999999", "-1", " 1"],
     HANDLE_PATTERN: ["al\x00ice", "a b", "ålice", "x" * 30],
     TAG_PATTERN: ["be\x00ach", "a b", "a.b", "#"],
     REALM_PATTERN: ["u\x00s", "US", "e"],
+    LANGUAGE_PATTERN: ["e\x00n", "EN", "en_US", "english", "en-"],
 }
 
 

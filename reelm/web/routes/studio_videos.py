@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.service import reader_realm
 from reelm.errors import Problem
-from reelm.inputs import Text
+from reelm.inputs import LANGUAGE_PATTERN, Text
 from reelm.moderation.screening import do_rescreen_caption
 from reelm.publishing.scheduled import do_publish
 from reelm.realms.models import Capability
@@ -57,7 +57,6 @@ from reelm.videos.schemas import (
 from reelm.videos.service import access_own_video, access_video, do_update_video
 from reelm.videos.subtitle_files import MAX_BYTES
 from reelm.videos.subtitles import (
-    LANGUAGE_PATTERN,
     access_track,
     do_delete_track,
     do_put_track,
