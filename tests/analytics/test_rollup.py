@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from reelm.analytics.models import AnalyticsCell, AnalyticsDim
 from reelm.analytics.release import roll_up
+from reelm.events.models import WatchEvent
 from reelm.runtime import Runtime
 from tests.analytics.sessions import accounts, creator_video, expected, generate, send_sessions
 from tests.factories import make_tiny_clip
@@ -75,3 +76,22 @@ async def test_sessions_roll_up_to_the_figures_they_describe(
     retention = [sum(histogram[t:]) / int(views) for t in range(13)]
     assert retention == pytest.approx(want.retention)
     assert {k: int(v) for k, v in sources.items()} == want.sources
+
+
+async def test_a_traffic_source_is_one_the_player_knows(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path
+) -> None:
+    _, video = await creator_video(client, runtime, clip)
+    (viewer,) = await accounts(client, "fan", 1)
+    known = {"id": "known-source-1", "video_id": video, "kind": "play", "source": "hashtag"}
+    unknown = {"id": "unknown-source", "video_id": video, "kind": "play", "source": "television"}
+    refused = await client.post("/api/v1/events", json={"events": [known, unknown]}, headers=viewer.auth)
+    assert refused.status_code == 422
+    assert "events.1.source" in refused.text
+    taken = await client.post("/api/v1/events", json={"events": [known]}, headers=viewer.auth)
+    assert taken.json() == {"accepted": 1, "duplicates": 0}
+    async with runtime.databases.read("us") as session:
+        stored = await session.scalar(
+            select(WatchEvent.source).where(WatchEvent.client_id == "known-source-1")
+        )
+    assert stored == "hashtag"
