@@ -3,6 +3,8 @@ them lets one viewer's activity be singled out."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from reelm.analytics import release
-from reelm.analytics.models import AnalyticsPending
+from reelm.analytics.models import AnalyticsPending, AnalyticsPendingActive
 from reelm.analytics.release import ANALYTICS, roll_up
 from reelm.crossrealm.models import RealmFlow
 from reelm.events.models import WatchEvent
@@ -108,3 +110,40 @@ async def test_only_suppressed_aggregates_cross_to_the_creators_realm(
         assert await session.scalar(select(func.count()).select_from(WatchEvent)) == 0
     report = await check(runtime)
     assert report.ok, report.findings
+
+
+async def test_followers_activity_crosses_per_closed_hour_ten_or_more(
+    client: httpx.AsyncClient, runtime: Runtime, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await transit_ready(runtime)
+    monkeypatch.setattr(runtime.settings, "login_attempts_per_minute", 100)
+    creator, video = await creator_video(client, runtime, clip)
+    people = await accounts(client, "eu", 11, country="FR")
+
+    async def visible() -> bool:
+        return (await client.get(f"/api/v1/videos/{video}", headers=people[0].auth)).status_code == 200
+
+    await eventually(visible)
+    now = datetime.now(UTC)
+    for n, person in enumerate(people):
+        followed = await client.post(f"/api/v1/users/{creator.handle}/follow", headers=person.auth)
+        assert followed.status_code in (200, 201, 204), followed.text
+        # Ten followers active in the last hour (closed), the eleventh alone in the hour before it.
+        at = now - timedelta(hours=1 if n < 10 else 2)
+        event = {"id": uuid.uuid4().hex, "video_id": video, "kind": "impression", "at": at.isoformat()}
+        sent = await client.post("/api/v1/events", json={"events": [event]}, headers=person.auth)
+        assert sent.status_code == 200, sent.text
+    await roll_up(runtime, "eu")
+
+    async def heat() -> int:
+        await take_deliveries(runtime)
+        figures = (await client.get(API, params={"period": "7d"}, headers=creator.auth)).json()
+        return sum(cell["followers"] for cell in figures["heatmap"])
+
+    await eventually(lambda: _equals(heat, 10))
+    async with runtime.databases.read("eu") as session:  # the lone hour was dropped, not kept to cross later
+        assert await session.scalar(select(func.count()).select_from(AnalyticsPendingActive)) == 0
+
+
+async def _equals(read: Any, value: int) -> bool:
+    return bool(await read() == value)
