@@ -194,3 +194,16 @@ async def test_a_held_comment_is_approved(
     await accessible(page)
     page_for_eve = await api(client, eve, f"/api/v1/videos/{video}/comments")
     assert page_for_eve["pinned_id"] == next(c["id"] for c in page_for_eve["items"] if c["body"] == "hello")
+
+    # This video's own controls, from its permissions editor: every new comment on it waits.
+    await page.goto(f"/v/{video}")
+    await press(page, page.get_by_test_id("permissions-toggle"))
+    await press(page, page.get_by_test_id("comment-controls-link"))
+    await expect(page.get_by_test_id("video-comment-controls")).to_be_visible()
+    await page.get_by_test_id("hold-all").check()
+    await press(page, page.get_by_test_id("controls-save"))
+    await expect(page.get_by_test_id("comments-notice")).to_be_visible()
+    await expect(page.get_by_test_id("hold-all")).to_be_checked()
+    await accessible(page)
+    assert (await api(client, ada, f"/api/v1/videos/{video}/comment-controls"))["hold"] == "all"
+    assert (await api(client, ada, "/api/v1/me/comment-controls"))["hold"] == "keywords"

@@ -502,7 +502,7 @@ async def change_comment_controls(
         return await comment_controls.do_set_controls(session, viewer.user_id, comment_controls.DEFAULT, body)
 
 
-async def _own_video_id(runtime: Runtime, viewer: SignedInViewer, video_id: str) -> int:
+async def own_video_id(runtime: Runtime, viewer: SignedInViewer, video_id: str) -> int:
     realm, vid = video_realm(runtime, video_id)
     if realm != viewer.realm:  # one's own videos live at home: another realm's is someone else's
         raise Problem(403, "forbidden", "Not your video", "Only the creator can change this video.")
@@ -514,7 +514,7 @@ async def video_comment_controls(
     runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath
 ) -> CommentControlsOut:
     """A video's comment controls (its own, else your default); the creator only."""
-    vid = await _own_video_id(runtime, viewer, video_id)
+    vid = await own_video_id(runtime, viewer, video_id)
     async with runtime.databases.read(viewer.realm) as session:
         video = await access_own_video(session, viewer, vid)
         return await comment_controls.controls_for(session, viewer.user_id, video.id)
@@ -525,7 +525,7 @@ async def change_video_comment_controls(
     runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath, body: CommentControlsIn
 ) -> CommentControlsOut:
     """Set this video's own comment controls (its pinned comment stays)."""
-    vid = await _own_video_id(runtime, viewer, video_id)
+    vid = await own_video_id(runtime, viewer, video_id)
     async with runtime.databases.transaction(viewer.realm) as session:
         video = await access_own_video(session, viewer, vid)
         return await comment_controls.do_set_controls(session, viewer.user_id, video.id, body)
@@ -536,7 +536,7 @@ async def pin_comment(
     runtime: RuntimeDep, viewer: UserViewer, video_id: IdPath, body: PinIn
 ) -> CommentControlsOut:
     """Pin one shown comment (of any realm) first among the video's comments, or unpin (`comment_id` null)."""
-    vid = await _own_video_id(runtime, viewer, video_id)
+    vid = await own_video_id(runtime, viewer, video_id)
     async with runtime.databases.transaction(viewer.realm) as session:
         video = await access_own_video(session, viewer, vid)
         return await comment_controls.do_pin_comment(

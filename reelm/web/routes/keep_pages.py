@@ -24,6 +24,7 @@ from reelm.social import comment_controls, favourites, mutes
 from reelm.social.models import COLLECTION_NAME_MAX, KEYWORD_MAX, FavouriteKind
 from reelm.social.schemas import CommentControlsIn
 from reelm.social.service import comments_out
+from reelm.videos.service import access_own_video
 from reelm.web.deps import RuntimeDep, ViewerDep
 from reelm.web.params import CsrfForm, HandlePath, IdForm, IdPath
 from reelm.web.rendering import check_form_csrf, error_page, login_redirect, refused_page, render
@@ -34,6 +35,7 @@ from reelm.web.routes.keep import (
     liked_of,
     liked_public,
     muted_people,
+    own_video_id,
     reposts_of,
     save_favourite,
     set_liked_public,
@@ -469,6 +471,88 @@ async def comments_page(
     return await _comments_page(request, runtime, me, done=done)
 
 
+async def _video_controls_page(
+    request: Request,
+    runtime: RuntimeDep,
+    me: SignedInViewer,
+    video_id: str,
+    problem: Problem | None = None,
+    done: str | None = None,
+) -> Response:
+    vid = await own_video_id(runtime, me, video_id)
+    async with runtime.databases.read(me.realm) as session:
+        video = await access_own_video(session, me, vid)
+        controls = await comment_controls.controls_for(session, me.user_id, video.id)
+        caption = video.caption
+    return render(
+        request,
+        me,
+        "video_comment_controls.html",
+        problem.status if problem else 200,
+        video={"id": str(vid), "caption": caption},
+        controls=controls.model_dump(mode="json"),
+        error=problem.detail if problem else None,
+        done=done == "saved",
+    )
+
+
+@router.get("/v/{video_id}/comment-controls")
+async def video_controls_page(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    video_id: IdPath,
+    done: Annotated[str | None, Query(pattern=r"^[a-z]{1,20}$")] = None,
+) -> Response:
+    """One video's own comment controls (the creator only)."""
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        return await _video_controls_page(request, runtime, me, video_id, done=done)
+    except Problem as problem:
+        return error_page(request, me, problem)
+
+
+@router.post("/v/{video_id}/comment-controls")
+async def video_controls_submit(
+    request: Request,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    video_id: IdPath,
+    hold: Annotated[str, Form(pattern=r"^(off|keywords|all)$")] = "off",
+    keywords: Annotated[Line, Form(max_length=3100)] = "",
+    min_account_days: Annotated[int, Form(ge=0, le=365)] = 0,
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if (me := viewer.signed_in()) is None:
+        return login_redirect(request)
+    try:
+        check_form_csrf(request, csrf_token)
+        chosen = _chosen_controls(hold, keywords, min_account_days)
+        vid = await own_video_id(runtime, me, video_id)
+        async with runtime.databases.transaction(me.realm) as session:
+            video = await access_own_video(session, me, vid)
+            await comment_controls.do_set_controls(session, me.user_id, video.id, chosen)
+    except ValidationError as invalid:
+        problem = Problem(422, "invalid-request", "The request is not valid", _first_error(invalid))
+        return await _video_controls_page(request, runtime, me, video_id, problem)
+    except Problem as problem:
+        if problem.status in (403, 404):
+            return error_page(request, me, problem)
+        return await _video_controls_page(request, runtime, me, video_id, problem)
+    return RedirectResponse(f"/v/{video_id}/comment-controls?done=saved", status_code=303)
+
+
+def _chosen_controls(hold: str, keywords: str, min_account_days: int) -> CommentControlsIn:
+    return CommentControlsIn.model_validate(
+        {
+            "hold": hold,
+            "keywords": [w.strip() for w in keywords.split(",") if w.strip()],
+            "min_account_days": min_account_days,
+        }
+    )
+
+
 @router.post("/settings/comments")
 async def comments_submit(
     request: Request,
@@ -483,13 +567,7 @@ async def comments_submit(
         return login_redirect(request)
     try:
         check_form_csrf(request, csrf_token)
-        chosen = CommentControlsIn.model_validate(
-            {
-                "hold": hold,
-                "keywords": [w.strip() for w in keywords.split(",") if w.strip()],
-                "min_account_days": min_account_days,
-            }
-        )
+        chosen = _chosen_controls(hold, keywords, min_account_days)
         async with runtime.databases.transaction(me.realm) as session:
             await comment_controls.do_set_controls(session, me.user_id, comment_controls.DEFAULT, chosen)
     except ValidationError as invalid:
