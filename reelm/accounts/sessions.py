@@ -160,27 +160,24 @@ async def note_seen(
 
 
 async def is_new_place(runtime: Runtime, realm: str, user_id: int, token: str) -> bool:
-    """Whether the session just opened comes from a device and network none of the account's other live
-    sessions came from: the log-ins worth telling the account holder about (the same phone logging in again
-    is not news, and the first log-in after sign-up has nothing to be compared with)."""
+    """Whether the session just opened comes from a network (the coarse prefix of place_of) that none of the
+    account's other live sessions came from: the log-ins worth telling the account holder about. A new
+    browser at home is not news, nor is the first log-in after sign-up, which has nothing to compare with."""
     now = datetime.now(UTC)
     digest = security.token_digest(token)
     async with runtime.databases.read(realm) as session:
         rows = (
             await session.execute(
-                select(AuthSession.token_hash, AuthSession.ip, AuthSession.user_agent).where(
+                select(AuthSession.token_hash, AuthSession.ip).where(
                     AuthSession.user_id == user_id, AuthSession.expires_at > now
                 )
             )
         ).all()
         cipher = await user_cipher(session, runtime.keys.realm(realm), user_id)
-
-    def where(ip: bytes | None, agent: bytes | None) -> tuple[str, str | None]:
-        return (
-            device_of(cipher.open_optional("sessions.user_agent", agent)),
-            place_of(cipher.open_optional("sessions.ip", ip)),
-        )
-
-    new = [where(ip, agent) for token_hash, ip, agent in rows if token_hash == digest]
-    others = {where(ip, agent) for token_hash, ip, agent in rows if token_hash != digest}
+    new = [
+        place_of(cipher.open_optional("sessions.ip", ip)) for token_hash, ip in rows if token_hash == digest
+    ]
+    others = {
+        place_of(cipher.open_optional("sessions.ip", ip)) for token_hash, ip in rows if token_hash != digest
+    }
     return bool(new and others) and new[0] not in others

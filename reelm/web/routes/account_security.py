@@ -73,8 +73,8 @@ async def passkey_options(
 
 
 async def notify_new_log_in(runtime: Runtime, realm: str, user_id: int, token: str) -> None:
-    """Tell the account holder of a log-in from a device and network none of their other sessions came
-    from, so that one they did not make shows (with a link to end it). No actor: the platform says it."""
+    """Tell the account holder of a log-in from a network none of their other sessions came from, so that
+    one they did not make shows (with a link to end it). No actor: the platform says it."""
     if not await sessions.is_new_place(runtime, realm, user_id, token):
         return
     async with runtime.databases.transaction(realm) as session:
