@@ -259,6 +259,7 @@ def _watch_event_json(event: WatchEvent) -> dict[str, Any]:
         "kind": event.kind,
         "watched_s": event.watched_s,
         "loops": event.loops,
+        "source": event.source,  # where the viewer found the video, if the app said
         "occurred_at": _when(event.occurred_at),
         "received_at": _when(event.received_at),
     }

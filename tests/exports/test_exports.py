@@ -154,7 +154,14 @@ async def test_export_holds_messages_notifications_signals_blocks_and_settings(
     events = {
         "events": [
             {"id": "export-test-1", "video_id": video, "kind": "impression"},
-            {"id": "export-test-2", "video_id": video, "kind": "watch", "watched_s": 0.5, "loops": 1},
+            {
+                "id": "export-test-2",
+                "video_id": video,
+                "kind": "watch",
+                "watched_s": 0.5,
+                "loops": 1,
+                "source": "search",
+            },
         ]
     }
     assert (await client.post("/api/v1/events", headers=alice.auth, json=events)).status_code == 200
@@ -197,9 +204,9 @@ async def test_export_holds_messages_notifications_signals_blocks_and_settings(
     assert ("message_request", request, [carol.id]) in notifications
     assert all(n["created_at"] and n["read_at"] is None for n in data["notifications"])
 
-    assert [(e["video_id"], e["kind"], e["watched_s"]) for e in data["watch_events"]] == [
-        (video, "impression", 0.0),
-        (video, "watch", 0.5),
+    assert [(e["video_id"], e["kind"], e["watched_s"], e["source"]) for e in data["watch_events"]] == [
+        (video, "impression", 0.0, None),
+        (video, "watch", 0.5, "search"),
     ]
     profile = data["interest_profile"]
     assert profile["picked_interests"] == ["dogs"]
