@@ -41,8 +41,9 @@ async def test_enrol_then_log_in_needs_the_code(client: httpx.AsyncClient, runti
     assert_problem(wrong, 401, "bad-second-factor")
 
     secret = body["secret"]
+    confirming = code_at(secret)
     confirmed = await client.post(
-        f"{API}/me/two-factor/totp/confirm", headers=alice.auth, json={"code": code_at(secret)}
+        f"{API}/me/two-factor/totp/confirm", headers=alice.auth, json={"code": confirming}
     )
     codes = confirmed.json()["recovery_codes"]
     assert len(codes) == 10
@@ -70,10 +71,9 @@ async def test_enrol_then_log_in_needs_the_code(client: httpx.AsyncClient, runti
 
     # The confirming code was spent; the next step's code is accepted once. (Every code tried counts towards
     # the account's limit of five a minute, so this test tries five.)
-    assert_problem(
-        await _second_step(client, pending["pending_token"], code_at(secret)), 401, "bad-second-factor"
-    )
-    done = await _second_step(client, pending["pending_token"], code_at(secret, 1))
+    assert_problem(await _second_step(client, pending["pending_token"], confirming), 401, "bad-second-factor")
+    used = code_at(secret, 1)  # the next step's: newer than the confirming one, whenever the clock ticks
+    done = await _second_step(client, pending["pending_token"], used)
     assert done.status_code == 201, done.text
     token = done.json()["token"]
     me = await client.get(f"{API}/me", headers={"Authorization": f"Bearer {token}"})
@@ -88,11 +88,9 @@ async def test_enrol_then_log_in_needs_the_code(client: httpx.AsyncClient, runti
         assert await session.scalar(select(PendingLogin.token_hash)) is None  # spent
 
     # The pending token works once; and a code is never taken twice, even by a new log-in.
-    assert_problem(
-        await _second_step(client, pending["pending_token"], code_at(secret, 1)), 401, "log-in-expired"
-    )
+    assert_problem(await _second_step(client, pending["pending_token"], used), 401, "log-in-expired")
     again = (await _log_in(client, "alice")).json()["pending_token"]
-    assert_problem(await _second_step(client, again, code_at(secret, 1)), 401, "bad-second-factor")
+    assert_problem(await _second_step(client, again, used), 401, "bad-second-factor")
 
 
 async def test_a_recovery_code_works_once(client: httpx.AsyncClient) -> None:
