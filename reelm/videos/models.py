@@ -79,11 +79,11 @@ class Video(RealmBase):
     like_count: Mapped[int] = public(Integer, default=0)
     comment_count: Mapped[int] = public(Integer, default=0)
     share_count: Mapped[int] = public(Integer, default=0)
-    view_count: Mapped[int] = public(BigInteger, default=0)
-    # Set by moderation decisions (reelm.moderation); projected with the video, so every realm applies them.
     # Reposts of the video (reelm.social.reposts): this realm's counted here, other realms' by their tallies.
     # Shown to its creator only. The server default fills the rows of revision 0025.
     repost_count: Mapped[int] = public(Integer, default=0, server_default=text("0"))
+    view_count: Mapped[int] = public(BigInteger, default=0)
+    # Set by moderation decisions (reelm.moderation); projected with the video, so every realm applies them.
     # The server defaults are revision 0009's (it added these NOT NULL columns to existing rows): a writer
     # that predates them, such as an older process during a deploy, still inserts videos.
     mod_label: Mapped[str | None] = public(Text)

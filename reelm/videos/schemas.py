@@ -40,8 +40,8 @@ class VideoPermissions(BaseModel):
     """What others may do with a video; also a creator's defaults for new videos (PUT replaces them all)."""
 
     comment_policy: CommentPolicy = Field(
-        description="who may comment: everyone, followed_back (accounts the creator follows) or no_one "
-        "(the creator only)"
+        description="who may comment: everyone, followed_back (accounts the creator follows), followers "
+        "(accounts that follow the creator) or no_one (the creator only)"
     )
     allow_duet: StrictBool
     allow_stitch: StrictBool

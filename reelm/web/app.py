@@ -42,12 +42,11 @@ from reelm.web.routes.demo import router as demo_router  # a fresh demo's progre
 from reelm.web.routes.events import router as events_router
 from reelm.web.routes.exports import router as exports_router
 from reelm.web.routes.feed import router as feed_router
-from reelm.web.routes.language import router as language_router
 from reelm.web.routes.keep import router as keep_router  # favourites, reposts, mutes, filters
-from reelm.web.routes.messages import pages as messages_pages
-from reelm.web.routes.messages import router as messages_router
 from reelm.web.routes.keep_pages import router as keep_pages  # /@x/favourites, /settings/filters
 from reelm.web.routes.language import router as language_router
+from reelm.web.routes.messages import pages as messages_pages
+from reelm.web.routes.messages import router as messages_router
 from reelm.web.routes.notifications import pages as notifications_pages
 from reelm.web.routes.notifications import router as notifications_router
 from reelm.web.routes.realms import api as realms_api
@@ -163,11 +162,11 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         exports_router,
         videos_router,
         social_router,
+        keep_router,
         feed_router,
         demo_router,
         events_router,
         recommend_router,
-        keep_router,
         search_router,
         sounds_router,
         messages_router,
@@ -190,12 +189,11 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         app_shell_router,
         discovery_pages.router,  # /search, /explore, /welcome, /settings/hashtags: before /settings/{x}
         account_security_pages.router,  # /login/second-factor, /settings/security: before /settings/{x}
+        keep_pages,  # /settings/filters, /@{handle}/favourites: before /settings/{x}
         pages.router,
         language_router,  # /language, the picker
         realms_pages,  # /admin
         messages_pages,  # /inbox
-        account_security_pages.router,  # /login/second-factor, /settings/security: before /settings/{x}
-        keep_pages,  # /settings/filters, /@{handle}/favourites: before /settings/{x}
         notifications_pages,  # /notifications
         sounds_pages,  # /sound/{id}
         review_pages,  # /review
