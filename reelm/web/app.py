@@ -39,6 +39,7 @@ from reelm.web.routes.accounts import router as accounts_router
 from reelm.web.routes.analytics import pages as analytics_pages  # the studio's analytics pages
 from reelm.web.routes.analytics import router as analytics_router
 from reelm.web.routes.demo import router as demo_router  # a fresh demo's progress
+from reelm.web.routes.embed import router as embed_router
 from reelm.web.routes.events import router as events_router
 from reelm.web.routes.exports import router as exports_router
 from reelm.web.routes.feed import router as feed_router
@@ -201,6 +202,7 @@ def create_app(runtime: Runtime, *, ranker: FeedRanker | None = None, own_runtim
         metrics_router,  # /metrics
         studio_pages,  # /studio/drafts
         analytics_pages,  # /studio/analytics
+        embed_router,  # /embed/{id}, the one page other sites may frame
     )
     for router in outside_api:
         app.include_router(router)

@@ -49,6 +49,7 @@ from reelm.web.routes import profile_pages, settings_pages
 from reelm.web.routes.account_security import notify_new_log_in
 from reelm.web.routes.accounts import get_user, limit_logins, sign_up, store_avatar
 from reelm.web.routes.demo import still_preparing
+from reelm.web.routes.embed import embed_code
 from reelm.web.routes.exports import request_export
 from reelm.web.routes.studio_videos import subtitles_for_page
 from reelm.web.routes.videos import HashtagSort, get_video, hashtag_videos, remixes_page, user_videos
@@ -108,6 +109,7 @@ async def video_page(request: Request, runtime: RuntimeDep, viewer: ViewerDep, v
         "video.html",
         video=video,
         video_json=script_json(video),
+        embed_code=embed_code(runtime.settings.base_url, card.id) if card.can_embed else None,
         remix=remix,
         remix_json=script_json(remix),
         remixes=[v.model_dump(mode="json") for v in remixes.items],
