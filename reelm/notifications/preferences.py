@@ -12,8 +12,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from reelm.notifications.models import Notification, NotificationKind, NotificationMute
 
-# A review outcome is not offered: a decision about someone's content must reach them (DSA Art. 17), so it
-# is always recorded.
+# Not offered: a review outcome (a decision about someone's content must reach them, DSA Art. 17) and a
+# log-in from a new network (what tells the holder of a stolen password), so they are always recorded.
 CHOOSABLE: tuple[NotificationKind, ...] = (
     NotificationKind.LIKE,
     NotificationKind.COMMENT,
@@ -21,6 +21,10 @@ CHOOSABLE: tuple[NotificationKind, ...] = (
     NotificationKind.MENTION,
     NotificationKind.FOLLOW,
     NotificationKind.MESSAGE_REQUEST,
+    NotificationKind.DUET,
+    NotificationKind.STITCH,
+    NotificationKind.SOUND_USED,
+    NotificationKind.POST_PUBLISHED,
 )
 
 

@@ -34,7 +34,18 @@ class UnreadCounts(BaseModel):
 
 
 # The kinds a person may turn off (preferences.CHOOSABLE: review outcomes always reach them).
-ChoosableKind = Literal["like", "comment", "reply", "mention", "follow", "message_request"]
+ChoosableKind = Literal[
+    "like",
+    "comment",
+    "reply",
+    "mention",
+    "follow",
+    "message_request",
+    "duet",
+    "stitch",
+    "sound_used",
+    "post_published",
+]
 
 
 class NotificationSettingsIO(BaseModel):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import func, select
 
-from reelm.notifications.models import Notification
+from reelm.notifications.models import Notification, NotificationKind
+from reelm.notifications.service import do_notify
 from reelm.runtime import Runtime
 from tests.conftest import Account, make_account
 from tests.factories import assert_problem
@@ -42,6 +43,10 @@ async def test_every_kind_is_on_until_turned_off(client: httpx.AsyncClient) -> N
         "mention": True,
         "follow": True,
         "message_request": True,
+        "duet": True,
+        "stitch": True,
+        "sound_used": True,
+        "post_published": True,
     }
     turned = await client.put(
         "/api/v1/me/notification-settings", headers=maya.auth, json={"kinds": {"follow": False}}
@@ -88,7 +93,7 @@ async def test_a_kind_turned_off_is_neither_recorded_nor_counted(
 
 async def test_unknown_kinds_and_review_outcomes_cannot_be_turned_off(client: httpx.AsyncClient) -> None:
     maya = await make_account(client, "maya")
-    for kinds in ({"review_outcome": False}, {"nonsense": False}, {"like": "maybe"}):
+    for kinds in ({"review_outcome": False}, {"new_login": False}, {"nonsense": False}, {"like": "maybe"}):
         refused = await client.put(
             "/api/v1/me/notification-settings", headers=maya.auth, json={"kinds": kinds}
         )
@@ -97,3 +102,18 @@ async def test_unknown_kinds_and_review_outcomes_cannot_be_turned_off(client: ht
     assert all(got.json()["kinds"].values())
     anonymous = await client.get("/api/v1/me/notification-settings")
     assert_problem(anonymous, 401, "login-required")
+
+
+async def test_remix_notices_follow_the_setting_of_their_kind(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    maya = await make_account(client, "maya")
+    ada = await make_account(client, "ada")
+    off = await client.put(
+        "/api/v1/me/notification-settings", headers=maya.auth, json={"kinds": {"duet": False}}
+    )
+    assert off.status_code == 200, off.text
+    async with runtime.databases.transaction(maya.realm) as session:
+        for kind in (NotificationKind.DUET, NotificationKind.STITCH):
+            await do_notify(session, recipient_id=int(maya.id), kind=kind, actor_id=int(ada.id), object_id=7)
+    assert await kinds_listed(client, maya) == ["stitch"]
