@@ -151,6 +151,20 @@ def matching(rules: Sequence[ContentRule], text: str) -> list[ContentRule]:
     return [r for r in rules if compiled(r.kind, r.value).search(text)]
 
 
+async def check_name(session: AsyncSession, name: str) -> None:
+    """A name that others see beside content (a sound's title) meets the realm's caption rules: one that a
+    holding rule matches is refused (422), since a name has no review queue of its own to wait in, and its
+    creator can choose another at once. A labelling rule lets it through (labels belong to videos)."""
+    rule = strongest(matching(await rules_for(session, RuleScope.CAPTION), name))
+    if rule is not None and rule.action == RuleAction.HOLD:
+        raise Problem(
+            422,
+            "name-refused",
+            "Name not allowed",
+            "This name contains words that this realm's content rules do not allow. Choose another.",
+        )
+
+
 def strongest(matched: Sequence[ContentRule]) -> ContentRule | None:
     """The rule that decides: a hold beats a label; otherwise the first made."""
     holds = [r for r in matched if r.action == RuleAction.HOLD]

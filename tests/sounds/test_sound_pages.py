@@ -21,6 +21,7 @@ from reelm.videos.models import Video
 from tests.conftest import Account, make_account
 from tests.factories import assert_problem, eventually
 from tests.search.test_search import plant_video
+from tests.staff.common import make_staff
 from tests.web.test_security import browser_login
 
 API = "/api/v1"
@@ -368,3 +369,33 @@ async def test_the_rename_form_works_without_scripts(client: httpx.AsyncClient, 
     assert (renamed.status_code, renamed.headers["location"]) == (303, f"/sound/{sound}")
     assert "Sunny Day" in (await client.get(f"/sound/{sound}")).text
     assert (await get(client, f"/sounds/{sound}"))["title"] == "Sunny Day"
+
+
+async def test_a_title_the_realms_caption_rules_hold_is_refused_and_nothing_changes(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    operator = await make_staff(client, runtime, "otto", "operator", "us")
+    rule = {
+        "name": "scam",
+        "scope": "caption",
+        "kind": "term",
+        "value": "free money",
+        "action": "hold",
+        "category": "STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
+    }
+    created = await client.post(f"{API}/moderation/realms/us/rules", headers=operator.auth, json=rule)
+    assert created.status_code == 201, created.text
+    ada, bob = await make_account(client, "ada"), await make_account(client, "bob")
+    sound = await plant_sound(runtime, ada, await plant_video(runtime, ada, "my song"))
+    path = f"{API}/sounds/{sound}"
+
+    assert_problem(
+        await client.patch(path, json={"title": "FREE MONEY beat"}, headers=ada.auth), 422, "name-refused"
+    )
+    # Someone else's sound is still theirs to refuse, whatever the title says.
+    assert_problem(
+        await client.patch(path, json={"title": "free money"}, headers=bob.auth), 403, "not-sound-creator"
+    )
+    assert (await get(client, f"/sounds/{sound}", ada))["title"] == "original sound \u2013 @ada"
+    renamed = await client.patch(path, json={"title": "Money talks"}, headers=ada.auth)
+    assert renamed.status_code == 200, renamed.text

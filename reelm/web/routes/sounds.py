@@ -18,6 +18,7 @@ from reelm.accounts.viewer import Viewer
 from reelm.crossrealm.views import public_sounds, public_videos
 from reelm.errors import Problem, not_found
 from reelm.inputs import Line
+from reelm.moderation.rules import check_name
 from reelm.realms.models import Capability
 from reelm.runtime import Runtime
 from reelm.social.cards import fetch_cards, public_card_select
@@ -123,7 +124,9 @@ async def rename_sound(
     once the projection reaches it (milliseconds)."""
     sid = _sound_id(runtime, sound_id)
     async with runtime.databases.transaction(viewer.realm) as session:
-        return await do_rename_sound(session, viewer, sid, body.title)
+        renamed = await do_rename_sound(session, viewer, sid, body.title)
+        await check_name(session, body.title)  # after the creator check; a refusal rolls the rename back
+        return renamed
 
 
 # ---- pages -----------------------------------------------------------------------------------------------
@@ -182,6 +185,7 @@ async def rename_sound_form(
         sid = _sound_id(runtime, sound_id)
         async with runtime.databases.transaction(me.realm) as session:
             await do_rename_sound(session, me, sid, title)
+            await check_name(session, title)
     except Problem as problem:
         if problem.status != 422:
             return error_page(request, me, problem)
