@@ -9,10 +9,10 @@ the problem shown in place when there is one.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request, Response
-from fastapi.responses import RedirectResponse
 from pydantic import Field, ValidationError
 
 from reelm.accounts.service import resolve_handle
@@ -26,8 +26,9 @@ from reelm.social.schemas import CommentControlsIn
 from reelm.social.service import comments_out
 from reelm.videos.service import access_own_video
 from reelm.web.deps import RuntimeDep, ViewerDep
+from reelm.web.forms import signed_in_form
 from reelm.web.params import CsrfForm, HandlePath, IdForm, IdPath
-from reelm.web.rendering import check_form_csrf, error_page, login_redirect, refused_page, render
+from reelm.web.rendering import error_page, login_redirect, refused_page, render
 from reelm.web.routes.accounts import get_user
 from reelm.web.routes.keep import (
     decide,
@@ -96,14 +97,12 @@ async def save_submit(
     csrf_token: CsrfForm = "",
 ) -> Response:
     """Save (to the collection chosen, or a new one named here), or remove from favourites."""
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+
+    async def save(me: SignedInViewer) -> str:
         if remove:
             async with runtime.databases.transaction(me.realm) as session:
                 await favourites.do_unsave(session, me.user_id, FavouriteKind.VIDEO, video_id)
-            return RedirectResponse(f"/v/{video_id}", status_code=303)
+            return f"/v/{video_id}"
         chosen = collection_id
         if new_collection.strip():
             async with runtime.databases.transaction(me.realm) as session:
@@ -112,12 +111,15 @@ async def save_submit(
                 )
                 chosen = str(made.id)
         await save_favourite(runtime, me, FavouriteKind.VIDEO, video_id, chosen)
-    except Problem as problem:
+        return f"/v/{video_id}?kept=saved"
+
+    async def save_page_again(me: SignedInViewer, problem: Problem) -> Response:
         try:
             return await _save_page(request, runtime, me, video_id, problem)
         except Problem as again:
             return error_page(request, me, again)
-    return RedirectResponse(f"/v/{video_id}?kept=saved", status_code=303)
+
+    return await signed_in_form(request, viewer, csrf_token, save, problem_page=save_page_again)
 
 
 @router.post("/v/{video_id}/repost")
@@ -129,14 +131,11 @@ async def repost_submit(
     undo: FlagForm = False,
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def repost(me: SignedInViewer) -> str:
         await set_repost(runtime, me, video_id, repost=not undo)
-    except Problem as problem:
-        return error_page(request, me, problem)
-    return RedirectResponse(f"/v/{video_id}?kept={'unreposted' if undo else 'reposted'}", status_code=303)
+        return f"/v/{video_id}?kept={'unreposted' if undo else 'reposted'}"
+
+    return await signed_in_form(request, viewer, csrf_token, repost)
 
 
 @router.post("/keep/{kind}/{target}")
@@ -149,14 +148,12 @@ async def keep_submit(
     csrf_token: CsrfForm = "",
 ) -> Response:
     """Keep a sound or a hashtag among one's favourites; then to the Favourites tab, where it is listed."""
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+
+    async def keep(me: SignedInViewer) -> str:
         await save_favourite(runtime, me, FavouriteKind(kind), target, None)
-    except Problem as problem:
-        return error_page(request, me, problem)
-    return RedirectResponse(f"/@{me.user.handle}/favourites", status_code=303)
+        return f"/@{me.user.handle}/favourites"
+
+    return await signed_in_form(request, viewer, csrf_token, keep)
 
 
 # --- the profile's tabs ----------------------------------------------------------------------------------
@@ -242,10 +239,8 @@ async def collection_submit(
     csrf_token: CsrfForm = "",
 ) -> Response:
     """Make one of one's collections public or private, or delete it; back to the Favourites tab."""
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+
+    async def change(me: SignedInViewer) -> str:
         if len(collection_id) > 18:
             raise not_found("Collection")
         async with runtime.databases.transaction(me.realm) as session:
@@ -254,9 +249,9 @@ async def collection_submit(
                 await favourites.do_delete_collection(session, found)
             else:
                 await favourites.do_change_collection(session, found, name=None, is_public=is_public)
-    except Problem as problem:
-        return error_page(request, me, problem)
-    return RedirectResponse(f"/@{me.user.handle}/favourites", status_code=303)
+        return f"/@{me.user.handle}/favourites"
+
+    return await signed_in_form(request, viewer, csrf_token, change)
 
 
 @router.post("/settings/liked-tab")
@@ -267,14 +262,11 @@ async def liked_tab_submit(
     liked_public: FlagForm = False,
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def change(me: SignedInViewer) -> str:
         await set_liked_public(runtime, me, liked_public)
-    except Problem as problem:
-        return error_page(request, me, problem)
-    return RedirectResponse(f"/@{me.user.handle}/liked", status_code=303)
+        return f"/@{me.user.handle}/liked"
+
+    return await signed_in_form(request, viewer, csrf_token, change)
 
 
 # --- muting an account -----------------------------------------------------------------------------------
@@ -303,14 +295,11 @@ async def mute_submit(
     mute: FlagForm = False,
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def change(me: SignedInViewer) -> str:
         await set_mute(runtime, me, handle, mute=mute)
-    except Problem as problem:
-        return error_page(request, me, problem)
-    return RedirectResponse(f"/@{handle.lstrip('@').lower()}/mute", status_code=303)
+        return f"/@{handle.lstrip('@').lower()}/mute"
+
+    return await signed_in_form(request, viewer, csrf_token, change)
 
 
 # --- settings: mutes and keyword filters -----------------------------------------------------------------
@@ -365,17 +354,16 @@ async def filter_add_submit(
     days: Annotated[str, Form(pattern=r"^(1|7|30|ever)$")] = "ever",
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def add(me: SignedInViewer) -> str:
         async with runtime.databases.transaction(me.realm) as session:
             await mutes.do_add_filter(
                 session, me.user_id, phrase, days=None if days == "ever" else int(days), now=datetime.now(UTC)
             )
-    except Problem as problem:
-        return await _filters_page(request, runtime, me, problem)
-    return RedirectResponse("/settings/filters?done=added", status_code=303)
+        return "/settings/filters?done=added"
+
+    return await signed_in_form(
+        request, viewer, csrf_token, add, problem_page=partial(_filters_page, request, runtime)
+    )
 
 
 @router.post("/settings/hide-ai")
@@ -386,32 +374,30 @@ async def hide_ai_submit(
     hide: FlagForm = False,
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def change(me: SignedInViewer) -> str:
         async with runtime.databases.transaction(me.realm) as session:
             await mutes.do_hide_ai_generated(session, me.user_id, hide=hide, now=datetime.now(UTC))
-    except Problem as problem:
-        return await _filters_page(request, runtime, me, problem)
-    return RedirectResponse("/settings/filters?done=added", status_code=303)
+        return "/settings/filters?done=added"
+
+    return await signed_in_form(
+        request, viewer, csrf_token, change, problem_page=partial(_filters_page, request, runtime)
+    )
 
 
 @router.post("/settings/filters/{filter_id}/delete")
 async def filter_remove_submit(
     request: Request, runtime: RuntimeDep, viewer: ViewerDep, filter_id: IdPath, csrf_token: CsrfForm = ""
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def remove(me: SignedInViewer) -> str:
         if len(filter_id) > 18:
             raise not_found("Filter")
         async with runtime.databases.transaction(me.realm) as session:
             await mutes.do_remove_filter(session, me.user_id, int(filter_id))
-    except Problem as problem:
-        return await _filters_page(request, runtime, me, problem)
-    return RedirectResponse("/settings/filters?done=removed", status_code=303)
+        return "/settings/filters?done=removed"
+
+    return await signed_in_form(
+        request, viewer, csrf_token, remove, problem_page=partial(_filters_page, request, runtime)
+    )
 
 
 @router.post("/settings/unmute")
@@ -422,14 +408,13 @@ async def unmute_submit(
     handle: Annotated[Line, Form(max_length=30)],
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def unmute(me: SignedInViewer) -> str:
         await set_mute(runtime, me, handle, mute=False)
-    except Problem as problem:
-        return await _filters_page(request, runtime, me, problem)
-    return RedirectResponse("/settings/filters?done=unmuted", status_code=303)
+        return "/settings/filters?done=unmuted"
+
+    return await signed_in_form(
+        request, viewer, csrf_token, unmute, problem_page=partial(_filters_page, request, runtime)
+    )
 
 
 # --- settings: comment controls and the approval list ----------------------------------------------------
@@ -524,33 +509,35 @@ async def video_controls_submit(
     min_account_days: Annotated[int, Form(ge=0, le=365)] = 0,
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def change(me: SignedInViewer) -> str:
         chosen = _chosen_controls(hold, keywords, min_account_days)
         vid = await own_video_id(runtime, me, video_id)
         async with runtime.databases.transaction(me.realm) as session:
             video = await access_own_video(session, me, vid)
             await comment_controls.do_set_controls(session, me.user_id, video.id, chosen)
-    except ValidationError as invalid:
-        problem = Problem(422, "invalid-request", "The request is not valid", _first_error(invalid))
-        return await _video_controls_page(request, runtime, me, video_id, problem)
-    except Problem as problem:
+        return f"/v/{video_id}/comment-controls?done=saved"
+
+    async def shown_again(me: SignedInViewer, problem: Problem) -> Response:
+        # Not the creator's video, or none: the error page, not a form the viewer may not use.
         if problem.status in (403, 404):
             return error_page(request, me, problem)
         return await _video_controls_page(request, runtime, me, video_id, problem)
-    return RedirectResponse(f"/v/{video_id}/comment-controls?done=saved", status_code=303)
+
+    return await signed_in_form(request, viewer, csrf_token, change, problem_page=shown_again)
 
 
 def _chosen_controls(hold: str, keywords: str, min_account_days: int) -> CommentControlsIn:
-    return CommentControlsIn.model_validate(
-        {
-            "hold": hold,
-            "keywords": [w.strip() for w in keywords.split(",") if w.strip()],
-            "min_account_days": min_account_days,
-        }
-    )
+    """The controls as posted, or a 422 Problem naming the first field that is not valid."""
+    try:
+        return CommentControlsIn.model_validate(
+            {
+                "hold": hold,
+                "keywords": [w.strip() for w in keywords.split(",") if w.strip()],
+                "min_account_days": min_account_days,
+            }
+        )
+    except ValidationError as invalid:
+        raise Problem(422, "invalid-request", "The request is not valid", _first_error(invalid)) from invalid
 
 
 @router.post("/settings/comments")
@@ -563,19 +550,15 @@ async def comments_submit(
     min_account_days: Annotated[int, Form(ge=0, le=365)] = 0,
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def change(me: SignedInViewer) -> str:
         chosen = _chosen_controls(hold, keywords, min_account_days)
         async with runtime.databases.transaction(me.realm) as session:
             await comment_controls.do_set_controls(session, me.user_id, comment_controls.DEFAULT, chosen)
-    except ValidationError as invalid:
-        problem = Problem(422, "invalid-request", "The request is not valid", _first_error(invalid))
-        return await _comments_page(request, runtime, me, problem)
-    except Problem as problem:
-        return await _comments_page(request, runtime, me, problem)
-    return RedirectResponse("/settings/comments?done=saved", status_code=303)
+        return "/settings/comments?done=saved"
+
+    return await signed_in_form(
+        request, viewer, csrf_token, change, problem_page=partial(_comments_page, request, runtime)
+    )
 
 
 def _ticked(comments: list[str]) -> list[str]:
@@ -599,11 +582,11 @@ async def held_submit(
     csrf_token: CsrfForm = "",
 ) -> Response:
     """Approve or delete the comments ticked in the approval list."""
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+
+    async def decide_ticked(me: SignedInViewer) -> str:
         await decide(runtime, me, _ticked(comment), approve=action == "approve")
-    except Problem as problem:
-        return await _comments_page(request, runtime, me, problem)
-    return RedirectResponse(f"/settings/comments?done={action}d", status_code=303)
+        return f"/settings/comments?done={action}d"
+
+    return await signed_in_form(
+        request, viewer, csrf_token, decide_ticked, problem_page=partial(_comments_page, request, runtime)
+    )
