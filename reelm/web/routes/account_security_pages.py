@@ -4,6 +4,7 @@ using a passkey, which only the browser's WebAuthn API can do (reelm/static/js/p
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
@@ -30,6 +31,7 @@ from reelm.web.deps import (
     forget_session,
     forget_user_sessions,
 )
+from reelm.web.forms import signed_in_form, signed_in_step
 from reelm.web.params import CsrfForm, IdPath, NextForm, NextQuery
 from reelm.web.rendering import check_form_csrf, error_page, login_redirect, render, safe_next
 from reelm.web.routes.account_security import finish_log_in, passkey_log_in, passkey_options, two_factor_view
@@ -209,14 +211,13 @@ async def passkey_page_log_in(request: Request, runtime: RuntimeDep, body: Passk
 async def passkey_remove_submit(
     request: Request, runtime: RuntimeDep, viewer: ViewerDep, passkey_id: IdPath, csrf_token: CsrfForm = ""
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def remove(me: SignedInViewer) -> str:
         await passkeys.do_remove(runtime, me.realm, me.user.id, int(passkey_id))
-    except Problem as problem:
-        return await security_page(request, runtime, me, problem)
-    return RedirectResponse("/settings/security?done=passkey-removed", status_code=303)
+        return "/settings/security?done=passkey-removed"
+
+    return await signed_in_form(
+        request, viewer, csrf_token, remove, problem_page=partial(security_page, request, runtime)
+    )
 
 
 # --- Settings, Security ------------------------------------------------------------------------------
@@ -263,14 +264,16 @@ async def totp_begin_submit(
     request: Request, runtime: RuntimeDep, viewer: ViewerDep, csrf_token: CsrfForm = ""
 ) -> Response:
     """Show a new secret and its QR code, with the form that confirms it."""
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
-        enrolment = await two_factor.do_begin_totp(runtime, me.realm, me.user)
-    except Problem as problem:
-        return await security_page(request, runtime, me, problem)
-    return await security_page(request, runtime, me, enrolment=enrolment)
+
+    async def begin(me: SignedInViewer) -> two_factor.TotpEnrolment:
+        return await two_factor.do_begin_totp(runtime, me.realm, me.user)
+
+    async def show(me: SignedInViewer, enrolment: two_factor.TotpEnrolment) -> Response:
+        return await security_page(request, runtime, me, enrolment=enrolment)
+
+    return await signed_in_step(
+        request, viewer, csrf_token, begin, answer=show, problem_page=partial(security_page, request, runtime)
+    )
 
 
 @router.post("/settings/security/totp/confirm")
@@ -278,31 +281,39 @@ async def totp_confirm_submit(
     request: Request, runtime: RuntimeDep, viewer: ViewerDep, code: CodeForm = "", csrf_token: CsrfForm = ""
 ) -> Response:
     """Turn the app on; the recovery codes are on this answer only (never in a redirect's address)."""
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+
+    async def confirm(me: SignedInViewer) -> list[str]:
         await check_second_factor_rate(runtime, user_id=me.user.id)
-        codes = await two_factor.do_confirm_totp(runtime, me.realm, me.user, code=code, token=me.token)
-    except Problem as problem:
-        return await security_page(request, runtime, me, problem)
-    forget_session(request, me.token or "")
-    return await security_page(request, runtime, me, recovery_codes=codes)
+        return await two_factor.do_confirm_totp(runtime, me.realm, me.user, code=code, token=me.token)
+
+    async def show(me: SignedInViewer, codes: list[str]) -> Response:
+        forget_session(request, me.token or "")
+        return await security_page(request, runtime, me, recovery_codes=codes)
+
+    return await signed_in_step(
+        request,
+        viewer,
+        csrf_token,
+        confirm,
+        answer=show,
+        problem_page=partial(security_page, request, runtime),
+    )
 
 
 @router.post("/settings/security/recovery-codes")
 async def recovery_codes_submit(
     request: Request, runtime: RuntimeDep, viewer: ViewerDep, code: CodeForm = "", csrf_token: CsrfForm = ""
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def renew(me: SignedInViewer) -> list[str]:
         await check_second_factor_rate(runtime, user_id=me.user.id)
-        codes = await two_factor.do_new_recovery_codes(runtime, me.realm, me.user, code=code, token=me.token)
-    except Problem as problem:
-        return await security_page(request, runtime, me, problem)
-    return await security_page(request, runtime, me, recovery_codes=codes)
+        return await two_factor.do_new_recovery_codes(runtime, me.realm, me.user, code=code, token=me.token)
+
+    async def show(me: SignedInViewer, codes: list[str]) -> Response:
+        return await security_page(request, runtime, me, recovery_codes=codes)
+
+    return await signed_in_step(
+        request, viewer, csrf_token, renew, answer=show, problem_page=partial(security_page, request, runtime)
+    )
 
 
 @router.post("/settings/security/totp/disable")
@@ -314,30 +325,28 @@ async def totp_disable_submit(
     code: CodeForm = "",
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def disable(me: SignedInViewer) -> str:
         await check_second_factor_rate(runtime, user_id=me.user.id)
         await two_factor.do_disable_totp(runtime, me.realm, me.user, password=password, code=code)
-    except Problem as problem:
-        return await security_page(request, runtime, me, problem)
-    return RedirectResponse("/settings/security?done=totp-off", status_code=303)
+        return "/settings/security?done=totp-off"
+
+    return await signed_in_form(
+        request, viewer, csrf_token, disable, problem_page=partial(security_page, request, runtime)
+    )
 
 
 @router.post("/settings/security/sessions/others")
 async def end_others_submit(
     request: Request, runtime: RuntimeDep, viewer: ViewerDep, csrf_token: CsrfForm = ""
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def end_others(me: SignedInViewer) -> str:
         await sessions.do_end_other_sessions(runtime, me.realm, me.user.id, me.token or "")
-    except Problem as problem:
-        return await security_page(request, runtime, me, problem)
-    forget_user_sessions(request, me.user.id)
-    return RedirectResponse("/settings/security?done=others-ended", status_code=303)
+        forget_user_sessions(request, me.user.id)
+        return "/settings/security?done=others-ended"
+
+    return await signed_in_form(
+        request, viewer, csrf_token, end_others, problem_page=partial(security_page, request, runtime)
+    )
 
 
 @router.post("/settings/security/sessions/{session_id}/end")
@@ -348,12 +357,11 @@ async def end_session_submit(
     session_id: IdPath,
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def end(me: SignedInViewer) -> str:
         await sessions.do_end_session(runtime, me.realm, me.user.id, session_id)
-    except Problem as problem:
-        return await security_page(request, runtime, me, problem)
-    forget_user_sessions(request, me.user.id)
-    return RedirectResponse("/settings/security?done=session-ended", status_code=303)
+        forget_user_sessions(request, me.user.id)
+        return "/settings/security?done=session-ended"
+
+    return await signed_in_form(
+        request, viewer, csrf_token, end, problem_page=partial(security_page, request, runtime)
+    )
