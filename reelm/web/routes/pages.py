@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import Annotated
 from urllib.parse import quote
 
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 from reelm import ids
 from reelm.accounts import service as accounts
 from reelm.accounts.schemas import SignUpIn
-from reelm.accounts.viewer import Viewer
+from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.crossrealm.service import moved_to
 from reelm.errors import Problem
 from reelm.inputs import Line, Secret, Text
@@ -34,6 +35,7 @@ from reelm.web.deps import (
     client_ip,
     forget_session,
 )
+from reelm.web.forms import signed_in_form
 from reelm.web.params import CsrfForm, HandlePath, IdPath, IdQuery, NextForm, NextQuery, TagPath
 from reelm.web.rendering import (
     check_form_csrf,
@@ -375,10 +377,8 @@ async def interests_submit(
     csrf_token: CsrfForm = "",
 ) -> Response:
     """Pick the interests that seed For You, or reset everything the engine learnt."""
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+
+    async def pick(me: SignedInViewer) -> str:
         async with runtime.databases.transaction(me.realm) as session:
             if reset:
                 await do_reset_interests(session, me.user.id)
@@ -396,9 +396,10 @@ async def interests_submit(
                         f"hashtags: up to {MAX_PICKED} words of letters, digits or _",
                     ) from exc
                 await do_pick_interests(session, me.user.id, picked.hashtags)
-    except Problem as problem:
-        return await settings_pages.settings_page(request, runtime, me, problem, section="feed")
-    return RedirectResponse("/settings/feed", status_code=303)
+        return "/settings/feed"
+
+    feed_again = partial(settings_pages.settings_page, request, runtime, section="feed")
+    return await signed_in_form(request, viewer, csrf_token, pick, problem_page=feed_again)
 
 
 @router.post("/settings/export")
@@ -409,14 +410,12 @@ async def export_submit(
     viewer: ViewerDep,
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def export(me: SignedInViewer) -> str:
         await request_export(runtime, limiter, me)
-    except Problem as problem:
-        return await settings_pages.settings_page(request, runtime, me, problem, section="data")
-    return RedirectResponse("/settings/data", status_code=303)
+        return "/settings/data"
+
+    data_again = partial(settings_pages.settings_page, request, runtime, section="data")
+    return await signed_in_form(request, viewer, csrf_token, export, problem_page=data_again)
 
 
 @router.post("/settings")

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 
 from reelm.accounts import credentials
 from reelm.accounts import service as accounts
@@ -32,8 +33,9 @@ from reelm.videos.models import CommentPolicy
 from reelm.videos.permissions import account_defaults, do_set_account_defaults
 from reelm.videos.schemas import VideoPermissions
 from reelm.web.deps import SESSION_COOKIE, Limiter, RuntimeDep, ViewerDep, forget_user_sessions
+from reelm.web.forms import signed_in_form, signed_in_step
 from reelm.web.params import CsrfForm
-from reelm.web.rendering import check_form_csrf, error_page, login_redirect, render
+from reelm.web.rendering import error_page, login_redirect, render
 from reelm.web.routes.accounts import limit_logins, my_view, request_email_change
 
 router = APIRouter(include_in_schema=False)
@@ -106,14 +108,18 @@ async def _section_form(
 ) -> Response:
     """A section's form: signed in, CSRF checked, the change made, then back to the section with its notice
     (?done=...), or the section again with the problem shown in place."""
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+
+    async def changed(me: SignedInViewer) -> str:
         await change(me)
-    except Problem as problem:
-        return await settings_page(request, runtime, me, problem, section=section)
-    return RedirectResponse(f"/settings/{section}?done={done}", status_code=303)
+        return f"/settings/{section}?done={done}"
+
+    return await signed_in_form(
+        request,
+        viewer,
+        csrf_token,
+        changed,
+        problem_page=partial(settings_page, request, runtime, section=section),
+    )
 
 
 @router.get("/settings/{section}")
@@ -186,18 +192,18 @@ async def email_confirm_submit(
     token: Annotated[Line, Form(max_length=200)] = "",
     csrf_token: CsrfForm = "",
 ) -> Response:
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+    async def confirm(me: SignedInViewer) -> str:
         limiter.hit("e-mail confirmation", str(me.user.id), limit=20, per_seconds=3600)
         await credentials.do_confirm_email_change(runtime, me.realm, me.user, token)
-    except Problem as problem:
+        forget_user_sessions(request, me.user.id)
+        return "/settings/account?done=email-changed"
+
+    async def confirm_again(me: SignedInViewer, problem: Problem) -> Response:
         return render(
             request, me, "settings_email_confirm.html", problem.status, token=token, error=problem.detail
         )
-    forget_user_sessions(request, me.user.id)
-    return RedirectResponse("/settings/account?done=email-changed", status_code=303)
+
+    return await signed_in_form(request, viewer, csrf_token, confirm, problem_page=confirm_again)
 
 
 def _invalid(detail: str) -> Problem:
@@ -318,16 +324,23 @@ async def delete_submit(
     csrf_token: CsrfForm = "",
 ) -> Response:
     """Delete the account after the grace period: every session ends now; logging in again calls it off."""
-    if (me := viewer.signed_in()) is None:
-        return login_redirect(request)
-    try:
-        check_form_csrf(request, csrf_token)
+
+    async def delete(me: SignedInViewer) -> datetime:
         await limit_logins(runtime, request, me.user.handle)
-        due = await accounts.do_request_deletion(runtime, me.realm, me.user, password)
-    except Problem as problem:
-        return await settings_page(request, runtime, me, problem, section="delete")
-    forget_user_sessions(request, me.user.id)
-    gone = Viewer(user=None, realm=me.realm)  # the page is shown signed out
-    response = render(request, gone, "account_deleted.html", due=due, handle=me.user.handle)
-    response.delete_cookie(SESSION_COOKIE)
-    return response
+        return await accounts.do_request_deletion(runtime, me.realm, me.user, password)
+
+    async def signed_out(me: SignedInViewer, due: datetime) -> Response:
+        forget_user_sessions(request, me.user.id)
+        gone = Viewer(user=None, realm=me.realm)  # the page is shown signed out
+        response = render(request, gone, "account_deleted.html", due=due, handle=me.user.handle)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    return await signed_in_step(
+        request,
+        viewer,
+        csrf_token,
+        delete,
+        answer=signed_out,
+        problem_page=partial(settings_page, request, runtime, section="delete"),
+    )
