@@ -260,20 +260,19 @@ async def _cards_in_order(runtime: Runtime, viewer: Viewer, owner_realm: str, id
     return [found[str(i)] for i in ids if str(i) in found]
 
 
-async def reposts_of(
-    runtime: Runtime, viewer: Viewer, handle: str, cursor: str | None, limit: int
+def _video_cursor_position(runtime: Runtime, cursor: str | None, name: str) -> tuple[datetime, int] | None:
+    """Where a page of a profile's reposted or liked videos starts: after (when, video id), or the top."""
+    if not cursor:
+        return None
+    state = decode_cursor(runtime.settings.secret_key, cursor, name)
+    return datetime.fromisoformat(state["at"]), int(state["id"])
+
+
+async def _video_page(
+    runtime: Runtime, viewer: Viewer, realm: str, rows: list[tuple[int, datetime]], limit: int, name: str
 ) -> VideoPage:
-    entry = await resolve_handle(runtime, handle)
-    if entry is None:
-        raise not_found("User")
-    name = f"reposts:{entry.user_id}"
-    before = None
-    if cursor:
-        state = decode_cursor(runtime.settings.secret_key, cursor, name)
-        before = (datetime.fromisoformat(state["at"]), int(state["id"]))
-    async with runtime.databases.read(entry.realm) as session:  # reposts are public, kept at home
-        rows = await reposts.reposted_ids(session, entry.user_id, before=before, limit=limit)
-    items = await _cards_in_order(runtime, viewer, entry.realm, [video_id for video_id, _ in rows])
+    """The cards of (video id, when) rows, newest first, and a cursor after the last when the page is full."""
+    items = await _cards_in_order(runtime, viewer, realm, [video_id for video_id, _ in rows])
     next_cursor = None
     if len(rows) == limit:
         last_id, last_at = rows[-1]
@@ -281,6 +280,19 @@ async def reposts_of(
             runtime.settings.secret_key, name, {"at": last_at.isoformat(), "id": str(last_id)}
         )
     return VideoPage(items=items, next_cursor=next_cursor)
+
+
+async def reposts_of(
+    runtime: Runtime, viewer: Viewer, handle: str, cursor: str | None, limit: int
+) -> VideoPage:
+    entry = await resolve_handle(runtime, handle)
+    if entry is None:
+        raise not_found("User")
+    name = f"reposts:{entry.user_id}"
+    before = _video_cursor_position(runtime, cursor, name)
+    async with runtime.databases.read(entry.realm) as session:  # reposts are public, kept at home
+        rows = await reposts.reposted_ids(session, entry.user_id, before=before, limit=limit)
+    return await _video_page(runtime, viewer, entry.realm, rows, limit, name)
 
 
 @router.get(
@@ -347,24 +359,14 @@ async def liked_of(
             403, "liked-private", "Liked videos are private", "This account keeps its liked videos private."
         )
     name = f"liked:{entry.user_id}"
-    before = None
-    if cursor:
-        state = decode_cursor(runtime.settings.secret_key, cursor, name)
-        before = (datetime.fromisoformat(state["at"]), int(state["id"]))
+    before = _video_cursor_position(runtime, cursor, name)
     query = select(VideoLike.video_id, VideoLike.created_at).where(VideoLike.user_id == entry.user_id)
     if before is not None:
         query = query.where(tuple_(VideoLike.created_at, VideoLike.video_id) < tuple_(*before))
     query = query.order_by(VideoLike.created_at.desc(), VideoLike.video_id.desc()).limit(limit)
     async with runtime.databases.read(entry.realm) as session:  # likes are kept at the liker's home
         rows = [(row.video_id, row.created_at) for row in await session.execute(query)]
-    items = await _cards_in_order(runtime, viewer, entry.realm, [video_id for video_id, _ in rows])
-    next_cursor = None
-    if len(rows) == limit:
-        last_id, last_at = rows[-1]
-        next_cursor = encode_cursor(
-            runtime.settings.secret_key, name, {"at": last_at.isoformat(), "id": str(last_id)}
-        )
-    return VideoPage(items=items, next_cursor=next_cursor)
+    return await _video_page(runtime, viewer, entry.realm, rows, limit, name)
 
 
 @router.get(
