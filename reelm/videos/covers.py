@@ -10,9 +10,8 @@ import asyncio
 import time
 from pathlib import Path
 
-import av
-
 from reelm import ffmpeg
+from reelm.accounts.avatars import check_image, image_rejected
 from reelm.errors import Problem
 from reelm.storage import RealmStore
 from reelm.videos.models import Video, VideoStatus
@@ -24,12 +23,7 @@ _FIT = (
     "scale=w='min(iw,if(gt(iw,ih),1920,1080))':h='min(ih,if(gt(iw,ih),1080,1920))'"
     ":force_original_aspect_ratio=decrease"
 )
-_IMAGE_CODECS = frozenset({"png", "mjpeg", "webp", "gif", "bmp"})
 _TIMEOUT_S = 30
-
-
-def _reject(reason: str) -> Problem:
-    return Problem(422, "image-rejected", "Image rejected", reason)
 
 
 def check_coverable(video: Video) -> None:
@@ -52,25 +46,6 @@ def check_frame_time(video: Video, at_s: float) -> None:
 
 def _made(target: Path) -> bool:
     return target.exists() and target.stat().st_size > 0
-
-
-def _check_image(source: Path) -> None:
-    size = source.stat().st_size
-    if size == 0:
-        raise _reject("The file is empty.")
-    if size > MAX_COVER_BYTES:
-        raise Problem(413, "too-large", "Image too large", "Covers may be at most 10 MB.")
-    try:
-        with av.open(str(source)) as container:
-            stream = container.streams.video[0] if container.streams.video else None
-            if stream is None or stream.codec_context.name not in _IMAGE_CODECS:
-                raise _reject("This is not a PNG, JPEG, WebP or GIF image.")
-            width, height = stream.codec_context.width, stream.codec_context.height
-            next(container.decode(stream))
-    except (av.FFmpegError, StopIteration, IndexError) as exc:
-        raise _reject("The image could not be read.") from exc
-    if not (64 <= width <= 8192 and 64 <= height <= 8192):
-        raise _reject("The image must be between 64 and 8192 pixels on each side.")
 
 
 async def frame_cover(source: Path, at_s: float, target: Path) -> None:
@@ -97,12 +72,14 @@ async def frame_cover(source: Path, at_s: float, target: Path) -> None:
 
 async def image_cover(source: Path, target: Path) -> None:
     """An uploaded image, checked and re-encoded as a JPEG."""
-    await asyncio.to_thread(_check_image, source)  # decoding must not stall the server's loop
+    await asyncio.to_thread(  # decoding must not stall the server's loop
+        check_image, source, max_bytes=MAX_COVER_BYTES, too_large="Covers may be at most 10 MB.", min_side=64
+    )
     result = await ffmpeg.run(
         ["-i", str(source), "-vf", _FIT, "-frames:v", "1", "-q:v", "3", str(target)], timeout_s=_TIMEOUT_S
     )
     if result.returncode != 0 or not await asyncio.to_thread(_made, target):
-        raise _reject("The image could not be converted.")
+        raise image_rejected("The image could not be converted.")
 
 
 def best_rendition_key(video: Video) -> str:
