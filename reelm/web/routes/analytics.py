@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query, Request, Response
@@ -157,6 +157,12 @@ async def get_video_analytics(
     return await read_video(runtime, viewer, video_id, _window(period, start, end, tz), period)
 
 
+# How the OpenAPI document describes a chart's CSV export.
+CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "the chart's data as CSV"}
+}
+
+
 def _csv(rows: list[list[object]], name: str) -> Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -173,7 +179,7 @@ def _csv(rows: list[list[object]], name: str) -> Response:
 @router.get(
     "/studio/analytics/export.csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "the chart's data as CSV"}},
+    responses=CSV_RESPONSES,
 )
 async def export_account_chart(
     runtime: RuntimeDep,
@@ -194,7 +200,7 @@ async def export_account_chart(
 @router.get(
     "/studio/analytics/videos/{video_id}/export.csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "the chart's data as CSV"}},
+    responses=CSV_RESPONSES,
 )
 async def export_video_chart(
     runtime: RuntimeDep,
@@ -225,6 +231,16 @@ def _page_zone(request: Request, tz: str | None) -> str:
                 continue
             return candidate
     return "UTC"
+
+
+def _period_picker(period: str, start: str | None, end: str | None, zone: str) -> dict[str, Any]:
+    """What an analytics page's period picker and CSV links need: the chosen window and today's bounds."""
+    return {
+        "query": _query(period, start, end, zone),
+        "period": period,
+        "today": date.today(),
+        "default_start": date.today() - timedelta(days=27),
+    }
 
 
 def _query(period: str, start: str | None, end: str | None, tz: str) -> str:
@@ -258,10 +274,7 @@ async def dashboard_page(
         200,
         figures=figures,
         charts=charts.account_charts(figures),
-        query=_query(period, start, end, zone),
-        period=period,
-        today=date.today(),
-        default_start=date.today() - timedelta(days=27),
+        **_period_picker(period, start, end, zone),
     )
 
 
@@ -293,8 +306,5 @@ async def video_page(
         200,
         figures=figures,
         charts=charts.video_charts(figures),
-        query=_query(period, start, end, zone),
-        period=period,
-        today=date.today(),
-        default_start=date.today() - timedelta(days=27),
+        **_period_picker(period, start, end, zone),
     )
