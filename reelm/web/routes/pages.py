@@ -226,15 +226,7 @@ def _remix_context(source: RemixSource) -> dict[str, object]:
 
 def _session_response(request: Request, token: str, target: str) -> RedirectResponse:
     response = RedirectResponse(safe_next(target), status_code=303)
-    settings = request.app.state.runtime.settings
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        max_age=settings.session_days * 86400,
-    )
+    security_pages.session_cookie(request, response, token)
     return response
 
 
