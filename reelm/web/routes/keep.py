@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
+from reelm import ids
 from reelm.accounts.service import resolve_handle
 from reelm.accounts.viewer import SignedInViewer, Viewer
 from reelm.crossrealm.service import reader_realm
@@ -83,10 +84,17 @@ async def create_collection(runtime: RuntimeDep, viewer: UserViewer, body: Colle
         return favourites.collection_out(made, 0)
 
 
+def own_row_id(text: str, what: str) -> int:
+    """The id of one of the viewer's own rows (a collection, a filter); text that cannot be an id (zero, or
+    past what a bigint holds) is a 404, as an unknown id is."""
+    value = ids.parse_id(text)
+    if value is None:
+        raise not_found(what)
+    return value
+
+
 def _collection_id(text: str) -> int:
-    if len(text) > 18:  # an identity column's ids: beyond that, nothing of ours
-        raise not_found("Collection")
-    return int(text)
+    return own_row_id(text, "Collection")
 
 
 @router.patch("/me/collections/{collection_id}", response_model=CollectionOut)
@@ -479,10 +487,8 @@ async def add_filter(runtime: RuntimeDep, viewer: UserViewer, body: FilterIn) ->
 
 @router.delete("/me/filters/{filter_id}", status_code=204)
 async def remove_filter(runtime: RuntimeDep, viewer: UserViewer, filter_id: IdPath) -> Response:
-    if len(filter_id) > 18:
-        raise not_found("Filter")
     async with runtime.databases.transaction(viewer.realm) as session:
-        await mutes.do_remove_filter(session, viewer.user_id, int(filter_id))
+        await mutes.do_remove_filter(session, viewer.user_id, own_row_id(filter_id, "Filter"))
     return Response(status_code=204)
 
 

@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError
 
 from reelm.accounts.service import resolve_handle
 from reelm.accounts.viewer import SignedInViewer
-from reelm.errors import Problem, not_found
+from reelm.errors import Problem
 from reelm.inputs import TAG_PATTERN, Line
 from reelm.realms.models import Capability
 from reelm.social import comment_controls, favourites, mutes
@@ -36,6 +36,7 @@ from reelm.web.routes.keep import (
     liked_of,
     liked_public,
     muted_people,
+    own_row_id,
     own_video_id,
     reposts_of,
     save_favourite,
@@ -241,10 +242,10 @@ async def collection_submit(
     """Make one of one's collections public or private, or delete it; back to the Favourites tab."""
 
     async def change(me: SignedInViewer) -> str:
-        if len(collection_id) > 18:
-            raise not_found("Collection")
         async with runtime.databases.transaction(me.realm) as session:
-            found = await favourites.access_collection(session, me.user_id, int(collection_id))
+            found = await favourites.access_collection(
+                session, me.user_id, own_row_id(collection_id, "Collection")
+            )
             if delete:
                 await favourites.do_delete_collection(session, found)
             else:
@@ -389,10 +390,8 @@ async def filter_remove_submit(
     request: Request, runtime: RuntimeDep, viewer: ViewerDep, filter_id: IdPath, csrf_token: CsrfForm = ""
 ) -> Response:
     async def remove(me: SignedInViewer) -> str:
-        if len(filter_id) > 18:
-            raise not_found("Filter")
         async with runtime.databases.transaction(me.realm) as session:
-            await mutes.do_remove_filter(session, me.user_id, int(filter_id))
+            await mutes.do_remove_filter(session, me.user_id, own_row_id(filter_id, "Filter"))
         return "/settings/filters?done=removed"
 
     return await signed_in_form(
